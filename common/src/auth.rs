@@ -1,0 +1,349 @@
+//! Authentication: argon2id passwords and failed-login throttling.
+//!
+//! One API for mailbox users, admin principals and (later) relay clients.
+//! Hashing runs on the blocking pool, a bounded number at a time, so a
+//! burst of logins cannot starve the async runtime. An unknown name is
+//! checked against a dummy hash, so timing does not tell which names exist.
+//!
+//! Throttling counts failures per client IP and per name, in the store so
+//! that every node sees them. Each failure is answered after a delay that
+//! doubles with the count; past the limit, attempts are refused without a
+//! password check until the lockout has passed. Every failure is logged as
+//! one line a fail2ban filter can match:
+//! `authentication failed service="imap" user="…" ip=192.0.2.1 reason="…"`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand_core::OsRng;
+use thiserror::Error;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::store::{Admin, Store, StoreError, now};
+
+/// A password or other credential; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The service a login is for, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Imap,
+    Smtp,
+    Admin,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Imap => "imap",
+            Service::Smtp => "smtp",
+            Service::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AuthError {
+    /// Wrong name or password, or a disabled account: the client is told
+    /// no more than that.
+    #[error("invalid credentials")]
+    Invalid,
+    #[error("too many failed logins; try again in {} seconds", retry_after.as_secs())]
+    Throttled { retry_after: Duration },
+    #[error("password hashing failed")]
+    Hashing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// When failed logins slow down and then stop further attempts.
+#[derive(Debug, Clone)]
+pub struct ThrottlePolicy {
+    pub max_failures_per_ip: u32,
+    pub max_failures_per_account: u32,
+    /// Failures older than this are forgotten.
+    pub window: Duration,
+    /// How long attempts are refused once a limit is reached.
+    pub lockout: Duration,
+    /// The delay before answering the first failure; it doubles with each
+    /// further one, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl ThrottlePolicy {
+    pub fn from_config(config: &postino_config::AuthConfig) -> ThrottlePolicy {
+        ThrottlePolicy {
+            max_failures_per_ip: config.max_failures_per_ip,
+            max_failures_per_account: config.max_failures_per_account,
+            window: config.failure_window.0,
+            lockout: config.lockout.0,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+        }
+    }
+
+    fn delay(&self, failures: i64) -> Duration {
+        let doublings = u32::try_from(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(16);
+        self.base_delay
+            .saturating_mul(1 << doublings)
+            .min(self.max_delay)
+    }
+}
+
+/// A mailbox user who logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub account_id: i64,
+    pub address: String,
+}
+
+#[derive(Clone)]
+pub struct Authenticator {
+    store: Store,
+    policy: Arc<ThrottlePolicy>,
+    hashing: Arc<Semaphore>,
+    dummy_hash: Arc<OnceCell<String>>,
+}
+
+impl Authenticator {
+    pub fn new(
+        store: Store,
+        policy: ThrottlePolicy,
+        max_concurrent_hashes: usize,
+    ) -> Authenticator {
+        Authenticator {
+            store,
+            policy: Arc::new(policy),
+            hashing: Arc::new(Semaphore::new(max_concurrent_hashes.max(1))),
+            dummy_hash: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// An argon2id PHC string for `password`, with a fresh salt.
+    pub async fn hash_password(&self, password: &Secret) -> Result<String, AuthError> {
+        let password = password.clone();
+        self.blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|_| AuthError::Hashing)
+        })
+        .await
+    }
+
+    /// Checks a mailbox user's address and password.
+    pub async fn login_user(
+        &self,
+        service: Service,
+        address: &str,
+        password: &Secret,
+        ip: IpAddr,
+    ) -> Result<User, AuthError> {
+        let address = address.trim().to_lowercase();
+        let key = format!("account:{address}");
+        self.check_throttle(service, &address, &key, ip).await?;
+        let credentials = self.store.credentials(&address).await?;
+        let (hash, user) = match &credentials {
+            Some(c) if c.active != 0 => (
+                c.password_hash.clone(),
+                Some(User {
+                    account_id: c.account_id,
+                    address: c.address.clone(),
+                }),
+            ),
+            _ => (None, None),
+        };
+        let matched = self.verify(hash, password).await?;
+        match user {
+            Some(user) if matched => {
+                self.forget_failures(&key).await?;
+                Ok(user)
+            }
+            _ => {
+                let reason = match &credentials {
+                    None => "unknown user",
+                    Some(c) if c.active == 0 => "disabled",
+                    Some(_) => "bad password",
+                };
+                Err(self.fail(service, &address, &key, ip, reason).await)
+            }
+        }
+    }
+
+    /// Checks an admin principal's name and password.
+    pub async fn login_admin(
+        &self,
+        username: &str,
+        password: &Secret,
+        ip: IpAddr,
+    ) -> Result<Admin, AuthError> {
+        let key = format!("admin:{username}");
+        self.check_throttle(Service::Admin, username, &key, ip)
+            .await?;
+        let admin = self.store.admin(username).await?;
+        let matched = self
+            .verify(admin.as_ref().map(|a| a.password_hash.clone()), password)
+            .await?;
+        match admin {
+            Some(admin) if matched => {
+                self.forget_failures(&key).await?;
+                Ok(admin)
+            }
+            other => {
+                let reason = if other.is_some() {
+                    "bad password"
+                } else {
+                    "unknown user"
+                };
+                Err(self.fail(Service::Admin, username, &key, ip, reason).await)
+            }
+        }
+    }
+
+    async fn check_throttle(
+        &self,
+        service: Service,
+        user: &str,
+        key: &str,
+        ip: IpAddr,
+    ) -> Result<(), AuthError> {
+        let now = now();
+        let since = now - self.policy.window.as_secs() as i64;
+        let limits = [
+            (ip_key(ip), self.policy.max_failures_per_ip),
+            (key.to_string(), self.policy.max_failures_per_account),
+        ];
+        for (key, max) in limits {
+            let Some(counts) = self.store.failures(&key, since).await? else {
+                continue;
+            };
+            let until = counts.last_at + self.policy.lockout.as_secs() as i64;
+            if counts.failures >= i64::from(max) && until > now {
+                tracing::warn!(
+                    target: "postino::auth",
+                    service = service.name(),
+                    user,
+                    %ip,
+                    reason = "throttled",
+                    "authentication failed"
+                );
+                return Err(AuthError::Throttled {
+                    retry_after: Duration::from_secs((until - now) as u64),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records and logs a failure, then waits the growing delay.
+    async fn fail(
+        &self,
+        service: Service,
+        user: &str,
+        key: &str,
+        ip: IpAddr,
+        reason: &str,
+    ) -> AuthError {
+        tracing::warn!(
+            target: "postino::auth",
+            service = service.name(),
+            user,
+            %ip,
+            reason,
+            "authentication failed"
+        );
+        let now = now();
+        let since = now - self.policy.window.as_secs() as i64;
+        let mut worst = 0;
+        for key in [ip_key(ip), key.to_string()] {
+            match self.store.record_failure(&key, now, since).await {
+                Ok(counts) => worst = worst.max(counts.failures),
+                Err(err) => return AuthError::Store(err),
+            }
+        }
+        tokio::time::sleep(self.policy.delay(worst)).await;
+        AuthError::Invalid
+    }
+
+    /// After a success, the name's failures are forgiven (the IP's are not:
+    /// one good login must not reset a scan across many names).
+    async fn forget_failures(&self, key: &str) -> Result<(), AuthError> {
+        let since = now() - self.policy.window.as_secs() as i64;
+        if self.store.failures(key, since).await?.is_some() {
+            self.store.clear_failures(key).await?;
+        }
+        Ok(())
+    }
+
+    /// Verifies `password` against `hash`, or against a dummy hash when there
+    /// is none, so that both take the same time.
+    async fn verify(&self, hash: Option<String>, password: &Secret) -> Result<bool, AuthError> {
+        let known = hash.is_some();
+        let dummy = Secret::new("postino-dummy");
+        let hash = match hash {
+            Some(hash) => hash,
+            None => self
+                .dummy_hash
+                .get_or_try_init(|| self.hash_password(&dummy))
+                .await?
+                .clone(),
+        };
+        let password = password.clone();
+        let matched = self
+            .blocking(move || {
+                Ok(PasswordHash::new(&hash).is_ok_and(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.expose().as_bytes(), &parsed)
+                        .is_ok()
+                }))
+            })
+            .await?;
+        Ok(known && matched)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| AuthError::Hashing)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| AuthError::Hashing)?
+    }
+}
+
+fn ip_key(ip: IpAddr) -> String {
+    format!("ip:{ip}")
+}
+
+#[cfg(test)]
+mod tests;

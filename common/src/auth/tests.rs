@@ -1,0 +1,214 @@
+//! Login and throttling tests, on SQLite and on PostgreSQL.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::address::Address;
+use crate::store::{AdminScope, NewAccount, NewDomain};
+use crate::store_tests;
+
+store_tests!(
+    users_log_in_with_the_right_password_only,
+    repeated_failures_lock_out_the_account,
+    repeated_failures_lock_out_the_ip,
+    disabled_domains_cannot_log_in,
+    admins_log_in,
+);
+
+const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+const OTHER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20));
+
+fn authenticator(store: &Store) -> Authenticator {
+    let policy = ThrottlePolicy {
+        max_failures_per_ip: 5,
+        max_failures_per_account: 3,
+        window: Duration::from_secs(900),
+        lockout: Duration::from_secs(900),
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+    };
+    Authenticator::new(store.clone(), policy, 2)
+}
+
+async fn with_user(store: &Store, auth: &Authenticator, address: &str, password: &str) {
+    let hash = auth.hash_password(&Secret::new(password)).await.unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let address: Address = address.parse().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    if tx
+        .domain(address.domain().as_str())
+        .await
+        .unwrap()
+        .is_none()
+    {
+        tx.create_domain(&NewDomain {
+            name: address.domain(),
+            quota_bytes: 0,
+            max_mailboxes: 0,
+        })
+        .await
+        .unwrap();
+    }
+    tx.create_account(&NewAccount {
+        address,
+        display_name: String::new(),
+        password_hash: Some(hash),
+        quota_bytes: 0,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn users_log_in_with_the_right_password_only(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "correct horse").await;
+    let user = auth
+        .login_user(
+            Service::Imap,
+            "Anna@Comune.Example.it",
+            &Secret::new("correct horse"),
+            IP,
+        )
+        .await
+        .unwrap();
+    assert_eq!(user.address, "anna@comune.example.it");
+    let wrong = auth
+        .login_user(
+            Service::Imap,
+            "anna@comune.example.it",
+            &Secret::new("wrong"),
+            IP,
+        )
+        .await;
+    assert!(matches!(wrong, Err(AuthError::Invalid)));
+    let unknown = auth
+        .login_user(
+            Service::Smtp,
+            "nobody@comune.example.it",
+            &Secret::new("x"),
+            IP,
+        )
+        .await;
+    assert!(matches!(unknown, Err(AuthError::Invalid)));
+    // A success forgives the account's failures.
+    auth.login_user(
+        Service::Imap,
+        "anna@comune.example.it",
+        &Secret::new("correct horse"),
+        IP,
+    )
+    .await
+    .unwrap();
+    assert!(
+        store
+            .failures("account:anna@comune.example.it", 0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn repeated_failures_lock_out_the_account(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "right").await;
+    // Failures from different addresses add up on the account.
+    for ip in [IP, OTHER_IP, IP] {
+        let failed = auth
+            .login_user(
+                Service::Imap,
+                "anna@comune.example.it",
+                &Secret::new("wrong"),
+                ip,
+            )
+            .await;
+        assert!(matches!(failed, Err(AuthError::Invalid)));
+    }
+    let refused = auth
+        .login_user(
+            Service::Imap,
+            "anna@comune.example.it",
+            &Secret::new("right"),
+            OTHER_IP,
+        )
+        .await;
+    match refused {
+        Err(AuthError::Throttled { retry_after }) => {
+            assert!(retry_after > Duration::from_secs(800))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn repeated_failures_lock_out_the_ip(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "right").await;
+    // A scan over many names from one address.
+    for i in 0..5 {
+        let failed = auth
+            .login_user(
+                Service::Smtp,
+                &format!("u{i}@comune.example.it"),
+                &Secret::new("x"),
+                IP,
+            )
+            .await;
+        assert!(matches!(failed, Err(AuthError::Invalid)));
+    }
+    let from_scanner = auth
+        .login_user(
+            Service::Smtp,
+            "anna@comune.example.it",
+            &Secret::new("right"),
+            IP,
+        )
+        .await;
+    assert!(matches!(from_scanner, Err(AuthError::Throttled { .. })));
+    // Anna herself, from elsewhere, is not affected.
+    auth.login_user(
+        Service::Smtp,
+        "anna@comune.example.it",
+        &Secret::new("right"),
+        OTHER_IP,
+    )
+    .await
+    .unwrap();
+}
+
+async fn disabled_domains_cannot_log_in(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "right").await;
+    let mut tx = store.begin().await.unwrap();
+    tx.set_domain_active("comune.example.it", false)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let refused = auth
+        .login_user(
+            Service::Imap,
+            "anna@comune.example.it",
+            &Secret::new("right"),
+            IP,
+        )
+        .await;
+    assert!(matches!(refused, Err(AuthError::Invalid)));
+}
+
+async fn admins_log_in(store: Store) {
+    let auth = authenticator(&store);
+    let hash = auth.hash_password(&Secret::new("s3cret")).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_admin("provincia", &hash, &AdminScope::AllDomains)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let admin = auth
+        .login_admin("provincia", &Secret::new("s3cret"), IP)
+        .await
+        .unwrap();
+    assert_eq!(admin.scope, AdminScope::AllDomains);
+    let wrong = auth
+        .login_admin("provincia", &Secret::new("nope"), IP)
+        .await;
+    assert!(matches!(wrong, Err(AuthError::Invalid)));
+}

@@ -1,0 +1,8 @@
+//! What every Postino service shares: the mailbox store, authentication,
+//! address types and TLS set-up.
+
+pub mod address;
+pub mod auth;
+pub mod listener;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,108 @@
+//! Admin principals: provincial admins (every domain) and comune admins
+//! (their own domains only).
+
+use serde::Serialize;
+
+use super::{Result, Store, StoreError, WriteTx, domains, is_unique_violation, now};
+
+/// Which domains an admin may manage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminScope {
+    AllDomains,
+    Domains(Vec<String>),
+}
+
+impl AdminScope {
+    pub fn covers(&self, domain: &str) -> bool {
+        match self {
+            AdminScope::AllDomains => true,
+            AdminScope::Domains(names) => names.iter().any(|n| n == domain),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Admin {
+    pub id: i64,
+    pub username: String,
+    pub scope: AdminScope,
+    pub created_at: i64,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+impl Store {
+    pub async fn admin(&self, username: &str) -> Result<Option<Admin>> {
+        let row: Option<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, username, password_hash, all_domains, created_at FROM admins WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((id, username, password_hash, all_domains, created_at)) = row else {
+            return Ok(None);
+        };
+        let scope = if all_domains != 0 {
+            AdminScope::AllDomains
+        } else {
+            let names: Vec<(String,)> = sqlx::query_as(
+                "SELECT d.name FROM admin_domains ad JOIN domains d ON d.id = ad.domain_id \
+                 WHERE ad.admin_id = $1 ORDER BY d.name",
+            )
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+            AdminScope::Domains(names.into_iter().map(|(n,)| n).collect())
+        };
+        Ok(Some(Admin {
+            id,
+            username,
+            scope,
+            created_at,
+            password_hash,
+        }))
+    }
+}
+
+impl WriteTx {
+    pub async fn create_admin(
+        &mut self,
+        username: &str,
+        password_hash: &str,
+        scope: &AdminScope,
+    ) -> Result<i64> {
+        let inserted: std::result::Result<(i64,), _> = sqlx::query_as(
+            "INSERT INTO admins (username, password_hash, all_domains, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(i64::from(*scope == AdminScope::AllDomains))
+        .bind(now())
+        .fetch_one(self.conn())
+        .await;
+        let id = match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::AlreadyExists {
+                    what: "admin",
+                    name: username.to_string(),
+                });
+            }
+            other => other?.0,
+        };
+        if let AdminScope::Domains(names) = scope {
+            for name in names {
+                let domain = self
+                    .domain(name)
+                    .await?
+                    .ok_or_else(|| domains::not_found(name))?;
+                sqlx::query("INSERT INTO admin_domains (admin_id, domain_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(domain.id)
+                    .execute(self.conn())
+                    .await?;
+            }
+        }
+        Ok(id)
+    }
+}

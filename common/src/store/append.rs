@@ -1,0 +1,313 @@
+//! Appending messages, with group commit.
+//!
+//! Every append is a durable commit, and a commit costs a disk flush. To
+//! keep that cost from bounding throughput, appends go to a few writer tasks
+//! that take every append waiting at that moment and commit them together:
+//! one flush for the batch, and each caller is answered only after it.
+//! If a batch fails, its appends are retried one by one, so one bad append
+//! cannot fail the others.
+
+use std::sync::{Arc, Weak};
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{
+    Backend, Change, ChangeKind, Flags, Inner, Result, Store, StoreError, WriteTx, is_transient,
+};
+
+/// Most appends in one commit.
+const MAX_BATCH: usize = 256;
+/// Most message bytes in one commit.
+const MAX_BATCH_BYTES: usize = 32 << 20;
+/// How often a batch that raced another transaction is run again.
+const MAX_ATTEMPTS: u32 = 3;
+/// Appends waiting for a writer before callers wait to enqueue.
+const QUEUE_DEPTH: usize = 1024;
+
+/// A message to store, once, into one or more folders.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub raw: Arc<[u8]>,
+    pub targets: Vec<AppendTarget>,
+}
+
+/// One folder a message goes into, with the state it starts with there.
+#[derive(Debug, Clone)]
+pub struct AppendTarget {
+    pub folder_id: i64,
+    pub flags: Flags,
+    /// Keywords separated by spaces.
+    pub keywords: String,
+    /// INTERNALDATE, Unix seconds.
+    pub internal_date: i64,
+}
+
+impl AppendTarget {
+    /// A new, unflagged message received now.
+    pub fn new(folder_id: i64) -> AppendTarget {
+        AppendTarget {
+            folder_id,
+            flags: Flags::default(),
+            keywords: String::new(),
+            internal_date: super::now(),
+        }
+    }
+}
+
+/// Where a message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub folder_id: i64,
+    pub uid: i64,
+    pub modseq: i64,
+}
+
+/// Why one target of an append was refused; the others are unaffected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Refusal {
+    #[error("mailbox {0} is over its quota")]
+    AccountOverQuota(String),
+    #[error("domain {0} is over its quota")]
+    DomainOverQuota(String),
+    #[error("folder {0} does not exist")]
+    NoSuchFolder(i64),
+}
+
+pub type Outcome = std::result::Result<Appended, Refusal>;
+
+struct Job {
+    message: NewMessage,
+    hash: String,
+    reply: oneshot::Sender<Result<Vec<Outcome>>>,
+}
+
+pub(super) struct Handle {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Handle {
+    pub(super) fn spawn(store: Weak<Inner>, backend: Backend) -> Handle {
+        let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
+        let queue = Arc::new(Mutex::new(queue));
+        // SQLite has one writer at a time; PostgreSQL commits in parallel.
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        for _ in 0..writers {
+            tokio::spawn(write_batches(store.clone(), queue.clone()));
+        }
+        Handle { jobs }
+    }
+}
+
+async fn write_batches(store: Weak<Inner>, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let batch = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut bytes = first.message.raw.len();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                let Ok(job) = queue.try_recv() else { break };
+                bytes += job.message.raw.len();
+                batch.push(job);
+            }
+            batch
+        };
+        let Some(inner) = store.upgrade() else { return };
+        Store { inner }.write_batch(batch).await;
+    }
+}
+
+impl Store {
+    /// Stores a message into its target folders and returns once it is
+    /// durably committed, with one outcome per target.
+    pub async fn append(&self, message: NewMessage) -> Result<Vec<Outcome>> {
+        let hash = hex::encode(Sha256::digest(&message.raw));
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            message,
+            hash,
+            reply,
+        };
+        self.inner
+            .appender
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    async fn write_batch(&self, batch: Vec<Job>) {
+        let messages: Vec<(&NewMessage, &str)> = batch
+            .iter()
+            .map(|j| (&j.message, j.hash.as_str()))
+            .collect();
+        match self.commit_appends(&messages).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(err) if batch.len() > 1 => {
+                tracing::warn!(error = %err, appends = batch.len(), "batched append failed, retrying one by one");
+                for job in batch {
+                    let result = self
+                        .commit_appends(&[(&job.message, &job.hash)])
+                        .await
+                        .map(|mut outcomes| outcomes.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(err) => {
+                if let Some(job) = batch.into_iter().next() {
+                    let _ = job.reply.send(Err(err));
+                }
+            }
+        }
+    }
+
+    async fn commit_appends(&self, messages: &[(&NewMessage, &str)]) -> Result<Vec<Vec<Outcome>>> {
+        let folders: Vec<i64> = messages
+            .iter()
+            .flat_map(|(m, _)| m.targets.iter().map(|t| t.folder_id))
+            .collect();
+        let mut attempt = 1;
+        loop {
+            let result = async {
+                let mut tx = self.begin().await?;
+                tx.lock_folders(&folders).await?;
+                let mut outcomes = Vec::with_capacity(messages.len());
+                for (message, hash) in messages {
+                    outcomes.push(tx.append(message, hash).await?);
+                }
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+            .await;
+            match result {
+                Err(err) if attempt < MAX_ATTEMPTS && is_transient(&err) => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl WriteTx {
+    async fn append(&mut self, message: &NewMessage, hash: &str) -> Result<Vec<Outcome>> {
+        let size = message.raw.len() as i64;
+        let mut outcomes = Vec::with_capacity(message.targets.len());
+        let mut placed = Vec::new();
+        for target in &message.targets {
+            let outcome = self.reserve(target.folder_id, size).await?;
+            if let Ok(appended) = &outcome {
+                placed.push((target, *appended));
+            }
+            outcomes.push(outcome);
+        }
+        if placed.is_empty() {
+            return Ok(outcomes);
+        }
+        sqlx::query(
+            "INSERT INTO blobs (hash, size, refcount, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount",
+        )
+        .bind(hash)
+        .bind(size)
+        .bind(placed.len() as i64)
+        .bind(&message.raw[..])
+        .execute(self.conn())
+        .await?;
+        for (target, appended) in placed {
+            sqlx::query(
+                "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(appended.folder_id)
+            .bind(appended.uid)
+            .bind(hash)
+            .bind(size)
+            .bind(target.internal_date)
+            .bind(target.flags.0)
+            .bind(&target.keywords)
+            .bind(appended.modseq)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Charges `size` bytes to the folder's account and domain if both have
+    /// room, then takes the folder's next UID and MODSEQ.
+    async fn reserve(&mut self, folder_id: i64, size: i64) -> Result<Outcome> {
+        let owner: Option<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT a.id, a.domain_id, a.address, d.name FROM folders f \
+             JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id WHERE f.id = $1",
+        )
+        .bind(folder_id)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some((account_id, domain_id, address, domain)) = owner else {
+            return Ok(Err(Refusal::NoSuchFolder(folder_id)));
+        };
+        if !self.charge(Charge::Account, account_id, size).await? {
+            return Ok(Err(Refusal::AccountOverQuota(address)));
+        }
+        if !self.charge(Charge::Domain, domain_id, size).await? {
+            self.charge(Charge::Account, account_id, -size).await?;
+            return Ok(Err(Refusal::DomainOverQuota(domain)));
+        }
+        let (uid, modseq): (i64, i64) = sqlx::query_as(
+            "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 \
+             WHERE id = $1 RETURNING uidnext - 1, highestmodseq",
+        )
+        .bind(folder_id)
+        .fetch_one(self.conn())
+        .await?;
+        self.announce(Change {
+            account_id,
+            folder_id,
+            kind: ChangeKind::Appended,
+            modseq,
+        });
+        Ok(Ok(Appended {
+            folder_id,
+            uid,
+            modseq,
+        }))
+    }
+
+    /// Adds `delta` bytes to an account's or a domain's usage; a positive
+    /// delta only if it stays within the quota. Returns whether it did.
+    pub(super) async fn charge(&mut self, what: Charge, id: i64, delta: i64) -> Result<bool> {
+        let sql = match what {
+            Charge::Account => {
+                "UPDATE accounts SET used_bytes = used_bytes + $1 \
+                 WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)"
+            }
+            Charge::Domain => {
+                "UPDATE domains SET used_bytes = used_bytes + $1 \
+                 WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)"
+            }
+        };
+        let updated = sqlx::query(sql)
+            .bind(delta)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+}
+
+/// Whose usage a [`WriteTx::charge`] changes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Charge {
+    Account,
+    Domain,
+}

@@ -1,0 +1,168 @@
+//! Hosted domains (one per comune), with their quota and mailbox limit.
+
+use serde::Serialize;
+use sqlx::{Any, Executor, FromRow};
+
+use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use crate::address::DomainName;
+
+/// A hosted domain. Quotas and limits of 0 mean "none"; `active` is 0 or 1.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+pub struct Domain {
+    pub id: i64,
+    pub name: String,
+    pub quota_bytes: i64,
+    pub max_mailboxes: i64,
+    /// Bytes stored in all of the domain's mailboxes.
+    pub used_bytes: i64,
+    pub mailboxes: i64,
+    pub active: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDomain {
+    pub name: DomainName,
+    pub quota_bytes: u64,
+    pub max_mailboxes: u64,
+}
+
+/// The domain query with a trailing clause, as one `&'static str`.
+macro_rules! select_domain {
+    ($tail:literal) => {
+        concat!(
+            "SELECT d.id, d.name, d.quota_bytes, d.max_mailboxes, d.used_bytes, ",
+            "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
+            "d.active, d.created_at FROM domains d ",
+            $tail
+        )
+    };
+}
+
+pub(super) async fn by_name<'e>(
+    db: impl Executor<'e, Database = Any>,
+    name: &str,
+) -> Result<Option<Domain>> {
+    Ok(sqlx::query_as(select_domain!("WHERE d.name = $1"))
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub(super) fn not_found(name: &str) -> StoreError {
+    StoreError::NotFound {
+        what: "domain",
+        name: name.to_string(),
+    }
+}
+
+impl Store {
+    pub async fn domain(&self, name: &str) -> Result<Option<Domain>> {
+        by_name(self.pool(), name).await
+    }
+
+    pub async fn domains(&self) -> Result<Vec<Domain>> {
+        Ok(sqlx::query_as(select_domain!("ORDER BY d.name"))
+            .fetch_all(self.pool())
+            .await?)
+    }
+}
+
+impl WriteTx {
+    pub async fn domain(&mut self, name: &str) -> Result<Option<Domain>> {
+        by_name(self.conn(), name).await
+    }
+
+    pub async fn create_domain(&mut self, new: &NewDomain) -> Result<Domain> {
+        let inserted = sqlx::query(
+            "INSERT INTO domains (name, quota_bytes, max_mailboxes, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(new.name.as_str())
+        .bind(clamp(new.quota_bytes))
+        .bind(clamp(new.max_mailboxes))
+        .bind(now())
+        .execute(self.conn())
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
+                what: "domain",
+                name: new.name.to_string(),
+            }),
+            other => {
+                other?;
+                self.domain(new.name.as_str())
+                    .await?
+                    .ok_or_else(|| not_found(new.name.as_str()))
+            }
+        }
+    }
+
+    /// Sets a domain's quota and mailbox limit.
+    pub async fn update_domain_limits(
+        &mut self,
+        name: &str,
+        quota_bytes: u64,
+        max_mailboxes: u64,
+    ) -> Result<Domain> {
+        let updated =
+            sqlx::query("UPDATE domains SET quota_bytes = $1, max_mailboxes = $2 WHERE name = $3")
+                .bind(clamp(quota_bytes))
+                .bind(clamp(max_mailboxes))
+                .bind(name)
+                .execute(self.conn())
+                .await?;
+        if updated.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        self.domain(name).await?.ok_or_else(|| not_found(name))
+    }
+
+    /// Enables or disables a domain: a disabled domain's users cannot log in.
+    pub async fn set_domain_active(&mut self, name: &str, active: bool) -> Result<Domain> {
+        let updated = sqlx::query("UPDATE domains SET active = $1 WHERE name = $2")
+            .bind(i64::from(active))
+            .bind(name)
+            .execute(self.conn())
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        self.domain(name).await?.ok_or_else(|| not_found(name))
+    }
+
+    /// Removes a domain with its aliases. A domain that still has mailboxes is
+    /// removed only with `force`, and then its mailboxes and mail go too.
+    pub async fn remove_domain(&mut self, name: &str, force: bool) -> Result<Domain> {
+        let domain = self.domain(name).await?.ok_or_else(|| not_found(name))?;
+        if domain.mailboxes > 0 && !force {
+            return Err(StoreError::DomainNotEmpty {
+                domain: domain.name,
+                count: domain.mailboxes,
+            });
+        }
+        let addresses: Vec<(String,)> =
+            sqlx::query_as("SELECT address FROM accounts WHERE domain_id = $1")
+                .bind(domain.id)
+                .fetch_all(self.conn())
+                .await?;
+        for (address,) in addresses {
+            self.remove_account(&address).await?;
+        }
+        for sql in [
+            "DELETE FROM aliases WHERE domain_id = $1",
+            "DELETE FROM admin_domains WHERE domain_id = $1",
+            "DELETE FROM domains WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(domain.id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(domain)
+    }
+}
+
+/// Sizes and counts above `i64::MAX` cannot be stored and mean "no limit" anyway.
+pub(super) fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,301 @@
+//! The mailbox store: one API over two backends, SQLite and PostgreSQL.
+//!
+//! Both run through sqlx's `Any` driver with the same SQL (numbered `$n`
+//! parameters, `RETURNING`, `ON CONFLICT`), so every rule is written once.
+//! Where the dialects differ the difference is a method of [`Backend`].
+//!
+//! Reads go straight to the pool. Writes run in a [`WriteTx`]: on SQLite it
+//! starts with `BEGIN IMMEDIATE` and writers take turns on an in-process lock
+//! (SQLite has one writer at a time, and waiting on a lock is cheaper than
+//! its busy loop); on PostgreSQL row locks order concurrent writers.
+//! Message appends are batched by [`append`] so that many of them share one
+//! durable commit.
+
+mod accounts;
+mod admins;
+mod aliases;
+pub mod append;
+mod audit;
+mod changes;
+mod domains;
+mod folders;
+mod messages;
+mod throttle;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use thiserror::Error;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use accounts::{Account, Credentials, NewAccount};
+pub use admins::{Admin, AdminScope};
+pub use aliases::{Alias, Recipient};
+pub use append::{AppendTarget, Appended, NewMessage, Refusal};
+pub use audit::{AuditEntry, AuditRecord};
+pub use changes::{Change, ChangeKind};
+pub use domains::{Domain, NewDomain};
+pub use folders::{Folder, SpecialUse};
+pub use messages::{Flags, MessageSummary, UsageDrift};
+pub use throttle::FailureCounts;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The statement that opens a write transaction.
+    fn begin_write(self) -> &'static str {
+        match self {
+            // Take the write lock at once: a deferred transaction that reads
+            // and then writes can fail with SQLITE_BUSY_SNAPSHOT, unretried.
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// A store operation that could not complete.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{what} `{name}` already exists")]
+    AlreadyExists { what: &'static str, name: String },
+    #[error("{what} `{name}` does not exist")]
+    NotFound { what: &'static str, name: String },
+    #[error("domain `{domain}` already has its maximum of {max} mailboxes")]
+    MailboxLimit { domain: String, max: i64 },
+    #[error("domain `{domain}` still has {count} mailboxes")]
+    DomainNotEmpty { domain: String, count: i64 },
+    #[error("the message store's writer has stopped")]
+    WriterGone,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub enum Location<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a str),
+}
+
+/// A handle on the store; cheap to clone, shared by every service.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises writers on SQLite; `None` on PostgreSQL.
+    write_turn: Option<Arc<Mutex<()>>>,
+    changes: changes::Hub,
+    appender: append::Handle,
+}
+
+impl Store {
+    /// Opens (creating it if needed) and migrates the store.
+    pub async fn open(location: Location<'_>, max_connections: u32) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = match location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                }
+                (
+                    Backend::Sqlite,
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                )
+            }
+            Location::Postgres(url) => (Backend::Postgres, url.to_string()),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes
+                        // each commit durable before it returns, even on power loss.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        let changes = match backend {
+            Backend::Sqlite => changes::Hub::local(),
+            Backend::Postgres => changes::Hub::postgres(&url).await?,
+        };
+        let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let inner = Arc::new_cyclic(|weak| Inner {
+            pool,
+            backend,
+            write_turn,
+            changes,
+            appender: append::Handle::spawn(weak.clone(), backend),
+        });
+        Ok(Store { inner })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    fn pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.pool().execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction; nothing is visible to others before
+    /// [`WriteTx::commit`], and dropping it rolls back.
+    pub async fn begin(&self) -> Result<WriteTx> {
+        let turn = match &self.inner.write_turn {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool().begin_with(self.backend().begin_write()).await?;
+        Ok(WriteTx {
+            tx,
+            _turn: turn,
+            store: self.clone(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Closes every database connection.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+}
+
+/// An open write transaction.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+    store: Store,
+    /// Changes to announce once the transaction is committed.
+    pending: Vec<Change>,
+}
+
+impl WriteTx {
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Makes every change of this transaction durable, then announces it.
+    pub async fn commit(mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if self.backend() == Backend::Postgres {
+            // NOTIFY is delivered at commit, to this node's listener too.
+            for change in &pending {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(changes::CHANNEL)
+                    .bind(change.encode())
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        self.tx.commit().await?;
+        if self.store.backend() == Backend::Sqlite {
+            for change in pending {
+                self.store.inner.changes.publish(change);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl WriteTx {
+    /// Takes the row locks that changing mail in these folders needs, in the
+    /// one order every writer uses — domains, then accounts, then folders,
+    /// each by id — so that concurrent PostgreSQL transactions cannot
+    /// deadlock. On SQLite the transaction already excludes other writers.
+    pub(crate) async fn lock_folders(&mut self, folder_ids: &[i64]) -> Result<()> {
+        if self.backend() == Backend::Sqlite {
+            return Ok(());
+        }
+        let (mut domains, mut accounts, mut folders) = (Vec::new(), Vec::new(), Vec::new());
+        for &folder_id in folder_ids {
+            let owner: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT a.domain_id, a.id FROM folders f JOIN accounts a ON a.id = f.account_id WHERE f.id = $1",
+            )
+            .bind(folder_id)
+            .fetch_optional(self.conn())
+            .await?;
+            if let Some((domain_id, account_id)) = owner {
+                domains.push(domain_id);
+                accounts.push(account_id);
+                folders.push(folder_id);
+            }
+        }
+        let tables = [
+            ("SELECT id FROM domains WHERE id = $1 FOR UPDATE", domains),
+            ("SELECT id FROM accounts WHERE id = $1 FOR UPDATE", accounts),
+            ("SELECT id FROM folders WHERE id = $1 FOR UPDATE", folders),
+        ];
+        for (sql, mut ids) in tables {
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                sqlx::query(sql).bind(id).execute(self.conn()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True when a PostgreSQL transaction failed only because it raced another
+/// (deadlock or serialization failure) and may simply be run again.
+fn is_transient(err: &StoreError) -> bool {
+    matches!(err, StoreError::Database(sqlx::Error::Database(db))
+        if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// True when `err` is a unique-constraint violation.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Fresh stores for tests, on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL is reached at `POSTINO_TEST_DATABASE_URL` (default: the local
+//! server as user `postgres`); each test gets a database of its own, dropped
+//! by [`TestStore::finish`]. A PostgreSQL that does not answer fails the test:
+//! it is never skipped.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use tempfile::TempDir;
+
+use super::{Location, Store};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL server the tests use.
+pub fn postgres_url() -> String {
+    std::env::var("POSTINO_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
+}
+
+/// A URL for database `name` on the same server as `url`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = match base.rfind('/') {
+        Some(slash) if slash > base.find("//").map_or(0, |i| i + 1) => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Creates an empty database on the test server and returns its URL and name.
+pub async fn create_postgres_database() -> (String, String) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "postino_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        super::now()
+    );
+    let admin_url = postgres_url();
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed for the store tests and does not answer at {admin_url}: {e}")
+    });
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    (with_database(&admin_url, &name), name)
+}
+
+/// Drops a database made by [`create_postgres_database`].
+pub async fn drop_postgres_database(name: &str) {
+    let mut admin = PgConnection::connect(&postgres_url())
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop test database");
+}
+
+pub struct TestStore {
+    pub store: Store,
+    _dir: Option<TempDir>,
+    database: Option<String>,
+}
+
+impl TestStore {
+    pub async fn sqlite() -> TestStore {
+        let dir = TempDir::new().expect("temporary directory");
+        let store = Store::open(Location::Sqlite(&dir.path().join("postino.db")), 8)
+            .await
+            .expect("open SQLite store");
+        TestStore {
+            store,
+            _dir: Some(dir),
+            database: None,
+        }
+    }
+
+    pub async fn postgres() -> TestStore {
+        let (url, name) = create_postgres_database().await;
+        let store = Store::open(Location::Postgres(&url), 8)
+            .await
+            .expect("open PostgreSQL store");
+        TestStore {
+            store,
+            _dir: None,
+            database: Some(name),
+        }
+    }
+
+    /// Closes the store and removes its database.
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some(name) = &self.database {
+            drop_postgres_database(name).await;
+        }
+    }
+}
+
+/// Runs each named `async fn(Store)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::store::testing::TestStore;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = TestStore::sqlite().await;
+                    tokio::time::timeout(std::time::Duration::from_secs(120), super::$name(t.store.clone()))
+                        .await
+                        .expect("test timed out");
+                    t.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let t = TestStore::postgres().await;
+                    tokio::time::timeout(std::time::Duration::from_secs(120), super::$name(t.store.clone()))
+                        .await
+                        .expect("test timed out");
+                    t.finish().await;
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

@@ -1,0 +1,630 @@
+//! Store tests, each run on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::address::{Address, DomainName};
+use crate::store_tests;
+
+store_tests!(
+    domains_are_created_listed_and_removed,
+    new_accounts_get_the_standard_folders,
+    the_mailbox_limit_holds,
+    one_body_is_stored_for_many_recipients,
+    quotas_refuse_what_does_not_fit,
+    usage_stays_exact_under_concurrent_appends_and_expunges,
+    expunges_are_remembered_for_qresync,
+    aliases_and_catch_alls_resolve,
+    changes_are_announced_after_commit,
+    admins_keep_their_scope,
+    audit_entries_are_listed_newest_first,
+    failure_counters_count_and_reset,
+);
+
+async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
+    let mut tx = store.begin().await.unwrap();
+    let domain = tx
+        .create_domain(&NewDomain {
+            name: name.parse::<DomainName>().unwrap(),
+            quota_bytes,
+            max_mailboxes,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    domain
+}
+
+async fn add_account(store: &Store, address: &str, quota_bytes: u64) -> Result<Account> {
+    let mut tx = store.begin().await?;
+    let account = tx
+        .create_account(&NewAccount {
+            address: address.parse::<Address>().unwrap(),
+            display_name: String::new(),
+            password_hash: None,
+            quota_bytes,
+        })
+        .await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+async fn inbox(store: &Store, account: &Account) -> Folder {
+    store.folder(account.id, "INBOX").await.unwrap().unwrap()
+}
+
+fn message(size: usize, folders: &[i64]) -> NewMessage {
+    let mut raw = format!("Subject: test {}\r\n\r\n", rand_word()).into_bytes();
+    raw.resize(size.max(raw.len()), b'x');
+    NewMessage {
+        raw: raw.into(),
+        targets: folders.iter().map(|&f| AppendTarget::new(f)).collect(),
+    }
+}
+
+/// A word that differs between calls, so bodies differ.
+fn rand_word() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn count(store: &Store, sql: &'static str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+    n
+}
+
+async fn domains_are_created_listed_and_removed(store: Store) {
+    add_domain(&store, "b.example.it", 0, 0).await;
+    add_domain(&store, "a.example.it", 1000, 5).await;
+    let mut tx = store.begin().await.unwrap();
+    let again = tx
+        .create_domain(&NewDomain {
+            name: "a.example.it".parse().unwrap(),
+            quota_bytes: 0,
+            max_mailboxes: 0,
+        })
+        .await;
+    assert!(matches!(
+        again,
+        Err(StoreError::AlreadyExists { what: "domain", .. })
+    ));
+    drop(tx);
+    let names: Vec<String> = store
+        .domains()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, ["a.example.it", "b.example.it"]);
+
+    add_account(&store, "mario@a.example.it", 0).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let refused = tx.remove_domain("a.example.it", false).await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::DomainNotEmpty { count: 1, .. })
+    ));
+    drop(tx);
+    assert!(store.account("mario@a.example.it").await.unwrap().is_some());
+
+    let mut tx = store.begin().await.unwrap();
+    tx.remove_domain("a.example.it", true).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.domain("a.example.it").await.unwrap().is_none());
+    assert!(store.account("mario@a.example.it").await.unwrap().is_none());
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM folders").await, 0);
+}
+
+async fn new_accounts_get_the_standard_folders(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let account = add_account(&store, "Anna@Comune.Example.it", 0)
+        .await
+        .unwrap();
+    assert_eq!(account.address, "anna@comune.example.it");
+    let folders: Vec<(String, Option<String>)> = store
+        .folders(account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.special_use))
+        .collect();
+    let expected = [
+        ("Archive", Some("\\Archive")),
+        ("Drafts", Some("\\Drafts")),
+        ("INBOX", None),
+        ("Junk", Some("\\Junk")),
+        ("Sent", Some("\\Sent")),
+        ("Trash", Some("\\Trash")),
+    ]
+    .map(|(n, s)| (n.to_string(), s.map(str::to_string)));
+    assert_eq!(folders, expected);
+    let again = add_account(&store, "anna@comune.example.it", 0).await;
+    assert!(matches!(
+        again,
+        Err(StoreError::AlreadyExists {
+            what: "mailbox",
+            ..
+        })
+    ));
+    let orphan = add_account(&store, "anna@elsewhere.example.it", 0).await;
+    assert!(matches!(
+        orphan,
+        Err(StoreError::NotFound { what: "domain", .. })
+    ));
+}
+
+async fn the_mailbox_limit_holds(store: Store) {
+    add_domain(&store, "small.example.it", 0, 2).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { add_account(&store, &format!("u{i}@small.example.it"), 0).await },
+            )
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::MailboxLimit { max: 2, .. }) => {}
+            Err(other) => panic!("unexpected error {other}"),
+        }
+    }
+    assert_eq!(created, 2);
+    assert_eq!(
+        store
+            .domain("small.example.it")
+            .await
+            .unwrap()
+            .unwrap()
+            .mailboxes,
+        2
+    );
+}
+
+async fn one_body_is_stored_for_many_recipients(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let bruno = add_account(&store, "bruno@comune.example.it", 0)
+        .await
+        .unwrap();
+    let (a, b) = (inbox(&store, &anna).await, inbox(&store, &bruno).await);
+    let msg = message(2000, &[a.id, b.id]);
+    let outcomes = store.append(msg.clone()).await.unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for (outcome, folder) in outcomes.iter().zip([&a, &b]) {
+        let appended = outcome.as_ref().unwrap();
+        assert_eq!((appended.folder_id, appended.uid), (folder.id, 1));
+        assert!(appended.modseq > folder.highestmodseq);
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 1);
+    assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 2);
+    assert_eq!(
+        store.message_body(b.id, 1).await.unwrap().unwrap(),
+        &msg.raw[..]
+    );
+    assert_eq!(
+        store
+            .account(&anna.address)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        2000
+    );
+    assert_eq!(
+        store
+            .domain("comune.example.it")
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        4000
+    );
+
+    // The same bytes delivered again share the body too.
+    store.append(message_with(&msg, &[a.id])).await.unwrap();
+    assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 3);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.expunge(a.id, &[1, 2, 99]).await.unwrap(), [1, 2]);
+    tx.commit().await.unwrap();
+    assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.expunge(b.id, &[1]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 0);
+    assert!(store.usage_drift().await.unwrap().is_empty());
+}
+
+fn message_with(original: &NewMessage, folders: &[i64]) -> NewMessage {
+    NewMessage {
+        raw: original.raw.clone(),
+        targets: folders.iter().map(|&f| AppendTarget::new(f)).collect(),
+    }
+}
+
+async fn quotas_refuse_what_does_not_fit(store: Store) {
+    add_domain(&store, "comune.example.it", 2500, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 1500)
+        .await
+        .unwrap();
+    let bruno = add_account(&store, "bruno@comune.example.it", 0)
+        .await
+        .unwrap();
+    let (a, b) = (inbox(&store, &anna).await, inbox(&store, &bruno).await);
+
+    let first = store.append(message(1000, &[a.id])).await.unwrap();
+    assert!(first[0].is_ok());
+    // Over Anna's own quota; Bruno, in the same message, still gets it.
+    let second = store.append(message(1000, &[a.id, b.id])).await.unwrap();
+    assert_eq!(
+        second[0],
+        Err(Refusal::AccountOverQuota(anna.address.clone()))
+    );
+    assert!(second[1].is_ok());
+    // Bruno has no quota of his own, but the domain is full.
+    let third = store.append(message(1000, &[b.id])).await.unwrap();
+    assert_eq!(
+        third[0],
+        Err(Refusal::DomainOverQuota("comune.example.it".into()))
+    );
+    let nowhere = store.append(message(10, &[i64::MAX])).await.unwrap();
+    assert_eq!(nowhere[0], Err(Refusal::NoSuchFolder(i64::MAX)));
+
+    assert_eq!(
+        store
+            .account(&anna.address)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        1000
+    );
+    assert_eq!(
+        store
+            .domain("comune.example.it")
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        2000
+    );
+    assert_eq!(store.messages(a.id).await.unwrap().len(), 1);
+    assert!(store.usage_drift().await.unwrap().is_empty());
+}
+
+async fn usage_stays_exact_under_concurrent_appends_and_expunges(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let mut folders = Vec::new();
+    for i in 0..4 {
+        let account = add_account(&store, &format!("u{i}@comune.example.it"), 0)
+            .await
+            .unwrap();
+        folders.push(inbox(&store, &account).await.id);
+    }
+    let folders = Arc::new(folders);
+    let mut tasks = Vec::new();
+    for task in 0..16usize {
+        let store = store.clone();
+        let folders = folders.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..15usize {
+                let targets = [folders[(task + round) % 4], folders[(task + round + 1) % 4]];
+                let outcomes = store
+                    .append(message(500 + task * 10 + round, &targets))
+                    .await
+                    .unwrap();
+                // Every third round, expunge what this task just appended.
+                if round % 3 == 0 {
+                    let mut tx = store.begin().await.unwrap();
+                    for outcome in outcomes {
+                        let appended = outcome.unwrap();
+                        tx.expunge(appended.folder_id, &[appended.uid])
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.usage_drift().await.unwrap(), []);
+    let messages = count(&store, "SELECT COUNT(*) FROM messages").await;
+    assert_eq!(messages, 16 * 10 * 2);
+    let refs = count(
+        &store,
+        "SELECT CAST(COALESCE(SUM(refcount), 0) AS BIGINT) FROM blobs",
+    )
+    .await;
+    assert_eq!(refs, messages);
+    // UIDs are unique per folder and never reused.
+    for &folder in folders.iter() {
+        let uids: Vec<i64> = store
+            .messages(folder)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        let mut sorted = uids.clone();
+        sorted.dedup();
+        assert_eq!(uids, sorted);
+    }
+}
+
+async fn expunges_are_remembered_for_qresync(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    for _ in 0..3 {
+        store.append(message(100, &[folder.id])).await.unwrap();
+    }
+    let before = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(before.uidnext, 4);
+    let mut tx = store.begin().await.unwrap();
+    tx.expunge(folder.id, &[2]).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
+    assert!(after.highestmodseq > before.highestmodseq);
+    assert_eq!(
+        store
+            .vanished(folder.id, before.highestmodseq)
+            .await
+            .unwrap(),
+        [2]
+    );
+    assert_eq!(
+        store
+            .vanished(folder.id, after.highestmodseq)
+            .await
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    store.append(message(100, &[folder.id])).await.unwrap();
+    let uids: Vec<i64> = store
+        .messages(folder.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(uids, [1, 3, 4]);
+}
+
+async fn aliases_and_catch_alls_resolve(store: Store) {
+    let domain = add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let bruno = add_account(&store, "bruno@comune.example.it", 0)
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let targets = [
+        "anna@comune.example.it",
+        "bruno@comune.example.it",
+        "esterno@other.example.org",
+    ]
+    .map(String::from);
+    tx.add_alias(domain.id, "ufficio@comune.example.it", &targets)
+        .await
+        .unwrap();
+    tx.add_alias(
+        domain.id,
+        "tutti@comune.example.it",
+        &["ufficio@comune.example.it".into()],
+    )
+    .await
+    .unwrap();
+    tx.add_alias(
+        domain.id,
+        "@comune.example.it",
+        &["bruno@comune.example.it".into()],
+    )
+    .await
+    .unwrap();
+    let clash = tx
+        .add_alias(domain.id, "anna@comune.example.it", &["x@y.it".into()])
+        .await;
+    assert!(matches!(
+        clash,
+        Err(StoreError::AlreadyExists {
+            what: "mailbox",
+            ..
+        })
+    ));
+    tx.commit().await.unwrap();
+
+    let local = |account: &Account| Recipient::Local {
+        account_id: account.id,
+        address: account.address.clone(),
+    };
+    let mut resolved = store.resolve("tutti@comune.example.it").await.unwrap();
+    resolved.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(
+        resolved,
+        [
+            local(&anna),
+            local(&bruno),
+            Recipient::Remote("esterno@other.example.org".into())
+        ]
+    );
+    assert_eq!(
+        store.resolve("anna@comune.example.it").await.unwrap(),
+        [local(&anna)]
+    );
+    assert_eq!(
+        store.resolve("chiunque@comune.example.it").await.unwrap(),
+        [local(&bruno)]
+    );
+    assert_eq!(store.resolve("x@other.example.org").await.unwrap(), []);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.remove_alias("@comune.example.it", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.resolve("chiunque@comune.example.it").await.unwrap(),
+        []
+    );
+    assert_eq!(
+        store
+            .aliases(Some("comune.example.it"))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+async fn changes_are_announced_after_commit(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    let mut changes = store.changes();
+    let appended = store.append(message(100, &[folder.id])).await.unwrap()[0]
+        .clone()
+        .unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(5), changes.recv())
+        .await
+        .expect("no change announced")
+        .unwrap();
+    assert_eq!(
+        change,
+        Change {
+            account_id: anna.id,
+            folder_id: folder.id,
+            kind: ChangeKind::Appended,
+            modseq: appended.modseq,
+        }
+    );
+    // A rolled-back transaction announces nothing.
+    let mut tx = store.begin().await.unwrap();
+    tx.expunge(folder.id, &[appended.uid]).await.unwrap();
+    drop(tx);
+    let silence = tokio::time::timeout(Duration::from_millis(500), changes.recv()).await;
+    assert!(
+        silence.is_err(),
+        "a rolled-back change was announced: {silence:?}"
+    );
+}
+
+async fn admins_keep_their_scope(store: Store) {
+    add_domain(&store, "a.example.it", 0, 0).await;
+    add_domain(&store, "b.example.it", 0, 0).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.create_admin("provincia", "hash1", &AdminScope::AllDomains)
+        .await
+        .unwrap();
+    tx.create_admin(
+        "comune-a",
+        "hash2",
+        &AdminScope::Domains(vec!["a.example.it".into()]),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let dup = tx
+        .create_admin("provincia", "x", &AdminScope::AllDomains)
+        .await;
+    assert!(matches!(
+        dup,
+        Err(StoreError::AlreadyExists { what: "admin", .. })
+    ));
+    drop(tx);
+    let comune = store.admin("comune-a").await.unwrap().unwrap();
+    assert_eq!(
+        comune.scope,
+        AdminScope::Domains(vec!["a.example.it".into()])
+    );
+    assert!(comune.scope.covers("a.example.it") && !comune.scope.covers("b.example.it"));
+    assert_eq!(comune.password_hash, "hash2");
+    assert!(
+        store
+            .admin("provincia")
+            .await
+            .unwrap()
+            .unwrap()
+            .scope
+            .covers("b.example.it")
+    );
+    assert!(store.admin("nobody").await.unwrap().is_none());
+}
+
+async fn audit_entries_are_listed_newest_first(store: Store) {
+    for (i, domain) in ["a.example.it", "b.example.it", "a.example.it"]
+        .iter()
+        .enumerate()
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.audit(&AuditEntry {
+            actor: "cli:root".into(),
+            origin: "cli".into(),
+            action: "mailbox.add".into(),
+            domain: Some(domain.to_string()),
+            target: format!("u{i}@{domain}"),
+            before: None,
+            after: Some(serde_json::json!({ "quota_bytes": i })),
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let all = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
+        ["u2@a.example.it", "u1@b.example.it", "u0@a.example.it"]
+    );
+    let a = store.audit_log(Some("a.example.it"), 10).await.unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0].after.as_deref(), Some(r#"{"quota_bytes":2}"#));
+}
+
+async fn failure_counters_count_and_reset(store: Store) {
+    assert_eq!(store.failures("ip:192.0.2.1", 0).await.unwrap(), None);
+    store
+        .record_failure("ip:192.0.2.1", 1000, 900)
+        .await
+        .unwrap();
+    let second = store
+        .record_failure("ip:192.0.2.1", 1010, 910)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.failures, second.first_at, second.last_at),
+        (2, 1000, 1010)
+    );
+    // A failure long after the last one starts a new count.
+    let later = store
+        .record_failure("ip:192.0.2.1", 5000, 4000)
+        .await
+        .unwrap();
+    assert_eq!((later.failures, later.first_at), (1, 5000));
+    assert!(
+        store
+            .failures("ip:192.0.2.1", 5001)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.clear_failures("ip:192.0.2.1").await.unwrap();
+    assert!(store.failures("ip:192.0.2.1", 0).await.unwrap().is_none());
+}

@@ -1,0 +1,154 @@
+//! The default of every key, one named function each.
+//!
+//! The `Default` impls of the schema and [`Config::embedded`] are built from
+//! these functions, so each value is written once; `postino.example.toml`
+//! repeats them for people and a test keeps it honest.
+//!
+//! [`Config::embedded`]: crate::Config::embedded
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::duration::HumanDuration;
+use crate::schema::Backend;
+use crate::size::{ByteSize, MB};
+use crate::validate::is_dns_name;
+
+/// Files that may hold the machine's hostname, most authoritative first.
+const HOSTNAME_FILES: [&str; 2] = ["/proc/sys/kernel/hostname", "/etc/hostname"];
+
+/// Where the store and generated keys live: `/var/lib/postino`.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/postino")
+}
+
+/// The machine's hostname, or `localhost` when it cannot be read or is not a
+/// plausible DNS name.
+pub fn hostname() -> String {
+    HOSTNAME_FILES
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|text| text.trim().to_owned())
+        .find(|name| is_dns_name(name))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The embedded SQLite store.
+pub fn store_backend() -> Backend {
+    Backend::Sqlite
+}
+
+/// 16 connections to the store.
+pub fn store_max_connections() -> u32 {
+    16
+}
+
+/// Services run unless disabled.
+pub fn enabled() -> bool {
+    true
+}
+
+/// MX on every IPv4 address, port 25.
+pub fn smtp_listen_mx() -> Vec<SocketAddr> {
+    vec![any(25)]
+}
+
+/// Submission with STARTTLS on every IPv4 address, port 587.
+pub fn smtp_listen_submission() -> Vec<SocketAddr> {
+    vec![any(587)]
+}
+
+/// Submission with implicit TLS on every IPv4 address, port 465.
+pub fn smtp_listen_submissions() -> Vec<SocketAddr> {
+    vec![any(465)]
+}
+
+/// 50 MB per message.
+pub fn smtp_max_message_size() -> ByteSize {
+    ByteSize(50 * MB)
+}
+
+/// 1000 simultaneous SMTP connections.
+pub fn smtp_max_connections() -> u32 {
+    1000
+}
+
+/// 20 simultaneous SMTP connections from one IP address.
+pub fn smtp_max_connections_per_ip() -> u32 {
+    20
+}
+
+/// An SMTP client silent for 5 minutes is disconnected (RFC 5321 4.5.3.2.7).
+pub fn smtp_idle_timeout() -> HumanDuration {
+    HumanDuration::from_secs(5 * 60)
+}
+
+/// IMAP with STARTTLS on every IPv4 address, port 143.
+pub fn imap_listen() -> Vec<SocketAddr> {
+    vec![any(143)]
+}
+
+/// IMAP with implicit TLS on every IPv4 address, port 993.
+pub fn imap_listen_tls() -> Vec<SocketAddr> {
+    vec![any(993)]
+}
+
+/// 5000 simultaneous IMAP connections.
+pub fn imap_max_connections() -> u32 {
+    5000
+}
+
+/// 50 simultaneous IMAP connections from one IP address (one client keeps
+/// several open).
+pub fn imap_max_connections_per_ip() -> u32 {
+    50
+}
+
+/// An IMAP client silent for 30 minutes is disconnected (RFC 9051 5.4).
+pub fn imap_idle_timeout() -> HumanDuration {
+    HumanDuration::from_secs(30 * 60)
+}
+
+/// The admin API and console on loopback, port 8080.
+pub fn admin_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))]
+}
+
+/// 10 failed logins from one IP address within the window.
+pub fn auth_max_failures_per_ip() -> u32 {
+    10
+}
+
+/// 10 failed logins for one account within the window.
+pub fn auth_max_failures_per_account() -> u32 {
+    10
+}
+
+/// Failed logins count for 15 minutes.
+pub fn auth_failure_window() -> HumanDuration {
+    HumanDuration::from_secs(15 * 60)
+}
+
+/// A throttled IP address or account waits 15 minutes.
+pub fn auth_lockout() -> HumanDuration {
+    HumanDuration::from_secs(15 * 60)
+}
+
+/// 2 argon2 computations at once.
+pub fn auth_max_concurrent_hashes() -> u32 {
+    2
+}
+
+fn any(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_is_always_a_dns_name() {
+        assert!(is_dns_name(&hostname()));
+    }
+}

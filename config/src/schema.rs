@@ -1,0 +1,358 @@
+//! The typed configuration: one struct per `[section]` of `postino.toml`.
+//!
+//! Every key is optional; a missing key takes the value of the same-named
+//! function in [`crate::defaults`]. Unknown keys are errors. Checks that need
+//! more than one value or the file system are in [`crate::validate`].
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::defaults;
+use crate::duration::HumanDuration;
+use crate::size::ByteSize;
+
+/// The whole `postino.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the SQLite store and generated keys and certificates;
+    /// relative paths are relative to the configuration file's directory.
+    /// Default `/var/lib/postino`.
+    pub data_dir: PathBuf,
+    /// The name this server gives itself in SMTP greetings and `Received:`
+    /// headers; a DNS name. Default: the machine's hostname, or `localhost`.
+    pub hostname: String,
+    /// `[store]`: where mailboxes and queue live.
+    pub store: StoreConfig,
+    /// `[smtp]`: MX, submission and relay listeners.
+    pub smtp: SmtpConfig,
+    /// `[imap]`: IMAP listeners.
+    pub imap: ImapConfig,
+    /// `[admin]`: HTTP API and web console.
+    pub admin: AdminConfig,
+    /// `[tls]`: the certificate every TLS listener presents.
+    pub tls: TlsConfig,
+    /// `[auth]`: login throttling and password hashing.
+    pub auth: AuthConfig,
+}
+
+/// Which database holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// An SQLite file, `postino.db` in the data directory: one node.
+    Sqlite,
+    /// A PostgreSQL database, which several nodes may share.
+    Postgres,
+}
+
+/// `[store]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `"sqlite"` or `"postgres"`. Default `"sqlite"`.
+    pub backend: Backend,
+    /// PostgreSQL connection URL, `postgres://user:password@host/db`;
+    /// required with `backend = "postgres"`, refused otherwise. No default.
+    pub url: Option<String>,
+    /// Connections in the store's pool, at least 1. Default 16.
+    pub max_connections: u32,
+}
+
+/// `[smtp]`. An empty listen list disables that listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Whether to run SMTP at all. Default `true`.
+    pub enabled: bool,
+    /// Addresses for inbound mail from other servers. Default `["0.0.0.0:25"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen_mx: Vec<SocketAddr>,
+    /// Addresses for submission with STARTTLS (RFC 6409). Default
+    /// `["0.0.0.0:587"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen_submission: Vec<SocketAddr>,
+    /// Addresses for submission with implicit TLS (RFC 8314). Default
+    /// `["0.0.0.0:465"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen_submissions: Vec<SocketAddr>,
+    /// Largest message accepted, in bytes (a size such as `"50MB"`),
+    /// announced with SIZE. Default `"50MB"`.
+    pub max_message_size: ByteSize,
+    /// Simultaneous connections over all SMTP listeners, at least 1.
+    /// Default 1000.
+    pub max_connections: u32,
+    /// Simultaneous connections from one IP address, at least 1. Default 20.
+    pub max_connections_per_ip: u32,
+    /// How long a silent client is kept (a duration such as `"5m"`), at
+    /// least 1s. Default `"5m"`.
+    pub idle_timeout: HumanDuration,
+}
+
+/// `[imap]`. An empty listen list disables that listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Whether to run IMAP at all. Default `true`.
+    pub enabled: bool,
+    /// Addresses for IMAP with STARTTLS. Default `["0.0.0.0:143"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen: Vec<SocketAddr>,
+    /// Addresses for IMAP with implicit TLS. Default `["0.0.0.0:993"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen_tls: Vec<SocketAddr>,
+    /// Simultaneous connections over all IMAP listeners, at least 1.
+    /// Default 5000.
+    pub max_connections: u32,
+    /// Simultaneous connections from one IP address, at least 1. Default 50.
+    pub max_connections_per_ip: u32,
+    /// How long a silent client is kept, IDLE included (a duration such as
+    /// `"30m"`), at least 1s. Default `"30m"`.
+    pub idle_timeout: HumanDuration,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Whether to run the HTTP API and console at all. Default `true`.
+    pub enabled: bool,
+    /// Addresses for the HTTP API and console; an empty list disables them.
+    /// Default `["127.0.0.1:8080"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen: Vec<SocketAddr>,
+}
+
+/// `[tls]`. Both keys or neither; with neither, a self-signed certificate is
+/// generated into the data directory on first start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first; must be readable at start; relative
+    /// to the configuration file's directory. Default: none.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`; must be readable at start; relative to the
+    /// configuration file's directory. Default: none.
+    pub key: Option<PathBuf>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Failed logins from one IP address within `failure_window` before it is
+    /// locked out, at least 1. Default 10.
+    pub max_failures_per_ip: u32,
+    /// Failed logins for one account within `failure_window` before it is
+    /// locked out, at least 1. Default 10.
+    pub max_failures_per_account: u32,
+    /// How long a failed login counts (a duration such as `"15m"`), at least
+    /// 1s. Default `"15m"`.
+    pub failure_window: HumanDuration,
+    /// How long a locked-out IP address or account waits, at least 1s.
+    /// Default `"15m"`.
+    pub lockout: HumanDuration,
+    /// argon2 computations running at once, at least 1; each takes tens of
+    /// MiB and a core for a fraction of a second. Default 2.
+    pub max_concurrent_hashes: u32,
+}
+
+impl Config {
+    /// The configuration `postino serve` uses without a file, for someone
+    /// trying Postino as an ordinary user: data in `./postino-data`, hostname
+    /// `localhost`, SQLite, every listener on loopback on an unprivileged port
+    /// (SMTP 2525, 2587, 2465; IMAP 2143, 2993; admin 8080); everything else
+    /// as the file defaults.
+    pub fn embedded() -> Config {
+        let loopback = |port| vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
+        Config {
+            data_dir: PathBuf::from("./postino-data"),
+            hostname: "localhost".to_owned(),
+            store: StoreConfig::default(),
+            smtp: SmtpConfig {
+                listen_mx: loopback(2525),
+                listen_submission: loopback(2587),
+                listen_submissions: loopback(2465),
+                ..SmtpConfig::default()
+            },
+            imap: ImapConfig {
+                listen: loopback(2143),
+                listen_tls: loopback(2993),
+                ..ImapConfig::default()
+            },
+            admin: AdminConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+
+    /// The SQLite store file: `postino.db` in the data directory.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("postino.db")
+    }
+}
+
+impl Default for Config {
+    /// The configuration of an empty file.
+    fn default() -> Self {
+        Config {
+            data_dir: defaults::data_dir(),
+            hostname: defaults::hostname(),
+            store: StoreConfig::default(),
+            smtp: SmtpConfig::default(),
+            imap: ImapConfig::default(),
+            admin: AdminConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: defaults::store_backend(),
+            url: None,
+            max_connections: defaults::store_max_connections(),
+        }
+    }
+}
+
+/// The URL holds the database password, and configurations get logged.
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("backend", &self.backend)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            enabled: defaults::enabled(),
+            listen_mx: defaults::smtp_listen_mx(),
+            listen_submission: defaults::smtp_listen_submission(),
+            listen_submissions: defaults::smtp_listen_submissions(),
+            max_message_size: defaults::smtp_max_message_size(),
+            max_connections: defaults::smtp_max_connections(),
+            max_connections_per_ip: defaults::smtp_max_connections_per_ip(),
+            idle_timeout: defaults::smtp_idle_timeout(),
+        }
+    }
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            enabled: defaults::enabled(),
+            listen: defaults::imap_listen(),
+            listen_tls: defaults::imap_listen_tls(),
+            max_connections: defaults::imap_max_connections(),
+            max_connections_per_ip: defaults::imap_max_connections_per_ip(),
+            idle_timeout: defaults::imap_idle_timeout(),
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            enabled: defaults::enabled(),
+            listen: defaults::admin_listen(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            max_failures_per_ip: defaults::auth_max_failures_per_ip(),
+            max_failures_per_account: defaults::auth_max_failures_per_account(),
+            failure_window: defaults::auth_failure_window(),
+            lockout: defaults::auth_lockout(),
+            max_concurrent_hashes: defaults::auth_max_concurrent_hashes(),
+        }
+    }
+}
+
+/// A list of `ip:port` strings, with an error that says what is expected
+/// (serde's own says only "invalid socket address syntax").
+fn socket_addrs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SocketAddr>, D::Error> {
+    struct ListenAddr(SocketAddr);
+
+    impl<'de> Deserialize<'de> for ListenAddr {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct AddrVisitor;
+
+            impl Visitor<'_> for AddrVisitor {
+                type Value = ListenAddr;
+
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a socket address such as \"0.0.0.0:25\" or \"[::]:25\"")
+                }
+
+                fn visit_str<E: de::Error>(self, value: &str) -> Result<ListenAddr, E> {
+                    value.parse().map(ListenAddr).map_err(|_| {
+                        E::custom(format!(
+                            "invalid socket address `{value}` (expected ip:port such as 0.0.0.0:25 or [::]:25)"
+                        ))
+                    })
+                }
+            }
+
+            deserializer.deserialize_str(AddrVisitor)
+        }
+    }
+
+    let addrs = Vec::<ListenAddr>::deserialize(deserializer)?;
+    Ok(addrs.into_iter().map(|addr| addr.0).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_runs_on_loopback_unprivileged_ports() {
+        let config = Config::embedded();
+        assert_eq!(config.data_dir, PathBuf::from("./postino-data"));
+        assert_eq!(config.hostname, "localhost");
+        assert_eq!(config.store.backend, Backend::Sqlite);
+        assert_eq!(config.store.url, None);
+        let addrs = |list: &[SocketAddr]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(addrs(&config.smtp.listen_mx), ["127.0.0.1:2525"]);
+        assert_eq!(addrs(&config.smtp.listen_submission), ["127.0.0.1:2587"]);
+        assert_eq!(addrs(&config.smtp.listen_submissions), ["127.0.0.1:2465"]);
+        assert_eq!(addrs(&config.imap.listen), ["127.0.0.1:2143"]);
+        assert_eq!(addrs(&config.imap.listen_tls), ["127.0.0.1:2993"]);
+        assert_eq!(addrs(&config.admin.listen), ["127.0.0.1:8080"]);
+        assert!(config.smtp.enabled && config.imap.enabled && config.admin.enabled);
+        assert_eq!(config.smtp.max_message_size, ByteSize(50_000_000));
+        assert_eq!(config.imap.idle_timeout, HumanDuration::from_secs(1800));
+        assert_eq!(config.tls, TlsConfig::default());
+        assert_eq!(config.auth, AuthConfig::default());
+        assert_eq!(
+            config.sqlite_path(),
+            PathBuf::from("./postino-data/postino.db")
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_database_url() {
+        let store = StoreConfig {
+            backend: Backend::Postgres,
+            url: Some("postgres://postino:hunter2@db/postino".to_owned()),
+            max_connections: 4,
+        };
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}

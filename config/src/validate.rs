@@ -1,0 +1,308 @@
+//! Checks that typing alone cannot express: values that must be non-zero,
+//! keys that require each other, listeners that would collide, files that
+//! must be readable. Each problem names its key and the key's line.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::error::ConfigError;
+use crate::locate::SourceMap;
+use crate::schema::{Backend, Config};
+
+/// Longest DNS name, RFC 1035 2.3.4 (without the trailing dot).
+const MAX_DNS_NAME: usize = 253;
+/// Longest DNS label, RFC 1035 2.3.4.
+const MAX_DNS_LABEL: usize = 63;
+
+/// Whether `name` is a plausible host name: dot-separated labels of letters,
+/// digits and inner hyphens (RFC 1123 2.1), with a non-numeric last label so
+/// that an IP address is not taken for a name.
+pub(crate) fn is_dns_name(name: &str) -> bool {
+    let label_ok = |label: &str| {
+        (1..=MAX_DNS_LABEL).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    name.len() <= MAX_DNS_NAME
+        && name.split('.').all(label_ok)
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
+/// Checks `config`, parsed from `file` whose keys `map` locates; relative
+/// paths are taken from `base`. Reports the problem nearest the top of the
+/// file.
+pub(crate) fn check(
+    config: &Config,
+    map: &SourceMap<'_>,
+    file: &Path,
+    base: &Path,
+) -> Result<(), ConfigError> {
+    let mut problems = Problems {
+        map,
+        found: Vec::new(),
+    };
+    check_host(config, &mut problems);
+    check_store(config, &mut problems);
+    check_limits(config, &mut problems);
+    check_tls(config, base, &mut problems);
+    check_listeners(config, &mut problems);
+    match problems
+        .found
+        .into_iter()
+        .min_by_key(|p| (p.line.is_none(), p.line))
+    {
+        None => Ok(()),
+        Some(problem) => Err(ConfigError::Invalid {
+            file: file.to_owned(),
+            line: problem.line,
+            key: problem.key,
+            message: problem.message,
+        }),
+    }
+}
+
+struct Problem {
+    key: String,
+    line: Option<usize>,
+    message: String,
+}
+
+struct Problems<'m, 't> {
+    map: &'m SourceMap<'t>,
+    found: Vec<Problem>,
+}
+
+impl Problems<'_, '_> {
+    /// A problem with `key`, on the line of `key`.
+    fn at(&mut self, key: &str, message: impl Into<String>) {
+        self.at_line_of(key, key, message);
+    }
+
+    /// A problem with `key`, which may be missing from the file, on the line
+    /// of `line_key`, which caused it.
+    fn at_line_of(&mut self, key: &str, line_key: &str, message: impl Into<String>) {
+        self.found.push(Problem {
+            key: key.to_owned(),
+            line: self.map.line_of(line_key),
+            message: message.into(),
+        });
+    }
+}
+
+fn check_host(config: &Config, problems: &mut Problems<'_, '_>) {
+    if config.data_dir.as_os_str().is_empty() {
+        problems.at("data_dir", "must not be empty");
+    }
+    if !is_dns_name(&config.hostname) {
+        problems.at(
+            "hostname",
+            format!(
+                "`{}` is not a valid host name (expected letters, digits, hyphens and dots, such as mail.example.org)",
+                config.hostname
+            ),
+        );
+    }
+}
+
+fn check_store(config: &Config, problems: &mut Problems<'_, '_>) {
+    let store = &config.store;
+    match (store.backend, &store.url) {
+        (Backend::Postgres, None) => problems.at_line_of(
+            "store.url",
+            "store.backend",
+            "required when store.backend is \"postgres\"",
+        ),
+        (Backend::Postgres, Some(url))
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) =>
+        {
+            // The URL is not echoed: it may hold a password.
+            problems.at("store.url", "must start with postgres:// or postgresql://");
+        }
+        (Backend::Sqlite, Some(_)) => problems.at(
+            "store.url",
+            "is only used when store.backend is \"postgres\" (SQLite lives in data_dir)",
+        ),
+        (Backend::Postgres, Some(_)) | (Backend::Sqlite, None) => {}
+    }
+}
+
+fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
+    let counts = [
+        ("store.max_connections", config.store.max_connections),
+        ("smtp.max_connections", config.smtp.max_connections),
+        (
+            "smtp.max_connections_per_ip",
+            config.smtp.max_connections_per_ip,
+        ),
+        ("imap.max_connections", config.imap.max_connections),
+        (
+            "imap.max_connections_per_ip",
+            config.imap.max_connections_per_ip,
+        ),
+        ("auth.max_failures_per_ip", config.auth.max_failures_per_ip),
+        (
+            "auth.max_failures_per_account",
+            config.auth.max_failures_per_account,
+        ),
+        (
+            "auth.max_concurrent_hashes",
+            config.auth.max_concurrent_hashes,
+        ),
+    ];
+    for (key, value) in counts {
+        if value == 0 {
+            problems.at(key, "must be at least 1");
+        }
+    }
+
+    let durations = [
+        ("smtp.idle_timeout", config.smtp.idle_timeout),
+        ("imap.idle_timeout", config.imap.idle_timeout),
+        ("auth.failure_window", config.auth.failure_window),
+        ("auth.lockout", config.auth.lockout),
+    ];
+    for (key, value) in durations {
+        if value.0.is_zero() {
+            problems.at(key, "must be at least 1s");
+        }
+    }
+
+    // SIZE 0 would announce "no limit" (RFC 1870 4).
+    if config.smtp.max_message_size.0 == 0 {
+        problems.at("smtp.max_message_size", "must be at least 1 byte");
+    }
+}
+
+fn check_tls(config: &Config, base: &Path, problems: &mut Problems<'_, '_>) {
+    let tls = &config.tls;
+    match (&tls.cert, &tls.key) {
+        (Some(_), None) => {
+            problems.at_line_of("tls.key", "tls.cert", "required when tls.cert is set");
+        }
+        (None, Some(_)) => {
+            problems.at_line_of("tls.cert", "tls.key", "required when tls.key is set");
+        }
+        (Some(cert), Some(key)) => {
+            for (name, path) in [("tls.cert", cert), ("tls.key", key)] {
+                let full = base.join(path);
+                let readable = std::fs::File::open(&full).and_then(|file| file.metadata());
+                match readable {
+                    Ok(meta) if meta.is_file() => {}
+                    Ok(_) => problems.at(name, format!("`{}` is not a file", full.display())),
+                    Err(err) => {
+                        problems.at(name, format!("cannot read `{}`: {err}", full.display()));
+                    }
+                }
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+fn check_listeners(config: &Config, problems: &mut Problems<'_, '_>) {
+    let mut listeners: Vec<(&str, &[SocketAddr])> = Vec::new();
+    if config.smtp.enabled {
+        listeners.push(("smtp.listen_mx", &config.smtp.listen_mx));
+        listeners.push(("smtp.listen_submission", &config.smtp.listen_submission));
+        listeners.push(("smtp.listen_submissions", &config.smtp.listen_submissions));
+    }
+    if config.imap.enabled {
+        listeners.push(("imap.listen", &config.imap.listen));
+        listeners.push(("imap.listen_tls", &config.imap.listen_tls));
+    }
+    if config.admin.enabled {
+        listeners.push(("admin.listen", &config.admin.listen));
+    }
+    // Defaults (no line) first, then in file order, so the key reported is
+    // the one the operator wrote last.
+    listeners.sort_by_key(|&(key, _)| problems.map.line_of(key));
+
+    let mut taken: Vec<(SocketAddr, &str)> = Vec::new();
+    for (key, addrs) in listeners {
+        for &addr in addrs {
+            match taken.iter().find(|&&(other, _)| overlaps(addr, other)) {
+                Some(&(_, other_key)) if other_key == key => {
+                    problems.at(key, format!("address {addr} is listed twice"));
+                }
+                Some(&(other, other_key)) if other == addr => {
+                    problems.at(
+                        key,
+                        format!("address {addr} is already used by {other_key}"),
+                    );
+                }
+                Some(&(other, other_key)) => problems.at(
+                    key,
+                    format!("address {addr} overlaps {other} used by {other_key}"),
+                ),
+                None => taken.push((addr, key)),
+            }
+        }
+    }
+}
+
+/// Whether two listeners could not both be bound: the same port (other than
+/// 0, "any free port") on the same address, or on a wildcard address that
+/// covers the other (on Linux `[::]` covers IPv4 too).
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_host_names() {
+        for name in [
+            "localhost",
+            "mail.example.org",
+            "MX-1.comune.esempio.pu.it",
+            "a",
+            "x1.y2",
+        ] {
+            assert!(is_dns_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_non_host_names() {
+        let long_label = "a".repeat(64);
+        let long_name = ["abcdefghi"; 26].join(".");
+        for name in [
+            "",
+            ".",
+            "mail..example.org",
+            "mail.example.org.",
+            "-mail.example.org",
+            "mail-.example.org",
+            "mail_1.example.org",
+            "mail example.org",
+            "192.0.2.1",
+            "::1",
+            "posta.città.it",
+            long_label.as_str(),
+            long_name.as_str(),
+        ] {
+            assert!(!is_dns_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn overlapping_listeners() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap_or_else(|_| panic!("{s}"));
+        assert!(overlaps(addr("0.0.0.0:25"), addr("0.0.0.0:25")));
+        assert!(overlaps(addr("127.0.0.1:25"), addr("0.0.0.0:25")));
+        assert!(overlaps(addr("[::]:25"), addr("127.0.0.1:25")));
+        assert!(!overlaps(addr("127.0.0.1:25"), addr("127.0.0.2:25")));
+        assert!(!overlaps(addr("0.0.0.0:25"), addr("0.0.0.0:587")));
+        assert!(!overlaps(addr("127.0.0.1:0"), addr("127.0.0.1:0")));
+    }
+}
