@@ -1,0 +1,469 @@
+//! The command line: argument parsing and output. Each command is a thin
+//! adapter over [`crate::ops`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use postino_common::auth::Secret;
+use postino_common::store::{Account, AdminScope, Alias, Domain};
+use postino_config::{ByteSize, Config};
+use serde::Serialize;
+
+use crate::ops::{self, Actor, Ops, OpsError};
+use crate::serve;
+
+/// Postino: mail for the comuni of a province.
+#[derive(Debug, Parser)]
+#[command(name = "postino", version, about)]
+pub struct Args {
+    /// The configuration file. Without one, Postino runs on its embedded
+    /// default: data in ./postino-data, every listener on loopback.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "POSTINO_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every enabled service until SIGTERM or Ctrl-C.
+    Serve,
+    /// Check a configuration file without starting anything.
+    CheckConfig {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+    /// Manage hosted domains.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Manage mailboxes.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// Manage aliases and catch-alls (`@domain`).
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Manage admin principals.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, ClapArgs)]
+struct ListFormat {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainCommand {
+    /// Add a domain.
+    Add {
+        name: String,
+        /// Storage for the whole domain, such as 10GB (default: no limit).
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<ByteSize>,
+        /// Most mailboxes the domain may have (default: no limit).
+        #[arg(long, value_name = "N")]
+        max_mailboxes: Option<u64>,
+    },
+    /// List domains.
+    List(ListFormat),
+    /// Show a domain with its mailboxes and aliases.
+    Show {
+        name: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Remove a domain.
+    Remove {
+        name: String,
+        /// Remove it even if it has mailboxes, with all their mail.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MailboxCommand {
+    /// Add a mailbox.
+    Add {
+        address: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Storage for this mailbox, such as 2GB (default: only the domain's quota).
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<ByteSize>,
+        /// The owner's name, such as "Mario Rossi".
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List mailboxes, all or one domain's.
+    List {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Show a mailbox with its folders.
+    Show {
+        address: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Set a mailbox's password.
+    Passwd {
+        address: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a mailbox's quota (0: only the domain's quota).
+    Quota { address: String, size: ByteSize },
+    /// Remove a mailbox with all its mail.
+    Remove { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AliasCommand {
+    /// Add an alias (or `@domain` catch-all) delivering to the targets.
+    Add {
+        alias: String,
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// List aliases, all or one domain's.
+    List {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Remove an alias, or only the given targets of it.
+    Remove { alias: String, targets: Vec<String> },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Add an admin: provincial (--all-domains) or comune (--domain ...).
+    Add {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// May manage every domain.
+        #[arg(long, conflicts_with = "domain", required_unless_present = "domain")]
+        all_domains: bool,
+        /// May manage this domain (repeat for several).
+        #[arg(long, value_name = "NAME")]
+        domain: Vec<String>,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    if let Command::CheckConfig { file } = &args.command {
+        let Some(path) = file.as_deref().or(args.config.as_deref()) else {
+            anyhow::bail!("check-config needs a file: postino check-config FILE");
+        };
+        let checked = postino_config::load(path)?;
+        println!(
+            "{}: ok (store: {:?}, data_dir: {})",
+            path.display(),
+            checked.store.backend,
+            checked.data_dir.display()
+        );
+        return Ok(());
+    }
+    init_logging(matches!(args.command, Command::Serve));
+    if let Command::Serve = args.command {
+        if args.config.is_none() {
+            tracing::info!(
+                "no configuration file: running on the embedded default (data in ./postino-data)"
+            );
+        }
+        return serve::run(config).await;
+    }
+    let store = ops::open_store(&config).await?;
+    let ops = Ops::new(
+        store.clone(),
+        ops::authenticator(&store, &config),
+        Actor::cli(),
+    );
+    let result = manage(&ops, args.command).await;
+    store.close().await;
+    result
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Ok(postino_config::load(path)?),
+        None => Ok(Config::embedded()),
+    }
+}
+
+fn init_logging(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTINO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn manage(ops: &Ops, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve | Command::CheckConfig { .. } => unreachable!("handled in run"),
+        Command::Domain(command) => domain(ops, command).await,
+        Command::Mailbox(command) => mailbox(ops, command).await,
+        Command::Alias(command) => alias(ops, command).await,
+        Command::Admin(command) => admin(ops, command).await,
+    }
+}
+
+async fn domain(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
+    match command {
+        DomainCommand::Add {
+            name,
+            quota,
+            max_mailboxes,
+        } => {
+            let domain = ops
+                .add_domain(&name, quota.map_or(0, |q| q.0), max_mailboxes.unwrap_or(0))
+                .await?;
+            println!("added domain {}", domain.name);
+        }
+        DomainCommand::List(format) => {
+            let domains = ops.domains().await?;
+            print_list(&format, &domains, domain_table)?;
+        }
+        DomainCommand::Show { name, format } => {
+            let details = ops.domain(&name).await?;
+            if format.json {
+                print_json(&details)?;
+            } else {
+                domain_table(std::slice::from_ref(&details.domain));
+                println!();
+                account_table(&details.accounts);
+                println!();
+                alias_table(&details.aliases);
+            }
+        }
+        DomainCommand::Remove { name, force } => {
+            let domain = ops
+                .remove_domain(&name, force)
+                .await
+                .map_err(|err| match err {
+                    OpsError::Conflict(message) => {
+                        anyhow::anyhow!("{message} (--force removes them too)")
+                    }
+                    other => other.into(),
+                })?;
+            println!(
+                "removed domain {} ({} mailboxes)",
+                domain.name, domain.mailboxes
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn mailbox(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
+    match command {
+        MailboxCommand::Add {
+            address,
+            password_stdin,
+            quota,
+            name,
+        } => {
+            let password = password_stdin.then(read_password).transpose()?;
+            let account = ops
+                .add_mailbox(&address, password.as_ref(), quota.map_or(0, |q| q.0), &name)
+                .await?;
+            println!("added mailbox {}", account.address);
+            if password.is_none() {
+                println!(
+                    "it has no password yet: set one with `postino mailbox passwd {} --password-stdin`",
+                    account.address
+                );
+            }
+        }
+        MailboxCommand::List { domain, format } => {
+            let accounts = ops.mailboxes(domain.as_deref()).await?;
+            print_list(&format, &accounts, account_table)?;
+        }
+        MailboxCommand::Show { address, format } => {
+            let details = ops.mailbox(&address).await?;
+            if format.json {
+                print_json(&details)?;
+            } else {
+                account_table(std::slice::from_ref(&details.account));
+                println!();
+                println!("{:<20} {:<12} {:>10}", "FOLDER", "SPECIAL-USE", "UIDNEXT");
+                for folder in &details.folders {
+                    let special = folder.special_use.as_deref().unwrap_or("-");
+                    println!("{:<20} {:<12} {:>10}", folder.name, special, folder.uidnext);
+                }
+            }
+        }
+        MailboxCommand::Passwd { address, .. } => {
+            ops.set_mailbox_password(&address, &read_password()?)
+                .await?;
+            println!("password of {address} changed");
+        }
+        MailboxCommand::Quota { address, size } => {
+            let account = ops.set_mailbox_quota(&address, size.0).await?;
+            println!(
+                "quota of {} is now {}",
+                account.address,
+                quota_text(account.quota_bytes)
+            );
+        }
+        MailboxCommand::Remove { address } => {
+            let account = ops.remove_mailbox(&address).await?;
+            println!(
+                "removed mailbox {} ({} of mail)",
+                account.address,
+                size_text(account.used_bytes)
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn alias(ops: &Ops, command: AliasCommand) -> anyhow::Result<()> {
+    match command {
+        AliasCommand::Add { alias, targets } => {
+            let added = ops.add_alias(&alias, &targets).await?;
+            for a in added {
+                println!("added alias {} -> {}", a.source, a.target);
+            }
+        }
+        AliasCommand::List { domain, format } => {
+            let aliases = ops.aliases(domain.as_deref()).await?;
+            print_list(&format, &aliases, alias_table)?;
+        }
+        AliasCommand::Remove { alias, targets } => {
+            for a in ops.remove_alias(&alias, &targets).await? {
+                println!("removed alias {} -> {}", a.source, a.target);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn admin(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Add {
+            username,
+            all_domains,
+            domain,
+            ..
+        } => {
+            let scope = if all_domains {
+                AdminScope::AllDomains
+            } else {
+                AdminScope::Domains(domain)
+            };
+            let admin = ops.add_admin(&username, &read_password()?, scope).await?;
+            let scope = match &admin.scope {
+                AdminScope::AllDomains => "all domains".to_string(),
+                AdminScope::Domains(names) => names.join(", "),
+            };
+            println!("added admin {} ({scope})", admin.username);
+        }
+    }
+    Ok(())
+}
+
+/// The first line of standard input, without its line end.
+fn read_password() -> anyhow::Result<Secret> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
+    let line = input.lines().next().unwrap_or_default();
+    Ok(Secret::new(line))
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_list<T: Serialize>(
+    format: &ListFormat,
+    items: &[T],
+    table: fn(&[T]),
+) -> anyhow::Result<()> {
+    if format.json {
+        print_json(&items)
+    } else {
+        table(items);
+        Ok(())
+    }
+}
+
+fn size_text(bytes: i64) -> String {
+    ByteSize(u64::try_from(bytes).unwrap_or(0)).to_string()
+}
+
+fn quota_text(bytes: i64) -> String {
+    if bytes == 0 {
+        "unlimited".to_string()
+    } else {
+        size_text(bytes)
+    }
+}
+
+fn domain_table(domains: &[Domain]) {
+    println!(
+        "{:<32} {:>10} {:>10} {:>9} {:>9} {:>6}",
+        "DOMAIN", "USED", "QUOTA", "MAILBOXES", "MAX", "ACTIVE"
+    );
+    for d in domains {
+        let max = if d.max_mailboxes == 0 {
+            "unlimited".to_string()
+        } else {
+            d.max_mailboxes.to_string()
+        };
+        let active = if d.active != 0 { "yes" } else { "no" };
+        println!(
+            "{:<32} {:>10} {:>10} {:>9} {:>9} {:>6}",
+            d.name,
+            size_text(d.used_bytes),
+            quota_text(d.quota_bytes),
+            d.mailboxes,
+            max,
+            active
+        );
+    }
+}
+
+fn account_table(accounts: &[Account]) {
+    println!("{:<40} {:>10} {:>10}  NAME", "MAILBOX", "USED", "QUOTA");
+    for a in accounts {
+        println!(
+            "{:<40} {:>10} {:>10}  {}",
+            a.address,
+            size_text(a.used_bytes),
+            quota_text(a.quota_bytes),
+            a.display_name
+        );
+    }
+}
+
+fn alias_table(aliases: &[Alias]) {
+    println!("{:<40} TARGET", "ALIAS");
+    for a in aliases {
+        println!("{:<40} {}", a.source, a.target);
+    }
+}

@@ -1,0 +1,141 @@
+//! Management rules, written once: the CLI, and later the HTTP API and the
+//! console, are thin adapters over these operations.
+//!
+//! Every operation checks the actor's scope (a comune admin reaches only its
+//! own domains and is told "not found" for the rest, so it cannot learn that
+//! another domain exists), validates its input, and records an audit entry
+//! in the same transaction as the change.
+
+mod admins;
+mod aliases;
+mod domains;
+mod error;
+mod mailboxes;
+
+use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};
+use postino_common::store::{AdminScope, AuditEntry, Location, Store, WriteTx};
+use postino_config::{Backend, Config};
+use serde::Serialize;
+
+pub use error::OpsError;
+
+pub type Result<T, E = OpsError> = std::result::Result<T, E>;
+
+/// Shortest password accepted for mailboxes and admins.
+const MIN_PASSWORD_LEN: usize = 8;
+
+/// Who asks for a change, and from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    /// An IP address, or `cli`.
+    pub origin: String,
+    pub scope: AdminScope,
+}
+
+impl Actor {
+    /// The operator at the command line: every domain.
+    pub fn cli() -> Actor {
+        let user = std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "unknown".to_string());
+        Actor {
+            name: format!("cli:{user}"),
+            origin: "cli".to_string(),
+            scope: AdminScope::AllDomains,
+        }
+    }
+}
+
+/// The management operations, on behalf of one actor.
+pub struct Ops {
+    store: Store,
+    auth: Authenticator,
+    actor: Actor,
+}
+
+/// Opens the store a configuration names.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    use anyhow::Context;
+    let path = config.sqlite_path();
+    let location = match (config.store.backend, &config.store.url) {
+        (Backend::Postgres, Some(url)) => Location::Postgres(url),
+        _ => Location::Sqlite(&path),
+    };
+    Store::open(location, config.store.max_connections)
+        .await
+        .with_context(|| match config.store.backend {
+            Backend::Sqlite => format!("cannot open the store {}", path.display()),
+            Backend::Postgres => "cannot open the PostgreSQL store (store.url)".to_string(),
+        })
+}
+
+/// The authenticator a configuration describes.
+pub fn authenticator(store: &Store, config: &Config) -> Authenticator {
+    Authenticator::new(
+        store.clone(),
+        ThrottlePolicy::from_config(&config.auth),
+        config.auth.max_concurrent_hashes as usize,
+    )
+}
+
+impl Ops {
+    pub fn new(store: Store, auth: Authenticator, actor: Actor) -> Ops {
+        Ops { store, auth, actor }
+    }
+
+    /// Fails unless the actor may manage `domain`, answering "not found" so
+    /// that out-of-scope domains stay invisible.
+    fn check_scope(&self, domain: &str) -> Result<()> {
+        if self.actor.scope.covers(domain) {
+            Ok(())
+        } else {
+            Err(OpsError::NotFound {
+                what: "domain",
+                name: domain.to_string(),
+            })
+        }
+    }
+
+    fn require_all_domains(&self, action: &str) -> Result<()> {
+        match self.actor.scope {
+            AdminScope::AllDomains => Ok(()),
+            AdminScope::Domains(_) => Err(OpsError::Forbidden(format!(
+                "only a provincial admin may {action}"
+            ))),
+        }
+    }
+
+    async fn hash(&self, password: &Secret) -> Result<String> {
+        if password.expose().chars().count() < MIN_PASSWORD_LEN {
+            return Err(OpsError::Invalid {
+                field: "password",
+                message: format!("must be at least {MIN_PASSWORD_LEN} characters"),
+            });
+        }
+        Ok(self.auth.hash_password(password).await?)
+    }
+
+    /// Records `action` on `target` in the transaction that makes the change.
+    async fn audit(
+        &self,
+        tx: &mut WriteTx,
+        action: &str,
+        domain: Option<&str>,
+        target: &str,
+        before: Option<&impl Serialize>,
+        after: Option<&impl Serialize>,
+    ) -> Result<()> {
+        tx.audit(&AuditEntry {
+            actor: self.actor.name.clone(),
+            origin: self.actor.origin.clone(),
+            action: action.to_string(),
+            domain: domain.map(str::to_string),
+            target: target.to_string(),
+            before: before.and_then(|v| serde_json::to_value(v).ok()),
+            after: after.and_then(|v| serde_json::to_value(v).ok()),
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! `postino serve`: binds every enabled listener, opens the store, starts
+//! the services, and shuts them down cleanly on SIGTERM or Ctrl-C.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use postino_common::listener::ConnectionLimits;
+use postino_common::tls::{CertificateSource, server_config};
+use postino_config::Config;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{http, ops};
+
+/// How long sessions get to finish after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Binds one configured listener, with an error an operator can act on.
+async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if err.kind() == ErrorKind::AddrInUse => bail!(
+            "{key}: cannot listen on {addr}: the address is already in use; \
+             stop the program using it or choose another address in the configuration"
+        ),
+        Err(err) if err.kind() == ErrorKind::PermissionDenied => bail!(
+            "{key}: cannot listen on {addr}: ports below 1024 need privilege; \
+             run postino as root or with CAP_NET_BIND_SERVICE, or choose a port above 1023"
+        ),
+        Err(err) => Err(err).with_context(|| format!("{key}: cannot listen on {addr}")),
+    }
+}
+
+async fn bind_all(
+    key: &str,
+    addrs: &[SocketAddr],
+    enabled: bool,
+) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    if enabled {
+        for &addr in addrs {
+            let listener = bind(key, addr).await?;
+            let local = listener.local_addr()?;
+            tracing::info!(listener = key, address = %local, "listening");
+            listeners.push(listener);
+        }
+    }
+    Ok(listeners)
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (smtp, imap, admin) = (&config.smtp, &config.imap, &config.admin);
+    // Bind everything first, so that a taken port stops the start at once.
+    let mx = bind_all("smtp.listen_mx", &smtp.listen_mx, smtp.enabled).await?;
+    let submission = bind_all(
+        "smtp.listen_submission",
+        &smtp.listen_submission,
+        smtp.enabled,
+    )
+    .await?;
+    let submissions = bind_all(
+        "smtp.listen_submissions",
+        &smtp.listen_submissions,
+        smtp.enabled,
+    )
+    .await?;
+    let imap_plain = bind_all("imap.listen", &imap.listen, imap.enabled).await?;
+    let imap_tls = bind_all("imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
+    let http = bind_all("admin.listen", &admin.listen, admin.enabled).await?;
+
+    let store = ops::open_store(&config).await?;
+    tracing::info!(backend = ?config.store.backend, data_dir = %config.data_dir.display(), "store open");
+    let tls = server_config(&CertificateSource {
+        files: config.tls.cert.as_deref().zip(config.tls.key.as_deref()),
+        data_dir: &config.data_dir,
+        hostname: &config.hostname,
+    })
+    .context("cannot set up TLS")?;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let smtp_listeners: Vec<_> = [
+        (postino_smtp::ListenerKind::Mx, mx),
+        (postino_smtp::ListenerKind::Submission, submission),
+        (postino_smtp::ListenerKind::Submissions, submissions),
+    ]
+    .into_iter()
+    .flat_map(|(kind, listeners)| listeners.into_iter().map(move |l| (kind, l)))
+    .collect();
+    let smtp_settings = Arc::new(postino_smtp::Settings {
+        hostname: config.hostname.clone(),
+        limits: ConnectionLimits {
+            total: smtp.max_connections as usize,
+            per_ip: smtp.max_connections_per_ip as usize,
+        },
+        idle_timeout: smtp.idle_timeout.0,
+    });
+    postino_smtp::spawn(
+        smtp_listeners,
+        smtp_settings,
+        tls.clone(),
+        shutdown.clone(),
+        &tracker,
+    );
+    let imap_settings = Arc::new(postino_imap::Settings {
+        limits: ConnectionLimits {
+            total: imap.max_connections as usize,
+            per_ip: imap.max_connections_per_ip as usize,
+        },
+        idle_timeout: imap.idle_timeout.0,
+    });
+    postino_imap::spawn(
+        imap_plain,
+        imap_tls,
+        imap_settings,
+        tls,
+        shutdown.clone(),
+        &tracker,
+    );
+    http::spawn(http, store.clone(), shutdown.clone(), &tracker);
+    tracing::info!(hostname = %config.hostname, "postino is running");
+
+    wait_for_stop_signal().await?;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!(drain = ?DRAIN, "sessions still open after the drain time; closing them");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot listen for Ctrl-C")?,
+    }
+    Ok(())
+}
