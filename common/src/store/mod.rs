@@ -155,7 +155,7 @@ impl Store {
             backend,
             write_turn,
             changes,
-            appender: append::Handle::spawn(weak.clone(), backend),
+            appender: append::Handle::spawn(weak.clone()),
         });
         Ok(Store { inner })
     }
