@@ -267,19 +267,17 @@ async fn append_concurrently(
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(appends);
             for n in 0..appends {
-                let message = NewMessage {
-                    raw: message(round, task, n).into(),
-                    targets: vec![AppendTarget::new(folder_id)],
-                };
+                let message = NewMessage::to_folders(
+                    message(round, task, n).into(),
+                    vec![AppendTarget::new(folder_id)],
+                );
                 let started = Instant::now();
-                let outcomes = store
+                let outcome = store
                     .append(message)
                     .await
                     .map_err(failed("append a message"))?;
                 latencies.push(started.elapsed());
-                for outcome in outcomes {
-                    outcome.map_err(BenchError::Refused)?;
-                }
+                outcome.map_err(BenchError::Refused)?;
             }
             Ok::<_, BenchError>(latencies)
         });

@@ -24,11 +24,43 @@ const MAX_ATTEMPTS: u32 = 3;
 /// Appends waiting for a writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 1024;
 
-/// A message to store, once, into one or more folders.
+/// A message to store, once, into folders and/or the outbound queue. It is
+/// stored everywhere or nowhere: one refused target refuses the message.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub raw: Arc<[u8]>,
     pub targets: Vec<AppendTarget>,
+    pub outbound: Option<Outbound>,
+}
+
+impl NewMessage {
+    /// A message for folders only.
+    pub fn to_folders(raw: Arc<[u8]>, targets: Vec<AppendTarget>) -> NewMessage {
+        NewMessage {
+            raw,
+            targets,
+            outbound: None,
+        }
+    }
+}
+
+/// The envelope of a message queued for other servers.
+#[derive(Debug, Clone, Default)]
+pub struct Outbound {
+    /// The envelope sender; empty for the null sender.
+    pub sender: String,
+    /// DSN ENVID and RET (RFC 3461), as given.
+    pub envid: Option<String>,
+    pub ret: Option<String>,
+    pub recipients: Vec<OutboundRecipient>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutboundRecipient {
+    pub address: String,
+    /// DSN ORCPT and NOTIFY (RFC 3461), as given.
+    pub orcpt: Option<String>,
+    pub notify: Option<String>,
 }
 
 /// One folder a message goes into, with the state it starts with there.
@@ -54,7 +86,7 @@ impl AppendTarget {
     }
 }
 
-/// Where a message landed.
+/// Where a message landed in one folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
     pub folder_id: i64,
@@ -62,7 +94,22 @@ pub struct Appended {
     pub modseq: i64,
 }
 
-/// Why one target of an append was refused; the others are unaffected.
+/// Where a whole message landed: one entry per target, in order, and the
+/// queue entry if it had an outbound part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub appended: Vec<Appended>,
+    pub queue_id: Option<i64>,
+}
+
+/// A target's space and UID, taken but not yet filled.
+struct Reserved {
+    appended: Appended,
+    account_id: i64,
+    domain_id: i64,
+}
+
+/// Why a message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Refusal {
     #[error("mailbox {0} is over its quota")]
@@ -73,12 +120,12 @@ pub enum Refusal {
     NoSuchFolder(i64),
 }
 
-pub type Outcome = std::result::Result<Appended, Refusal>;
+pub type Outcome = std::result::Result<Stored, Refusal>;
 
 struct Job {
     message: NewMessage,
     hash: String,
-    reply: oneshot::Sender<Result<Vec<Outcome>>>,
+    reply: oneshot::Sender<Result<Outcome>>,
 }
 
 pub(super) struct Handle {
@@ -112,9 +159,8 @@ async fn write_batches(store: Weak<Inner>, mut queue: mpsc::Receiver<Job>) {
 }
 
 impl Store {
-    /// Stores a message into its target folders and returns once it is
-    /// durably committed, with one outcome per target.
-    pub async fn append(&self, message: NewMessage) -> Result<Vec<Outcome>> {
+    /// Stores a message and returns once it is durably committed.
+    pub async fn append(&self, message: NewMessage) -> Result<Outcome> {
         let hash = hex::encode(Sha256::digest(&message.raw));
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -148,6 +194,7 @@ impl Store {
                     let result = self
                         .commit_appends(&[(&job.message, &job.hash)])
                         .await
+                        // One message in, one outcome out.
                         .map(|mut outcomes| outcomes.remove(0));
                     let _ = job.reply.send(result);
                 }
@@ -160,7 +207,7 @@ impl Store {
         }
     }
 
-    async fn commit_appends(&self, messages: &[(&NewMessage, &str)]) -> Result<Vec<Vec<Outcome>>> {
+    async fn commit_appends(&self, messages: &[(&NewMessage, &str)]) -> Result<Vec<Outcome>> {
         let folders: Vec<i64> = messages
             .iter()
             .flat_map(|(m, _)| m.targets.iter().map(|t| t.folder_id))
@@ -187,19 +234,26 @@ impl Store {
 }
 
 impl WriteTx {
-    async fn append(&mut self, message: &NewMessage, hash: &str) -> Result<Vec<Outcome>> {
+    async fn append(&mut self, message: &NewMessage, hash: &str) -> Result<Outcome> {
         let size = message.raw.len() as i64;
-        let mut outcomes = Vec::with_capacity(message.targets.len());
-        let mut placed = Vec::new();
+        let mut reserved = Vec::with_capacity(message.targets.len());
         for target in &message.targets {
-            let outcome = self.reserve(target.folder_id, size).await?;
-            if let Ok(appended) = &outcome {
-                placed.push((target, *appended));
+            match self.reserve(target.folder_id, size).await? {
+                Ok(r) => reserved.push(r),
+                Err(refusal) => {
+                    // All or nothing: give back the space already charged.
+                    // The UIDs taken stay unused, which IMAP allows.
+                    for r in &reserved {
+                        self.charge(Charge::Account, r.account_id, -size).await?;
+                        self.charge(Charge::Domain, r.domain_id, -size).await?;
+                    }
+                    return Ok(Err(refusal));
+                }
             }
-            outcomes.push(outcome);
         }
-        if placed.is_empty() {
-            return Ok(outcomes);
+        let references = reserved.len() + usize::from(message.outbound.is_some());
+        if references == 0 {
+            return Ok(Ok(Stored::default()));
         }
         sqlx::query(
             "INSERT INTO blobs (hash, size, refcount, data) VALUES ($1, $2, $3, $4) \
@@ -207,32 +261,48 @@ impl WriteTx {
         )
         .bind(hash)
         .bind(size)
-        .bind(placed.len() as i64)
+        .bind(references as i64)
         .bind(&message.raw[..])
         .execute(self.conn())
         .await?;
-        for (target, appended) in placed {
+        let mut stored = Stored::default();
+        for (target, r) in message.targets.iter().zip(reserved) {
+            let Appended {
+                folder_id,
+                uid,
+                modseq,
+            } = r.appended;
             sqlx::query(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(appended.folder_id)
-            .bind(appended.uid)
+            .bind(folder_id)
+            .bind(uid)
             .bind(hash)
             .bind(size)
             .bind(target.internal_date)
             .bind(target.flags.0)
             .bind(&target.keywords)
-            .bind(appended.modseq)
+            .bind(modseq)
             .execute(self.conn())
             .await?;
+            self.announce(Change {
+                account_id: r.account_id,
+                folder_id,
+                kind: ChangeKind::Appended,
+                modseq,
+            });
+            stored.appended.push(r.appended);
         }
-        Ok(outcomes)
+        if let Some(outbound) = &message.outbound {
+            stored.queue_id = Some(self.enqueue(outbound, hash).await?);
+        }
+        Ok(Ok(stored))
     }
 
     /// Charges `size` bytes to the folder's account and domain if both have
     /// room, then takes the folder's next UID and MODSEQ.
-    async fn reserve(&mut self, folder_id: i64, size: i64) -> Result<Outcome> {
+    async fn reserve(&mut self, folder_id: i64, size: i64) -> Result<Result<Reserved, Refusal>> {
         let owner: Option<(i64, i64, String, String)> = sqlx::query_as(
             "SELECT a.id, a.domain_id, a.address, d.name FROM folders f \
              JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id WHERE f.id = $1",
@@ -257,17 +327,45 @@ impl WriteTx {
         .bind(folder_id)
         .fetch_one(self.conn())
         .await?;
-        self.announce(Change {
+        Ok(Ok(Reserved {
+            appended: Appended {
+                folder_id,
+                uid,
+                modseq,
+            },
             account_id,
-            folder_id,
-            kind: ChangeKind::Appended,
-            modseq,
-        });
-        Ok(Ok(Appended {
-            folder_id,
-            uid,
-            modseq,
+            domain_id,
         }))
+    }
+
+    /// Puts a message in the outbound queue, due at once.
+    async fn enqueue(&mut self, outbound: &Outbound, hash: &str) -> Result<i64> {
+        let now = super::now();
+        let (queue_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO queue (blob_hash, sender, envid, ret, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(hash)
+        .bind(&outbound.sender)
+        .bind(outbound.envid.as_deref())
+        .bind(outbound.ret.as_deref())
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        for recipient in &outbound.recipients {
+            sqlx::query(
+                "INSERT INTO queue_recipients (queue_id, address, orcpt, notify, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(queue_id)
+            .bind(&recipient.address)
+            .bind(recipient.orcpt.as_deref())
+            .bind(recipient.notify.as_deref())
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(queue_id)
     }
 
     /// Adds `delta` bytes to an account's or a domain's usage; a positive

@@ -20,6 +20,7 @@ mod changes;
 mod domains;
 mod folders;
 mod messages;
+mod queue;
 mod throttle;
 
 use std::path::Path;
@@ -35,12 +36,15 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use accounts::{Account, Credentials, NewAccount};
 pub use admins::{Admin, AdminScope};
 pub use aliases::{Alias, Recipient};
-pub use append::{AppendTarget, Appended, NewMessage, Refusal};
+pub use append::{
+    AppendTarget, Appended, NewMessage, Outbound, OutboundRecipient, Outcome, Refusal, Stored,
+};
 pub use audit::{AuditEntry, AuditRecord};
 pub use changes::{Change, ChangeKind};
 pub use domains::{Domain, NewDomain};
 pub use folders::{Folder, SpecialUse};
 pub use messages::{Flags, MessageSummary, UsageDrift};
+pub use queue::QueuedRecipient;
 pub use throttle::FailureCounts;
 
 /// Which database a store runs on.

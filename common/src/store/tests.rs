@@ -13,6 +13,7 @@ store_tests!(
     the_mailbox_limit_holds,
     one_body_is_stored_for_many_recipients,
     quotas_refuse_what_does_not_fit,
+    outbound_mail_is_queued_with_its_local_copies,
     usage_stays_exact_under_concurrent_appends_and_expunges,
     expunges_are_remembered_for_qresync,
     aliases_and_catch_alls_resolve,
@@ -57,10 +58,10 @@ async fn inbox(store: &Store, account: &Account) -> Folder {
 fn message(size: usize, folders: &[i64]) -> NewMessage {
     let mut raw = format!("Subject: test {}\r\n\r\n", rand_word()).into_bytes();
     raw.resize(size.max(raw.len()), b'x');
-    NewMessage {
-        raw: raw.into(),
-        targets: folders.iter().map(|&f| AppendTarget::new(f)).collect(),
-    }
+    NewMessage::to_folders(
+        raw.into(),
+        folders.iter().map(|&f| AppendTarget::new(f)).collect(),
+    )
 }
 
 /// A word that differs between calls, so bodies differ.
@@ -200,10 +201,10 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
         .unwrap();
     let (a, b) = (inbox(&store, &anna).await, inbox(&store, &bruno).await);
     let msg = message(2000, &[a.id, b.id]);
-    let outcomes = store.append(msg.clone()).await.unwrap();
-    assert_eq!(outcomes.len(), 2);
-    for (outcome, folder) in outcomes.iter().zip([&a, &b]) {
-        let appended = outcome.as_ref().unwrap();
+    let stored = store.append(msg.clone()).await.unwrap().unwrap();
+    assert_eq!(stored.appended.len(), 2);
+    assert_eq!(stored.queue_id, None);
+    for (appended, folder) in stored.appended.iter().zip([&a, &b]) {
         assert_eq!((appended.folder_id, appended.uid), (folder.id, 1));
         assert!(appended.modseq > folder.highestmodseq);
     }
@@ -233,7 +234,7 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
     );
 
     // The same bytes delivered again share the body too.
-    store.append(message_with(&msg, &[a.id])).await.unwrap();
+    store.append(message_with(&msg, &[a.id])).await.unwrap().unwrap();
     assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 3);
 
     let mut tx = store.begin().await.unwrap();
@@ -248,10 +249,10 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
 }
 
 fn message_with(original: &NewMessage, folders: &[i64]) -> NewMessage {
-    NewMessage {
-        raw: original.raw.clone(),
-        targets: folders.iter().map(|&f| AppendTarget::new(f)).collect(),
-    }
+    NewMessage::to_folders(
+        original.raw.clone(),
+        folders.iter().map(|&f| AppendTarget::new(f)).collect(),
+    )
 }
 
 async fn quotas_refuse_what_does_not_fit(store: Store) {
@@ -264,27 +265,42 @@ async fn quotas_refuse_what_does_not_fit(store: Store) {
         .unwrap();
     let (a, b) = (inbox(&store, &anna).await, inbox(&store, &bruno).await);
 
-    let first = store.append(message(1000, &[a.id])).await.unwrap();
-    assert!(first[0].is_ok());
-    // Over Anna's own quota; Bruno, in the same message, still gets it.
-    let second = store.append(message(1000, &[a.id, b.id])).await.unwrap();
+    assert!(store.append(message(1000, &[a.id])).await.unwrap().is_ok());
+    // Over Anna's own quota: the message is refused for Bruno too (all or
+    // nothing), and nothing is charged.
+    let both = store.append(message(1000, &[b.id, a.id])).await.unwrap();
+    assert_eq!(both, Err(Refusal::AccountOverQuota(anna.address.clone())));
     assert_eq!(
-        second[0],
-        Err(Refusal::AccountOverQuota(anna.address.clone()))
+        store
+            .account(&bruno.address)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        0
     );
-    assert!(second[1].is_ok());
+    assert!(store.append(message(1000, &[b.id])).await.unwrap().is_ok());
     // Bruno has no quota of his own, but the domain is full.
-    let third = store.append(message(1000, &[b.id])).await.unwrap();
+    let full = store.append(message(1000, &[b.id])).await.unwrap();
     assert_eq!(
-        third[0],
+        full,
         Err(Refusal::DomainOverQuota("comune.example.it".into()))
     );
     let nowhere = store.append(message(10, &[i64::MAX])).await.unwrap();
-    assert_eq!(nowhere[0], Err(Refusal::NoSuchFolder(i64::MAX)));
+    assert_eq!(nowhere, Err(Refusal::NoSuchFolder(i64::MAX)));
 
     assert_eq!(
         store
             .account(&anna.address)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_bytes,
+        1000
+    );
+    assert_eq!(
+        store
+            .account(&bruno.address)
             .await
             .unwrap()
             .unwrap()
@@ -301,7 +317,49 @@ async fn quotas_refuse_what_does_not_fit(store: Store) {
         2000
     );
     assert_eq!(store.messages(a.id).await.unwrap().len(), 1);
+    assert_eq!(store.messages(b.id).await.unwrap().len(), 1);
     assert!(store.usage_drift().await.unwrap().is_empty());
+}
+
+async fn outbound_mail_is_queued_with_its_local_copies(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let sent = store.folder(anna.id, "Sent").await.unwrap().unwrap();
+    let mut msg = message(3000, &[sent.id]);
+    msg.outbound = Some(Outbound {
+        sender: anna.address.clone(),
+        envid: Some("QQ314159".into()),
+        ret: Some("HDRS".into()),
+        recipients: vec![
+            OutboundRecipient {
+                address: "x@other.example.org".into(),
+                orcpt: Some("rfc822;x@other.example.org".into()),
+                notify: Some("FAILURE,DELAY".into()),
+            },
+            OutboundRecipient {
+                address: "y@other.example.org".into(),
+                ..Default::default()
+            },
+        ],
+    });
+    let stored = store.append(msg.clone()).await.unwrap().unwrap();
+    let queue_id = stored.queue_id.expect("queued");
+    assert_eq!(stored.appended.len(), 1);
+    // One body for the Sent copy and the queue entry.
+    assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 2);
+    assert_eq!(
+        store.queued_message(queue_id).await.unwrap().unwrap(),
+        &msg.raw[..]
+    );
+    let queued = store.queued_recipients().await.unwrap();
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[0].address, "x@other.example.org");
+    assert_eq!(queued[0].status, "pending");
+    assert_eq!(queued[0].notify.as_deref(), Some("FAILURE,DELAY"));
+    assert_eq!(queued[0].envid.as_deref(), Some("QQ314159"));
+    assert_eq!(queued[1].orcpt, None);
 }
 
 async fn usage_stays_exact_under_concurrent_appends_and_expunges(store: Store) {
@@ -321,15 +379,15 @@ async fn usage_stays_exact_under_concurrent_appends_and_expunges(store: Store) {
         tasks.push(tokio::spawn(async move {
             for round in 0..15usize {
                 let targets = [folders[(task + round) % 4], folders[(task + round + 1) % 4]];
-                let outcomes = store
+                let stored = store
                     .append(message(500 + task * 10 + round, &targets))
                     .await
+                    .unwrap()
                     .unwrap();
                 // Every third round, expunge what this task just appended.
                 if round % 3 == 0 {
                     let mut tx = store.begin().await.unwrap();
-                    for outcome in outcomes {
-                        let appended = outcome.unwrap();
+                    for appended in stored.appended {
                         tx.expunge(appended.folder_id, &[appended.uid])
                             .await
                             .unwrap();
@@ -373,7 +431,7 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
         .unwrap();
     let folder = inbox(&store, &anna).await;
     for _ in 0..3 {
-        store.append(message(100, &[folder.id])).await.unwrap();
+        store.append(message(100, &[folder.id])).await.unwrap().unwrap();
     }
     let before = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
     assert_eq!(before.uidnext, 4);
@@ -396,7 +454,7 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
             .unwrap(),
         Vec::<i64>::new()
     );
-    store.append(message(100, &[folder.id])).await.unwrap();
+    store.append(message(100, &[folder.id])).await.unwrap().unwrap();
     let uids: Vec<i64> = store
         .messages(folder.id)
         .await
@@ -499,9 +557,12 @@ async fn changes_are_announced_after_commit(store: Store) {
         .unwrap();
     let folder = inbox(&store, &anna).await;
     let mut changes = store.changes();
-    let appended = store.append(message(100, &[folder.id])).await.unwrap()[0]
-        .clone()
-        .unwrap();
+    let appended = store
+        .append(message(100, &[folder.id]))
+        .await
+        .unwrap()
+        .unwrap()
+        .appended[0];
     let change = tokio::time::timeout(Duration::from_secs(5), changes.recv())
         .await
         .expect("no change announced")
