@@ -5,4 +5,5 @@ pub mod address;
 pub mod auth;
 pub mod listener;
 pub mod store;
+pub mod stream;
 pub mod tls;

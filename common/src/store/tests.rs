@@ -234,7 +234,11 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
     );
 
     // The same bytes delivered again share the body too.
-    store.append(message_with(&msg, &[a.id])).await.unwrap().unwrap();
+    store
+        .append(message_with(&msg, &[a.id]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 3);
 
     let mut tx = store.begin().await.unwrap();
@@ -431,7 +435,11 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
         .unwrap();
     let folder = inbox(&store, &anna).await;
     for _ in 0..3 {
-        store.append(message(100, &[folder.id])).await.unwrap().unwrap();
+        store
+            .append(message(100, &[folder.id]))
+            .await
+            .unwrap()
+            .unwrap();
     }
     let before = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
     assert_eq!(before.uidnext, 4);
@@ -454,7 +462,11 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
             .unwrap(),
         Vec::<i64>::new()
     );
-    store.append(message(100, &[folder.id])).await.unwrap().unwrap();
+    store
+        .append(message(100, &[folder.id]))
+        .await
+        .unwrap()
+        .unwrap();
     let uids: Vec<i64> = store
         .messages(folder.id)
         .await
