@@ -1,1 +1,550 @@
-//! Helpers shared by the end-to-end tests.
+//! The end-to-end harness: it runs the real `postino` binary as an operator
+//! and as mail clients would, and nothing else. No product crate is linked in
+//! except the PostgreSQL helpers of `postino-common`, which create and drop
+//! the test databases.
+//!
+//! - [`postino_binary`] builds the binary once per test process and finds it
+//!   in the target directory the tests run from.
+//! - [`TestConfig`] writes a `postino.toml` into a temporary directory, with
+//!   listeners on free loopback ports and the store on SQLite or on a fresh
+//!   PostgreSQL database.
+//! - [`Server`] runs `postino serve` until it is stopped or dropped; if the
+//!   test failed, dropping it prints the server's log.
+//! - [`cli`] runs one management command to completion.
+//! - [`LineClient`] speaks the line-based protocols (SMTP, IMAP) over TCP.
+//!
+//! Nothing here waits without a bound: commands, start-up and shutdown have
+//! their own limits, and every test runs inside [`within`].
+
+use std::fs::File;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+
+/// The longest any one test may run.
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+/// How long `postino serve` may take until every listener accepts.
+pub const START_LIMIT: Duration = Duration::from_secs(20);
+/// How long `postino serve` may take to exit after SIGTERM.
+pub const STOP_LIMIT: Duration = Duration::from_secs(5);
+/// How long a management command may take.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+/// How long a client waits for one line from a server.
+pub const READ_LIMIT: Duration = Duration::from_secs(10);
+/// How long building the binary may take.
+const BUILD_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Runs a test body, failing the test if it takes longer than `limit`.
+///
+/// The binary is built first, outside the clock. On a timeout the body is
+/// dropped while the panic unwinds, so its servers are killed and print
+/// their logs.
+pub async fn within<F: Future>(limit: Duration, test: F) -> F::Output {
+    postino_binary();
+    let mut test = std::pin::pin!(test);
+    match tokio::time::timeout(limit, test.as_mut()).await {
+        Ok(output) => output,
+        Err(_) => panic!("test timed out after {limit:?}"),
+    }
+}
+
+/// The `postino` binary of this build profile, `target/<profile>/postino`
+/// beside the test executable (`target/<profile>/deps/<test>`).
+///
+/// `cargo test -p postino-tests` does not build another package's binary,
+/// so the first call runs `cargo build` for it. It runs even when the file
+/// exists, because a binary left over from before a change would make the
+/// tests pass against old code; when nothing changed it returns at once.
+pub fn postino_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test executable has a path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test executable is in target/<profile>/deps");
+        build_binary(profile_dir);
+        let binary = profile_dir.join("postino");
+        assert!(
+            binary.is_file(),
+            "cargo build succeeded but {} does not exist",
+            binary.display()
+        );
+        binary
+    })
+}
+
+fn build_binary(profile_dir: &Path) {
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => panic!("no build profile in {}", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is inside the workspace");
+    let mut build = StdCommand::new(cargo);
+    build
+        .args(["build", "-p", "postino-admin", "--bin", "postino"])
+        .args(["--profile", profile])
+        .current_dir(workspace)
+        .stdin(Stdio::null());
+    // Cargo gives a test the variables of the test's own package. A build
+    // script that watches one (ring watches CARGO_MANIFEST_DIR) would see
+    // it change, and every build, this one and the next outer one, would
+    // recompile half the dependency tree.
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(is_package_variable) {
+            build.env_remove(key);
+        }
+    }
+    let mut build = build
+        .spawn()
+        .expect("run cargo build for the postino binary");
+    let status = wait_child(&mut build, BUILD_LIMIT)
+        .unwrap_or_else(|| panic!("building postino took longer than {BUILD_LIMIT:?}"));
+    assert!(status.success(), "building postino failed: {status}");
+}
+
+/// Whether `key` is one of the variables cargo sets for a package's tests.
+fn is_package_variable(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+        )
+}
+
+/// Waits for a child process at most `limit`, killing it if it is still
+/// running then. Blocks the thread: for use outside async code.
+fn wait_child(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll a child process") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            // It may exit on its own meanwhile; then there is nothing to kill.
+            child.kill().ok();
+            child.wait().ok();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `postino` command running in `cwd`, isolated from the caller's
+/// environment: no `POSTINO_CONFIG`, and plain-text logs.
+fn postino_command(cwd: &Path) -> StdCommand {
+    let mut command = StdCommand::new(postino_binary());
+    command
+        .current_dir(cwd)
+        .env_remove("POSTINO_CONFIG")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts that the command succeeded and returns its standard output.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert!(self.status.success(), "command failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts that the command succeeded and parses its output as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|err| panic!("output is not JSON ({err}): {self:#?}"))
+    }
+
+    /// Asserts that the command failed with exactly one error line,
+    /// `postino: ...`, and returns that line.
+    ///
+    /// Lines logged before it are allowed (`serve` logs as it starts), but
+    /// no second error and nothing after the error.
+    #[track_caller]
+    pub fn refused(&self) -> &str {
+        assert!(!self.status.success(), "command succeeded: {self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.is_empty()).collect();
+        let errors = lines.iter().filter(|l| l.starts_with("postino:")).count();
+        assert_eq!(errors, 1, "not one error line: {self:#?}");
+        let last = lines.last().expect("an error line");
+        assert!(
+            last.starts_with("postino:"),
+            "output after the error: {self:#?}"
+        );
+        last
+    }
+}
+
+/// Runs `postino ARGS` in `cwd` to completion, with `stdin` as its input.
+pub async fn postino(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::from(postino_command(cwd));
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start postino");
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        // A command that refuses its arguments exits without reading; the
+        // resulting broken pipe is not this test's concern.
+        input.write_all(text.as_bytes()).await.ok();
+    }
+    let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "`postino {}` did not finish within {COMMAND_LIMIT:?}",
+                args.join(" ")
+            )
+        })
+        .expect("wait for postino");
+    Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs the management command `postino --config CONFIG ARGS`.
+pub async fn cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let config = config.to_str().expect("temporary paths are UTF-8");
+    let cwd = Path::new(config)
+        .parent()
+        .expect("config file in a directory");
+    let all: Vec<&str> = ["--config", config].iter().chain(args).copied().collect();
+    postino(cwd, &all, stdin).await
+}
+
+/// Which database a [`TestConfig`] puts the store in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The six listeners of a configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Listeners {
+    pub smtp_mx: SocketAddr,
+    pub smtp_submission: SocketAddr,
+    pub smtp_submissions: SocketAddr,
+    pub imap: SocketAddr,
+    pub imap_tls: SocketAddr,
+    pub admin: SocketAddr,
+}
+
+impl Listeners {
+    /// Six distinct loopback ports that were free a moment ago: bound
+    /// together to port 0, then released for the server to take.
+    pub fn free() -> Listeners {
+        let sockets: Vec<StdTcpListener> = (0..6)
+            .map(|_| StdTcpListener::bind("127.0.0.1:0").expect("bind a free loopback port"))
+            .collect();
+        let addr = |i: usize| sockets[i].local_addr().expect("address of a bound socket");
+        Listeners {
+            smtp_mx: addr(0),
+            smtp_submission: addr(1),
+            smtp_submissions: addr(2),
+            imap: addr(3),
+            imap_tls: addr(4),
+            admin: addr(5),
+        }
+    }
+
+    /// Each listener with its configuration key, in the order `serve` binds them.
+    pub fn keyed(&self) -> [(&'static str, SocketAddr); 6] {
+        [
+            ("smtp.listen_mx", self.smtp_mx),
+            ("smtp.listen_submission", self.smtp_submission),
+            ("smtp.listen_submissions", self.smtp_submissions),
+            ("imap.listen", self.imap),
+            ("imap.listen_tls", self.imap_tls),
+            ("admin.listen", self.admin),
+        ]
+    }
+
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.keyed().iter().map(|&(_, addr)| addr).collect()
+    }
+}
+
+/// A `postino.toml` in a temporary directory of its own, with the data
+/// directory `data/` beside it and every listener on a free loopback port.
+/// A PostgreSQL store gets a fresh database, dropped with the `TestConfig`.
+pub struct TestConfig {
+    pub backend: Backend,
+    pub listeners: Listeners,
+    pub path: PathBuf,
+    dir: TempDir,
+    database: Option<String>,
+}
+
+impl TestConfig {
+    pub async fn new(backend: Backend) -> TestConfig {
+        let (store, database) = match backend {
+            Backend::Sqlite => (String::new(), None),
+            Backend::Postgres => {
+                let (url, name) = postino_common::store::testing::create_postgres_database().await;
+                let store = format!("[store]\nbackend = \"postgres\"\nurl = {url:?}\n\n");
+                (store, Some(name))
+            }
+        };
+        let listeners = Listeners::free();
+        let mut text = format!("data_dir = \"data\"\nhostname = \"mx.postino.test\"\n\n{store}");
+        let mut section = "";
+        for (key, addr) in listeners.keyed() {
+            let (table, name) = key.split_once('.').expect("keys are table.name");
+            if table != section {
+                text.push_str(&format!("\n[{table}]\n"));
+                section = table;
+            }
+            text.push_str(&format!("{name} = [\"{addr}\"]\n"));
+        }
+        let dir = TempDir::new().expect("create a temporary directory");
+        let path = dir.path().join("postino.toml");
+        std::fs::write(&path, text).expect("write postino.toml");
+        TestConfig {
+            backend,
+            listeners,
+            path,
+            dir,
+            database,
+        }
+    }
+
+    /// The directory holding the configuration file.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir().join("data")
+    }
+
+    /// Runs the management command `postino --config THIS ARGS`.
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        cli(&self.path, args, stdin).await
+    }
+}
+
+impl Drop for TestConfig {
+    fn drop(&mut self) {
+        let Some(name) = self.database.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on;
+        // a thread with a runtime of its own can.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .expect("start a runtime")
+                .block_on(postino_common::store::testing::drop_postgres_database(
+                    &name,
+                ));
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop a test database; see the panic above");
+        }
+    }
+}
+
+/// A running `postino serve`, its standard output and error in a log file.
+/// Dropping it kills the process, and prints the log if the test failed.
+pub struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `postino --config CONFIG serve` and waits until every listener
+    /// of the configuration accepts connections.
+    pub async fn start(config: &TestConfig) -> Server {
+        let path = config.path.to_str().expect("temporary paths are UTF-8");
+        let args = ["--config", path, "serve"];
+        Server::spawn(config.dir(), &args, &config.listeners.addrs()).await
+    }
+
+    /// Starts `postino ARGS` in `cwd`, logging to `cwd/serve.log`, and waits
+    /// until each of `listeners` accepts connections.
+    pub async fn spawn(cwd: &Path, args: &[&str], listeners: &[SocketAddr]) -> Server {
+        let log = cwd.join("serve.log");
+        let file = File::create(&log).expect("create the server log");
+        let child = postino_command(cwd)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("share the server log"))
+            .stderr(file)
+            .spawn()
+            .expect("start postino serve");
+        let mut server = Server { child, log };
+        server.wait_listening(listeners).await;
+        server
+    }
+
+    async fn wait_listening(&mut self, listeners: &[SocketAddr]) {
+        let deadline = Instant::now() + START_LIMIT;
+        for &addr in listeners {
+            while TcpStream::connect(addr).await.is_err() {
+                if let Some(status) = self.try_wait() {
+                    panic!("postino serve exited ({status}) before listening on {addr}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "postino serve is not listening on {addr} after {START_LIMIT:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("poll postino serve")
+    }
+
+    /// Sends SIGTERM, the service manager's request to stop.
+    pub fn terminate(&self) {
+        let status = StdCommand::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits at most `limit` for the process to exit.
+    pub async fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postino serve still running {limit:?} after being asked to stop"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits at most [`STOP_LIMIT`] for the exit.
+    pub async fn stop(&mut self) -> ExitStatus {
+        self.terminate();
+        self.wait(STOP_LIMIT).await
+    }
+
+    /// Everything the server wrote so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "---- postino serve log ({}) ----\n{}---- end of log ----",
+                self.log.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// A client of a line-based protocol (SMTP, IMAP) on a plain TCP connection.
+pub struct LineClient {
+    stream: BufReader<TcpStream>,
+}
+
+impl LineClient {
+    pub async fn connect(addr: SocketAddr) -> LineClient {
+        let stream = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|err| panic!("cannot connect to {addr}: {err}"));
+        LineClient {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// The next line from the server, without its line end; panics at the
+    /// end of the stream or after [`READ_LIMIT`].
+    pub async fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        let read = tokio::time::timeout(READ_LIMIT, self.stream.read_line(&mut line))
+            .await
+            .unwrap_or_else(|_| panic!("no line from the server within {READ_LIMIT:?}"))
+            .expect("read from the server");
+        assert!(read > 0, "the server closed the connection");
+        assert!(line.ends_with("\r\n"), "line not ended by CRLF: {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// Sends one command line, adding CRLF.
+    pub async fn send(&mut self, line: &str) {
+        let stream = self.stream.get_mut();
+        stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .expect("write to the server");
+    }
+}
+
+/// Runs each named `async fn(&TestConfig)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`, each with a fresh configuration and store, inside
+/// [`within`]`(`[`TEST_LIMIT`]`)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::{Backend, TEST_LIMIT, TestConfig, within};
+
+                #[tokio::test]
+                async fn sqlite() {
+                    within(TEST_LIMIT, async {
+                        super::$name(&TestConfig::new(Backend::Sqlite).await).await
+                    })
+                    .await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    within(TEST_LIMIT, async {
+                        super::$name(&TestConfig::new(Backend::Postgres).await).await
+                    })
+                    .await
+                }
+            }
+        )*
+    };
+}

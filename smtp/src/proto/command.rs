@@ -149,7 +149,7 @@ fn checked_path<'l>(
 ) -> Result<(String, &'l [u8]), SyntaxError> {
     let ascii = for_codec(line);
     match parser(&ascii) {
-        Ok((rest, _)) if rest.is_empty() => {}
+        Ok((&[], _)) => {}
         _ => return Err(SyntaxError::Arguments(name)),
     }
     // smtp-codec accepted the line, so the path is the first `<…>`, where a
