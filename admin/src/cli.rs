@@ -167,7 +167,6 @@ enum AdminCommand {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let config = load_config(args.config.as_deref())?;
     if let Command::CheckConfig { file } = &args.command {
         let Some(path) = file.as_deref().or(args.config.as_deref()) else {
             anyhow::bail!("check-config needs a file: postino check-config FILE");
@@ -181,6 +180,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    let config = load_config(args.config.as_deref())?;
     init_logging(matches!(args.command, Command::Serve));
     if let Command::Serve = args.command {
         if args.config.is_none() {
@@ -214,6 +214,7 @@ fn init_logging(serving: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -44,10 +44,7 @@ async fn bind_all(
     let mut listeners = Vec::new();
     if enabled {
         for &addr in addrs {
-            let listener = bind(key, addr).await?;
-            let local = listener.local_addr()?;
-            tracing::info!(listener = key, address = %local, "listening");
-            listeners.push(listener);
+            listeners.push(bind(key, addr).await?);
         }
     }
     Ok(listeners)
@@ -72,6 +69,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let imap_plain = bind_all("imap.listen", &imap.listen, imap.enabled).await?;
     let imap_tls = bind_all("imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
     let http = bind_all("admin.listen", &admin.listen, admin.enabled).await?;
+    let all = [
+        ("smtp.listen_mx", &mx),
+        ("smtp.listen_submission", &submission),
+        ("smtp.listen_submissions", &submissions),
+        ("imap.listen", &imap_plain),
+        ("imap.listen_tls", &imap_tls),
+        ("admin.listen", &http),
+    ];
+    for (key, listeners) in all {
+        for listener in listeners {
+            tracing::info!(listener = key, address = %listener.local_addr()?, "listening");
+        }
+    }
 
     let store = ops::open_store(&config).await?;
     tracing::info!(backend = ?config.store.backend, data_dir = %config.data_dir.display(), "store open");

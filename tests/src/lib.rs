@@ -126,7 +126,8 @@ fn is_package_variable(key: &str) -> bool {
 }
 
 /// Waits for a child process at most `limit`, killing it if it is still
-/// running then. Blocks the thread: for use outside async code.
+/// running then. It blocks the thread, which is fine only before a test
+/// has anything else to do.
 fn wait_child(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {

@@ -38,7 +38,7 @@ impl Ops {
         for target in targets {
             let target = parse_address("target", target)?;
             let hosted = self.store.domain(target.domain().as_str()).await?.is_some();
-            if hosted && self.store.resolve(target.as_str()).await?.is_empty() {
+            if hosted && !self.store.address_exists(target.as_str()).await? {
                 return Err(OpsError::NotFound {
                     what: "mailbox or alias",
                     name: target.to_string(),

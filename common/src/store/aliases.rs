@@ -71,6 +71,15 @@ impl Store {
         Ok(found)
     }
 
+    /// True when `address` is a mailbox or an alias source itself (a
+    /// catch-all does not count).
+    pub async fn address_exists(&self, address: &str) -> Result<bool> {
+        Ok(
+            self.account(address).await?.is_some()
+                || !self.alias_targets(address).await?.is_empty(),
+        )
+    }
+
     async fn alias_targets(&self, source: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT target FROM aliases WHERE source = $1 ORDER BY target")
