@@ -10,8 +10,10 @@ use anyhow::{Context, bail};
 use postino_common::listener::ConnectionLimits;
 use postino_common::tls::{CertificateSource, server_config};
 use postino_config::Config;
+use postino_smtp::authres::Verifier;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -102,21 +104,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .into_iter()
     .flat_map(|(kind, listeners)| listeners.into_iter().map(move |l| (kind, l)))
     .collect();
-    let smtp_settings = Arc::new(postino_smtp::Settings {
-        hostname: config.hostname.clone(),
-        limits: ConnectionLimits {
-            total: smtp.max_connections as usize,
-            per_ip: smtp.max_connections_per_ip as usize,
+    let smtp_context = Arc::new(postino_smtp::Context {
+        settings: postino_smtp::Settings {
+            hostname: config.hostname.clone(),
+            limits: ConnectionLimits {
+                total: smtp.max_connections as usize,
+                per_ip: smtp.max_connections_per_ip as usize,
+            },
+            idle_timeout: smtp.idle_timeout.0,
+            max_message_size: usize::try_from(smtp.max_message_size.0).unwrap_or(usize::MAX),
+            max_recipients: smtp.max_recipients as usize,
+            max_errors: smtp.max_errors,
+            allow_plaintext_auth: smtp.allow_plaintext_auth,
         },
-        idle_timeout: smtp.idle_timeout.0,
+        store: store.clone(),
+        auth: ops::authenticator(&store, &config),
+        tls: TlsAcceptor::from(tls.clone()),
+        verifier: Verifier::new(
+            &config.hostname,
+            &config.dns.nameservers,
+            config.dns.timeout.0,
+        )
+        .context("cannot set up the DNS resolver for SPF, DKIM and DMARC checks")?,
     });
-    postino_smtp::spawn(
-        smtp_listeners,
-        smtp_settings,
-        tls.clone(),
-        shutdown.clone(),
-        &tracker,
-    );
+    postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
     let imap_settings = Arc::new(postino_imap::Settings {
         limits: ConnectionLimits {
             total: imap.max_connections as usize,

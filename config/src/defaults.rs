@@ -83,6 +83,21 @@ pub fn smtp_idle_timeout() -> HumanDuration {
     HumanDuration::from_secs(5 * 60)
 }
 
+/// 100 recipients per message, RFC 5321 4.5.3.1.8's minimum.
+pub fn smtp_max_recipients() -> u32 {
+    100
+}
+
+/// 10 error replies before an SMTP session is closed.
+pub fn smtp_max_errors() -> u32 {
+    10
+}
+
+/// No AUTH in clear: only after TLS.
+pub fn smtp_allow_plaintext_auth() -> bool {
+    false
+}
+
 /// IMAP with STARTTLS on every IPv4 address, port 143.
 pub fn imap_listen() -> Vec<SocketAddr> {
     vec![any(143)]
@@ -137,6 +152,17 @@ pub fn auth_lockout() -> HumanDuration {
 /// 2 argon2 computations at once.
 pub fn auth_max_concurrent_hashes() -> u32 {
     2
+}
+
+/// No nameservers of our own: the system's `/etc/resolv.conf`.
+pub fn dns_nameservers() -> Vec<SocketAddr> {
+    Vec::new()
+}
+
+/// A DNS query waits 5 seconds for its answer, the top of the 2-5 second
+/// retransmission interval of RFC 1123 6.1.3.3.
+pub fn dns_timeout() -> HumanDuration {
+    HumanDuration::from_secs(5)
 }
 
 fn any(port: u16) -> SocketAddr {

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
 pub use crate::schema::{
-    AdminConfig, AuthConfig, Backend, Config, ImapConfig, SmtpConfig, StoreConfig, TlsConfig,
+    AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,
+    TlsConfig,
 };
 pub use crate::size::{ByteSize, ByteSizeError, GB, GIB, KB, KIB, MB, MIB, TB, TIB};
 
@@ -164,6 +165,8 @@ mod tests {
         assert_eq!(config.auth.failure_window.0, Duration::from_secs(900));
         assert_eq!(config.auth.lockout.0, Duration::from_secs(900));
         assert_eq!(config.auth.max_concurrent_hashes, 2);
+        assert!(config.dns.nameservers.is_empty());
+        assert_eq!(config.dns.timeout.0, Duration::from_secs(5));
         assert_eq!(
             config.sqlite_path(),
             PathBuf::from("/var/lib/postino/postino.db")
@@ -216,6 +219,10 @@ max_failures_per_account = 3
 failure_window = "1h"
 lockout = "1d"
 max_concurrent_hashes = 4
+
+[dns]
+nameservers = ["127.0.0.1:5353", "[::1]:53"]
+timeout = "2s"
 "#;
         let origin = dir.path().join("postino.toml");
         let config = parse(text, &origin).expect("full file is valid");
@@ -256,6 +263,11 @@ max_concurrent_hashes = 4
         assert_eq!(config.auth.failure_window.0, Duration::from_secs(3600));
         assert_eq!(config.auth.lockout.0, Duration::from_secs(86_400));
         assert_eq!(config.auth.max_concurrent_hashes, 4);
+        assert_eq!(
+            addrs(&config.dns.nameservers),
+            ["127.0.0.1:5353", "[::1]:53"]
+        );
+        assert_eq!(config.dns.timeout.0, Duration::from_secs(2));
         assert_eq!(
             config.sqlite_path(),
             PathBuf::from("/srv/postino/postino.db")
@@ -387,6 +399,18 @@ max_concurrent_hashes = 4
             2,
             "socket address",
         );
+        assert_fails(
+            "[dns]\ntimeout = \"3s\"\nnameservers = [\n  \"127.0.0.1:5353\",\n  \"127.0.0.1\",\n]\n",
+            "dns.nameservers",
+            5,
+            "invalid socket address `127.0.0.1`",
+        );
+        assert_fails(
+            "\n[dns]\nnameservers = [\"ns1.example.org:53\"]\n",
+            "dns.nameservers",
+            3,
+            "`ns1.example.org:53`",
+        );
     }
 
     #[test]
@@ -444,6 +468,8 @@ max_concurrent_hashes = 4
             2,
             "at least 1s",
         );
+        assert_fails("[dns]\ntimeout = 0\n", "dns.timeout", 2, "at least 1s");
+        assert_fails("[dns]\n\ntimeout = \"soon\"\n", "dns.timeout", 3, "`soon`");
     }
 
     #[test]

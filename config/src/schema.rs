@@ -38,6 +38,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[auth]`: login throttling and password hashing.
     pub auth: AuthConfig,
+    /// `[dns]`: the resolver for SPF, DKIM, DMARC, ARC and MX look-ups.
+    pub dns: DnsConfig,
 }
 
 /// Which database holds the store.
@@ -91,6 +93,13 @@ pub struct SmtpConfig {
     /// How long a silent client is kept (a duration such as `"5m"`), at
     /// least 1s. Default `"5m"`.
     pub idle_timeout: HumanDuration,
+    /// Recipients accepted per message, at least 1. Default 100.
+    pub max_recipients: u32,
+    /// Error replies before a session is closed, at least 1. Default 10.
+    pub max_errors: u32,
+    /// Whether submission offers AUTH before TLS; only for listeners on
+    /// loopback or a trusted network. Default `false`.
+    pub allow_plaintext_auth: bool,
 }
 
 /// `[imap]`. An empty listen list disables that listener.
@@ -161,6 +170,21 @@ pub struct AuthConfig {
     pub max_concurrent_hashes: u32,
 }
 
+/// `[dns]`: the resolver behind every DNS look-up Postino makes (SPF, DKIM,
+/// DMARC and ARC checks, MX look-ups).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Recursive nameservers to ask, as `ip:port`, over UDP and TCP; when
+    /// set, only these are asked. Default `[]`: the system's
+    /// `/etc/resolv.conf`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub nameservers: Vec<SocketAddr>,
+    /// How long one query may wait for an answer (a duration such as
+    /// `"5s"`), at least 1s. Default `"5s"`.
+    pub timeout: HumanDuration,
+}
+
 impl Config {
     /// The configuration `postino serve` uses without a file, for someone
     /// trying Postino as an ordinary user: data in `./postino-data`, hostname
@@ -187,6 +211,7 @@ impl Config {
             admin: AdminConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            dns: DnsConfig::default(),
         }
     }
 
@@ -208,6 +233,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            dns: DnsConfig::default(),
         }
     }
 }
@@ -244,6 +270,9 @@ impl Default for SmtpConfig {
             max_connections: defaults::smtp_max_connections(),
             max_connections_per_ip: defaults::smtp_max_connections_per_ip(),
             idle_timeout: defaults::smtp_idle_timeout(),
+            max_recipients: defaults::smtp_max_recipients(),
+            max_errors: defaults::smtp_max_errors(),
+            allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),
         }
     }
 }
@@ -278,6 +307,15 @@ impl Default for AuthConfig {
             failure_window: defaults::auth_failure_window(),
             lockout: defaults::auth_lockout(),
             max_concurrent_hashes: defaults::auth_max_concurrent_hashes(),
+        }
+    }
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            nameservers: defaults::dns_nameservers(),
+            timeout: defaults::dns_timeout(),
         }
     }
 }
@@ -338,6 +376,7 @@ mod tests {
         assert_eq!(config.imap.idle_timeout, HumanDuration::from_secs(1800));
         assert_eq!(config.tls, TlsConfig::default());
         assert_eq!(config.auth, AuthConfig::default());
+        assert_eq!(config.dns, DnsConfig::default());
         assert_eq!(
             config.sqlite_path(),
             PathBuf::from("./postino-data/postino.db")

@@ -140,6 +140,8 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
             "smtp.max_connections_per_ip",
             config.smtp.max_connections_per_ip,
         ),
+        ("smtp.max_recipients", config.smtp.max_recipients),
+        ("smtp.max_errors", config.smtp.max_errors),
         ("imap.max_connections", config.imap.max_connections),
         (
             "imap.max_connections_per_ip",
@@ -166,6 +168,7 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("imap.idle_timeout", config.imap.idle_timeout),
         ("auth.failure_window", config.auth.failure_window),
         ("auth.lockout", config.auth.lockout),
+        ("dns.timeout", config.dns.timeout),
     ];
     for (key, value) in durations {
         if value.0.is_zero() {

@@ -349,6 +349,43 @@ impl TestConfig {
         self.dir().join("data")
     }
 
+    /// Adds `line` (`key = value`) to table `[table]` of the configuration,
+    /// creating the table at the end if it is not there yet. Call it before
+    /// starting a server or running a command.
+    pub fn set(&self, table: &str, line: &str) {
+        let text = std::fs::read_to_string(&self.path).expect("read postino.toml");
+        let header = format!("[{table}]\n");
+        let text = match text.find(&header) {
+            Some(at) => {
+                let at = at + header.len();
+                format!("{}{line}\n{}", &text[..at], &text[at..])
+            }
+            None => format!("{text}\n{header}{line}\n"),
+        };
+        std::fs::write(&self.path, text).expect("write postino.toml");
+    }
+
+    /// Opens this configuration's store directly, as the server does: for
+    /// checking what was stored, best while no server runs.
+    pub async fn open_store(&self) -> postino_common::store::Store {
+        use postino_common::store::{Location, Store};
+        let opened = match &self.database {
+            None => Store::open(Location::Sqlite(&self.data_dir().join("postino.db")), 4).await,
+            Some(_) => Store::open(Location::Postgres(&self.database_url()), 4).await,
+        };
+        opened.expect("open the store")
+    }
+
+    /// The store's database as a URL: `sqlite://...` or `postgres://...`,
+    /// for looking at tables directly.
+    pub fn database_url(&self) -> String {
+        use postino_common::store::testing;
+        match &self.database {
+            None => format!("sqlite://{}", self.data_dir().join("postino.db").display()),
+            Some(name) => testing::with_database(&testing::postgres_url(), name),
+        }
+    }
+
     /// Runs the management command `postino --config THIS ARGS`.
     pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         cli(&self.path, args, stdin).await
@@ -438,6 +475,12 @@ impl Server {
         assert!(status.success(), "kill -TERM failed: {status}");
     }
 
+    /// Sends SIGKILL, as a crash or an OOM kill would, and reaps the process.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill postino serve");
+        self.child.wait().expect("reap postino serve");
+    }
+
     /// Waits at most `limit` for the process to exit.
     pub async fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
@@ -518,6 +561,139 @@ impl LineClient {
             .await
             .expect("write to the server");
     }
+
+    /// A client on a connection opened by the caller, such as one bound to
+    /// another loopback address.
+    pub fn from_stream(stream: TcpStream) -> LineClient {
+        LineClient {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        let stream = self.stream.get_mut();
+        stream.write_all(bytes).await.expect("write to the server");
+    }
+
+    /// The next SMTP reply (RFC 5321 §4.2), all its lines.
+    pub async fn read_reply(&mut self) -> SmtpReply {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.read_line().await;
+            let code = line.get(..3).and_then(|c| c.parse().ok());
+            let (Some(code), Some(separator)) = (code, line.as_bytes().get(3).copied()) else {
+                panic!("not an SMTP reply line: {line:?}");
+            };
+            let last = separator == b' ';
+            assert!(
+                last || separator == b'-',
+                "not an SMTP reply line: {line:?}"
+            );
+            lines.push(line);
+            if last {
+                return SmtpReply { code, lines };
+            }
+        }
+    }
+
+    /// Sends one command line and reads its reply.
+    pub async fn command(&mut self, line: &str) -> SmtpReply {
+        self.send(line).await;
+        self.read_reply().await
+    }
+
+    /// Waits at most `limit` for the server to close the connection, and
+    /// returns the lines it sent before; panics if it is still open then.
+    pub async fn closed_within(&mut self, limit: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let mut line = String::new();
+            match tokio::time::timeout_at(deadline, self.stream.read_line(&mut line)).await {
+                Err(_) => panic!("connection still open after {limit:?}; it sent {lines:?}"),
+                Ok(Ok(0) | Err(_)) => return lines,
+                Ok(Ok(_)) => lines.push(line.trim_end().to_string()),
+            }
+        }
+    }
+
+    /// The next line if one comes within `limit`, else `None`; for checking
+    /// that the server stays silent. Panics at the end of the stream.
+    pub async fn line_within(&mut self, limit: Duration) -> Option<String> {
+        let mut line = String::new();
+        let read = tokio::time::timeout(limit, self.stream.read_line(&mut line))
+            .await
+            .ok()?
+            .expect("read from the server");
+        assert!(read > 0, "the server closed the connection");
+        Some(line.trim_end().to_string())
+    }
+}
+
+/// An SMTP reply: its code and its lines as sent, code included.
+#[derive(Debug, Clone)]
+pub struct SmtpReply {
+    pub code: u16,
+    pub lines: Vec<String>,
+}
+
+impl SmtpReply {
+    /// The enhanced status code of the last line (RFC 3463), if any.
+    pub fn status(&self) -> Option<&str> {
+        let text = self.lines.last()?.get(4..)?;
+        let status = text.split(' ').next()?;
+        let parts: Vec<&str> = status.split('.').collect();
+        let numeric = parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        numeric.then_some(status)
+    }
+
+    /// Asserts the code and the enhanced status code.
+    #[track_caller]
+    pub fn expect(&self, code: u16, status: &str) -> &SmtpReply {
+        assert!(
+            self.code == code && self.status() == Some(status),
+            "expected {code} {status}, got {self:?}"
+        );
+        self
+    }
+}
+
+/// Runs an installed client program (swaks, python3) to completion, with
+/// `stdin` as its input, within [`COMMAND_LIMIT`].
+pub async fn run_program(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot run {program} (is it installed?): {err}"));
+    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
+        input.write_all(bytes).await.ok();
+    }
+    let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "`{program} {}` did not finish within {COMMAND_LIMIT:?}",
+                args.join(" ")
+            )
+        })
+        .unwrap_or_else(|err| panic!("wait for {program}: {err}"));
+    Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// Runs each named `async fn(&TestConfig)` as two tests, `NAME::sqlite` and
@@ -549,3 +725,5 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+pub mod dns;

@@ -71,6 +71,16 @@ impl Store {
         Ok(found)
     }
 
+    /// The alias sources that deliver to `target` directly.
+    pub async fn aliases_to(&self, target: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT source FROM aliases WHERE target = $1 ORDER BY source")
+                .bind(target)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     /// True when `address` is a mailbox or an alias source itself (a
     /// catch-all does not count).
     pub async fn address_exists(&self, address: &str) -> Result<bool> {

@@ -4,7 +4,12 @@
 //! Only CR LF "." CR LF ends the data. A bare LF or a bare CR never ends it
 //! and never starts a line, so no smuggling sequence (`\n.\n`, `\n.\r\n`,
 //! `\r.\r\n`, `\r\n.\r`) can end a message early; a message holding one is
-//! then refused whole (RFC 5321 §2.3.8), so it is never passed on.
+//! then refused whole (RFC 5321 §2.3.8), so it is never passed on. So is a
+//! message with a line longer than RFC 5321 §4.5.3.1.6 allows. BDAT content
+//! gets the same line checks through [`LineCheck`].
+
+/// The longest text line, CRLF excluded (RFC 5321 §4.5.3.1.6).
+pub const MAX_TEXT_LINE: usize = 998;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -25,6 +30,7 @@ enum State {
 pub enum DataError {
     TooBig,
     BareLineEnd,
+    LineTooLong,
 }
 
 /// Decodes DATA content fed in pieces, however the pieces fall.
@@ -34,7 +40,7 @@ pub struct DataReader {
     limit: usize,
     content: Vec<u8>,
     too_big: bool,
-    bare: bool,
+    lines: LineCheck,
 }
 
 impl DataReader {
@@ -45,7 +51,7 @@ impl DataReader {
             limit,
             content: Vec::new(),
             too_big: false,
-            bare: false,
+            lines: LineCheck::default(),
         }
     }
 
@@ -64,15 +70,14 @@ impl DataReader {
     /// The message once the end was reached.
     pub fn finish(self) -> Result<Vec<u8>, DataError> {
         if self.too_big {
-            Err(DataError::TooBig)
-        } else if self.bare {
-            Err(DataError::BareLineEnd)
-        } else {
-            Ok(self.content)
+            return Err(DataError::TooBig);
         }
+        self.lines.verdict()?;
+        Ok(self.content)
     }
 
     fn emit(&mut self, bytes: &[u8]) {
+        self.lines.scan(bytes);
         if self.too_big || self.content.len() + bytes.len() > self.limit {
             self.too_big = true;
             self.content = Vec::new();
@@ -98,14 +103,12 @@ impl DataReader {
                 State::LineStart
             }
             (State::Cr, _) => {
-                self.bare = true;
                 self.emit(b"\r");
                 self.state = State::Inside;
                 return self.step(byte);
             }
             (_, b'\r') => State::Cr,
             (_, b'\n') => {
-                self.bare = true;
                 self.emit(b"\n");
                 State::Inside
             }
@@ -119,33 +122,46 @@ impl DataReader {
     }
 }
 
-/// Watches BDAT chunks for bare CR or LF, wherever chunks split lines.
+/// Watches content for bare CR or LF and for over-long lines, wherever
+/// the pieces it is fed split lines.
 #[derive(Debug, Default)]
-pub struct BareLineEnds {
+pub struct LineCheck {
     after_cr: bool,
-    found: bool,
+    line: usize,
+    bare: bool,
+    too_long: bool,
 }
 
-impl BareLineEnds {
-    pub fn scan(&mut self, chunk: &[u8]) {
-        for &byte in chunk {
+impl LineCheck {
+    pub fn scan(&mut self, piece: &[u8]) {
+        for &byte in piece {
             match (self.after_cr, byte) {
-                (true, b'\n') => self.after_cr = false,
-                (true, b'\r') => self.found = true,
-                (true, _) => {
-                    self.found = true;
+                (true, b'\n') => {
                     self.after_cr = false;
+                    self.line = 0;
+                    continue;
                 }
-                (false, b'\r') => self.after_cr = true,
-                (false, b'\n') => self.found = true,
+                (true, _) => self.bare = true,
+                (false, b'\n') => self.bare = true,
                 (false, _) => {}
+            }
+            self.after_cr = byte == b'\r';
+            if !self.after_cr {
+                self.line += 1;
+                self.too_long |= self.line > MAX_TEXT_LINE;
             }
         }
     }
 
-    /// True if a bare CR or LF was seen, counting a CR at the very end.
-    pub fn found(&self) -> bool {
-        self.found || self.after_cr
+    /// The first fault found, counting a CR at the very end as bare.
+    pub fn verdict(&self) -> Result<(), DataError> {
+        if self.bare || self.after_cr {
+            Err(DataError::BareLineEnd)
+        } else if self.too_long {
+            Err(DataError::LineTooLong)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -211,16 +227,38 @@ mod tests {
     }
 
     #[test]
-    fn bare_line_ends_across_bdat_chunks() {
-        let mut clean = BareLineEnds::default();
+    fn long_lines_are_refused() {
+        let mut input = vec![b'a'; MAX_TEXT_LINE];
+        input.extend_from_slice(b"\r\n.\r\n");
+        assert!(decode(&input, 10_000).0.is_ok());
+        input.insert(0, b'a');
+        assert_eq!(decode(&input, 10_000).0, Err(DataError::LineTooLong));
+    }
+
+    #[test]
+    fn line_checks_across_pieces() {
+        let mut clean = LineCheck::default();
         clean.scan(b"a\r");
         clean.scan(b"\nb\r\n");
-        assert!(!clean.found());
-        for (first, second) in [(&b"a\r"[..], &b"b"[..]), (b"a\n", b""), (b"a", b"\r")] {
-            let mut bare = BareLineEnds::default();
+        assert_eq!(clean.verdict(), Ok(()));
+        for (first, second) in [
+            (&b"a\r"[..], &b"b"[..]),
+            (b"a\n", b""),
+            (b"a", b"\r"),
+            (b"\r\r", b"\n"),
+        ] {
+            let mut bare = LineCheck::default();
             bare.scan(first);
             bare.scan(second);
-            assert!(bare.found(), "{first:?} {second:?}");
+            assert_eq!(
+                bare.verdict(),
+                Err(DataError::BareLineEnd),
+                "{first:?} {second:?}"
+            );
         }
+        let mut long = LineCheck::default();
+        long.scan(&[b'x'; 600]);
+        long.scan(&[b'x'; 600]);
+        assert_eq!(long.verdict(), Err(DataError::LineTooLong));
     }
 }

@@ -7,5 +7,5 @@ mod data;
 mod reply;
 
 pub use command::{Body, Command, MailFrom, RcptTo, SyntaxError, parse};
-pub use data::{BareLineEnds, DataError, DataReader};
+pub use data::{DataError, DataReader, LineCheck, MAX_TEXT_LINE};
 pub use reply::Reply;

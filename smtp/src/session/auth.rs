@@ -1,0 +1,184 @@
+//! AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN mechanisms.
+
+use std::io;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use postino_common::auth::{AuthError, Secret, Service};
+
+use super::Session;
+use crate::connection::Line;
+use crate::proto::Reply;
+
+/// The longest line of a SASL exchange.
+const MAX_SASL_LINE: usize = 4096;
+
+/// What a SASL exchange came to before the password check.
+enum Credentials {
+    Given { user: String, password: Secret },
+    Refused(Reply),
+}
+
+impl Session {
+    pub(super) async fn auth(
+        &mut self,
+        mechanism: &str,
+        initial: Option<String>,
+    ) -> io::Result<Reply> {
+        if !self.kind.is_submission() {
+            return Ok(Reply::new(
+                503,
+                "5.5.1",
+                "AUTH is not available on this port",
+            ));
+        }
+        if !self.auth_offered() {
+            return Ok(Reply::new(
+                538,
+                "5.7.11",
+                "Encryption required: use STARTTLS first",
+            ));
+        }
+        if !self.helo.as_ref().is_some_and(|h| h.extended) {
+            return Ok(Reply::new(503, "5.5.1", "Send EHLO first"));
+        }
+        if self.user.is_some() {
+            return Ok(Reply::new(503, "5.5.1", "Already authenticated"));
+        }
+        if self.envelope.is_some() {
+            return Ok(Reply::new(
+                503,
+                "5.5.1",
+                "AUTH is not allowed during a mail transaction",
+            ));
+        }
+        let credentials = match mechanism {
+            "PLAIN" => self.plain(initial).await?,
+            "LOGIN" => self.login(initial).await?,
+            _ => Credentials::Refused(Reply::new(
+                504,
+                "5.5.4",
+                "Unrecognized authentication mechanism",
+            )),
+        };
+        let (user, password) = match credentials {
+            Credentials::Given { user, password } => (user, password),
+            Credentials::Refused(reply) => return Ok(reply),
+        };
+        let result = self
+            .context
+            .auth
+            .login_user(Service::Smtp, &user, &password, self.peer)
+            .await;
+        Ok(match result {
+            Ok(user) => {
+                tracing::info!(user = %user.address, "authenticated");
+                self.user = Some(user);
+                Reply::new(235, "2.7.0", "Authentication successful")
+            }
+            Err(AuthError::Invalid) => {
+                Reply::new(535, "5.7.8", "Authentication credentials invalid")
+            }
+            Err(AuthError::Throttled { .. }) => {
+                Reply::new(454, "4.7.0", "Too many failed logins, try again later")
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "authentication could not complete");
+                Reply::new(454, "4.7.0", "Temporary authentication failure")
+            }
+        })
+    }
+
+    /// One client response to a `334` challenge, base64-decoded; `Err` is
+    /// the reply that ends the exchange.
+    async fn response(
+        &mut self,
+        challenge: &str,
+        given: Option<String>,
+    ) -> io::Result<Result<Vec<u8>, Reply>> {
+        let text = match given {
+            Some(text) => text,
+            None => {
+                self.conn
+                    .reply(&Reply::plain(334, vec![challenge.to_string().into()]));
+                match self.conn.line(MAX_SASL_LINE).await? {
+                    None => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    Some(Line::TooLong) => {
+                        return Ok(Err(Reply::new(
+                            500,
+                            "5.5.6",
+                            "Authentication exchange line too long",
+                        )));
+                    }
+                    Some(Line::Complete(line)) => String::from_utf8_lossy(&line).into_owned(),
+                }
+            }
+        };
+        if text == "*" {
+            return Ok(Err(Reply::new(501, "5.0.0", "Authentication cancelled")));
+        }
+        // RFC 4954 §4: "=" is an empty initial response.
+        if text == "=" {
+            return Ok(Ok(Vec::new()));
+        }
+        Ok(BASE64
+            .decode(text.trim())
+            .map_err(|_| Reply::new(501, "5.5.2", "Invalid base64 in authentication exchange")))
+    }
+
+    /// PLAIN: `authzid NUL authcid NUL password`, where an authzid, if
+    /// given, must be the authcid (no acting for others).
+    async fn plain(&mut self, initial: Option<String>) -> io::Result<Credentials> {
+        let message = match self.response("", initial).await? {
+            Ok(message) => message,
+            Err(reply) => return Ok(Credentials::Refused(reply)),
+        };
+        let parts: Vec<&[u8]> = message.split(|&b| b == 0).collect();
+        let malformed =
+            || Credentials::Refused(Reply::new(501, "5.5.2", "Malformed PLAIN credentials"));
+        let [authzid, authcid, password] = parts.as_slice() else {
+            return Ok(malformed());
+        };
+        let (Ok(authzid), Ok(user), Ok(password)) = (
+            std::str::from_utf8(authzid),
+            std::str::from_utf8(authcid),
+            std::str::from_utf8(password),
+        ) else {
+            return Ok(malformed());
+        };
+        if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(user) {
+            return Ok(Credentials::Refused(Reply::new(
+                535,
+                "5.7.8",
+                "Authorization identity not allowed",
+            )));
+        }
+        Ok(Credentials::Given {
+            user: user.to_string(),
+            password: Secret::new(password),
+        })
+    }
+
+    /// LOGIN: the user name, then the password, each after a prompt.
+    async fn login(&mut self, initial: Option<String>) -> io::Result<Credentials> {
+        let user = match self.response("VXNlcm5hbWU6", initial).await? {
+            Ok(user) => user,
+            Err(reply) => return Ok(Credentials::Refused(reply)),
+        };
+        let password = match self.response("UGFzc3dvcmQ6", None).await? {
+            Ok(password) => password,
+            Err(reply) => return Ok(Credentials::Refused(reply)),
+        };
+        match (String::from_utf8(user), String::from_utf8(password)) {
+            (Ok(user), Ok(password)) => Ok(Credentials::Given {
+                user,
+                password: Secret::new(password),
+            }),
+            _ => Ok(Credentials::Refused(Reply::new(
+                501,
+                "5.5.2",
+                "Credentials are not valid UTF-8",
+            ))),
+        }
+    }
+}

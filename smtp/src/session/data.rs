@@ -1,0 +1,115 @@
+//! DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030). Content is always read to
+//! its end, even when it will be refused, so that none of it is ever taken
+//! for a command.
+
+use std::io;
+
+use super::{Chunks, Session};
+use crate::proto::{DataError, DataReader, MAX_TEXT_LINE, Reply};
+
+impl Session {
+    /// Why this transaction cannot take content now, if it cannot.
+    fn content_refusal(&self) -> Option<Reply> {
+        match &self.envelope {
+            None => Some(Reply::new(503, "5.5.1", "Send MAIL first")),
+            Some(envelope) if envelope.accepted == 0 => {
+                Some(Reply::new(554, "5.5.1", "No valid recipients"))
+            }
+            Some(_) => None,
+        }
+    }
+
+    pub(super) async fn data(&mut self) -> io::Result<Reply> {
+        if let Some(refusal) = self.content_refusal() {
+            return Ok(refusal);
+        }
+        if self.envelope.as_ref().is_some_and(|e| e.chunks.is_some()) {
+            self.envelope = None;
+            return Ok(Reply::new(503, "5.5.1", "DATA is not allowed after BDAT"));
+        }
+        self.conn.reply(&Reply::new(
+            354,
+            "",
+            "Start mail input; end with <CRLF>.<CRLF>",
+        ));
+        let mut reader = DataReader::new(self.settings().max_message_size);
+        let read =
+            tokio::time::timeout(self.settings().idle_timeout, self.conn.data(&mut reader)).await;
+        match read {
+            Err(_) => return Err(io::ErrorKind::TimedOut.into()),
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(Err(err)) => return Err(err),
+        }
+        Ok(match reader.finish() {
+            Ok(content) => self.deliver(content).await,
+            Err(err) => {
+                self.envelope = None;
+                content_error(err, self.settings().max_message_size)
+            }
+        })
+    }
+
+    pub(super) async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Reply> {
+        let refusal = self.content_refusal();
+        let max = self.settings().max_message_size;
+        let mut chunks = match (&refusal, self.envelope.as_mut()) {
+            (None, Some(envelope)) => envelope.chunks.take().unwrap_or_default(),
+            _ => Chunks::default(),
+        };
+        let keep = refusal.is_none() && chunks.content.len() as u64 + size <= max as u64;
+        let idle = self.settings().idle_timeout;
+        let read = self.conn.chunk(size, |bytes| {
+            if keep {
+                chunks.lines.scan(bytes);
+                chunks.content.extend_from_slice(bytes);
+            }
+        });
+        match tokio::time::timeout(idle, read).await {
+            Err(_) => return Err(io::ErrorKind::TimedOut.into()),
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(Err(err)) => return Err(err),
+        }
+        if let Some(refusal) = refusal {
+            return Ok(refusal);
+        }
+        if !keep {
+            self.envelope = None;
+            return Ok(content_error(DataError::TooBig, max));
+        }
+        if !last {
+            if let Some(envelope) = self.envelope.as_mut() {
+                envelope.chunks = Some(chunks);
+            }
+            return Ok(Reply::new(250, "2.0.0", format!("{size} octets received")));
+        }
+        if let Err(err) = chunks.lines.verdict() {
+            self.envelope = None;
+            return Ok(content_error(err, max));
+        }
+        Ok(self.deliver(chunks.content).await)
+    }
+}
+
+fn content_error(err: DataError, max: usize) -> Reply {
+    match err {
+        DataError::TooBig => Reply::new(
+            552,
+            "5.3.4",
+            format!("Message too big: the limit is {max} bytes"),
+        ),
+        DataError::BareLineEnd => Reply::new(
+            554,
+            "5.6.0",
+            "Message refused: bare CR or LF; lines must end with CRLF (RFC 5321 section 2.3.8)",
+        ),
+        DataError::LineTooLong => Reply::new(
+            554,
+            "5.6.0",
+            format!(
+                "Message refused: a line is longer than {MAX_TEXT_LINE} characters (RFC 5321 section 4.5.3.1.6)"
+            ),
+        ),
+    }
+}

@@ -1,0 +1,59 @@
+//! EHLO, HELO (RFC 5321 §4.1.1.1) and STARTTLS (RFC 3207).
+
+use super::{Helo, Next, Session};
+use crate::proto::Reply;
+
+impl Session {
+    pub(super) fn ehlo(&mut self, name: String, extended: bool) -> Reply {
+        // A new greeting resets any transaction (RFC 5321 §4.1.4).
+        self.envelope = None;
+        let hostname = self.settings().hostname.clone();
+        let reply = if extended {
+            let mut lines = vec![
+                format!("{hostname} Hello {name}").into(),
+                "PIPELINING".into(),
+                format!("SIZE {}", self.settings().max_message_size).into(),
+                "8BITMIME".into(),
+                "SMTPUTF8".into(),
+                "ENHANCEDSTATUSCODES".into(),
+                "CHUNKING".into(),
+                "DSN".into(),
+            ];
+            if !self.conn.is_tls() {
+                lines.push("STARTTLS".into());
+            }
+            if self.auth_offered() {
+                lines.push("AUTH PLAIN LOGIN".into());
+            }
+            Reply::plain(250, lines)
+        } else {
+            Reply::plain(250, vec![format!("{hostname} Hello {name}").into()])
+        };
+        self.helo = Some(Helo { name, extended });
+        reply
+    }
+
+    /// AUTH is offered on submission, over TLS or where allowed in clear.
+    pub(super) fn auth_offered(&self) -> bool {
+        self.kind.is_submission() && (self.conn.is_tls() || self.settings().allow_plaintext_auth)
+    }
+
+    /// Checks STARTTLS and says go ahead; the session loop then switches
+    /// the connection and calls [`Session::tls_started`].
+    pub(super) fn start_tls(&mut self) -> Next {
+        if self.conn.is_tls() {
+            self.send(Reply::new(503, "5.5.1", "Already using TLS"));
+            return Next::Continue;
+        }
+        self.send(Reply::new(220, "2.0.0", "Ready to start TLS"));
+        Next::StartTls
+    }
+
+    /// Everything learned in clear is forgotten (RFC 3207 §4.2).
+    pub(super) fn tls_started(&mut self) {
+        self.helo = None;
+        self.user = None;
+        self.envelope = None;
+        tracing::debug!("TLS started");
+    }
+}

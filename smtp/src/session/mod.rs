@@ -1,0 +1,238 @@
+//! One client's SMTP conversation (RFC 5321 §4.1), from the greeting to
+//! QUIT. The state lives in [`Session`]; each verb group has its own file.
+
+mod auth;
+mod data;
+mod deliver;
+mod ehlo;
+mod mail;
+mod rcpt;
+
+use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use postino_common::auth::User;
+use postino_common::listener::SessionId;
+use postino_common::store::OutboundRecipient;
+use postino_common::stream::Stream;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{Connection, Line};
+use crate::proto::{self, Command, LineCheck, MailFrom, Reply, SyntaxError};
+use crate::{Context, ListenerKind};
+
+/// The longest command line, CRLF excluded: RFC 5321's 512 octets, raised
+/// for UTF-8 addresses and extension parameters.
+const MAX_COMMAND_LINE: usize = 2048;
+
+/// What the client said in EHLO or HELO.
+struct Helo {
+    name: String,
+    extended: bool,
+}
+
+/// A mail transaction, from MAIL to the end of DATA or the last BDAT.
+struct Envelope {
+    mail: MailFrom,
+    /// The INBOXes of local recipients, each once.
+    local: Vec<LocalRecipient>,
+    /// Recipients on other servers, for the outbound queue.
+    remote: Vec<OutboundRecipient>,
+    /// Accepted RCPT commands, counted against the recipient limit.
+    accepted: usize,
+    /// Content received so far with BDAT.
+    chunks: Option<Chunks>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LocalRecipient {
+    account_id: i64,
+    inbox: i64,
+}
+
+#[derive(Default)]
+struct Chunks {
+    content: Vec<u8>,
+    lines: LineCheck,
+}
+
+/// What the session does after a command.
+enum Next {
+    Continue,
+    /// Switch the connection to TLS, then continue.
+    StartTls,
+    Close,
+}
+
+pub(crate) struct Session {
+    context: Arc<Context>,
+    conn: Connection,
+    kind: ListenerKind,
+    peer: IpAddr,
+    id: SessionId,
+    helo: Option<Helo>,
+    user: Option<User>,
+    envelope: Option<Envelope>,
+    errors: u32,
+    /// Messages accepted in this session, to number their ids.
+    accepted_messages: u32,
+}
+
+pub(crate) async fn run(
+    stream: Stream,
+    admitted: bool,
+    kind: ListenerKind,
+    peer: IpAddr,
+    id: SessionId,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let mut session = Session {
+        conn: Connection::new(stream),
+        context,
+        kind,
+        peer,
+        id,
+        helo: None,
+        user: None,
+        envelope: None,
+        errors: 0,
+        accepted_messages: 0,
+    };
+    if !admitted {
+        tracing::info!("refused: too many connections");
+        session.send(Reply::new(
+            421,
+            "4.7.0",
+            "Too many connections, try again later",
+        ));
+        return session.conn.flush().await;
+    }
+    session.serve(shutdown).await
+}
+
+impl Session {
+    fn settings(&self) -> &crate::Settings {
+        &self.context.settings
+    }
+
+    /// Queues a reply, counting errors.
+    fn send(&mut self, reply: Reply) {
+        if reply.code >= 500 {
+            self.errors += 1;
+        }
+        self.conn.reply(&reply);
+    }
+
+    async fn serve(mut self, shutdown: CancellationToken) -> io::Result<()> {
+        let greeting = format!("{} ESMTP Postino", self.settings().hostname);
+        self.send(Reply::plain(220, vec![greeting.into()]));
+        loop {
+            let idle = self.settings().idle_timeout;
+            let line = tokio::select! {
+                _ = shutdown.cancelled() => {
+                    self.send(Reply::new(421, "4.3.2", "Service shutting down, try again later"));
+                    return self.conn.flush().await;
+                }
+                line = tokio::time::timeout(idle, self.conn.line(MAX_COMMAND_LINE)) => line,
+            };
+            let line = match line {
+                Err(_) => {
+                    self.send(Reply::new(
+                        421,
+                        "4.4.2",
+                        "Idle for too long, closing connection",
+                    ));
+                    return self.conn.flush().await;
+                }
+                Ok(line) => line?,
+            };
+            let next = match line {
+                None => return Ok(()),
+                Some(Line::TooLong) => {
+                    self.send(Reply::new(500, "5.5.2", "Line too long"));
+                    Next::Continue
+                }
+                Some(Line::Complete(line)) => match proto::parse(&line) {
+                    Ok(command) => self.command(command).await?,
+                    Err(err) => {
+                        self.send(syntax_reply(err));
+                        Next::Continue
+                    }
+                },
+            };
+            match next {
+                Next::Continue => {}
+                Next::Close => return self.conn.flush().await,
+                Next::StartTls => {
+                    let plain = self.conn;
+                    self.conn = plain.start_tls(&self.context.tls).await?;
+                    self.tls_started();
+                }
+            }
+            if self.errors >= self.settings().max_errors {
+                tracing::info!(errors = self.errors, "closing: too many errors");
+                self.send(Reply::new(
+                    421,
+                    "4.7.0",
+                    "Too many errors, closing connection",
+                ));
+                return self.conn.flush().await;
+            }
+        }
+    }
+
+    async fn command(&mut self, command: Command) -> io::Result<Next> {
+        let reply = match command {
+            Command::Ehlo(name) => self.ehlo(name, true),
+            Command::Helo(name) => self.ehlo(name, false),
+            Command::StartTls => return Ok(self.start_tls()),
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial).await?,
+            Command::Mail(mail) => self.mail(mail).await,
+            Command::Rcpt(rcpt) => self.rcpt(rcpt).await,
+            Command::Data => self.data().await?,
+            Command::Bdat { size, last } => self.bdat(size, last).await?,
+            Command::Rset => {
+                self.envelope = None;
+                Reply::new(250, "2.0.0", "OK")
+            }
+            Command::Noop => Reply::new(250, "2.0.0", "OK"),
+            Command::Help => Reply::new(
+                214,
+                "2.0.0",
+                "See RFC 5321; this server offers the commands listed by EHLO",
+            ),
+            // RFC 5321 §3.5.3: 252 when we will not say whether a user exists.
+            Command::Vrfy => Reply::new(
+                252,
+                "2.5.0",
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            ),
+            Command::Expn => Reply::new(502, "5.5.1", "EXPN is not available"),
+            Command::Quit => {
+                self.send(Reply::new(221, "2.0.0", "Bye"));
+                return Ok(Next::Close);
+            }
+        };
+        self.send(reply);
+        Ok(Next::Continue)
+    }
+}
+
+/// The reply to a line that did not parse.
+fn syntax_reply(err: SyntaxError) -> Reply {
+    match err {
+        SyntaxError::UnknownCommand => Reply::new(500, "5.5.1", "Unrecognized command"),
+        SyntaxError::Arguments(command) => {
+            Reply::new(501, "5.5.2", format!("Syntax error in {command} arguments"))
+        }
+        SyntaxError::UnknownParameter(name) => {
+            Reply::new(555, "5.5.4", format!("Unsupported parameter {name}"))
+        }
+        SyntaxError::BadParameter(name) => {
+            Reply::new(501, "5.5.4", format!("Invalid value for parameter {name}"))
+        }
+        SyntaxError::NotUtf8 => Reply::new(501, "5.6.7", "Address is not valid UTF-8"),
+    }
+}

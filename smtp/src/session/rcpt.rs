@@ -1,0 +1,164 @@
+//! RCPT (RFC 5321 §4.1.1.3): local recipients through aliases and
+//! catch-alls, with a quota check; remote ones only for authenticated users
+//! (never an open relay).
+
+use postino_common::address::Address;
+use postino_common::store::{OutboundRecipient, Recipient, StoreError};
+
+use super::{LocalRecipient, Session};
+use crate::proto::{RcptTo, Reply};
+
+fn temporary_failure(err: StoreError) -> Reply {
+    tracing::error!(error = %err, "store error while checking a recipient");
+    Reply::new(451, "4.3.0", "Temporary server error, try again later")
+}
+
+impl Session {
+    pub(super) async fn rcpt(&mut self, rcpt: RcptTo) -> Reply {
+        match self.accept_recipient(rcpt).await {
+            Ok(reply) | Err(reply) => reply,
+        }
+    }
+
+    /// `Ok` with the positive reply once the recipient is added; `Err` with
+    /// the refusal.
+    async fn accept_recipient(&mut self, rcpt: RcptTo) -> Result<Reply, Reply> {
+        let max = self.settings().max_recipients;
+        let envelope = self
+            .envelope
+            .as_ref()
+            .ok_or_else(|| Reply::new(503, "5.5.1", "Send MAIL first"))?;
+        if envelope.chunks.is_some() {
+            return Err(Reply::new(503, "5.5.1", "RCPT is not allowed after BDAT"));
+        }
+        if envelope.accepted >= max {
+            return Err(Reply::new(
+                452,
+                "4.5.3",
+                format!("Too many recipients: at most {max} per message"),
+            ));
+        }
+        if !rcpt.path.is_ascii() && !envelope.mail.smtputf8 {
+            return Err(Reply::new(
+                553,
+                "5.6.7",
+                "A UTF-8 address needs SMTPUTF8 in MAIL",
+            ));
+        }
+        let size = envelope.mail.size.unwrap_or(0);
+        // RFC 5321 §4.5.1: <Postmaster> with no domain is this host's.
+        let path = if rcpt.path.eq_ignore_ascii_case("postmaster") {
+            format!("postmaster@{}", self.settings().hostname)
+        } else {
+            rcpt.path.clone()
+        };
+        let address: Address = path
+            .parse()
+            .map_err(|_| Reply::new(501, "5.1.3", "Invalid recipient address"))?;
+        let store = &self.context.store;
+        let domain = store
+            .domain(address.domain().as_str())
+            .await
+            .map_err(temporary_failure)?;
+        let mut local = Vec::new();
+        let mut remote = Vec::new();
+        match domain {
+            Some(domain) if domain.active == 0 => {
+                return Err(Reply::new(550, "5.2.1", "Mailbox unavailable"));
+            }
+            Some(_) => {
+                let recipients = store
+                    .resolve(address.as_str())
+                    .await
+                    .map_err(temporary_failure)?;
+                if recipients.is_empty() {
+                    return Err(Reply::new(550, "5.1.1", "No such user here"));
+                }
+                for recipient in recipients {
+                    match recipient {
+                        Recipient::Local {
+                            account_id,
+                            address,
+                        } => {
+                            self.check_quota(&address, size).await?;
+                            let inbox = store
+                                .folder(account_id, "INBOX")
+                                .await
+                                .map_err(temporary_failure)?
+                                .ok_or_else(|| Reply::new(550, "5.2.1", "Mailbox unavailable"))?;
+                            local.push(LocalRecipient {
+                                account_id,
+                                inbox: inbox.id,
+                            });
+                        }
+                        // An alias forwarding elsewhere: queued like any outbound mail.
+                        Recipient::Remote(address) => remote.push(OutboundRecipient {
+                            address,
+                            ..OutboundRecipient::default()
+                        }),
+                    }
+                }
+            }
+            None if self.user.is_some() => remote.push(OutboundRecipient {
+                address: address.to_string(),
+                orcpt: rcpt.orcpt.clone(),
+                notify: rcpt.notify.clone(),
+            }),
+            None => return Err(Reply::new(554, "5.7.1", "Relay access denied")),
+        }
+        let envelope = self
+            .envelope
+            .as_mut()
+            .ok_or_else(|| Reply::new(503, "5.5.1", "Send MAIL first"))?;
+        for recipient in local {
+            if !envelope.local.contains(&recipient) {
+                envelope.local.push(recipient);
+            }
+        }
+        for recipient in remote {
+            if !envelope
+                .remote
+                .iter()
+                .any(|r| r.address == recipient.address)
+            {
+                envelope.remote.push(recipient);
+            }
+        }
+        envelope.accepted += 1;
+        tracing::debug!(to = %address, "RCPT accepted");
+        Ok(Reply::new(250, "2.1.5", "Recipient OK"))
+    }
+
+    /// Refuses a mailbox that is full, or too small for the announced size,
+    /// whether by its own quota or its domain's.
+    async fn check_quota(&self, address: &str, size: u64) -> Result<(), Reply> {
+        let store = &self.context.store;
+        let account = store.account(address).await.map_err(temporary_failure)?;
+        let Some(account) = account else {
+            return Ok(());
+        };
+        let domain_name = address.rsplit_once('@').map_or("", |(_, d)| d);
+        let domain = store.domain(domain_name).await.map_err(temporary_failure)?;
+        let limits = [
+            Some((account.quota_bytes, account.used_bytes)),
+            domain.map(|d| (d.quota_bytes, d.used_bytes)),
+        ];
+        for (quota, used) in limits.into_iter().flatten() {
+            let (quota, used) = (quota.max(0) as u64, used.max(0) as u64);
+            if quota == 0 {
+                continue;
+            }
+            if size > quota {
+                return Err(Reply::new(
+                    552,
+                    "5.2.2",
+                    "Message larger than the mailbox quota",
+                ));
+            }
+            if used + size.max(1) > quota {
+                return Err(Reply::new(452, "4.2.2", "Mailbox full, try again later"));
+            }
+        }
+        Ok(())
+    }
+}
