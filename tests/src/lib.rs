@@ -94,7 +94,10 @@ fn build_binary(profile_dir: &Path) {
         .expect("the tests crate is inside the workspace");
     let mut build = StdCommand::new(cargo);
     build
-        .args(["build", "-p", "postino-admin", "--bin", "postino"])
+        // The whole workspace, as `cargo test --workspace` resolves it: the
+        // same features, so the libraries that run built are reused as they
+        // are instead of being compiled again with other features.
+        .args(["build", "--workspace", "--bins"])
         .args(["--profile", profile])
         .current_dir(workspace)
         .stdin(Stdio::null());
@@ -505,6 +508,11 @@ impl Server {
     /// Everything the server wrote so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's process id, for reading `/proc/<pid>/status`.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 }
 
