@@ -77,19 +77,12 @@ impl Ops {
 
     /// The aliases the actor may see, all or one domain's.
     pub async fn aliases(&self, domain: Option<&str>) -> Result<Vec<Alias>> {
-        let domain = domain.map(parse_domain).transpose()?;
-        if let Some(domain) = &domain {
-            self.check_scope(domain.as_str())?;
-        }
+        let domain = self.listed_domain(domain).await?;
         let mut aliases = self
             .store
             .aliases(domain.as_ref().map(|d| d.as_str()))
             .await?;
-        aliases.retain(|a| {
-            a.source
-                .rsplit_once('@')
-                .is_some_and(|(_, d)| self.actor.scope.covers(d))
-        });
+        aliases.retain(|a| self.covers_address(&a.source));
         Ok(aliases)
     }
 

@@ -6,7 +6,6 @@ use postino_common::store::{Account, Folder, NewAccount};
 use postino_config::ByteSize;
 use serde::Serialize;
 
-use super::domains::parse_domain;
 use super::{Ops, OpsError, Result};
 
 /// A mailbox with its folders.
@@ -108,29 +107,12 @@ impl Ops {
 
     /// The mailboxes the actor may see, all or one domain's.
     pub async fn mailboxes(&self, domain: Option<&str>) -> Result<Vec<Account>> {
-        let domain = match domain {
-            Some(name) => {
-                let name = parse_domain(name)?;
-                self.check_scope(name.as_str())?;
-                if self.store.domain(name.as_str()).await?.is_none() {
-                    return Err(OpsError::NotFound {
-                        what: "domain",
-                        name: name.to_string(),
-                    });
-                }
-                Some(name)
-            }
-            None => None,
-        };
+        let domain = self.listed_domain(domain).await?;
         let mut accounts = self
             .store
             .accounts(domain.as_ref().map(|d| d.as_str()))
             .await?;
-        accounts.retain(|a| {
-            a.address
-                .rsplit_once('@')
-                .is_some_and(|(_, d)| self.actor.scope.covers(d))
-        });
+        accounts.retain(|a| self.covers_address(&a.address));
         Ok(accounts)
     }
 

@@ -12,6 +12,7 @@ mod domains;
 mod error;
 mod mailboxes;
 
+use postino_common::address::DomainName;
 use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};
 use postino_common::store::{AdminScope, AuditEntry, Location, Store, WriteTx};
 use postino_config::{Backend, Config};
@@ -95,6 +96,27 @@ impl Ops {
                 name: domain.to_string(),
             })
         }
+    }
+
+    /// Whether the actor may see an address (or `@domain`), by its domain.
+    fn covers_address(&self, address: &str) -> bool {
+        address
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| self.actor.scope.covers(domain))
+    }
+
+    /// The domain a listing is limited to, if any: valid, in scope, hosted.
+    async fn listed_domain(&self, domain: Option<&str>) -> Result<Option<DomainName>> {
+        let Some(name) = domain else { return Ok(None) };
+        let name = domains::parse_domain(name)?;
+        self.check_scope(name.as_str())?;
+        if self.store.domain(name.as_str()).await?.is_none() {
+            return Err(OpsError::NotFound {
+                what: "domain",
+                name: name.to_string(),
+            });
+        }
+        Ok(Some(name))
     }
 
     fn require_all_domains(&self, action: &str) -> Result<()> {
