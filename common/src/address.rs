@@ -1,9 +1,11 @@
 //! Domain names and mailbox addresses as Postino stores them.
 //!
-//! Both are normalised to lowercase ASCII on parsing, so the store can compare
-//! them as plain strings. Domains follow the host-name rules of RFC 1035 §2.3.1
-//! (as relaxed by RFC 1123 §2.1); local parts follow the dot-atom form of
-//! RFC 5322 §3.4.1, plus UTF-8 letters as RFC 6531 allows.
+//! Both are normalised on parsing, so the store can compare them as plain
+//! strings: domains to lowercase ASCII, internationalised ones (RFC 6531)
+//! to their A-label form (`città.it` becomes `xn--citt-3na.it`, RFC 5891);
+//! local parts to lowercase. Domains follow the host-name rules of
+//! RFC 1035 §2.3.1 (as relaxed by RFC 1123 §2.1); local parts follow the
+//! dot-atom form of RFC 5322 §3.4.1, plus UTF-8 letters as RFC 6531 allows.
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,7 +35,12 @@ impl FromStr for DomainName {
     type Err = AddressError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let name = s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+        let name = s.strip_suffix('.').unwrap_or(s);
+        let name = if name.is_ascii() {
+            name.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(name).map_err(|_| AddressError::Domain(s.to_string()))?
+        };
         let label_ok = |label: &str| {
             (1..=63).contains(&label.len())
                 && label
@@ -131,9 +138,17 @@ mod tests {
     }
 
     #[test]
+    fn internationalised_domains_become_a_labels() {
+        let d: DomainName = "Città.Esempio.it".parse().unwrap();
+        assert_eq!(d.as_str(), "xn--citt-3na.esempio.it");
+        let a: Address = "niccolò@città.esempio.it".parse().unwrap();
+        assert_eq!(a.as_str(), "niccolò@xn--citt-3na.esempio.it");
+    }
+
+    #[test]
     fn bad_domains_are_refused() {
         for bad in [
-            "", "it", "-a.it", "a-.it", "a..it", "a_b.it", "1.2.3.4", "a b.it", "é.it",
+            "", "it", "-a.it", "a-.it", "a..it", "a_b.it", "1.2.3.4", "a b.it", "é",
         ] {
             assert!(bad.parse::<DomainName>().is_err(), "{bad:?} accepted");
         }

@@ -6,6 +6,8 @@
 //! issue. What is here already is the part every session keeps: connection
 //! limits, implicit TLS, idle timeout, bounded lines, and `* BYE` on shutdown.
 
+pub mod proto;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,9 +3,13 @@
 //!
 //! Replies are queued and written when the server is about to wait for
 //! input, so a pipelined batch of commands (RFC 2920) gets its replies in
-//! one write.
+//! one write. Every wait for the client, whether for a command, message
+//! content, a SASL response or a TLS handshake, ends with
+//! `ErrorKind::TimedOut` after the idle timeout: a slow but steady sender
+//! is never cut off, a silent one always is.
 
 use std::io;
+use std::time::Duration;
 
 use postino_common::stream::Stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,15 +35,24 @@ pub struct Connection {
     /// Where unread input starts in `input`.
     start: usize,
     output: Vec<u8>,
+    idle: Duration,
+}
+
+/// Runs `io` unless the client stays silent for `idle`.
+async fn within_idle<T>(idle: Duration, io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(idle, io)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 impl Connection {
-    pub fn new(stream: Stream) -> Connection {
+    pub fn new(stream: Stream, idle: Duration) -> Connection {
         Connection {
             stream,
             input: Vec::with_capacity(READ_SIZE),
             start: 0,
             output: Vec::new(),
+            idle,
         }
     }
 
@@ -69,7 +82,7 @@ impl Connection {
         }
         let before = self.input.len();
         self.input.resize(before + READ_SIZE, 0);
-        let read = self.stream.read(&mut self.input[before..]).await;
+        let read = within_idle(self.idle, self.stream.read(&mut self.input[before..])).await;
         self.input.truncate(before + *read.as_ref().unwrap_or(&0));
         Ok(read? > 0)
     }
@@ -154,6 +167,7 @@ impl Connection {
     pub async fn start_tls(self, acceptor: &TlsAcceptor) -> io::Result<Connection> {
         let mut this = self;
         this.flush().await?;
-        Ok(Connection::new(this.stream.into_tls(acceptor).await?))
+        let tls = within_idle(this.idle, this.stream.into_tls(acceptor)).await?;
+        Ok(Connection::new(tls, this.idle))
     }
 }

@@ -11,7 +11,9 @@
 //! - [`Server`] runs `postino serve` until it is stopped or dropped; if the
 //!   test failed, dropping it prints the server's log.
 //! - [`cli`] runs one management command to completion.
-//! - [`LineClient`] speaks the line-based protocols (SMTP, IMAP) over TCP.
+//! - [`LineClient`] speaks the line-based protocols (SMTP, IMAP) over TCP;
+//!   [`SmtpReply`] is one SMTP reply, read whole.
+//! - [`run_program`] runs an installed client (swaks, python3) to completion.
 //!
 //! Nothing here waits without a bound: commands, start-up and shutdown have
 //! their own limits, and every test runs inside [`within`].

@@ -33,13 +33,8 @@ impl Session {
             "Start mail input; end with <CRLF>.<CRLF>",
         ));
         let mut reader = DataReader::new(self.settings().max_message_size);
-        let read =
-            tokio::time::timeout(self.settings().idle_timeout, self.conn.data(&mut reader)).await;
-        match read {
-            Err(_) => return Err(io::ErrorKind::TimedOut.into()),
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(Err(err)) => return Err(err),
+        if !self.conn.data(&mut reader).await? {
+            return Err(io::ErrorKind::UnexpectedEof.into());
         }
         Ok(match reader.finish() {
             Ok(content) => self.deliver(content).await,
@@ -58,18 +53,14 @@ impl Session {
             _ => Chunks::default(),
         };
         let keep = refusal.is_none() && chunks.content.len() as u64 + size <= max as u64;
-        let idle = self.settings().idle_timeout;
         let read = self.conn.chunk(size, |bytes| {
             if keep {
                 chunks.lines.scan(bytes);
                 chunks.content.extend_from_slice(bytes);
             }
         });
-        match tokio::time::timeout(idle, read).await {
-            Err(_) => return Err(io::ErrorKind::TimedOut.into()),
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(Err(err)) => return Err(err),
+        if !read.await? {
+            return Err(io::ErrorKind::UnexpectedEof.into());
         }
         if let Some(refusal) = refusal {
             return Ok(refusal);

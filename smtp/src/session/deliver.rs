@@ -26,8 +26,9 @@ impl Session {
         let hostname = self.settings().hostname.clone();
         let sender = envelope.mail.path.clone();
         let mut raw = format!("Return-Path: <{sender}>\r\n").into_bytes();
-        let content = if self.kind == ListenerKind::Mx {
-            let content = authres::strip_forged_results(&content, &hostname);
+        // Only we may write results under our name (RFC 8601 §5), whoever sends.
+        let content = authres::strip_forged_results(&content, &hostname);
+        if self.kind == ListenerKind::Mx {
             let helo = self.helo.as_ref().map_or("", |h| h.name.as_str());
             let results = self
                 .context
@@ -35,10 +36,7 @@ impl Session {
                 .authentication_results(self.peer, helo, &sender, &content)
                 .await;
             raw.extend_from_slice(results.as_bytes());
-            content
-        } else {
-            content
-        };
+        }
         raw.extend_from_slice(
             self.received_header(&queue_id, envelope.mail.smtputf8)
                 .as_bytes(),
@@ -77,7 +75,7 @@ impl Session {
                 tracing::info!(queue_id, %refusal, "message refused at delivery");
                 match refusal {
                     Refusal::AccountOverQuota(_) | Refusal::DomainOverQuota(_) => {
-                        Reply::new(452, "4.2.2", "Mailbox full, try again later")
+                        self.quota_refusal(&envelope.local, size as u64).await
                     }
                     Refusal::NoSuchFolder(_) => {
                         Reply::new(451, "4.3.0", "Mailbox unavailable, try again later")
@@ -89,6 +87,20 @@ impl Session {
                 Reply::new(451, "4.3.0", "Temporary server error, try again later")
             }
         }
+    }
+
+    /// The reply when a message did not fit: permanent if it can never fit
+    /// (larger than a whole quota, which the RCPT check could not know
+    /// without SIZE), else temporary.
+    async fn quota_refusal(&self, recipients: &[super::LocalRecipient], size: u64) -> Reply {
+        for recipient in recipients {
+            if let Err(reply) = self.check_quota(&recipient.address, size).await
+                && reply.code == 552
+            {
+                return reply;
+            }
+        }
+        Reply::new(452, "4.2.2", "Mailbox full, try again later")
     }
 
     /// The `Received` trace field (RFC 5321 §4.4) with the protocol of

@@ -45,9 +45,9 @@ struct Envelope {
     chunks: Option<Chunks>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct LocalRecipient {
-    account_id: i64,
+    address: String,
     inbox: i64,
 }
 
@@ -89,7 +89,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let mut session = Session {
-        conn: Connection::new(stream),
+        conn: Connection::new(stream, context.settings.idle_timeout),
         context,
         kind,
         peer,
@@ -129,24 +129,18 @@ impl Session {
         let greeting = format!("{} ESMTP Postino", self.settings().hostname);
         self.send(Reply::plain(220, vec![greeting.into()]));
         loop {
-            let idle = self.settings().idle_timeout;
             let line = tokio::select! {
                 _ = shutdown.cancelled() => {
                     self.send(Reply::new(421, "4.3.2", "Service shutting down, try again later"));
                     return self.conn.flush().await;
                 }
-                line = tokio::time::timeout(idle, self.conn.line(MAX_COMMAND_LINE)) => line,
+                line = self.conn.line(MAX_COMMAND_LINE) => line,
             };
             let line = match line {
-                Err(_) => {
-                    self.send(Reply::new(
-                        421,
-                        "4.4.2",
-                        "Idle for too long, closing connection",
-                    ));
-                    return self.conn.flush().await;
+                Err(err) if err.kind() == io::ErrorKind::TimedOut => {
+                    return self.idle_close().await;
                 }
-                Ok(line) => line?,
+                line => line?,
             };
             let next = match line {
                 None => return Ok(()),
@@ -155,7 +149,12 @@ impl Session {
                     Next::Continue
                 }
                 Some(Line::Complete(line)) => match proto::parse(&line) {
-                    Ok(command) => self.command(command).await?,
+                    Ok(command) => match self.command(command).await {
+                        Err(err) if err.kind() == io::ErrorKind::TimedOut => {
+                            return self.idle_close().await;
+                        }
+                        next => next?,
+                    },
                     Err(err) => {
                         self.send(syntax_reply(err));
                         Next::Continue
@@ -181,6 +180,17 @@ impl Session {
                 return self.conn.flush().await;
             }
         }
+    }
+
+    /// Says goodbye to a client that stayed silent too long.
+    async fn idle_close(&mut self) -> io::Result<()> {
+        tracing::info!("closing: idle for too long");
+        self.send(Reply::new(
+            421,
+            "4.4.2",
+            "Idle for too long, closing connection",
+        ));
+        self.conn.flush().await
     }
 
     async fn command(&mut self, command: Command) -> io::Result<Next> {

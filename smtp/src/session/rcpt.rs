@@ -87,7 +87,7 @@ impl Session {
                                 .map_err(temporary_failure)?
                                 .ok_or_else(|| Reply::new(550, "5.2.1", "Mailbox unavailable"))?;
                             local.push(LocalRecipient {
-                                account_id,
+                                address,
                                 inbox: inbox.id,
                             });
                         }
@@ -129,9 +129,9 @@ impl Session {
         Ok(Reply::new(250, "2.1.5", "Recipient OK"))
     }
 
-    /// Refuses a mailbox that is full, or too small for the announced size,
-    /// whether by its own quota or its domain's.
-    async fn check_quota(&self, address: &str, size: u64) -> Result<(), Reply> {
+    /// Refuses a mailbox that is full, or too small for a message of
+    /// `size` bytes, whether by its own quota or its domain's.
+    pub(super) async fn check_quota(&self, address: &str, size: u64) -> Result<(), Reply> {
         let store = &self.context.store;
         let account = store.account(address).await.map_err(temporary_failure)?;
         let Some(account) = account else {

@@ -1,0 +1,507 @@
+//! Command syntax that imap-codec 2.0.0-alpha.10 does not parse, read here
+//! and cut out of the command before imap-codec parses the rest:
+//!
+//! - `SEARCH RETURN (MIN MAX ALL COUNT SAVE)`: ESEARCH (RFC 4731 §3.1,
+//!   RFC 9051 §6.4.4);
+//! - LIST selection options `LIST (SUBSCRIBED REMOTE RECURSIVEMATCH
+//!   SPECIAL-USE) ...` and return options `... RETURN (SUBSCRIBED CHILDREN
+//!   SPECIAL-USE STATUS (...))`: LIST-EXTENDED (RFC 5258 §3), LIST-STATUS
+//!   (RFC 5819 §2), SPECIAL-USE (RFC 6154 §5.1);
+//! - `CREATE name (USE (\Sent ...))`: CREATE-SPECIAL-USE (RFC 6154 §3).
+//!
+//! Not read: LIST with several patterns `("a" "b")` and the SEARCHRES `$`
+//! sequence set (RFC 5182), which imap-codec refuses as malformed.
+//!
+//! Options sit at the start of the first line (SEARCH RETURN, LIST
+//! selection) or at the end of the text after the last literal (LIST
+//! RETURN, CREATE USE); cutting them there leaves every literal and its
+//! announcement whole.
+
+use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::status::StatusDataItemName;
+
+use super::decode::decode_command_only;
+use super::framing::last_text_start;
+
+/// What a command asked beyond what imap-types' `Command` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Options {
+    #[default]
+    None,
+    /// `SEARCH RETURN (...)`: answer with `* ESEARCH`. An empty list means
+    /// `ALL` (RFC 4731 §3.1).
+    SearchReturn(Vec<SearchReturn>),
+    /// LIST with selection and/or return options.
+    List(ListOptions),
+    /// CREATE with the special-use attributes to give the new mailbox, as
+    /// sent (`\Sent`), in the order sent.
+    CreateUse(Vec<String>),
+}
+
+/// A SEARCH return option (RFC 4731 §3.1, RFC 5182 §2 for SAVE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchReturn {
+    Min,
+    Max,
+    All,
+    Count,
+    Save,
+}
+
+/// The options of an extended LIST (RFC 5258 §3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Selection options, empty when the command had none (or `()`).
+    pub selection: Vec<ListSelect>,
+    /// Return options, empty when the command had none (or `RETURN ()`).
+    pub returns: Vec<ListReturn>,
+}
+
+/// A LIST selection option (RFC 5258 §3.1, RFC 6154 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSelect {
+    Subscribed,
+    Remote,
+    RecursiveMatch,
+    SpecialUse,
+}
+
+/// A LIST return option (RFC 5258 §3.2, RFC 5819 §2, RFC 6154 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListReturn {
+    Subscribed,
+    Children,
+    SpecialUse,
+    Status(Vec<StatusDataItemName>),
+}
+
+/// The options syntax is present but malformed or unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Malformed;
+
+/// Cuts the options this module reads out of a command: `None` when it
+/// has none, else the command without them and the options.
+pub(super) fn split(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let Some(tag_end) = command.iter().position(|&b| b == b' ') else {
+        return Ok(None);
+    };
+    let (name, mut name_end) = word(command, tag_end + 1);
+    let name = if name.eq_ignore_ascii_case(b"UID") {
+        let (sub, end) = word(command, name_end + 1);
+        name_end = end;
+        sub
+    } else {
+        name
+    };
+    if name.eq_ignore_ascii_case(b"SEARCH") {
+        search(command, name_end)
+    } else if name.eq_ignore_ascii_case(b"LIST") {
+        list(command, name_end)
+    } else if name.eq_ignore_ascii_case(b"CREATE") {
+        create(command)
+    } else {
+        Ok(None)
+    }
+}
+
+/// `[UID] SEARCH RETURN (...) criteria`.
+fn search(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let rest = &command[name_end..];
+    const RETURN: &[u8] = b" RETURN (";
+    if !rest
+        .get(..RETURN.len())
+        .is_some_and(|r| r.eq_ignore_ascii_case(RETURN))
+    {
+        return Ok(None);
+    }
+    let open = name_end + RETURN.len() - 1;
+    let close = closing(command, open).ok_or(Malformed)?;
+    let options = atoms(&command[open + 1..close])?
+        .into_iter()
+        .map(|atom| match atom.to_ascii_uppercase().as_slice() {
+            b"MIN" => Ok(SearchReturn::Min),
+            b"MAX" => Ok(SearchReturn::Max),
+            b"ALL" => Ok(SearchReturn::All),
+            b"COUNT" => Ok(SearchReturn::Count),
+            b"SAVE" => Ok(SearchReturn::Save),
+            _ => Err(Malformed),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rewritten = command[..name_end].to_vec();
+    rewritten.extend_from_slice(&command[close + 1..]);
+    Ok(Some((rewritten, Options::SearchReturn(options))))
+}
+
+/// `LIST [(selection)] reference pattern [RETURN (return)]`.
+fn list(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let mut options = ListOptions::default();
+    let mut found = false;
+    let mut rewritten = command.to_vec();
+    if command.get(name_end..name_end + 2) == Some(b" (") {
+        let open = name_end + 1;
+        let close = closing(command, open).ok_or(Malformed)?;
+        options.selection = atoms(&command[open + 1..close])?
+            .into_iter()
+            .map(|atom| match atom.to_ascii_uppercase().as_slice() {
+                b"SUBSCRIBED" => Ok(ListSelect::Subscribed),
+                b"REMOTE" => Ok(ListSelect::Remote),
+                b"RECURSIVEMATCH" => Ok(ListSelect::RecursiveMatch),
+                b"SPECIAL-USE" => Ok(ListSelect::SpecialUse),
+                _ => Err(Malformed),
+            })
+            .collect::<Result<_, _>>()?;
+        rewritten.drain(name_end..=close);
+        found = true;
+    }
+    if let Some((open, close)) = trailing_group(&rewritten)
+        && ends_with_ignore_case(&rewritten[..open], b" RETURN ")
+    {
+        options.returns = list_returns(&rewritten[open + 1..close])?;
+        rewritten.drain(open - b" RETURN ".len()..=close);
+        found = true;
+    }
+    Ok(found.then_some((rewritten, Options::List(options))))
+}
+
+fn list_returns(inside: &[u8]) -> Result<Vec<ListReturn>, Malformed> {
+    let mut returns = Vec::new();
+    let mut items = atoms_and_groups(inside)?.into_iter();
+    while let Some(item) = items.next() {
+        returns.push(match item.to_ascii_uppercase().as_slice() {
+            b"SUBSCRIBED" => ListReturn::Subscribed,
+            b"CHILDREN" => ListReturn::Children,
+            b"SPECIAL-USE" => ListReturn::SpecialUse,
+            b"STATUS" => ListReturn::Status(status_items(items.next().ok_or(Malformed)?)?),
+            _ => return Err(Malformed),
+        });
+    }
+    Ok(returns)
+}
+
+/// The STATUS items of `RETURN (STATUS (...))`, read by imap-codec as
+/// those of a STATUS command.
+fn status_items(group: &[u8]) -> Result<Vec<StatusDataItemName>, Malformed> {
+    let mut status = b"s STATUS INBOX ".to_vec();
+    status.extend_from_slice(group);
+    status.extend_from_slice(b"\r\n");
+    match decode_command_only(&status).map(|command| command.body) {
+        Some(CommandBody::Status { item_names, .. }) => Ok(item_names.into_owned()),
+        _ => Err(Malformed),
+    }
+}
+
+/// `CREATE name (USE (attributes))`.
+fn create(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let Some((open, close)) = trailing_group(command) else {
+        return Ok(None);
+    };
+    let inside = &command[open + 1..close];
+    const USE: &[u8] = b"USE (";
+    if !inside
+        .get(..USE.len())
+        .is_some_and(|u| u.eq_ignore_ascii_case(USE))
+        || !command[..open].ends_with(b" ")
+    {
+        return Ok(None);
+    }
+    let use_open = open + USE.len();
+    if closing(command, use_open) != Some(close - 1) {
+        return Err(Malformed);
+    }
+    let attributes = atoms(&command[use_open + 1..close - 1])?
+        .into_iter()
+        .map(|atom| match atom.strip_prefix(b"\\") {
+            Some(name) if !name.is_empty() => Ok(String::from_utf8_lossy(atom).into_owned()),
+            _ => Err(Malformed),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut rewritten = command[..open - 1].to_vec();
+    rewritten.extend_from_slice(&command[close + 1..]);
+    Ok(Some((rewritten, Options::CreateUse(attributes))))
+}
+
+/// The word starting at `start`, up to a space or line end, and its end.
+fn word(bytes: &[u8], start: usize) -> (&[u8], usize) {
+    let rest = bytes.get(start..).unwrap_or_default();
+    let len = rest
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+        .unwrap_or(rest.len());
+    (&rest[..len], start + len)
+}
+
+/// The index of the `)` closing the `(` at `open`, counting nested parens;
+/// quoted strings and literals are not expected inside options.
+fn closing(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'"' | b'{' | b'\r' | b'\n' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The parenthesized group ending the command's last line, after its last
+/// literal: the indexes of its `(` and `)`.
+fn trailing_group(command: &[u8]) -> Option<(usize, usize)> {
+    let start = last_text_start(command);
+    let text = command.get(start..)?;
+    let text = text.strip_suffix(b"\n")?;
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    if !text.ends_with(b")") {
+        return None;
+    }
+    let close = text.len() - 1;
+    let mut depth = 0usize;
+    for i in (0..=close).rev() {
+        match text[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((start + i, start + close));
+                }
+            }
+            b'"' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn ends_with_ignore_case(bytes: &[u8], suffix: &[u8]) -> bool {
+    bytes.len() >= suffix.len() && bytes[bytes.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// Space-separated atoms, without nested groups.
+fn atoms(inside: &[u8]) -> Result<Vec<&[u8]>, Malformed> {
+    let items = atoms_and_groups(inside)?;
+    if items.iter().any(|item| item.starts_with(b"(")) {
+        return Err(Malformed);
+    }
+    Ok(items)
+}
+
+/// Space-separated atoms and parenthesized groups (kept with their parens).
+fn atoms_and_groups(inside: &[u8]) -> Result<Vec<&[u8]>, Malformed> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < inside.len() {
+        let end = if inside[i] == b'(' {
+            closing(inside, i).ok_or(Malformed)? + 1
+        } else {
+            inside[i..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(inside.len(), |n| i + n)
+        };
+        let item = &inside[i..end];
+        if item.is_empty()
+            || item
+                .iter()
+                .any(|&b| !b.is_ascii_graphic() && b != b' ' || b == b'"' || b == b'{')
+        {
+            return Err(Malformed);
+        }
+        items.push(item);
+        i = end;
+        match inside.get(i) {
+            None => {}
+            Some(b' ') if i + 1 < inside.len() => i += 1,
+            Some(_) => return Err(Malformed),
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use imap_codec::imap_types::command::CommandBody;
+    use imap_codec::imap_types::mailbox::Mailbox;
+    use imap_codec::imap_types::search::SearchKey;
+
+    use super::*;
+    use crate::proto::{DecodeError, Decoded, decode_command};
+
+    fn decode(bytes: &[u8]) -> Decoded<'_> {
+        match decode_command(bytes) {
+            Ok(decoded) => decoded,
+            Err(err) => panic!("{}: {err}", String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    fn refused(bytes: &[u8]) -> DecodeError {
+        match decode_command(bytes) {
+            Ok(decoded) => panic!("{}: {decoded:?}", String::from_utf8_lossy(bytes)),
+            Err(err) => err,
+        }
+    }
+
+    #[test]
+    fn search_return() {
+        // RFC 4731 §3.1.
+        let decoded = decode(
+            b"A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n",
+        );
+        assert_eq!(
+            decoded.options,
+            Options::SearchReturn(vec![SearchReturn::Min, SearchReturn::Count])
+        );
+        let CommandBody::Search {
+            criteria,
+            uid: false,
+            ..
+        } = decoded.command.body
+        else {
+            panic!()
+        };
+        assert_eq!(criteria.as_ref().len(), 3);
+        assert_eq!(decoded.command.tag.inner(), "A282");
+        let decoded =
+            decode(b"A283 UID search return () CHARSET UTF-8 TEXT {6}\r\ncitt\xc3\xa0\r\n");
+        assert_eq!(decoded.options, Options::SearchReturn(vec![]));
+        let CommandBody::Search {
+            criteria,
+            uid: true,
+            ..
+        } = decoded.command.body
+        else {
+            panic!()
+        };
+        assert!(matches!(criteria.as_ref(), [SearchKey::Text(_)]));
+        let decoded = decode(b"A284 SEARCH RETURN (ALL MAX SAVE) 1:5\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::SearchReturn(vec![
+                SearchReturn::All,
+                SearchReturn::Max,
+                SearchReturn::Save
+            ])
+        );
+        assert_eq!(decode(b"A285 SEARCH ALL\r\n").options, Options::None);
+        // A search key named RETURN does not exist, so this is not ours.
+        assert_eq!(
+            refused(b"A286 SEARCH RETURN (PARTIAL 1:10) ALL\r\n").command,
+            Some("SEARCH")
+        );
+        assert_eq!(
+            refused(b"A287 SEARCH RETURN (MIN\r\n")
+                .tag
+                .map(|t| t.inner().to_string()),
+            Some("A287".to_string())
+        );
+        assert!(decode_command(b"A288 SEARCH RETURN (MIN)\r\n").is_err());
+    }
+
+    #[test]
+    fn list_extended() {
+        // RFC 5258 §5, RFC 5819 §3, RFC 6154 §5.1.
+        let decoded = decode(b"A02 LIST (SUBSCRIBED) \"\" \"*\"\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::List(ListOptions {
+                selection: vec![ListSelect::Subscribed],
+                returns: vec![],
+            })
+        );
+        assert!(matches!(decoded.command.body, CommandBody::List { .. }));
+        let decoded = decode(b"A03 LIST () \"\" \"%\" RETURN (CHILDREN)\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::List(ListOptions {
+                selection: vec![],
+                returns: vec![ListReturn::Children],
+            })
+        );
+        let decoded = decode(
+            b"A04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN) subscribed)\r\n",
+        );
+        assert_eq!(
+            decoded.options,
+            Options::List(ListOptions {
+                selection: vec![ListSelect::Subscribed, ListSelect::RecursiveMatch],
+                returns: vec![
+                    ListReturn::SpecialUse,
+                    ListReturn::Status(vec![
+                        StatusDataItemName::Messages,
+                        StatusDataItemName::Unseen
+                    ]),
+                    ListReturn::Subscribed,
+                ],
+            })
+        );
+        // A pattern in a literal, the options around it.
+        let decoded = decode(b"A05 LIST (SPECIAL-USE) \"\" {3}\r\n*)\" RETURN (CHILDREN)\r\n");
+        let CommandBody::List {
+            mailbox_wildcard, ..
+        } = &decoded.command.body
+        else {
+            panic!()
+        };
+        let imap_codec::imap_types::mailbox::ListMailbox::String(pattern) = mailbox_wildcard else {
+            panic!("{mailbox_wildcard:?}")
+        };
+        assert_eq!(pattern.as_ref(), b"*)\"");
+        assert_eq!(
+            decoded.options,
+            Options::List(ListOptions {
+                selection: vec![ListSelect::SpecialUse],
+                returns: vec![ListReturn::Children],
+            })
+        );
+        // A literal that looks like options is left alone.
+        let decoded = decode(b"A06 LIST \"\" {19}\r\nx RETURN (CHILDREN)\r\n");
+        assert_eq!(decoded.options, Options::None);
+        assert_eq!(decode(b"A07 LIST \"\" *\r\n").options, Options::None);
+        assert!(decode_command(b"A08 LIST (FROB) \"\" *\r\n").is_err());
+        assert!(decode_command(b"A09 LIST \"\" * RETURN (STATUS)\r\n").is_err());
+        assert!(decode_command(b"A10 LIST \"\" * RETURN (STATUS (FROB))\r\n").is_err());
+        // Several patterns are not read.
+        assert_eq!(
+            refused(b"A11 LIST \"\" (\"foo\" \"bar\")\r\n").command,
+            Some("LIST")
+        );
+    }
+
+    #[test]
+    fn create_special_use() {
+        // RFC 6154 §5.3.
+        let decoded = decode(b"t1 CREATE \"Important Messages\" (USE (\\Important))\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::CreateUse(vec!["\\Important".to_string()])
+        );
+        assert_eq!(
+            decoded.command.body,
+            CommandBody::Create {
+                mailbox: Mailbox::try_from("Important Messages").expect("valid")
+            }
+        );
+        let decoded = decode(b"t2 CREATE Sent (use (\\Sent \\Archive))\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::CreateUse(vec!["\\Sent".to_string(), "\\Archive".to_string()])
+        );
+        assert_eq!(decode(b"t3 CREATE Sent\r\n").options, Options::None);
+        assert!(decode_command(b"t4 CREATE Sent (USE (Sent))\r\n").is_err());
+        assert!(decode_command(b"t5 CREATE Sent (USE (\\Sent) X)\r\n").is_err());
+    }
+
+    #[test]
+    fn text_after_the_last_literal() {
+        assert_eq!(last_text_start(b"a NOOP\r\n"), 0);
+        assert_eq!(last_text_start(b"a LOGIN {1}\r\nx {2+}\r\nyy\r\n"), 23);
+        assert_eq!(last_text_start(b"a LOGIN {1}\r\nx {2+}\r\nyy z\r\n"), 23);
+        // A truncated literal leaves the start where it was.
+        assert_eq!(last_text_start(b"a LOGIN {1}\r\nx {9}\r\ny\r\n"), 14);
+    }
+}
