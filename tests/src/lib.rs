@@ -14,6 +14,8 @@
 //! - [`LineClient`] speaks the line-based protocols (SMTP, IMAP) over TCP;
 //!   [`SmtpReply`] is one SMTP reply, read whole.
 //! - [`run_program`] runs an installed client (swaks, python3) to completion.
+//! - [`smtp`] holds what the SMTP tests share: a hosted domain with its
+//!   mailboxes, transactions, and reading the store afterwards.
 //!
 //! Nothing here waits without a bound: commands, start-up and shutdown have
 //! their own limits, and every test runs inside [`within`].
@@ -737,3 +739,4 @@ macro_rules! on_both_backends {
 }
 
 pub mod dns;
+pub mod smtp;

@@ -4,33 +4,13 @@
 //! self-signed one generated on first start, so neither client verifies it.
 
 use postino_common::store::Store;
-use postino_tests::dns::DnsStub;
-use postino_tests::{Backend, Output, Server, TEST_LIMIT, TestConfig, run_program, within};
+use postino_tests::smtp::{
+    ANNA, BRUNO, DOMAIN, PASSWORD, inbox, queued_addresses, sqlite_site, stopped,
+};
+use postino_tests::{Output, Server, TEST_LIMIT, run_program, within};
 use serde_json::{Value, json};
 
-const DOMAIN: &str = "comune.esempio.pu.it";
-const ANNA: &str = "anna@comune.esempio.pu.it";
-const BRUNO: &str = "bruno@comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
 const STEPS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/smtp_steps.py");
-
-async fn site() -> (TestConfig, DnsStub) {
-    let config = TestConfig::new(Backend::Sqlite).await;
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for address in [ANNA, BRUNO] {
-        config
-            .cli(
-                &["mailbox", "add", address, "--password-stdin"],
-                Some(&format!("{PASSWORD}\n")),
-            )
-            .await
-            .ok();
-    }
-    (config, dns)
-}
 
 /// Runs smtplib through `steps`; one result per step.
 async fn python(steps: Value) -> Vec<Value> {
@@ -61,33 +41,12 @@ fn message(from: &str, subject: &str) -> String {
 }
 
 /// The messages in a mailbox's INBOX, as text.
-async fn inbox(store: &Store, address: &str) -> Vec<String> {
-    let account = store
-        .account(address)
-        .await
-        .expect("read the account")
-        .expect("the account exists");
-    let folder = store
-        .folder(account.id, "INBOX")
-        .await
-        .expect("read the folder")
-        .expect("INBOX exists");
-    let mut bodies = Vec::new();
-    for summary in store.messages(folder.id).await.expect("list INBOX") {
-        let body = store
-            .message_body(folder.id, summary.uid)
-            .await
-            .expect("read a message")
-            .expect("the message has a body");
-        bodies.push(String::from_utf8(body).expect("UTF-8 test messages"));
-    }
+async fn inbox_text(store: &Store, address: &str) -> Vec<String> {
+    let bodies = inbox(store, address).await;
     bodies
-}
-
-async fn stopped(mut server: Server, config: &TestConfig) -> Store {
-    let status = server.stop().await;
-    assert!(status.success(), "exit after SIGTERM: {status}");
-    config.open_store().await
+        .into_iter()
+        .map(|body| String::from_utf8(body).expect("UTF-8 test messages"))
+        .collect()
 }
 
 fn has_feature(features: &Value, name: &str) -> bool {
@@ -97,7 +56,7 @@ fn has_feature(features: &Value, name: &str) -> bool {
 #[tokio::test]
 async fn smtplib_starttls_submission_with_auth_and_pipelining() {
     within(TEST_LIMIT, async {
-        let (config, _dns) = site().await;
+        let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_submission.port();
         let first = message(ANNA, "smtplib-starttls");
@@ -137,13 +96,11 @@ async fn smtplib_starttls_submission_with_auth_and_pipelining() {
         assert_eq!(code(&results[11]), 221);
 
         let store = stopped(server, &config).await;
-        let bruno = inbox(&store, BRUNO).await;
+        let bruno = inbox_text(&store, BRUNO).await;
         assert_eq!(bruno.len(), 2, "{bruno:#?}");
         assert!(bruno[0].ends_with(&first) && bruno[1].ends_with(&second), "{bruno:#?}");
         assert!(bruno[0].contains("with ESMTPSA"), "RFC 3848 over TLS with AUTH: {}", bruno[0]);
-        let queued = store.queued_recipients().await.expect("read the queue");
-        let addresses: Vec<&str> = queued.iter().map(|r| r.address.as_str()).collect();
-        assert_eq!(addresses, ["amico@esterno.example"]);
+        assert_eq!(queued_addresses(&store).await, ["amico@esterno.example"]);
     })
     .await;
 }
@@ -151,7 +108,7 @@ async fn smtplib_starttls_submission_with_auth_and_pipelining() {
 #[tokio::test]
 async fn smtplib_implicit_tls_with_login_and_smtputf8() {
     within(TEST_LIMIT, async {
-        let (config, _dns) = site().await;
+        let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_submissions.port();
         let utf8 = format!(
@@ -174,13 +131,11 @@ async fn smtplib_implicit_tls_with_login_and_smtputf8() {
         assert_eq!(results[3], json!({"refused": {}}), "sendmail");
 
         let store = stopped(server, &config).await;
-        let bruno = inbox(&store, BRUNO).await;
+        let bruno = inbox_text(&store, BRUNO).await;
         assert_eq!(bruno.len(), 1);
         assert!(bruno[0].ends_with(&utf8), "{}", bruno[0]);
         assert!(bruno[0].contains("with UTF8SMTPSA"), "RFC 6531 §3.7.3: {}", bruno[0]);
-        let queued = store.queued_recipients().await.expect("read the queue");
-        let addresses: Vec<&str> = queued.iter().map(|r| r.address.as_str()).collect();
-        assert_eq!(addresses, ["josé@esterno.example"]);
+        assert_eq!(queued_addresses(&store).await, ["josé@esterno.example"]);
     })
     .await;
 }
@@ -190,7 +145,7 @@ async fn smtplib_implicit_tls_with_login_and_smtputf8() {
 #[tokio::test]
 async fn smtplib_on_mx_with_starttls() {
     within(TEST_LIMIT, async {
-        let (config, _dns) = site().await;
+        let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_mx.port();
         let sent = message("mittente@esterno.example", "mx-starttls");
@@ -221,7 +176,7 @@ async fn smtplib_on_mx_with_starttls() {
         );
 
         let store = stopped(server, &config).await;
-        let anna = inbox(&store, ANNA).await;
+        let anna = inbox_text(&store, ANNA).await;
         assert_eq!(anna.len(), 1);
         assert!(anna[0].ends_with(&sent));
         assert!(anna[0].contains("with ESMTPS"), "{}", anna[0]);
@@ -245,7 +200,7 @@ fn swaks_ok(out: &Output, what: &str) {
 #[tokio::test]
 async fn swaks_over_every_listener() {
     within(TEST_LIMIT, async {
-        let (config, _dns) = site().await;
+        let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
         let server = Server::start(&config).await;
         let mx = config.listeners.smtp_mx.to_string();
         let submission = config.listeners.smtp_submission.to_string();
@@ -367,11 +322,11 @@ async fn swaks_over_every_listener() {
                 .collect()
         };
         assert_eq!(
-            subjects(inbox(&store, ANNA).await),
+            subjects(inbox_text(&store, ANNA).await),
             ["swaks-mx", "swaks-mx-tls", "swaks-mx-pipeline"]
         );
         assert_eq!(
-            subjects(inbox(&store, BRUNO).await),
+            subjects(inbox_text(&store, BRUNO).await),
             ["swaks-submission", "swaks-submissions"]
         );
     })

@@ -10,15 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use postino_common::store::Store;
-use postino_tests::dns::DnsStub;
-use postino_tests::{LineClient, Server, TestConfig, on_both_backends};
+use postino_tests::smtp::{DOMAIN, data, envelope, greeted, inbox, site};
+use postino_tests::{Server, TestConfig, on_both_backends};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 on_both_backends!(acknowledged_mail_survives_sigkill);
 
-const DOMAIN: &str = "comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
 const MAILBOXES: usize = 4;
 const CLIENTS: usize = 8;
 /// Acknowledged messages to wait for before the kill.
@@ -154,25 +152,7 @@ async fn inboxes(store: &Store) -> Vec<(String, Vec<Vec<u8>>)> {
     let mut all = Vec::new();
     for i in 0..MAILBOXES {
         let address = mailbox(i);
-        let account = store
-            .account(&address)
-            .await
-            .expect("read the account")
-            .expect("the account exists");
-        let folder = store
-            .folder(account.id, "INBOX")
-            .await
-            .expect("read the folder")
-            .expect("INBOX exists");
-        let mut bodies = Vec::new();
-        for summary in store.messages(folder.id).await.expect("list INBOX") {
-            let body = store
-                .message_body(folder.id, summary.uid)
-                .await
-                .expect("read a message")
-                .expect("the message has a body");
-            bodies.push(body);
-        }
+        let bodies = inbox(store, &address).await;
         all.push((address, bodies));
     }
     all
@@ -193,19 +173,9 @@ fn is_stored_form_of(stored: &[u8], sent: &[u8]) -> bool {
 }
 
 async fn acknowledged_mail_survives_sigkill(config: &TestConfig) {
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for i in 0..MAILBOXES {
-        config
-            .cli(
-                &["mailbox", "add", &mailbox(i), "--password-stdin"],
-                Some(&format!("{PASSWORD}\n")),
-            )
-            .await
-            .ok();
-    }
+    let mailboxes: Vec<String> = (0..MAILBOXES).map(mailbox).collect();
+    let mailboxes: Vec<&str> = mailboxes.iter().map(String::as_str).collect();
+    let _dns = site(config, &[], &mailboxes).await;
     let mut server = Server::start(config).await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -245,22 +215,14 @@ async fn acknowledged_mail_survives_sigkill(config: &TestConfig) {
 
     // The restarted server comes up on the same store and takes mail.
     let mut server = Server::start(config).await;
-    let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-    assert_eq!(client.read_reply().await.code, 220);
-    client.command("EHLO client.example").await;
-    client
-        .command("MAIL FROM:<dopo@esterno.example>")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{}>", mailbox(0)))
-        .await
-        .expect(250, "2.1.5");
-    assert_eq!(client.command("DATA").await.code, 354);
-    client
-        .send_raw(b"Subject: dopo il riavvio\r\n\r\nancora qui\r\n")
-        .await;
-    client.command(".").await.expect(250, "2.0.0");
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    envelope(&mut client, "dopo@esterno.example", &[&mailbox(0)]).await;
+    data(
+        &mut client,
+        b"Subject: dopo il riavvio\r\n\r\nancora qui\r\n",
+    )
+    .await
+    .expect(250, "2.0.0");
     client.command("QUIT").await;
     let status = server.stop().await;
     assert!(status.success(), "exit after SIGTERM: {status}");

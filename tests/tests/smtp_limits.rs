@@ -8,37 +8,21 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use postino_common::store::Store;
 use postino_tests::dns::DnsStub;
-use postino_tests::{Backend, LineClient, Server, TEST_LIMIT, TestConfig, within};
+use postino_tests::smtp::{ANNA, data, envelope, greeted, inbox_len, sqlite_site};
+use postino_tests::{LineClient, Server, TEST_LIMIT, TestConfig, within};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
-const DOMAIN: &str = "comune.esempio.pu.it";
-const ANNA: &str = "anna@comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
 /// What the tests set `smtp.idle_timeout` to, and how long they wait for
 /// the server to act on it.
 const IDLE: &str = "1s";
 const IDLE_NOTICED: Duration = Duration::from_secs(4);
 
+/// A configuration on SQLite with a DNS stub, the domain and Anna's
+/// mailbox, plus `smtp` settings.
 async fn site(smtp: &[&str]) -> (TestConfig, DnsStub) {
-    let config = TestConfig::new(Backend::Sqlite).await;
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    for line in smtp {
-        config.set("smtp", line);
-    }
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    config
-        .cli(
-            &["mailbox", "add", ANNA, "--password-stdin"],
-            Some(&format!("{PASSWORD}\n")),
-        )
-        .await
-        .ok();
-    (config, dns)
+    sqlite_site(smtp, &[ANNA]).await
 }
 
 /// Starts the server and waits until the probes `Server::start` made are
@@ -60,20 +44,6 @@ async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> LineClient {
         .await
         .unwrap_or_else(|err| panic!("connect from {source} to {addr}: {err}"));
     LineClient::from_stream(stream)
-}
-
-async fn inbox_len(store: &Store, address: &str) -> usize {
-    let account = store
-        .account(address)
-        .await
-        .expect("read the account")
-        .expect("the account exists");
-    let folder = store
-        .folder(account.id, "INBOX")
-        .await
-        .expect("read the folder")
-        .expect("INBOX exists");
-    store.messages(folder.id).await.expect("list INBOX").len()
 }
 
 #[tokio::test]
@@ -150,15 +120,8 @@ async fn idle_clients_are_disconnected() {
         partial.closed_within(IDLE_NOTICED).await;
 
         // Silent in the middle of DATA: closed, and nothing is stored.
-        let mut data = LineClient::connect(mx).await;
-        assert_eq!(data.read_reply().await.code, 220);
-        data.command("EHLO client.example").await;
-        data.command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        data.command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        let mut data = greeted(mx).await;
+        envelope(&mut data, "mittente@esterno.example", &[ANNA]).await;
         assert_eq!(data.command("DATA").await.code, 354);
         data.send_raw(b"Subject: a meta\r\n\r\nincompiuto\r\n")
             .await;
@@ -198,17 +161,8 @@ async fn a_steady_sender_is_not_idle() {
     within(TEST_LIMIT, async {
         let (config, _dns) = site(&[&format!("idle_timeout = \"{IDLE}\"")]).await;
         let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-        assert_eq!(client.read_reply().await.code, 220);
-        client.command("EHLO client.example").await;
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        let mut client = greeted(config.listeners.smtp_mx).await;
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         assert_eq!(client.command("DATA").await.code, 354);
         client.send_raw(b"Subject: lento\r\n\r\n").await;
         for i in 0..10 {
@@ -231,9 +185,7 @@ async fn idle_limit_holds_inside_an_auth_exchange() {
         ])
         .await;
         let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_submission).await;
-        assert_eq!(client.read_reply().await.code, 220);
-        client.command("EHLO client.example").await;
+        let mut client = greeted(config.listeners.smtp_submission).await;
         assert_eq!(client.command("AUTH LOGIN").await.code, 334);
         client.command(&BASE64.encode(ANNA)).await;
         client.closed_within(IDLE_NOTICED).await;
@@ -248,9 +200,7 @@ async fn idle_limit_holds_in_the_starttls_handshake() {
     within(TEST_LIMIT, async {
         let (config, _dns) = site(&[&format!("idle_timeout = \"{IDLE}\"")]).await;
         let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-        assert_eq!(client.read_reply().await.code, 220);
-        client.command("EHLO client.example").await;
+        let mut client = greeted(config.listeners.smtp_mx).await;
         client.command("STARTTLS").await.expect(220, "2.0.0");
         client.closed_within(IDLE_NOTICED).await;
     })
@@ -263,9 +213,7 @@ async fn too_many_errors_end_the_session() {
     within(TEST_LIMIT, async {
         let (config, _dns) = site(&[]).await;
         let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-        assert_eq!(client.read_reply().await.code, 220);
-        client.command("EHLO client.example").await;
+        let mut client = greeted(config.listeners.smtp_mx).await;
         client
             .command("MAIL FROM:<mittente@esterno.example>")
             .await
@@ -349,23 +297,15 @@ async fn misbehaving_clients_do_not_stop_the_others() {
             }
         });
 
-        let mut client = LineClient::connect(listeners.smtp_mx).await;
-        assert_eq!(client.read_reply().await.code, 220);
-        client.command("EHLO client.example").await;
+        let mut client = greeted(listeners.smtp_mx).await;
         for i in 0..5 {
-            client
-                .command("MAIL FROM:<mittente@esterno.example>")
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command(&format!("RCPT TO:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.5");
-            assert_eq!(client.command("DATA").await.code, 354);
-            client
-                .send_raw(format!("Subject: buono {i}\r\n\r\nciao\r\n").as_bytes())
-                .await;
-            client.command(".").await.expect(250, "2.0.0");
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+            data(
+                &mut client,
+                format!("Subject: buono {i}\r\n\r\nciao\r\n").as_bytes(),
+            )
+            .await
+            .expect(250, "2.0.0");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         client.command("QUIT").await.expect(221, "2.0.0");

@@ -7,17 +7,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use postino_common::store::Store;
-use postino_tests::dns::DnsStub;
-use postino_tests::{
-    Backend, LineClient, Server, TEST_LIMIT, TestConfig, on_both_backends, within,
+use postino_tests::smtp::{
+    ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, greeted, inbox, plain, site, stopped,
 };
-
-const DOMAIN: &str = "comune.esempio.pu.it";
-const ANNA: &str = "anna@comune.esempio.pu.it";
-const BRUNO: &str = "bruno@comune.esempio.pu.it";
-const CARLA: &str = "carla@comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
+use postino_tests::{
+    Backend, LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, on_both_backends, within,
+};
 
 on_both_backends!(
     local_delivery_adds_trace_fields_and_stores_one_blob,
@@ -26,35 +21,6 @@ on_both_backends!(
     a_message_larger_than_the_quota_is_refused_for_good,
     submission_queues_remote_mail_and_delivers_local_mail,
 );
-
-/// Points the configuration at a fresh DNS stub, adds `smtp` settings, the
-/// domain and the mailboxes.
-async fn site(config: &TestConfig, smtp: &[&str], mailboxes: &[&str]) -> DnsStub {
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    for line in smtp {
-        config.set("smtp", line);
-    }
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for address in mailboxes {
-        add_mailbox(config, address, &[]).await;
-    }
-    dns
-}
-
-async fn add_mailbox(config: &TestConfig, address: &str, options: &[&str]) {
-    let mut args = vec!["mailbox", "add", address, "--password-stdin"];
-    args.extend_from_slice(options);
-    config.cli(&args, Some(&format!("{PASSWORD}\n"))).await.ok();
-}
-
-async fn greeted(addr: std::net::SocketAddr) -> LineClient {
-    let mut client = LineClient::connect(addr).await;
-    assert_eq!(client.read_reply().await.code, 220);
-    assert_eq!(client.command("EHLO client.example").await.code, 250);
-    client
-}
 
 fn message(from: &str, subject: &str, filler: usize) -> String {
     format!(
@@ -81,35 +47,6 @@ async fn send(client: &mut LineClient, from: &str, to: &[&str], content: &str) -
     client.send_raw(content.as_bytes()).await;
     let reply = client.command(".").await;
     (reply.code, reply.lines.join("\n"))
-}
-
-async fn inbox(store: &Store, address: &str) -> Vec<Vec<u8>> {
-    let account = store
-        .account(address)
-        .await
-        .expect("read the account")
-        .expect("the account exists");
-    let folder = store
-        .folder(account.id, "INBOX")
-        .await
-        .expect("read the folder")
-        .expect("INBOX exists");
-    let mut bodies = Vec::new();
-    for summary in store.messages(folder.id).await.expect("list INBOX") {
-        let body = store
-            .message_body(folder.id, summary.uid)
-            .await
-            .expect("read a message")
-            .expect("the message has a body");
-        bodies.push(body);
-    }
-    bodies
-}
-
-async fn stopped(mut server: Server, config: &TestConfig) -> Store {
-    let status = server.stop().await;
-    assert!(status.success(), "exit after SIGTERM: {status}");
-    config.open_store().await
 }
 
 /// Rows in the store's `blobs` table: message bodies, each stored once.
@@ -142,10 +79,6 @@ fn header_fields(stored: &[u8]) -> Vec<(String, String)> {
         }
     }
     fields
-}
-
-fn plain(user: &str, password: &str) -> String {
-    BASE64.encode(format!("\0{user}\0{password}"))
 }
 
 async fn local_delivery_adds_trace_fields_and_stores_one_blob(config: &TestConfig) {
@@ -338,6 +271,20 @@ async fn aliases_and_catch_alls_expand_to_each_inbox(config: &TestConfig) {
     assert_eq!(blob_count(config).await, 3, "one blob per message");
 }
 
+/// MAIL FROM `from` announcing `size` (RFC 1870), whatever its reply, then
+/// RCPT TO `rcpt`; the reply to RCPT.
+async fn rcpt_after_size(
+    client: &mut LineClient,
+    from: &str,
+    size: usize,
+    rcpt: &str,
+) -> SmtpReply {
+    client
+        .command(&format!("MAIL FROM:<{from}> SIZE={size}"))
+        .await;
+    client.command(&format!("RCPT TO:<{rcpt}>")).await
+}
+
 async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
     add_mailbox(config, CARLA, &["--quota", "3000"]).await;
@@ -354,11 +301,7 @@ async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     let from = "mittente@esterno.example";
 
     // Announced bigger than the whole quota: permanent.
-    client
-        .command(&format!("MAIL FROM:<{from}> SIZE=5000"))
-        .await;
-    client
-        .command(&format!("RCPT TO:<{CARLA}>"))
+    rcpt_after_size(&mut client, from, 5000, CARLA)
         .await
         .expect(552, "5.2.2");
     client
@@ -370,11 +313,7 @@ async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     let first = message(from, "primo", 1800);
     assert_eq!(send(&mut client, from, &[CARLA], &first).await.0, 250);
     // Announced to fit the quota, not the space left: temporary.
-    client
-        .command(&format!("MAIL FROM:<{from}> SIZE=1500"))
-        .await;
-    client
-        .command(&format!("RCPT TO:<{CARLA}>"))
+    rcpt_after_size(&mut client, from, 1500, CARLA)
         .await
         .expect(452, "4.2.2");
     client.command("RSET").await;
@@ -387,11 +326,7 @@ async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     // The domain's quota counts too.
     let eva = "eva@piccolo.example";
     assert_eq!(send(&mut client, from, &[eva], &first).await.0, 250);
-    client
-        .command(&format!("MAIL FROM:<{from}> SIZE=1500"))
-        .await;
-    client
-        .command(&format!("RCPT TO:<{eva}>"))
+    rcpt_after_size(&mut client, from, 1500, eva)
         .await
         .expect(452, "4.2.2");
     client.command("RSET").await;

@@ -7,45 +7,16 @@
 //! Every refusal is followed by a command that must still work: a refused
 //! command never ends or desynchronises the session.
 
-use postino_common::store::Store;
 use postino_tests::dns::DnsStub;
-use postino_tests::{Backend, LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, within};
-
-const DOMAIN: &str = "comune.esempio.pu.it";
-const ANNA: &str = "anna@comune.esempio.pu.it";
-const BRUNO: &str = "bruno@comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
+use postino_tests::smtp::{
+    ANNA, BRUNO, DOMAIN, data, envelope, greeted, inbox, sqlite_site, stopped,
+};
+use postino_tests::{LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, within};
 
 /// A configuration on SQLite with a DNS stub, the domain and two mailboxes,
 /// plus `smtp` settings.
 async fn site(smtp: &[&str]) -> (TestConfig, DnsStub) {
-    let config = TestConfig::new(Backend::Sqlite).await;
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    for line in smtp {
-        config.set("smtp", line);
-    }
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for address in [ANNA, BRUNO] {
-        config
-            .cli(
-                &["mailbox", "add", address, "--password-stdin"],
-                Some(&format!("{PASSWORD}\n")),
-            )
-            .await
-            .ok();
-    }
-    (config, dns)
-}
-
-/// A connected client past the greeting and EHLO.
-async fn greeted(addr: std::net::SocketAddr) -> LineClient {
-    let mut client = LineClient::connect(addr).await;
-    assert_eq!(client.read_reply().await.code, 220);
-    let ehlo = client.command("EHLO client.example").await;
-    assert_eq!(ehlo.code, 250, "{ehlo:?}");
-    client
+    sqlite_site(smtp, &[ANNA, BRUNO]).await
 }
 
 /// A small message with a subject that finds it again.
@@ -56,35 +27,12 @@ fn message(subject: &str) -> String {
     )
 }
 
-/// The messages in a mailbox's INBOX, in UID order.
-async fn inbox(store: &Store, address: &str) -> Vec<Vec<u8>> {
-    let account = store
-        .account(address)
-        .await
-        .expect("read the account")
-        .expect("the account exists");
-    let folder = store
-        .folder(account.id, "INBOX")
-        .await
-        .expect("read the folder")
-        .expect("INBOX exists");
-    let mut bodies = Vec::new();
-    for summary in store.messages(folder.id).await.expect("list INBOX") {
-        let body = store
-            .message_body(folder.id, summary.uid)
-            .await
-            .expect("read a message")
-            .expect("the message has a body");
-        bodies.push(body);
-    }
-    bodies
-}
-
-/// Stops the server and opens its store.
-async fn stopped(mut server: Server, config: &TestConfig) -> Store {
-    let status = server.stop().await;
-    assert!(status.success(), "exit after SIGTERM: {status}");
-    config.open_store().await
+/// Sends `content` with DATA, whatever the reply to DATA itself, and
+/// returns the reply to the end of data.
+async fn data_unchecked(client: &mut LineClient, content: &[u8]) -> SmtpReply {
+    client.command("DATA").await;
+    client.send_raw(content).await;
+    client.command(".").await
 }
 
 /// Asserts `stored` is `sent` with only trace header fields before it.
@@ -338,28 +286,14 @@ async fn rset_noop_vrfy_help_and_quit() {
         let vrfy = client.command("VRFY nessuno@comune.esempio.pu.it").await;
         assert_eq!(vrfy.code, 252, "VRFY must not tell users apart: {vrfy:?}");
 
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         client.command("RSET").await.expect(250, "2.0.0");
         // A new transaction after RSET, delivered to Bruno only.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{BRUNO}>"))
-            .await
-            .expect(250, "2.1.5");
-        assert_eq!(client.command("DATA").await.code, 354);
+        envelope(&mut client, "mittente@esterno.example", &[BRUNO]).await;
         let sent = message("dopo-rset");
-        client.send_raw(sent.as_bytes()).await;
-        client.command(".").await.expect(250, "2.0.0");
+        data(&mut client, sent.as_bytes())
+            .await
+            .expect(250, "2.0.0");
         client.command("QUIT").await.expect(221, "2.0.0");
         let after = client
             .closed_within(std::time::Duration::from_secs(5))
@@ -488,28 +422,14 @@ async fn bdat_chunks_are_delivered_byte_for_byte() {
         client.send_raw(two).await;
         client.read_reply().await.expect(250, "2.0.0");
         // An empty last chunk ends a message too (RFC 3030 §2).
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         let small = message("bdat-0-last");
         client.send(&format!("BDAT {}", small.len())).await;
         client.send_raw(small.as_bytes()).await;
         assert_eq!(client.read_reply().await.code, 250);
         client.command("BDAT 0 LAST").await.expect(250, "2.0.0");
         // DATA cannot follow BDAT in one transaction (RFC 3030 §2).
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         client.send("BDAT 3").await;
         client.send_raw(b"abc").await;
         assert_eq!(client.read_reply().await.code, 250);
@@ -583,23 +503,16 @@ async fn messages_over_the_size_limit_are_refused() {
             .command(&format!("RCPT TO:<{ANNA}>"))
             .await
             .expect(250, "2.1.5");
-        client.command("DATA").await;
         // Announced small, sent big: 30 lines of 998 characters.
         let line = format!("{}\r\n", "x".repeat(998));
         let big = format!("{}{}", message("troppo-grande"), line.repeat(30));
-        client.send_raw(big.as_bytes()).await;
-        client.command(".").await.expect(552, "5.3.4");
+        data_unchecked(&mut client, big.as_bytes())
+            .await
+            .expect(552, "5.3.4");
         client.command("NOOP").await.expect(250, "2.0.0");
 
         // Over BDAT: each chunk fits, the sum does not.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         let chunk = line.repeat(12);
         client.send(&format!("BDAT {}", chunk.len())).await;
         client.send_raw(chunk.as_bytes()).await;
@@ -610,19 +523,12 @@ async fn messages_over_the_size_limit_are_refused() {
         client.command("NOOP").await.expect(250, "2.0.0");
 
         // Just under the limit passes.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        client.command("DATA").await;
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         let head = message("quasi-troppo");
         let fits = format!("{head}{}", line.repeat((20_000 - head.len()) / line.len()));
-        client.send_raw(fits.as_bytes()).await;
-        client.command(".").await.expect(250, "2.0.0");
+        data_unchecked(&mut client, fits.as_bytes())
+            .await
+            .expect(250, "2.0.0");
 
         let store = stopped(server, &config).await;
         let anna = inbox(&store, ANNA).await;
@@ -640,14 +546,7 @@ async fn over_long_text_lines_are_refused() {
         let server = Server::start(&config).await;
         let mut client = greeted(config.listeners.smtp_mx).await;
         for (how, length) in [("DATA", 5000), ("BDAT", 999)] {
-            client
-                .command("MAIL FROM:<mittente@esterno.example>")
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command(&format!("RCPT TO:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.5");
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
             let content = format!("{}{}\r\n", message("riga-lunga"), "y".repeat(length));
             if how == "DATA" {
                 client.command("DATA").await;
@@ -673,26 +572,15 @@ async fn too_many_recipients_get_452() {
         let (config, _dns) = site(&["max_recipients = 2"]).await;
         let server = Server::start(&config).await;
         let mut client = greeted(config.listeners.smtp_mx).await;
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        client
-            .command(&format!("RCPT TO:<{BRUNO}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA, BRUNO]).await;
         client
             .command(&format!("RCPT TO:<{ANNA}>"))
             .await
             .expect(452, "4.5.3");
-        client.command("DATA").await;
         let sent = message("due-destinatari");
-        client.send_raw(sent.as_bytes()).await;
-        client.command(".").await.expect(250, "2.0.0");
+        data_unchecked(&mut client, sent.as_bytes())
+            .await
+            .expect(250, "2.0.0");
 
         let store = stopped(server, &config).await;
         assert_eq!(inbox(&store, ANNA).await.len(), 1);
@@ -719,10 +607,10 @@ async fn utf8_addresses_need_smtputf8() {
             .command(&format!("RCPT TO:<{ANNA}>"))
             .await
             .expect(250, "2.1.5");
-        client.command("DATA").await;
         let sent = "From: Niccolò <niccolò@esterno.example>\r\nSubject: perché\r\n\r\nè così\r\n";
-        client.send_raw(sent.as_bytes()).await;
-        client.command(".").await.expect(250, "2.0.0");
+        data_unchecked(&mut client, sent.as_bytes())
+            .await
+            .expect(250, "2.0.0");
 
         let store = stopped(server, &config).await;
         let anna = inbox(&store, ANNA).await;

@@ -7,46 +7,19 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use postino_common::store::Store;
 use postino_tests::dns::DnsStub;
-use postino_tests::{Backend, LineClient, Server, TEST_LIMIT, TestConfig, within};
-
-const DOMAIN: &str = "comune.esempio.pu.it";
-const ANNA: &str = "anna@comune.esempio.pu.it";
-const BRUNO: &str = "bruno@comune.esempio.pu.it";
-const PASSWORD: &str = "password-robusta";
+use postino_tests::smtp::{
+    ANNA, BRUNO, DOMAIN, PASSWORD, envelope, greeted, inbox, inbox_len, plain, sqlite_site, stopped,
+};
+use postino_tests::{Server, TEST_LIMIT, TestConfig, within};
 
 /// The sequences that end DATA on a lenient server (SEC Consult's list).
 const SMUGGLING: [&str; 5] = ["\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r", "\r\n.\n"];
 
+/// A configuration on SQLite with a DNS stub, the domain and two mailboxes,
+/// plus `smtp` settings.
 async fn site(smtp: &[&str]) -> (TestConfig, DnsStub) {
-    let config = TestConfig::new(Backend::Sqlite).await;
-    let dns = DnsStub::start().await.expect("start the DNS stub");
-    config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
-    config.set("dns", "timeout = \"2s\"");
-    for line in smtp {
-        config.set("smtp", line);
-    }
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for address in [ANNA, BRUNO] {
-        config
-            .cli(
-                &["mailbox", "add", address, "--password-stdin"],
-                Some(&format!("{PASSWORD}\n")),
-            )
-            .await
-            .ok();
-    }
-    (config, dns)
-}
-
-async fn greeted(addr: std::net::SocketAddr) -> LineClient {
-    let mut client = LineClient::connect(addr).await;
-    assert_eq!(client.read_reply().await.code, 220);
-    assert_eq!(client.command("EHLO client.example").await.code, 250);
-    client
+    sqlite_site(smtp, &[ANNA, BRUNO]).await
 }
 
 /// A message to Anna that hides, after `sequence`, a whole second
@@ -57,26 +30,6 @@ fn smuggling_message(sequence: &str) -> String {
          Ciao Anna{sequence}MAIL FROM:<direttore@{DOMAIN}>\r\nRCPT TO:<{BRUNO}>\r\nDATA\r\n\
          From: <direttore@{DOMAIN}>\r\nSubject: contrabbando\r\n\r\nPaga subito.\r\n.\r\n"
     )
-}
-
-async fn inbox_len(store: &Store, address: &str) -> usize {
-    let account = store
-        .account(address)
-        .await
-        .expect("read the account")
-        .expect("the account exists");
-    let folder = store
-        .folder(account.id, "INBOX")
-        .await
-        .expect("read the folder")
-        .expect("INBOX exists");
-    store.messages(folder.id).await.expect("list INBOX").len()
-}
-
-async fn stopped(mut server: Server, config: &TestConfig) -> Store {
-    let status = server.stop().await;
-    assert!(status.success(), "exit after SIGTERM: {status}");
-    config.open_store().await
 }
 
 #[tokio::test]
@@ -97,14 +50,13 @@ async fn smuggled_commands_are_never_executed() {
                     client
                         .send_raw(format!("{envelope}{content}NOOP\r\n").as_bytes())
                         .await;
-                    client.read_reply().await.expect(250, "2.1.0");
-                    client.read_reply().await.expect(250, "2.1.5");
-                    assert_eq!(client.read_reply().await.code, 354, "{what}");
                 } else {
                     client.send_raw(envelope.as_bytes()).await;
-                    client.read_reply().await.expect(250, "2.1.0");
-                    client.read_reply().await.expect(250, "2.1.5");
-                    assert_eq!(client.read_reply().await.code, 354, "{what}");
+                }
+                client.read_reply().await.expect(250, "2.1.0");
+                client.read_reply().await.expect(250, "2.1.5");
+                assert_eq!(client.read_reply().await.code, 354, "{what}");
+                if !pipelined {
                     client.send_raw(content.as_bytes()).await;
                     client.send("NOOP").await;
                 }
@@ -145,14 +97,7 @@ async fn a_bare_line_end_dot_does_not_end_data() {
         let server = Server::start(&config).await;
         for sequence in SMUGGLING {
             let mut client = greeted(config.listeners.smtp_mx).await;
-            client
-                .command("MAIL FROM:<mittente@esterno.example>")
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command(&format!("RCPT TO:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.5");
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
             assert_eq!(client.command("DATA").await.code, 354);
             client
                 .send_raw(format!("Subject: x\r\n\r\nCiao{sequence}").as_bytes())
@@ -180,14 +125,7 @@ async fn bare_line_ends_anywhere_refuse_the_message() {
         let mut client = greeted(config.listeners.smtp_mx).await;
         let head = "From: <mittente@esterno.example>\r\nSubject: x\r\n\r\n";
         for body in ["una\nriga\r\n", "una\rriga\r\n", "fine con CR\r", "a\r\r\n"] {
-            client
-                .command("MAIL FROM:<mittente@esterno.example>")
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command(&format!("RCPT TO:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.5");
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
             assert_eq!(client.command("DATA").await.code, 354);
             client
                 .send_raw(format!("{head}{body}\r\n.\r\n").as_bytes())
@@ -200,14 +138,7 @@ async fn bare_line_ends_anywhere_refuse_the_message() {
             vec!["CR alla fine del pezzo\r", "e LF nel prossimo? no: x\r\n"],
             vec!["pezzo\r\n", "\n"],
         ] {
-            client
-                .command("MAIL FROM:<mittente@esterno.example>")
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command(&format!("RCPT TO:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.5");
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
             let last = chunks.len() - 1;
             for (i, chunk) in chunks.iter().enumerate() {
                 let chunk = if i == 0 {
@@ -231,41 +162,20 @@ async fn bare_line_ends_anywhere_refuse_the_message() {
             }
         }
         // The control: dot-stuffed lines that look like an end are content.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         assert_eq!(client.command("DATA").await.code, 354);
         client
             .send_raw(format!("{head}riga\r\n..\r\n..MAIL FROM:<x@y.example>\r\n.\r\n").as_bytes())
             .await;
         client.read_reply().await.expect(250, "2.0.0");
         let store = stopped(server, &config).await;
-        assert_eq!(
-            inbox_len(&store, ANNA).await,
-            1,
-            "only the control is stored"
-        );
-        let account = store.account(ANNA).await.expect("account").expect("Anna");
-        let inbox = store
-            .folder(account.id, "INBOX")
-            .await
-            .expect("folder")
-            .expect("INBOX");
-        let uid = store.messages(inbox.id).await.expect("list")[0].uid;
-        let stored = store
-            .message_body(inbox.id, uid)
-            .await
-            .expect("read")
-            .expect("body");
+        let anna = inbox(&store, ANNA).await;
+        assert_eq!(anna.len(), 1, "only the control is stored");
+        let stored = &anna[0];
         assert!(
             stored.ends_with(format!("{head}riga\r\n.\r\n.MAIL FROM:<x@y.example>\r\n").as_bytes()),
             "dots not unstuffed: {}",
-            String::from_utf8_lossy(&stored)
+            String::from_utf8_lossy(stored)
         );
     })
     .await;
@@ -285,14 +195,7 @@ async fn smuggling_is_never_passed_on_to_other_servers() {
             .await
             .expect(235, "2.7.0");
         for sequence in SMUGGLING {
-            client
-                .command(&format!("MAIL FROM:<{ANNA}>"))
-                .await
-                .expect(250, "2.1.0");
-            client
-                .command("RCPT TO:<amico@esterno.example>")
-                .await
-                .expect(250, "2.1.5");
+            envelope(&mut client, ANNA, &["amico@esterno.example"]).await;
             assert_eq!(client.command("DATA").await.code, 354);
             client
                 .send_raw(smuggling_message(sequence).as_bytes())
@@ -311,9 +214,4 @@ async fn smuggling_is_never_passed_on_to_other_servers() {
         assert_eq!(inbox_len(&store, BRUNO).await, 0);
     })
     .await;
-}
-
-/// The PLAIN initial response (RFC 4616) for `user` and `password`.
-fn plain(user: &str, password: &str) -> String {
-    BASE64.encode(format!("\0{user}\0{password}"))
 }
