@@ -97,26 +97,6 @@ impl WriteTx {
         }
     }
 
-    /// Sets a domain's quota and mailbox limit.
-    pub async fn update_domain_limits(
-        &mut self,
-        name: &str,
-        quota_bytes: u64,
-        max_mailboxes: u64,
-    ) -> Result<Domain> {
-        let updated =
-            sqlx::query("UPDATE domains SET quota_bytes = $1, max_mailboxes = $2 WHERE name = $3")
-                .bind(clamp(quota_bytes))
-                .bind(clamp(max_mailboxes))
-                .bind(name)
-                .execute(self.conn())
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(not_found(name));
-        }
-        self.domain(name).await?.ok_or_else(|| not_found(name))
-    }
-
     /// Enables or disables a domain: a disabled domain's users cannot log in.
     pub async fn set_domain_active(&mut self, name: &str, active: bool) -> Result<Domain> {
         let updated = sqlx::query("UPDATE domains SET active = $1 WHERE name = $2")
