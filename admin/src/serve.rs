@@ -128,18 +128,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot set up the DNS resolver for SPF, DKIM and DMARC checks")?,
     });
     postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
-    let imap_settings = Arc::new(postino_imap::Settings {
-        limits: ConnectionLimits {
-            total: imap.max_connections as usize,
-            per_ip: imap.max_connections_per_ip as usize,
+    let imap_context = Arc::new(postino_imap::Context {
+        settings: postino_imap::Settings {
+            limits: ConnectionLimits {
+                total: imap.max_connections as usize,
+                per_ip: imap.max_connections_per_ip as usize,
+            },
+            idle_timeout: imap.idle_timeout.0,
+            max_message_size: imap.max_message_size.0,
+            max_errors: imap.max_errors,
+            allow_plaintext_auth: imap.allow_plaintext_auth,
         },
-        idle_timeout: imap.idle_timeout.0,
+        store: store.clone(),
+        auth: ops::authenticator(&store, &config),
+        tls: TlsAcceptor::from(tls),
     });
     postino_imap::spawn(
         imap_plain,
         imap_tls,
-        imap_settings,
-        tls,
+        imap_context,
         shutdown.clone(),
         &tracker,
     );

@@ -341,6 +341,37 @@ impl Authenticator {
     }
 }
 
+/// Why a SASL PLAIN message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PlainError {
+    #[error("malformed PLAIN credentials")]
+    Malformed,
+    /// The client asked to act as another user, which nobody may.
+    #[error("authorization identity not allowed")]
+    OtherIdentity,
+}
+
+/// Takes a SASL PLAIN message (RFC 4616) apart: `authzid NUL authcid NUL
+/// password`, where an authzid, if given, must be the authcid. Returns the
+/// user name and the password.
+pub fn parse_plain(message: &[u8]) -> Result<(String, Secret), PlainError> {
+    let parts: Vec<&[u8]> = message.split(|&b| b == 0).collect();
+    let [authzid, authcid, password] = parts.as_slice() else {
+        return Err(PlainError::Malformed);
+    };
+    let (Ok(authzid), Ok(user), Ok(password)) = (
+        std::str::from_utf8(authzid),
+        std::str::from_utf8(authcid),
+        std::str::from_utf8(password),
+    ) else {
+        return Err(PlainError::Malformed);
+    };
+    if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(user) {
+        return Err(PlainError::OtherIdentity);
+    }
+    Ok((user.to_string(), Secret::new(password)))
+}
+
 fn ip_key(ip: IpAddr) -> String {
     format!("ip:{ip}")
 }

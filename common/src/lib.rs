@@ -4,6 +4,7 @@
 pub mod address;
 pub mod auth;
 pub mod listener;
+pub mod mime;
 pub mod store;
 pub mod stream;
 pub mod tls;

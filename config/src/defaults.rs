@@ -124,6 +124,12 @@ pub fn imap_idle_timeout() -> HumanDuration {
     HumanDuration::from_secs(30 * 60)
 }
 
+/// 50 bad or failed IMAP commands close a session: clients probe more than
+/// SMTP clients do (Dovecot closes after 20 bad commands in a row).
+pub fn imap_max_errors() -> u32 {
+    50
+}
+
 /// The admin API and console on loopback, port 8080.
 pub fn admin_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))]

@@ -122,6 +122,15 @@ pub struct ImapConfig {
     /// How long a silent client is kept, IDLE included (a duration such as
     /// `"30m"`), at least 1s. Default `"30m"`.
     pub idle_timeout: HumanDuration,
+    /// The largest message APPEND takes (APPENDLIMIT, RFC 7889), such as
+    /// `"50MB"`. Default 50 MB, as `smtp.max_message_size`.
+    pub max_message_size: ByteSize,
+    /// Bad or failed commands in one session before it is closed, at least
+    /// 1. Default 50.
+    pub max_errors: u32,
+    /// Offer LOGIN and AUTHENTICATE before TLS; only for loopback or a
+    /// trusted network. Default `false`.
+    pub allow_plaintext_auth: bool,
 }
 
 /// `[admin]`.
@@ -286,6 +295,9 @@ impl Default for ImapConfig {
             max_connections: defaults::imap_max_connections(),
             max_connections_per_ip: defaults::imap_max_connections_per_ip(),
             idle_timeout: defaults::imap_idle_timeout(),
+            max_message_size: defaults::smtp_max_message_size(),
+            max_errors: defaults::imap_max_errors(),
+            allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),
         }
     }
 }

@@ -143,6 +143,7 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("smtp.max_recipients", config.smtp.max_recipients),
         ("smtp.max_errors", config.smtp.max_errors),
         ("imap.max_connections", config.imap.max_connections),
+        ("imap.max_errors", config.imap.max_errors),
         (
             "imap.max_connections_per_ip",
             config.imap.max_connections_per_ip,
@@ -179,6 +180,9 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
     // SIZE 0 would announce "no limit" (RFC 1870 4).
     if config.smtp.max_message_size.0 == 0 {
         problems.at("smtp.max_message_size", "must be at least 1 byte");
+    }
+    if config.imap.max_message_size.0 == 0 {
+        problems.at("imap.max_message_size", "must be at least 1 byte");
     }
 }
 

@@ -1,34 +1,55 @@
-//! The IMAP service: IMAP4rev2 / IMAP4rev1 on `listen` (STARTTLS) and
-//! `listen_tls` (implicit TLS).
+//! The IMAP service: IMAP4rev2 and IMAP4rev1 on `listen` (STARTTLS) and
+//! `listen_tls` (implicit TLS), over the shared store.
 //!
-//! For now a session greets and answers CAPABILITY, NOOP and LOGOUT; every
-//! other command gets a tagged `BAD`: the IMAP server comes with its own
-//! issue. What is here already is the part every session keeps: connection
-//! limits, implicit TLS, idle timeout, bounded lines, and `* BYE` on shutdown.
+//! `proto` is the protocol as bytes (framing, decoding, encoding);
+//! `connection` owns a socket and its buffers; `session` runs one client's
+//! conversation, a file per group of commands; `render`, `search` and
+//! `mailbox_name` are the pure pieces FETCH, SEARCH and mailbox names use.
 
+mod connection;
+pub mod mailbox_name;
 pub mod proto;
+pub mod render;
+pub mod search;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter, Line};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use postino_common::auth::Authenticator;
+use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::store::Store;
+use postino_common::stream::Stream;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-/// The longest command line: Dovecot's 64 KiB limit.
-const MAX_COMMAND_LINE: usize = 64 * 1024;
-
-const CAPABILITIES: &str = "IMAP4rev1";
+use connection::Connection;
+use proto::Limits;
+use session::{End, Session};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub limits: ConnectionLimits,
+    /// How long a silent client is kept, in IDLE too.
     pub idle_timeout: Duration,
+    /// The largest message APPEND takes (APPENDLIMIT).
+    pub max_message_size: u64,
+    /// Failed or bad commands before the session is closed.
+    pub max_errors: u32,
+    /// Allow LOGIN and AUTHENTICATE without TLS: only for listeners on a
+    /// trusted network.
+    pub allow_plaintext_auth: bool,
+}
+
+/// What every session shares.
+pub struct Context {
+    pub settings: Settings,
+    pub store: Store,
+    pub auth: Authenticator,
+    pub tls: TlsAcceptor,
 }
 
 /// Starts serving until `shutdown`: `plain` listeners speak cleartext first,
@@ -36,46 +57,26 @@ pub struct Settings {
 pub fn spawn(
     plain: Vec<TcpListener>,
     implicit_tls: Vec<TcpListener>,
-    settings: Arc<Settings>,
-    tls: Arc<ServerConfig>,
+    context: Arc<Context>,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) {
-    let limiter = Limiter::new(settings.limits);
-    let acceptor = TlsAcceptor::from(tls);
-    let sockets = plain.into_iter().map(|s| (s, None)).chain(
-        implicit_tls
-            .into_iter()
-            .map(|s| (s, Some(acceptor.clone()))),
-    );
-    for (socket, tls) in sockets {
-        let settings = settings.clone();
+    let limiter = Limiter::new(context.settings.limits);
+    let sockets = plain
+        .into_iter()
+        .map(|s| (s, false))
+        .chain(implicit_tls.into_iter().map(|s| (s, true)));
+    for (socket, implicit) in sockets {
+        let context = context.clone();
         let stop = shutdown.clone();
         let accept = move |incoming: Incoming| {
             let span = tracing::info_span!("imap", session = %incoming.id, peer = %incoming.peer);
-            let (settings, tls, stop) = (settings.clone(), tls.clone(), stop.clone());
+            let (context, stop) = (context.clone(), stop.clone());
             async move {
                 tracing::debug!("connected");
-                let admitted = incoming.slot.is_some();
-                let ended = match tls {
-                    None => session(incoming.stream, admitted, &settings, &stop).await,
-                    Some(acceptor) => {
-                        match tokio::time::timeout(
-                            settings.idle_timeout,
-                            acceptor.accept(incoming.stream),
-                        )
-                        .await
-                        {
-                            Ok(Ok(stream)) => session(stream, admitted, &settings, &stop).await,
-                            Ok(Err(err)) => Err(err),
-                            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-                        }
-                    }
-                };
-                if let Err(err) = ended {
+                if let Err(err) = serve(incoming, implicit, &context, &stop).await {
                     tracing::debug!(error = %err, "connection ended");
                 }
-                drop(incoming.slot);
             }
             .instrument(span)
         };
@@ -89,74 +90,36 @@ pub fn spawn(
     }
 }
 
-async fn session<S>(
-    stream: S,
-    admitted: bool,
-    settings: &Settings,
+async fn serve(
+    incoming: Incoming,
+    implicit_tls: bool,
+    context: &Context,
     shutdown: &CancellationToken,
-) -> std::io::Result<()>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut stream = BufReader::new(stream);
-    if !admitted {
+) -> std::io::Result<()> {
+    let Incoming {
+        stream, peer, slot, ..
+    } = incoming;
+    let mut stream = Stream::Plain(stream);
+    if implicit_tls {
+        let handshake = stream.into_tls(&context.tls);
+        stream = tokio::time::timeout(context.settings.idle_timeout, handshake)
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    }
+    let limits = Limits {
+        max_append_literal: context.settings.max_message_size,
+        ..Limits::default()
+    };
+    let mut conn = Connection::new(stream, limits);
+    if slot.is_none() {
         tracing::info!("refused: too many connections");
-        return send(&mut stream, "* BYE Too many connections, try again later").await;
+        conn.line("* BYE Too many connections, try again later");
+        return conn.flush().await;
     }
-    send(
-        &mut stream,
-        &format!("* OK [CAPABILITY {CAPABILITIES}] Postino ready"),
-    )
-    .await?;
-    loop {
-        let line = tokio::select! {
-            _ = shutdown.cancelled() => return send(&mut stream, "* BYE Server shutting down").await,
-            read = tokio::time::timeout(settings.idle_timeout, listener::read_line(&mut stream, MAX_COMMAND_LINE)) => match read {
-                Ok(line) => line?,
-                Err(_) => return send(&mut stream, "* BYE Idle for too long").await,
-            },
-        };
-        let Some(line) = line else { return Ok(()) };
-        let Line::Complete(line) = line else {
-            send(&mut stream, "* BAD Command line too long").await?;
-            continue;
-        };
-        let text = String::from_utf8_lossy(&line);
-        let mut words = text.split(' ');
-        let tag = words.next().unwrap_or_default();
-        let command = words.next().unwrap_or_default().to_ascii_uppercase();
-        if tag.is_empty() || command.is_empty() {
-            send(&mut stream, "* BAD Expected a tag and a command").await?;
-            continue;
-        }
-        match command.as_str() {
-            "CAPABILITY" => {
-                send(
-                    &mut stream,
-                    &format!("* CAPABILITY {CAPABILITIES}\r\n{tag} OK CAPABILITY completed"),
-                )
-                .await?
-            }
-            "NOOP" => send(&mut stream, &format!("{tag} OK NOOP completed")).await?,
-            "LOGOUT" => {
-                return send(
-                    &mut stream,
-                    &format!("* BYE Logging out\r\n{tag} OK LOGOUT completed"),
-                )
-                .await;
-            }
-            _ => {
-                send(
-                    &mut stream,
-                    &format!("{tag} BAD Command not implemented yet"),
-                )
-                .await?
-            }
-        }
+    let ended = Session::new(context, conn, peer.ip(), shutdown).run().await;
+    drop(slot);
+    match ended {
+        Ok(()) | Err(End::Closed) => Ok(()),
+        Err(End::Io(err)) => Err(err),
     }
-}
-
-async fn send<S: AsyncWrite + Unpin>(stream: &mut S, text: &str) -> std::io::Result<()> {
-    stream.write_all(format!("{text}\r\n").as_bytes()).await?;
-    stream.flush().await
 }

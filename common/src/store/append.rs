@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::mime;
+
 use super::{Change, ChangeKind, Flags, Inner, Result, Store, StoreError, WriteTx, is_transient};
 
 /// Most appends in one commit.
@@ -109,6 +111,15 @@ struct Reserved {
     domain_id: i64,
 }
 
+/// Whose space a folder's messages use.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct Owner {
+    pub account_id: i64,
+    pub domain_id: i64,
+    pub address: String,
+    pub domain: String,
+}
+
 /// Why a message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Refusal {
@@ -125,7 +136,54 @@ pub type Outcome = std::result::Result<Stored, Refusal>;
 struct Job {
     message: NewMessage,
     hash: String,
+    /// The description FETCH and SEARCH read, for messages going to folders.
+    described: Option<Described>,
     reply: oneshot::Sender<Result<Outcome>>,
+}
+
+/// A message's parse cache, in the form its columns hold.
+struct Described {
+    envelope: String,
+    body_structure: String,
+    subject: String,
+    sent_at: Option<i64>,
+}
+
+/// A message ready for the writer: itself, its hash, its description.
+type Prepared<'a> = (&'a NewMessage, &'a str, Option<&'a Described>);
+
+/// Messages larger than this are parsed off the async threads.
+const PARSE_INLINE: usize = 256 * 1024;
+
+impl Described {
+    /// Parses `raw` once; the one place delivered mail is parsed for IMAP.
+    async fn of(raw: &Arc<[u8]>) -> Described {
+        let describe = |raw: &[u8]| {
+            let parsed = mime::parse(raw);
+            Described {
+                // Plain data: serialising cannot fail.
+                envelope: serde_json::to_string(&parsed.envelope).unwrap_or_default(),
+                body_structure: serde_json::to_string(&parsed.structure).unwrap_or_default(),
+                subject: parsed.subject,
+                sent_at: parsed.sent_at,
+            }
+        };
+        if raw.len() <= PARSE_INLINE {
+            return describe(raw);
+        }
+        let owned = raw.clone();
+        match tokio::task::spawn_blocking(move || describe(&owned)).await {
+            Ok(described) => described,
+            // The parser panicked: store the message undescribed, FETCH
+            // describes it from its bytes.
+            Err(_) => Described {
+                envelope: String::new(),
+                body_structure: String::new(),
+                subject: String::new(),
+                sent_at: None,
+            },
+        }
+    }
 }
 
 pub(super) struct Handle {
@@ -162,10 +220,15 @@ impl Store {
     /// Stores a message and returns once it is durably committed.
     pub async fn append(&self, message: NewMessage) -> Result<Outcome> {
         let hash = hex::encode(Sha256::digest(&message.raw));
+        let described = match message.targets.is_empty() {
+            true => None,
+            false => Some(Described::of(&message.raw).await),
+        };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             message,
             hash,
+            described,
             reply,
         };
         self.inner
@@ -178,9 +241,9 @@ impl Store {
     }
 
     async fn write_batch(&self, batch: Vec<Job>) {
-        let messages: Vec<(&NewMessage, &str)> = batch
+        let messages: Vec<Prepared<'_>> = batch
             .iter()
-            .map(|j| (&j.message, j.hash.as_str()))
+            .map(|j| (&j.message, j.hash.as_str(), j.described.as_ref()))
             .collect();
         match self.commit_appends(&messages).await {
             Ok(outcomes) => {
@@ -192,7 +255,7 @@ impl Store {
                 tracing::warn!(error = %err, appends = batch.len(), "batched append failed, retrying one by one");
                 for job in batch {
                     let result = self
-                        .commit_appends(&[(&job.message, &job.hash)])
+                        .commit_appends(&[(&job.message, &job.hash, job.described.as_ref())])
                         .await
                         // One message in, one outcome out.
                         .map(|mut outcomes| outcomes.remove(0));
@@ -207,10 +270,10 @@ impl Store {
         }
     }
 
-    async fn commit_appends(&self, messages: &[(&NewMessage, &str)]) -> Result<Vec<Outcome>> {
+    async fn commit_appends(&self, messages: &[Prepared<'_>]) -> Result<Vec<Outcome>> {
         let folders: Vec<i64> = messages
             .iter()
-            .flat_map(|(m, _)| m.targets.iter().map(|t| t.folder_id))
+            .flat_map(|(m, _, _)| m.targets.iter().map(|t| t.folder_id))
             .collect();
         let mut attempt = 1;
         loop {
@@ -218,8 +281,8 @@ impl Store {
                 let mut tx = self.begin().await?;
                 tx.lock_folders(&folders).await?;
                 let mut outcomes = Vec::with_capacity(messages.len());
-                for (message, hash) in messages {
-                    outcomes.push(tx.append(message, hash).await?);
+                for (message, hash, described) in messages {
+                    outcomes.push(tx.append(message, hash, *described).await?);
                 }
                 tx.commit().await?;
                 Ok(outcomes)
@@ -234,7 +297,12 @@ impl Store {
 }
 
 impl WriteTx {
-    async fn append(&mut self, message: &NewMessage, hash: &str) -> Result<Outcome> {
+    async fn append(
+        &mut self,
+        message: &NewMessage,
+        hash: &str,
+        described: Option<&Described>,
+    ) -> Result<Outcome> {
         let size = message.raw.len() as i64;
         let mut reserved = Vec::with_capacity(message.targets.len());
         for target in &message.targets {
@@ -272,9 +340,11 @@ impl WriteTx {
                 uid,
                 modseq,
             } = r.appended;
+            let text = |pick: fn(&Described) -> &str| described.map(pick).filter(|s| !s.is_empty());
             sqlx::query(
-                "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq, \
+                 envelope, body_structure, subject, sent_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(folder_id)
             .bind(uid)
@@ -284,6 +354,10 @@ impl WriteTx {
             .bind(target.flags.0)
             .bind(&target.keywords)
             .bind(modseq)
+            .bind(text(|d| &d.envelope))
+            .bind(text(|d| &d.body_structure))
+            .bind(described.map(|d| d.subject.as_str()))
+            .bind(described.and_then(|d| d.sent_at))
             .execute(self.conn())
             .await?;
             self.announce(Change {
@@ -303,39 +377,50 @@ impl WriteTx {
     /// Charges `size` bytes to the folder's account and domain if both have
     /// room, then takes the folder's next UID and MODSEQ.
     async fn reserve(&mut self, folder_id: i64, size: i64) -> Result<Result<Reserved, Refusal>> {
-        let owner: Option<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT a.id, a.domain_id, a.address, d.name FROM folders f \
-             JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id WHERE f.id = $1",
-        )
-        .bind(folder_id)
-        .fetch_optional(self.conn())
-        .await?;
-        let Some((account_id, domain_id, address, domain)) = owner else {
+        let Some(owner) = self.owner(folder_id).await? else {
             return Ok(Err(Refusal::NoSuchFolder(folder_id)));
         };
-        if !self.charge(Charge::Account, account_id, size).await? {
-            return Ok(Err(Refusal::AccountOverQuota(address)));
+        if let Err(refusal) = self.charge_owner(&owner, size).await? {
+            return Ok(Err(refusal));
         }
-        if !self.charge(Charge::Domain, domain_id, size).await? {
-            self.charge(Charge::Account, account_id, -size).await?;
-            return Ok(Err(Refusal::DomainOverQuota(domain)));
-        }
-        let (uid, modseq): (i64, i64) = sqlx::query_as(
-            "UPDATE folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 \
-             WHERE id = $1 RETURNING uidnext - 1, highestmodseq",
-        )
-        .bind(folder_id)
-        .fetch_one(self.conn())
-        .await?;
+        let (uid, modseq) = self.take_uids(folder_id, 1).await?;
         Ok(Ok(Reserved {
             appended: Appended {
                 folder_id,
                 uid,
                 modseq,
             },
-            account_id,
-            domain_id,
+            account_id: owner.account_id,
+            domain_id: owner.domain_id,
         }))
+    }
+
+    /// The account and domain a folder belongs to.
+    pub(super) async fn owner(&mut self, folder_id: i64) -> Result<Option<Owner>> {
+        Ok(sqlx::query_as(
+            "SELECT a.id AS account_id, a.domain_id, a.address, d.name AS domain FROM folders f \
+             JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id WHERE f.id = $1",
+        )
+        .bind(folder_id)
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    /// Charges `size` bytes to an account and its domain if both have room.
+    pub(super) async fn charge_owner(
+        &mut self,
+        owner: &Owner,
+        size: i64,
+    ) -> Result<Result<(), Refusal>> {
+        if !self.charge(Charge::Account, owner.account_id, size).await? {
+            return Ok(Err(Refusal::AccountOverQuota(owner.address.clone())));
+        }
+        if !self.charge(Charge::Domain, owner.domain_id, size).await? {
+            self.charge(Charge::Account, owner.account_id, -size)
+                .await?;
+            return Ok(Err(Refusal::DomainOverQuota(owner.domain.clone())));
+        }
+        Ok(Ok(()))
     }
 
     /// Puts a message in the outbound queue, due at once.

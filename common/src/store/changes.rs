@@ -6,16 +6,15 @@
 //! if it commits) and each node's listener feeds its own channel, its own
 //! changes included.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use sqlx::postgres::PgListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{oneshot, watch};
 
 use super::Result;
 
 pub(crate) const CHANNEL: &str = "postino_changes";
-
-/// How many changes a slow subscriber may fall behind before it is told it
-/// lagged (and must resynchronise from the store).
-const BACKLOG: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -85,7 +84,9 @@ impl Change {
 }
 
 pub(crate) struct Hub {
-    sender: broadcast::Sender<Change>,
+    /// One channel per account that someone watches; an account nobody
+    /// watches has none, so a delivery to it wakes nobody.
+    accounts: Arc<Mutex<HashMap<i64, watch::Sender<Option<Change>>>>>,
     /// Dropping the hub drops this and so stops the PostgreSQL listener.
     _stop_listener: Option<oneshot::Sender<()>>,
 }
@@ -93,7 +94,7 @@ pub(crate) struct Hub {
 impl Hub {
     pub(crate) fn local() -> Hub {
         Hub {
-            sender: broadcast::channel(BACKLOG).0,
+            accounts: Arc::default(),
             _stop_listener: None,
         }
     }
@@ -101,22 +102,23 @@ impl Hub {
     pub(crate) async fn postgres(url: &str) -> Result<Hub> {
         let mut listener = PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
-        let sender = broadcast::channel(BACKLOG).0;
+        let mut hub = Hub::local();
         let (stop, mut stopped) = oneshot::channel();
-        let feed = sender.clone();
+        hub._stop_listener = Some(stop);
+        let accounts = hub.accounts.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     received = listener.recv() => match received {
                         Ok(note) => match Change::decode(note.payload()) {
-                            Some(change) => {
-                                let _ = feed.send(change);
-                            }
+                            Some(change) => deliver(&accounts, change),
                             None => tracing::warn!(payload = note.payload(), "ignoring malformed change notification"),
                         },
                         Err(err) => {
-                            // The listener reconnects by itself on the next recv.
+                            // The listener reconnects by itself on the next
+                            // recv; changes missed meanwhile are seen by the
+                            // sessions' next resynchronisation.
                             tracing::warn!(error = %err, "change notification listener lost its connection");
                             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         }
@@ -124,26 +126,96 @@ impl Hub {
                 }
             }
         });
-        Ok(Hub {
-            sender,
-            _stop_listener: Some(stop),
-        })
+        Ok(hub)
     }
 
     pub(crate) fn publish(&self, change: Change) {
-        // No subscriber is not an error: nobody is waiting on this account.
-        let _ = self.sender.send(change);
+        deliver(&self.accounts, change);
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.sender.subscribe()
+    fn watch(&self, account_id: i64) -> Watch {
+        let mut accounts = lock(&self.accounts);
+        let receiver = accounts
+            .entry(account_id)
+            .or_insert_with(|| watch::channel(None).0)
+            .subscribe();
+        Watch {
+            receiver: Some(receiver),
+            account_id,
+            accounts: self.accounts.clone(),
+        }
+    }
+}
+
+type Accounts = Mutex<HashMap<i64, watch::Sender<Option<Change>>>>;
+
+fn lock(
+    accounts: &Accounts,
+) -> std::sync::MutexGuard<'_, HashMap<i64, watch::Sender<Option<Change>>>> {
+    // The map stays consistent whatever a panicking holder was doing.
+    accounts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn deliver(accounts: &Accounts, change: Change) {
+    if let Some(sender) = lock(accounts).get(&change.account_id) {
+        sender.send_replace(Some(change));
+    }
+}
+
+/// A wake-up for every change committed to one account's mail, by any node.
+/// Changes that come while nobody looks are merged into one wake-up: the
+/// watcher then reads what changed from the store.
+pub struct Watch {
+    receiver: Option<watch::Receiver<Option<Change>>>,
+    account_id: i64,
+    accounts: Arc<Accounts>,
+}
+
+impl Watch {
+    /// Waits for the next change and returns the latest one. Once the
+    /// store is closed no change can come, and this never returns.
+    pub async fn changed(&mut self) -> Option<Change> {
+        let Some(receiver) = self.receiver.as_mut() else {
+            return std::future::pending().await;
+        };
+        if receiver.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        *receiver.borrow_and_update()
+    }
+}
+
+impl Watch {
+    /// True when a change came since the last call (or `changed`); does
+    /// not wait.
+    pub fn take_change(&mut self) -> bool {
+        self.receiver.as_mut().is_some_and(|receiver| {
+            let changed = receiver.has_changed().unwrap_or(false);
+            receiver.mark_unchanged();
+            changed
+        })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        drop(self.receiver.take());
+        let mut accounts = lock(&self.accounts);
+        if accounts
+            .get(&self.account_id)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            accounts.remove(&self.account_id);
+        }
     }
 }
 
 impl super::Store {
-    /// Every change committed from now on, by any node.
-    pub fn changes(&self) -> broadcast::Receiver<Change> {
-        self.inner.changes.subscribe()
+    /// Wakes on every change committed from now on to the account's mail.
+    pub fn watch(&self, account_id: i64) -> Watch {
+        self.inner.changes.watch(account_id)
     }
 }
 

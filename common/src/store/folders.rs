@@ -26,6 +26,19 @@ impl SpecialUse {
             SpecialUse::Archive => "\\Archive",
         }
     }
+
+    /// The attribute named as in `\Sent`, any case.
+    pub fn from_attribute(name: &str) -> Option<SpecialUse> {
+        [
+            SpecialUse::Sent,
+            SpecialUse::Drafts,
+            SpecialUse::Trash,
+            SpecialUse::Junk,
+            SpecialUse::Archive,
+        ]
+        .into_iter()
+        .find(|u| u.attribute().eq_ignore_ascii_case(name))
+    }
 }
 
 /// The folders every new account starts with.
@@ -37,6 +50,17 @@ pub(super) const DEFAULT_FOLDERS: [(&str, Option<SpecialUse>); 6] = [
     ("Junk", Some(SpecialUse::Junk)),
     ("Archive", Some(SpecialUse::Archive)),
 ];
+
+/// How many messages a folder holds, for STATUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct FolderCounts {
+    pub folder_id: i64,
+    pub messages: i64,
+    pub unseen: i64,
+    pub bytes: i64,
+    pub deleted: i64,
+    pub deleted_bytes: i64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct Folder {
@@ -87,13 +111,71 @@ async fn of_account<'e>(
     )
 }
 
+/// What QUOTA reports for an account (RFC 9208): its own usage and limit
+/// and its domain's. A limit of 0 means none.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Usage {
+    pub used_bytes: i64,
+    pub quota_bytes: i64,
+    pub domain: String,
+    pub domain_used_bytes: i64,
+    pub domain_quota_bytes: i64,
+    pub messages: i64,
+}
+
 impl Store {
     pub async fn folders(&self, account_id: i64) -> Result<Vec<Folder>> {
         of_account(self.pool(), account_id).await
     }
 
+    /// A folder's current counters, by id.
+    pub async fn folder_by_id(&self, folder_id: i64) -> Result<Option<Folder>> {
+        Ok(sqlx::query_as(select_folder!("WHERE id = $1"))
+            .bind(folder_id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Message counts and sizes of every folder of an account, for STATUS
+    /// and LIST-STATUS, one row per folder.
+    pub async fn folder_counts(&self, account_id: i64) -> Result<Vec<FolderCounts>> {
+        Ok(sqlx::query_as(
+            "SELECT f.id AS folder_id, COUNT(m.uid) AS messages, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 2 = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS unseen, \
+             CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS bytes, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN 1 ELSE 0 END), 0) AS BIGINT) AS deleted, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN m.size ELSE 0 END), 0) AS BIGINT) AS deleted_bytes \
+             FROM folders f LEFT JOIN messages m ON m.folder_id = f.id \
+             WHERE f.account_id = $1 GROUP BY f.id",
+        )
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// An account's usage and quota, and its domain's.
+    pub async fn usage(&self, account_id: i64) -> Result<Option<Usage>> {
+        Ok(sqlx::query_as(
+            "SELECT a.used_bytes, a.quota_bytes, d.name AS domain, d.used_bytes AS domain_used_bytes, \
+             d.quota_bytes AS domain_quota_bytes, \
+             (SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id \
+              WHERE f.account_id = a.id) AS messages \
+             FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     pub async fn folder(&self, account_id: i64, name: &str) -> Result<Option<Folder>> {
         by_name(self.pool(), account_id, name).await
+    }
+}
+
+fn folder_not_found(name: &str) -> StoreError {
+    StoreError::NotFound {
+        what: "folder",
+        name: name.to_string(),
     }
 }
 
@@ -108,14 +190,22 @@ impl WriteTx {
         name: &str,
         special_use: Option<SpecialUse>,
     ) -> Result<Folder> {
+        // UIDVALIDITY is a non-zero 32-bit number; creation time fits until
+        // 2106. Above every other of the account's, so that a folder deleted
+        // and created again in the same second still gets a new one.
+        let (highest,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(uidvalidity), 0) AS BIGINT) FROM folders WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(self.conn())
+        .await?;
         let inserted = sqlx::query(
             "INSERT INTO folders (account_id, name, special_use, uidvalidity) VALUES ($1, $2, $3, $4)",
         )
         .bind(account_id)
         .bind(name)
         .bind(special_use.map(SpecialUse::attribute))
-        // UIDVALIDITY is a non-zero 32-bit number; creation time fits until 2106.
-        .bind(now().clamp(1, u32::MAX.into()))
+        .bind(now().max(highest + 1).clamp(1, u32::MAX.into()))
         .execute(self.conn())
         .await;
         match inserted {
@@ -140,6 +230,119 @@ impl WriteTx {
                 Ok(folder)
             }
         }
+    }
+
+    /// Renames a folder and every folder below it (`name/...`). Renaming
+    /// INBOX moves its messages into a new folder and leaves INBOX empty
+    /// (RFC 9051 §6.3.6).
+    pub async fn rename_folder(&mut self, account_id: i64, from: &str, to: &str) -> Result<()> {
+        let folders = self.folders(account_id).await?;
+        let source = folders
+            .iter()
+            .find(|f| f.name == from)
+            .ok_or_else(|| folder_not_found(from))?;
+        if from == "INBOX" {
+            let target = self.create_folder(account_id, to, None).await?;
+            let uids: Vec<(i64,)> = sqlx::query_as("SELECT uid FROM messages WHERE folder_id = $1")
+                .bind(source.id)
+                .fetch_all(self.conn())
+                .await?;
+            let uids: Vec<i64> = uids.into_iter().map(|(uid,)| uid).collect();
+            self.move_messages(source.id, &uids, target.id).await?;
+            return Ok(());
+        }
+        let below = format!("{from}/");
+        let renamed: Vec<(&Folder, String)> = folders
+            .iter()
+            .filter_map(|f| {
+                if f.name == from {
+                    Some((f, to.to_string()))
+                } else {
+                    f.name
+                        .strip_prefix(&below)
+                        .map(|rest| (f, format!("{to}/{rest}")))
+                }
+            })
+            .collect();
+        for (_, name) in &renamed {
+            if folders.iter().any(|f| &f.name == name) {
+                return Err(StoreError::AlreadyExists {
+                    what: "folder",
+                    name: name.clone(),
+                });
+            }
+        }
+        for (folder, name) in &renamed {
+            sqlx::query("UPDATE folders SET name = $1 WHERE id = $2")
+                .bind(name)
+                .bind(folder.id)
+                .execute(self.conn())
+                .await?;
+        }
+        self.announce(Change {
+            account_id,
+            folder_id: source.id,
+            kind: ChangeKind::Folders,
+            modseq: source.highestmodseq,
+        });
+        Ok(())
+    }
+
+    /// Deletes a folder and its messages. A folder with folders below it
+    /// stays (like Dovecot: delete those first), and so does INBOX.
+    pub async fn delete_folder(&mut self, account_id: i64, name: &str) -> Result<()> {
+        let folders = self.folders(account_id).await?;
+        let folder = folders
+            .iter()
+            .find(|f| f.name == name && f.name != "INBOX")
+            .ok_or_else(|| folder_not_found(name))?;
+        let below = format!("{name}/");
+        if folders.iter().any(|f| f.name.starts_with(&below)) {
+            return Err(StoreError::HasChildren {
+                name: name.to_string(),
+            });
+        }
+        let uids: Vec<(i64,)> = sqlx::query_as("SELECT uid FROM messages WHERE folder_id = $1")
+            .bind(folder.id)
+            .fetch_all(self.conn())
+            .await?;
+        let uids: Vec<i64> = uids.into_iter().map(|(uid,)| uid).collect();
+        self.expunge(folder.id, &uids).await?;
+        sqlx::query("DELETE FROM expunged WHERE folder_id = $1")
+            .bind(folder.id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM folders WHERE id = $1")
+            .bind(folder.id)
+            .execute(self.conn())
+            .await?;
+        self.announce(Change {
+            account_id,
+            folder_id: folder.id,
+            kind: ChangeKind::Folders,
+            modseq: folder.highestmodseq,
+        });
+        Ok(())
+    }
+
+    /// Subscribes to a folder or unsubscribes from it.
+    pub async fn set_subscribed(
+        &mut self,
+        account_id: i64,
+        name: &str,
+        subscribed: bool,
+    ) -> Result<()> {
+        let updated =
+            sqlx::query("UPDATE folders SET subscribed = $1 WHERE account_id = $2 AND name = $3")
+                .bind(i64::from(subscribed))
+                .bind(account_id)
+                .bind(name)
+                .execute(self.conn())
+                .await?;
+        if updated.rows_affected() == 0 {
+            return Err(folder_not_found(name));
+        }
+        Ok(())
     }
 
     /// Queues a change to announce after commit.

@@ -1,7 +1,7 @@
 //! Stored messages: listing, reading, expunging, and the shared bodies.
 
 use serde::Serialize;
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::append::Charge;
 use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx};
@@ -50,7 +50,154 @@ pub struct UsageDrift {
     pub counted: i64,
 }
 
+/// A message with what FETCH and SEARCH read besides its body: the parse
+/// cache, filled at delivery (`None` for a message no parser described).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct MessageDetails {
+    pub uid: i64,
+    pub size: i64,
+    pub internal_date: i64,
+    pub flags: i64,
+    pub keywords: String,
+    pub modseq: i64,
+    /// The envelope and body structure, as `mime::Parsed` wrote them.
+    pub envelope: Option<String>,
+    pub body_structure: Option<String>,
+    pub subject: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+/// Which parts of the parse cache [`Store::message_details`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// None: flags, sizes, dates and MODSEQ only.
+    Flags,
+    /// The subject and sent date too, for SEARCH.
+    Search,
+    /// Everything, envelope and body structure included, for FETCH.
+    Parsed,
+}
+
+/// Most parameters in one `IN (...)` list.
+pub(super) const MAX_IN_LIST: usize = 500;
+
+/// `$first, $first+1, ...` for `count` parameters.
+pub(super) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
+    /// The UIDs of a folder, ascending: what SELECT needs to number messages.
+    pub async fn message_uids(&self, folder_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT uid FROM messages WHERE folder_id = $1 ORDER BY uid")
+                .bind(folder_id)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(uid,)| uid).collect())
+    }
+
+    /// The lowest UID of a folder's messages without `\Seen`.
+    pub async fn first_unseen(&self, folder_id: i64) -> Result<Option<i64>> {
+        let (uid,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(uid) FROM messages WHERE folder_id = $1 AND flags % 2 = 0")
+                .bind(folder_id)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(uid)
+    }
+
+    /// The UIDs of a folder's messages marked `\Deleted`, ascending.
+    pub async fn deleted_uids(&self, folder_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT uid FROM messages WHERE folder_id = $1 AND flags % 16 >= 8 ORDER BY uid",
+        )
+        .bind(folder_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(uid,)| uid).collect())
+    }
+
+    /// Messages of a folder whose MODSEQ is above `modseq` (new or changed
+    /// since), in UID order.
+    pub async fn messages_changed_since(
+        &self,
+        folder_id: i64,
+        modseq: i64,
+    ) -> Result<Vec<MessageSummary>> {
+        Ok(sqlx::query_as(
+            "SELECT uid, size, internal_date, flags, keywords, modseq FROM messages \
+             WHERE folder_id = $1 AND modseq > $2 ORDER BY uid",
+        )
+        .bind(folder_id)
+        .bind(modseq)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The messages of a folder with UIDs in `first..=last`, with as much of
+    /// their parse cache as `columns` asks, in UID order. One query for the
+    /// range, so that FETCH and SEARCH never ask per message.
+    pub async fn message_details(
+        &self,
+        folder_id: i64,
+        first: i64,
+        last: i64,
+        columns: Columns,
+    ) -> Result<Vec<MessageDetails>> {
+        let sql = match columns {
+            Columns::Parsed => {
+                "SELECT uid, size, internal_date, flags, keywords, modseq, envelope, body_structure, \
+                 subject, sent_at FROM messages \
+                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
+            }
+            Columns::Search => {
+                "SELECT uid, size, internal_date, flags, keywords, modseq, CAST(NULL AS TEXT) AS envelope, \
+                 CAST(NULL AS TEXT) AS body_structure, subject, sent_at FROM messages \
+                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
+            }
+            Columns::Flags => {
+                "SELECT uid, size, internal_date, flags, keywords, modseq, CAST(NULL AS TEXT) AS envelope, \
+                 CAST(NULL AS TEXT) AS body_structure, CAST(NULL AS TEXT) AS subject, \
+                 CAST(NULL AS BIGINT) AS sent_at FROM messages \
+                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
+            }
+        };
+        Ok(sqlx::query_as(sql)
+            .bind(folder_id)
+            .bind(first)
+            .bind(last)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// The raw bytes of some messages of a folder, `(uid, bytes)` in UID
+    /// order; UIDs not there are left out. Ask for a few at a time: every
+    /// body asked for is in memory at once.
+    pub async fn message_bodies(
+        &self,
+        folder_id: i64,
+        uids: &[i64],
+    ) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut bodies = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "SELECT m.uid, b.data FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
+                 WHERE m.folder_id = $1 AND m.uid IN ({}) ORDER BY m.uid",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
+            for uid in chunk {
+                query = query.bind(uid);
+            }
+            bodies.extend(query.fetch_all(self.pool()).await?);
+        }
+        Ok(bodies)
+    }
+
     /// The messages of a folder in UID order.
     pub async fn messages(&self, folder_id: i64) -> Result<Vec<MessageSummary>> {
         Ok(sqlx::query_as(
@@ -177,13 +324,15 @@ impl WriteTx {
 }
 
 impl Store {
-    /// UIDs expunged from a folder after `since` (a MODSEQ), for QRESYNC.
-    pub async fn vanished(&self, folder_id: i64, since: i64) -> Result<Vec<i64>> {
+    /// UIDs expunged from a folder after MODSEQ `since` and up to `until`,
+    /// for QRESYNC and for sessions catching up.
+    pub async fn vanished(&self, folder_id: i64, since: i64, until: i64) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT uid FROM expunged WHERE folder_id = $1 AND modseq > $2 ORDER BY uid",
+            "SELECT uid FROM expunged WHERE folder_id = $1 AND modseq > $2 AND modseq <= $3 ORDER BY uid",
         )
         .bind(folder_id)
         .bind(since)
+        .bind(until)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|(uid,)| uid).collect())

@@ -17,7 +17,9 @@ mod aliases;
 pub mod append;
 mod audit;
 mod changes;
+mod copy;
 mod domains;
+mod flags;
 mod folders;
 mod messages;
 mod queue;
@@ -40,10 +42,12 @@ pub use append::{
     AppendTarget, Appended, NewMessage, Outbound, OutboundRecipient, Outcome, Refusal, Stored,
 };
 pub use audit::{AuditEntry, AuditRecord};
-pub use changes::{Change, ChangeKind};
+pub use changes::{Change, ChangeKind, Watch};
+pub use copy::UidMap;
 pub use domains::{Domain, NewDomain};
-pub use folders::{Folder, SpecialUse};
-pub use messages::{Flags, MessageSummary, UsageDrift};
+pub use flags::{FlagChange, FlagOp, FlagsStored};
+pub use folders::{Folder, FolderCounts, SpecialUse, Usage};
+pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::QueuedRecipient;
 pub use throttle::FailureCounts;
 
@@ -81,6 +85,8 @@ pub enum StoreError {
     MailboxLimit { domain: String, max: i64 },
     #[error("domain `{domain}` still has {count} mailboxes")]
     DomainNotEmpty { domain: String, count: i64 },
+    #[error("folder `{name}` has folders below it")]
+    HasChildren { name: String },
     #[error("the message store's writer has stopped")]
     WriterGone,
 }

@@ -21,6 +21,9 @@ store_tests!(
     admins_keep_their_scope,
     audit_entries_are_listed_newest_first,
     failure_counters_count_and_reset,
+    flags_change_with_one_modseq_per_store,
+    copies_charge_quota_and_moves_do_not,
+    folders_are_renamed_and_deleted,
 );
 
 async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
@@ -450,14 +453,14 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
     assert!(after.highestmodseq > before.highestmodseq);
     assert_eq!(
         store
-            .vanished(folder.id, before.highestmodseq)
+            .vanished(folder.id, before.highestmodseq, i64::MAX)
             .await
             .unwrap(),
         [2]
     );
     assert_eq!(
         store
-            .vanished(folder.id, after.highestmodseq)
+            .vanished(folder.id, after.highestmodseq, i64::MAX)
             .await
             .unwrap(),
         Vec::<i64>::new()
@@ -568,14 +571,15 @@ async fn changes_are_announced_after_commit(store: Store) {
         .await
         .unwrap();
     let folder = inbox(&store, &anna).await;
-    let mut changes = store.changes();
+    let mut changes = store.watch(anna.id);
+    let mut others = store.watch(anna.id + 1);
     let appended = store
         .append(message(100, &[folder.id]))
         .await
         .unwrap()
         .unwrap()
         .appended[0];
-    let change = tokio::time::timeout(Duration::from_secs(5), changes.recv())
+    let change = tokio::time::timeout(Duration::from_secs(5), changes.changed())
         .await
         .expect("no change announced")
         .unwrap();
@@ -592,11 +596,14 @@ async fn changes_are_announced_after_commit(store: Store) {
     let mut tx = store.begin().await.unwrap();
     tx.expunge(folder.id, &[appended.uid]).await.unwrap();
     drop(tx);
-    let silence = tokio::time::timeout(Duration::from_millis(500), changes.recv()).await;
+    let silence = tokio::time::timeout(Duration::from_millis(500), changes.changed()).await;
     assert!(
         silence.is_err(),
         "a rolled-back change was announced: {silence:?}"
     );
+    // Another account's watcher heard nothing.
+    let silence = tokio::time::timeout(Duration::from_millis(10), others.changed()).await;
+    assert!(silence.is_err(), "another account was woken: {silence:?}");
 }
 
 async fn admins_keep_their_scope(store: Store) {
@@ -700,4 +707,163 @@ async fn failure_counters_count_and_reset(store: Store) {
     );
     store.clear_failures("ip:192.0.2.1").await.unwrap();
     assert!(store.failures("ip:192.0.2.1", 0).await.unwrap().is_none());
+}
+
+async fn flags_change_with_one_modseq_per_store(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    for _ in 0..3 {
+        store
+            .append(message(50, &[folder.id]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let seen = FlagChange {
+        op: FlagOp::Add,
+        flags: Flags::SEEN,
+        keywords: vec!["$Work".into()],
+    };
+    let mut tx = store.begin().await.unwrap();
+    let stored = tx
+        .store_flags(folder.id, &[1, 2, 9], &seen, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let modseqs: Vec<i64> = stored.messages.iter().map(|m| m.modseq).collect();
+    assert_eq!(stored.messages.len(), 2);
+    assert_eq!(modseqs[0], modseqs[1]);
+    assert!(
+        stored
+            .messages
+            .iter()
+            .all(|m| m.flags == 1 && m.keywords == "$Work")
+    );
+    let after = store.folder_by_id(folder.id).await.unwrap().unwrap();
+    assert_eq!(after.highestmodseq, modseqs[0]);
+    // UNCHANGEDSINCE below message 1's MODSEQ leaves it alone.
+    let mut tx = store.begin().await.unwrap();
+    let stored = tx
+        .store_flags(folder.id, &[1, 3], &seen, Some(modseqs[0] - 1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(stored.modified, [1]);
+    assert_eq!(stored.messages.len(), 1);
+    assert_eq!(stored.messages[0].uid, 3);
+    let changed = store
+        .messages_changed_since(folder.id, modseqs[0])
+        .await
+        .unwrap();
+    assert_eq!(changed.iter().map(|m| m.uid).collect::<Vec<_>>(), [3]);
+}
+
+async fn copies_charge_quota_and_moves_do_not(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 1000)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    let archive = store.folder(anna.id, "Archive").await.unwrap().unwrap();
+    for _ in 0..2 {
+        store
+            .append(message(300, &[folder.id]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let mut tx = store.begin().await.unwrap();
+    let copied = tx
+        .copy_messages(folder.id, &[1, 2], archive.id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(copied, Err(Refusal::AccountOverQuota(_))),
+        "{copied:?}"
+    );
+    let copied = tx
+        .copy_messages(folder.id, &[2, 7], archive.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copied, [(2, 1)]);
+    tx.commit().await.unwrap();
+    assert_eq!(store.usage(anna.id).await.unwrap().unwrap().used_bytes, 900);
+    let mut tx = store.begin().await.unwrap();
+    let moved = tx
+        .move_messages(folder.id, &[1, 2], archive.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(moved, [(1, 2), (2, 3)]);
+    assert!(store.message_uids(folder.id).await.unwrap().is_empty());
+    assert_eq!(store.message_uids(archive.id).await.unwrap(), [1, 2, 3]);
+    assert_eq!(
+        store.vanished(folder.id, 0, i64::MAX).await.unwrap(),
+        [1, 2]
+    );
+    let usage = store.usage(anna.id).await.unwrap().unwrap();
+    assert_eq!((usage.used_bytes, usage.messages), (900, 3));
+    let bodies = store.message_bodies(archive.id, &[1, 3, 8]).await.unwrap();
+    assert_eq!(
+        bodies.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(bodies[0].1, bodies[1].1, "a copy and a move of message 2");
+    assert!(store.usage_drift().await.unwrap().is_empty());
+}
+
+async fn folders_are_renamed_and_deleted(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    store
+        .append(message(100, &[folder.id]))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let work = tx.create_folder(anna.id, "Work", None).await.unwrap();
+    tx.create_folder(anna.id, "Work/2026", None).await.unwrap();
+    assert!(work.uidvalidity > folder.uidvalidity);
+    tx.rename_folder(anna.id, "Work", "Lavoro").await.unwrap();
+    assert!(matches!(
+        tx.rename_folder(anna.id, "Lavoro", "Sent").await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    tx.rename_folder(anna.id, "INBOX", "Old").await.unwrap();
+    assert!(matches!(
+        tx.delete_folder(anna.id, "Lavoro").await,
+        Err(StoreError::HasChildren { .. })
+    ));
+    tx.delete_folder(anna.id, "Lavoro/2026").await.unwrap();
+    tx.set_subscribed(anna.id, "Lavoro", false).await.unwrap();
+    tx.commit().await.unwrap();
+    let names: Vec<(String, i64)> = store
+        .folders(anna.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.subscribed))
+        .collect();
+    assert!(names.contains(&("Lavoro".into(), 0)), "{names:?}");
+    assert!(names.contains(&("Old".into(), 1)), "{names:?}");
+    assert!(
+        !names.iter().any(|(n, _)| n.starts_with("Work")),
+        "{names:?}"
+    );
+    let old = store.folder(anna.id, "Old").await.unwrap().unwrap();
+    assert_eq!(store.message_uids(old.id).await.unwrap(), [1]);
+    assert!(store.message_uids(folder.id).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_folder(anna.id, "Old").await.unwrap();
+    assert!(tx.delete_folder(anna.id, "INBOX").await.is_err());
+    tx.commit().await.unwrap();
+    assert_eq!(store.usage(anna.id).await.unwrap().unwrap().used_bytes, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 0);
 }

@@ -4,7 +4,7 @@ use std::io;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use postino_common::auth::{AuthError, Secret, Service};
+use postino_common::auth::{AuthError, PlainError, Secret, Service, parse_plain};
 
 use super::Session;
 use crate::connection::Line;
@@ -133,29 +133,16 @@ impl Session {
             Ok(message) => message,
             Err(reply) => return Ok(Credentials::Refused(reply)),
         };
-        let parts: Vec<&[u8]> = message.split(|&b| b == 0).collect();
-        let malformed =
-            || Credentials::Refused(Reply::new(501, "5.5.2", "Malformed PLAIN credentials"));
-        let [authzid, authcid, password] = parts.as_slice() else {
-            return Ok(malformed());
-        };
-        let (Ok(authzid), Ok(user), Ok(password)) = (
-            std::str::from_utf8(authzid),
-            std::str::from_utf8(authcid),
-            std::str::from_utf8(password),
-        ) else {
-            return Ok(malformed());
-        };
-        if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(user) {
-            return Ok(Credentials::Refused(Reply::new(
+        Ok(match parse_plain(&message) {
+            Ok((user, password)) => Credentials::Given { user, password },
+            Err(PlainError::Malformed) => {
+                Credentials::Refused(Reply::new(501, "5.5.2", "Malformed PLAIN credentials"))
+            }
+            Err(PlainError::OtherIdentity) => Credentials::Refused(Reply::new(
                 535,
                 "5.7.8",
                 "Authorization identity not allowed",
-            )));
-        }
-        Ok(Credentials::Given {
-            user: user.to_string(),
-            password: Secret::new(password),
+            )),
         })
     }
 

@@ -1,0 +1,186 @@
+//! Changing the flags of stored messages (IMAP STORE, RFC 9051 §6.4.6),
+//! with CONDSTORE's UNCHANGEDSINCE (RFC 7162 §3.1.3).
+
+use std::collections::BTreeMap;
+
+use sqlx::AssertSqlSafe;
+
+use super::messages::{MAX_IN_LIST, placeholders};
+use super::{Change, ChangeKind, Flags, MessageSummary, Result, StoreError, WriteTx};
+
+/// How a STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// The flags a STORE names: system flags as bits, keywords by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub op: FlagOp,
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+}
+
+impl FlagChange {
+    /// The flags and keywords a message ends with.
+    fn apply(&self, flags: i64, keywords: &str) -> (i64, String) {
+        let mut words: Vec<&str> = match self.op {
+            FlagOp::Replace => Vec::new(),
+            FlagOp::Add | FlagOp::Remove => keywords.split_whitespace().collect(),
+        };
+        if self.op == FlagOp::Remove {
+            words.retain(|w| !self.keywords.iter().any(|k| k.eq_ignore_ascii_case(w)));
+        } else {
+            for keyword in &self.keywords {
+                if !words.iter().any(|w| w.eq_ignore_ascii_case(keyword)) {
+                    words.push(keyword);
+                }
+            }
+        }
+        let flags = match self.op {
+            FlagOp::Add => flags | self.flags.0,
+            FlagOp::Remove => flags & !self.flags.0,
+            FlagOp::Replace => self.flags.0,
+        };
+        (flags, words.join(" "))
+    }
+}
+
+/// What a STORE did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagsStored {
+    /// Every message named that is still there, with its flags after the
+    /// change (changed or not), in UID order.
+    pub messages: Vec<MessageSummary>,
+    /// UIDs left alone because they changed after UNCHANGEDSINCE.
+    pub modified: Vec<i64>,
+}
+
+impl WriteTx {
+    /// Changes the flags of the messages `uids` of a folder. Messages whose
+    /// flags end as they were keep their MODSEQ; all the others get one new
+    /// MODSEQ. With `unchanged_since`, a message whose MODSEQ is above it is
+    /// not changed and is listed in `modified`.
+    pub async fn store_flags(
+        &mut self,
+        folder_id: i64,
+        uids: &[i64],
+        change: &FlagChange,
+        unchanged_since: Option<i64>,
+    ) -> Result<FlagsStored> {
+        self.lock_folders(&[folder_id]).await?;
+        let mut current = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "SELECT uid, size, internal_date, flags, keywords, modseq FROM messages \
+                 WHERE folder_id = $1 AND uid IN ({}) ORDER BY uid",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, MessageSummary>(AssertSqlSafe(sql)).bind(folder_id);
+            for uid in chunk {
+                query = query.bind(uid);
+            }
+            current.extend(query.fetch_all(self.conn()).await?);
+        }
+        current.sort_by_key(|m| m.uid);
+        let mut stored = FlagsStored::default();
+        // Messages to change, grouped by the flags they end with, so that
+        // marking a whole folder seen is a handful of statements.
+        let mut groups: BTreeMap<(i64, String), Vec<usize>> = BTreeMap::new();
+        for (index, message) in current.iter().enumerate() {
+            if unchanged_since.is_some_and(|since| message.modseq > since) {
+                stored.modified.push(message.uid);
+                continue;
+            }
+            let after = change.apply(message.flags, &message.keywords);
+            if after != (message.flags, message.keywords.clone()) {
+                groups.entry(after).or_default().push(index);
+            }
+        }
+        if !groups.is_empty() {
+            let modseq = self.bump_modseq(folder_id).await?;
+            for ((flags, keywords), indexes) in groups {
+                for chunk in indexes.chunks(MAX_IN_LIST) {
+                    let sql = format!(
+                        "UPDATE messages SET flags = $1, keywords = $2, modseq = $3 \
+                         WHERE folder_id = $4 AND uid IN ({})",
+                        placeholders(5, chunk.len())
+                    );
+                    let mut query = sqlx::query(AssertSqlSafe(sql))
+                        .bind(flags)
+                        .bind(&keywords)
+                        .bind(modseq.modseq)
+                        .bind(folder_id);
+                    for &index in chunk {
+                        query = query.bind(current[index].uid);
+                    }
+                    query.execute(self.conn()).await?;
+                    for &index in chunk {
+                        let message = &mut current[index];
+                        message.flags = flags;
+                        message.keywords.clone_from(&keywords);
+                        message.modseq = modseq.modseq;
+                    }
+                }
+            }
+            self.announce(Change {
+                kind: ChangeKind::Flags,
+                ..modseq
+            });
+        }
+        current.retain(|m| stored.modified.binary_search(&m.uid).is_err());
+        stored.messages = current;
+        Ok(stored)
+    }
+
+    /// Takes a folder's next MODSEQ; the returned change names the folder's
+    /// account, to be announced once something used it.
+    pub(super) async fn bump_modseq(&mut self, folder_id: i64) -> Result<Change> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = $1 \
+             RETURNING account_id, highestmodseq",
+        )
+        .bind(folder_id)
+        .fetch_optional(self.conn())
+        .await?;
+        let (account_id, modseq) = row.ok_or_else(|| StoreError::NotFound {
+            what: "folder",
+            name: folder_id.to_string(),
+        })?;
+        Ok(Change {
+            account_id,
+            folder_id,
+            kind: ChangeKind::Flags,
+            modseq,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(op: FlagOp, flags: Flags, keywords: &[&str]) -> FlagChange {
+        FlagChange {
+            op,
+            flags,
+            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn flags_and_keywords_combine() {
+        let add = change(FlagOp::Add, Flags::SEEN, &["$Junk", "work"]);
+        assert_eq!(
+            add.apply(Flags::FLAGGED.0, "Work"),
+            (5, "Work $Junk".into())
+        );
+        let remove = change(FlagOp::Remove, Flags::SEEN, &["WORK"]);
+        assert_eq!(remove.apply(5, "Work $Junk"), (4, "$Junk".into()));
+        let replace = change(FlagOp::Replace, Flags::DRAFT, &["a", "A"]);
+        assert_eq!(replace.apply(31, "x y"), (16, "a".into()));
+    }
+}

@@ -1,0 +1,46 @@
+//! EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, §6.4.9).
+
+use imap_codec::imap_types::sequence::SequenceSet;
+
+use super::{Done, Session, unavailable};
+
+impl Session<'_> {
+    pub(super) async fn expunge(&mut self, only: Option<&SequenceSet>) -> Done {
+        let Some(view) = &self.selected else {
+            return Done::bad("No mailbox selected");
+        };
+        if view.read_only {
+            return Done::no("Mailbox is read-only").code("READ-ONLY");
+        }
+        let folder_id = view.folder_id;
+        let store = self.ctx.store.clone();
+        let mut uids = match store.deleted_uids(folder_id).await {
+            Ok(uids) => uids,
+            Err(err) => return unavailable(&err),
+        };
+        if let Some(set) = only {
+            let named: Vec<i64> = view
+                .resolve(set, true)
+                .into_iter()
+                .map(|(_, uid)| i64::from(uid))
+                .collect();
+            uids.retain(|uid| named.binary_search(uid).is_ok());
+        }
+        let expunged = async {
+            let mut tx = store.begin().await?;
+            let removed = tx.expunge(folder_id, &uids).await?;
+            tx.commit().await?;
+            Ok::<_, postino_common::store::StoreError>(removed)
+        };
+        let removed = match expunged.await {
+            Ok(removed) => removed,
+            Err(err) => return unavailable(&err),
+        };
+        let removed: Vec<u32> = removed.into_iter().map(|uid| uid as u32).collect();
+        let qresync = self.enabled.qresync;
+        if let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) {
+            view.remove(&removed, qresync, &mut conn.out);
+        }
+        Done::ok("EXPUNGE completed")
+    }
+}

@@ -1,0 +1,146 @@
+//! Mailbox names between the client and the store. The store keeps UTF-8
+//! names with `/` between levels and `INBOX` in capitals; clients send and
+//! receive modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once they enabled
+//! UTF8=ACCEPT or IMAP4rev2 (RFC 6855 §3).
+
+use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
+
+use super::Enabled;
+use crate::mailbox_name;
+use crate::render::write_nstring;
+
+/// The longest mailbox name, in bytes of UTF-8.
+const MAX_NAME: usize = 255;
+
+/// A mailbox name the client sent that cannot be one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid mailbox name")]
+pub(crate) struct BadName;
+
+/// The store's name for the mailbox a client named.
+pub(crate) fn from_client(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
+    let bytes = match mailbox {
+        Mailbox::Inbox => return Ok("INBOX".into()),
+        Mailbox::Other(other) => other.as_ref(),
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| BadName)?;
+    let name = if enabled.utf8 {
+        text.to_string()
+    } else {
+        mailbox_name::decode(text).map_err(|_| BadName)?
+    };
+    normalize(&name)
+}
+
+/// Checks a name and writes its INBOX part in capitals: `inbox/x` is
+/// `INBOX/x`.
+fn normalize(name: &str) -> Result<String, BadName> {
+    let bad = name.is_empty()
+        || name.len() > MAX_NAME
+        || name.starts_with('/')
+        || name.ends_with('/')
+        || name.contains("//")
+        || name.chars().any(|c| c.is_control() || c == '*' || c == '%');
+    if bad {
+        return Err(BadName);
+    }
+    match name.split_once('/') {
+        Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") => Ok(format!("INBOX/{rest}")),
+        None if name.eq_ignore_ascii_case("INBOX") => Ok("INBOX".into()),
+        _ => Ok(name.to_string()),
+    }
+}
+
+/// A LIST reference or pattern as UTF-8; `None` when it cannot be decoded.
+pub(crate) fn pattern_from_client(pattern: &[u8], enabled: Enabled) -> Option<String> {
+    let text = std::str::from_utf8(pattern).ok()?;
+    if enabled.utf8 {
+        Some(text.to_string())
+    } else {
+        mailbox_name::decode(text).ok()
+    }
+}
+
+pub(crate) fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
+    match pattern {
+        ListMailbox::Token(token) => token.as_ref(),
+        ListMailbox::String(string) => string.as_ref(),
+    }
+}
+
+/// Writes a mailbox name as the client reads it: a quoted string or
+/// literal, in modified UTF-7 unless UTF-8 is enabled.
+pub(crate) fn write_name(out: &mut Vec<u8>, name: &str, enabled: Enabled) {
+    if enabled.utf8 {
+        write_nstring(out, Some(name.as_bytes()), true);
+    } else {
+        write_nstring(out, Some(mailbox_name::encode(name).as_bytes()), false);
+    }
+}
+
+/// True when `name` matches a LIST pattern: `*` matches anything, `%`
+/// anything but the hierarchy delimiter (RFC 9051 §6.3.9).
+pub(crate) fn matches_pattern(name: &str, pattern: &str) -> bool {
+    /// `rest[j]`: whether the name from byte `i` on matches the pattern from
+    /// byte `j` on, computed for `i` from the end; time `name × pattern`,
+    /// whatever wildcards a client sends.
+    fn go(name: &[u8], pattern: &[u8]) -> bool {
+        let mut next = vec![false; pattern.len() + 1];
+        next[pattern.len()] = true;
+        for j in (0..pattern.len()).rev() {
+            next[j] = matches!(pattern[j], b'*' | b'%') && next[j + 1];
+        }
+        for i in (0..name.len()).rev() {
+            let mut here = vec![false; pattern.len() + 1];
+            for j in (0..pattern.len()).rev() {
+                here[j] = match pattern[j] {
+                    b'*' => here[j + 1] || next[j],
+                    b'%' => here[j + 1] || (name[i] != b'/' && next[j]),
+                    c => name[i] == c && next[j + 1],
+                };
+            }
+            next = here;
+        }
+        next[0]
+    }
+    if pattern.len() > MAX_NAME * 4 {
+        return false;
+    }
+    // INBOX matches in any case.
+    let name = name
+        .strip_prefix("INBOX")
+        .map_or(name.to_string(), |rest| format!("INBOX{rest}"));
+    let pattern = match pattern.get(..5) {
+        Some(head) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{}", &pattern[5..]),
+        _ => pattern.to_string(),
+    };
+    go(name.as_bytes(), pattern.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_inbox_is_capitalized() {
+        assert_eq!(normalize("inbox").unwrap(), "INBOX");
+        assert_eq!(normalize("Inbox/Lavoro").unwrap(), "INBOX/Lavoro");
+        assert_eq!(normalize("Inboxes").unwrap(), "Inboxes");
+        for bad in ["", "/a", "a/", "a//b", "a*", "a%b", "a\nb"] {
+            assert!(normalize(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_match_like_rfc_9051() {
+        assert!(matches_pattern("INBOX", "*"));
+        assert!(matches_pattern("Lavoro/2026", "*"));
+        assert!(!matches_pattern("Lavoro/2026", "%"));
+        assert!(matches_pattern("Lavoro/2026", "Lavoro/%"));
+        assert!(matches_pattern("Lavoro/2026/Q1", "Lavoro/*"));
+        assert!(!matches_pattern("Lavoro/2026/Q1", "Lavoro/%"));
+        assert!(matches_pattern("INBOX", "inbox"));
+        assert!(matches_pattern("Sent", "S%t"));
+        assert!(!matches_pattern("Sent", "s%"));
+    }
+}

@@ -1,0 +1,191 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), answered with `* SEARCH` or,
+//! when asked with RETURN or under IMAP4rev2, `* ESEARCH` (RFC 4731).
+//!
+//! One query reads the flags, dates, sizes and cached subjects of the whole
+//! folder; only messages that the metadata leaves undecided have their
+//! bodies read, a few at a time.
+
+use std::io::Write as _;
+use std::num::{NonZeroU32, NonZeroU64};
+
+use imap_codec::imap_types::core::{Charset, Tag};
+use imap_codec::imap_types::search::SearchKey;
+use postino_common::store::{Columns, Flags, MessageDetails, StoreError};
+
+use super::{Done, End, Session, unavailable};
+use crate::proto::{Esearch, Options, SearchReturn, encode_esearch};
+use crate::search::{Candidate, Context, Query, charset_supported};
+
+/// Bodies read at once for content keys.
+const BODY_BATCH: usize = 64;
+
+/// True when some key is MODSEQ, which adds the highest MODSEQ of the
+/// matches to the answer (RFC 7162 §3.1.5).
+fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
+    keys.iter().any(|key| match key {
+        SearchKey::ModSequence { .. } => true,
+        SearchKey::And(keys) => uses_modseq(keys.as_ref()),
+        SearchKey::Not(key) => uses_modseq(std::slice::from_ref(key)),
+        SearchKey::Or(a, b) => {
+            uses_modseq(std::slice::from_ref(a)) || uses_modseq(std::slice::from_ref(b))
+        }
+        _ => false,
+    })
+}
+
+fn candidate<'a>(seq: u32, row: &'a MessageDetails, raw: Option<&'a [u8]>) -> Candidate<'a> {
+    Candidate {
+        seq,
+        uid: row.uid as u32,
+        flags: Flags(row.flags),
+        keywords: &row.keywords,
+        internal_date: row.internal_date,
+        size: row.size,
+        modseq: row.modseq,
+        sent_at: row.sent_at,
+        subject: row.subject.as_deref().unwrap_or(""),
+        raw,
+    }
+}
+
+/// A match: its sequence number, UID and MODSEQ.
+struct Hit {
+    seq: u32,
+    uid: u32,
+    modseq: i64,
+}
+
+impl Session<'_> {
+    pub(super) async fn search(
+        &mut self,
+        tag: &Tag<'_>,
+        charset: Option<&Charset<'_>>,
+        keys: &[SearchKey<'_>],
+        by_uid: bool,
+        options: &Options,
+    ) -> Result<Done, End> {
+        if let Some(charset) = charset
+            && !charset_supported(charset.as_ref())
+        {
+            return Ok(Done::no("Unsupported charset").code("BADCHARSET (UTF-8 US-ASCII)"));
+        }
+        let hits = match self.find(keys).await {
+            Ok(hits) => hits,
+            Err(err) => return Ok(unavailable(&err)),
+        };
+        let modseq = uses_modseq(keys)
+            .then(|| hits.iter().map(|h| h.modseq).max())
+            .flatten();
+        if modseq.is_some() {
+            self.enabled.condstore = true;
+        }
+        let number = |hit: &Hit| if by_uid { hit.uid } else { hit.seq };
+        let returns = match options {
+            Options::SearchReturn(returns) => Some(returns.as_slice()),
+            _ if self.enabled.rev2 => Some(&[][..]),
+            _ => None,
+        };
+        let out = &mut self.conn().out;
+        match returns {
+            None => {
+                out.extend_from_slice(b"* SEARCH");
+                for hit in &hits {
+                    let _ = write!(out, " {}", number(hit));
+                }
+                if let Some(modseq) = modseq {
+                    let _ = write!(out, " (MODSEQ {modseq})");
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(returns) => {
+                let numbers: Vec<NonZeroU32> = hits
+                    .iter()
+                    .filter_map(|h| NonZeroU32::new(number(h)))
+                    .collect();
+                // No return option means ALL (RFC 4731 §3.1).
+                let all = returns.is_empty() || returns.contains(&SearchReturn::All);
+                let esearch = Esearch {
+                    tag: Some(tag),
+                    uid: by_uid,
+                    min: returns
+                        .contains(&SearchReturn::Min)
+                        .then(|| numbers.first().copied())
+                        .flatten(),
+                    max: returns
+                        .contains(&SearchReturn::Max)
+                        .then(|| numbers.last().copied())
+                        .flatten(),
+                    all: all.then_some(numbers.as_slice()),
+                    count: returns
+                        .contains(&SearchReturn::Count)
+                        .then_some(numbers.len() as u32),
+                    modseq: modseq.and_then(|m| NonZeroU64::new(m as u64)),
+                };
+                out.extend_from_slice(&encode_esearch(&esearch));
+            }
+        }
+        Ok(Done::ok("SEARCH completed"))
+    }
+
+    /// The messages of the selected folder matching `keys`, ascending.
+    async fn find(&mut self, keys: &[SearchKey<'_>]) -> Result<Vec<Hit>, StoreError> {
+        let Some(view) = &self.selected else {
+            return Ok(Vec::new());
+        };
+        let store = &self.ctx.store;
+        let query = Query::new(keys);
+        let context = Context {
+            max_seq: view.exists(),
+            max_uid: view.max_uid(),
+        };
+        let rows = store
+            .message_details(
+                view.folder_id,
+                1,
+                i64::from(view.max_uid()),
+                Columns::Search,
+            )
+            .await?;
+        let mut hits = Vec::new();
+        let mut undecided = Vec::new();
+        for row in &rows {
+            let Some(seq) = view.seq_of(row.uid as u32) else {
+                continue;
+            };
+            let candidate = candidate(seq, row, None);
+            let decided = if query.needs_content() {
+                query.prefilter(&candidate, &context)
+            } else {
+                Some(query.matches(&candidate, &context))
+            };
+            match decided {
+                Some(true) => hits.push(Hit {
+                    seq,
+                    uid: row.uid as u32,
+                    modseq: row.modseq,
+                }),
+                Some(false) => {}
+                None => undecided.push((seq, row)),
+            }
+        }
+        for batch in undecided.chunks(BODY_BATCH) {
+            let uids: Vec<i64> = batch.iter().map(|(_, row)| row.uid).collect();
+            let bodies = store.message_bodies(view.folder_id, &uids).await?;
+            for (seq, row) in batch {
+                let Some((_, raw)) = bodies.iter().find(|(uid, _)| *uid == row.uid) else {
+                    continue;
+                };
+                let candidate = candidate(*seq, row, Some(raw));
+                if query.matches(&candidate, &context) {
+                    hits.push(Hit {
+                        seq: *seq,
+                        uid: row.uid as u32,
+                        modseq: row.modseq,
+                    });
+                }
+            }
+        }
+        hits.sort_by_key(|h| h.seq);
+        Ok(hits)
+    }
+}

@@ -1,0 +1,270 @@
+//! The selected mailbox as this session sees it: its messages numbered in
+//! UID order, and what the session has already been told.
+//!
+//! Other sessions and deliveries change the folder at any time; the view
+//! catches up from the store (rows whose MODSEQ is above what it has seen,
+//! and the expunge history) only at the points where the client may be told
+//! (RFC 9051 §7.5.1): new messages as EXISTS, flag changes as FETCH, and
+//! expunges as EXPUNGE or, under QRESYNC, VANISHED.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::store::{Folder, Store, StoreError};
+
+use super::{Enabled, Session};
+use crate::search::in_sequence_set;
+
+pub(crate) struct View {
+    pub folder_id: i64,
+    pub name: String,
+    pub read_only: bool,
+    /// UIDs of the messages the client knows, ascending: sequence number
+    /// `n` is `uids[n - 1]`.
+    pub uids: Vec<u32>,
+    /// The folder's HIGHESTMODSEQ up to which the session has caught up.
+    pub modseq: i64,
+    /// Expunged by others while EXPUNGE could not be reported; reported at
+    /// the next point it can.
+    pending_expunge: Vec<u32>,
+    /// MODSEQs of this session's own flag changes, already reported.
+    own_modseqs: Vec<i64>,
+}
+
+impl View {
+    pub(crate) fn new(folder: &Folder, uids: Vec<u32>, read_only: bool) -> View {
+        View {
+            folder_id: folder.id,
+            name: folder.name.clone(),
+            read_only,
+            uids,
+            modseq: folder.highestmodseq,
+            pending_expunge: Vec::new(),
+            own_modseqs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn exists(&self) -> u32 {
+        self.uids.len() as u32
+    }
+
+    pub(crate) fn max_uid(&self) -> u32 {
+        self.uids.last().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    /// The messages a sequence set names, `(seq, uid)` ascending; with
+    /// `by_uid` the set holds UIDs. UIDs that are not here are skipped, as
+    /// RFC 9051 §6.4.9 says; `*` is the last message.
+    pub(crate) fn resolve(&self, set: &SequenceSet, by_uid: bool) -> Vec<(u32, u32)> {
+        if by_uid {
+            let largest = self.max_uid();
+            self.uids
+                .iter()
+                .enumerate()
+                .filter(|&(_, &uid)| in_sequence_set(set, uid, largest))
+                .map(|(i, &uid)| (i as u32 + 1, uid))
+                .collect()
+        } else {
+            let largest = self.exists();
+            self.uids
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| in_sequence_set(set, i as u32 + 1, largest))
+                .map(|(i, &uid)| (i as u32 + 1, uid))
+                .collect()
+        }
+    }
+
+    /// True when a sequence set names a message number the mailbox does
+    /// not have (a client error, unlike an unknown UID).
+    pub(crate) fn out_of_range(&self, set: &SequenceSet) -> bool {
+        use imap_codec::imap_types::sequence::{SeqOrUid, Sequence};
+        let beyond = |s: &SeqOrUid| matches!(s, SeqOrUid::Value(n) if n.get() > self.exists());
+        set.0.as_ref().iter().any(|sequence| match sequence {
+            Sequence::Single(s) => beyond(s),
+            Sequence::Range(a, b) => beyond(a) && beyond(b),
+        })
+    }
+
+    /// Remembers a MODSEQ of this session's own change, already reported.
+    pub(crate) fn own_change(&mut self, modseq: i64) {
+        self.own_modseqs.push(modseq);
+    }
+
+    /// Takes messages out of the view and writes EXPUNGE (highest sequence
+    /// number first, so that each is right when read) or one VANISHED.
+    pub(crate) fn remove(&mut self, uids: &[u32], qresync: bool, out: &mut Vec<u8>) {
+        let mut gone: Vec<u32> = uids
+            .iter()
+            .filter(|uid| self.uids.binary_search(uid).is_ok())
+            .copied()
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        gone.sort_unstable();
+        gone.dedup();
+        if qresync {
+            let _ = write!(out, "* VANISHED {}\r\n", uid_set(&gone));
+            self.uids.retain(|uid| gone.binary_search(uid).is_err());
+            return;
+        }
+        for uid in gone.iter().rev() {
+            if let Ok(index) = self.uids.binary_search(uid) {
+                self.uids.remove(index);
+                let _ = write!(out, "* {} EXPUNGE\r\n", index + 1);
+            }
+        }
+    }
+}
+
+/// Numbers as a compact IMAP set (`1:3,7`), from ascending numbers.
+pub(crate) fn uid_set(numbers: &[u32]) -> String {
+    let mut set = String::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let first = numbers[i];
+        while i + 1 < numbers.len() && numbers[i + 1] == numbers[i] + 1 {
+            i += 1;
+        }
+        if !set.is_empty() {
+            set.push(',');
+        }
+        if numbers[i] == first {
+            let _ = write!(set, "{first}");
+        } else {
+            let _ = write!(set, "{first}:{}", numbers[i]);
+        }
+        i += 1;
+    }
+    set
+}
+
+/// Writes a message's flags as a parenthesized list.
+pub(crate) fn write_flags(out: &mut Vec<u8>, flags: i64, keywords: &str) {
+    use postino_common::store::Flags;
+    out.push(b'(');
+    let mut first = true;
+    let names = [
+        (Flags::SEEN, "\\Seen"),
+        (Flags::ANSWERED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::DELETED, "\\Deleted"),
+        (Flags::DRAFT, "\\Draft"),
+    ];
+    for (flag, name) in names {
+        if Flags(flags).contains(flag) {
+            if !first {
+                out.push(b' ');
+            }
+            out.extend_from_slice(name.as_bytes());
+            first = false;
+        }
+    }
+    for keyword in keywords.split_whitespace() {
+        if !first {
+            out.push(b' ');
+        }
+        out.extend_from_slice(keyword.as_bytes());
+        first = false;
+    }
+    out.push(b')');
+}
+
+impl Session<'_> {
+    /// Tells the client what changed in the selected folder since it was
+    /// last told. Store failures are logged and retried at the next point.
+    pub(crate) async fn report_changes(&mut self, expunge_allowed: bool) {
+        let Some(login) = &mut self.login else { return };
+        // Any change to the account wakes the watch; without one, nothing
+        // changed (this session's own changes wake it too).
+        if !login.watch.take_change() && !self.forced_sync {
+            self.flush_pending(expunge_allowed);
+            return;
+        }
+        self.forced_sync = false;
+        let store = self.ctx.store.clone();
+        let enabled = self.enabled;
+        let Some(view) = &mut self.selected else {
+            return;
+        };
+        let out = match &mut self.conn {
+            Some(conn) => &mut conn.out,
+            None => return,
+        };
+        if let Err(err) = catch_up(&store, view, enabled, expunge_allowed, out).await {
+            tracing::warn!(error = %err, "cannot read the selected folder's changes");
+        }
+    }
+
+    /// Reports expunges held back while they could not be.
+    fn flush_pending(&mut self, expunge_allowed: bool) {
+        let qresync = self.enabled.qresync;
+        let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) else {
+            return;
+        };
+        if expunge_allowed && !view.pending_expunge.is_empty() {
+            let pending = std::mem::take(&mut view.pending_expunge);
+            view.remove(&pending, qresync, &mut conn.out);
+        }
+    }
+}
+
+async fn catch_up(
+    store: &Store,
+    view: &mut View,
+    enabled: Enabled,
+    expunge_allowed: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let Some(folder) = store.folder_by_id(view.folder_id).await? else {
+        // Deleted by another session: everything in it is gone.
+        let all = view.uids.clone();
+        if expunge_allowed {
+            view.remove(&all, enabled.qresync, out);
+        }
+        return Ok(());
+    };
+    let until = folder.highestmodseq;
+    if until > view.modseq {
+        let vanished = store.vanished(view.folder_id, view.modseq, until).await?;
+        view.pending_expunge
+            .extend(vanished.into_iter().map(|uid| uid as u32));
+        let changed = store
+            .messages_changed_since(view.folder_id, view.modseq)
+            .await?;
+        let mut added = false;
+        for message in changed.iter().filter(|m| m.modseq <= until) {
+            let uid = message.uid as u32;
+            if uid > view.max_uid() {
+                view.uids.push(uid);
+                added = true;
+            } else if let Some(seq) = view.seq_of(uid) {
+                if view.own_modseqs.contains(&message.modseq) {
+                    continue;
+                }
+                let _ = write!(out, "* {seq} FETCH (UID {uid} FLAGS ");
+                write_flags(out, message.flags, &message.keywords);
+                if enabled.condstore {
+                    let _ = write!(out, " MODSEQ ({})", message.modseq);
+                }
+                out.extend_from_slice(b")\r\n");
+            }
+        }
+        if added {
+            let _ = write!(out, "* {} EXISTS\r\n", view.exists());
+        }
+        view.modseq = until;
+        view.own_modseqs.clear();
+    }
+    if expunge_allowed && !view.pending_expunge.is_empty() {
+        let pending = std::mem::take(&mut view.pending_expunge);
+        view.remove(&pending, enabled.qresync, out);
+    }
+    Ok(())
+}
