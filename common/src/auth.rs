@@ -12,14 +12,16 @@
 //! one line a fail2ban filter can match:
 //! `authentication failed service="imap" user="…" ip=192.0.2.1 reason="…"`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rand_core::OsRng;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -127,6 +129,63 @@ pub struct Authenticator {
     policy: Arc<ThrottlePolicy>,
     hashing: Arc<Semaphore>,
     dummy_hash: Arc<OnceCell<String>>,
+    verified: Arc<Verified>,
+}
+
+/// Passwords verified lately. Mail clients open several connections and
+/// reconnect often; without this each login costs an argon2 hash (tens of
+/// milliseconds of CPU). An entry is the stored PHC string, which changes
+/// with the password, and a SHA-256 of the password keyed with a secret of
+/// this process, so the cache never holds a password; memory only, like
+/// Dovecot's auth cache.
+struct Verified {
+    key: [u8; 32],
+    entries: std::sync::Mutex<HashMap<String, ([u8; 32], Instant)>>,
+}
+
+/// How long a verified password is trusted without hashing it again.
+const VERIFIED_FOR: Duration = Duration::from_secs(600);
+/// Most entries; the cache starts over when full.
+const MAX_VERIFIED: usize = 10_000;
+
+impl Verified {
+    fn new() -> Verified {
+        let mut key = [0; 32];
+        OsRng.fill_bytes(&mut key);
+        Verified {
+            key,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    fn digest(&self, password: &Secret) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.key);
+        hasher.update(password.expose().as_bytes());
+        hasher.finalize().into()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, ([u8; 32], Instant)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn contains(&self, hash: &str, password: &Secret) -> bool {
+        let digest = self.digest(password);
+        self.entries()
+            .get(hash)
+            .is_some_and(|(known, at)| *known == digest && at.elapsed() < VERIFIED_FOR)
+    }
+
+    fn insert(&self, hash: String, password: &Secret) {
+        let digest = self.digest(password);
+        let mut entries = self.entries();
+        if entries.len() >= MAX_VERIFIED {
+            entries.clear();
+        }
+        entries.insert(hash, (digest, Instant::now()));
+    }
 }
 
 impl Authenticator {
@@ -140,6 +199,7 @@ impl Authenticator {
             policy: Arc::new(policy),
             hashing: Arc::new(Semaphore::new(max_concurrent_hashes.max(1))),
             dummy_hash: Arc::new(OnceCell::new()),
+            verified: Arc::new(Verified::new()),
         }
     }
 
@@ -303,6 +363,11 @@ impl Authenticator {
     /// Verifies `password` against `hash`, or against a dummy hash when there
     /// is none, so that both take the same time.
     async fn verify(&self, hash: Option<String>, password: &Secret) -> Result<bool, AuthError> {
+        if let Some(hash) = &hash
+            && self.verified.contains(hash, password)
+        {
+            return Ok(true);
+        }
         let known = hash.is_some();
         let dummy = Secret::new("postino-dummy");
         let hash = match hash {
@@ -313,16 +378,20 @@ impl Authenticator {
                 .await?
                 .clone(),
         };
-        let password = password.clone();
+        let secret = password.clone();
+        let checked = hash.clone();
         let matched = self
             .blocking(move || {
-                Ok(PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Ok(PasswordHash::new(&checked).is_ok_and(|parsed| {
                     Argon2::default()
-                        .verify_password(password.expose().as_bytes(), &parsed)
+                        .verify_password(secret.expose().as_bytes(), &parsed)
                         .is_ok()
                 }))
             })
             .await?;
+        if known && matched {
+            self.verified.insert(hash, password);
+        }
         Ok(known && matched)
     }
 

@@ -13,6 +13,7 @@ store_tests!(
     repeated_failures_lock_out_the_ip,
     disabled_domains_cannot_log_in,
     admins_log_in,
+    a_changed_password_is_not_remembered,
 );
 
 const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
@@ -211,4 +212,42 @@ async fn admins_log_in(store: Store) {
         .login_admin("provincia", &Secret::new("nope"), IP)
         .await;
     assert!(matches!(wrong, Err(AuthError::Invalid)));
+}
+
+async fn a_changed_password_is_not_remembered(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "first password").await;
+    let login = |password: &'static str| {
+        let auth = auth.clone();
+        async move {
+            auth.login_user(
+                Service::Imap,
+                "anna@comune.example.it",
+                &Secret::new(password),
+                IP,
+            )
+            .await
+        }
+    };
+    // The second login is answered from the cache of verified passwords.
+    login("first password").await.unwrap();
+    login("first password").await.unwrap();
+    assert!(matches!(
+        login("First password").await,
+        Err(AuthError::Invalid)
+    ));
+    let hash = auth
+        .hash_password(&Secret::new("second password"))
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_password("anna@comune.example.it", &hash)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        login("first password").await,
+        Err(AuthError::Invalid)
+    ));
+    login("second password").await.unwrap();
 }

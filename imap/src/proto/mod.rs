@@ -13,6 +13,7 @@ mod decode;
 mod encode;
 mod extended;
 mod framing;
+mod searchres;
 
 pub use decode::{
     BadAuthenticateData, DecodeError, Decoded, NotDone, decode_authenticate_data, decode_command,
@@ -28,6 +29,7 @@ pub use framing::{
     Refusal, recover_tag,
 };
 pub use imap_codec::imap_types;
+pub use searchres::substitute_saved;
 
 #[cfg(test)]
 mod tests {

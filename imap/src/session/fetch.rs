@@ -506,7 +506,17 @@ fn write_section_spec(out: &mut Vec<u8>, section: Option<&Section<'_>>) {
             if n > 0 {
                 out.push(b' ');
             }
-            crate::render::write_string(out, field.as_ref(), false);
+            // Echoed as sent: an atom stays an atom (`(SUBJECT FROM)`).
+            let name: &[u8] = field.as_ref();
+            let atom = !name.is_empty()
+                && name
+                    .iter()
+                    .all(|&b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b));
+            if atom {
+                out.extend_from_slice(name);
+            } else {
+                crate::render::write_string(out, name, false);
+            }
         }
         out.push(b')');
     }

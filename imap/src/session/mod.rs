@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Context;
 use crate::connection::Connection;
-use crate::proto::{Decoded, Event, Options, Reason, decode_command};
+use crate::proto::{Decoded, Event, Options, Reason, decode_command, substitute_saved};
 use view::View;
 
 /// How a command ended: the tagged response's status, code and text.
@@ -200,6 +200,13 @@ impl<'a> Session<'a> {
     }
 
     async fn command(&mut self, bytes: &[u8]) -> Result<(), End> {
+        let rewritten = match &self.selected {
+            Some(view) if bytes.contains(&b'$') => {
+                substitute_saved(bytes, &view::uid_set(&view.saved))
+            }
+            _ => None,
+        };
+        let bytes = rewritten.as_deref().unwrap_or(bytes);
         let decoded = match decode_command(bytes) {
             Ok(decoded) => decoded,
             Err(err) => {
@@ -464,7 +471,7 @@ impl<'a> Session<'a> {
         }
         caps.push_str(
             " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN \
-             SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH \
+             SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES \
              QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC UTF8=ACCEPT BINARY",
         );
         let _ = write!(caps, " APPENDLIMIT={}", self.ctx.settings.max_message_size);

@@ -85,6 +85,17 @@ impl Session<'_> {
             _ if self.enabled.rev2 => Some(&[][..]),
             _ => None,
         };
+        if let (Some(returns), Some(view)) = (returns, &mut self.selected)
+            && returns.contains(&SearchReturn::Save)
+        {
+            let mut uids: Vec<u32> = hits.iter().map(|h| h.uid).collect();
+            uids.sort_unstable();
+            view.saved = uids;
+            // SAVE alone asks for no answer (RFC 5182 §2.1).
+            if returns == [SearchReturn::Save] {
+                return Ok(Done::ok("SEARCH completed, result saved"));
+            }
+        }
         let out = &mut self.conn().out;
         match returns {
             None => {
@@ -102,8 +113,9 @@ impl Session<'_> {
                     .iter()
                     .filter_map(|h| NonZeroU32::new(number(h)))
                     .collect();
-                // No return option means ALL (RFC 4731 §3.1).
-                let all = returns.is_empty() || returns.contains(&SearchReturn::All);
+                // No return option (but SAVE) means ALL (RFC 4731 §3.1).
+                let all = returns.iter().all(|r| *r == SearchReturn::Save)
+                    || returns.contains(&SearchReturn::All);
                 let esearch = Esearch {
                     tag: Some(tag),
                     uid: by_uid,

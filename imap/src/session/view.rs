@@ -30,6 +30,9 @@ pub(crate) struct View {
     pending_expunge: Vec<u32>,
     /// MODSEQs of this session's own flag changes, already reported.
     own_modseqs: Vec<i64>,
+    /// UIDs found by the last `SEARCH RETURN (SAVE)`: what `$` names
+    /// (SEARCHRES, RFC 5182).
+    pub saved: Vec<u32>,
 }
 
 impl View {
@@ -42,6 +45,7 @@ impl View {
             modseq: folder.highestmodseq,
             pending_expunge: Vec::new(),
             own_modseqs: Vec::new(),
+            saved: Vec::new(),
         }
     }
 
