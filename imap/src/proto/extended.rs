@@ -9,8 +9,10 @@
 //!   (RFC 5819 §2), SPECIAL-USE (RFC 6154 §5.1);
 //! - `CREATE name (USE (\Sent ...))`: CREATE-SPECIAL-USE (RFC 6154 §3).
 //!
-//! Not read: LIST with several patterns `("a" "b")` and the SEARCHRES `$`
-//! sequence set (RFC 5182), which imap-codec refuses as malformed.
+//! - LIST with several patterns `("a" "b")` (RFC 5258 §3): the first
+//!   pattern is left for imap-codec, all of them go into the options.
+//!
+//! The SEARCHRES `$` set (RFC 5182) is rewritten by `searchres`.
 //!
 //! Options sit at the start of the first line (SEARCH RETURN, LIST
 //! selection) or at the end of the text after the last literal (LIST
@@ -55,6 +57,10 @@ pub struct ListOptions {
     pub selection: Vec<ListSelect>,
     /// Return options, empty when the command had none (or `RETURN ()`).
     pub returns: Vec<ListReturn>,
+    /// Every pattern of `LIST ref (pat1 pat2 ...)` (RFC 5258 §3), as sent
+    /// (quoted strings unquoted); empty for the usual single pattern, which
+    /// imap-types' command holds.
+    pub patterns: Vec<Vec<u8>>,
 }
 
 /// A LIST selection option (RFC 5258 §3.1, RFC 6154 §5.1).
@@ -160,7 +166,87 @@ fn list(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>, M
         rewritten.drain(open - b" RETURN ".len()..=close);
         found = true;
     }
+    if let Some((open, close, patterns)) = pattern_list(&rewritten) {
+        // imap-types takes one pattern: give it the first, keep them all.
+        let first = quoted(&patterns[0]);
+        rewritten.splice(open..=close, first);
+        options.patterns = patterns;
+        found = true;
+    }
     Ok(found.then_some((rewritten, Options::List(options))))
+}
+
+/// A parenthesized list of patterns ending the command's last line:
+/// `(open, close, patterns)`. Patterns are atoms or quoted strings.
+fn pattern_list(command: &[u8]) -> Option<(usize, usize, Vec<Vec<u8>>)> {
+    let start = last_text_start(command);
+    let text = command.get(start..)?;
+    let text = text.strip_suffix(b"\n")?;
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    if !text.ends_with(b")") {
+        return None;
+    }
+    // The group opens after the last space outside quoted strings.
+    let mut in_quote = false;
+    let mut escaped = false;
+    let mut open = None;
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_quote => escaped = true,
+            b'"' => in_quote = !in_quote,
+            b'(' if !in_quote && i > 0 && text[i - 1] == b' ' => open = Some(i),
+            _ => {}
+        }
+    }
+    let open = open?;
+    let mut patterns = Vec::new();
+    let inside = &text[open + 1..text.len() - 1];
+    let mut i = 0;
+    while i < inside.len() {
+        match inside[i] {
+            b' ' => i += 1,
+            b'"' => {
+                let mut pattern = Vec::new();
+                i += 1;
+                while i < inside.len() && inside[i] != b'"' {
+                    if inside[i] == b'\\' {
+                        i += 1;
+                    }
+                    pattern.push(*inside.get(i)?);
+                    i += 1;
+                }
+                if i >= inside.len() {
+                    return None;
+                }
+                i += 1;
+                patterns.push(pattern);
+            }
+            b'(' | b')' | b'{' => return None,
+            _ => {
+                let end = inside[i..]
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .map_or(inside.len(), |n| i + n);
+                patterns.push(inside[i..end].to_vec());
+                i = end;
+            }
+        }
+    }
+    (!patterns.is_empty()).then_some((start + open, start + text.len() - 1, patterns))
+}
+
+/// `bytes` as a quoted string.
+fn quoted(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'"'];
+    for &b in bytes {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+    out
 }
 
 fn list_returns(inside: &[u8]) -> Result<Vec<ListReturn>, Malformed> {
@@ -347,6 +433,20 @@ mod tests {
     }
 
     #[test]
+    fn list_with_several_patterns() {
+        // RFC 5258 §5, example 9.
+        let decoded = decode(b"A01 LIST \"\" (\"INBOX\" Drafts \"Sent/%\") RETURN (CHILDREN)\r\n");
+        let Options::List(options) = &decoded.options else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(options.patterns, [&b"INBOX"[..], b"Drafts", b"Sent/%"]);
+        assert_eq!(options.returns, [ListReturn::Children]);
+        assert!(matches!(decoded.command.body, CommandBody::List { .. }));
+        let plain = decode(b"A02 LIST \"\" \"(x\"\r\n");
+        assert_eq!(plain.options, Options::None);
+    }
+
+    #[test]
     fn search_return() {
         // RFC 4731 §3.1.
         let decoded = decode(
@@ -411,6 +511,7 @@ mod tests {
             Options::List(ListOptions {
                 selection: vec![ListSelect::Subscribed],
                 returns: vec![],
+                patterns: Vec::new(),
             })
         );
         assert!(matches!(decoded.command.body, CommandBody::List { .. }));
@@ -420,6 +521,7 @@ mod tests {
             Options::List(ListOptions {
                 selection: vec![],
                 returns: vec![ListReturn::Children],
+                patterns: Vec::new(),
             })
         );
         let decoded = decode(
@@ -437,6 +539,7 @@ mod tests {
                     ]),
                     ListReturn::Subscribed,
                 ],
+                patterns: Vec::new(),
             })
         );
         // A pattern in a literal, the options around it.
@@ -456,6 +559,7 @@ mod tests {
             Options::List(ListOptions {
                 selection: vec![ListSelect::SpecialUse],
                 returns: vec![ListReturn::Children],
+                patterns: Vec::new(),
             })
         );
         // A literal that looks like options is left alone.
@@ -465,11 +569,6 @@ mod tests {
         assert!(decode_command(b"A08 LIST (FROB) \"\" *\r\n").is_err());
         assert!(decode_command(b"A09 LIST \"\" * RETURN (STATUS)\r\n").is_err());
         assert!(decode_command(b"A10 LIST \"\" * RETURN (STATUS (FROB))\r\n").is_err());
-        // Several patterns are not read.
-        assert_eq!(
-            refused(b"A11 LIST \"\" (\"foo\" \"bar\")\r\n").command,
-            Some("LIST")
-        );
     }
 
     #[test]

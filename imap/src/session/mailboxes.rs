@@ -191,18 +191,29 @@ impl Session<'_> {
             Mailbox::Inbox => Some("INBOX".to_string()),
             Mailbox::Other(other) => pattern_from_client(other.as_ref(), self.enabled),
         };
-        let pattern = pattern_from_client(list_mailbox_bytes(pattern), self.enabled);
-        let (Some(reference), Some(pattern)) = (reference, pattern) else {
+        let sent: Vec<&[u8]> = if options.patterns.is_empty() {
+            vec![list_mailbox_bytes(pattern)]
+        } else {
+            options.patterns.iter().map(Vec::as_slice).collect()
+        };
+        let patterns: Option<Vec<String>> = sent
+            .iter()
+            .map(|p| pattern_from_client(p, self.enabled))
+            .collect();
+        let (Some(reference), Some(patterns)) = (reference, patterns) else {
             return Done::no("Invalid mailbox name").code("CANNOT");
         };
         let verb = if lsub { "LSUB" } else { "LIST" };
-        if pattern.is_empty() {
+        if patterns.iter().all(String::is_empty) {
             // The hierarchy delimiter and root (RFC 9051 §6.3.9).
             self.conn()
                 .line(&format!("* {verb} (\\Noselect) \"/\" \"\""));
             return Done::ok(format!("{verb} completed"));
         }
-        let pattern = format!("{reference}{pattern}");
+        let patterns: Vec<String> = patterns
+            .iter()
+            .map(|pattern| format!("{reference}{pattern}"))
+            .collect();
         let store = &self.ctx.store;
         let folders = match store.folders(account_id).await {
             Ok(folders) => folders,
@@ -227,7 +238,7 @@ impl Session<'_> {
         // INBOX first, then by name.
         ordered.sort_by_key(|f| (f.name != "INBOX", f.name.as_str()));
         for folder in ordered {
-            if !matches_pattern(&folder.name, &pattern) {
+            if !patterns.iter().any(|p| matches_pattern(&folder.name, p)) {
                 continue;
             }
             let below = format!("{}/", folder.name);
