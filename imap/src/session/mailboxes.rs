@@ -270,7 +270,7 @@ impl Session<'_> {
             let out = &mut self.conn().out;
             let _ = write!(out, "* {verb} ({}) \"/\" ", attributes.join(" "));
             write_name(out, &folder.name, enabled);
-            if subscribed_child && folder.subscribed == 0 {
+            if subscribed_child {
                 out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
             out.extend_from_slice(b"\r\n");

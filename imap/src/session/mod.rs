@@ -107,6 +107,8 @@ pub(crate) struct Enabled {
     pub utf8: bool,
     pub condstore: bool,
     pub qresync: bool,
+    /// The extensions ENABLE has already listed, as bits.
+    listed: u8,
 }
 
 /// A logged-in user's part of the session.
@@ -159,6 +161,15 @@ impl<'a> Session<'a> {
 
     /// Greets and serves the client until it leaves.
     pub(crate) async fn run(mut self) -> Result<(), End> {
+        let ended = self.serve().await;
+        // A session closed by the server has its last words (BYE) to write.
+        if let (Err(End::Closed), Some(conn)) = (&ended, &mut self.conn) {
+            conn.flush().await?;
+        }
+        ended
+    }
+
+    async fn serve(&mut self) -> Result<(), End> {
         let greeting = format!("* OK [CAPABILITY {}] Postino ready", self.capabilities());
         self.conn().line(&greeting);
         self.conn().flush().await?;
@@ -484,28 +495,26 @@ impl<'a> Session<'a> {
         }
         let mut enabled = Vec::new();
         for capability in capabilities.as_ref() {
-            let enabled_now = &mut self.enabled;
-            let name = match capability.to_string().to_ascii_uppercase().as_str() {
-                "UTF8=ACCEPT" if !enabled_now.utf8 => {
-                    enabled_now.utf8 = true;
-                    "UTF8=ACCEPT"
-                }
-                "CONDSTORE" if !enabled_now.condstore => {
-                    enabled_now.condstore = true;
-                    "CONDSTORE"
-                }
-                "IMAP4REV2" if !enabled_now.rev2 => {
-                    enabled_now.rev2 = true;
-                    enabled_now.utf8 = true;
-                    "IMAP4rev2"
-                }
-                "QRESYNC" if !enabled_now.qresync => {
-                    enabled_now.qresync = true;
-                    enabled_now.condstore = true;
-                    "QRESYNC"
-                }
+            // Each is listed once per session, even when another one
+            // already implied it (RFC 5161 §3.1).
+            let (name, bit) = match capability.to_string().to_ascii_uppercase().as_str() {
+                "UTF8=ACCEPT" => ("UTF8=ACCEPT", 1),
+                "CONDSTORE" => ("CONDSTORE", 2),
+                "IMAP4REV2" => ("IMAP4rev2", 4),
+                "QRESYNC" => ("QRESYNC", 8),
                 _ => continue,
             };
+            if self.enabled.listed & bit != 0 {
+                continue;
+            }
+            self.enabled.listed |= bit;
+            let now = &mut self.enabled;
+            match bit {
+                1 => now.utf8 = true,
+                2 => now.condstore = true,
+                4 => (now.rev2, now.utf8) = (true, true),
+                _ => (now.qresync, now.condstore) = (true, true),
+            }
             enabled.push(name);
         }
         let mut line = String::from("* ENABLED");
