@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use postino_common::auth::Secret;
-use postino_common::store::{Account, AdminScope, Alias, Domain};
-use postino_config::{ByteSize, Config};
+use postino_common::store::{Account, AdminScope, Alias, DkimKey, DkimKeyState, Domain};
+use postino_config::{ByteSize, Config, HumanDuration};
 use serde::Serialize;
 
-use crate::ops::{self, Actor, Ops, OpsError};
+use crate::ops::{self, Actor, DnsRecord, Ops, OpsError};
 use crate::serve;
 
 /// Postino: mail for the comuni of a province.
@@ -53,6 +53,16 @@ enum Command {
     /// Manage admin principals.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage DKIM signing keys.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+    /// Print the DNS records a domain needs: MX, SPF, DKIM, DMARC and
+    /// client autoconfiguration, for its zone file.
+    Dns {
+        domain: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
 }
 
 #[derive(Debug, ClapArgs)]
@@ -166,6 +176,35 @@ enum AdminCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum DkimCommand {
+    /// Generate a domain's signing keys; they sign from now on.
+    Generate {
+        domain: String,
+        /// The key's selector, for one algorithm only (default:
+        /// YYYYMMDD-rsa, YYYYMMDD-ed).
+        #[arg(long)]
+        selector: Option<String>,
+        /// rsa (RSA-2048), ed25519, or both.
+        #[arg(long, default_value = "both", value_name = "ALGORITHM")]
+        algorithm: String,
+    },
+    /// List keys, all or one domain's, with their state.
+    List {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Replace a domain's active keys with new ones, which sign at once;
+    /// the old ones stay published for the grace period.
+    Rotate {
+        domain: String,
+        /// How long the old keys stay published, such as 7d or 48h.
+        #[arg(long, default_value = "7d", value_name = "DURATION")]
+        grace: HumanDuration,
+    },
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Command::CheckConfig { file } = &args.command {
         let Some(path) = file.as_deref().or(args.config.as_deref()) else {
@@ -196,7 +235,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ops::authenticator(&store, &config),
         Actor::cli(),
     );
-    let result = manage(&ops, args.command).await;
+    let result = manage(&ops, &config.hostname, args.command).await;
     store.close().await;
     result
 }
@@ -219,13 +258,18 @@ fn init_logging(serving: bool) {
         .init();
 }
 
-async fn manage(ops: &Ops, command: Command) -> anyhow::Result<()> {
+async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::CheckConfig { .. } => unreachable!("handled in run"),
         Command::Domain(command) => domain(ops, command).await,
         Command::Mailbox(command) => mailbox(ops, command).await,
         Command::Alias(command) => alias(ops, command).await,
         Command::Admin(command) => admin(ops, command).await,
+        Command::Dkim(command) => dkim(ops, command).await,
+        Command::Dns { domain, format } => {
+            let records = ops.dns_records(&domain, hostname).await?;
+            print_list(&format, &records, zone_lines)
+        }
     }
 }
 
@@ -384,6 +428,49 @@ async fn admin(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn dkim(ops: &Ops, command: DkimCommand) -> anyhow::Result<()> {
+    match command {
+        DkimCommand::Generate {
+            domain,
+            selector,
+            algorithm,
+        } => {
+            let added = ops
+                .generate_dkim_keys(&domain, selector.as_deref(), &algorithm)
+                .await?;
+            for key in &added {
+                println!(
+                    "generated {} key {} for {}: it signs from now on",
+                    key.algorithm, key.selector, key.domain
+                );
+            }
+            println!("publish its records: postino dns {domain}");
+        }
+        DkimCommand::List { domain, format } => {
+            let keys = ops.dkim_keys(domain.as_deref()).await?;
+            print_list(&format, &keys, dkim_table)?;
+        }
+        DkimCommand::Rotate { domain, grace } => {
+            let rotation = ops.rotate_dkim_keys(&domain, grace.0).await?;
+            for key in &rotation.added {
+                println!(
+                    "generated {} key {} for {}: it signs from now on",
+                    key.algorithm, key.selector, key.domain
+                );
+            }
+            for key in &rotation.retiring {
+                let until = key.retire_at.map_or_else(String::new, ops::utc);
+                println!(
+                    "retiring {} key {}: keep it published until {until}",
+                    key.algorithm, key.selector
+                );
+            }
+            println!("publish the new records: postino dns {domain}");
+        }
+    }
+    Ok(())
+}
+
 /// The first line of standard input, without its line end.
 fn read_password() -> anyhow::Result<Secret> {
     let mut input = String::new();
@@ -466,5 +553,34 @@ fn alias_table(aliases: &[Alias]) {
     println!("{:<40} TARGET", "ALIAS");
     for a in aliases {
         println!("{:<40} {}", a.source, a.target);
+    }
+}
+
+fn dkim_table(keys: &[DkimKey]) {
+    println!(
+        "{:<32} {:<24} {:<14} {:<8} {:<20} UNTIL",
+        "DOMAIN", "SELECTOR", "ALGORITHM", "STATE", "CREATED"
+    );
+    for k in keys {
+        let until = match (k.state, k.retire_at) {
+            (DkimKeyState::Active, _) | (_, None) => "-".to_string(),
+            (_, Some(at)) => ops::utc(at),
+        };
+        println!(
+            "{:<32} {:<24} {:<14} {:<8} {:<20} {until}",
+            k.domain,
+            k.selector,
+            k.algorithm.as_str(),
+            k.state.as_str(),
+            ops::utc(k.created_at)
+        );
+    }
+}
+
+/// Records as zone-file lines, each after a comment saying what it is for.
+fn zone_lines(records: &[DnsRecord]) {
+    for r in records {
+        println!("; {}", r.comment);
+        println!("{}. IN {} {}", r.name, r.kind, r.data);
     }
 }

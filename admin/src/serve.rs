@@ -52,7 +52,28 @@ async fn bind_all(
     Ok(listeners)
 }
 
+/// Raises the soft limit on open files to the hard one: every connection
+/// is a file, and the usual soft limit (1024) is below the default
+/// `imap.max_connections`.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // No hard limit is not a value the soft one may take for files.
+    if limit.maximum.is_none() || limit.current == limit.maximum {
+        return;
+    }
+    let raised = rustix::process::Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::debug!(limit = ?limit.maximum, "raised the open files limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open files limit"),
+    }
+}
+
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let (smtp, imap, admin) = (&config.smtp, &config.imap, &config.admin);
     // Bind everything first, so that a taken port stops the start at once.
     let mx = bind_all("smtp.listen_mx", &smtp.listen_mx, smtp.enabled).await?;

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod dkim;
 pub mod listener;
 pub mod mime;
 pub mod store;

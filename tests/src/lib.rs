@@ -739,4 +739,5 @@ macro_rules! on_both_backends {
 }
 
 pub mod dns;
+pub mod imap;
 pub mod smtp;

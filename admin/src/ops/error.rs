@@ -25,6 +25,8 @@ pub enum OpsError {
     Store(#[source] StoreError),
     #[error("password hashing failed")]
     Auth(#[from] AuthError),
+    #[error("cannot generate a DKIM key")]
+    KeyGeneration(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<StoreError> for OpsError {

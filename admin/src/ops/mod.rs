@@ -8,6 +8,7 @@
 
 mod admins;
 mod aliases;
+mod dkim;
 mod domains;
 mod error;
 mod mailboxes;
@@ -18,6 +19,7 @@ use postino_common::store::{AdminScope, AuditEntry, Location, Store, WriteTx};
 use postino_config::{Backend, Config};
 use serde::Serialize;
 
+pub use dkim::{DnsRecord, utc};
 pub use error::OpsError;
 
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;

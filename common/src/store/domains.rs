@@ -110,7 +110,7 @@ impl WriteTx {
         self.domain(name).await?.ok_or_else(|| not_found(name))
     }
 
-    /// Removes a domain with its aliases. A domain that still has mailboxes is
+    /// Removes a domain with its aliases and DKIM keys. A domain that still has mailboxes is
     /// removed only with `force`, and then its mailboxes and mail go too.
     pub async fn remove_domain(&mut self, name: &str, force: bool) -> Result<Domain> {
         let domain = self.domain(name).await?.ok_or_else(|| not_found(name))?;
@@ -130,6 +130,7 @@ impl WriteTx {
         }
         for sql in [
             "DELETE FROM aliases WHERE domain_id = $1",
+            "DELETE FROM dkim_keys WHERE domain_id = $1",
             "DELETE FROM admin_domains WHERE domain_id = $1",
             "DELETE FROM domains WHERE id = $1",
         ] {

@@ -71,7 +71,9 @@ impl WriteTx {
         change: &FlagChange,
         unchanged_since: Option<i64>,
     ) -> Result<FlagsStored> {
-        self.lock_folders(&[folder_id]).await?;
+        // Flags change no usage: the folder's row is the only lock needed,
+        // taken before reading so that concurrent changes do not interleave.
+        self.lock_folder(folder_id).await?;
         let mut current = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(MAX_IN_LIST) {
             let sql = format!(

@@ -18,6 +18,7 @@ pub mod append;
 mod audit;
 mod changes;
 mod copy;
+mod dkim;
 mod domains;
 mod flags;
 mod folders;
@@ -44,6 +45,7 @@ pub use append::{
 pub use audit::{AuditEntry, AuditRecord};
 pub use changes::{Change, ChangeKind, Watch};
 pub use copy::UidMap;
+pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
 pub use domains::{Domain, NewDomain};
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, FolderCounts, SpecialUse, Usage};
@@ -248,6 +250,19 @@ impl WriteTx {
 }
 
 impl WriteTx {
+    /// Locks one folder's row on PostgreSQL, for changes that touch no
+    /// usage counter (flags). Taken alone it cannot deadlock with
+    /// [`WriteTx::lock_folders`], which takes it last.
+    pub(crate) async fn lock_folder(&mut self, folder_id: i64) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT id FROM folders WHERE id = $1 FOR UPDATE")
+                .bind(folder_id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Takes the row locks that changing mail in these folders needs, in the
     /// one order every writer uses — domains, then accounts, then folders,
     /// each by id — so that concurrent PostgreSQL transactions cannot

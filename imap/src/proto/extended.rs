@@ -105,9 +105,30 @@ pub(super) fn split(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malfor
         list(command, name_end)
     } else if name.eq_ignore_ascii_case(b"CREATE") {
         create(command)
+    } else if name.eq_ignore_ascii_case(b"APPEND") {
+        Ok(append_utf8(command).map(|rewritten| (rewritten, Options::None)))
     } else {
         Ok(None)
     }
+}
+
+/// `APPEND mailbox [flags] [date] UTF8 (~{n}...)` (UTF8=ACCEPT, RFC 6855
+/// §4): the message is a literal8 inside `UTF8 (` `)`; without them it is
+/// the APPEND imap-codec reads.
+fn append_utf8(command: &[u8]) -> Option<Vec<u8>> {
+    const UTF8: &[u8] = b" UTF8 (~{";
+    let first_line = &command[..command.iter().position(|&b| b == b'\n')?];
+    let at = first_line
+        .windows(UTF8.len())
+        .rposition(|w| w.eq_ignore_ascii_case(UTF8))?;
+    let tail = last_text_start(command);
+    if command.get(tail) != Some(&b')') || tail <= at {
+        return None;
+    }
+    let mut rewritten = command[..at + 1].to_vec();
+    rewritten.extend_from_slice(&command[at + UTF8.len() - 2..tail]);
+    rewritten.extend_from_slice(&command[tail + 1..]);
+    Some(rewritten)
 }
 
 /// `[UID] SEARCH RETURN (...) criteria`.
@@ -430,6 +451,22 @@ mod tests {
             Ok(decoded) => panic!("{}: {decoded:?}", String::from_utf8_lossy(bytes)),
             Err(err) => err,
         }
+    }
+
+    #[test]
+    fn append_utf8_literals() {
+        // RFC 6855 §4.
+        let decoded = decode(b"A1 APPEND INBOX (\\Seen) UTF8 (~{5+}\r\nh\xc3\xa8y!)\r\n");
+        let CommandBody::Append { message, flags, .. } = &decoded.command.body else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(flags.len(), 1);
+        let bytes: &[u8] = match message {
+            imap_codec::imap_types::extensions::binary::LiteralOrLiteral8::Literal8(l) => &l.data,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(bytes, "hèy!".as_bytes());
+        assert!(decode_command(b"A2 APPEND INBOX UTF8 (~{1+}\r\nx\r\n").is_err());
     }
 
     #[test]

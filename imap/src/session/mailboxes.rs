@@ -10,7 +10,8 @@ use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use postino_common::store::{Folder, SpecialUse, StoreError, WriteTx};
 
 use super::names::{
-    BadName, from_client, list_mailbox_bytes, matches_pattern, pattern_from_client, write_name,
+    BadName, from_client, list_mailbox_bytes, matches_pattern, pattern_from_client, to_create,
+    write_name,
 };
 use super::{Done, Session, unavailable};
 use crate::proto::{ListOptions, ListReturn, ListSelect, Options};
@@ -57,7 +58,7 @@ impl Session<'_> {
         mailbox: &Mailbox<'_>,
         options: &Options,
     ) -> Done {
-        let name = match from_client(mailbox, self.enabled) {
+        let name = match to_create(mailbox, self.enabled) {
             Ok(name) => name,
             Err(err) => return bad_name(err),
         };

@@ -266,7 +266,12 @@ impl<'a> Session<'a> {
                 self.conn().line(&line);
                 return Ok(Done::ok("CAPABILITY completed"));
             }
-            CommandBody::Noop => return Ok(Done::ok("NOOP completed")),
+            CommandBody::Noop => {
+                // The client polls: read the store even if no notification
+                // came yet (PostgreSQL delivers them after the commit).
+                self.forced_sync = true;
+                return Ok(Done::ok("NOOP completed"));
+            }
             CommandBody::Logout => {
                 self.conn().line("* BYE Logging out");
                 self.finish(Some(tag), Done::ok("LOGOUT completed"))?;
@@ -386,7 +391,10 @@ impl<'a> Session<'a> {
             });
         }
         Ok(match body {
-            CommandBody::Check => Done::ok("CHECK completed"),
+            CommandBody::Check => {
+                self.forced_sync = true;
+                Done::ok("CHECK completed")
+            }
             CommandBody::Close => self.close(true).await,
             CommandBody::Unselect => self.close(false).await,
             CommandBody::Expunge => self.expunge(None).await,

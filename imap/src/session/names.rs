@@ -19,17 +19,28 @@ pub(crate) struct BadName;
 
 /// The store's name for the mailbox a client named.
 pub(crate) fn from_client(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
+    normalize(&decoded(mailbox, enabled)?)
+}
+
+/// The name CREATE makes: as [`from_client`], but a trailing delimiter,
+/// which declares that the mailbox will have children, is dropped
+/// (RFC 9051 §6.3.4).
+pub(crate) fn to_create(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
+    let name = decoded(mailbox, enabled)?;
+    normalize(name.strip_suffix('/').unwrap_or(&name))
+}
+
+fn decoded(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
     let bytes = match mailbox {
         Mailbox::Inbox => return Ok("INBOX".into()),
         Mailbox::Other(other) => other.as_ref(),
     };
     let text = std::str::from_utf8(bytes).map_err(|_| BadName)?;
-    let name = if enabled.utf8 {
-        text.to_string()
+    if enabled.utf8 {
+        Ok(text.to_string())
     } else {
-        mailbox_name::decode(text).map_err(|_| BadName)?
-    };
-    normalize(&name)
+        mailbox_name::decode(text).map_err(|_| BadName)
+    }
 }
 
 /// Checks a name and writes its INBOX part in capitals: `inbox/x` is
