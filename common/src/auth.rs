@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -130,6 +130,52 @@ pub struct Authenticator {
     hashing: Arc<Semaphore>,
     dummy_hash: Arc<OnceCell<String>>,
     verified: Arc<Verified>,
+    scratch: Arc<Scratch>,
+}
+
+/// argon2's working memory (19 MiB with the default parameters), kept and
+/// reused by the verifications. Allocated and freed for each one, it stays
+/// stranded in glibc's per-thread arenas: hundreds of MiB after a burst of
+/// logins on the blocking threads. The hashing semaphore bounds how many
+/// buffers there are.
+#[derive(Default)]
+struct Scratch(std::sync::Mutex<Vec<Vec<Block>>>);
+
+impl Scratch {
+    fn buffers(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Checks `password` against a PHC string with a reused buffer.
+    fn verify(&self, hash: &str, password: &[u8]) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let (Ok(params), Some(salt), Some(expected)) =
+            (Params::try_from(&parsed), parsed.salt, parsed.hash)
+        else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(version)) = (
+            Algorithm::try_from(parsed.algorithm),
+            parsed.version.map_or(Ok(Version::default()), Version::try_from),
+        ) else {
+            return false;
+        };
+        let mut salt_bytes = [0; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        let mut blocks = self.buffers().pop().unwrap_or_default();
+        blocks.resize(params.block_count(), Block::default());
+        let mut out = vec![0; expected.len()];
+        let hashed = Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt, &mut out, &mut blocks[..])
+            .is_ok();
+        self.buffers().push(blocks);
+        // Output compares in constant time.
+        hashed && Output::new(&out).is_ok_and(|out| out == expected)
+    }
 }
 
 /// Passwords verified lately. Mail clients open several connections and
@@ -200,6 +246,7 @@ impl Authenticator {
             hashing: Arc::new(Semaphore::new(max_concurrent_hashes.max(1))),
             dummy_hash: Arc::new(OnceCell::new()),
             verified: Arc::new(Verified::new()),
+            scratch: Arc::default(),
         }
     }
 
@@ -380,14 +427,9 @@ impl Authenticator {
         };
         let secret = password.clone();
         let checked = hash.clone();
+        let scratch = self.scratch.clone();
         let matched = self
-            .blocking(move || {
-                Ok(PasswordHash::new(&checked).is_ok_and(|parsed| {
-                    Argon2::default()
-                        .verify_password(secret.expose().as_bytes(), &parsed)
-                        .is_ok()
-                }))
-            })
+            .blocking(move || Ok(scratch.verify(&checked, secret.expose().as_bytes())))
             .await?;
         if known && matched {
             self.verified.insert(hash, password);
