@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use postino_common::auth::Secret;
-use postino_common::store::{Account, AdminScope, Alias, DkimKey, DkimKeyState, Domain};
+use postino_common::store::{
+    Account, AdminScope, Alias, DkimKey, DkimKeyState, Domain, QueueEntry, RelayClient,
+};
 use postino_config::{ByteSize, Config, HumanDuration};
 use serde::Serialize;
 
@@ -56,6 +58,12 @@ enum Command {
     /// Manage DKIM signing keys.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// Manage relay clients: agency systems that send mail through Postino.
+    #[command(subcommand)]
+    Relay(RelayCommand),
+    /// Inspect the outbound queue, retry or remove queued messages.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Print the DNS records a domain needs: MX, SPF, DKIM, DMARC and
     /// client autoconfiguration, for its zone file.
     Dns {
@@ -177,6 +185,56 @@ enum AdminCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RelayCommand {
+    /// Add a relay client, recognised by its source networks or by a
+    /// password (SMTP AUTH with NAME as the user name).
+    Add {
+        /// Letters, digits, '.', '_' or '-'.
+        name: String,
+        /// A source network, such as 10.1.0.0/16 (repeat for several);
+        /// give networks or --password-stdin.
+        #[arg(long, value_name = "CIDR")]
+        cidr: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// A hosted domain it may send from (repeat for several; at least one).
+        #[arg(long, value_name = "DOMAIN")]
+        sender_domain: Vec<String>,
+        /// Most messages a minute, such as 30/min (default: no limit).
+        #[arg(long, value_name = "N/min", value_parser = parse_rate)]
+        rate: Option<u64>,
+    },
+    /// List relay clients.
+    List(ListFormat),
+    /// Remove a relay client.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// List queued messages, oldest first.
+    List(ListFormat),
+    /// Show a queued message with each recipient's state and last reply.
+    Show {
+        /// The message's id, as `queue list` shows it.
+        id: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Make a message (or every one) due now, deferred recipients included.
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every queued message.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a message from the queue, undelivered to its open recipients.
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum DkimCommand {
     /// Generate a domain's signing keys; they sign from now on.
     Generate {
@@ -266,6 +324,8 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
         Command::Alias(command) => alias(ops, command).await,
         Command::Admin(command) => admin(ops, command).await,
         Command::Dkim(command) => dkim(ops, command).await,
+        Command::Relay(command) => relay(ops, command).await,
+        Command::Queue(command) => queue(ops, command).await,
         Command::Dns { domain, format } => {
             let records = ops.dns_records(&domain, hostname).await?;
             print_list(&format, &records, zone_lines)
@@ -471,6 +531,55 @@ async fn dkim(ops: &Ops, command: DkimCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn relay(ops: &Ops, command: RelayCommand) -> anyhow::Result<()> {
+    match command {
+        RelayCommand::Add {
+            name,
+            cidr,
+            password_stdin,
+            sender_domain,
+            rate,
+        } => {
+            let password = password_stdin.then(read_password).transpose()?;
+            let client = ops
+                .add_relay_client(
+                    &name,
+                    &cidr,
+                    password.as_ref(),
+                    &sender_domain,
+                    rate.unwrap_or(0),
+                )
+                .await?;
+            println!(
+                "added relay client {} ({}), sending from {}",
+                client.name,
+                relay_recognised_by(&client),
+                client.sender_domains.join(", ")
+            );
+        }
+        RelayCommand::List(format) => {
+            let clients = ops.relay_clients().await?;
+            print_list(&format, &clients, relay_table)?;
+        }
+        RelayCommand::Remove { name } => {
+            let client = ops.remove_relay_client(&name).await?;
+            println!("removed relay client {}", client.name);
+        }
+    }
+    Ok(())
+}
+
+/// A rate as `N/min` or plain `N`, in messages a minute.
+fn parse_rate(text: &str) -> Result<u64, String> {
+    let number = text.strip_suffix("/min").unwrap_or(text);
+    match number.trim().parse::<u64>() {
+        Ok(rate) if rate > 0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate such as 30/min (a whole number of messages a minute, at least 1)"
+        )),
+    }
+}
+
 /// The first line of standard input, without its line end.
 fn read_password() -> anyhow::Result<Secret> {
     let mut input = String::new();
@@ -577,10 +686,146 @@ fn dkim_table(keys: &[DkimKey]) {
     }
 }
 
+fn relay_recognised_by(client: &RelayClient) -> String {
+    if client.password {
+        "by password".to_string()
+    } else {
+        format!("from {}", client.networks.join(", "))
+    }
+}
+
+fn relay_table(clients: &[RelayClient]) {
+    println!(
+        "{:<24} {:<40} {:>8}  SENDER DOMAINS",
+        "RELAY CLIENT", "RECOGNISED", "RATE"
+    );
+    for c in clients {
+        let rate = if c.rate_per_minute == 0 {
+            "-".to_string()
+        } else {
+            format!("{}/min", c.rate_per_minute)
+        };
+        println!(
+            "{:<24} {:<40} {:>8}  {}",
+            c.name,
+            relay_recognised_by(c),
+            rate,
+            c.sender_domains.join(", ")
+        );
+    }
+}
+
 /// Records as zone-file lines, each after a comment saying what it is for.
 fn zone_lines(records: &[DnsRecord]) {
     for r in records {
         println!("; {}", r.comment);
         println!("{}. IN {} {}", r.name, r.kind, r.data);
+    }
+}
+
+async fn queue(ops: &Ops, command: QueueCommand) -> anyhow::Result<()> {
+    match command {
+        QueueCommand::List(format) => {
+            let entries = ops.queue().await?;
+            print_list(&format, &entries, queue_table)?;
+        }
+        QueueCommand::Show { id, format } => {
+            let entry = ops.queued(&id).await?;
+            if format.json {
+                print_json(&entry)?;
+            } else {
+                queue_details(&entry);
+            }
+        }
+        QueueCommand::Retry { id, .. } => {
+            let retried = ops.retry_queued(id.as_deref()).await?;
+            match retried.id {
+                Some(id) => println!("message {id} is due now"),
+                None => println!("{} queued messages are due now", retried.messages),
+            }
+        }
+        QueueCommand::Remove { id } => {
+            let entry = ops.remove_queued(&id).await?;
+            let open = entry.recipients.iter().filter(|r| r.is_open()).count();
+            println!(
+                "removed message {} from the queue; {open} recipients will not get it",
+                entry.id
+            );
+        }
+    }
+    Ok(())
+}
+
+fn queue_sender(entry: &QueueEntry) -> &str {
+    if entry.sender.is_empty() {
+        "<>"
+    } else {
+        &entry.sender
+    }
+}
+
+/// When a message is tried next, or that a worker holds it now.
+fn queue_next(entry: &QueueEntry) -> String {
+    if entry.leased_until > postino_common::store::now() {
+        "sending now".to_string()
+    } else {
+        ops::utc(entry.next_attempt_at)
+    }
+}
+
+/// Its recipients counted by state, such as `2 deferred, 1 delivered`.
+fn queue_states(entry: &QueueEntry) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for r in &entry.recipients {
+        match counts.iter_mut().find(|(status, _)| *status == r.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&r.status, 1)),
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    parts.join(", ")
+}
+
+fn queue_table(entries: &[QueueEntry]) {
+    println!(
+        "{:>8} {:<40} {:>10} {:<20} {:<20} RECIPIENTS",
+        "ID", "SENDER", "SIZE", "QUEUED", "NEXT ATTEMPT"
+    );
+    for e in entries {
+        println!(
+            "{:>8} {:<40} {:>10} {:<20} {:<20} {}",
+            e.id,
+            queue_sender(e),
+            size_text(e.size),
+            ops::utc(e.created_at),
+            queue_next(e),
+            queue_states(e)
+        );
+    }
+}
+
+fn queue_details(entry: &QueueEntry) {
+    println!("{:<13} {}", "id", entry.id);
+    println!("{:<13} {}", "sender", queue_sender(entry));
+    println!("{:<13} {}", "size", size_text(entry.size));
+    println!("{:<13} {}", "queued", ops::utc(entry.created_at));
+    println!("{:<13} {}", "next attempt", queue_next(entry));
+    let sending = entry.leased_until > postino_common::store::now();
+    if let Some(worker) = entry.leased_by.as_deref().filter(|_| sending) {
+        println!("{:<13} {worker}", "worker");
+    }
+    println!();
+    println!(
+        "{:<40} {:<10} {:>8}  LAST REPLY",
+        "RECIPIENT", "STATUS", "ATTEMPTS"
+    );
+    for r in &entry.recipients {
+        println!(
+            "{:<40} {:<10} {:>8}  {}",
+            r.address,
+            r.status,
+            r.attempts,
+            r.last_reply.as_deref().unwrap_or("-")
+        );
     }
 }

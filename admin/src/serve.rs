@@ -149,6 +149,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot set up the DNS resolver for SPF, DKIM and DMARC checks")?,
     });
     postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
+    if smtp.enabled {
+        postino_smtp::outbound::spawn(
+            delivery_settings(&config),
+            store.clone(),
+            shutdown.clone(),
+            &tracker,
+        )
+        .context("cannot start outbound delivery")?;
+    }
     let imap_context = Arc::new(postino_imap::Context {
         settings: postino_imap::Settings {
             limits: ConnectionLimits {
@@ -184,6 +193,42 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The settings of outbound delivery, from `[delivery]` and `[dns]`.
+fn delivery_settings(config: &Config) -> postino_smtp::outbound::Settings {
+    use postino_smtp::outbound::{Credentials, Hop, Schedule, Settings};
+    let delivery = &config.delivery;
+    let hop = |d: &postino_config::HostPort| Hop {
+        host: d.host.clone(),
+        port: d.port,
+    };
+    Settings {
+        hostname: config.hostname.clone(),
+        port: delivery.port,
+        schedule: Schedule {
+            waits: delivery.retry.iter().map(|wait| wait.0).collect(),
+            lifetime: delivery.lifetime.0,
+        },
+        max_connections_per_domain: delivery.max_connections_per_domain as usize,
+        max_concurrent: delivery.max_concurrent as usize,
+        smarthost: delivery.smarthost.as_ref().map(hop),
+        smarthost_credentials: delivery
+            .smarthost_user
+            .clone()
+            .zip(delivery.smarthost_password.clone())
+            .map(|(user, password)| Credentials {
+                user,
+                password: postino_common::auth::Secret::new(password),
+            }),
+        routes: delivery
+            .routes
+            .iter()
+            .map(|(domain, d)| (domain.to_ascii_lowercase(), hop(d)))
+            .collect(),
+        nameservers: config.dns.nameservers.clone(),
+        dns_timeout: config.dns.timeout.0,
+    }
 }
 
 async fn wait_for_stop_signal() -> anyhow::Result<()> {

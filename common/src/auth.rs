@@ -1,6 +1,6 @@
 //! Authentication: argon2id passwords and failed-login throttling.
 //!
-//! One API for mailbox users, admin principals and (later) relay clients.
+//! One API for mailbox users, admin principals and relay clients.
 //! Hashing runs on the blocking pool, a bounded number at a time, so a
 //! burst of logins cannot starve the async runtime. An unknown name is
 //! checked against a dummy hash, so timing does not tell which names exist.
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::store::{Admin, Store, StoreError, now};
+use crate::store::{Admin, RelayClient, Store, StoreError, now};
 
 /// A password or other credential; never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -143,7 +143,9 @@ struct Scratch(std::sync::Mutex<Vec<Vec<Block>>>);
 
 impl Scratch {
     fn buffers(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Checks `password` against a PHC string with a reused buffer.
@@ -158,7 +160,9 @@ impl Scratch {
         };
         let (Ok(algorithm), Ok(version)) = (
             Algorithm::try_from(parsed.algorithm),
-            parsed.version.map_or(Ok(Version::default()), Version::try_from),
+            parsed
+                .version
+                .map_or(Ok(Version::default()), Version::try_from),
         ) else {
             return false;
         };
@@ -328,6 +332,37 @@ impl Authenticator {
                     "unknown user"
                 };
                 Err(self.fail(Service::Admin, username, &key, ip, reason).await)
+            }
+        }
+    }
+
+    /// Checks a relay client's name and password. A client recognised by
+    /// its networks only has no password, and never logs in.
+    pub async fn login_relay(
+        &self,
+        service: Service,
+        name: &str,
+        password: &Secret,
+        ip: IpAddr,
+    ) -> Result<RelayClient, AuthError> {
+        let name = name.trim().to_lowercase();
+        let key = format!("relay:{name}");
+        self.check_throttle(service, &name, &key, ip).await?;
+        let client = self.store.relay_client(&name).await?;
+        let hash = client.as_ref().and_then(|c| c.password_hash.clone());
+        let matched = self.verify(hash, password).await?;
+        match client {
+            Some(client) if matched => {
+                self.forget_failures(&key).await?;
+                Ok(client)
+            }
+            other => {
+                let reason = match other {
+                    None => "unknown relay client",
+                    Some(c) if c.password_hash.is_none() => "relay client without password",
+                    Some(_) => "bad password",
+                };
+                Err(self.fail(service, &name, &key, ip, reason).await)
             }
         }
     }

@@ -171,6 +171,35 @@ pub fn dns_timeout() -> HumanDuration {
     HumanDuration::from_secs(5)
 }
 
+/// Other servers' MX hosts listen on port 25.
+pub fn delivery_port() -> u16 {
+    25
+}
+
+/// A message is retried for 5 days, the usual maximum (RFC 5321 4.5.4.1
+/// asks for at least 4-5 days).
+pub fn delivery_lifetime() -> HumanDuration {
+    HumanDuration::from_secs(5 * 86_400)
+}
+
+/// Retries after 1, 5, 15 and 30 minutes, then 1, 2 and every 4 hours.
+pub fn delivery_retry() -> Vec<HumanDuration> {
+    [60, 300, 900, 1800, 3600, 7200, 14_400]
+        .into_iter()
+        .map(HumanDuration::from_secs)
+        .collect()
+}
+
+/// 5 connections at once to one destination domain.
+pub fn delivery_max_connections_per_domain() -> u32 {
+    5
+}
+
+/// 50 deliveries at once.
+pub fn delivery_max_concurrent() -> u32 {
+    50
+}
+
 fn any(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
 }

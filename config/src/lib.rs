@@ -10,6 +10,7 @@
 //! This crate knows TOML and the file system only: no sockets, no store.
 
 pub mod defaults;
+mod delivery;
 mod duration;
 mod error;
 mod locate;
@@ -19,6 +20,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
 pub use crate::schema::{

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use crate::defaults;
+use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
 use crate::size::ByteSize;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[dns]`: the resolver for SPF, DKIM, DMARC, ARC and MX look-ups.
     pub dns: DnsConfig,
+    /// `[delivery]`: how queued mail reaches other servers.
+    pub delivery: DeliveryConfig,
 }
 
 /// Which database holds the store.
@@ -221,6 +224,7 @@ impl Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 
@@ -243,6 +247,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }

@@ -52,6 +52,7 @@ pub(crate) fn check(
     check_limits(config, &mut problems);
     check_tls(config, base, &mut problems);
     check_listeners(config, &mut problems);
+    check_delivery(config, &mut problems);
     match problems
         .found
         .into_iter()
@@ -183,6 +184,57 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
     }
     if config.imap.max_message_size.0 == 0 {
         problems.at("imap.max_message_size", "must be at least 1 byte");
+    }
+}
+
+fn check_delivery(config: &Config, problems: &mut Problems<'_, '_>) {
+    let delivery = &config.delivery;
+    if delivery.port == 0 {
+        problems.at("delivery.port", "must be between 1 and 65535");
+    }
+    if delivery.lifetime.0.is_zero() {
+        problems.at("delivery.lifetime", "must be at least 1s");
+    }
+    if delivery.retry.is_empty() {
+        problems.at("delivery.retry", "must list at least one wait");
+    } else if delivery.retry.iter().any(|wait| wait.0.is_zero()) {
+        problems.at("delivery.retry", "each wait must be at least 1s");
+    }
+    for (key, value) in [
+        (
+            "delivery.max_connections_per_domain",
+            delivery.max_connections_per_domain,
+        ),
+        ("delivery.max_concurrent", delivery.max_concurrent),
+    ] {
+        if value == 0 {
+            problems.at(key, "must be at least 1");
+        }
+    }
+    match (&delivery.smarthost_user, &delivery.smarthost_password) {
+        (Some(_), None) => problems.at_line_of(
+            "delivery.smarthost_password",
+            "delivery.smarthost_user",
+            "required when delivery.smarthost_user is set",
+        ),
+        (None, Some(_)) => problems.at_line_of(
+            "delivery.smarthost_user",
+            "delivery.smarthost_password",
+            "required when delivery.smarthost_password is set",
+        ),
+        (Some(_), Some(_)) if delivery.smarthost.is_none() => problems.at(
+            "delivery.smarthost_user",
+            "is only used with delivery.smarthost",
+        ),
+        _ => {}
+    }
+    for domain in delivery.routes.keys() {
+        if !is_dns_name(domain) {
+            problems.at(
+                "delivery.routes",
+                format!("`{domain}` is not a valid domain name"),
+            );
+        }
     }
 }
 

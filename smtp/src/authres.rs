@@ -61,6 +61,32 @@ pub struct Verifier {
     check_time: Duration,
 }
 
+/// A resolver asking `nameservers` over UDP and TCP, or the system's
+/// (`/etc/resolv.conf`) when the list is empty, each query waiting at most
+/// `timeout`; shared by the checks here and by outbound MX look-ups.
+pub(crate) fn resolver(
+    nameservers: &[SocketAddr],
+    timeout: Duration,
+) -> Result<MessageAuthenticator, VerifierError> {
+    let (config, mut options) = if nameservers.is_empty() {
+        read_system_conf().map_err(VerifierError::SystemConfig)?
+    } else {
+        let servers = nameservers.iter().map(|addr| {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+        });
+        (
+            ResolverConfig::from_name_servers(servers.collect()),
+            ResolverOpts::default(),
+        )
+    };
+    options.timeout = timeout;
+    MessageAuthenticator::new(config, options).map_err(VerifierError::Resolver)
+}
+
 impl Verifier {
     /// A verifier writing results as `hostname`, asking `nameservers` over
     /// UDP and TCP, or the system's nameservers (`/etc/resolv.conf`) when the
@@ -70,26 +96,8 @@ impl Verifier {
         nameservers: &[SocketAddr],
         timeout: Duration,
     ) -> Result<Verifier, VerifierError> {
-        let (config, mut options) = if nameservers.is_empty() {
-            read_system_conf().map_err(VerifierError::SystemConfig)?
-        } else {
-            let servers = nameservers.iter().map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            });
-            (
-                ResolverConfig::from_name_servers(servers.collect()),
-                ResolverOpts::default(),
-            )
-        };
-        options.timeout = timeout;
-        let authenticator =
-            MessageAuthenticator::new(config, options).map_err(VerifierError::Resolver)?;
         Ok(Verifier {
-            authenticator,
+            authenticator: resolver(nameservers, timeout)?,
             hostname: hostname.to_owned(),
             // Room for a query and its retry however long the timeout.
             check_time: MIN_CHECK_TIME.max(timeout.saturating_mul(2)),

@@ -8,6 +8,7 @@
 
 pub mod authres;
 mod connection;
+pub mod outbound;
 pub mod proto;
 mod session;
 
@@ -78,8 +79,14 @@ pub fn spawn(
         let context = context.clone();
         let stop = shutdown.clone();
         let accept = move |incoming: Incoming| {
-            let span =
-                tracing::info_span!("smtp", session = %incoming.id, peer = %incoming.peer, ?kind);
+            // `relay` is filled in once the client is known to be a relay client.
+            let span = tracing::info_span!(
+                "smtp",
+                session = %incoming.id,
+                peer = %incoming.peer,
+                ?kind,
+                relay = tracing::field::Empty
+            );
             let (context, stop) = (context.clone(), stop.clone());
             async move { connection(incoming, kind, context, stop).await }.instrument(span)
         };

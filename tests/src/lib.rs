@@ -740,4 +740,5 @@ macro_rules! on_both_backends {
 
 pub mod dns;
 pub mod imap;
+pub mod sink;
 pub mod smtp;

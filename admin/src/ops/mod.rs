@@ -12,6 +12,8 @@ mod dkim;
 mod domains;
 mod error;
 mod mailboxes;
+mod queue;
+mod relay;
 
 use postino_common::address::DomainName;
 use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
 use crate::address::Address;
-use crate::store::{AdminScope, NewAccount, NewDomain};
+use crate::store::{AdminScope, NewAccount, NewDomain, NewRelayClient, parse_network};
 use crate::store_tests;
 
 store_tests!(
@@ -13,6 +13,7 @@ store_tests!(
     repeated_failures_lock_out_the_ip,
     disabled_domains_cannot_log_in,
     admins_log_in,
+    relay_clients_log_in_and_are_throttled,
     a_changed_password_is_not_remembered,
 );
 
@@ -212,6 +213,63 @@ async fn admins_log_in(store: Store) {
         .login_admin("provincia", &Secret::new("nope"), IP)
         .await;
     assert!(matches!(wrong, Err(AuthError::Invalid)));
+}
+
+async fn relay_clients_log_in_and_are_throttled(store: Store) {
+    let auth = authenticator(&store);
+    let hash = auth
+        .hash_password(&Secret::new("protocollo-segreto"))
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_domain(&NewDomain {
+        name: "comune.example.it".parse().unwrap(),
+        quota_bytes: 0,
+        max_mailboxes: 0,
+    })
+    .await
+    .unwrap();
+    for (name, password_hash, networks) in [
+        ("protocollo", Some(hash), vec![]),
+        ("suap", None, vec![parse_network("10.0.0.0/8").unwrap()]),
+    ] {
+        tx.create_relay_client(&NewRelayClient {
+            name: name.to_string(),
+            networks,
+            password_hash,
+            sender_domains: vec!["comune.example.it".to_string()],
+            rate_per_minute: 0,
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let login = |name: &'static str, password: &'static str| {
+        let auth = auth.clone();
+        async move {
+            auth.login_relay(Service::Smtp, name, &Secret::new(password), IP)
+                .await
+        }
+    };
+    let client = login("Protocollo", "protocollo-segreto").await.unwrap();
+    assert_eq!(client.name, "protocollo");
+    for (name, password) in [
+        ("protocollo", "sbagliata"),
+        ("suap", ""),
+        ("nessuno", "protocollo-segreto"),
+    ] {
+        assert!(
+            matches!(login(name, password).await, Err(AuthError::Invalid)),
+            "{name}"
+        );
+    }
+    // Three failures under one name lock it out, the right password too.
+    login("protocollo", "sbagliata").await.ok();
+    login("protocollo", "sbagliata").await.ok();
+    assert!(matches!(
+        login("protocollo", "protocollo-segreto").await,
+        Err(AuthError::Throttled { .. })
+    ));
 }
 
 async fn a_changed_password_is_not_remembered(store: Store) {

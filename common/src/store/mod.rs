@@ -24,6 +24,7 @@ mod flags;
 mod folders;
 mod messages;
 mod queue;
+mod relay;
 mod throttle;
 
 use std::path::Path;
@@ -50,7 +51,10 @@ pub use domains::{Domain, NewDomain};
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, FolderCounts, SpecialUse, Usage};
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
-pub use queue::QueuedRecipient;
+pub use queue::{
+    LeasedMessage, QueueEntry, QueuedRecipient, RecipientOutcome, RecipientResult, RecipientState,
+};
+pub use relay::{NetworkError, NewRelayClient, RelayClient, parse_network};
 pub use throttle::FailureCounts;
 
 /// Which database a store runs on.

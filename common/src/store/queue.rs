@@ -1,10 +1,21 @@
-//! Reading the outbound queue. Messages enter it with an append
-//! ([`super::append::Outbound`]), in the same transaction as any local copies.
+//! The outbound queue. Messages enter it with an append
+//! ([`super::append::Outbound`]), in the same transaction as any local
+//! copies; delivery workers lease them, record each recipient's outcome, and
+//! the message goes once no recipient is left to try.
+//!
+//! A lease is a time, not a lock: `leased_until` and `leased_by` on the
+//! message row. Taking leases is one write transaction (on PostgreSQL with
+//! `FOR UPDATE SKIP LOCKED`, so concurrent workers pass over each other's
+//! candidates; on SQLite the write transaction excludes other writers), so
+//! no two workers hold a message at once. A worker that dies leaves its
+//! lease to run out, and then any worker takes the message again.
+
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Result, Store};
+use super::{Backend, Result, Store, WriteTx, now};
 
 /// One recipient of a queued message and where its delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
@@ -18,6 +29,99 @@ pub struct QueuedRecipient {
     pub envid: Option<String>,
     pub ret: Option<String>,
 }
+
+/// A queued message as the CLI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+pub struct QueueEntry {
+    pub id: i64,
+    /// Empty for the null sender.
+    pub sender: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    /// Unix seconds; 0 or past when nobody holds the message.
+    pub leased_until: i64,
+    pub leased_by: Option<String>,
+    #[sqlx(skip)]
+    pub recipients: Vec<RecipientState>,
+}
+
+/// One recipient's delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+pub struct RecipientState {
+    pub id: i64,
+    #[serde(skip)]
+    pub queue_id: i64,
+    pub address: String,
+    /// `pending`, `delivered`, `deferred` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_reply: Option<String>,
+    pub orcpt: Option<String>,
+    pub notify: Option<String>,
+}
+
+impl RecipientState {
+    /// Whether delivery to this recipient is still to be tried.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "pending" | "deferred")
+    }
+}
+
+/// A leased message with what delivering it needs.
+#[derive(Debug, Clone)]
+pub struct LeasedMessage {
+    pub entry: QueueEntry,
+    pub envid: Option<String>,
+    pub ret: Option<String>,
+    /// The stored message, `Return-Path` line included.
+    pub raw: Vec<u8>,
+}
+
+/// What one attempt did for one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientOutcome {
+    Delivered,
+    Deferred,
+    Failed,
+}
+
+impl RecipientOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            RecipientOutcome::Delivered => "delivered",
+            RecipientOutcome::Deferred => "deferred",
+            RecipientOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// One recipient's result, by [`RecipientState::id`], with the reply that
+/// decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientResult {
+    pub recipient_id: i64,
+    pub outcome: RecipientOutcome,
+    pub reply: String,
+}
+
+#[derive(FromRow)]
+struct LeasedRow {
+    id: i64,
+    sender: String,
+    size: i64,
+    created_at: i64,
+    next_attempt_at: i64,
+    leased_until: i64,
+    leased_by: Option<String>,
+    envid: Option<String>,
+    ret: Option<String>,
+    data: Vec<u8>,
+}
+
+const ENTRY_COLUMNS: &str = "q.id, q.sender, b.size, q.created_at, q.next_attempt_at, \
+    q.leased_until, q.leased_by FROM queue q JOIN blobs b ON b.hash = q.blob_hash";
+const RECIPIENT_COLUMNS: &str = "SELECT id, queue_id, address, status, attempts, last_reply, orcpt, notify FROM queue_recipients";
 
 impl Store {
     /// Every recipient in the queue, oldest message first.
@@ -39,5 +143,417 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|(data,)| data))
+    }
+
+    /// Every queued message with its recipients, oldest first.
+    pub async fn queue_entries(&self) -> Result<Vec<QueueEntry>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} ORDER BY q.id");
+        let mut entries: Vec<QueueEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        let sql = format!("{RECIPIENT_COLUMNS} ORDER BY queue_id, id");
+        let recipients: Vec<RecipientState> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        for recipient in recipients {
+            if let Some(entry) = entries.iter_mut().find(|e| e.id == recipient.queue_id) {
+                entry.recipients.push(recipient);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// One queued message with its recipients.
+    pub async fn queue_entry(&self, queue_id: i64) -> Result<Option<QueueEntry>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} WHERE q.id = $1");
+        let entry: Option<QueueEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(queue_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(mut entry) = entry else {
+            return Ok(None);
+        };
+        entry.recipients = self.queue_recipients(queue_id).await?;
+        Ok(Some(entry))
+    }
+
+    async fn queue_recipients(&self, queue_id: i64) -> Result<Vec<RecipientState>> {
+        let sql = format!("{RECIPIENT_COLUMNS} WHERE queue_id = $1 ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(queue_id)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Leases up to `limit` messages that are due and not leased (or whose
+    /// lease ran out) to `worker` for `lease`, and returns their ids.
+    pub async fn lease_due(&self, worker: &str, limit: i64, lease: Duration) -> Result<Vec<i64>> {
+        let now = now();
+        let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let mut tx = self.begin().await?;
+        let sql = match self.backend() {
+            Backend::Postgres => {
+                "SELECT id FROM queue WHERE next_attempt_at <= $1 AND leased_until <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+            }
+            Backend::Sqlite => {
+                "SELECT id FROM queue WHERE next_attempt_at <= $1 AND leased_until <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT $2"
+            }
+        };
+        let rows: Vec<(i64,)> = sqlx::query_as(sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(tx.conn())
+            .await?;
+        let ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+        for &id in &ids {
+            sqlx::query("UPDATE queue SET leased_until = $1, leased_by = $2 WHERE id = $3")
+                .bind(until)
+                .bind(worker)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// A message leased by `worker`, with its body and recipients; `None`
+    /// if it is gone or no longer `worker`'s.
+    pub async fn leased_message(
+        &self,
+        queue_id: i64,
+        worker: &str,
+    ) -> Result<Option<LeasedMessage>> {
+        let row: Option<LeasedRow> = sqlx::query_as(
+            "SELECT q.id, q.sender, b.size, q.created_at, q.next_attempt_at, q.leased_until, \
+             q.leased_by, q.envid, q.ret, b.data \
+             FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1 AND q.leased_by = $2",
+        )
+        .bind(queue_id)
+        .bind(worker)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let recipients = self.queue_recipients(queue_id).await?;
+        Ok(Some(LeasedMessage {
+            entry: QueueEntry {
+                id: row.id,
+                sender: row.sender,
+                size: row.size,
+                created_at: row.created_at,
+                next_attempt_at: row.next_attempt_at,
+                leased_until: row.leased_until,
+                leased_by: row.leased_by,
+                recipients,
+            },
+            envid: row.envid,
+            ret: row.ret,
+            raw: row.data,
+        }))
+    }
+
+    /// Records what an attempt did for each recipient, then either removes
+    /// the message (no recipient left to try) or schedules it for
+    /// `next_attempt_at` and gives up `worker`'s lease. Returns whether the
+    /// message was removed. Nothing happens if `worker` lost the lease.
+    pub async fn record_attempt(
+        &self,
+        queue_id: i64,
+        worker: &str,
+        results: &[RecipientResult],
+        next_attempt_at: i64,
+    ) -> Result<bool> {
+        let now = now();
+        let mut tx = self.begin().await?;
+        let held: Option<(i64,)> = sqlx::query_as(held_entry_sql(self.backend()))
+            .bind(queue_id)
+            .bind(worker)
+            .fetch_optional(tx.conn())
+            .await?;
+        if held.is_none() {
+            return Ok(false);
+        }
+        for result in results {
+            sqlx::query(
+                "UPDATE queue_recipients SET status = $1, last_reply = $2, attempts = attempts + 1, \
+                 updated_at = $3 WHERE id = $4 AND queue_id = $5",
+            )
+            .bind(result.outcome.as_str())
+            .bind(&result.reply)
+            .bind(now)
+            .bind(result.recipient_id)
+            .bind(queue_id)
+            .execute(tx.conn())
+            .await?;
+        }
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM queue_recipients WHERE queue_id = $1 \
+             AND status IN ('pending', 'deferred')",
+        )
+        .bind(queue_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let removed = if open == 0 {
+            tx.remove_queued(queue_id).await?
+        } else {
+            sqlx::query(
+                "UPDATE queue SET next_attempt_at = $1, leased_until = 0, leased_by = NULL WHERE id = $2",
+            )
+            .bind(next_attempt_at)
+            .bind(queue_id)
+            .execute(tx.conn())
+            .await?;
+            false
+        };
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    /// Gives up `worker`'s lease on a message without recording an attempt,
+    /// so that another worker may take it at once.
+    pub async fn release_lease(&self, queue_id: i64, worker: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE queue SET leased_until = 0, leased_by = NULL WHERE id = $1 AND leased_by = $2",
+        )
+        .bind(queue_id)
+        .bind(worker)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    /// Makes one message (or every message, with `None`) due now, its
+    /// deferred recipients included. Returns how many messages.
+    pub async fn retry_queued(&self, queue_id: Option<i64>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let updated = tx.retry_queued(queue_id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Removes a message from the queue, undelivered; whether it was there.
+    pub async fn remove_queued(&self, queue_id: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed = tx.remove_queued(queue_id).await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+}
+
+/// The statement that finds (and on PostgreSQL locks) queue row `$1` if
+/// worker `$2` holds its lease.
+fn held_entry_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "SELECT id FROM queue WHERE id = $1 AND leased_by = $2 FOR UPDATE",
+        Backend::Sqlite => "SELECT id FROM queue WHERE id = $1 AND leased_by = $2",
+    }
+}
+
+impl WriteTx {
+    /// [`Store::retry_queued`] inside this transaction, so that the caller
+    /// can record it in the same commit.
+    pub async fn retry_queued(&mut self, queue_id: Option<i64>) -> Result<u64> {
+        let updated = match queue_id {
+            Some(id) => {
+                sqlx::query("UPDATE queue SET next_attempt_at = $1 WHERE id = $2")
+                    .bind(now())
+                    .bind(id)
+                    .execute(self.conn())
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE queue SET next_attempt_at = $1")
+                    .bind(now())
+                    .execute(self.conn())
+                    .await?
+            }
+        };
+        Ok(updated.rows_affected())
+    }
+
+    /// Deletes a queue row (its recipients go with it) and drops its
+    /// reference to the body; whether it was there.
+    pub async fn remove_queued(&mut self, queue_id: i64) -> Result<bool> {
+        let hash: Option<(String,)> =
+            sqlx::query_as("DELETE FROM queue WHERE id = $1 RETURNING blob_hash")
+                .bind(queue_id)
+                .fetch_optional(self.conn())
+                .await?;
+        let Some((hash,)) = hash else {
+            return Ok(false);
+        };
+        self.release_blobs(&[(hash, 1)]).await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::{NewMessage, Outbound, OutboundRecipient};
+    use crate::store_tests;
+
+    store_tests!(
+        leases_exclude_other_workers_until_they_run_out,
+        attempts_are_recorded_and_finished_messages_removed,
+        removed_messages_release_their_body,
+    );
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    async fn enqueue(store: &Store, body: &str, recipients: &[&str]) -> i64 {
+        let message = NewMessage {
+            raw: Arc::from(body.as_bytes()),
+            targets: Vec::new(),
+            outbound: Some(Outbound {
+                sender: "anna@comune.example".to_owned(),
+                recipients: recipients
+                    .iter()
+                    .map(|address| OutboundRecipient {
+                        address: (*address).to_owned(),
+                        ..OutboundRecipient::default()
+                    })
+                    .collect(),
+                ..Outbound::default()
+            }),
+        };
+        let stored = store.append(message).await.unwrap().unwrap();
+        stored.queue_id.unwrap()
+    }
+
+    async fn blobs(store: &Store) -> i64 {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM blobs")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        count
+    }
+
+    async fn leases_exclude_other_workers_until_they_run_out(store: Store) {
+        let first = enqueue(&store, "Subject: 1\r\n\r\n1\r\n", &["a@x.example"]).await;
+        let second = enqueue(&store, "Subject: 2\r\n\r\n2\r\n", &["b@x.example"]).await;
+        assert_eq!(store.lease_due("w1", 1, HOUR).await.unwrap(), [first]);
+        assert_eq!(store.lease_due("w2", 10, HOUR).await.unwrap(), [second]);
+        assert!(store.lease_due("w3", 10, HOUR).await.unwrap().is_empty());
+
+        // Only the holder reads the message.
+        assert!(store.leased_message(first, "w2").await.unwrap().is_none());
+        let leased = store.leased_message(first, "w1").await.unwrap().unwrap();
+        assert_eq!(leased.raw, b"Subject: 1\r\n\r\n1\r\n");
+        assert_eq!(leased.entry.recipients[0].address, "a@x.example");
+        assert_eq!(leased.entry.leased_by.as_deref(), Some("w1"));
+
+        // A lease that ran out (here: one of no time) is anyone's.
+        store.release_lease(first, "w1").await.unwrap();
+        assert_eq!(
+            store.lease_due("w3", 10, Duration::ZERO).await.unwrap(),
+            [first]
+        );
+        assert_eq!(store.lease_due("w4", 10, HOUR).await.unwrap(), [first]);
+        // The worker that lost it records nothing.
+        let result = RecipientResult {
+            recipient_id: leased.entry.recipients[0].id,
+            outcome: RecipientOutcome::Delivered,
+            reply: "250 ok".to_owned(),
+        };
+        assert!(
+            !store
+                .record_attempt(first, "w1", &[result], 0)
+                .await
+                .unwrap()
+        );
+        let entry = store.queue_entry(first).await.unwrap().unwrap();
+        assert_eq!(entry.recipients[0].status, "pending");
+        assert_eq!(entry.leased_by.as_deref(), Some("w4"));
+    }
+
+    async fn attempts_are_recorded_and_finished_messages_removed(store: Store) {
+        let id = enqueue(
+            &store,
+            "Subject: s\r\n\r\nbody\r\n",
+            &["a@x.example", "b@y.example"],
+        )
+        .await;
+        assert_eq!(blobs(&store).await, 1);
+        assert_eq!(store.lease_due("w", 10, HOUR).await.unwrap(), [id]);
+        let leased = store.leased_message(id, "w").await.unwrap().unwrap();
+        let (a, b) = (&leased.entry.recipients[0], &leased.entry.recipients[1]);
+        let later = now() + 3600;
+        let results = [
+            RecipientResult {
+                recipient_id: a.id,
+                outcome: RecipientOutcome::Delivered,
+                reply: "250 2.0.0 ok".to_owned(),
+            },
+            RecipientResult {
+                recipient_id: b.id,
+                outcome: RecipientOutcome::Deferred,
+                reply: "451 4.3.0 try later".to_owned(),
+            },
+        ];
+        assert!(
+            !store
+                .record_attempt(id, "w", &results, later)
+                .await
+                .unwrap()
+        );
+        let entry = store.queue_entry(id).await.unwrap().unwrap();
+        assert_eq!(entry.next_attempt_at, later);
+        assert_eq!(entry.leased_by, None);
+        let states: Vec<(&str, i64, Option<&str>)> = entry
+            .recipients
+            .iter()
+            .map(|r| (r.status.as_str(), r.attempts, r.last_reply.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("delivered", 1, Some("250 2.0.0 ok")),
+                ("deferred", 1, Some("451 4.3.0 try later"))
+            ]
+        );
+        assert_eq!(
+            store.queue_entries().await.unwrap(),
+            std::slice::from_ref(&entry)
+        );
+
+        // Not due yet, until an operator asks for a retry.
+        assert!(store.lease_due("w", 10, HOUR).await.unwrap().is_empty());
+        assert_eq!(store.retry_queued(Some(id)).await.unwrap(), 1);
+        assert_eq!(store.lease_due("w", 10, HOUR).await.unwrap(), [id]);
+        let failed = RecipientResult {
+            recipient_id: entry.recipients[1].id,
+            outcome: RecipientOutcome::Failed,
+            reply: "550 5.1.1 no such user".to_owned(),
+        };
+        assert!(
+            store
+                .record_attempt(id, "w", &[failed], later)
+                .await
+                .unwrap()
+        );
+        assert!(store.queue_entry(id).await.unwrap().is_none());
+        assert!(store.queued_recipients().await.unwrap().is_empty());
+        assert_eq!(blobs(&store).await, 0);
+    }
+
+    async fn removed_messages_release_their_body(store: Store) {
+        let first = enqueue(&store, "Subject: same\r\n\r\nsame\r\n", &["a@x.example"]).await;
+        let second = enqueue(&store, "Subject: same\r\n\r\nsame\r\n", &["b@x.example"]).await;
+        assert_eq!(blobs(&store).await, 1, "one body for both");
+        assert!(store.remove_queued(first).await.unwrap());
+        assert!(!store.remove_queued(first).await.unwrap());
+        assert_eq!(blobs(&store).await, 1, "still used by the second");
+        assert_eq!(store.retry_queued(None).await.unwrap(), 1);
+        assert!(store.remove_queued(second).await.unwrap());
+        assert_eq!(blobs(&store).await, 0);
     }
 }

@@ -2,6 +2,7 @@
 //! content decoder. No I/O and no store access here, so all of it can be
 //! tested and fuzzed alone.
 
+pub mod client;
 mod command;
 mod data;
 mod reply;

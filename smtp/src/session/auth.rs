@@ -1,10 +1,12 @@
-//! AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN mechanisms.
+//! AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN mechanisms, for
+//! mailbox users (an address) and relay clients (a name without `@`).
 
 use std::io;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use postino_common::auth::{AuthError, PlainError, Secret, Service, parse_plain};
+use postino_common::auth::{AuthError, PlainError, Secret, Service, User, parse_plain};
+use postino_common::store::RelayClient;
 
 use super::Session;
 use crate::connection::Line;
@@ -12,6 +14,12 @@ use crate::proto::Reply;
 
 /// The longest line of a SASL exchange.
 const MAX_SASL_LINE: usize = 4096;
+
+/// Who logged in.
+enum Principal {
+    User(User),
+    Relay(RelayClient),
+}
 
 /// What a SASL exchange came to before the password check.
 enum Credentials {
@@ -42,7 +50,8 @@ impl Session {
         if !self.helo.as_ref().is_some_and(|h| h.extended) {
             return Ok(Reply::new(503, "5.5.1", "Send EHLO first"));
         }
-        if self.user.is_some() {
+        // A relay client known by its address may still log in as someone.
+        if self.user.is_some() || self.relay.as_ref().is_some_and(|r| !r.by_address) {
             return Ok(Reply::new(503, "5.5.1", "Already authenticated"));
         }
         if self.envelope.is_some() {
@@ -65,15 +74,25 @@ impl Session {
             Credentials::Given { user, password } => (user, password),
             Credentials::Refused(reply) => return Ok(reply),
         };
-        let result = self
-            .context
-            .auth
-            .login_user(Service::Smtp, &user, &password, self.peer)
-            .await;
+        let auth = &self.context.auth;
+        let result = if user.contains('@') {
+            auth.login_user(Service::Smtp, &user, &password, self.peer)
+                .await
+                .map(Principal::User)
+        } else {
+            auth.login_relay(Service::Smtp, &user, &password, self.peer)
+                .await
+                .map(Principal::Relay)
+        };
         Ok(match result {
-            Ok(user) => {
+            Ok(Principal::User(user)) => {
                 tracing::info!(user = %user.address, "authenticated");
+                self.relay = None;
                 self.user = Some(user);
+                Reply::new(235, "2.7.0", "Authentication successful")
+            }
+            Ok(Principal::Relay(client)) => {
+                self.relay_client_known(client, false);
                 Reply::new(235, "2.7.0", "Authentication successful")
             }
             Err(AuthError::Invalid) => {

@@ -28,7 +28,8 @@ impl Session {
         let mut raw = format!("Return-Path: <{sender}>\r\n").into_bytes();
         // Only we may write results under our name (RFC 8601 §5), whoever sends.
         let content = authres::strip_forged_results(&content, &hostname);
-        if self.kind == ListenerKind::Mx {
+        // A relay client on the MX listener sends our own mail, not the world's.
+        if self.kind == ListenerKind::Mx && self.relay.is_none() {
             let helo = self.helo.as_ref().map_or("", |h| h.name.as_str());
             let results = self
                 .context
@@ -114,7 +115,7 @@ impl Session {
             (false, false) => "SMTP",
         };
         let tls = if self.conn.is_tls() { "S" } else { "" };
-        let authenticated = if self.user.is_some() { "A" } else { "" };
+        let authenticated = if self.authenticated() { "A" } else { "" };
         let date = DateTime::from_timestamp(postino_common::store::now()).to_rfc822();
         format!(
             "Received: from {helo} ([{peer}])\r\n\tby {host} (Postino) with {protocol}{tls}{authenticated}\r\n\tid {queue_id}; {date}\r\n",

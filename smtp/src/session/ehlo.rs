@@ -53,6 +53,10 @@ impl Session {
     pub(super) fn tls_started(&mut self) {
         self.helo = None;
         self.user = None;
+        // Who the address says the client is still holds; a login does not.
+        if self.relay.as_ref().is_some_and(|relay| !relay.by_address) {
+            self.relay = None;
+        }
         self.envelope = None;
         tracing::debug!("TLS started");
     }

@@ -13,7 +13,7 @@ impl Session {
         if self.envelope.is_some() {
             return Reply::new(503, "5.5.1", "A mail transaction is already open");
         }
-        if self.kind.is_submission() && self.user.is_none() {
+        if self.kind.is_submission() && !self.authenticated() {
             return Reply::new(530, "5.7.0", "Authentication required");
         }
         if !mail.path.is_ascii() && !mail.smtputf8 {
@@ -31,6 +31,9 @@ impl Session {
             return Reply::new(553, "5.1.7", "Invalid sender address");
         }
         if let Some(refusal) = self.check_sender(&mail.path).await {
+            return refusal;
+        }
+        if let Some(refusal) = self.check_relay_sender(&mail.path).await {
             return refusal;
         }
         tracing::debug!(from = %mail.path, "MAIL accepted");

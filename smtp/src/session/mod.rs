@@ -7,6 +7,7 @@ mod deliver;
 mod ehlo;
 mod mail;
 mod rcpt;
+mod relay;
 
 use std::io;
 use std::net::IpAddr;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use postino_common::auth::User;
 use postino_common::listener::SessionId;
-use postino_common::store::OutboundRecipient;
+use postino_common::store::{OutboundRecipient, RelayClient};
 use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +58,13 @@ struct Chunks {
     lines: LineCheck,
 }
 
+/// The relay client a session sends for (see [`relay`]).
+struct Relay {
+    client: RelayClient,
+    /// Recognised by the source address rather than by AUTH.
+    by_address: bool,
+}
+
 /// What the session does after a command.
 enum Next {
     Continue,
@@ -73,6 +81,7 @@ pub(crate) struct Session {
     id: SessionId,
     helo: Option<Helo>,
     user: Option<User>,
+    relay: Option<Relay>,
     envelope: Option<Envelope>,
     errors: u32,
     /// Messages accepted in this session, to number their ids.
@@ -96,6 +105,7 @@ pub(crate) async fn run(
         id,
         helo: None,
         user: None,
+        relay: None,
         envelope: None,
         errors: 0,
         accepted_messages: 0,
@@ -109,12 +119,21 @@ pub(crate) async fn run(
         ));
         return session.conn.flush().await;
     }
+    if let Err(reply) = session.recognise_relay_client().await {
+        session.send(reply);
+        return session.conn.flush().await;
+    }
     session.serve(shutdown).await
 }
 
 impl Session {
     fn settings(&self) -> &crate::Settings {
         &self.context.settings
+    }
+
+    /// Whether the client may relay: a mailbox user or a relay client.
+    fn authenticated(&self) -> bool {
+        self.user.is_some() || self.relay.is_some()
     }
 
     /// Queues a reply, counting errors.

@@ -1,6 +1,6 @@
 //! RCPT (RFC 5321 §4.1.1.3): local recipients through aliases and
 //! catch-alls, with a quota check; remote ones only for authenticated users
-//! (never an open relay).
+//! and relay clients (never an open relay).
 
 use postino_common::address::Address;
 use postino_common::store::{OutboundRecipient, Recipient, StoreError};
@@ -99,7 +99,7 @@ impl Session {
                     }
                 }
             }
-            None if self.user.is_some() => remote.push(OutboundRecipient {
+            None if self.authenticated() => remote.push(OutboundRecipient {
                 address: address.to_string(),
                 orcpt: rcpt.orcpt.clone(),
                 notify: rcpt.notify.clone(),

@@ -1,0 +1,506 @@
+//! Outbound delivery: workers that take due messages from the queue in the
+//! store and hand them to other servers.
+//!
+//! A worker leases a batch of due messages (see `postino_common::store`'s
+//! queue: a lease keeps other workers, on this node or another, away from
+//! a message until it is given back or runs out), and delivers each one in
+//! a task of its own: recipients grouped by domain, each domain routed
+//! ([`route`]), the message signed once ([`dkim`]) and sent ([`client`]),
+//! every recipient's outcome recorded. A `2xx` delivers, a `5xx` fails and
+//! bounces ([`dsn`]), anything else defers until the next attempt of the
+//! [`retry`] schedule, and past the message's lifetime it fails too. New
+//! mail is found by polling every second.
+//!
+//! The stored message starts with the `Return-Path` line that local
+//! delivery needs; it is removed before signing and sending.
+
+mod client;
+mod dkim;
+mod dsn;
+mod retry;
+mod route;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use postino_common::store::{
+    AppendTarget, NewMessage, Outbound, OutboundRecipient, RecipientOutcome, RecipientResult,
+    RecipientState, Store, now,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+pub use client::Credentials;
+pub use retry::Schedule;
+pub use route::Hop;
+
+use crate::authres::{self, VerifierError};
+use crate::proto::client::ServerReply;
+use client::{Attempt, Client, Transaction};
+use route::{RouteError, Router};
+
+/// How often a worker looks for due messages.
+const POLL: Duration = Duration::from_secs(1);
+/// How long a lease lasts: longer than an attempt may take.
+const LEASE: Duration = Duration::from_secs(15 * 60);
+/// The longest one attempt at one message may take.
+const ATTEMPT_LIMIT: Duration = Duration::from_secs(10 * 60);
+
+/// How delivery works, from `[delivery]` and `[dns]`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our name, in EHLO and in bounces.
+    pub hostname: String,
+    /// The port of MX hosts.
+    pub port: u16,
+    pub schedule: Schedule,
+    pub max_connections_per_domain: usize,
+    pub max_concurrent: usize,
+    pub smarthost: Option<Hop>,
+    pub smarthost_credentials: Option<Credentials>,
+    /// Fixed routes by lower-case recipient domain.
+    pub routes: HashMap<String, Hop>,
+    pub nameservers: Vec<SocketAddr>,
+    pub dns_timeout: Duration,
+}
+
+/// Why delivery could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Resolver(#[from] VerifierError),
+    #[error("cannot set up TLS for outbound connections")]
+    Tls(#[source] tokio_rustls::rustls::Error),
+}
+
+/// What the delivery tasks of one node share.
+struct Delivery {
+    settings: Settings,
+    store: Store,
+    router: Router,
+    client: Client,
+    signing: dkim::Signing,
+    /// Who holds our leases: unique per process.
+    worker: String,
+    /// Connections per destination domain.
+    domains: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// Starts this node's delivery worker, until `shutdown`.
+pub fn spawn(
+    settings: Settings,
+    store: Store,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<(), StartError> {
+    let resolver = authres::resolver(&settings.nameservers, settings.dns_timeout)?;
+    let router = Router::new(
+        resolver,
+        settings.port,
+        settings.smarthost.clone(),
+        settings.routes.clone(),
+    );
+    let client = Client::new(settings.hostname.clone()).map_err(StartError::Tls)?;
+    let worker = format!("{}:{}:{}", settings.hostname, std::process::id(), now());
+    let delivery = Arc::new(Delivery {
+        settings,
+        store,
+        router,
+        client,
+        signing: dkim::Signing::default(),
+        worker,
+        domains: Mutex::new(HashMap::new()),
+    });
+    tracing::info!(worker = %delivery.worker, "outbound delivery started");
+    tracker.spawn(poll(delivery, shutdown, tracker.clone()));
+    Ok(())
+}
+
+/// Leases due messages while there is room for them, and starts their
+/// deliveries.
+async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: TaskTracker) {
+    let slots = Arc::new(Semaphore::new(delivery.settings.max_concurrent.max(1)));
+    loop {
+        let free = slots.available_permits();
+        let leased = if free == 0 {
+            Vec::new()
+        } else {
+            match delivery
+                .store
+                .lease_due(&delivery.worker, free as i64, LEASE)
+                .await
+            {
+                Ok(ids) => ids,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot read the outbound queue");
+                    Vec::new()
+                }
+            }
+        };
+        let full = leased.len() == free;
+        for queue_id in leased {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let span = tracing::info_span!("delivery", queue_id);
+            let task = deliver_or_release(delivery.clone(), queue_id, slot, shutdown.clone());
+            tracker.spawn(task.instrument(span));
+        }
+        if full {
+            // Room may come back soon; wait for it rather than a whole poll.
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                slot = slots.clone().acquire_owned() => drop(slot),
+            }
+        } else {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+/// Delivers one leased message; on shutdown gives the lease back, so that
+/// another node (or this one, restarted) takes it up at once.
+async fn deliver_or_release(
+    delivery: Arc<Delivery>,
+    queue_id: i64,
+    _slot: OwnedSemaphorePermit,
+    shutdown: CancellationToken,
+) {
+    tokio::select! {
+        () = deliver(&delivery, queue_id) => {}
+        () = shutdown.cancelled() => {
+            if let Err(err) = delivery.store.release_lease(queue_id, &delivery.worker).await {
+                tracing::warn!(error = %err, "cannot release the lease at shutdown");
+            }
+        }
+    }
+}
+
+/// The outcome of one recipient in one attempt.
+struct Outcome<'a> {
+    recipient: &'a RecipientState,
+    kind: RecipientOutcome,
+    reply: ServerReply,
+    remote: Option<String>,
+}
+
+async fn deliver(delivery: &Delivery, queue_id: i64) {
+    let store = &delivery.store;
+    let message = match store.leased_message(queue_id, &delivery.worker).await {
+        Ok(Some(message)) => message,
+        Ok(None) => return,
+        Err(err) => {
+            return tracing::error!(error = %err, "cannot read a queued message");
+        }
+    };
+    let entry = &message.entry;
+    let open: Vec<&RecipientState> = entry.recipients.iter().filter(|r| r.is_open()).collect();
+    let content = strip_return_path(&message.raw);
+    let started = now();
+    let outcomes = if delivery
+        .settings
+        .schedule
+        .expired(entry.created_at, started)
+    {
+        open.iter()
+            .map(|&recipient| {
+                let last = recipient
+                    .last_reply
+                    .as_deref()
+                    .unwrap_or("no attempt succeeded");
+                Outcome {
+                    recipient,
+                    kind: RecipientOutcome::Failed,
+                    reply: ServerReply::local(
+                        554,
+                        format!("4.4.7 delivery time expired; last reply: {last}"),
+                    ),
+                    remote: None,
+                }
+            })
+            .collect()
+    } else {
+        let attempt = attempt(delivery, &entry.sender, &open, content);
+        match tokio::time::timeout(ATTEMPT_LIMIT, attempt).await {
+            Ok(outcomes) => outcomes,
+            Err(_) => open
+                .iter()
+                .map(|&recipient| Outcome {
+                    recipient,
+                    kind: RecipientOutcome::Deferred,
+                    reply: ServerReply::local(451, "4.4.7 the attempt took too long"),
+                    remote: None,
+                })
+                .collect(),
+        }
+    };
+    for outcome in &outcomes {
+        tracing::info!(
+            recipient = %outcome.recipient.address,
+            outcome = ?outcome.kind,
+            remote = outcome.remote.as_deref().unwrap_or("-"),
+            reply = %outcome.reply,
+            "delivery attempt"
+        );
+    }
+    let failures: Vec<dsn::Failure> = outcomes
+        .iter()
+        .filter(|o| o.kind == RecipientOutcome::Failed)
+        .map(|o| dsn::Failure {
+            address: o.recipient.address.clone(),
+            orcpt: o.recipient.orcpt.clone(),
+            status: o
+                .reply
+                .enhanced_status()
+                .map(|s| s.replacen('4', "5", 1))
+                .unwrap_or_else(|| "5.0.0".to_owned()),
+            diagnostic: o.reply.to_string(),
+            remote_mta: o.remote.clone(),
+        })
+        .collect();
+    if !failures.is_empty() && !entry.sender.is_empty() {
+        let report = dsn::build(&dsn::Report {
+            hostname: &delivery.settings.hostname,
+            sender: &entry.sender,
+            envid: message.envid.as_deref(),
+            arrival: entry.created_at,
+            original: content,
+            failures: &failures,
+            token: &format!("{queue_id}.{}", now()),
+            now: now(),
+        });
+        bounce(store, &entry.sender, report).await;
+    }
+    let attempts = open.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
+    let next = delivery.settings.schedule.next_attempt(attempts, now());
+    let results: Vec<RecipientResult> = outcomes
+        .iter()
+        .map(|o| RecipientResult {
+            recipient_id: o.recipient.id,
+            outcome: o.kind,
+            reply: o.reply.to_string(),
+        })
+        .collect();
+    match store
+        .record_attempt(queue_id, &delivery.worker, &results, next)
+        .await
+    {
+        Ok(true) => tracing::info!("message done; removed from the queue"),
+        Ok(false) => {}
+        Err(err) => tracing::error!(error = %err, "cannot record a delivery attempt"),
+    }
+}
+
+/// One attempt for every open recipient, domain by domain.
+async fn attempt<'a>(
+    delivery: &Delivery,
+    sender: &str,
+    open: &[&'a RecipientState],
+    content: &[u8],
+) -> Vec<Outcome<'a>> {
+    let signed = match sender.rsplit_once('@') {
+        Some((_, domain)) => {
+            delivery
+                .signing
+                .sign(&delivery.store, &domain.to_ascii_lowercase(), content)
+                .await
+        }
+        None => content.to_vec(),
+    };
+    let mut by_domain: Vec<(String, Vec<&'a RecipientState>)> = Vec::new();
+    for &recipient in open {
+        let domain = recipient
+            .address
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .to_ascii_lowercase();
+        match by_domain.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, list)) => list.push(recipient),
+            None => by_domain.push((domain, vec![recipient])),
+        }
+    }
+    let mut outcomes = Vec::with_capacity(open.len());
+    for (domain, recipients) in by_domain {
+        let limit = delivery.domain_limit(&domain);
+        let Ok(_connection) = limit.acquire_owned().await else {
+            continue;
+        };
+        let addresses: Vec<String> = recipients.iter().map(|r| r.address.clone()).collect();
+        let (replies, remote) =
+            deliver_domain(delivery, &domain, sender, &addresses, &signed).await;
+        for (recipient, reply) in recipients.into_iter().zip(replies) {
+            let kind = if reply.is_positive() {
+                RecipientOutcome::Delivered
+            } else if reply.is_permanent() {
+                RecipientOutcome::Failed
+            } else {
+                RecipientOutcome::Deferred
+            };
+            outcomes.push(Outcome {
+                recipient,
+                kind,
+                reply,
+                remote: remote.clone(),
+            });
+        }
+    }
+    outcomes
+}
+
+/// Sends to one domain's hosts in turn until one takes the transaction;
+/// the reply for each recipient, and the host that gave them.
+async fn deliver_domain(
+    delivery: &Delivery,
+    domain: &str,
+    sender: &str,
+    recipients: &[String],
+    message: &[u8],
+) -> (Vec<ServerReply>, Option<String>) {
+    let all = |reply: ServerReply| vec![reply; recipients.len()];
+    let route = match delivery.router.route(domain).await {
+        Ok(route) => route,
+        Err(RouteError::Permanent(reason)) => {
+            return (
+                all(ServerReply::local(556, format!("5.1.10 {reason}"))),
+                None,
+            );
+        }
+        Err(RouteError::Temporary(reason)) => {
+            return (
+                all(ServerReply::local(451, format!("4.4.3 {reason}"))),
+                None,
+            );
+        }
+    };
+    let transaction = Transaction {
+        sender,
+        recipients,
+        message,
+        credentials: route
+            .via_smarthost
+            .then_some(delivery.settings.smarthost_credentials.as_ref())
+            .flatten(),
+    };
+    let mut last = ServerReply::local(451, format!("4.4.1 no mail host of {domain} answered"));
+    for hop in &route.hops {
+        let addresses = match delivery.router.addresses(hop).await {
+            Ok(addresses) if addresses.is_empty() => {
+                last = ServerReply::local(451, format!("4.4.3 {} has no address", hop.host));
+                continue;
+            }
+            Ok(addresses) => addresses,
+            Err(reason) => {
+                last = ServerReply::local(451, format!("4.4.3 {reason}"));
+                continue;
+            }
+        };
+        for addr in addresses {
+            match client::deliver(&delivery.client, addr, &hop.host, &transaction).await {
+                Attempt::Done(replies) => return (replies, Some(hop.host.clone())),
+                Attempt::NoTransaction(reply) => {
+                    tracing::info!(host = %hop.host, %addr, %reply, "no transaction; trying the next host");
+                    last = reply;
+                }
+            }
+        }
+    }
+    // Whatever the last host said, another may do better later.
+    if last.is_permanent() {
+        last = ServerReply::local(451, format!("4.4.1 {last}"));
+    }
+    (all(last), None)
+}
+
+impl Delivery {
+    fn domain_limit(&self, domain: &str) -> Arc<Semaphore> {
+        let mut domains = self.domains.lock().unwrap_or_else(PoisonError::into_inner);
+        domains
+            .entry(domain.to_owned())
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(
+                    self.settings.max_connections_per_domain.max(1),
+                ))
+            })
+            .clone()
+    }
+}
+
+/// Gives a report to the sender: into their INBOX if they have a mailbox
+/// here, else into the queue from the null sender.
+async fn bounce(store: &Store, sender: &str, report: Vec<u8>) {
+    let mut raw = b"Return-Path: <>\r\n".to_vec();
+    raw.extend_from_slice(&report);
+    let inbox = match store.account(sender).await {
+        Ok(Some(account)) => match store.folder(account.id, "INBOX").await {
+            Ok(folder) => folder.map(|f| f.id),
+            Err(err) => {
+                return tracing::error!(error = %err, "cannot find the sender's INBOX for a bounce");
+            }
+        },
+        Ok(None) => None,
+        Err(err) => return tracing::error!(error = %err, "cannot look up the sender for a bounce"),
+    };
+    let message = match inbox {
+        Some(folder) => NewMessage::to_folders(Arc::from(raw), vec![AppendTarget::new(folder)]),
+        None => NewMessage {
+            raw: Arc::from(raw),
+            targets: Vec::new(),
+            outbound: Some(Outbound {
+                sender: String::new(),
+                recipients: vec![OutboundRecipient {
+                    address: sender.to_owned(),
+                    ..OutboundRecipient::default()
+                }],
+                ..Outbound::default()
+            }),
+        },
+    };
+    match store.append(message).await {
+        Ok(Ok(stored)) => tracing::info!(
+            to = sender,
+            local = inbox.is_some(),
+            queue = stored.queue_id,
+            "bounce sent"
+        ),
+        Ok(Err(refusal)) => tracing::warn!(to = sender, %refusal, "bounce refused"),
+        Err(err) => tracing::error!(to = sender, error = %err, "cannot store a bounce"),
+    }
+}
+
+/// The message without the `Return-Path` line the queue stores it with.
+fn strip_return_path(raw: &[u8]) -> &[u8] {
+    let is_return_path = raw
+        .get(..12)
+        .is_some_and(|name| name.eq_ignore_ascii_case(b"Return-Path:"));
+    if !is_return_path {
+        return raw;
+    }
+    match raw.windows(2).position(|w| w == b"\r\n") {
+        Some(at) => &raw[at + 2..],
+        None => raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_line_is_removed() {
+        assert_eq!(
+            strip_return_path(b"Return-Path: <a@b>\r\nFrom: a@b\r\n\r\nx"),
+            b"From: a@b\r\n\r\nx"
+        );
+        assert_eq!(
+            strip_return_path(b"From: a@b\r\n\r\nx"),
+            b"From: a@b\r\n\r\nx"
+        );
+    }
+}

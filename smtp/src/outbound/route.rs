@@ -1,0 +1,201 @@
+//! Where mail for a domain goes: a configured route, else the smarthost,
+//! else the domain's MX hosts in preference order (RFC 5321 §5.1), else
+//! the domain itself when it has no MX (its A/AAAA, the implicit MX). A
+//! null MX (RFC 7505: one record, exchange `.`) means the domain takes no
+//! mail, a permanent failure. Any other DNS failure, an unknown domain
+//! included, is temporary: it is retried until the message's lifetime.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use mail_auth::common::cache::NoCache;
+use mail_auth::{DnsError, Error as AuthError, MessageAuthenticator};
+
+/// Addresses tried per host name, A and AAAA together.
+const MAX_ADDRESSES: usize = 4;
+/// MX hosts tried per attempt.
+const MAX_HOSTS: usize = 8;
+
+/// A host and the port to reach it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    /// A DNS name or an IP address.
+    pub host: String,
+    pub port: u16,
+}
+
+/// Where a domain's mail may go, best first, and whether the smarthost's
+/// credentials apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub hops: Vec<Hop>,
+    pub via_smarthost: bool,
+}
+
+/// Why a domain cannot be routed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// It never will be (null MX).
+    Permanent(String),
+    /// DNS did not answer usefully; try again later.
+    Temporary(String),
+}
+
+/// Decides routes and looks up addresses.
+pub struct Router {
+    resolver: MessageAuthenticator,
+    /// The port of MX hosts.
+    port: u16,
+    smarthost: Option<Hop>,
+    routes: HashMap<String, Hop>,
+}
+
+impl Router {
+    pub fn new(
+        resolver: MessageAuthenticator,
+        port: u16,
+        smarthost: Option<Hop>,
+        routes: HashMap<String, Hop>,
+    ) -> Router {
+        Router {
+            resolver,
+            port,
+            smarthost,
+            routes,
+        }
+    }
+
+    /// Where mail for `domain` goes.
+    pub async fn route(&self, domain: &str) -> Result<Route, RouteError> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(hop) = self.routes.get(&domain) {
+            return Ok(Route {
+                hops: vec![hop.clone()],
+                via_smarthost: false,
+            });
+        }
+        if let Some(hop) = &self.smarthost {
+            return Ok(Route {
+                hops: vec![hop.clone()],
+                via_smarthost: true,
+            });
+        }
+        if let Some(literal) = address_literal(&domain) {
+            return Ok(Route {
+                hops: vec![Hop {
+                    host: literal.to_string(),
+                    port: self.port,
+                }],
+                via_smarthost: false,
+            });
+        }
+        let records = match self
+            .resolver
+            .mx_lookup(domain.as_str(), None::<&NoCache<_, _>>)
+            .await
+        {
+            Ok(records) => records.rrset,
+            Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {
+                // No MX: the domain is its own mail host (§5.1).
+                return Ok(Route {
+                    hops: vec![Hop {
+                        host: domain,
+                        port: self.port,
+                    }],
+                    via_smarthost: false,
+                });
+            }
+            Err(err) => {
+                return Err(RouteError::Temporary(format!(
+                    "MX look-up for {domain} failed: {err}"
+                )));
+            }
+        };
+        let exchanges: Vec<&str> = records
+            .iter()
+            .flat_map(|mx| mx.exchanges.iter().map(|e| e.trim_end_matches('.')))
+            .collect();
+        if exchanges.is_empty() {
+            return Ok(Route {
+                hops: vec![Hop {
+                    host: domain,
+                    port: self.port,
+                }],
+                via_smarthost: false,
+            });
+        }
+        if exchanges.iter().all(|e| e.is_empty()) {
+            return Err(RouteError::Permanent(format!(
+                "{domain} accepts no mail (null MX, RFC 7505)"
+            )));
+        }
+        Ok(Route {
+            hops: exchanges
+                .into_iter()
+                .filter(|e| !e.is_empty())
+                .take(MAX_HOSTS)
+                .map(|host| Hop {
+                    host: host.to_owned(),
+                    port: self.port,
+                })
+                .collect(),
+            via_smarthost: false,
+        })
+    }
+
+    /// The addresses of a hop, IPv4 then IPv6; empty if it has none.
+    pub async fn addresses(&self, hop: &Hop) -> Result<Vec<SocketAddr>, String> {
+        if let Ok(ip) = hop.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, hop.port)]);
+        }
+        let none4 = None::<&NoCache<_, _>>;
+        let none6 = None::<&NoCache<_, _>>;
+        let mut found = Vec::new();
+        let mut failure = None;
+        match self.resolver.ipv4_lookup(hop.host.as_str(), none4).await {
+            Ok(set) => found.extend(set.rrset.iter().map(|ip| IpAddr::V4(*ip))),
+            Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {}
+            Err(err) => failure = Some(err.to_string()),
+        }
+        match self.resolver.ipv6_lookup(hop.host.as_str(), none6).await {
+            Ok(set) => found.extend(set.rrset.iter().map(|ip| IpAddr::V6(*ip))),
+            Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {}
+            Err(err) => failure = Some(err.to_string()),
+        }
+        if found.is_empty()
+            && let Some(failure) = failure
+        {
+            return Err(format!(
+                "address look-up for {} failed: {failure}",
+                hop.host
+            ));
+        }
+        found.truncate(MAX_ADDRESSES);
+        Ok(found
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, hop.port))
+            .collect())
+    }
+}
+
+/// The address of a domain literal such as `[192.0.2.1]` (RFC 5321 §4.1.3).
+fn address_literal(domain: &str) -> Option<IpAddr> {
+    let inner = domain.strip_prefix('[')?.strip_suffix(']')?;
+    let inner = inner.strip_prefix("ipv6:").unwrap_or(inner);
+    inner.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_literals_are_recognised() {
+        assert_eq!(address_literal("[192.0.2.1]"), "192.0.2.1".parse().ok());
+        assert_eq!(
+            address_literal("[ipv6:2001:db8::1]"),
+            "2001:db8::1".parse().ok()
+        );
+        assert_eq!(address_literal("example.org"), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! Outbound delivery end to end: mail submitted to the real binary leaves
+//! through the queue for a loopback sink or another Postino, with retries,
+//! bounces, DKIM signatures that verify, and several workers on one
+//! PostgreSQL delivering each message once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postino_common::store::{NewMessage, Outbound, OutboundRecipient};
+use postino_tests::dns::DnsStub;
+use postino_tests::sink::Sink;
+use postino_tests::smtp::{
+    ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope, greeted, inbox, plain, site, stopped,
+};
+use postino_tests::{Backend, Server, TestConfig, within};
+
+/// The longest one of these tests may run.
+const LIMIT: Duration = Duration::from_secs(60);
+/// How long a delivery may take to show.
+const WAIT: Duration = Duration::from_secs(20);
+const REMOTE: &str = "amico@esterno.example";
+
+/// Submits one message from ANNA to `to` with authenticated submission.
+async fn submit(config: &TestConfig, to: &str, subject: &str) {
+    let mut client = greeted(config.listeners.smtp_submission).await;
+    client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+        .await
+        .expect(235, "2.7.0");
+    envelope(&mut client, ANNA, &[to]).await;
+    let message = format!(
+        "From: Anna <{ANNA}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@{DOMAIN}>\r\n\r\nCiao,\r\n..una riga con il punto\r\n"
+    );
+    let reply = data(&mut client, message.as_bytes()).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+}
+
+/// A SQLite site with ANNA, DKIM keys, retries every second, and mail for
+/// esterno.example routed to `sink`.
+async fn sink_site(sink: &Sink) -> (TestConfig, DnsStub) {
+    let config = TestConfig::new(Backend::Sqlite).await;
+    let dns = site(&config, &["allow_plaintext_auth = true"], &[ANNA]).await;
+    config.set("delivery", "retry = [\"1s\"]");
+    config.set(
+        "delivery.routes",
+        &format!("\"esterno.example\" = \"{}\"", sink.addr()),
+    );
+    config.cli(&["dkim", "generate", DOMAIN], None).await.ok();
+    (config, dns)
+}
+
+/// Waits until the server's log has `text`.
+async fn logged(server: &Server, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !server.log().contains(text) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "`{text}` not logged within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_message_is_retried_and_delivered_signed() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["451 4.3.0 try again later", "250 2.0.0 queued"])
+            .await
+            .expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        let server = Server::start(&config).await;
+        submit(&config, REMOTE, "riprova").await;
+
+        let received = sink.wait_received(1, WAIT).await;
+        assert_eq!(sink.answered(), 2, "one refusal, then the delivery");
+        let message = &received[0];
+        assert_eq!(message.sender, ANNA);
+        assert_eq!(message.recipients, [REMOTE]);
+        let text = String::from_utf8_lossy(&message.content);
+        assert!(!text.contains("Return-Path"), "{text}");
+        assert_eq!(text.matches("DKIM-Signature:").count(), 2, "{text}");
+        assert!(
+            text.contains("a=rsa-sha256") && text.contains("a=ed25519-sha256"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\r\n.una riga con il punto\r\n"),
+            "dot-stuffing undone: {text}"
+        );
+        logged(&server, "message done").await;
+        let log = server.log();
+        assert!(log.contains("queue_id"), "{log}");
+
+        let store = stopped(server, &config).await;
+        assert!(store.queued_recipients().await.expect("queue").is_empty());
+        assert!(inbox(&store, ANNA).await.is_empty(), "no bounce");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_message_bounces_to_its_sender() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["550 5.1.1 no such user here"])
+            .await
+            .expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        let server = Server::start(&config).await;
+        submit(&config, REMOTE, "rifiuto").await;
+        logged(&server, "bounce sent").await;
+        assert_eq!(sink.answered(), 1, "a permanent refusal is not retried");
+
+        let store = stopped(server, &config).await;
+        assert!(store.queued_recipients().await.expect("queue").is_empty());
+        let inbox = inbox(&store, ANNA).await;
+        assert_eq!(inbox.len(), 1);
+        let dsn = String::from_utf8_lossy(&inbox[0]);
+        for expected in [
+            "Return-Path: <>",
+            "report-type=delivery-status",
+            "Final-Recipient: rfc822; amico@esterno.example",
+            "Action: failed",
+            "Status: 5.1.1",
+            "Diagnostic-Code: smtp; 550 5.1.1 no such user here",
+            "Content-Type: text/rfc822-headers",
+            "Subject: rifiuto",
+        ] {
+            assert!(dsn.contains(expected), "{expected:?} missing: {dsn}");
+        }
+    })
+    .await;
+}
+
+/// Publishes a domain's active DKIM keys, as `dkim list --json` shows
+/// them, in the stub.
+async fn publish_dkim(config: &TestConfig, dns: &DnsStub, domain: &str) {
+    let keys = config
+        .cli(&["dkim", "list", domain, "--json"], None)
+        .await
+        .json();
+    for key in keys.as_array().expect("an array of keys") {
+        let algorithm = key["algorithm"].as_str().expect("algorithm");
+        let kind = if algorithm.starts_with("rsa") {
+            "rsa"
+        } else {
+            "ed25519"
+        };
+        let name = format!(
+            "{}._domainkey.{domain}",
+            key["selector"].as_str().expect("selector")
+        );
+        let value = format!(
+            "v=DKIM1; k={kind}; p={}",
+            key["public_key"].as_str().expect("key")
+        );
+        dns.add_txt(&name, &value);
+    }
+}
+
+#[tokio::test]
+async fn mail_reaches_another_postino_signed_and_spf_aligned() {
+    within(LIMIT, async {
+        const OTHER: &str = "altro.example";
+        const BEA: &str = "bea@altro.example";
+        let sender = TestConfig::new(Backend::Sqlite).await;
+        let dns = site(&sender, &["allow_plaintext_auth = true"], &[ANNA]).await;
+        let receiver = TestConfig::new(Backend::Sqlite).await;
+        receiver.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
+        receiver.set("dns", "timeout = \"2s\"");
+        receiver.cli(&["domain", "add", OTHER], None).await.ok();
+        add_mailbox(&receiver, BEA, &[]).await;
+        sender.set(
+            "delivery",
+            &format!("port = {}", receiver.listeners.smtp_mx.port()),
+        );
+        sender.set("delivery", "retry = [\"1s\"]");
+
+        dns.add_mx(OTHER, 10, "mx.altro.example");
+        dns.add_a("mx.altro.example", std::net::Ipv4Addr::LOCALHOST);
+        dns.add_txt(DOMAIN, "v=spf1 ip4:127.0.0.1 -all");
+        sender.cli(&["dkim", "generate", DOMAIN], None).await.ok();
+        publish_dkim(&sender, &dns, DOMAIN).await;
+
+        let receiving = Server::start(&receiver).await;
+        let sending = Server::start(&sender).await;
+        submit(&sender, BEA, "interoperabilita").await;
+        logged(&receiving, "message accepted").await;
+        logged(&sending, "message done").await;
+
+        let store = stopped(receiving, &receiver).await;
+        let inbox = inbox(&store, BEA).await;
+        assert_eq!(inbox.len(), 1);
+        let text = String::from_utf8_lossy(&inbox[0]);
+        let results: String = text
+            .split("\r\n")
+            .skip_while(|l| !l.starts_with("Authentication-Results:"))
+            .take_while(|l| l.starts_with("Authentication-Results:") || l.starts_with([' ', '\t']))
+            .collect();
+        assert_eq!(results.matches("dkim=pass").count(), 2, "{results}");
+        assert!(results.contains("spf=pass"), "{results}");
+        assert!(text.contains("Subject: interoperabilita"), "{text}");
+        drop(sending);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_workers_on_one_postgres_deliver_each_message_once() {
+    within(LIMIT, async {
+        const COUNT: usize = 500;
+        let sink = Sink::start(&["250 2.0.0 ok"]).await.expect("sink");
+        let first = TestConfig::new(Backend::Postgres).await;
+        let second = TestConfig::new(Backend::Sqlite).await;
+        second.set("store", "backend = \"postgres\"");
+        second.set("store", &format!("url = {:?}", first.database_url()));
+        for config in [&first, &second] {
+            config.set(
+                "delivery.routes",
+                &format!("\"esterno.example\" = \"{}\"", sink.addr()),
+            );
+        }
+        let store = first.open_store().await;
+        for n in 0..COUNT {
+            let raw = format!("Return-Path: <{ANNA}>\r\nFrom: {ANNA}\r\nMessage-ID: <{n}@test>\r\nSubject: {n}\r\n\r\nmessage {n}\r\n");
+            let message = NewMessage {
+                raw: Arc::from(raw.into_bytes()),
+                targets: Vec::new(),
+                outbound: Some(Outbound {
+                    sender: ANNA.to_owned(),
+                    recipients: vec![OutboundRecipient {
+                        address: REMOTE.to_owned(),
+                        ..OutboundRecipient::default()
+                    }],
+                    ..Outbound::default()
+                }),
+            };
+            store.append(message).await.expect("store").expect("queued");
+        }
+        store.close().await;
+
+        let one = Server::start(&first).await;
+        let two = Server::start(&second).await;
+        let received = sink.wait_received(COUNT, Duration::from_secs(40)).await;
+        // Anything sent twice would arrive a little later.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let received = if sink.received().len() > received.len() { sink.received() } else { received };
+        assert_eq!(received.len(), COUNT);
+        let ids: HashSet<String> = received
+            .iter()
+            .map(|m| {
+                let text = String::from_utf8_lossy(&m.content);
+                text.lines().find(|l| l.starts_with("Message-ID:")).unwrap_or_default().to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), COUNT, "every message exactly once");
+        assert!(one.log().contains("message done") && two.log().contains("message done"), "both workers delivered");
+        let store = stopped(one, &first).await;
+        drop(two);
+        assert!(store.queued_recipients().await.expect("queue").is_empty());
+    })
+    .await;
+}
