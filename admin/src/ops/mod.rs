@@ -165,3 +165,36 @@ impl Ops {
         Ok(())
     }
 }
+
+/// What the ops tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use postino_common::auth::{Authenticator, ThrottlePolicy};
+    use postino_common::store::{AdminScope, Store};
+
+    use super::{Actor, Ops};
+
+    /// Ops acting with `scope`, with login throttling that waits little.
+    pub(crate) fn ops(store: &Store, scope: AdminScope) -> Ops {
+        let policy = ThrottlePolicy {
+            max_failures_per_ip: 5,
+            max_failures_per_account: 3,
+            window: Duration::from_secs(900),
+            lockout: Duration::from_secs(900),
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+        };
+        let actor = Actor {
+            name: "test".to_string(),
+            origin: "test".to_string(),
+            scope,
+        };
+        Ops::new(
+            store.clone(),
+            Authenticator::new(store.clone(), policy, 2),
+            actor,
+        )
+    }
+}

@@ -148,39 +148,15 @@ impl Ops {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use postino_common::auth::{Authenticator, ThrottlePolicy};
     use postino_common::store::{NewMessage, Outbound, OutboundRecipient, Store};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::ops::Actor;
+    use crate::ops::testing::ops;
 
     postino_common::store_tests!(comune_admins_reach_only_their_senders_messages);
 
     const COMUNE: &str = "comune.esempio.pu.it";
-
-    fn ops(store: &Store, scope: AdminScope) -> Ops {
-        let policy = ThrottlePolicy {
-            max_failures_per_ip: 5,
-            max_failures_per_account: 3,
-            window: Duration::from_secs(900),
-            lockout: Duration::from_secs(900),
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-        };
-        let actor = Actor {
-            name: "test".to_string(),
-            origin: "test".to_string(),
-            scope,
-        };
-        Ops::new(
-            store.clone(),
-            Authenticator::new(store.clone(), policy, 2),
-            actor,
-        )
-    }
 
     async fn enqueue(store: &Store, sender: &str) -> i64 {
         let raw = format!("From: <{sender}>\r\nSubject: x\r\n\r\n{sender}\r\n");

@@ -159,39 +159,15 @@ impl Ops {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use postino_common::auth::{Authenticator, ThrottlePolicy};
     use postino_common::store::{AdminScope, Store};
 
     use super::*;
-    use crate::ops::Actor;
+    use crate::ops::testing::ops;
 
     postino_common::store_tests!(comune_admins_manage_only_their_own_clients);
 
     const COMUNE: &str = "comune.esempio.pu.it";
     const ALTRO: &str = "altro.esempio.it";
-
-    fn ops(store: &Store, scope: AdminScope) -> Ops {
-        let policy = ThrottlePolicy {
-            max_failures_per_ip: 5,
-            max_failures_per_account: 3,
-            window: Duration::from_secs(900),
-            lockout: Duration::from_secs(900),
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-        };
-        let actor = Actor {
-            name: "test".to_string(),
-            origin: "test".to_string(),
-            scope,
-        };
-        Ops::new(
-            store.clone(),
-            Authenticator::new(store.clone(), policy, 2),
-            actor,
-        )
-    }
 
     async fn comune_admins_manage_only_their_own_clients(store: Store) {
         let provincia = ops(&store, AdminScope::AllDomains);
