@@ -13,7 +13,7 @@ use postino_tests::sink::Sink;
 use postino_tests::smtp::{
     ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope, greeted, inbox, plain, site, stopped,
 };
-use postino_tests::{Backend, Server, TestConfig, within};
+use postino_tests::{Backend, Server, TestConfig, run_program, within};
 
 /// The longest one of these tests may run.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -49,6 +49,58 @@ async fn sink_site(sink: &Sink) -> (TestConfig, DnsStub) {
     config.cli(&["dkim", "generate", DOMAIN], None).await.ok();
     (config, dns)
 }
+
+/// What dkimpy, an independent verifier, says of each DKIM signature of
+/// `message`, with the TXT records `postino dns` prints as the only DNS.
+async fn dkimpy_verdicts(config: &TestConfig, message: &[u8]) -> Vec<(String, bool)> {
+    let records = config.cli(&["dns", DOMAIN, "--json"], None).await;
+    let records: serde_json::Map<String, serde_json::Value> = records
+        .json()
+        .as_array()
+        .expect("a list of records")
+        .iter()
+        .filter(|r| {
+            r["type"] == "TXT"
+                && r["name"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("._domainkey."))
+        })
+        .map(|r| {
+            // Zone-file data: quoted character-strings, joined.
+            let data = r["data"].as_str().expect("record data");
+            let joined: String = data.split('"').skip(1).step_by(2).collect();
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                joined.into(),
+            )
+        })
+        .collect();
+    // Latin-1 carries every byte as one character.
+    let text: String = message.iter().map(|&b| char::from(b)).collect();
+    let request = serde_json::json!({ "message": text, "records": records });
+    let out = run_program(
+        SYSTEM_PYTHON,
+        &[DKIM_VERIFY],
+        Some(request.to_string().as_bytes()),
+    )
+    .await;
+    let verdicts: Vec<serde_json::Value> = serde_json::from_str(out.ok())
+        .unwrap_or_else(|err| panic!("dkimpy said ({err}): {out:#?}"));
+    verdicts
+        .iter()
+        .map(|v| {
+            (
+                v["algorithm"].as_str().unwrap_or_default().to_string(),
+                v["verified"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Debian's Python, where `scripts/test` installs dkimpy (python3-dkim) and
+/// PyNaCl for Ed25519.
+const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+const DKIM_VERIFY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/dkim_verify.py");
 
 /// Waits until the server's log has `text`.
 async fn logged(server: &Server, text: &str) {
@@ -87,6 +139,11 @@ async fn a_deferred_message_is_retried_and_delivered_signed() {
         assert!(
             text.contains("\r\n.una riga con il punto\r\n"),
             "dot-stuffing undone: {text}"
+        );
+        assert_eq!(
+            dkimpy_verdicts(&config, &message.content).await,
+            [("rsa-sha256".into(), true), ("ed25519-sha256".into(), true)],
+            "dkimpy against the records of `postino dns`"
         );
         logged(&server, "message done").await;
         let log = server.log();
