@@ -181,6 +181,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &tracker,
     );
     http::spawn(http, store.clone(), shutdown.clone(), &tracker);
+    retire_dkim_keys_hourly(
+        ops::Ops::new(
+            store.clone(),
+            ops::authenticator(&store, &config),
+            ops::Actor::server(),
+        ),
+        shutdown.clone(),
+        &tracker,
+    );
     tracing::info!(hostname = %config.hostname, "postino is running");
 
     wait_for_stop_signal().await?;
@@ -193,6 +202,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Retires DKIM keys whose grace period after a rotation is over, at start
+/// and then every hour (on every node: a key retires once, whichever
+/// node sees it first).
+fn retire_dkim_keys_hourly(ops: ops::Ops, shutdown: CancellationToken, tracker: &TaskTracker) {
+    tracker.spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = hourly.tick() => match ops.retire_expired_dkim_keys().await {
+                    Ok(0) => {}
+                    Ok(retired) => tracing::info!(retired, "retired DKIM keys past their grace period"),
+                    Err(err) => tracing::warn!(error = %err, "cannot retire DKIM keys"),
+                },
+            }
+        }
+    });
 }
 
 /// The settings of outbound delivery, from `[delivery]` and `[dns]`.

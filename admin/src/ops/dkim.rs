@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use postino_common::address::DomainName;
 use postino_common::dkim::{self, Algorithm, GeneratedKey};
-use postino_common::store::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey, WriteTx, now};
+use postino_common::store::{
+    AdminScope, DkimKey, DkimKeyState, DkimRotation, NewDkimKey, WriteTx, now,
+};
 use serde::Serialize;
 
 use super::domains::parse_domain;
@@ -117,6 +119,36 @@ impl Ops {
             });
         }
         Ok(name)
+    }
+
+    /// Retires, in every domain, the keys whose grace period is over,
+    /// auditing each domain's; returns how many. For an actor that reaches
+    /// every domain: `postino serve` runs it on a timer.
+    pub async fn retire_expired_dkim_keys(&self) -> Result<usize> {
+        if self.actor.scope != AdminScope::AllDomains {
+            return Err(OpsError::Forbidden(
+                "only an admin of every domain may retire keys everywhere".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        // Ordered by domain, so each domain's keys are together.
+        let retired = tx.retire_dkim_keys(None, now()).await?;
+        let mut domains: Vec<&str> = retired.iter().map(|k| k.domain.as_str()).collect();
+        domains.dedup();
+        for domain in domains {
+            let keys: Vec<&DkimKey> = retired.iter().filter(|k| k.domain == domain).collect();
+            self.audit(
+                &mut tx,
+                "dkim.retire",
+                Some(domain),
+                domain,
+                None::<&()>,
+                Some(&keys),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(retired.len())
     }
 
     /// Opens the transaction of a key change: finds the domain's row and
@@ -349,7 +381,56 @@ impl Ops {
 
 #[cfg(test)]
 mod tests {
+    use postino_common::store::Store;
+
     use super::*;
+    use crate::ops::testing::ops;
+
+    postino_common::store_tests!(keys_past_their_grace_period_are_retired_everywhere);
+
+    async fn keys_past_their_grace_period_are_retired_everywhere(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        for domain in ["a.esempio.it", "b.esempio.it"] {
+            provincia.add_domain(domain, 0, 0).await.unwrap();
+            provincia
+                .generate_dkim_keys(domain, None, "ed25519")
+                .await
+                .unwrap();
+        }
+        provincia
+            .rotate_dkim_keys("a.esempio.it", Duration::ZERO)
+            .await
+            .unwrap();
+        provincia
+            .rotate_dkim_keys("b.esempio.it", Duration::from_secs(3600))
+            .await
+            .unwrap();
+        let comune = ops(&store, AdminScope::Domains(vec!["a.esempio.it".into()]));
+        assert!(matches!(
+            comune.retire_expired_dkim_keys().await,
+            Err(OpsError::Forbidden(_))
+        ));
+        assert_eq!(provincia.retire_expired_dkim_keys().await.unwrap(), 1);
+        assert_eq!(provincia.retire_expired_dkim_keys().await.unwrap(), 0);
+        let states: Vec<(String, DkimKeyState)> = store
+            .dkim_keys(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.domain, k.state))
+            .collect();
+        assert_eq!(
+            states
+                .iter()
+                .filter(|(_, s)| *s == DkimKeyState::Retired)
+                .count(),
+            1
+        );
+        assert!(states.contains(&("b.esempio.it".into(), DkimKeyState::Retiring)));
+        let audit = store.audit_log(Some("a.esempio.it"), 10).await.unwrap();
+        let retire = audit.iter().find(|e| e.action == "dkim.retire").unwrap();
+        assert!(!retire.after.as_deref().unwrap_or("").contains("PRIVATE"));
+    }
 
     fn key(selector: &str) -> DkimKey {
         DkimKey {

@@ -50,6 +50,15 @@ impl Actor {
             scope: AdminScope::AllDomains,
         }
     }
+
+    /// `postino serve` itself, for the upkeep it does on a timer.
+    pub fn server() -> Actor {
+        Actor {
+            name: "postino".to_string(),
+            origin: "serve".to_string(),
+            scope: AdminScope::AllDomains,
+        }
+    }
 }
 
 /// The management operations, on behalf of one actor.
