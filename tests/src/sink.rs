@@ -15,6 +15,8 @@ use tokio::task::{JoinHandle, JoinSet};
 #[derive(Debug, Clone)]
 pub struct Received {
     pub sender: String,
+    /// What MAIL FROM had after the path (`SIZE=… BODY=8BITMIME`).
+    pub mail_parameters: String,
     pub recipients: Vec<String>,
     /// The content as sent, dot-stuffing undone, without the final dot.
     pub content: Vec<u8>,
@@ -113,6 +115,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> 
         .write_all(b"220 sink.test ESMTP\r\n")
         .await?;
     let (mut sender, mut recipients) = (String::new(), Vec::new());
+    let mut mail_parameters = String::new();
     let mut line = String::new();
     loop {
         line.clear();
@@ -125,6 +128,10 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> 
             "250-sink.test\r\n250-PIPELINING\r\n250-SIZE 100000000\r\n250 8BITMIME\r\n".to_owned()
         } else if upper.starts_with("MAIL FROM:") {
             sender = address(&command[10..]);
+            mail_parameters = command
+                .split_once('>')
+                .map_or("", |(_, rest)| rest.trim())
+                .to_owned();
             recipients.clear();
             "250 2.1.0 ok\r\n".to_owned()
         } else if upper.starts_with("RCPT TO:") {
@@ -144,6 +151,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> 
             if reply.starts_with('2') {
                 state.received.push(Received {
                     sender: sender.clone(),
+                    mail_parameters: mail_parameters.clone(),
                     recipients: recipients.clone(),
                     content,
                 });

@@ -157,6 +157,35 @@ async fn a_deferred_message_is_retried_and_delivered_signed() {
 }
 
 #[tokio::test]
+async fn eight_bit_mail_is_announced_as_8bitmime() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["250 2.0.0 queued"]).await.expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        let _server = Server::start(&config).await;
+        let mut client = greeted(config.listeners.smtp_submission).await;
+        client
+            .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+            .await
+            .expect(235, "2.7.0");
+        envelope(&mut client, ANNA, &[REMOTE]).await;
+        let message = format!(
+            "From: <{ANNA}>\r\nTo: <{REMOTE}>\r\nSubject: citt\u{e0}\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\nPerch\u{e9} s\u{ec}.\r\n"
+        );
+        assert_eq!(data(&mut client, message.as_bytes()).await.code, 250);
+        let received = sink.wait_received(1, WAIT).await;
+        let parameters = &received[0].mail_parameters;
+        assert!(parameters.contains("BODY=8BITMIME"), "{parameters}");
+        assert!(parameters.contains("SIZE="), "{parameters}");
+        assert!(!parameters.contains("SMTPUTF8"), "{parameters}");
+        let text = String::from_utf8_lossy(&received[0].content);
+        assert!(text.contains("Perch\u{e9} s\u{ec}."), "{text}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_refused_message_bounces_to_its_sender() {
     within(LIMIT, async {
         let sink = Sink::start(&["550 5.1.1 no such user here"])

@@ -202,9 +202,26 @@ impl Connection {
             );
             return Ok(Attempt::Done(vec![refusal; transaction.recipients.len()]));
         }
+        let international =
+            !transaction.sender.is_ascii() || transaction.recipients.iter().any(|r| !r.is_ascii());
+        if international && !extensions.smtputf8 {
+            // RFC 6531 §3.2: such an envelope may go only to a server that
+            // offers SMTPUTF8.
+            let refusal = ServerReply::local(
+                553,
+                format!("5.6.7 {host} does not offer SMTPUTF8, which these addresses need"),
+            );
+            return Ok(Attempt::Done(vec![refusal; transaction.recipients.len()]));
+        }
         let mut mail = format!("MAIL FROM:<{}>", transaction.sender);
         if extensions.size.is_some() {
             mail.push_str(&format!(" SIZE={size}"));
+        }
+        if extensions.eight_bit_mime && !transaction.message.is_ascii() {
+            mail.push_str(" BODY=8BITMIME");
+        }
+        if international {
+            mail.push_str(" SMTPUTF8");
         }
         let rcpts: Vec<String> = transaction
             .recipients

@@ -94,6 +94,10 @@ pub struct Extensions {
     /// SIZE, with its limit; `Some(0)` means no fixed limit.
     pub size: Option<u64>,
     pub auth_plain: bool,
+    /// 8BITMIME (RFC 6152).
+    pub eight_bit_mime: bool,
+    /// SMTPUTF8 (RFC 6531).
+    pub smtputf8: bool,
 }
 
 impl Extensions {
@@ -110,6 +114,8 @@ impl Extensions {
                 "PIPELINING" => found.pipelining = true,
                 "SIZE" => found.size = Some(words.next().and_then(|n| n.parse().ok()).unwrap_or(0)),
                 "AUTH" => found.auth_plain |= words.any(|m| m.eq_ignore_ascii_case("PLAIN")),
+                "8BITMIME" => found.eight_bit_mime = true,
+                "SMTPUTF8" => found.smtputf8 = true,
                 _ => {}
             }
         }
@@ -207,7 +213,9 @@ mod tests {
                 starttls: true,
                 pipelining: true,
                 size: Some(1000),
-                auth_plain: true
+                auth_plain: true,
+                eight_bit_mime: true,
+                smtputf8: false,
             }
         );
         let bare = reply(250, &["mx.example.org", "SIZE", "STARTTLS-NOT"]);
