@@ -180,7 +180,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
-    http::spawn(http, store.clone(), shutdown.clone(), &tracker);
+    http::spawn(http, store.clone(), &config, shutdown.clone(), &tracker);
     retire_dkim_keys_hourly(
         ops::Ops::new(
             store.clone(),

@@ -739,6 +739,7 @@ macro_rules! on_both_backends {
 }
 
 pub mod dns;
+pub mod http;
 pub mod imap;
 pub mod sink;
 pub mod smtp;
