@@ -148,23 +148,26 @@ impl Store {
         last: i64,
         columns: Columns,
     ) -> Result<Vec<MessageDetails>> {
+        // The columns a mode leaves out are read as NULL, so that one row
+        // type serves every mode.
+        macro_rules! select_range {
+            ($cached:literal) => {
+                concat!(
+                    "SELECT uid, size, internal_date, flags, keywords, modseq, ",
+                    $cached,
+                    " FROM messages WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
+                )
+            };
+        }
         let sql = match columns {
-            Columns::Parsed => {
-                "SELECT uid, size, internal_date, flags, keywords, modseq, envelope, body_structure, \
-                 subject, sent_at FROM messages \
-                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
-            }
-            Columns::Search => {
-                "SELECT uid, size, internal_date, flags, keywords, modseq, CAST(NULL AS TEXT) AS envelope, \
-                 CAST(NULL AS TEXT) AS body_structure, subject, sent_at FROM messages \
-                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
-            }
-            Columns::Flags => {
-                "SELECT uid, size, internal_date, flags, keywords, modseq, CAST(NULL AS TEXT) AS envelope, \
-                 CAST(NULL AS TEXT) AS body_structure, CAST(NULL AS TEXT) AS subject, \
-                 CAST(NULL AS BIGINT) AS sent_at FROM messages \
-                 WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
-            }
+            Columns::Parsed => select_range!("envelope, body_structure, subject, sent_at"),
+            Columns::Search => select_range!(
+                "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, subject, sent_at"
+            ),
+            Columns::Flags => select_range!(
+                "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, \
+                 CAST(NULL AS TEXT) AS subject, CAST(NULL AS BIGINT) AS sent_at"
+            ),
         };
         Ok(sqlx::query_as(sql)
             .bind(folder_id)
