@@ -5,15 +5,18 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args as ClapArgs, Parser, Subcommand};
+use clap::{ArgGroup, Args as ClapArgs, Parser, Subcommand};
 use postino_common::auth::Secret;
 use postino_common::store::{
-    Account, AdminScope, Alias, DkimKey, DkimKeyState, Domain, QueueEntry, RelayClient,
+    Account, Admin, AdminScope, Alias, ApiToken, AuditRecord, DkimKey, DkimKeyState, Domain,
+    QueueEntry, RelayClient,
 };
 use postino_config::{ByteSize, Config, HumanDuration};
 use serde::Serialize;
 
-use crate::ops::{self, Actor, DnsRecord, Ops, OpsError};
+use crate::ops::{
+    self, Actor, AuditFilter, DnsRecord, DomainChange, DomainUsage, MailboxChange, Ops, OpsError,
+};
 use crate::serve;
 
 /// Postino: mail for the comuni of a province.
@@ -71,6 +74,40 @@ enum Command {
         #[command(flatten)]
         format: ListFormat,
     },
+    /// Show the storage used by every domain (or one) and its mailboxes,
+    /// against their quotas.
+    Usage {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Show the audit log, newest first: who changed what, when, from where.
+    Audit {
+        /// Only the entries about this domain (it may have been removed since).
+        #[arg(long, value_name = "NAME")]
+        domain: Option<String>,
+        /// Only the entries of this actor, such as an admin's username or
+        /// cli:root.
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
+        /// Only the entries from this time on: RFC 3339, or YYYY-MM-DD for
+        /// midnight UTC.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        since: Option<i64>,
+        /// Only the entries before this time: RFC 3339, or YYYY-MM-DD for
+        /// midnight UTC (that day is not included).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        until: Option<i64>,
+        /// At most this many entries, 1 to 1000.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: i64,
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV (RFC 4180), for a spreadsheet.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, ClapArgs)]
@@ -99,6 +136,24 @@ enum DomainCommand {
         name: String,
         #[command(flatten)]
         format: ListFormat,
+    },
+    /// Change a domain's quota, mailbox limit or state.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        name: String,
+        /// Storage for the whole domain, such as 10GB (0: no limit).
+        #[arg(long, value_name = "SIZE", group = "change")]
+        quota: Option<ByteSize>,
+        /// Most mailboxes the domain may have (0: no limit).
+        #[arg(long, value_name = "N", group = "change")]
+        max_mailboxes: Option<u64>,
+        /// Let the domain take mail and its users log in again.
+        #[arg(long, group = "change", conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse mail for the domain and logins of its users; nothing is
+        /// removed.
+        #[arg(long, group = "change")]
+        disable: bool,
     },
     /// Remove a domain.
     Remove {
@@ -145,6 +200,23 @@ enum MailboxCommand {
     },
     /// Set a mailbox's quota (0: only the domain's quota).
     Quota { address: String, size: ByteSize },
+    /// Change a mailbox's owner name, quota or state.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        address: String,
+        /// The owner's name, such as "Mario Rossi".
+        #[arg(long, value_name = "NAME", group = "change")]
+        display_name: Option<String>,
+        /// Storage for this mailbox, such as 2GB (0: only the domain's quota).
+        #[arg(long, value_name = "SIZE", group = "change")]
+        quota: Option<ByteSize>,
+        /// Let the mailbox log in again.
+        #[arg(long, group = "change", conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse the mailbox's logins; it still receives mail.
+        #[arg(long, group = "change")]
+        disable: bool,
+    },
     /// Remove a mailbox with all its mail.
     Remove { address: String },
 }
@@ -181,6 +253,34 @@ enum AdminCommand {
         /// May manage this domain (repeat for several).
         #[arg(long, value_name = "NAME")]
         domain: Vec<String>,
+    },
+    /// List admins with the domains they may manage.
+    List(ListFormat),
+    /// Manage API tokens, with which scripts act as an admin over the HTTP API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token acting as USER; it is printed once, alone on
+    /// standard output, and cannot be shown again.
+    Create {
+        user: String,
+        /// What the token is for, such as the script that uses it.
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+    /// List tokens, all or one admin's, revoked ones included.
+    List {
+        user: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// The token's id, as `admin token list` shows it.
+        id: i64,
     },
 }
 
@@ -330,7 +430,63 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
             let records = ops.dns_records(&domain, hostname).await?;
             print_list(&format, &records, zone_lines)
         }
+        Command::Usage { domain, format } => {
+            let usage = ops.usage(domain.as_deref()).await?;
+            print_list(&format, &usage, usage_table)
+        }
+        Command::Audit {
+            domain,
+            actor,
+            since,
+            until,
+            limit,
+            json,
+            csv,
+        } => {
+            let records = ops
+                .audit_log(&AuditFilter {
+                    domain,
+                    actor,
+                    since,
+                    until,
+                    before_id: None,
+                    limit: Some(limit),
+                })
+                .await?;
+            if csv {
+                print!("{}", ops::audit_csv(&records));
+                Ok(())
+            } else {
+                print_list(&ListFormat { json }, &records, audit_table)
+            }
+        }
     }
+}
+
+/// `--enable` and `--disable` as the state to set, if any.
+fn activation(enable: bool, disable: bool) -> Option<bool> {
+    match (enable, disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// A time as RFC 3339, or a date (YYYY-MM-DD) for its midnight UTC, in
+/// seconds since the epoch.
+fn parse_time(text: &str) -> Result<i64, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc().timestamp())
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a time such as 2025-03-03T10:00:00Z, nor a date such as 2025-03-03"
+            )
+        })
 }
 
 async fn domain(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
@@ -360,6 +516,31 @@ async fn domain(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
                 println!();
                 alias_table(&details.aliases);
             }
+        }
+        DomainCommand::Update {
+            name,
+            quota,
+            max_mailboxes,
+            enable,
+            disable,
+        } => {
+            let change = DomainChange {
+                quota_bytes: quota.map(|q| q.0),
+                max_mailboxes,
+                active: activation(enable, disable),
+            };
+            let d = ops.update_domain(&name, &change).await?;
+            let max = if d.max_mailboxes == 0 {
+                "no mailbox limit".to_string()
+            } else {
+                format!("at most {} mailboxes", d.max_mailboxes)
+            };
+            let state = if d.active != 0 { "active" } else { "disabled" };
+            println!(
+                "domain {}: quota {}, {max}, {state}",
+                d.name,
+                quota_text(d.quota_bytes)
+            );
         }
         DomainCommand::Remove { name, force } => {
             let domain = ops
@@ -424,11 +605,40 @@ async fn mailbox(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
             println!("password of {address} changed");
         }
         MailboxCommand::Quota { address, size } => {
-            let account = ops.set_mailbox_quota(&address, size.0).await?;
+            let change = MailboxChange {
+                quota_bytes: Some(size.0),
+                ..MailboxChange::default()
+            };
+            let account = ops.update_mailbox(&address, &change).await?;
             println!(
                 "quota of {} is now {}",
                 account.address,
                 quota_text(account.quota_bytes)
+            );
+        }
+        MailboxCommand::Update {
+            address,
+            display_name,
+            quota,
+            enable,
+            disable,
+        } => {
+            let change = MailboxChange {
+                display_name,
+                quota_bytes: quota.map(|q| q.0),
+                active: activation(enable, disable),
+            };
+            let a = ops.update_mailbox(&address, &change).await?;
+            let state = if a.active != 0 {
+                "active"
+            } else {
+                "disabled (it still receives mail)"
+            };
+            println!(
+                "mailbox {}: name \"{}\", quota {}, {state}",
+                a.address,
+                a.display_name,
+                quota_text(a.quota_bytes)
             );
         }
         MailboxCommand::Remove { address } => {
@@ -478,11 +688,42 @@ async fn admin(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
                 AdminScope::Domains(domain)
             };
             let admin = ops.add_admin(&username, &read_password()?, scope).await?;
-            let scope = match &admin.scope {
-                AdminScope::AllDomains => "all domains".to_string(),
-                AdminScope::Domains(names) => names.join(", "),
-            };
-            println!("added admin {} ({scope})", admin.username);
+            println!(
+                "added admin {} ({})",
+                admin.username,
+                scope_text(&admin.scope)
+            );
+        }
+        AdminCommand::List(format) => {
+            let admins = ops.admins().await?;
+            print_list(&format, &admins, admin_table)?;
+        }
+        AdminCommand::Token(command) => token(ops, command).await?,
+    }
+    Ok(())
+}
+
+async fn token(ops: &Ops, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { user, name } => {
+            let (token, secret) = ops.create_api_token(&user, &name).await?;
+            // Alone on standard output, so that a script can capture it.
+            println!("{}", secret.expose());
+            eprintln!(
+                "created API token {} ({}) acting as {}: it is shown only this once, keep it safe",
+                token.id, token.name, token.admin
+            );
+        }
+        TokenCommand::List { user, format } => {
+            let tokens = ops.api_tokens(user.as_deref()).await?;
+            print_list(&format, &tokens, token_table)?;
+        }
+        TokenCommand::Revoke { id } => {
+            let token = ops.revoke_api_token(id).await?;
+            println!(
+                "revoked API token {} ({}) of {}",
+                token.id, token.name, token.admin
+            );
         }
     }
     Ok(())
@@ -654,6 +895,94 @@ fn account_table(accounts: &[Account]) {
             size_text(a.used_bytes),
             quota_text(a.quota_bytes),
             a.display_name
+        );
+    }
+}
+
+fn scope_text(scope: &AdminScope) -> String {
+    match scope {
+        AdminScope::AllDomains => "all domains".to_string(),
+        AdminScope::Domains(names) => names.join(", "),
+    }
+}
+
+fn admin_table(admins: &[Admin]) {
+    println!("{:<32} DOMAINS", "ADMIN");
+    for a in admins {
+        println!("{:<32} {}", a.username, scope_text(&a.scope));
+    }
+}
+
+fn token_table(tokens: &[ApiToken]) {
+    println!(
+        "{:>6} {:<24} {:<24} {:<20} {:<20} REVOKED",
+        "ID", "ADMIN", "NAME", "CREATED", "LAST USED"
+    );
+    let time = |at: Option<i64>| at.map_or_else(|| "-".to_string(), ops::utc);
+    for t in tokens {
+        println!(
+            "{:>6} {:<24} {:<24} {:<20} {:<20} {}",
+            t.id,
+            t.admin,
+            t.name,
+            ops::utc(t.created_at),
+            time(t.last_used_at),
+            time(t.revoked_at)
+        );
+    }
+}
+
+/// Used of quota, as a percentage; none without a quota.
+fn percent_text(used: i64, quota: i64) -> String {
+    if quota > 0 {
+        format!("{:.1}%", used as f64 * 100.0 / quota as f64)
+    } else {
+        "-".to_string()
+    }
+}
+
+/// Each domain's line, then its mailboxes' lines, indented.
+fn usage_table(usage: &[DomainUsage]) {
+    println!(
+        "{:<44} {:>10} {:>10} {:>7}",
+        "ADDRESS", "USED", "QUOTA", "USE"
+    );
+    for u in usage {
+        let d = &u.domain;
+        println!(
+            "{:<44} {:>10} {:>10} {:>7}",
+            d.name,
+            size_text(d.used_bytes),
+            quota_text(d.quota_bytes),
+            percent_text(d.used_bytes, d.quota_bytes)
+        );
+        for a in &u.accounts {
+            let address = format!("  {}", a.address);
+            let state = if a.active { "" } else { "  (disabled)" };
+            println!(
+                "{address:<44} {:>10} {:>10} {:>7}{state}",
+                size_text(a.used_bytes),
+                quota_text(a.quota_bytes),
+                percent_text(a.used_bytes, a.quota_bytes)
+            );
+        }
+    }
+}
+
+fn audit_table(records: &[AuditRecord]) {
+    println!(
+        "{:>6} {:<20} {:<24} {:<16} {:<16} TARGET",
+        "ID", "AT", "ACTOR", "ORIGIN", "ACTION"
+    );
+    for r in records {
+        println!(
+            "{:>6} {:<20} {:<24} {:<16} {:<16} {}",
+            r.id,
+            ops::utc(r.at),
+            r.actor,
+            r.origin,
+            r.action,
+            r.target
         );
     }
 }

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use postino_common::listener::ConnectionLimits;
 use postino_common::tls::{CertificateSource, server_config};
 use postino_config::Config;
 use postino_smtp::authres::Verifier;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +22,8 @@ use crate::{http, ops};
 
 /// How long sessions get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How often the metrics recorder is tidied up (see [`keep_metrics_tidy`]).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Binds one configured listener, with an error an operator can act on.
 async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -74,6 +77,10 @@ fn raise_open_files_limit() {
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     raise_open_files_limit();
+    // Listen for stop signals before anything starts, so that a SIGTERM sent
+    // while the server is still starting stops it instead of killing it.
+    let mut stop = StopSignals::listen()?;
+    let recorder = install_metrics_recorder()?;
     let (smtp, imap, admin) = (&config.smtp, &config.imap, &config.admin);
     // Bind everything first, so that a taken port stops the start at once.
     let mx = bind_all("smtp.listen_mx", &smtp.listen_mx, smtp.enabled).await?;
@@ -171,7 +178,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
         store: store.clone(),
         auth: ops::authenticator(&store, &config),
-        tls: TlsAcceptor::from(tls),
+        tls: TlsAcceptor::from(tls.clone()),
     });
     postino_imap::spawn(
         imap_plain,
@@ -180,7 +187,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
-    http::spawn(http, store.clone(), &config, shutdown.clone(), &tracker);
+    keep_metrics_tidy(recorder.clone(), shutdown.clone(), &tracker);
+    http::spawn(
+        http,
+        http::Setup {
+            config: &config,
+            store: store.clone(),
+            auth: ops::authenticator(&store, &config),
+            recorder,
+            tls: config.tls.cert.is_some().then(|| TlsAcceptor::from(tls)),
+        },
+        shutdown.clone(),
+        &tracker,
+    );
     retire_dkim_keys_hourly(
         ops::Ops::new(
             store.clone(),
@@ -192,7 +211,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(hostname = %config.hostname, "postino is running");
 
-    wait_for_stop_signal().await?;
+    stop.wait().await;
     tracing::info!("shutting down");
     shutdown.cancel();
     tracker.close();
@@ -202,6 +221,39 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Installs the process's metrics recorder, whose handle renders
+/// `/metrics`, and describes every metric to it. It comes first: what is
+/// recorded before it is lost.
+fn install_metrics_recorder() -> anyhow::Result<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets(&postino_common::metrics::LATENCY_BUCKETS)
+        .context("cannot set the buckets of the latency histograms")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    postino_common::metrics::describe();
+    postino_smtp::metrics::describe();
+    postino_imap::metrics::describe();
+    Ok(recorder)
+}
+
+/// Drains the recorder's histogram samples into their buckets every few
+/// seconds, so that they do not pile up between scrapes (or without any).
+fn keep_metrics_tidy(
+    recorder: PrometheusHandle,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    tracker.spawn(async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => recorder.run_upkeep(),
+            }
+        }
+    });
 }
 
 /// Retires DKIM keys whose grace period after a rotation is over, at start
@@ -237,6 +289,8 @@ fn delivery_settings(config: &Config) -> postino_smtp::outbound::Settings {
         schedule: Schedule {
             waits: delivery.retry.iter().map(|wait| wait.0).collect(),
             lifetime: delivery.lifetime.0,
+            // 0 turns delay notices off.
+            delay_notice: Some(delivery.delay_notice.0).filter(|after| !after.is_zero()),
         },
         max_connections_per_domain: delivery.max_connections_per_domain as usize,
         max_concurrent: delivery.max_concurrent as usize,
@@ -259,11 +313,24 @@ fn delivery_settings(config: &Config) -> postino_smtp::outbound::Settings {
     }
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot listen for Ctrl-C")?,
+/// SIGTERM and SIGINT (Ctrl-C), registered once at start-up.
+struct StopSignals {
+    term: Signal,
+    interrupt: Signal,
+}
+
+impl StopSignals {
+    fn listen() -> anyhow::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        })
     }
-    Ok(())
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
 }

@@ -25,7 +25,10 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio::sync::{OnceCell, Semaphore};
 
+use crate::metrics;
 use crate::store::{Admin, RelayClient, Store, StoreError, now};
+
+pub mod bearer;
 
 /// A password or other credential; never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,6 +64,40 @@ impl Service {
             Service::Imap => "imap",
             Service::Smtp => "smtp",
             Service::Admin => "admin",
+        }
+    }
+}
+
+/// Why a password was not accepted.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    UnknownUser,
+    UnknownRelayClient,
+    RelayClientWithoutPassword,
+    Disabled,
+    BadPassword,
+}
+
+impl Failure {
+    /// The `reason` of the log line, which fail2ban filters may match.
+    fn logged(self) -> &'static str {
+        match self {
+            Failure::UnknownUser => "unknown user",
+            Failure::UnknownRelayClient => "unknown relay client",
+            Failure::RelayClientWithoutPassword => "relay client without password",
+            Failure::Disabled => "disabled",
+            Failure::BadPassword => "bad password",
+        }
+    }
+
+    /// The `reason` label of the failed-login counter, one of a fixed few:
+    /// a relay client is a user there, and one without a password never
+    /// has the right one.
+    fn label(self) -> &'static str {
+        match self {
+            Failure::UnknownUser | Failure::UnknownRelayClient => "unknown_user",
+            Failure::Disabled => "disabled",
+            Failure::BadPassword | Failure::RelayClientWithoutPassword => "bad_password",
         }
     }
 }
@@ -297,9 +334,9 @@ impl Authenticator {
             }
             _ => {
                 let reason = match &credentials {
-                    None => "unknown user",
-                    Some(c) if c.active == 0 => "disabled",
-                    Some(_) => "bad password",
+                    None => Failure::UnknownUser,
+                    Some(c) if c.active == 0 => Failure::Disabled,
+                    Some(_) => Failure::BadPassword,
                 };
                 Err(self.fail(service, &address, &key, ip, reason).await)
             }
@@ -327,9 +364,9 @@ impl Authenticator {
             }
             other => {
                 let reason = if other.is_some() {
-                    "bad password"
+                    Failure::BadPassword
                 } else {
-                    "unknown user"
+                    Failure::UnknownUser
                 };
                 Err(self.fail(Service::Admin, username, &key, ip, reason).await)
             }
@@ -358,9 +395,9 @@ impl Authenticator {
             }
             other => {
                 let reason = match other {
-                    None => "unknown relay client",
-                    Some(c) if c.password_hash.is_none() => "relay client without password",
-                    Some(_) => "bad password",
+                    None => Failure::UnknownRelayClient,
+                    Some(c) if c.password_hash.is_none() => Failure::RelayClientWithoutPassword,
+                    Some(_) => Failure::BadPassword,
                 };
                 Err(self.fail(service, &name, &key, ip, reason).await)
             }
@@ -394,6 +431,7 @@ impl Authenticator {
                     reason = "throttled",
                     "authentication failed"
                 );
+                metrics::login_failed(service.name(), "throttled");
                 return Err(AuthError::Throttled {
                     retry_after: Duration::from_secs((until - now) as u64),
                 });
@@ -409,16 +447,17 @@ impl Authenticator {
         user: &str,
         key: &str,
         ip: IpAddr,
-        reason: &str,
+        reason: Failure,
     ) -> AuthError {
         tracing::warn!(
             target: "postino::auth",
             service = service.name(),
             user,
             %ip,
-            reason,
+            reason = reason.logged(),
             "authentication failed"
         );
+        metrics::login_failed(service.name(), reason.label());
         let now = now();
         let since = now - self.policy.window.as_secs() as i64;
         let mut worst = 0;

@@ -56,7 +56,7 @@ pub enum DkimError {
 }
 
 /// A DKIM signing algorithm, named as in the `a=` tag of a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum Algorithm {
     #[serde(rename = "rsa-sha256")]
     RsaSha256,

@@ -5,6 +5,7 @@ pub mod address;
 pub mod auth;
 pub mod dkim;
 pub mod listener;
+pub mod metrics;
 pub mod mime;
 pub mod store;
 pub mod stream;

@@ -6,8 +6,10 @@
 //!
 //! [`Config::embedded`]: crate::Config::embedded
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+
+use ipnet::IpNet;
 
 use crate::duration::HumanDuration;
 use crate::schema::Backend;
@@ -135,6 +137,14 @@ pub fn admin_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))]
 }
 
+/// `/metrics` for loopback clients only: 127.0.0.0/8 and ::1.
+pub fn admin_metrics_allow() -> Vec<IpNet> {
+    vec![
+        IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+        IpNet::new_assert(IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+    ]
+}
+
 /// 10 failed logins from one IP address within the window.
 pub fn auth_max_failures_per_ip() -> u32 {
     10
@@ -188,6 +198,12 @@ pub fn delivery_retry() -> Vec<HumanDuration> {
         .into_iter()
         .map(HumanDuration::from_secs)
         .collect()
+}
+
+/// A sender hears after 4 hours that a message is still being retried, as
+/// with sendmail's `Timeout.queuewarn`.
+pub fn delivery_delay_notice() -> HumanDuration {
+    HumanDuration::from_secs(4 * 3600)
 }
 
 /// 5 connections at once to one destination domain.

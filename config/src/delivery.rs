@@ -1,6 +1,6 @@
 //! `[delivery]`: how the outbound queue reaches other servers — the port
-//! of their MX hosts, retries and the message lifetime, the connection
-//! limit per destination, a smarthost and per-domain routes.
+//! of their MX hosts, retries, the message lifetime and the delay notice,
+//! the connection limit per destination, a smarthost and per-domain routes.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +24,12 @@ pub struct DeliveryConfig {
     /// so on; the last one repeats. At least one, each at least 1s. Default
     /// `["1m", "5m", "15m", "30m", "1h", "2h", "4h"]`.
     pub retry: Vec<HumanDuration>,
+    /// How long after it was queued a message whose recipients are still
+    /// deferred gets the sender one delay notice (an RFC 3464 report with
+    /// `Action: delayed`), at the first attempt past that age; a duration
+    /// such as `"4h"`, or `0` (`"0"`) for no notices. A notice due after
+    /// `lifetime` is never sent. Default `"4h"`.
+    pub delay_notice: HumanDuration,
     /// Simultaneous connections to one destination domain, per node, at
     /// least 1. Default 5.
     pub max_connections_per_domain: u32,
@@ -114,6 +120,7 @@ impl Default for DeliveryConfig {
             port: crate::defaults::delivery_port(),
             lifetime: crate::defaults::delivery_lifetime(),
             retry: crate::defaults::delivery_retry(),
+            delay_notice: crate::defaults::delivery_delay_notice(),
             max_connections_per_domain: crate::defaults::delivery_max_connections_per_domain(),
             max_concurrent: crate::defaults::delivery_max_concurrent(),
             smarthost: None,
@@ -131,6 +138,7 @@ impl fmt::Debug for DeliveryConfig {
             .field("port", &self.port)
             .field("lifetime", &self.lifetime)
             .field("retry", &self.retry)
+            .field("delay_notice", &self.delay_notice)
             .field(
                 "max_connections_per_domain",
                 &self.max_connections_per_domain,
@@ -177,6 +185,29 @@ mod tests {
         ] {
             assert!(bad.parse::<HostPort>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn delay_notices_default_to_four_hours_and_zero_turns_them_off() {
+        let parse = |text: &str| {
+            crate::parse(text, std::path::Path::new("postino.toml"))
+                .map(|config| config.delivery.delay_notice)
+        };
+        let default = parse("").expect("the defaults are valid");
+        assert_eq!(default, HumanDuration::from_secs(4 * 3600));
+        let cases = [
+            ("delay_notice = \"30m\"", 1800),
+            ("delay_notice = 90", 90),
+            ("delay_notice = \"0\"", 0),
+            ("delay_notice = 0", 0),
+        ];
+        for (line, secs) in cases {
+            let parsed = parse(&format!("[delivery]\n{line}\n")).expect(line);
+            assert_eq!(parsed, HumanDuration::from_secs(secs), "{line}");
+        }
+        let err = parse("[delivery]\ndelay_notice = \"off\"\n").expect_err("not a duration");
+        assert_eq!(err.key(), Some("delivery.delay_notice"), "{err}");
+        assert_eq!(err.line(), Some(2), "{err}");
     }
 
     #[test]

@@ -135,6 +135,10 @@ mod tests {
         list.iter().map(ToString::to_string).collect()
     }
 
+    fn nets(list: &[ipnet::IpNet]) -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
     fn empty_file_gives_all_defaults() {
         let config = parse_text("").expect("empty file is valid");
@@ -160,6 +164,10 @@ mod tests {
         assert_eq!(config.imap.idle_timeout.0, Duration::from_secs(1800));
         assert!(config.admin.enabled);
         assert_eq!(addrs(&config.admin.listen), ["127.0.0.1:8080"]);
+        assert_eq!(
+            nets(&config.admin.metrics_allow),
+            ["127.0.0.0/8", "::1/128"]
+        );
         assert_eq!(config.tls.cert, None);
         assert_eq!(config.tls.key, None);
         assert_eq!(config.auth.max_failures_per_ip, 10);
@@ -210,6 +218,7 @@ idle_timeout = 3600
 [admin]
 enabled = true
 listen = ["127.0.0.1:9090", "[::1]:9090"]
+metrics_allow = ["192.0.2.7", "10.20.0.0/16", "2001:db8::/32"]
 
 [tls]
 cert = "cert.pem"
@@ -257,6 +266,10 @@ timeout = "2s"
         assert_eq!(
             addrs(&config.admin.listen),
             ["127.0.0.1:9090", "[::1]:9090"]
+        );
+        assert_eq!(
+            nets(&config.admin.metrics_allow),
+            ["192.0.2.7/32", "10.20.0.0/16", "2001:db8::/32"]
         );
         assert_eq!(config.tls.cert, Some(dir.path().join("cert.pem")));
         assert_eq!(config.tls.key, Some(dir.path().join("key.pem")));
@@ -413,6 +426,36 @@ timeout = "2s"
             3,
             "`ns1.example.org:53`",
         );
+    }
+
+    #[test]
+    fn bad_metrics_networks_are_named_with_their_line() {
+        assert_fails(
+            "[admin]\nmetrics_allow = [\n  \"127.0.0.0/8\",\n  \"192.0.2.0/33\",\n]\n",
+            "admin.metrics_allow",
+            4,
+            "invalid network `192.0.2.0/33`",
+        );
+        assert_fails(
+            "\n[admin]\nmetrics_allow = [\"monitoring.example.org\"]\n",
+            "admin.metrics_allow",
+            3,
+            "`monitoring.example.org`",
+        );
+        assert_fails(
+            "[admin]\nmetrics_allow = [\"10.1.2.3/8\"]\n",
+            "admin.metrics_allow",
+            2,
+            "host bits set (did you mean 10.0.0.0/8?)",
+        );
+        assert_fails(
+            "[admin]\nmetrics_allow = \"127.0.0.0/8\"\n",
+            "admin.metrics_allow",
+            2,
+            "sequence",
+        );
+        let config = parse_text("[admin]\nmetrics_allow = []\n").expect("an empty list is valid");
+        assert!(config.admin.metrics_allow.is_empty());
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! more than one value or the file system are in [`crate::validate`].
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
@@ -146,6 +147,11 @@ pub struct AdminConfig {
     /// Default `["127.0.0.1:8080"]`.
     #[serde(deserialize_with = "socket_addrs")]
     pub listen: Vec<SocketAddr>,
+    /// Networks whose clients may read `/metrics`, in CIDR notation such as
+    /// `"192.0.2.0/24"` (a bare address is a network of one); others get
+    /// 403. Default `["127.0.0.0/8", "::1/128"]`: loopback only.
+    #[serde(deserialize_with = "networks")]
+    pub metrics_allow: Vec<IpNet>,
 }
 
 /// `[tls]`. Both keys or neither; with neither, a self-signed certificate is
@@ -312,6 +318,7 @@ impl Default for AdminConfig {
         AdminConfig {
             enabled: defaults::enabled(),
             listen: defaults::admin_listen(),
+            metrics_allow: defaults::admin_metrics_allow(),
         }
     }
 }
@@ -368,6 +375,50 @@ fn socket_addrs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Socket
 
     let addrs = Vec::<ListenAddr>::deserialize(deserializer)?;
     Ok(addrs.into_iter().map(|addr| addr.0).collect())
+}
+
+/// A list of networks in CIDR notation; a bare address is a network of
+/// one. Host bits must be zero: `10.1.2.3/8` is more likely a typing mistake
+/// than a wish for all of 10.0.0.0/8 (the rule relay client networks follow).
+fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    struct Network(IpNet);
+
+    impl<'de> Deserialize<'de> for Network {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct NetworkVisitor;
+
+            impl Visitor<'_> for NetworkVisitor {
+                type Value = Network;
+
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a network such as \"192.0.2.0/24\" or \"2001:db8::/32\"")
+                }
+
+                fn visit_str<E: de::Error>(self, value: &str) -> Result<Network, E> {
+                    let net = value
+                        .parse::<IpNet>()
+                        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            E::custom(format!(
+                                "invalid network `{value}` (expected CIDR notation such as 192.0.2.0/24 or 2001:db8::/32)"
+                            ))
+                        })?;
+                    if net.trunc() != net {
+                        return Err(E::custom(format!(
+                            "network `{value}` has host bits set (did you mean {}?)",
+                            net.trunc()
+                        )));
+                    }
+                    Ok(Network(net))
+                }
+            }
+
+            deserializer.deserialize_str(NetworkVisitor)
+        }
+    }
+
+    let nets = Vec::<Network>::deserialize(deserializer)?;
+    Ok(nets.into_iter().map(|net| net.0).collect())
 }
 
 #[cfg(test)]

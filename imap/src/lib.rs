@@ -4,10 +4,12 @@
 //! `proto` is the protocol as bytes (framing, decoding, encoding);
 //! `connection` owns a socket and its buffers; `session` runs one client's
 //! conversation, a file per group of commands; `render`, `search` and
-//! `mailbox_name` are the pure pieces FETCH, SEARCH and mailbox names use.
+//! `mailbox_name` are the pure pieces FETCH, SEARCH and mailbox names use;
+//! `metrics` counts sessions.
 
 mod connection;
 pub mod mailbox_name;
+pub mod metrics;
 pub mod proto;
 pub mod render;
 pub mod search;
@@ -96,6 +98,7 @@ async fn serve(
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
+    let _open = metrics::session_opened();
     let Incoming {
         stream, peer, slot, ..
     } = incoming;

@@ -4,10 +4,12 @@
 //!
 //! `proto` is the protocol as bytes; `connection` owns a socket and its
 //! buffers; `session` runs one client's conversation, a file per verb group;
-//! `session/deliver` turns an accepted message into a stored one.
+//! `session/deliver` turns an accepted message into a stored one; `metrics`
+//! counts sessions, messages, refusals and delivery attempts.
 
 pub mod authres;
 mod connection;
+pub mod metrics;
 pub mod outbound;
 pub mod proto;
 mod session;
@@ -107,6 +109,7 @@ async fn connection(
     shutdown: CancellationToken,
 ) {
     tracing::debug!("connected");
+    let _open = metrics::session_opened(kind);
     let mut stream = Stream::Plain(incoming.stream);
     if kind == ListenerKind::Submissions {
         let handshake = stream.into_tls(&context.tls);

@@ -6,11 +6,12 @@
 //! (RFC 1035 4.2: the resolver retries over TCP when a UDP answer is
 //! truncated, RFC 7766 5). Records can be added while it runs; a name with no
 //! records at all gets NXDOMAIN, a known name without records of the asked
-//! type an empty NOERROR answer (RFC 2308 2.2). Every answer has TTL 0 so a
+//! type an empty NOERROR answer (RFC 2308 2.2), and a name marked failing
+//! SERVFAIL, as from a broken server. Every answer has TTL 0 so a
 //! resolver's cache never hides a record added later. Dropping the stub stops
 //! it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,8 +33,15 @@ const TXT_STRING_LIMIT: usize = 255;
 /// How many times to look for a port free for both UDP and TCP.
 const BIND_ATTEMPTS: usize = 20;
 
-/// The records being served, by lower-case name without the trailing dot.
-type Zone = Arc<Mutex<HashMap<String, Vec<RData>>>>;
+/// What is served, by lower-case name without the trailing dot.
+type Zone = Arc<Mutex<Names>>;
+
+#[derive(Default)]
+struct Names {
+    records: HashMap<String, Vec<RData>>,
+    /// Names answered with SERVFAIL.
+    failing: HashSet<String>,
+}
 
 /// A running DNS stub; see the module documentation.
 pub struct DnsStub {
@@ -91,8 +99,14 @@ impl DnsStub {
         self.add(name, RData::AAAA(AAAA(addr)));
     }
 
+    /// Answers every query for `name` with SERVFAIL from now on.
+    pub fn fail(&self, name: &str) {
+        lock(&self.zone).failing.insert(zone_key(name));
+    }
+
     fn add(&self, name: &str, data: RData) {
         lock(&self.zone)
+            .records
             .entry(zone_key(name))
             .or_default()
             .push(data);
@@ -209,7 +223,14 @@ fn answer(request: &Message, zone: &Zone) -> Message {
     let Some(query) = request.queries.first() else {
         return response;
     };
-    let records = lock(zone).get(&zone_key(&query.name().to_ascii())).cloned();
+    let key = zone_key(&query.name().to_ascii());
+    let names = lock(zone);
+    if names.failing.contains(&key) {
+        response.metadata.response_code = ResponseCode::ServFail;
+        return response;
+    }
+    let records = names.records.get(&key).cloned();
+    drop(names);
     match records {
         None => response.metadata.response_code = ResponseCode::NXDomain,
         Some(records) => {
@@ -234,7 +255,7 @@ fn fqdn(name: &str) -> String {
 
 /// The zone, even if a test thread panicked while holding it: the map is
 /// never left half-updated.
-fn lock(zone: &Zone) -> std::sync::MutexGuard<'_, HashMap<String, Vec<RData>>> {
+fn lock(zone: &Zone) -> std::sync::MutexGuard<'_, Names> {
     zone.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -340,6 +361,12 @@ mod tests {
             stub.add_txt("nowhere.example.org", "now here");
             let found = ask_udp(&stub, &query("nowhere.example.org.", RecordType::TXT)).await;
             assert_eq!(txt_strings(&found), [[b"now here".to_vec()]]);
+
+            // So are failures.
+            stub.fail("host.example.org");
+            let failed = ask_tcp(&stub, &query("host.example.org.", RecordType::A)).await;
+            assert_eq!(failed.metadata.response_code, ResponseCode::ServFail);
+            assert!(failed.answers.is_empty());
         })
         .await
         .expect("test timed out");

@@ -16,6 +16,7 @@
 //! - [`run_program`] runs an installed client (swaks, python3) to completion.
 //! - [`smtp`] holds what the SMTP tests share: a hosted domain with its
 //!   mailboxes, transactions, and reading the store afterwards.
+//! - [`webdriver`] drives a headless Chromium, for the web console's tests.
 //!
 //! Nothing here waits without a bound: commands, start-up and shutdown have
 //! their own limits, and every test runs inside [`within`].
@@ -26,6 +27,7 @@ use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -257,6 +259,26 @@ pub enum Backend {
     Postgres,
 }
 
+/// A loopback listener on a port below the kernel's ephemeral range
+/// (32768 and up on Linux). A port the kernel hands out for port 0 can be
+/// taken again at once as the source port of some other test's outgoing
+/// connection between the moment we release it and the moment the server
+/// binds it; ports below that range are only ever taken by explicit binds.
+pub fn bind_unused_port() -> StdTcpListener {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    // Test binaries run side by side: start each one at its own offset.
+    let seed = std::process::id().wrapping_mul(7_919);
+    for _ in 0..SPAN {
+        let port = FIRST + seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        if let Ok(listener) = StdTcpListener::bind(("127.0.0.1", port as u16)) {
+            return listener;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
+}
+
 /// The six listeners of a configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Listeners {
@@ -270,11 +292,9 @@ pub struct Listeners {
 
 impl Listeners {
     /// Six distinct loopback ports that were free a moment ago: bound
-    /// together to port 0, then released for the server to take.
+    /// together, then released for the server to take.
     pub fn free() -> Listeners {
-        let sockets: Vec<StdTcpListener> = (0..6)
-            .map(|_| StdTcpListener::bind("127.0.0.1:0").expect("bind a free loopback port"))
-            .collect();
+        let sockets: Vec<StdTcpListener> = (0..6).map(|_| bind_unused_port()).collect();
         let addr = |i: usize| sockets[i].local_addr().expect("address of a bound socket");
         Listeners {
             smtp_mx: addr(0),
@@ -458,7 +478,10 @@ impl Server {
         for &addr in listeners {
             while TcpStream::connect(addr).await.is_err() {
                 if let Some(status) = self.try_wait() {
-                    panic!("postino serve exited ({status}) before listening on {addr}");
+                    panic!(
+                        "postino serve exited ({status}) before listening on {addr}:\n{}",
+                        self.log()
+                    );
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -743,3 +766,4 @@ pub mod http;
 pub mod imap;
 pub mod sink;
 pub mod smtp;
+pub mod webdriver;

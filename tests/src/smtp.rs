@@ -44,6 +44,22 @@ pub async fn site(config: &TestConfig, smtp: &[&str], mailboxes: &[&str]) -> Dns
     dns
 }
 
+/// Routes mail for esterno.example, the outside world of these tests, to a
+/// loopback port where nothing listens. The server tries to deliver queued
+/// mail as soon as it is accepted: this way every attempt fails at once
+/// with a temporary error and the mail stays in the queue for a test to
+/// look at, where a lookup in the DNS stub would find no such domain and
+/// bounce it.
+pub fn outside_world_unreachable(config: &TestConfig) {
+    let closed = crate::bind_unused_port()
+        .local_addr()
+        .expect("address of a bound socket");
+    config.set(
+        "delivery.routes",
+        &format!("\"esterno.example\" = \"{closed}\""),
+    );
+}
+
 /// A [`site`] on a fresh SQLite configuration.
 pub async fn sqlite_site(smtp: &[&str], mailboxes: &[&str]) -> (TestConfig, DnsStub) {
     let config = TestConfig::new(Backend::Sqlite).await;

@@ -1,7 +1,8 @@
 //! Outbound delivery end to end: mail submitted to the real binary leaves
 //! through the queue for a loopback sink or another Postino, with retries,
-//! bounces, DKIM signatures that verify, and several workers on one
-//! PostgreSQL delivering each message once.
+//! bounces, delay notices, DKIM signatures that verify, and several workers
+//! on one PostgreSQL delivering each message once; a queued or retried
+//! message wakes a worker at once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use postino_common::store::{NewMessage, Outbound, OutboundRecipient};
 use postino_tests::dns::DnsStub;
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{
-    ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope, greeted, inbox, plain, site, stopped,
+    ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope, greeted, inbox, plain, queued_addresses,
+    site, stopped,
 };
 use postino_tests::{Backend, Server, TestConfig, run_program, within};
 
@@ -21,14 +23,35 @@ const LIMIT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(20);
 const REMOTE: &str = "amico@esterno.example";
 
+/// The longest a worker sleeps without looking at the queue, unless woken.
+const FALLBACK_POLL: Duration = Duration::from_secs(10);
+
 /// Submits one message from ANNA to `to` with authenticated submission.
 async fn submit(config: &TestConfig, to: &str, subject: &str) {
+    submit_with(config, to, subject, None).await;
+}
+
+/// [`submit`], with a DSN NOTIFY parameter (RFC 3461 4.1) on the recipient
+/// if `notify` is given.
+async fn submit_with(config: &TestConfig, to: &str, subject: &str, notify: Option<&str>) {
     let mut client = greeted(config.listeners.smtp_submission).await;
     client
         .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
         .await
         .expect(235, "2.7.0");
-    envelope(&mut client, ANNA, &[to]).await;
+    match notify {
+        None => envelope(&mut client, ANNA, &[to]).await,
+        Some(notify) => {
+            client
+                .command(&format!("MAIL FROM:<{ANNA}>"))
+                .await
+                .expect(250, "2.1.0");
+            client
+                .command(&format!("RCPT TO:<{to}> NOTIFY={notify}"))
+                .await
+                .expect(250, "2.1.5");
+        }
+    }
     let message = format!(
         "From: Anna <{ANNA}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@{DOMAIN}>\r\n\r\nCiao,\r\n..una riga con il punto\r\n"
     );
@@ -344,6 +367,162 @@ async fn two_workers_on_one_postgres_deliver_each_message_once() {
         let store = stopped(one, &first).await;
         drop(two);
         assert!(store.queued_recipients().await.expect("queue").is_empty());
+    })
+    .await;
+}
+
+/// Waits until the sink answered `count` ends of data.
+async fn answered(sink: &Sink, count: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sink.answered() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sink answered {} times of {count} within {WAIT:?}",
+            sink.answered()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_message_still_deferred_gets_its_sender_one_delay_notice() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["451 4.3.0 try again later"])
+            .await
+            .expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        config.set("delivery", "delay_notice = \"2s\"");
+        let server = Server::start(&config).await;
+        submit(&config, REMOTE, "ritardo").await;
+        submit_with(&config, REMOTE, "ritardo-solo-errori", Some("FAILURE")).await;
+        logged(&server, "delay notice sent").await;
+
+        // Both messages go on being retried past the notice's age: two
+        // more attempts each, and no second notice.
+        answered(&sink, sink.answered() + 4).await;
+        let log = server.log();
+        assert_eq!(log.matches("delay notice sent").count(), 1, "{log}");
+
+        let store = stopped(server, &config).await;
+        assert_eq!(
+            queued_addresses(&store).await,
+            [REMOTE, REMOTE],
+            "both messages are still queued"
+        );
+        let inbox = inbox(&store, ANNA).await;
+        assert_eq!(inbox.len(), 1, "one notice, none for NOTIFY=FAILURE");
+        let dsn = String::from_utf8_lossy(&inbox[0]);
+        for expected in [
+            "Return-Path: <>",
+            "Subject: Delayed Mail",
+            "report-type=delivery-status",
+            "Final-Recipient: rfc822; amico@esterno.example",
+            "Action: delayed",
+            "Status: 4.3.0",
+            "Diagnostic-Code: smtp; 451 4.3.0 try again later",
+            "Will-Retry-Until: ",
+            "Content-Type: text/rfc822-headers",
+            "Subject: ritardo\r\n",
+        ] {
+            assert!(dsn.contains(expected), "{expected:?} missing: {dsn}");
+        }
+        assert!(!dsn.contains("Action: failed"), "{dsn}");
+        assert!(!dsn.contains("ritardo-solo-errori"), "{dsn}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_domain_that_does_not_exist_bounces_at_once() {
+    within(LIMIT, async {
+        const NOWHERE: &str = "qualcuno@inesistente.example";
+        const BROKEN: &str = "qualcuno@guasto.example";
+        let sink = Sink::start(&["250 2.0.0 queued"]).await.expect("sink");
+        let (config, dns) = sink_site(&sink).await;
+        // The stub knows no inesistente.example: NXDOMAIN. Its answers for
+        // guasto.example fail: SERVFAIL, which is no proof of anything.
+        dns.fail("guasto.example");
+        let server = Server::start(&config).await;
+        submit(&config, BROKEN, "dns-guasto").await;
+        submit(&config, NOWHERE, "nessun-dominio").await;
+        logged(&server, "bounce sent").await;
+        logged(&server, "4.4.3 MX look-up for guasto.example failed").await;
+        assert_eq!(sink.answered(), 0);
+
+        let store = stopped(server, &config).await;
+        assert_eq!(
+            queued_addresses(&store).await,
+            [BROKEN],
+            "a DNS failure is retried"
+        );
+        let inbox = inbox(&store, ANNA).await;
+        assert_eq!(inbox.len(), 1, "one bounce, for the unknown domain");
+        let dsn = String::from_utf8_lossy(&inbox[0]);
+        for expected in [
+            "Final-Recipient: rfc822; qualcuno@inesistente.example",
+            "Action: failed",
+            "Status: 5.1.2",
+            "Diagnostic-Code: smtp; 550 5.1.2 inesistente.example does not exist (NXDOMAIN)",
+            "Subject: nessun-dominio",
+        ] {
+            assert!(dsn.contains(expected), "{expected:?} missing: {dsn}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_submitted_message_wakes_an_idle_worker() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["250 2.0.0 queued"]).await.expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        let server = Server::start(&config).await;
+        logged(&server, "outbound delivery started").await;
+        // Let the worker find the queue empty and fall asleep: only a
+        // wake-up brings the message out before the fallback poll.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let submitted = tokio::time::Instant::now();
+        submit(&config, REMOTE, "sveglia").await;
+        sink.wait_received(1, WAIT).await;
+        let took = submitted.elapsed();
+        assert!(
+            took < FALLBACK_POLL / 2,
+            "delivered after {took:?}, as if by the {FALLBACK_POLL:?} poll"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn queue_retry_wakes_a_worker_of_another_process_on_postgres() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["451 4.3.0 not now", "250 2.0.0 queued"])
+            .await
+            .expect("sink");
+        let config = TestConfig::new(Backend::Postgres).await;
+        let _dns = site(&config, &["allow_plaintext_auth = true"], &[ANNA]).await;
+        config.set("delivery", "retry = [\"1h\"]");
+        config.set(
+            "delivery.routes",
+            &format!("\"esterno.example\" = \"{}\"", sink.addr()),
+        );
+        let server = Server::start(&config).await;
+        submit(&config, REMOTE, "riprova-ora").await;
+        answered(&sink, 1).await;
+        logged(&server, "451 4.3.0 not now").await;
+        // Deferred for an hour, until an operator says otherwise: the CLI
+        // is another process, reached through LISTEN/NOTIFY.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let retried = tokio::time::Instant::now();
+        config.cli(&["queue", "retry", "--all"], None).await.ok();
+        sink.wait_received(1, WAIT).await;
+        let took = retried.elapsed();
+        assert!(
+            took < FALLBACK_POLL / 2,
+            "delivered after {took:?}, as if by the {FALLBACK_POLL:?} poll"
+        );
+        let store = stopped(server, &config).await;
+        assert!(queued_addresses(&store).await.is_empty());
     })
     .await;
 }

@@ -5,7 +5,8 @@
 
 use postino_common::store::Store;
 use postino_tests::smtp::{
-    ANNA, BRUNO, DOMAIN, PASSWORD, inbox, queued_addresses, sqlite_site, stopped,
+    ANNA, BRUNO, DOMAIN, PASSWORD, inbox, outside_world_unreachable, queued_addresses, sqlite_site,
+    stopped,
 };
 use postino_tests::{Output, Server, TEST_LIMIT, run_program, within};
 use serde_json::{Value, json};
@@ -57,6 +58,7 @@ fn has_feature(features: &Value, name: &str) -> bool {
 async fn smtplib_starttls_submission_with_auth_and_pipelining() {
     within(TEST_LIMIT, async {
         let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_submission.port();
         let first = message(ANNA, "smtplib-starttls");
@@ -109,6 +111,7 @@ async fn smtplib_starttls_submission_with_auth_and_pipelining() {
 async fn smtplib_implicit_tls_with_login_and_smtputf8() {
     within(TEST_LIMIT, async {
         let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_submissions.port();
         let utf8 = format!(
@@ -146,6 +149,7 @@ async fn smtplib_implicit_tls_with_login_and_smtputf8() {
 async fn smtplib_on_mx_with_starttls() {
     within(TEST_LIMIT, async {
         let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let port = config.listeners.smtp_mx.port();
         let sent = message("mittente@esterno.example", "mx-starttls");
@@ -201,6 +205,7 @@ fn swaks_ok(out: &Output, what: &str) {
 async fn swaks_over_every_listener() {
     within(TEST_LIMIT, async {
         let (config, _dns) = sqlite_site(&[], &[ANNA, BRUNO]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let mx = config.listeners.smtp_mx.to_string();
         let submission = config.listeners.smtp_submission.to_string();

@@ -8,7 +8,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_tests::smtp::{
-    ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, greeted, inbox, plain, site, stopped,
+    ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, greeted, inbox, outside_world_unreachable,
+    plain, site, stopped,
 };
 use postino_tests::{
     Backend, LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, on_both_backends, within,
@@ -171,6 +172,7 @@ async fn local_delivery_adds_trace_fields_and_stores_one_blob(config: &TestConfi
 
 async fn aliases_and_catch_alls_expand_to_each_inbox(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA, BRUNO, CARLA]).await;
+    outside_world_unreachable(config);
     config
         .cli(
             &["alias", "add", &format!("ufficio@{DOMAIN}"), ANNA, BRUNO],
@@ -376,6 +378,7 @@ async fn a_message_larger_than_the_quota_is_refused_for_good(config: &TestConfig
 /// ones are queued with their DSN parameters, one blob for both.
 async fn submission_queues_remote_mail_and_delivers_local_mail(config: &TestConfig) {
     let _dns = site(config, &["allow_plaintext_auth = true"], &[ANNA, BRUNO]).await;
+    outside_world_unreachable(config);
     let server = Server::start(config).await;
     let mut client = greeted(config.listeners.smtp_submission).await;
     client
@@ -458,6 +461,7 @@ async fn mx_is_never_an_open_relay() {
     within(TEST_LIMIT, async {
         let config = TestConfig::new(Backend::Sqlite).await;
         let _dns = site(&config, &["max_errors = 100"], &[ANNA]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let mut client = greeted(config.listeners.smtp_mx).await;
         let senders = [

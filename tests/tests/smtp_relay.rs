@@ -4,7 +4,9 @@
 //! (`451 4.7.1`); delivering to local mailboxes and queueing the rest. A
 //! client whose network does not contain the peer is anybody: never a relay.
 
-use postino_tests::smtp::{ANNA, DOMAIN, data, envelope, greeted, inbox, site, stopped};
+use postino_tests::smtp::{
+    ANNA, DOMAIN, data, envelope, greeted, inbox, outside_world_unreachable, site, stopped,
+};
 use postino_tests::{LineClient, Output, Server, TestConfig, on_both_backends, run_program};
 
 on_both_backends!(
@@ -60,6 +62,7 @@ async fn swaks(config: &TestConfig, user: &str, password: &str, from: &str) -> O
 
 async fn a_client_is_recognised_by_address_on_mx_and_submission(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
+    outside_world_unreachable(config);
     add_relay(config, &["protocollo-rete", "--cidr", "127.0.0.0/8"], None).await;
     let server = Server::start(config).await;
 
@@ -108,6 +111,7 @@ async fn a_client_is_recognised_by_address_on_mx_and_submission(config: &TestCon
 
 async fn a_client_on_another_network_is_anonymous(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
+    outside_world_unreachable(config);
     add_relay(config, &["protocollo-rete", "--cidr", "10.0.0.0/8"], None).await;
     let server = Server::start(config).await;
 
@@ -139,6 +143,7 @@ async fn a_client_on_another_network_is_anonymous(config: &TestConfig) {
 
 async fn a_client_logs_in_with_its_password(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
+    outside_world_unreachable(config);
     add_relay(
         config,
         &["protocollo", "--password-stdin"],
@@ -179,6 +184,7 @@ async fn a_client_logs_in_with_its_password(config: &TestConfig) {
 
 async fn a_client_is_held_to_its_rate(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
+    outside_world_unreachable(config);
     add_relay(
         config,
         &[

@@ -1,8 +1,16 @@
-//! The admin HTTP service: `/healthz` and client autoconfiguration
-//! (`autoconfig`); the JSON API and the console come with their own issue.
+//! The admin HTTP service, on `[admin] listen` (HTTPS when `[tls]` names
+//! certificates): the JSON API (`api`), `/healthz`, `/metrics` and client
+//! autoconfiguration (`autoconfig`). Who is calling is worked out once, in
+//! `principal`; what they may do is the ops layer's business.
 
+mod api;
 mod autoconfig;
+mod console;
 mod error;
+mod listener;
+mod login;
+mod metrics;
+mod principal;
 
 use std::sync::Arc;
 
@@ -10,9 +18,12 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use postino_common::auth::Authenticator;
 use postino_common::store::Store;
 use postino_config::Config;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -20,9 +31,25 @@ use self::autoconfig::ClientSettings;
 
 /// What the handlers share; each takes the part it needs.
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     store: Store,
+    auth: Authenticator,
     clients: Arc<ClientSettings>,
+    metrics: Arc<metrics::Exporter>,
+    /// Whether the service runs on TLS, so cookies get `Secure`.
+    secure_cookies: bool,
+    /// The configured `hostname`: the mail server the DNS records name.
+    hostname: Arc<str>,
+}
+
+/// What `postino serve` hands the service.
+pub struct Setup<'a> {
+    pub config: &'a Config,
+    pub store: Store,
+    pub auth: Authenticator,
+    pub recorder: PrometheusHandle,
+    /// Present when `[tls]` names certificates: then the service is HTTPS.
+    pub tls: Option<TlsAcceptor>,
 }
 
 impl FromRef<AppState> for Store {
@@ -37,21 +64,14 @@ impl FromRef<AppState> for Arc<ClientSettings> {
     }
 }
 
-pub fn spawn(
-    listeners: Vec<TcpListener>,
-    store: Store,
-    config: &Config,
-    shutdown: CancellationToken,
-    tracker: &TaskTracker,
-) {
-    let state = AppState {
-        store,
-        clients: Arc::new(ClientSettings::from_config(config)),
-    };
+/// The whole service's routes.
+fn router(state: AppState) -> Router {
     let autodiscover =
         post(autoconfig::autodiscover).layer(DefaultBodyLimit::max(autoconfig::MAX_REQUEST_BODY));
-    let app = Router::new()
+    let (api, _) = api::router();
+    Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
         .route(
             "/.well-known/autoconfig/mail/config-v1.1.xml",
             get(autoconfig::thunderbird),
@@ -59,18 +79,34 @@ pub fn spawn(
         .route("/mail/config-v1.1.xml", get(autoconfig::thunderbird))
         .route("/autodiscover/autodiscover.xml", autodiscover.clone())
         .route("/Autodiscover/Autodiscover.xml", autodiscover)
-        .with_state(state);
+        .merge(api)
+        .merge(console::router())
+        .with_state(state)
+}
+
+pub fn spawn(
+    listeners: Vec<TcpListener>,
+    setup: Setup<'_>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let state = AppState {
+        store: setup.store,
+        auth: setup.auth,
+        clients: Arc::new(ClientSettings::from_config(setup.config)),
+        metrics: Arc::new(metrics::Exporter::new(setup.recorder, setup.config)),
+        secure_cookies: setup.tls.is_some(),
+        hostname: Arc::from(setup.config.hostname.as_str()),
+    };
+    let app = router(state);
     for listener in listeners {
-        let app = app.clone();
-        let stop = shutdown.clone();
-        tracker.spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-            if let Err(err) = served {
-                tracing::error!(error = %err, "admin HTTP listener failed");
-            }
-        });
+        tracker.spawn(listener::serve(
+            listener,
+            app.clone(),
+            setup.tls.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
     }
 }
 

@@ -30,7 +30,7 @@ const SRV_SERVICES: [(&str, u16); 3] = [
 ];
 
 /// A record to publish in a domain's zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DnsRecord {
     /// The owner name, fully qualified, without the trailing dot.
     pub name: String,

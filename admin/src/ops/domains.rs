@@ -1,8 +1,9 @@
-//! Domains: add, list, show, remove.
+//! Domains: add, list, show, update, remove.
 
 use postino_common::address::DomainName;
 use postino_common::store::{Account, Alias, Domain, NewDomain};
-use serde::Serialize;
+use postino_config::ByteSize;
+use serde::{Deserialize, Serialize};
 
 use super::{Ops, OpsError, Result};
 
@@ -13,6 +14,17 @@ pub struct DomainDetails {
     pub domain: Domain,
     pub accounts: Vec<Account>,
     pub aliases: Vec<Alias>,
+}
+
+/// What to change in a domain: each field given replaces the current
+/// value, the others stay. A quota or mailbox limit of 0 means none.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DomainChange {
+    pub quota_bytes: Option<u64>,
+    pub max_mailboxes: Option<u64>,
+    /// A disabled domain takes no mail and its users cannot log in.
+    pub active: Option<bool>,
 }
 
 pub(super) fn parse_domain(name: &str) -> Result<DomainName> {
@@ -80,6 +92,75 @@ impl Ops {
         })
     }
 
+    /// Changes a domain's quota, mailbox limit or state; provincial admins
+    /// only, so that a comune cannot raise its own limits. The quota cannot
+    /// go below a quota promised to one of its mailboxes; it may go below
+    /// what is used, and then the domain takes no more mail until it is
+    /// under it again. A change that changes nothing is not audited.
+    pub async fn update_domain(&self, name: &str, change: &DomainChange) -> Result<Domain> {
+        let name = parse_domain(name)?;
+        self.check_scope(name.as_str())?;
+        self.require_all_domains("change a domain")?;
+        let mut tx = self.store.begin().await?;
+        // Held until commit: a mailbox quota raised meanwhile would escape
+        // the check below.
+        let before = tx.domain_for_update(name.as_str()).await?;
+        let mut after = before.clone();
+        if change.quota_bytes.is_some() || change.max_mailboxes.is_some() {
+            let quota_bytes = change
+                .quota_bytes
+                .unwrap_or_else(|| u64::try_from(before.quota_bytes).unwrap_or(0));
+            if quota_bytes > 0 {
+                self.check_mailbox_quotas(&before, quota_bytes).await?;
+            }
+            let max_mailboxes = change
+                .max_mailboxes
+                .unwrap_or_else(|| u64::try_from(before.max_mailboxes).unwrap_or(0));
+            after = tx
+                .set_domain_limits(name.as_str(), quota_bytes, max_mailboxes)
+                .await?;
+        }
+        if let Some(active) = change.active {
+            after = tx.set_domain_active(name.as_str(), active).await?;
+        }
+        if after != before {
+            self.audit(
+                &mut tx,
+                "domain.update",
+                Some(&after.name),
+                &after.name,
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(after)
+    }
+
+    /// Fails if a mailbox of `domain` was promised more than `quota_bytes`.
+    /// Read outside the caller's transaction, which holds the domain's
+    /// lock: any change of a mailbox quota that committed before it is
+    /// seen, and none can commit until it ends.
+    async fn check_mailbox_quotas(&self, domain: &Domain, quota_bytes: u64) -> Result<()> {
+        let accounts = self.store.accounts(Some(&domain.name)).await?;
+        let largest = accounts.iter().max_by_key(|a| a.quota_bytes);
+        match largest {
+            Some(account) if u64::try_from(account.quota_bytes).unwrap_or(0) > quota_bytes => {
+                Err(OpsError::Invalid {
+                    field: "quota_bytes",
+                    message: format!(
+                        "{} is less than the quota of mailbox `{}` ({}); lower that first",
+                        ByteSize(quota_bytes),
+                        account.address,
+                        ByteSize(u64::try_from(account.quota_bytes).unwrap_or(0))
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Removes a domain; one with mailboxes only with `force`, which removes
     /// them and their mail too.
     pub async fn remove_domain(&self, name: &str, force: bool) -> Result<Domain> {
@@ -98,5 +179,157 @@ impl Ops {
         .await?;
         tx.commit().await?;
         Ok(domain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use postino_common::store::{AdminScope, Store};
+
+    use super::*;
+    use crate::ops::testing::ops;
+
+    postino_common::store_tests!(
+        provincial_admins_change_domains,
+        comune_admins_cannot_change_domains
+    );
+
+    const COMUNE: &str = "comune.esempio.pu.it";
+    const ALTRO: &str = "altro.esempio.it";
+
+    async fn provincial_admins_change_domains(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 10_000_000, 5).await.unwrap();
+        provincia
+            .add_mailbox(&format!("anna@{COMUNE}"), None, 4_000_000, "")
+            .await
+            .unwrap();
+
+        let change = DomainChange {
+            quota_bytes: Some(20_000_000),
+            active: Some(false),
+            ..DomainChange::default()
+        };
+        let domain = provincia.update_domain(COMUNE, &change).await.unwrap();
+        assert_eq!(
+            (domain.quota_bytes, domain.max_mailboxes, domain.active),
+            (20_000_000, 5, 0)
+        );
+        assert_eq!(store.domain(COMUNE).await.unwrap(), Some(domain));
+        let audit = store.audit_log(Some(COMUNE), 10).await.unwrap();
+        assert_eq!(audit[0].action, "domain.update");
+        assert_eq!(audit[0].target, COMUNE);
+        let json = |text: &Option<String>| -> serde_json::Value {
+            serde_json::from_str(text.as_deref().unwrap()).unwrap()
+        };
+        let (before, after) = (json(&audit[0].before), json(&audit[0].after));
+        assert_eq!(
+            (&before["quota_bytes"], &before["active"]),
+            (&10_000_000.into(), &1.into())
+        );
+        assert_eq!(
+            (&after["quota_bytes"], &after["active"]),
+            (&20_000_000.into(), &0.into())
+        );
+
+        // Not below a quota promised to a mailbox; 0 (none) always.
+        let below = DomainChange {
+            quota_bytes: Some(3_000_000),
+            max_mailboxes: Some(1),
+            ..DomainChange::default()
+        };
+        let refused = provincia.update_domain(COMUNE, &below).await;
+        assert!(
+            matches!(&refused, Err(OpsError::Invalid { field: "quota_bytes", message }) if message.contains("anna@")),
+            "{refused:?}"
+        );
+        let unchanged = store.domain(COMUNE).await.unwrap().unwrap();
+        assert_eq!(
+            (unchanged.quota_bytes, unchanged.max_mailboxes),
+            (20_000_000, 5)
+        );
+        let exact = DomainChange {
+            quota_bytes: Some(4_000_000),
+            ..DomainChange::default()
+        };
+        provincia.update_domain(COMUNE, &exact).await.unwrap();
+        let unlimited = DomainChange {
+            quota_bytes: Some(0),
+            max_mailboxes: Some(0),
+            active: Some(true),
+        };
+        let domain = provincia.update_domain(COMUNE, &unlimited).await.unwrap();
+        assert_eq!(
+            (domain.quota_bytes, domain.max_mailboxes, domain.active),
+            (0, 0, 1)
+        );
+
+        // A change that changes nothing leaves no audit entry.
+        let entries = store.audit_log(None, 100).await.unwrap().len();
+        provincia.update_domain(COMUNE, &unlimited).await.unwrap();
+        provincia
+            .update_domain(COMUNE, &DomainChange::default())
+            .await
+            .unwrap();
+        assert_eq!(store.audit_log(None, 100).await.unwrap().len(), entries);
+
+        let unknown = provincia.update_domain(ALTRO, &unlimited).await;
+        assert!(
+            matches!(&unknown, Err(OpsError::NotFound { what: "domain", .. })),
+            "{unknown:?}"
+        );
+        let bad = provincia.update_domain("non valido", &unlimited).await;
+        assert!(
+            matches!(
+                &bad,
+                Err(OpsError::Invalid {
+                    field: "domain",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+
+    async fn comune_admins_cannot_change_domains(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 1_000_000, 0).await.unwrap();
+        provincia.add_domain(ALTRO, 0, 0).await.unwrap();
+        let comune = ops(&store, AdminScope::Domains(vec![COMUNE.to_string()]));
+        let raise = DomainChange {
+            quota_bytes: Some(u64::MAX),
+            ..DomainChange::default()
+        };
+        let refused = comune.update_domain(COMUNE, &raise).await;
+        assert!(
+            matches!(refused, Err(OpsError::Forbidden(_))),
+            "{refused:?}"
+        );
+        // Outside its scope a domain does not exist, whether it does or not.
+        for hidden in [ALTRO, "ignoto.esempio.it"] {
+            let refused = comune.update_domain(hidden, &raise).await;
+            assert!(
+                matches!(&refused, Err(OpsError::NotFound { what: "domain", name }) if name == hidden),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            store.domain(COMUNE).await.unwrap().unwrap().quota_bytes,
+            1_000_000
+        );
+        let audit = store.audit_log(None, 10).await.unwrap();
+        assert!(audit.iter().all(|e| e.action == "domain.add"), "{audit:#?}");
+    }
+
+    #[test]
+    fn changes_refuse_unknown_fields() {
+        let change: DomainChange =
+            serde_json::from_str(r#"{"quota_bytes": 5, "active": false}"#).unwrap();
+        assert_eq!(
+            (change.quota_bytes, change.max_mailboxes, change.active),
+            (Some(5), None, Some(false))
+        );
+        assert!(serde_json::from_str::<DomainChange>(r#"{"quota": 5}"#).is_err());
+        assert!(serde_json::from_str::<DomainChange>(r#"{"quota_bytes": -1}"#).is_err());
     }
 }

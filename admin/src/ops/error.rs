@@ -23,7 +23,7 @@ pub enum OpsError {
     Forbidden(String),
     #[error("store error")]
     Store(#[source] StoreError),
-    #[error("password hashing failed")]
+    #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("cannot generate a DKIM key")]
     KeyGeneration(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -1,12 +1,15 @@
-//! Mailboxes: add, list, show, password, quota, remove.
+//! Mailboxes: add, list, show, update, password, remove.
 
 use postino_common::address::Address;
 use postino_common::auth::Secret;
-use postino_common::store::{Account, Folder, NewAccount};
+use postino_common::store::{Account, Domain, Folder, NewAccount};
 use postino_config::ByteSize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Ops, OpsError, Result};
+
+/// The longest display name, in characters.
+const MAX_DISPLAY_NAME: usize = 200;
 
 /// A mailbox with its folders.
 #[derive(Debug, Serialize)]
@@ -25,6 +28,54 @@ pub(super) fn parse_address(field: &'static str, address: &str) -> Result<Addres
     )
 }
 
+/// What to change in a mailbox: each field given replaces the current
+/// value, the others stay.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxChange {
+    pub display_name: Option<String>,
+    /// 0: bounded by the domain's quota only.
+    pub quota_bytes: Option<u64>,
+    pub active: Option<bool>,
+}
+
+/// A display name as stored: trimmed, at most [`MAX_DISPLAY_NAME`]
+/// characters, no control characters (it ends up in headers and tables).
+fn check_display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err(OpsError::Invalid {
+            field: "display_name",
+            message: format!("must be at most {MAX_DISPLAY_NAME} characters"),
+        });
+    }
+    if name.chars().any(char::is_control) {
+        return Err(OpsError::Invalid {
+            field: "display_name",
+            message: "must not contain control characters".to_string(),
+        });
+    }
+    Ok(name.to_string())
+}
+
+/// Checks a mailbox quota against its domain's: a mailbox cannot be
+/// promised more than the whole domain has.
+fn check_quota(domain: &Domain, quota_bytes: u64) -> Result<()> {
+    let domain_quota = u64::try_from(domain.quota_bytes).unwrap_or(0);
+    if domain_quota > 0 && quota_bytes > domain_quota {
+        return Err(OpsError::Invalid {
+            field: "quota_bytes",
+            message: format!(
+                "{} is more than the quota of domain `{}` ({})",
+                ByteSize(quota_bytes),
+                domain.name,
+                ByteSize(domain_quota)
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn mailbox_not_found(address: &Address) -> OpsError {
     OpsError::NotFound {
         what: "mailbox",
@@ -40,33 +91,6 @@ impl Ops {
         Ok(address)
     }
 
-    /// Checks a mailbox quota against its domain's: a mailbox cannot be
-    /// promised more than the whole domain has.
-    async fn check_quota(&self, address: &Address, quota_bytes: u64) -> Result<()> {
-        let domain = address.domain();
-        let domain =
-            self.store
-                .domain(domain.as_str())
-                .await?
-                .ok_or_else(|| OpsError::NotFound {
-                    what: "domain",
-                    name: domain.to_string(),
-                })?;
-        let domain_quota = u64::try_from(domain.quota_bytes).unwrap_or(0);
-        if domain_quota > 0 && quota_bytes > domain_quota {
-            return Err(OpsError::Invalid {
-                field: "quota",
-                message: format!(
-                    "{} is more than the quota of domain `{}` ({})",
-                    ByteSize(quota_bytes),
-                    domain.name,
-                    ByteSize(domain_quota)
-                ),
-            });
-        }
-        Ok(())
-    }
-
     /// Adds a mailbox. Without a password nobody can log in to it until one
     /// is set. A quota of 0 leaves it bounded by the domain's quota only.
     pub async fn add_mailbox(
@@ -77,25 +101,26 @@ impl Ops {
         display_name: &str,
     ) -> Result<Account> {
         let address = self.mailbox_address(address)?;
-        self.check_quota(&address, quota_bytes).await?;
+        let display_name = check_display_name(display_name)?;
         let password_hash = match password {
             Some(password) => Some(self.hash(password).await?),
             None => None,
         };
         let mut tx = self.store.begin().await?;
+        let domain = tx.domain_for_update(address.domain().as_str()).await?;
+        check_quota(&domain, quota_bytes)?;
         let account = tx
             .create_account(&NewAccount {
                 address,
-                display_name: display_name.trim().to_string(),
+                display_name,
                 password_hash,
                 quota_bytes,
             })
             .await?;
-        let domain = account.address.rsplit_once('@').map(|(_, d)| d);
         self.audit(
             &mut tx,
             "mailbox.add",
-            domain,
+            Some(&domain.name),
             &account.address,
             None::<&()>,
             Some(&account),
@@ -149,30 +174,51 @@ impl Ops {
         Ok(())
     }
 
-    pub async fn set_mailbox_quota(&self, address: &str, quota_bytes: u64) -> Result<Account> {
+    /// Changes a mailbox's display name, quota or state. A disabled
+    /// mailbox cannot log in (IMAP, SMTP submission, the console) but
+    /// still receives mail, which waits for it; aliases to it still
+    /// deliver. A change that changes nothing is not audited.
+    pub async fn update_mailbox(&self, address: &str, change: &MailboxChange) -> Result<Account> {
         let address = self.mailbox_address(address)?;
-        self.check_quota(&address, quota_bytes).await?;
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(check_display_name)
+            .transpose()?;
         let mut tx = self.store.begin().await?;
+        // Held until commit, so that the domain's quota cannot be lowered
+        // below this mailbox's meanwhile.
+        let domain = tx.domain_for_update(address.domain().as_str()).await?;
         let before = tx
             .account(address.as_str())
             .await?
             .ok_or_else(|| mailbox_not_found(&address))?;
-        tx.set_account_quota(address.as_str(), quota_bytes).await?;
+        if let Some(quota_bytes) = change.quota_bytes {
+            check_quota(&domain, quota_bytes)?;
+            tx.set_account_quota(address.as_str(), quota_bytes).await?;
+        }
+        if let Some(display_name) = &display_name {
+            tx.set_display_name(address.as_str(), display_name).await?;
+        }
+        if let Some(active) = change.active {
+            tx.set_account_active(address.as_str(), active).await?;
+        }
         let after = tx
             .account(address.as_str())
             .await?
             .ok_or_else(|| mailbox_not_found(&address))?;
-        let domain = address.domain();
-        self.audit(
-            &mut tx,
-            "mailbox.quota",
-            Some(domain.as_str()),
-            address.as_str(),
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
-        tx.commit().await?;
+        if after != before {
+            self.audit(
+                &mut tx,
+                "mailbox.update",
+                Some(&domain.name),
+                address.as_str(),
+                Some(&before),
+                Some(&after),
+            )
+            .await?;
+            tx.commit().await?;
+        }
         Ok(after)
     }
 
@@ -193,5 +239,217 @@ impl Ops {
         .await?;
         tx.commit().await?;
         Ok(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use postino_common::auth::{AuthError, Service};
+    use postino_common::store::{AdminScope, Recipient, Store};
+
+    use super::*;
+    use crate::ops::testing::ops;
+
+    postino_common::store_tests!(
+        mailboxes_are_updated_and_audited,
+        display_names_are_checked,
+        comune_admins_update_their_own_mailboxes_only
+    );
+
+    const COMUNE: &str = "comune.esempio.pu.it";
+    const ALTRO: &str = "altro.esempio.it";
+    const ANNA: &str = "anna@comune.esempio.pu.it";
+    const PASSWORD: &str = "password-di-anna";
+
+    async fn mailboxes_are_updated_and_audited(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 10_000_000, 0).await.unwrap();
+        provincia
+            .add_mailbox(ANNA, Some(&Secret::new(PASSWORD)), 0, " Anna Rossi ")
+            .await
+            .unwrap();
+
+        let change = MailboxChange {
+            display_name: Some("Anna Bianchi".to_string()),
+            quota_bytes: Some(2_000_000),
+            active: Some(false),
+        };
+        let account = provincia.update_mailbox(ANNA, &change).await.unwrap();
+        assert_eq!(
+            (
+                account.display_name.as_str(),
+                account.quota_bytes,
+                account.active
+            ),
+            ("Anna Bianchi", 2_000_000, 0)
+        );
+        let audit = store.audit_log(Some(COMUNE), 10).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["mailbox.update", "mailbox.add", "domain.add"]);
+        assert_eq!(
+            audit[1]
+                .after
+                .as_deref()
+                .map(|a| a.contains("\"Anna Rossi\"")),
+            Some(true)
+        );
+        let before = audit[0].before.as_deref().unwrap();
+        let after = audit[0].after.as_deref().unwrap();
+        assert!(
+            before.contains("\"display_name\":\"Anna Rossi\""),
+            "{before}"
+        );
+        assert!(before.contains("\"active\":1"), "{before}");
+        assert!(after.contains("\"quota_bytes\":2000000"), "{after}");
+        assert!(after.contains("\"active\":0"), "{after}");
+        let text = format!("{audit:?}");
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("argon2"),
+            "{text}"
+        );
+
+        // Disabled: no login, but mail still arrives.
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let login = provincia
+            .auth
+            .login_user(Service::Imap, ANNA, &Secret::new(PASSWORD), ip)
+            .await;
+        assert!(matches!(login, Err(AuthError::Invalid)), "{login:?}");
+        let recipients = store.resolve(ANNA).await.unwrap();
+        assert!(
+            matches!(&recipients[..], [Recipient::Local { address, .. }] if address == ANNA),
+            "{recipients:?}"
+        );
+        let enable = MailboxChange {
+            active: Some(true),
+            ..MailboxChange::default()
+        };
+        provincia.update_mailbox(ANNA, &enable).await.unwrap();
+        let login = provincia
+            .auth
+            .login_user(Service::Imap, ANNA, &Secret::new(PASSWORD), ip)
+            .await;
+        assert!(login.is_ok(), "{login:?}");
+
+        // A quota over the domain's is refused; a change that changes
+        // nothing is not audited.
+        let too_big = MailboxChange {
+            quota_bytes: Some(10_000_001),
+            ..MailboxChange::default()
+        };
+        let refused = provincia.update_mailbox(ANNA, &too_big).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(OpsError::Invalid {
+                    field: "quota_bytes",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        let entries = store.audit_log(None, 100).await.unwrap().len();
+        provincia.update_mailbox(ANNA, &enable).await.unwrap();
+        assert_eq!(store.audit_log(None, 100).await.unwrap().len(), entries);
+        let account = store.account(ANNA).await.unwrap().unwrap();
+        assert_eq!(account.quota_bytes, 2_000_000);
+
+        let missing = provincia
+            .update_mailbox(&format!("nessuno@{COMUNE}"), &enable)
+            .await;
+        assert!(
+            matches!(
+                &missing,
+                Err(OpsError::NotFound {
+                    what: "mailbox",
+                    ..
+                })
+            ),
+            "{missing:?}"
+        );
+    }
+
+    async fn display_names_are_checked(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 0, 0).await.unwrap();
+        let longest = "è".repeat(MAX_DISPLAY_NAME);
+        provincia
+            .add_mailbox(ANNA, None, 0, &format!("  {longest}\n"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.account(ANNA).await.unwrap().unwrap().display_name,
+            longest
+        );
+        for bad in [
+            "x".repeat(MAX_DISPLAY_NAME + 1),
+            "Anna\nBcc: tutti".to_string(),
+            "Anna\u{7}".to_string(),
+            "Anna\u{85}Rossi".to_string(),
+        ] {
+            let refused = provincia
+                .add_mailbox(&format!("altro@{COMUNE}"), None, 0, &bad)
+                .await;
+            assert!(
+                matches!(
+                    &refused,
+                    Err(OpsError::Invalid {
+                        field: "display_name",
+                        ..
+                    })
+                ),
+                "{bad:?}: {refused:?}"
+            );
+            let change = MailboxChange {
+                display_name: Some(bad.clone()),
+                ..MailboxChange::default()
+            };
+            let refused = provincia.update_mailbox(ANNA, &change).await;
+            assert!(
+                matches!(
+                    &refused,
+                    Err(OpsError::Invalid {
+                        field: "display_name",
+                        ..
+                    })
+                ),
+                "{bad:?}: {refused:?}"
+            );
+        }
+        assert!(
+            store
+                .account(&format!("altro@{COMUNE}"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store.account(ANNA).await.unwrap().unwrap().display_name,
+            longest
+        );
+    }
+
+    async fn comune_admins_update_their_own_mailboxes_only(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 0, 0).await.unwrap();
+        provincia.add_domain(ALTRO, 0, 0).await.unwrap();
+        provincia.add_mailbox(ANNA, None, 0, "").await.unwrap();
+        let bruno = format!("bruno@{ALTRO}");
+        provincia.add_mailbox(&bruno, None, 0, "").await.unwrap();
+        let comune = ops(&store, AdminScope::Domains(vec![COMUNE.to_string()]));
+        let change = MailboxChange {
+            quota_bytes: Some(1_000),
+            ..MailboxChange::default()
+        };
+        let account = comune.update_mailbox(ANNA, &change).await.unwrap();
+        assert_eq!(account.quota_bytes, 1_000);
+        let refused = comune.update_mailbox(&bruno, &change).await;
+        assert!(
+            matches!(&refused, Err(OpsError::NotFound { what: "domain", name }) if name == ALTRO),
+            "{refused:?}"
+        );
+        assert_eq!(store.account(&bruno).await.unwrap().unwrap().quota_bytes, 0);
     }
 }

@@ -6,23 +6,31 @@
 //! another domain exists), validates its input, and records an audit entry
 //! in the same transaction as the change.
 
+mod account;
 mod admins;
 mod aliases;
+mod audit;
 mod dkim;
 mod domains;
 mod error;
 mod mailboxes;
 mod queue;
 mod relay;
+mod tokens;
+mod usage;
 
 use postino_common::address::DomainName;
 use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};
-use postino_common::store::{AdminScope, AuditEntry, Location, Store, WriteTx};
+use postino_common::store::{Admin, AdminScope, AuditEntry, Location, Store, WriteTx};
 use postino_config::{Backend, Config};
 use serde::Serialize;
 
+pub use audit::{AuditFilter, audit_csv};
 pub use dkim::{DnsRecord, utc};
+pub use domains::DomainChange;
 pub use error::OpsError;
+pub use mailboxes::MailboxChange;
+pub use usage::DomainUsage;
 
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;
 
@@ -36,9 +44,33 @@ pub struct Actor {
     /// An IP address, or `cli`.
     pub origin: String,
     pub scope: AdminScope,
+    /// The mailbox of a user logged in to the console or the API for
+    /// self-service; such an actor's scope reaches no domain.
+    pub own_address: Option<String>,
 }
 
 impl Actor {
+    /// An admin principal, logged in from `origin`.
+    pub fn admin(admin: &Admin, origin: String) -> Actor {
+        Actor {
+            name: admin.username.clone(),
+            origin,
+            scope: admin.scope.clone(),
+            own_address: None,
+        }
+    }
+
+    /// A mailbox user, logged in from `origin`: it may see and change its
+    /// own account only (see [`Ops::own_account`]).
+    pub fn mailbox_user(address: String, origin: String) -> Actor {
+        Actor {
+            name: address.clone(),
+            origin,
+            scope: AdminScope::Domains(Vec::new()),
+            own_address: Some(address),
+        }
+    }
+
     /// The operator at the command line: every domain.
     pub fn cli() -> Actor {
         let user = std::env::var("SUDO_USER")
@@ -48,6 +80,7 @@ impl Actor {
             name: format!("cli:{user}"),
             origin: "cli".to_string(),
             scope: AdminScope::AllDomains,
+            own_address: None,
         }
     }
 
@@ -57,6 +90,7 @@ impl Actor {
             name: "postino".to_string(),
             origin: "serve".to_string(),
             scope: AdminScope::AllDomains,
+            own_address: None,
         }
     }
 }
@@ -141,13 +175,21 @@ impl Ops {
         }
     }
 
-    async fn hash(&self, password: &Secret) -> Result<String> {
+    /// Checks a new password against the rules, naming `field` if it
+    /// breaks one.
+    fn check_password(field: &'static str, password: &Secret) -> Result<()> {
         if password.expose().chars().count() < MIN_PASSWORD_LEN {
             return Err(OpsError::Invalid {
-                field: "password",
+                field,
                 message: format!("must be at least {MIN_PASSWORD_LEN} characters"),
             });
         }
+        Ok(())
+    }
+
+    /// Checks a new password and hashes it for storing.
+    async fn hash(&self, password: &Secret) -> Result<String> {
+        Self::check_password("password", password)?;
         Ok(self.auth.hash_password(password).await?)
     }
 
@@ -187,6 +229,17 @@ pub(crate) mod testing {
 
     /// Ops acting with `scope`, with login throttling that waits little.
     pub(crate) fn ops(store: &Store, scope: AdminScope) -> Ops {
+        let actor = Actor {
+            name: "test".to_string(),
+            origin: "test".to_string(),
+            scope,
+            own_address: None,
+        };
+        acting(store, actor)
+    }
+
+    /// Ops acting as `actor`, with the same throttling as [`ops`].
+    pub(crate) fn acting(store: &Store, actor: Actor) -> Ops {
         let policy = ThrottlePolicy {
             max_failures_per_ip: 5,
             max_failures_per_account: 3,
@@ -194,11 +247,6 @@ pub(crate) mod testing {
             lockout: Duration::from_secs(900),
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
-        };
-        let actor = Actor {
-            name: "test".to_string(),
-            origin: "test".to_string(),
-            scope,
         };
         Ops::new(
             store.clone(),

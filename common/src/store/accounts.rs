@@ -10,7 +10,7 @@ use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
 use crate::address::Address;
 
 /// A mailbox. `quota_bytes` 0 means bounded only by the domain's quota.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: i64,
     pub domain_id: i64,
@@ -71,6 +71,13 @@ fn not_found(address: &str) -> StoreError {
 impl Store {
     pub async fn account(&self, address: &str) -> Result<Option<Account>> {
         by_address(self.pool(), address).await
+    }
+
+    pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
+        Ok(sqlx::query_as(select_account!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// Every account, or those of one domain, by address.
@@ -178,6 +185,17 @@ impl WriteTx {
         self.update_account(
             sqlx::query("UPDATE accounts SET display_name = $1 WHERE address = $2")
                 .bind(display_name),
+            address,
+        )
+        .await
+    }
+
+    /// Enables or disables a mailbox: a disabled one cannot log in, but
+    /// its mail is still delivered, so nothing sent to it is lost.
+    pub async fn set_account_active(&mut self, address: &str, active: bool) -> Result<()> {
+        self.update_account(
+            sqlx::query("UPDATE accounts SET active = $1 WHERE address = $2")
+                .bind(i64::from(active)),
             address,
         )
         .await

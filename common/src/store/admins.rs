@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{Result, Store, StoreError, WriteTx, domains, is_unique_violation, now};
 
 /// Which domains an admin may manage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminScope {
     AllDomains,
@@ -32,14 +32,52 @@ pub struct Admin {
     pub password_hash: String,
 }
 
+/// The admin query with a trailing clause, as one `&'static str`.
+macro_rules! select_admin {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, username, password_hash, all_domains, created_at FROM admins ",
+            $tail
+        )
+    };
+}
+
+type AdminRow = (i64, String, String, i64, i64);
+
 impl Store {
     pub async fn admin(&self, username: &str) -> Result<Option<Admin>> {
-        let row: Option<(i64, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT id, username, password_hash, all_domains, created_at FROM admins WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query_as(select_admin!("WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        self.with_scope(row).await
+    }
+
+    pub async fn admin_by_id(&self, id: i64) -> Result<Option<Admin>> {
+        let row = sqlx::query_as(select_admin!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        self.with_scope(row).await
+    }
+
+    /// Every admin principal, by username. Admins are a handful: each
+    /// one's scope is read as for a single admin.
+    pub async fn admins(&self) -> Result<Vec<Admin>> {
+        let rows: Vec<AdminRow> = sqlx::query_as(select_admin!("ORDER BY username"))
+            .fetch_all(self.pool())
+            .await?;
+        let mut admins = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(admin) = self.with_scope(Some(row)).await? {
+                admins.push(admin);
+            }
+        }
+        Ok(admins)
+    }
+
+    /// An admin row with the domains of its scope.
+    async fn with_scope(&self, row: Option<AdminRow>) -> Result<Option<Admin>> {
         let Some((id, username, password_hash, all_domains, created_at)) = row else {
             return Ok(None);
         };

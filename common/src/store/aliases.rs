@@ -12,7 +12,7 @@ use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
 /// How deep aliases may point to aliases before resolution stops.
 const MAX_ALIAS_DEPTH: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Alias {
     pub source: String,
     pub target: String,

@@ -8,6 +8,7 @@
 //! cannot fail the others.
 
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -219,6 +220,7 @@ async fn write_batches(store: Weak<Inner>, mut queue: mpsc::Receiver<Job>) {
 impl Store {
     /// Stores a message and returns once it is durably committed.
     pub async fn append(&self, message: NewMessage) -> Result<Outcome> {
+        let started = Instant::now();
         let hash = hex::encode(Sha256::digest(&message.raw));
         let described = match message.targets.is_empty() {
             true => None,
@@ -237,7 +239,9 @@ impl Store {
             .send(job)
             .await
             .map_err(|_| StoreError::WriterGone)?;
-        answer.await.map_err(|_| StoreError::WriterGone)?
+        let outcome = answer.await.map_err(|_| StoreError::WriterGone)?;
+        crate::metrics::append_took(started.elapsed());
+        outcome
     }
 
     async fn write_batch(&self, batch: Vec<Job>) {
@@ -423,9 +427,11 @@ impl WriteTx {
         Ok(Ok(()))
     }
 
-    /// Puts a message in the outbound queue, due at once.
+    /// Puts a message in the outbound queue, due at once: the commit wakes
+    /// the delivery workers.
     async fn enqueue(&mut self, outbound: &Outbound, hash: &str) -> Result<i64> {
         let now = super::now();
+        self.queue_due = true;
         let (queue_id,): (i64,) = sqlx::query_as(
             "INSERT INTO queue (blob_hash, sender, envid, ret, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",

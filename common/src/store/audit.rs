@@ -20,7 +20,7 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: i64,
@@ -33,21 +33,91 @@ pub struct AuditRecord {
     pub after: Option<String>,
 }
 
+/// Which entries to list: every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only entries about one of these domains (an admin's scope); entries
+    /// about no domain are then left out too.
+    pub within: Option<Vec<String>>,
+    pub domain: Option<String>,
+    pub actor: Option<String>,
+    /// Seconds since the epoch, inclusive.
+    pub since: Option<i64>,
+    /// Seconds since the epoch, exclusive.
+    pub until: Option<i64>,
+    /// Only entries older than this id, for paging.
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
 impl Store {
     /// The newest entries first, all or one domain's.
     pub async fn audit_log(&self, domain: Option<&str>, limit: i64) -> Result<Vec<AuditRecord>> {
-        let query = match domain {
-            Some(name) => sqlx::query_as(
-                "SELECT id, at, actor, origin, action, domain, target, before, after FROM audit_log \
-                 WHERE domain = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(name),
-            None => sqlx::query_as(
-                "SELECT id, at, actor, origin, action, domain, target, before, after FROM audit_log \
-                 ORDER BY id DESC LIMIT $1",
-            ),
+        self.audit_search(&AuditQuery {
+            domain: domain.map(str::to_string),
+            limit,
+            ..AuditQuery::default()
+        })
+        .await
+    }
+
+    /// The entries a query selects, newest first.
+    pub async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        enum Value<'a> {
+            Text(&'a str),
+            Int(i64),
+        }
+        let mut conditions = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::new();
+        let mut add = |condition: &str, value| {
+            values.push(value);
+            conditions.push(condition.replace('?', &format!("${}", values.len())));
         };
-        Ok(query.bind(limit).fetch_all(self.pool()).await?)
+        if let Some(domain) = &query.domain {
+            add("domain = ?", Value::Text(domain));
+        }
+        if let Some(actor) = &query.actor {
+            add("actor = ?", Value::Text(actor));
+        }
+        if let Some(since) = query.since {
+            add("at >= ?", Value::Int(since));
+        }
+        if let Some(until) = query.until {
+            add("at < ?", Value::Int(until));
+        }
+        if let Some(id) = query.before_id {
+            add("id < ?", Value::Int(id));
+        }
+        if let Some(within) = &query.within {
+            if within.is_empty() {
+                return Ok(Vec::new());
+            }
+            let first = values.len() + 1;
+            let placeholders: Vec<String> = (first..first + within.len())
+                .map(|n| format!("${n}"))
+                .collect();
+            conditions.push(format!("domain IN ({})", placeholders.join(", ")));
+            values.extend(within.iter().map(|d| Value::Text(d)));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT id, at, actor, origin, action, domain, target, before, after FROM audit_log \
+             {filter} ORDER BY id DESC LIMIT ${}",
+            values.len() + 1
+        );
+        // Only numbered placeholders and fixed text went into `sql`.
+        let mut select = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for value in values {
+            select = match value {
+                Value::Text(text) => select.bind(text),
+                Value::Int(n) => select.bind(n),
+            };
+        }
+        Ok(select.bind(query.limit).fetch_all(self.pool()).await?)
     }
 }
 

@@ -5,6 +5,11 @@
 //! nodes: a change is sent with `NOTIFY` inside its transaction (delivered only
 //! if it commits) and each node's listener feeds its own channel, its own
 //! changes included.
+//!
+//! The outbound queue has a wake-up of its own on the same path: a commit
+//! that queues a message or makes one due again wakes the delivery workers
+//! of every node (channel `postino_queue` on PostgreSQL), so that they need
+//! not poll often.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +20,8 @@ use tokio::sync::{oneshot, watch};
 use super::Result;
 
 pub(crate) const CHANNEL: &str = "postino_changes";
+/// The NOTIFY channel of queue wake-ups; they carry no payload.
+pub(crate) const QUEUE_CHANNEL: &str = "postino_queue";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -87,6 +94,8 @@ pub(crate) struct Hub {
     /// One channel per account that someone watches; an account nobody
     /// watches has none, so a delivery to it wakes nobody.
     accounts: Arc<Mutex<HashMap<i64, watch::Sender<Option<Change>>>>>,
+    /// Touched whenever queued mail may have become due.
+    queue: Arc<watch::Sender<()>>,
     /// Dropping the hub drops this and so stops the PostgreSQL listener.
     _stop_listener: Option<oneshot::Sender<()>>,
 }
@@ -95,22 +104,25 @@ impl Hub {
     pub(crate) fn local() -> Hub {
         Hub {
             accounts: Arc::default(),
+            queue: Arc::new(watch::channel(()).0),
             _stop_listener: None,
         }
     }
 
     pub(crate) async fn postgres(url: &str) -> Result<Hub> {
         let mut listener = PgListener::connect(url).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen_all([CHANNEL, QUEUE_CHANNEL]).await?;
         let mut hub = Hub::local();
         let (stop, mut stopped) = oneshot::channel();
         hub._stop_listener = Some(stop);
         let accounts = hub.accounts.clone();
+        let queue = hub.queue.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     received = listener.recv() => match received {
+                        Ok(note) if note.channel() == QUEUE_CHANNEL => queue.send_replace(()),
                         Ok(note) => match Change::decode(note.payload()) {
                             Some(change) => deliver(&accounts, change),
                             None => tracing::warn!(payload = note.payload(), "ignoring malformed change notification"),
@@ -120,6 +132,8 @@ impl Hub {
                             // recv; changes missed meanwhile are seen by the
                             // sessions' next resynchronisation.
                             tracing::warn!(error = %err, "change notification listener lost its connection");
+                            // A queue wake-up may have been missed: look.
+                            queue.send_replace(());
                             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         }
                     },
@@ -131,6 +145,10 @@ impl Hub {
 
     pub(crate) fn publish(&self, change: Change) {
         deliver(&self.accounts, change);
+    }
+
+    pub(crate) fn wake_queue(&self) {
+        self.queue.send_replace(());
     }
 
     fn watch(&self, account_id: i64) -> Watch {
@@ -212,10 +230,35 @@ impl Drop for Watch {
     }
 }
 
+/// A wake-up for queued mail that may have become due: a message queued, or
+/// made due again by an operator, on any node. Wake-ups that come while
+/// nobody waits are merged into one; what is due is then read from the
+/// store.
+pub struct QueueWatch {
+    receiver: watch::Receiver<()>,
+}
+
+impl QueueWatch {
+    /// Waits for the next wake-up. Once the store is closed none can come,
+    /// and this never returns.
+    pub async fn changed(&mut self) {
+        if self.receiver.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 impl super::Store {
     /// Wakes on every change committed from now on to the account's mail.
     pub fn watch(&self, account_id: i64) -> Watch {
         self.inner.changes.watch(account_id)
+    }
+
+    /// Wakes whenever queued mail may have become due, from now on.
+    pub fn watch_queue(&self) -> QueueWatch {
+        QueueWatch {
+            receiver: self.inner.changes.queue.subscribe(),
+        }
     }
 }
 

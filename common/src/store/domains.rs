@@ -7,7 +7,7 @@ use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
 use crate::address::DomainName;
 
 /// A hosted domain. Quotas and limits of 0 mean "none"; `active` is 0 or 1.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Domain {
     pub id: i64,
     pub name: String,
@@ -97,6 +97,22 @@ impl WriteTx {
         }
     }
 
+    /// Locks a domain's row until the transaction ends, and returns it: for
+    /// changes checked against the domain's limits (its quota against its
+    /// mailboxes' quotas), which must not interleave with another such
+    /// change of the same domain. Domains come first in the lock order of
+    /// [`WriteTx::lock_folders`]; on SQLite the transaction already
+    /// excludes other writers.
+    pub async fn domain_for_update(&mut self, name: &str) -> Result<Domain> {
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT id FROM domains WHERE name = $1 FOR UPDATE")
+                .bind(name)
+                .execute(self.conn())
+                .await?;
+        }
+        self.domain(name).await?.ok_or_else(|| not_found(name))
+    }
+
     /// Enables or disables a domain: a disabled domain's users cannot log in.
     pub async fn set_domain_active(&mut self, name: &str, active: bool) -> Result<Domain> {
         let updated = sqlx::query("UPDATE domains SET active = $1 WHERE name = $2")
@@ -104,6 +120,28 @@ impl WriteTx {
             .bind(name)
             .execute(self.conn())
             .await?;
+        if updated.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        self.domain(name).await?.ok_or_else(|| not_found(name))
+    }
+
+    /// Sets a domain's quota and mailbox limit (0: none). Lowering them
+    /// below what is used is allowed: nothing is removed, but the domain
+    /// takes no more mail or mailboxes until it is under them again.
+    pub async fn set_domain_limits(
+        &mut self,
+        name: &str,
+        quota_bytes: u64,
+        max_mailboxes: u64,
+    ) -> Result<Domain> {
+        let updated =
+            sqlx::query("UPDATE domains SET quota_bytes = $1, max_mailboxes = $2 WHERE name = $3")
+                .bind(i64::try_from(quota_bytes).unwrap_or(i64::MAX))
+                .bind(i64::try_from(max_mailboxes).unwrap_or(i64::MAX))
+                .bind(name)
+                .execute(self.conn())
+                .await?;
         if updated.rows_affected() == 0 {
             return Err(not_found(name));
         }

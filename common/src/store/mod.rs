@@ -14,6 +14,7 @@
 mod accounts;
 mod admins;
 mod aliases;
+mod api_tokens;
 pub mod append;
 mod audit;
 mod changes;
@@ -26,11 +27,12 @@ mod messages;
 mod queue;
 mod relay;
 mod throttle;
+mod web_sessions;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
@@ -40,11 +42,12 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use accounts::{Account, Credentials, NewAccount};
 pub use admins::{Admin, AdminScope};
 pub use aliases::{Alias, Recipient};
+pub use api_tokens::ApiToken;
 pub use append::{
     AppendTarget, Appended, NewMessage, Outbound, OutboundRecipient, Outcome, Refusal, Stored,
 };
-pub use audit::{AuditEntry, AuditRecord};
-pub use changes::{Change, ChangeKind, Watch};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use changes::{Change, ChangeKind, QueueWatch, Watch};
 pub use copy::UidMap;
 pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
 pub use domains::{Domain, NewDomain};
@@ -52,10 +55,12 @@ pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, FolderCounts, SpecialUse, Usage};
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::{
-    LeasedMessage, QueueEntry, QueuedRecipient, RecipientOutcome, RecipientResult, RecipientState,
+    LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,
+    RecipientState,
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, parse_network};
 pub use throttle::FailureCounts;
+pub use web_sessions::{SessionOwner, WebSession};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +208,7 @@ impl Store {
             _turn: turn,
             store: self.clone(),
             pending: Vec::new(),
+            queue_due: false,
         })
     }
 
@@ -219,6 +225,9 @@ pub struct WriteTx {
     store: Store,
     /// Changes to announce once the transaction is committed.
     pending: Vec<Change>,
+    /// Whether the commit makes queued mail due, and must wake the
+    /// delivery workers.
+    queue_due: bool,
 }
 
 impl WriteTx {
@@ -232,6 +241,7 @@ impl WriteTx {
 
     /// Makes every change of this transaction durable, then announces it.
     pub async fn commit(mut self) -> Result<()> {
+        let started = Instant::now();
         let pending = std::mem::take(&mut self.pending);
         if self.backend() == Backend::Postgres {
             // NOTIFY is delivered at commit, to this node's listener too.
@@ -242,11 +252,21 @@ impl WriteTx {
                     .execute(&mut *self.tx)
                     .await?;
             }
+            if self.queue_due {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(changes::QUEUE_CHANNEL)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
         }
         self.tx.commit().await?;
+        crate::metrics::commit_took(started.elapsed());
         if self.store.backend() == Backend::Sqlite {
             for change in pending {
                 self.store.inner.changes.publish(change);
+            }
+            if self.queue_due {
+                self.store.inner.changes.wake_queue();
             }
         }
         Ok(())

@@ -76,6 +76,9 @@ pub struct LeasedMessage {
     pub ret: Option<String>,
     /// The stored message, `Return-Path` line included.
     pub raw: Vec<u8>,
+    /// When the delay notice went to the sender, Unix seconds; `None`
+    /// while none has (see [`Store::claim_delay_notice`]).
+    pub delay_notice_at: Option<i64>,
 }
 
 /// What one attempt did for one recipient.
@@ -105,6 +108,16 @@ pub struct RecipientResult {
     pub reply: String,
 }
 
+/// How much mail waits in the queue, for monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct QueueStats {
+    /// Messages with a recipient still to try.
+    pub messages: i64,
+    /// When the oldest of them was queued, Unix seconds; `None` when there
+    /// are none.
+    pub oldest_created_at: Option<i64>,
+}
+
 #[derive(FromRow)]
 struct LeasedRow {
     id: i64,
@@ -117,6 +130,7 @@ struct LeasedRow {
     envid: Option<String>,
     ret: Option<String>,
     data: Vec<u8>,
+    delay_notice_at: Option<i64>,
 }
 
 const ENTRY_COLUMNS: &str = "q.id, q.sender, b.size, q.created_at, q.next_attempt_at, \
@@ -228,7 +242,7 @@ impl Store {
     ) -> Result<Option<LeasedMessage>> {
         let row: Option<LeasedRow> = sqlx::query_as(
             "SELECT q.id, q.sender, b.size, q.created_at, q.next_attempt_at, q.leased_until, \
-             q.leased_by, q.envid, q.ret, b.data \
+             q.leased_by, q.envid, q.ret, b.data, q.delay_notice_at \
              FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1 AND q.leased_by = $2",
         )
         .bind(queue_id)
@@ -253,7 +267,51 @@ impl Store {
             envid: row.envid,
             ret: row.ret,
             raw: row.data,
+            delay_notice_at: row.delay_notice_at,
         }))
+    }
+
+    /// Marks that the delay notice of a message leased by `worker` is being
+    /// sent; whether the caller should send it: `false` if one was already
+    /// sent or `worker` lost the lease. Claimed before it is sent, so that
+    /// no message gets two: a notice that then fails to go is not retried.
+    pub async fn claim_delay_notice(&self, queue_id: i64, worker: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE queue SET delay_notice_at = $1 \
+             WHERE id = $2 AND leased_by = $3 AND delay_notice_at IS NULL",
+        )
+        .bind(now())
+        .bind(queue_id)
+        .bind(worker)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// When the next queued message becomes due, Unix seconds: its next
+    /// attempt, or the end of its lease if that is later. `None` when the
+    /// queue is empty. A worker sleeps until then, unless woken earlier.
+    pub async fn next_due(&self) -> Result<Option<i64>> {
+        let (due,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(CASE WHEN leased_until > next_attempt_at THEN leased_until \
+             ELSE next_attempt_at END) FROM queue",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(due)
+    }
+
+    /// How many messages wait for delivery and since when, in one query.
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS messages, MIN(q.created_at) AS oldest_created_at FROM queue q \
+             WHERE EXISTS (SELECT 1 FROM queue_recipients r WHERE r.queue_id = q.id \
+             AND r.status IN ('pending', 'deferred'))",
+        )
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// Records what an attempt did for each recipient, then either removes
@@ -356,7 +414,8 @@ fn held_entry_sql(backend: Backend) -> &'static str {
 
 impl WriteTx {
     /// [`Store::retry_queued`] inside this transaction, so that the caller
-    /// can record it in the same commit.
+    /// can record it in the same commit. The commit wakes the delivery
+    /// workers.
     pub async fn retry_queued(&mut self, queue_id: Option<i64>) -> Result<u64> {
         let updated = match queue_id {
             Some(id) => {
@@ -373,6 +432,9 @@ impl WriteTx {
                     .await?
             }
         };
+        if updated.rows_affected() > 0 {
+            self.queue_due = true;
+        }
         Ok(updated.rows_affected())
     }
 
@@ -405,6 +467,10 @@ mod tests {
         leases_exclude_other_workers_until_they_run_out,
         attempts_are_recorded_and_finished_messages_removed,
         removed_messages_release_their_body,
+        a_delay_notice_is_claimed_once_by_the_lease_holder,
+        the_next_due_time_follows_attempts_and_leases,
+        queueing_and_retrying_wake_the_workers,
+        queue_stats_count_waiting_messages_and_the_oldest,
     );
 
     const HOUR: Duration = Duration::from_secs(3600);
@@ -555,5 +621,144 @@ mod tests {
         assert_eq!(store.retry_queued(None).await.unwrap(), 1);
         assert!(store.remove_queued(second).await.unwrap());
         assert_eq!(blobs(&store).await, 0);
+    }
+
+    async fn a_delay_notice_is_claimed_once_by_the_lease_holder(store: Store) {
+        let id = enqueue(&store, "Subject: d\r\n\r\nd\r\n", &["a@x.example"]).await;
+        assert_eq!(store.lease_due("w", 10, HOUR).await.unwrap(), [id]);
+        let leased = store.leased_message(id, "w").await.unwrap().unwrap();
+        assert_eq!(leased.delay_notice_at, None);
+        assert!(!store.claim_delay_notice(id, "other").await.unwrap());
+        assert!(store.claim_delay_notice(id, "w").await.unwrap());
+        assert!(!store.claim_delay_notice(id, "w").await.unwrap(), "twice");
+        let leased = store.leased_message(id, "w").await.unwrap().unwrap();
+        assert!(leased.delay_notice_at.is_some_and(|at| at <= now()));
+
+        // The mark stays with the message through later attempts.
+        let result = RecipientResult {
+            recipient_id: leased.entry.recipients[0].id,
+            outcome: RecipientOutcome::Deferred,
+            reply: "451 4.3.0 later".to_owned(),
+        };
+        store.record_attempt(id, "w", &[result], 0).await.unwrap();
+        assert_eq!(store.lease_due("v", 10, HOUR).await.unwrap(), [id]);
+        assert!(!store.claim_delay_notice(id, "v").await.unwrap());
+        assert_eq!(
+            store
+                .leased_message(id, "v")
+                .await
+                .unwrap()
+                .unwrap()
+                .delay_notice_at,
+            leased.delay_notice_at
+        );
+    }
+
+    async fn the_next_due_time_follows_attempts_and_leases(store: Store) {
+        assert_eq!(store.next_due().await.unwrap(), None);
+        let before = now();
+        let id = enqueue(&store, "Subject: n\r\n\r\nn\r\n", &["a@x.example"]).await;
+        let due = store.next_due().await.unwrap().unwrap();
+        assert!((before..=now()).contains(&due), "due at once: {due}");
+
+        // Leased: not due before the lease runs out.
+        assert_eq!(store.lease_due("w", 10, HOUR).await.unwrap(), [id]);
+        let entry = store.queue_entry(id).await.unwrap().unwrap();
+        assert_eq!(store.next_due().await.unwrap(), Some(entry.leased_until));
+
+        let later = now() + 600;
+        let result = RecipientResult {
+            recipient_id: entry.recipients[0].id,
+            outcome: RecipientOutcome::Deferred,
+            reply: "451 4.3.0 later".to_owned(),
+        };
+        store
+            .record_attempt(id, "w", &[result], later)
+            .await
+            .unwrap();
+        assert_eq!(store.next_due().await.unwrap(), Some(later));
+        let sooner = enqueue(&store, "Subject: m\r\n\r\nm\r\n", &["b@x.example"]).await;
+        assert!(store.next_due().await.unwrap().unwrap() < later);
+        assert!(store.remove_queued(sooner).await.unwrap());
+        assert_eq!(store.next_due().await.unwrap(), Some(later));
+    }
+
+    async fn queueing_and_retrying_wake_the_workers(store: Store) {
+        const SOON: Duration = Duration::from_secs(5);
+        const QUIET: Duration = Duration::from_millis(500);
+        let mut watch = store.watch_queue();
+        let id = enqueue(&store, "Subject: w\r\n\r\nw\r\n", &["a@x.example"]).await;
+        tokio::time::timeout(SOON, watch.changed())
+            .await
+            .expect("queueing woke nobody");
+
+        // Taking and recording attempts wakes nobody: the worker knows.
+        assert_eq!(store.lease_due("w", 10, HOUR).await.unwrap(), [id]);
+        let entry = store.queue_entry(id).await.unwrap().unwrap();
+        let result = RecipientResult {
+            recipient_id: entry.recipients[0].id,
+            outcome: RecipientOutcome::Deferred,
+            reply: "451 4.3.0 later".to_owned(),
+        };
+        store
+            .record_attempt(id, "w", &[result], now() + 600)
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(QUIET, watch.changed()).await.is_err(),
+            "an attempt woke the workers"
+        );
+
+        // A rolled-back retry wakes nobody; a committed one does.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.retry_queued(Some(id)).await.unwrap(), 1);
+        drop(tx);
+        assert!(
+            tokio::time::timeout(QUIET, watch.changed()).await.is_err(),
+            "a rolled-back retry woke the workers"
+        );
+        assert_eq!(store.retry_queued(Some(id)).await.unwrap(), 1);
+        tokio::time::timeout(SOON, watch.changed())
+            .await
+            .expect("a retry woke nobody");
+    }
+
+    async fn queue_stats_count_waiting_messages_and_the_oldest(store: Store) {
+        let none = QueueStats {
+            messages: 0,
+            oldest_created_at: None,
+        };
+        assert_eq!(store.queue_stats().await.unwrap(), none);
+        let first = enqueue(&store, "Subject: 1\r\n\r\n1\r\n", &["a@x.example"]).await;
+        let second = enqueue(&store, "Subject: 2\r\n\r\n2\r\n", &["b@x.example"]).await;
+        let first_created = store.queue_entry(first).await.unwrap().unwrap().created_at;
+        let stats = store.queue_stats().await.unwrap();
+        assert_eq!(stats.messages, 2);
+        assert_eq!(stats.oldest_created_at, Some(first_created));
+
+        // Delivered, the first message leaves the queue and the count.
+        assert_eq!(store.lease_due("w", 1, HOUR).await.unwrap(), [first]);
+        let leased = store.leased_message(first, "w").await.unwrap().unwrap();
+        let delivered = RecipientResult {
+            recipient_id: leased.entry.recipients[0].id,
+            outcome: RecipientOutcome::Delivered,
+            reply: "250 2.0.0 ok".to_owned(),
+        };
+        assert!(
+            store
+                .record_attempt(first, "w", &[delivered], 0)
+                .await
+                .unwrap()
+        );
+        let second_created = store.queue_entry(second).await.unwrap().unwrap().created_at;
+        assert_eq!(
+            store.queue_stats().await.unwrap(),
+            QueueStats {
+                messages: 1,
+                oldest_created_at: Some(second_created),
+            }
+        );
+        assert!(store.remove_queued(second).await.unwrap());
+        assert_eq!(store.queue_stats().await.unwrap(), none);
     }
 }

@@ -24,6 +24,10 @@ store_tests!(
     flags_change_with_one_modseq_per_store,
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
+    admins_are_listed_by_username,
+    a_domain_read_for_update_waits_for_its_transaction,
+    api_tokens_find_their_admin_until_revoked,
+    web_sessions_last_until_they_expire,
 );
 
 async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
@@ -866,4 +870,142 @@ async fn folders_are_renamed_and_deleted(store: Store) {
     tx.commit().await.unwrap();
     assert_eq!(store.usage(anna.id).await.unwrap().unwrap().used_bytes, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 0);
+}
+
+async fn admins_are_listed_by_username(store: Store) {
+    assert!(store.admins().await.unwrap().is_empty());
+    add_domain(&store, "a.example.it", 0, 0).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.create_admin("zeta", "hash1", &AdminScope::AllDomains)
+        .await
+        .unwrap();
+    tx.create_admin(
+        "alfa",
+        "hash2",
+        &AdminScope::Domains(vec!["a.example.it".into()]),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let admins = store.admins().await.unwrap();
+    let listed: Vec<(&str, &AdminScope)> = admins
+        .iter()
+        .map(|a| (a.username.as_str(), &a.scope))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alfa", &AdminScope::Domains(vec!["a.example.it".into()])),
+            ("zeta", &AdminScope::AllDomains)
+        ]
+    );
+    assert_eq!(admins[0], store.admin("alfa").await.unwrap().unwrap());
+}
+
+async fn a_domain_read_for_update_waits_for_its_transaction(store: Store) {
+    add_domain(&store, "a.example.it", 1000, 0).await;
+    let mut tx = store.begin().await.unwrap();
+    let missing = tx.domain_for_update("b.example.it").await;
+    assert!(matches!(
+        missing,
+        Err(StoreError::NotFound { what: "domain", .. })
+    ));
+    let locked = tx.domain_for_update("a.example.it").await.unwrap();
+    assert_eq!(locked.quota_bytes, 1000);
+    // A second writer of the same domain waits: on PostgreSQL for the row
+    // lock, on SQLite for its turn to write.
+    let other = store.clone();
+    let mut second = tokio::spawn(async move {
+        let mut tx = other.begin().await?;
+        let domain = tx.domain_for_update("a.example.it").await?;
+        tx.set_domain_limits(&domain.name, 3000, 0).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(domain.quota_bytes)
+    });
+    let waited = tokio::time::timeout(Duration::from_millis(300), &mut second).await;
+    assert!(waited.is_err(), "the second writer did not wait");
+    tx.set_domain_limits("a.example.it", 2000, 0).await.unwrap();
+    tx.commit().await.unwrap();
+    // It saw the first writer's change once it got the lock.
+    assert_eq!(second.await.unwrap().unwrap(), 2000);
+    let domain = store.domain("a.example.it").await.unwrap().unwrap();
+    assert_eq!(domain.quota_bytes, 3000);
+}
+
+async fn api_tokens_find_their_admin_until_revoked(store: Store) {
+    add_domain(&store, "a.example.it", 0, 0).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.create_admin(
+        "comune-a",
+        "hash",
+        &AdminScope::Domains(vec!["a.example.it".into()]),
+    )
+    .await
+    .unwrap();
+    let token = tx
+        .create_api_token("comune-a", "registry", "digest-1")
+        .await
+        .unwrap();
+    let unknown = tx.create_api_token("nobody", "x", "digest-2").await;
+    assert!(matches!(
+        unknown,
+        Err(StoreError::NotFound { what: "admin", .. })
+    ));
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (token.admin.as_str(), token.name.as_str()),
+        ("comune-a", "registry")
+    );
+    assert_eq!(token.last_used_at, None);
+
+    let admin = store.admin_by_token("digest-1").await.unwrap().unwrap();
+    assert_eq!(admin.username, "comune-a");
+    assert_eq!(
+        admin.scope,
+        AdminScope::Domains(vec!["a.example.it".into()])
+    );
+    assert!(store.admin_by_token("digest-9").await.unwrap().is_none());
+    let listed = store.api_tokens(Some("comune-a")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].last_used_at.is_some(), "a use is noted");
+
+    let mut tx = store.begin().await.unwrap();
+    let revoked = tx.revoke_api_token(token.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(store.admin_by_token("digest-1").await.unwrap().is_none());
+}
+
+async fn web_sessions_last_until_they_expire(store: Store) {
+    add_domain(&store, "a.example.it", 0, 0).await;
+    let account = add_account(&store, "mario@a.example.it", 0).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.create_web_session("live", SessionOwner::Account(account.id), "csrf-1", 3600)
+        .await
+        .unwrap();
+    tx.create_web_session("stale", SessionOwner::Account(account.id), "csrf-2", -1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let live = store.web_session("live").await.unwrap().unwrap();
+    assert_eq!(live.owner, SessionOwner::Account(account.id));
+    assert_eq!(live.csrf, "csrf-1");
+    assert!(store.web_session("stale").await.unwrap().is_none());
+    assert!(store.web_session("other").await.unwrap().is_none());
+
+    // Opening a session clears the expired ones out.
+    let mut tx = store.begin().await.unwrap();
+    tx.create_web_session("next", SessionOwner::Account(account.id), "csrf-3", 3600)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM web_sessions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.0, 2);
+
+    store.delete_web_session("live").await.unwrap();
+    assert!(store.web_session("live").await.unwrap().is_none());
 }

@@ -1,4 +1,6 @@
-//! Delivery status notifications for failed recipients (RFC 3464): a
+//! Delivery status notifications (RFC 3464) for failed recipients (a
+//! bounce, `Action: failed`) and for recipients still being retried (a
+//! delay notice, `Action: delayed` with `Will-Retry-Until`): a
 //! `multipart/report; report-type=delivery-status` message (RFC 6522) with
 //! a human-readable part, the `message/delivery-status` part, and the
 //! original message's header as `text/rfc822-headers`. It is sent from the
@@ -6,13 +8,23 @@
 
 use mail_parser::DateTime;
 
+/// What happened to the recipients of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Given up.
+    Failed,
+    /// Still being retried, until `retry_until` (Unix seconds).
+    Delayed { retry_until: i64 },
+}
+
 /// One recipient the report is about.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub struct Recipient {
     pub address: String,
     /// The DSN ORCPT parameter given at submission, `type;address`.
     pub orcpt: Option<String>,
-    /// The enhanced status code (RFC 3463), such as `5.1.1`.
+    /// The enhanced status code (RFC 3463): `5.x.x` for a failure, such as
+    /// `5.1.1`, `4.x.x` for a delay.
     pub status: String,
     /// The remote reply, or our own explanation.
     pub diagnostic: String,
@@ -31,7 +43,8 @@ pub struct Report<'a> {
     pub arrival: i64,
     /// The original message, without `Return-Path`.
     pub original: &'a [u8],
-    pub failures: &'a [Failure],
+    pub action: Action,
+    pub recipients: &'a [Recipient],
     /// A unique token for Message-ID and the MIME boundary.
     pub token: &'a str,
     pub now: i64,
@@ -41,11 +54,28 @@ pub struct Report<'a> {
 pub fn build(report: &Report<'_>) -> Vec<u8> {
     let boundary = format!("postino-dsn-{}", report.token);
     let date = DateTime::from_timestamp(report.now).to_rfc822();
+    let (subject, action, explanation) = match report.action {
+        Action::Failed => (
+            "Undelivered Mail Returned to Sender",
+            "failed",
+            "Your message could not be delivered to the following recipients:".to_owned(),
+        ),
+        Action::Delayed { retry_until } => (
+            "Delayed Mail (still being retried)",
+            "delayed",
+            format!(
+                "Your message could not be delivered yet to the following recipients.\r\n\
+                 This is only a warning: you need not send it again. Delivery will be\r\n\
+                 tried until {}.",
+                DateTime::from_timestamp(retry_until).to_rfc822()
+            ),
+        ),
+    };
     let mut out = String::new();
     out.push_str(&format!(
         "From: Mail Delivery System <MAILER-DAEMON@{host}>\r\n\
          To: <{to}>\r\n\
-         Subject: Undelivered Mail Returned to Sender\r\n\
+         Subject: {subject}\r\n\
          Date: {date}\r\n\
          Message-ID: <dsn-{token}@{host}>\r\n\
          Auto-Submitted: auto-replied\r\n\
@@ -59,17 +89,17 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
          \r\n\
          This is the mail system at {host}.\r\n\
          \r\n\
-         Your message could not be delivered to the following recipients:\r\n\
+         {explanation}\r\n\
          \r\n",
         host = report.hostname,
         to = report.sender,
         token = report.token,
     ));
-    for failure in report.failures {
+    for recipient in report.recipients {
         out.push_str(&format!(
             "<{}>: {}\r\n",
-            failure.address,
-            one_line(&failure.diagnostic)
+            recipient.address,
+            one_line(&recipient.diagnostic)
         ));
     }
     out.push_str(&format!(
@@ -86,22 +116,28 @@ pub fn build(report: &Report<'_>) -> Vec<u8> {
         "Arrival-Date: {}\r\n",
         DateTime::from_timestamp(report.arrival).to_rfc822()
     ));
-    for failure in report.failures {
+    for recipient in report.recipients {
         out.push_str("\r\n");
-        if let Some(orcpt) = &failure.orcpt {
+        if let Some(orcpt) = &recipient.orcpt {
             out.push_str(&format!("Original-Recipient: {}\r\n", one_line(orcpt)));
         }
         out.push_str(&format!(
-            "Final-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\n",
-            failure.address, failure.status
+            "Final-Recipient: rfc822; {}\r\nAction: {action}\r\nStatus: {}\r\n",
+            recipient.address, recipient.status
         ));
-        if let Some(mta) = &failure.remote_mta {
+        if let Some(mta) = &recipient.remote_mta {
             out.push_str(&format!("Remote-MTA: dns; {mta}\r\n"));
         }
         out.push_str(&format!(
             "Diagnostic-Code: smtp; {}\r\nLast-Attempt-Date: {date}\r\n",
-            one_line(&failure.diagnostic)
+            one_line(&recipient.diagnostic)
         ));
+        if let Action::Delayed { retry_until } = report.action {
+            out.push_str(&format!(
+                "Will-Retry-Until: {}\r\n",
+                DateTime::from_timestamp(retry_until).to_rfc822()
+            ));
+        }
     }
     out.push_str(&format!(
         "\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
@@ -136,7 +172,7 @@ mod tests {
 
     #[test]
     fn reports_name_each_recipient_and_its_reply() {
-        let failures = [Failure {
+        let failures = [Recipient {
             address: "nessuno@esterno.example".to_owned(),
             orcpt: Some("rfc822;nessuno@esterno.example".to_owned()),
             status: "5.1.1".to_owned(),
@@ -150,7 +186,8 @@ mod tests {
             envid: Some("id42"),
             arrival: 0,
             original,
-            failures: &failures,
+            action: Action::Failed,
+            recipients: &failures,
             token: "abc",
             now: 60,
         });
@@ -171,6 +208,48 @@ mod tests {
         }
         assert!(!text.contains("secret body"), "{text}");
         assert!(text.ends_with("--postino-dsn-abc--\r\n"));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(text.as_bytes())
+            .expect("parses");
+        assert_eq!(parsed.parts.len(), 4, "the report and its three parts");
+    }
+
+    #[test]
+    fn delay_notices_say_until_when_delivery_is_tried() {
+        let delayed = [Recipient {
+            address: "amico@esterno.example".to_owned(),
+            orcpt: None,
+            status: "4.3.0".to_owned(),
+            diagnostic: "451 4.3.0 try again later".to_owned(),
+            remote_mta: Some("mx.esterno.example".to_owned()),
+        }];
+        let report = build(&Report {
+            hostname: "mx.comune.example",
+            sender: "anna@comune.example",
+            envid: None,
+            arrival: 0,
+            original: b"Subject: Prova\r\n\r\nbody\r\n",
+            action: Action::Delayed {
+                retry_until: 432_000,
+            },
+            recipients: &delayed,
+            token: "def",
+            now: 14_400,
+        });
+        let text = String::from_utf8(report).expect("UTF-8");
+        let until = DateTime::from_timestamp(432_000).to_rfc822();
+        for expected in [
+            "Subject: Delayed Mail (still being retried)\r\n".to_owned(),
+            format!("Delivery will be\r\ntried until {until}."),
+            "Final-Recipient: rfc822; amico@esterno.example\r\n".to_owned(),
+            "Action: delayed\r\nStatus: 4.3.0\r\n".to_owned(),
+            "Diagnostic-Code: smtp; 451 4.3.0 try again later\r\n".to_owned(),
+            format!("Will-Retry-Until: {until}\r\n"),
+        ] {
+            assert!(text.contains(&expected), "{expected:?} missing from {text}");
+        }
+        assert!(!text.contains("Action: failed"), "{text}");
+        assert!(!text.contains("Original-Envelope-Id"), "{text}");
         let parsed = mail_parser::MessageParser::default()
             .parse(text.as_bytes())
             .expect("parses");

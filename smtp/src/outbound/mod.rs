@@ -8,8 +8,18 @@
 //! ([`route`]), the message signed once ([`dkim`]) and sent ([`client`]),
 //! every recipient's outcome recorded. A `2xx` delivers, a `5xx` fails and
 //! bounces ([`dsn`]), anything else defers until the next attempt of the
-//! [`retry`] schedule, and past the message's lifetime it fails too. New
-//! mail is found by polling every second.
+//! [`retry`] schedule, and past the message's lifetime it fails too. A
+//! recipient domain that does not exist (NXDOMAIN) fails at once. When a
+//! message is still deferred at the age `delay_notice`, its sender gets one
+//! delay notice ([`dsn`], `Action: delayed`) for the recipients whose DSN
+//! NOTIFY asks for delays (all, without NOTIFY); never the null sender.
+//!
+//! A worker does not poll often: the store wakes it when a message is
+//! queued or made due again on any node (`Store::watch_queue`), a finished
+//! delivery wakes it, and otherwise it sleeps until the next message is due,
+//! at most [`FALLBACK_POLL`], which covers wake-ups that cannot reach it
+//! (`postino queue retry` from another process on SQLite, a PostgreSQL
+//! listener reconnecting).
 //!
 //! The stored message starts with the `Return-Path` line that local
 //! delivery needs; it is removed before signing and sending.
@@ -23,13 +33,13 @@ mod route;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use postino_common::store::{
-    AppendTarget, NewMessage, Outbound, OutboundRecipient, RecipientOutcome, RecipientResult,
-    RecipientState, Store, now,
+    AppendTarget, LeasedMessage, NewMessage, Outbound, OutboundRecipient, RecipientOutcome,
+    RecipientResult, RecipientState, Store, now,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -39,12 +49,18 @@ pub use retry::Schedule;
 pub use route::Hop;
 
 use crate::authres::{self, VerifierError};
+use crate::metrics;
 use crate::proto::client::ServerReply;
 use client::{Attempt, Client, Transaction};
 use route::{RouteError, Router};
 
-/// How often a worker looks for due messages.
-const POLL: Duration = Duration::from_secs(1);
+/// The longest a worker sleeps without looking at the queue.
+const FALLBACK_POLL: Duration = Duration::from_secs(10);
+/// The shortest: a message due now that another worker took meanwhile is
+/// not looked for in a busy loop.
+const MIN_POLL: Duration = Duration::from_millis(100);
+/// How long a worker waits after the store failed it.
+const ERROR_POLL: Duration = Duration::from_secs(1);
 /// How long a lease lasts: longer than an attempt may take.
 const LEASE: Duration = Duration::from_secs(15 * 60);
 /// The longest one attempt at one message may take.
@@ -88,6 +104,9 @@ struct Delivery {
     worker: String,
     /// Connections per destination domain.
     domains: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Told when a delivery ends: it may have made a retry due sooner than
+    /// the worker's sleep.
+    finished: Notify,
 }
 
 /// Starts this node's delivery worker, until `shutdown`.
@@ -114,6 +133,7 @@ pub fn spawn(
         signing: dkim::Signing::default(),
         worker,
         domains: Mutex::new(HashMap::new()),
+        finished: Notify::new(),
     });
     tracing::info!(worker = %delivery.worker, "outbound delivery started");
     tracker.spawn(poll(delivery, shutdown, tracker.clone()));
@@ -124,8 +144,11 @@ pub fn spawn(
 /// deliveries.
 async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: TaskTracker) {
     let slots = Arc::new(Semaphore::new(delivery.settings.max_concurrent.max(1)));
+    // Taken before the first look, so that nothing queued after it is missed.
+    let mut queued = delivery.store.watch_queue();
     loop {
         let free = slots.available_permits();
+        let mut failed = false;
         let leased = if free == 0 {
             Vec::new()
         } else {
@@ -137,6 +160,7 @@ async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: Tas
                 Ok(ids) => ids,
                 Err(err) => {
                     tracing::error!(error = %err, "cannot read the outbound queue");
+                    failed = true;
                     Vec::new()
                 }
             }
@@ -157,9 +181,16 @@ async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: Tas
                 slot = slots.clone().acquire_owned() => drop(slot),
             }
         } else {
+            let wait = if failed {
+                ERROR_POLL
+            } else {
+                until_next_due(&delivery.store).await
+            };
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(POLL) => {}
+                () = queued.changed() => {}
+                () = delivery.finished.notified() => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -174,13 +205,36 @@ async fn deliver_or_release(
     shutdown: CancellationToken,
 ) {
     tokio::select! {
-        () = deliver(&delivery, queue_id) => {}
+        () = deliver(&delivery, queue_id) => delivery.finished.notify_one(),
         () = shutdown.cancelled() => {
             if let Err(err) = delivery.store.release_lease(queue_id, &delivery.worker).await {
                 tracing::warn!(error = %err, "cannot release the lease at shutdown");
             }
         }
     }
+}
+
+/// How long to sleep until the next queued message is due.
+async fn until_next_due(store: &Store) -> Duration {
+    match store.next_due().await {
+        Ok(due) => wait_until(due, SystemTime::now()),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read the outbound queue");
+            ERROR_POLL
+        }
+    }
+}
+
+/// The wait from `now` until `due` (Unix seconds, `None` for an empty
+/// queue), within [`MIN_POLL`] and [`FALLBACK_POLL`].
+fn wait_until(due: Option<i64>, now: SystemTime) -> Duration {
+    let Some(due) = due else {
+        return FALLBACK_POLL;
+    };
+    let due = UNIX_EPOCH + Duration::from_secs(u64::try_from(due).unwrap_or(0));
+    due.duration_since(now)
+        .unwrap_or(Duration::ZERO)
+        .clamp(MIN_POLL, FALLBACK_POLL)
 }
 
 /// The outcome of one recipient in one attempt.
@@ -249,11 +303,12 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
             reply = %outcome.reply,
             "delivery attempt"
         );
+        metrics::delivery_attempted(outcome.kind);
     }
-    let failures: Vec<dsn::Failure> = outcomes
+    let failures: Vec<dsn::Recipient> = outcomes
         .iter()
         .filter(|o| o.kind == RecipientOutcome::Failed)
-        .map(|o| dsn::Failure {
+        .map(|o| dsn::Recipient {
             address: o.recipient.address.clone(),
             orcpt: o.recipient.orcpt.clone(),
             status: o
@@ -272,14 +327,27 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
             envid: message.envid.as_deref(),
             arrival: entry.created_at,
             original: content,
-            failures: &failures,
+            action: dsn::Action::Failed,
+            recipients: &failures,
             token: &format!("{queue_id}.{}", now()),
             now: now(),
         });
-        bounce(store, &entry.sender, report).await;
+        bounce(store, &entry.sender, report, "bounce").await;
+    }
+    let schedule = &delivery.settings.schedule;
+    let delayed = delayed_recipients(&message, &outcomes);
+    let mut notice_owed = !delayed.is_empty();
+    if notice_owed && schedule.delay_notice_due(entry.created_at, now()) {
+        notice_owed = false;
+        send_delay_notice(delivery, &message, content, &delayed).await;
     }
     let attempts = open.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
-    let next = delivery.settings.schedule.next_attempt(attempts, now());
+    let mut next = schedule.next_attempt(attempts, now());
+    if notice_owed && let Some(notice_at) = schedule.delay_notice_at(entry.created_at) {
+        // Try again when the notice is due, rather than at a retry hours
+        // later, so that it goes on time and with the latest reply.
+        next = next.min(notice_at);
+    }
     let results: Vec<RecipientResult> = outcomes
         .iter()
         .map(|o| RecipientResult {
@@ -296,6 +364,77 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
         Ok(false) => {}
         Err(err) => tracing::error!(error = %err, "cannot record a delivery attempt"),
     }
+}
+
+/// The recipients a delay notice would be about: those still deferred after
+/// this attempt whose DSN NOTIFY asks for delays. None if the message has
+/// had its notice, or has the null sender.
+fn delayed_recipients(message: &LeasedMessage, outcomes: &[Outcome<'_>]) -> Vec<dsn::Recipient> {
+    if message.entry.sender.is_empty() || message.delay_notice_at.is_some() {
+        return Vec::new();
+    }
+    outcomes
+        .iter()
+        .filter(|o| {
+            o.kind == RecipientOutcome::Deferred
+                && notify_allows_delay(o.recipient.notify.as_deref())
+        })
+        .map(|o| dsn::Recipient {
+            address: o.recipient.address.clone(),
+            orcpt: o.recipient.orcpt.clone(),
+            status: o
+                .reply
+                .enhanced_status()
+                .filter(|s| s.starts_with('4'))
+                .unwrap_or("4.0.0")
+                .to_owned(),
+            diagnostic: o.reply.to_string(),
+            remote_mta: o.remote.clone(),
+        })
+        .collect()
+}
+
+/// Whether a recipient's DSN NOTIFY parameter (RFC 3461 §4.1) lets a delay
+/// notice go: when absent, or a list with DELAY (NEVER stands alone).
+fn notify_allows_delay(notify: Option<&str>) -> bool {
+    notify.is_none_or(|list| {
+        list.split(',')
+            .any(|keyword| keyword.trim().eq_ignore_ascii_case("DELAY"))
+    })
+}
+
+/// Sends the sender the message's one delay notice about `delayed`, unless
+/// another attempt already did.
+async fn send_delay_notice(
+    delivery: &Delivery,
+    message: &LeasedMessage,
+    content: &[u8],
+    delayed: &[dsn::Recipient],
+) {
+    let entry = &message.entry;
+    match delivery
+        .store
+        .claim_delay_notice(entry.id, &delivery.worker)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(err) => return tracing::error!(error = %err, "cannot record a delay notice"),
+    }
+    let report = dsn::build(&dsn::Report {
+        hostname: &delivery.settings.hostname,
+        sender: &entry.sender,
+        envid: message.envid.as_deref(),
+        arrival: entry.created_at,
+        original: content,
+        action: dsn::Action::Delayed {
+            retry_until: delivery.settings.schedule.retry_until(entry.created_at),
+        },
+        recipients: delayed,
+        token: &format!("{}.{}.delay", entry.id, now()),
+        now: now(),
+    });
+    bounce(&delivery.store, &entry.sender, report, "delay notice").await;
 }
 
 /// One attempt for every open recipient, domain by domain.
@@ -372,6 +511,13 @@ async fn deliver_domain(
                 None,
             );
         }
+        Err(RouteError::NoSuchDomain(reason)) => {
+            // Bad destination system (RFC 3463 X.1.2).
+            return (
+                all(ServerReply::local(550, format!("5.1.2 {reason}"))),
+                None,
+            );
+        }
         Err(RouteError::Temporary(reason)) => {
             return (
                 all(ServerReply::local(451, format!("4.4.3 {reason}"))),
@@ -432,9 +578,10 @@ impl Delivery {
     }
 }
 
-/// Gives a report to the sender: into their INBOX if they have a mailbox
-/// here, else into the queue from the null sender.
-async fn bounce(store: &Store, sender: &str, report: Vec<u8>) {
+/// Gives a report (`what`: a bounce, a delay notice) to the sender: into
+/// their INBOX if they have a mailbox here, else into the queue from the
+/// null sender.
+async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
     let mut raw = b"Return-Path: <>\r\n".to_vec();
     raw.extend_from_slice(&report);
     let inbox = match store.account(sender).await {
@@ -467,10 +614,10 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>) {
             to = sender,
             local = inbox.is_some(),
             queue = stored.queue_id,
-            "bounce sent"
+            "{what} sent"
         ),
-        Ok(Err(refusal)) => tracing::warn!(to = sender, %refusal, "bounce refused"),
-        Err(err) => tracing::error!(to = sender, error = %err, "cannot store a bounce"),
+        Ok(Err(refusal)) => tracing::warn!(to = sender, %refusal, "{what} refused"),
+        Err(err) => tracing::error!(to = sender, error = %err, "cannot store a {what}"),
     }
 }
 
@@ -491,6 +638,27 @@ fn strip_return_path(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delay_notices_follow_the_notify_parameter() {
+        assert!(notify_allows_delay(None));
+        assert!(notify_allows_delay(Some("DELAY")));
+        assert!(notify_allows_delay(Some("FAILURE,DELAY")));
+        assert!(notify_allows_delay(Some("success,delay")));
+        assert!(!notify_allows_delay(Some("NEVER")));
+        assert!(!notify_allows_delay(Some("FAILURE")));
+        assert!(!notify_allows_delay(Some("SUCCESS,FAILURE")));
+    }
+
+    #[test]
+    fn workers_sleep_until_the_next_message_is_due() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_250);
+        assert_eq!(wait_until(None, now), FALLBACK_POLL);
+        assert_eq!(wait_until(Some(1003), now), Duration::from_millis(2750));
+        assert_eq!(wait_until(Some(1_000_000), now), FALLBACK_POLL);
+        assert_eq!(wait_until(Some(999), now), MIN_POLL, "already due");
+        assert_eq!(wait_until(Some(-5), now), MIN_POLL);
+    }
 
     #[test]
     fn the_return_path_line_is_removed() {

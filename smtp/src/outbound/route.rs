@@ -2,13 +2,17 @@
 //! else the domain's MX hosts in preference order (RFC 5321 §5.1), else
 //! the domain itself when it has no MX (its A/AAAA, the implicit MX). A
 //! null MX (RFC 7505: one record, exchange `.`) means the domain takes no
-//! mail, a permanent failure. Any other DNS failure, an unknown domain
-//! included, is temporary: it is retried until the message's lifetime.
+//! mail, and an NXDOMAIN answer to the MX query (RFC 8020: the name does
+//! not exist, so it has no A/AAAA either) that there is no such domain:
+//! both are permanent failures. Any other DNS failure (SERVFAIL, a
+//! timeout, a host without addresses) is temporary: it is retried until
+//! the message's lifetime.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use mail_auth::common::cache::NoCache;
+use mail_auth::hickory_resolver::proto::op::ResponseCode;
 use mail_auth::{DnsError, Error as AuthError, MessageAuthenticator};
 
 /// Addresses tried per host name, A and AAAA together.
@@ -37,6 +41,8 @@ pub struct Route {
 pub enum RouteError {
     /// It never will be (null MX).
     Permanent(String),
+    /// The domain does not exist (NXDOMAIN).
+    NoSuchDomain(String),
     /// DNS did not answer usefully; try again later.
     Temporary(String),
 }
@@ -95,6 +101,12 @@ impl Router {
             .await
         {
             Ok(records) => records.rrset,
+            Err(AuthError::Dns(DnsError::RecordNotFound(ResponseCode::NXDomain))) => {
+                return Err(RouteError::NoSuchDomain(format!(
+                    "{domain} does not exist (NXDOMAIN)"
+                )));
+            }
+            // NOERROR without MX records: the name exists.
             Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {
                 // No MX: the domain is its own mail host (§5.1).
                 return Ok(Route {
@@ -187,7 +199,70 @@ fn address_literal(domain: &str) -> Option<IpAddr> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use postino_tests::dns::DnsStub;
+
     use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    fn router(stub: &DnsStub) -> Router {
+        let resolver =
+            crate::authres::resolver(&[stub.addr()], Duration::from_secs(2)).expect("resolver");
+        Router::new(resolver, 25, None, HashMap::new())
+    }
+
+    fn hop(host: &str) -> Hop {
+        Hop {
+            host: host.to_owned(),
+            port: 25,
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_domains_fail_and_broken_dns_is_temporary() {
+        tokio::time::timeout(LIMIT, async {
+            let stub = DnsStub::start().await.expect("start the DNS stub");
+            stub.add_mx("mx.example", 10, "mail.mx.example");
+            stub.add_a("a.example", Ipv4Addr::LOCALHOST);
+            stub.add_mx("null.example", 0, ".");
+            stub.fail("broken.example");
+            let router = router(&stub);
+
+            let route = router.route("MX.example").await.expect("MX route");
+            assert_eq!(route.hops, [hop("mail.mx.example")]);
+            let implicit = router.route("a.example").await.expect("implicit MX");
+            assert_eq!(
+                implicit.hops,
+                [hop("a.example")],
+                "no MX, but the name exists"
+            );
+            assert!(
+                matches!(
+                    router.route("null.example").await,
+                    Err(RouteError::Permanent(_))
+                ),
+                "null MX"
+            );
+            match router.route("nowhere.example").await {
+                Err(RouteError::NoSuchDomain(reason)) => {
+                    assert!(reason.contains("nowhere.example"), "{reason}");
+                }
+                other => panic!("NXDOMAIN gave {other:?}"),
+            }
+            assert!(
+                matches!(
+                    router.route("broken.example").await,
+                    Err(RouteError::Temporary(_))
+                ),
+                "SERVFAIL must stay temporary"
+            );
+        })
+        .await
+        .expect("test timed out");
+    }
 
     #[test]
     fn address_literals_are_recognised() {

@@ -5,6 +5,7 @@
 use std::io;
 
 use super::{Chunks, Session};
+use crate::metrics::{Rejection, rejected};
 use crate::proto::{DataError, DataReader, MAX_TEXT_LINE, Reply};
 
 impl Session {
@@ -85,21 +86,30 @@ impl Session {
 
 fn content_error(err: DataError, max: usize) -> Reply {
     match err {
-        DataError::TooBig => Reply::new(
-            552,
-            "5.3.4",
-            format!("Message too big: the limit is {max} bytes"),
+        DataError::TooBig => rejected(
+            Rejection::TooLarge,
+            Reply::new(
+                552,
+                "5.3.4",
+                format!("Message too big: the limit is {max} bytes"),
+            ),
         ),
-        DataError::BareLineEnd => Reply::new(
-            554,
-            "5.6.0",
-            "Message refused: bare CR or LF; lines must end with CRLF (RFC 5321 section 2.3.8)",
+        DataError::BareLineEnd => rejected(
+            Rejection::BadData,
+            Reply::new(
+                554,
+                "5.6.0",
+                "Message refused: bare CR or LF; lines must end with CRLF (RFC 5321 section 2.3.8)",
+            ),
         ),
-        DataError::LineTooLong => Reply::new(
-            554,
-            "5.6.0",
-            format!(
-                "Message refused: a line is longer than {MAX_TEXT_LINE} characters (RFC 5321 section 4.5.3.1.6)"
+        DataError::LineTooLong => rejected(
+            Rejection::BadData,
+            Reply::new(
+                554,
+                "5.6.0",
+                format!(
+                    "Message refused: a line is longer than {MAX_TEXT_LINE} characters (RFC 5321 section 4.5.3.1.6)"
+                ),
             ),
         ),
     }

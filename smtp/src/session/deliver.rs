@@ -11,6 +11,7 @@ use mail_parser::DateTime;
 use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal};
 
 use super::Session;
+use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
 use crate::{ListenerKind, authres};
 
@@ -61,6 +62,7 @@ impl Session {
         };
         match self.context.store.append(message).await {
             Ok(Ok(stored)) => {
+                metrics::message_accepted(self.kind);
                 tracing::info!(
                     queue_id,
                     from = %sender,
@@ -75,9 +77,10 @@ impl Session {
             Ok(Err(refusal)) => {
                 tracing::info!(queue_id, %refusal, "message refused at delivery");
                 match refusal {
-                    Refusal::AccountOverQuota(_) | Refusal::DomainOverQuota(_) => {
-                        self.quota_refusal(&envelope.local, size as u64).await
-                    }
+                    Refusal::AccountOverQuota(_) | Refusal::DomainOverQuota(_) => rejected(
+                        Rejection::OverQuota,
+                        self.quota_refusal(&envelope.local, size as u64).await,
+                    ),
                     Refusal::NoSuchFolder(_) => {
                         Reply::new(451, "4.3.0", "Mailbox unavailable, try again later")
                     }
@@ -95,7 +98,7 @@ impl Session {
     /// without SIZE), else temporary.
     async fn quota_refusal(&self, recipients: &[super::LocalRecipient], size: u64) -> Reply {
         for recipient in recipients {
-            if let Err(reply) = self.check_quota(&recipient.address, size).await
+            if let Ok(Some(reply)) = self.check_quota(&recipient.address, size).await
                 && reply.code == 552
             {
                 return reply;

@@ -3,6 +3,7 @@
 use postino_common::address::Address;
 
 use super::{Envelope, Session};
+use crate::metrics::{Rejection, rejected};
 use crate::proto::{MailFrom, Reply};
 
 impl Session {
@@ -14,17 +15,23 @@ impl Session {
             return Reply::new(503, "5.5.1", "A mail transaction is already open");
         }
         if self.kind.is_submission() && !self.authenticated() {
-            return Reply::new(530, "5.7.0", "Authentication required");
+            return rejected(
+                Rejection::AuthRequired,
+                Reply::new(530, "5.7.0", "Authentication required"),
+            );
         }
         if !mail.path.is_ascii() && !mail.smtputf8 {
             return Reply::new(553, "5.6.7", "A UTF-8 address needs the SMTPUTF8 parameter");
         }
         let max = self.settings().max_message_size as u64;
         if mail.size.is_some_and(|size| size > max) {
-            return Reply::new(
-                552,
-                "5.3.4",
-                format!("Message too big: the limit is {max} bytes"),
+            return rejected(
+                Rejection::TooLarge,
+                Reply::new(
+                    552,
+                    "5.3.4",
+                    format!("Message too big: the limit is {max} bytes"),
+                ),
             );
         }
         if !mail.path.is_empty() && mail.path.parse::<Address>().is_err() {
@@ -53,10 +60,9 @@ impl Session {
         let user = self.user.as_ref()?;
         let sender = path.parse::<Address>().ok().map(|a| a.to_string());
         let refused = || {
-            Some(Reply::new(
-                553,
-                "5.7.1",
-                format!("You may not send as <{path}>"),
+            Some(rejected(
+                Rejection::SenderRefused,
+                Reply::new(553, "5.7.1", format!("You may not send as <{path}>")),
             ))
         };
         let Some(sender) = sender else {

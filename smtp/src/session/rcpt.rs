@@ -6,6 +6,7 @@ use postino_common::address::Address;
 use postino_common::store::{OutboundRecipient, Recipient, StoreError};
 
 use super::{LocalRecipient, Session};
+use crate::metrics::{Rejection, rejected};
 use crate::proto::{RcptTo, Reply};
 
 fn temporary_failure(err: StoreError) -> Reply {
@@ -64,7 +65,10 @@ impl Session {
         let mut remote = Vec::new();
         match domain {
             Some(domain) if domain.active == 0 => {
-                return Err(Reply::new(550, "5.2.1", "Mailbox unavailable"));
+                return Err(rejected(
+                    Rejection::UnknownRecipient,
+                    Reply::new(550, "5.2.1", "Mailbox unavailable"),
+                ));
             }
             Some(_) => {
                 let recipients = store
@@ -72,7 +76,10 @@ impl Session {
                     .await
                     .map_err(temporary_failure)?;
                 if recipients.is_empty() {
-                    return Err(Reply::new(550, "5.1.1", "No such user here"));
+                    return Err(rejected(
+                        Rejection::UnknownRecipient,
+                        Reply::new(550, "5.1.1", "No such user here"),
+                    ));
                 }
                 for recipient in recipients {
                     match recipient {
@@ -80,7 +87,9 @@ impl Session {
                             account_id,
                             address,
                         } => {
-                            self.check_quota(&address, size).await?;
+                            if let Some(refusal) = self.check_quota(&address, size).await? {
+                                return Err(rejected(Rejection::OverQuota, refusal));
+                            }
                             let inbox = store
                                 .folder(account_id, "INBOX")
                                 .await
@@ -104,7 +113,12 @@ impl Session {
                 orcpt: rcpt.orcpt.clone(),
                 notify: rcpt.notify.clone(),
             }),
-            None => return Err(Reply::new(554, "5.7.1", "Relay access denied")),
+            None => {
+                return Err(rejected(
+                    Rejection::RelayDenied,
+                    Reply::new(554, "5.7.1", "Relay access denied"),
+                ));
+            }
         }
         let envelope = self
             .envelope
@@ -129,13 +143,18 @@ impl Session {
         Ok(Reply::new(250, "2.1.5", "Recipient OK"))
     }
 
-    /// Refuses a mailbox that is full, or too small for a message of
-    /// `size` bytes, whether by its own quota or its domain's.
-    pub(super) async fn check_quota(&self, address: &str, size: u64) -> Result<(), Reply> {
+    /// The refusal for a mailbox that is full, or too small for a message
+    /// of `size` bytes, whether by its own quota or its domain's; `None`
+    /// when the message fits, `Err` when the store cannot say.
+    pub(super) async fn check_quota(
+        &self,
+        address: &str,
+        size: u64,
+    ) -> Result<Option<Reply>, Reply> {
         let store = &self.context.store;
         let account = store.account(address).await.map_err(temporary_failure)?;
         let Some(account) = account else {
-            return Ok(());
+            return Ok(None);
         };
         let domain_name = address.rsplit_once('@').map_or("", |(_, d)| d);
         let domain = store.domain(domain_name).await.map_err(temporary_failure)?;
@@ -149,16 +168,20 @@ impl Session {
                 continue;
             }
             if size > quota {
-                return Err(Reply::new(
+                return Ok(Some(Reply::new(
                     552,
                     "5.2.2",
                     "Message larger than the mailbox quota",
-                ));
+                )));
             }
             if used + size.max(1) > quota {
-                return Err(Reply::new(452, "4.2.2", "Mailbox full, try again later"));
+                return Ok(Some(Reply::new(
+                    452,
+                    "4.2.2",
+                    "Mailbox full, try again later",
+                )));
             }
         }
-        Ok(())
+        Ok(None)
     }
 }

@@ -21,6 +21,7 @@ use postino_common::address::Address;
 use postino_common::store::RelayClient;
 
 use super::{Relay, Session};
+use crate::metrics::{Rejection, rejected};
 use crate::proto::Reply;
 
 impl Session {
@@ -63,10 +64,9 @@ impl Session {
             .is_ok_and(|a| client.may_send_from(a.domain().as_str()));
         if !allowed {
             tracing::info!(from = %path, "relay client refused: not one of its sender domains");
-            return Some(Reply::new(
-                553,
-                "5.7.1",
-                format!("You may not send as <{path}>"),
+            return Some(rejected(
+                Rejection::SenderRefused,
+                Reply::new(553, "5.7.1", format!("You may not send as <{path}>")),
             ));
         }
         let store = &self.context.store;
@@ -81,12 +81,15 @@ impl Session {
                     rate = client.rate_per_minute,
                     "relay client refused: over its rate"
                 );
-                Some(Reply::new(
-                    451,
-                    "4.7.1",
-                    format!(
-                        "Rate limit reached: at most {} messages a minute, try again later",
-                        client.rate_per_minute
+                Some(rejected(
+                    Rejection::RateLimited,
+                    Reply::new(
+                        451,
+                        "4.7.1",
+                        format!(
+                            "Rate limit reached: at most {} messages a minute, try again later",
+                            client.rate_per_minute
+                        ),
                     ),
                 ))
             }

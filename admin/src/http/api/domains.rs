@@ -1,0 +1,178 @@
+//! `/domains`: the comuni's domains, their limits and usage.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use postino_common::store::Domain;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::query::Params;
+use super::{AdminCaller, ApiError, Body, ErrorBody};
+use crate::http::AppState;
+use crate::ops::{DomainChange, DomainUsage};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(usage))
+        .routes(routes!(all_usage))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDomain {
+    /// Lowercase; an internationalised name is stored as its A-label.
+    name: String,
+    /// Storage for the whole domain in bytes; 0 or absent: no limit.
+    #[serde(default)]
+    quota_bytes: u64,
+    /// Most mailboxes; 0 or absent: no limit.
+    #[serde(default)]
+    max_mailboxes: u64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Removal {
+    /// Remove the domain even with mailboxes, and all their mail.
+    #[serde(default)]
+    force: bool,
+}
+
+/// The domains the caller manages.
+#[utoipa::path(get, path = "/domains", operation_id = "list_domains", tag = "domains",
+    responses(
+        (status = 200, body = [Domain]),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+) -> Result<Json<Vec<Domain>>, ApiError> {
+    Ok(Json(caller.ops(&state).domains().await?))
+}
+
+/// Adds a domain (provincial admins only).
+#[utoipa::path(post, path = "/domains",
+    operation_id = "add_domain", tag = "domains", request_body = NewDomain,
+    responses(
+        (status = 201, body = Domain),
+        (status = 401, body = ErrorBody, description = "Not logged in"),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "It exists already"),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn add(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Body(new): Body<NewDomain>,
+) -> Result<(StatusCode, Json<Domain>), ApiError> {
+    let domain = caller
+        .ops(&state)
+        .add_domain(&new.name, new.quota_bytes, new.max_mailboxes)
+        .await?;
+    Ok((StatusCode::CREATED, Json(domain)))
+}
+
+#[utoipa::path(get, path = "/domains/{domain}", operation_id = "show_domain", tag = "domains",
+    params(("domain" = String, Path)),
+    responses(
+        (status = 200, body = Domain),
+        (status = 401, body = ErrorBody, description = "Not logged in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn show(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(domain): Path<String>,
+) -> Result<Json<Domain>, ApiError> {
+    Ok(Json(caller.ops(&state).domain(&domain).await?.domain))
+}
+
+/// Changes a domain's quota, mailbox limit or active flag (provincial
+/// admins only).
+#[utoipa::path(patch, path = "/domains/{domain}", operation_id = "update_domain", tag = "domains",
+    params(("domain" = String, Path)), request_body = DomainChange,
+    responses(
+        (status = 200, body = Domain),
+        (status = 401, body = ErrorBody, description = "Not logged in"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn update(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(domain): Path<String>,
+    Body(change): Body<DomainChange>,
+) -> Result<Json<Domain>, ApiError> {
+    Ok(Json(
+        caller.ops(&state).update_domain(&domain, &change).await?,
+    ))
+}
+
+/// Removes a domain (provincial admins only).
+#[utoipa::path(delete, path = "/domains/{domain}", operation_id = "remove_domain", tag = "domains",
+    params(("domain" = String, Path), Removal),
+    responses(
+        (status = 200, body = Domain, description = "Removed; the domain as it was"),
+        (status = 401, body = ErrorBody, description = "Not logged in"),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "It still has mailboxes"),
+    ))]
+async fn remove(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(domain): Path<String>,
+    Params(removal): Params<Removal>,
+) -> Result<Json<Domain>, ApiError> {
+    Ok(Json(
+        caller
+            .ops(&state)
+            .remove_domain(&domain, removal.force)
+            .await?,
+    ))
+}
+
+/// A domain's usage, mailbox by mailbox.
+#[utoipa::path(get, path = "/domains/{domain}/usage", operation_id = "domain_usage", tag = "usage",
+    params(("domain" = String, Path)),
+    responses(
+        (status = 200, body = DomainUsage),
+        (status = 401, body = ErrorBody, description = "Not logged in"),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn usage(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(domain): Path<String>,
+) -> Result<Json<DomainUsage>, ApiError> {
+    let mut report = caller.ops(&state).usage(Some(&domain)).await?;
+    report
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("domain `{domain}` does not exist")))
+}
+
+/// Usage of every domain the caller manages.
+#[utoipa::path(get, path = "/usage", operation_id = "all_usage", tag = "usage",
+    responses(
+        (status = 200, body = [DomainUsage]),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+    ))]
+async fn all_usage(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+) -> Result<Json<Vec<DomainUsage>>, ApiError> {
+    Ok(Json(caller.ops(&state).usage(None).await?))
+}

@@ -1,0 +1,126 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document at
+//! `/api/v1/openapi.json`. Routes and document come from the same
+//! annotated handlers (utoipa), so the document describes exactly what is
+//! served. Handlers only translate: every rule is in the ops layer.
+
+mod aliases;
+mod audit;
+mod body;
+mod dkim;
+mod domains;
+mod error;
+mod mailboxes;
+mod me;
+mod query;
+mod relay;
+mod session;
+mod tokens;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+use super::principal::{self, Kind, Principal};
+
+pub use body::Body;
+pub use error::{ApiError, ErrorBody};
+
+/// The header that carries a session's CSRF token on API changes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Any authenticated caller. A change made with a session cookie must
+/// carry the session's CSRF token.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let principal = principal::authenticate(state, parts)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if !parts.method.is_safe() && !principal.allows_change(presented) {
+            return Err(ApiError::csrf());
+        }
+        Ok(Caller(principal))
+    }
+}
+
+/// An admin principal: mailbox users get `403`.
+pub struct AdminCaller(pub Principal);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AdminCaller, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        match principal.kind {
+            Kind::Admin => Ok(AdminCaller(principal)),
+            Kind::MailboxUser => Err(ApiError::forbidden(
+                "this needs an admin; a mailbox user may only use /api/v1/me",
+            )),
+        }
+    }
+}
+
+/// The API's routes and the document that describes them.
+pub fn router() -> (Router<AppState>, OpenApi) {
+    let (api, mut doc) = OpenApiRouter::<AppState>::new()
+        .merge(session::routes())
+        .merge(me::routes())
+        .merge(domains::routes())
+        .merge(mailboxes::routes())
+        .merge(aliases::routes())
+        .merge(dkim::routes())
+        .merge(relay::routes())
+        .merge(audit::routes())
+        .merge(tokens::routes())
+        .split_for_parts();
+    describe(&mut doc);
+    let served = doc.clone();
+    let api = api
+        .route("/openapi.json", get(move || async move { Json(served) }))
+        .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .fallback(|| async { ApiError::not_found("no such API endpoint") });
+    (Router::new().nest("/api/v1", api), doc)
+}
+
+/// The document's title, server prefix and ways to authenticate.
+fn describe(doc: &mut OpenApi) {
+    doc.info = InfoBuilder::new()
+        .title("Postino admin API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Domains, mailboxes, aliases, DKIM keys, relay clients, usage and the audit log. \
+             Authenticate with an API token (`postino admin token create`) as a bearer token, \
+             or log in at POST /session and send the session cookie with the X-CSRF-Token \
+             header on every change.",
+        ))
+        .build();
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    // Every operation needs one of the two, unless it says otherwise.
+    doc.security = Some(vec![
+        SecurityRequirement::new("token", Vec::<String>::new()),
+        SecurityRequirement::new("session", Vec::<String>::new()),
+    ]);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "token",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(principal::SESSION_COOKIE))),
+    );
+}

@@ -1,0 +1,115 @@
+//! `/relay-clients`: agency systems (document registry, SUAP portals,
+//! payment notices) that send mail through Postino, recognised by their
+//! source networks or by a password. A comune admin sees and manages only
+//! the clients whose sender domains are all its own (the ops layer's
+//! rule); the others do not exist for it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use postino_common::auth::Secret;
+use postino_common::store::RelayClient;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AdminCaller, ApiError, Body, ErrorBody};
+use crate::http::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(remove))
+}
+
+/// The ops layer names fields as the CLI's arguments (`--cidr`,
+/// `--sender-domain`); a sender domain that is no domain name is `domain`.
+const NEW_CLIENT_FIELDS: [(&str, &str); 3] = [
+    ("cidr", "networks"),
+    ("sender-domain", "sender_domains"),
+    ("domain", "sender_domains"),
+];
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRelayClient {
+    /// 1 to 64 lowercase letters, digits, '.', '_' or '-'; with a password,
+    /// the user name for SMTP AUTH.
+    name: String,
+    /// Source networks in CIDR notation, such as `10.1.0.0/16`. Give
+    /// networks or a password, not both.
+    #[serde(default)]
+    networks: Vec<String>,
+    /// At least 8 characters. Never shown again, nor audited.
+    password: Option<String>,
+    /// Hosted domains it may send from; at least one.
+    sender_domains: Vec<String>,
+    /// Most messages a minute; 0 or absent: no limit.
+    #[serde(default)]
+    rate_per_minute: u64,
+}
+
+/// The relay clients the caller manages, by name.
+#[utoipa::path(get, path = "/relay-clients", operation_id = "list_relay_clients", tag = "relay",
+    responses(
+        (status = 200, body = [RelayClient]),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+) -> Result<Json<Vec<RelayClient>>, ApiError> {
+    Ok(Json(caller.ops(&state).relay_clients().await?))
+}
+
+/// Adds a relay client.
+#[utoipa::path(post, path = "/relay-clients",
+    operation_id = "add_relay_client", tag = "relay", request_body = NewRelayClient,
+    responses(
+        (status = 201, body = RelayClient),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "A sender domain does not exist"),
+        (status = 409, body = ErrorBody, description = "A client of that name exists"),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn add(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Body(new): Body<NewRelayClient>,
+) -> Result<(StatusCode, Json<RelayClient>), ApiError> {
+    let password = new.password.map(Secret::new);
+    let client = caller
+        .ops(&state)
+        .add_relay_client(
+            &new.name,
+            &new.networks,
+            password.as_ref(),
+            &new.sender_domains,
+            new.rate_per_minute,
+        )
+        .await
+        .map_err(|e| ApiError::from(e).renaming(&NEW_CLIENT_FIELDS))?;
+    Ok((StatusCode::CREATED, Json(client)))
+}
+
+/// Removes a relay client: it can send no more.
+#[utoipa::path(delete, path = "/relay-clients/{name}",
+    operation_id = "remove_relay_client", tag = "relay",
+    params(("name" = String, Path)),
+    responses(
+        (status = 200, body = RelayClient, description = "Removed; the client as it was"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Not a client name"),
+    ))]
+async fn remove(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(name): Path<String>,
+) -> Result<Json<RelayClient>, ApiError> {
+    Ok(Json(caller.ops(&state).remove_relay_client(&name).await?))
+}

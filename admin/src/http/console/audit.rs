@@ -1,0 +1,357 @@
+//! `/console/audit`: the audit log an admin may see, filtered by a GET form
+//! (domain, actor, days in UTC), a page at a time, and the same selection
+//! as CSV (`ops::audit_csv`) or JSON to download.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use postino_common::store::AuditRecord;
+use serde::Deserialize;
+
+use super::form::{Field, FormView, Rejected};
+use super::i18n::T;
+use super::layout::{self, View};
+use super::{Ctx, Failure, Page, encode};
+use crate::http::AppState;
+use crate::ops::{AuditFilter, audit_csv, utc};
+
+const FILTER: &str = "audit-filter";
+/// Entries on a page.
+const PAGE_SIZE: i64 = 100;
+/// Entries in a download: the most the ops layer lists at once.
+const DOWNLOAD_SIZE: i64 = 1000;
+const DAY: i64 = 24 * 3600;
+
+/// The filter as the query carries it, typed text all.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    domain: String,
+    actor: String,
+    from: String,
+    to: String,
+    /// The last id of the page before, for the next one.
+    before: String,
+}
+
+impl Params {
+    /// The ops filter, or the input at fault and why.
+    fn filter(&self, limit: i64) -> Result<AuditFilter, (&'static str, T)> {
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let since = day(&self.from).map_err(|()| ("from", T::ErrDate))?;
+        let until = day(&self.to)
+            .map_err(|()| ("to", T::ErrDate))?
+            .map(|day| day + DAY);
+        if let (Some(since), Some(until)) = (since, until)
+            && until <= since
+        {
+            return Err(("to", T::ErrDateOrder));
+        }
+        let before_id = match text(&self.before) {
+            Some(id) => Some(id.parse().map_err(|_| ("before", T::ErrNumber))?),
+            None => None,
+        };
+        Ok(AuditFilter {
+            domain: text(&self.domain),
+            actor: text(&self.actor),
+            since,
+            until,
+            before_id,
+            limit: Some(limit),
+        })
+    }
+
+    /// The filter as a query string, with `before` as given.
+    fn query(&self, before: Option<i64>) -> String {
+        let before = before.map(|id| id.to_string());
+        let pairs = [
+            ("domain", self.domain.trim()),
+            ("actor", self.actor.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("before", before.as_deref().unwrap_or("")),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| format!("{key}={}", encode(value)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// A day (`YYYY-MM-DD`) as its midnight UTC in seconds; empty for none.
+fn day(text: &str) -> Result<Option<i64>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ())?;
+    let midnight = date.and_hms_opt(0, 0, 0).ok_or(())?;
+    Ok(Some(midnight.and_utc().timestamp()))
+}
+
+/// `GET /console/audit`.
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    page.respond(audit_page(&page, &state, params).await)
+}
+
+async fn audit_page(
+    page: &Page,
+    state: &AppState,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, Failure> {
+    page.require_admin()?;
+    let Query(params) = params.map_err(|_| Failure::BadRequest)?;
+    let ctx = &page.ctx;
+    let lang = ctx.lang;
+    let (records, rejected) = match params.filter(PAGE_SIZE) {
+        Ok(filter) => match page.ops(state).audit_log(&filter).await {
+            Ok(records) => (records, None),
+            Err(err) => {
+                let fields = [("domain", "domain"), ("until", "to")];
+                let rejected = Rejected::from_ops(FILTER, err, lang, &fields, T::ErrConflict)
+                    .or_else(|failure| match failure {
+                        // An unknown domain, or one out of reach, is not a
+                        // missing page here: the filter names it.
+                        Failure::NotFound => Ok(Rejected::new(
+                            FILTER,
+                            Some("domain"),
+                            T::ErrDomain.get(lang).into(),
+                        )),
+                        other => Err(other),
+                    })?;
+                (Vec::new(), Some(rejected))
+            }
+        },
+        Err((field, message)) => (
+            Vec::new(),
+            Some(Rejected::new(FILTER, Some(field), message.get(lang).into())),
+        ),
+    };
+    let rejected = rejected.map(|r| {
+        r.keep("domain", &params.domain)
+            .keep("actor", &params.actor)
+            .keep("from", &params.from)
+            .keep("to", &params.to)
+    });
+    let query = params.query(None);
+    let older = records
+        .last()
+        .filter(|_| records.len() == PAGE_SIZE as usize)
+        .map(|last| params.query(Some(last.id)));
+    let body = html! {
+        (filter_form(ctx, &params, rejected.as_ref()))
+        @if rejected.is_none() {
+            p {
+                a #audit-csv href=(format!("/console/audit.csv?{query}")) download { (ctx.t(T::DownloadCsv)) }
+                " · "
+                a #audit-json href=(format!("/console/audit.json?{query}")) download { (ctx.t(T::DownloadJson)) }
+                " "
+                span.hint { (T::DownloadHint.fill(lang, &[&DOWNLOAD_SIZE])) }
+            }
+            p.hint { (T::AuditShown.fill(lang, &[&PAGE_SIZE])) }
+            (entries(ctx, &records))
+            @if let Some(older) = older {
+                p { a #audit-older href=(format!("/console/audit?{older}")) { (ctx.t(T::OlderEntries)) } }
+            }
+        }
+    };
+    let mut view = View::new(ctx.t(T::AuditTitle), ctx.here.clone(), body);
+    if let Some(rejected) = &rejected {
+        view.status = rejected.status;
+        view.refused = true;
+    }
+    Ok(layout::render(ctx, view))
+}
+
+fn filter_form(ctx: &Ctx, params: &Params, rejected: Option<&Rejected>) -> Markup {
+    let view = FormView::new(FILTER, rejected);
+    let date_hint = ctx.t(T::DateHint);
+    html! {
+        h2 #filter-title { (ctx.t(T::FilterTitle)) }
+        form.panel method="get" action="/console/audit" aria-labelledby="filter-title" {
+            (view.general())
+            (Field::new("audit-domain", "domain", ctx.t(T::ColDomain))
+                .value(params.domain.trim()).from(&view).render())
+            (Field::new("audit-actor", "actor", ctx.t(T::FilterActor))
+                .value(params.actor.trim()).hint(ctx.t(T::FilterActorHint)).from(&view).render())
+            (Field::new("audit-from", "from", ctx.t(T::FilterFrom)).kind("date")
+                .value(params.from.trim()).hint(date_hint).from(&view).render())
+            (Field::new("audit-to", "to", ctx.t(T::FilterTo)).kind("date")
+                .value(params.to.trim()).hint(date_hint).from(&view).render())
+            button #audit-filter-submit type="submit" { (ctx.t(T::FilterSubmit)) }
+            " "
+            a href="/console/audit" { (ctx.t(T::FilterClear)) }
+        }
+    }
+}
+
+fn entries(ctx: &Ctx, records: &[AuditRecord]) -> Markup {
+    html! {
+        @if records.is_empty() {
+            p { (ctx.t(T::AuditEmpty)) }
+        } @else {
+            table #audit {
+                thead {
+                    tr {
+                        th scope="col" { (ctx.t(T::ColWhen)) }
+                        th scope="col" { (ctx.t(T::ColActor)) }
+                        th scope="col" { (ctx.t(T::ColOrigin)) }
+                        th scope="col" { (ctx.t(T::ColAction)) }
+                        th scope="col" { (ctx.t(T::ColDomain)) }
+                        th scope="col" { (ctx.t(T::ColTarget2)) }
+                        th scope="col" { (ctx.t(T::ColDetails)) }
+                    }
+                }
+                tbody {
+                    @for record in records {
+                        tr {
+                            td { (utc(record.at)) }
+                            td { (record.actor) }
+                            td { (record.origin) }
+                            td { code { (record.action) } }
+                            td { (record.domain.as_deref().unwrap_or("")) }
+                            td { (record.target) }
+                            td {
+                                @if record.before.is_some() || record.after.is_some() {
+                                    details {
+                                        summary { (ctx.t(T::ShowDetails)) }
+                                        @if let Some(before) = &record.before {
+                                            p { (ctx.t(T::Before)) }
+                                            pre { (pretty(before)) }
+                                        }
+                                        @if let Some(after) = &record.after {
+                                            p { (ctx.t(T::After)) }
+                                            pre { (pretty(after)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Stored JSON, indented for reading; as stored if it is not JSON.
+fn pretty(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or_else(|_| json.to_string())
+}
+
+/// `GET /console/audit.csv`.
+pub async fn csv(
+    State(state): State<AppState>,
+    page: Page,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let result = download(&page, &state, params).await.map(|records| {
+        attachment(
+            "text/csv; charset=utf-8",
+            "postino-audit.csv",
+            audit_csv(&records).into_bytes(),
+        )
+    });
+    page.respond(result)
+}
+
+/// `GET /console/audit.json`.
+pub async fn json(
+    State(state): State<AppState>,
+    page: Page,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let result = download(&page, &state, params).await.and_then(|records| {
+        let body = serde_json::to_vec_pretty(&records).map_err(|e| Failure::Internal(e.into()))?;
+        Ok(attachment("application/json", "postino-audit.json", body))
+    });
+    page.respond(result)
+}
+
+async fn download(
+    page: &Page,
+    state: &AppState,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Result<Vec<AuditRecord>, Failure> {
+    page.require_admin()?;
+    let Query(params) = params.map_err(|_| Failure::BadRequest)?;
+    let filter = params
+        .filter(DOWNLOAD_SIZE)
+        .map_err(|_| Failure::BadRequest)?;
+    Ok(page.ops(state).audit_log(&filter).await?)
+}
+
+fn attachment(content_type: &'static str, name: &'static str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_whole_utc_days_and_the_last_is_included() {
+        let params = Params {
+            from: "2025-03-03".into(),
+            to: "2025-03-03".into(),
+            ..Params::default()
+        };
+        let filter = params.filter(10).unwrap();
+        assert_eq!(filter.since, Some(1_740_960_000));
+        assert_eq!(filter.until, Some(1_740_960_000 + DAY));
+        assert_eq!(filter.limit, Some(10));
+        assert_eq!((filter.domain, filter.actor), (None, None));
+
+        let backwards = Params {
+            from: "2025-03-04".into(),
+            to: "2025-03-02".into(),
+            ..Params::default()
+        };
+        assert_eq!(backwards.filter(10).unwrap_err(), ("to", T::ErrDateOrder));
+        let bad = Params {
+            from: "03/03/2025".into(),
+            ..Params::default()
+        };
+        assert_eq!(bad.filter(10).unwrap_err(), ("from", T::ErrDate));
+    }
+
+    #[test]
+    fn the_query_carries_the_filter() {
+        let params = Params {
+            domain: " comune.esempio.it ".into(),
+            actor: "cli:root".into(),
+            ..Params::default()
+        };
+        assert_eq!(
+            params.query(None),
+            "domain=comune.esempio.it&actor=cli%3Aroot"
+        );
+        assert_eq!(
+            params.query(Some(42)),
+            "domain=comune.esempio.it&actor=cli%3Aroot&before=42"
+        );
+    }
+}

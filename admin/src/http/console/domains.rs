@@ -1,0 +1,224 @@
+//! `/console/`: the domains an admin manages, with their usage, and for a
+//! provincial admin the form that adds one; `/console/domains/{domain}`: a
+//! domain's summary with its mailboxes, aliases and relay clients, whose
+//! sections and forms live in their own modules.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use postino_common::store::Domain;
+use serde::Deserialize;
+
+use super::form::{self, Field, FormView, Rejected};
+use super::i18n::T;
+use super::layout::{self, View};
+use super::{Ctx, Failure, Flash, Page, Submit, aliases, domain_path, done, mailboxes, relay};
+use crate::http::AppState;
+use crate::http::principal::Kind;
+
+const NEW_DOMAIN: &str = "new-domain";
+
+/// `GET /console/`: the domain list; a mailbox user goes to its account.
+pub async fn list(State(state): State<AppState>, page: Page) -> Response {
+    if page.principal.kind == Kind::MailboxUser {
+        return super::see_other(super::home(Kind::MailboxUser));
+    }
+    page.respond(list_page(&page, &state, None).await)
+}
+
+async fn list_page(
+    page: &Page,
+    state: &AppState,
+    rejected: Option<Rejected>,
+) -> Result<Response, Failure> {
+    page.require_admin()?;
+    let domains = page.ops(state).domains().await?;
+    let ctx = &page.ctx;
+    let provincial = ctx.user.as_ref().is_some_and(|u| u.provincial);
+    let body = html! {
+        @if domains.is_empty() {
+            p { (ctx.t(T::DomainsEmpty)) }
+        } @else {
+            table #domains {
+                thead {
+                    tr {
+                        th scope="col" { (ctx.t(T::ColDomain)) }
+                        th scope="col" { (ctx.t(T::ColMailboxes)) }
+                        th scope="col" { (ctx.t(T::ColUsage)) }
+                        th scope="col" { (ctx.t(T::ColState)) }
+                    }
+                }
+                tbody {
+                    @for domain in &domains {
+                        tr {
+                            th scope="row" { a href=(domain_path(&domain.name)) { (domain.name) } }
+                            td { (mailbox_count(ctx, domain)) }
+                            td { (layout::usage(ctx.lang, domain.used_bytes, domain.quota_bytes)) }
+                            td { (layout::domain_state(ctx.lang, domain)) }
+                        }
+                    }
+                }
+            }
+        }
+        @if provincial {
+            (new_domain_form(ctx, rejected.as_ref()))
+        }
+    };
+    Ok(render(
+        ctx,
+        ctx.t(T::DomainsTitle),
+        "/console/",
+        rejected,
+        body,
+    ))
+}
+
+/// A page of this module's, refused form or not.
+fn render(
+    ctx: &Ctx,
+    title: impl Into<String>,
+    here: impl Into<String>,
+    rejected: Option<Rejected>,
+    body: Markup,
+) -> Response {
+    let mut view = View::new(title, here, body);
+    if let Some(rejected) = rejected {
+        view.status = rejected.status;
+        view.refused = true;
+    }
+    layout::render(ctx, view)
+}
+
+/// `3 di 50`, or `3` with no limit.
+fn mailbox_count(ctx: &Ctx, domain: &Domain) -> String {
+    if domain.max_mailboxes > 0 {
+        T::CountOf.fill(ctx.lang, &[&domain.mailboxes, &domain.max_mailboxes])
+    } else {
+        domain.mailboxes.to_string()
+    }
+}
+
+fn new_domain_form(ctx: &Ctx, rejected: Option<&Rejected>) -> Markup {
+    let view = FormView::new(NEW_DOMAIN, rejected);
+    html! {
+        section aria-labelledby="new-domain-title" {
+            h2 #new-domain-title { (ctx.t(T::AddDomainTitle)) }
+            form.panel method="post" action="/console/domains" {
+                (form::csrf(ctx.csrf()))
+                (view.general())
+                (Field::new("new-domain-name", "name", ctx.t(T::DomainName))
+                    .hint(ctx.t(T::DomainNameHint)).required().from(&view).render())
+                (Field::new("new-domain-quota", "quota", ctx.t(T::DomainQuota))
+                    .hint(ctx.t(T::DomainQuotaHint)).from(&view).render())
+                (Field::new("new-domain-max", "max_mailboxes", ctx.t(T::DomainMaxMailboxes))
+                    .hint(ctx.t(T::EmptyNoLimit)).from(&view).render())
+                button #new-domain-submit type="submit" { (ctx.t(T::AddDomainSubmit)) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewDomain {
+    name: String,
+    quota: String,
+    max_mailboxes: String,
+}
+
+/// `POST /console/domains`.
+pub async fn add(State(state): State<AppState>, submit: Submit<NewDomain>) -> Response {
+    let Submit { page, form } = submit;
+    page.respond(add_domain(&page, &state, form).await)
+}
+
+async fn add_domain(page: &Page, state: &AppState, form: NewDomain) -> Result<Response, Failure> {
+    let lang = page.ctx.lang;
+    let refuse = |rejected: Rejected| {
+        rejected
+            .keep("name", &form.name)
+            .keep("quota", &form.quota)
+            .keep("max_mailboxes", &form.max_mailboxes)
+    };
+    let Some(quota) = form::parse_size(&form.quota) else {
+        let rejected = Rejected::new(NEW_DOMAIN, Some("quota"), T::ErrSize.get(lang).into());
+        return list_page(page, state, Some(refuse(rejected))).await;
+    };
+    let Some(max) = form::parse_count(&form.max_mailboxes) else {
+        let rejected = Rejected::new(
+            NEW_DOMAIN,
+            Some("max_mailboxes"),
+            T::ErrNumber.get(lang).into(),
+        );
+        return list_page(page, state, Some(refuse(rejected))).await;
+    };
+    match page
+        .ops(state)
+        .add_domain(form.name.trim(), quota, max)
+        .await
+    {
+        Ok(_) => Ok(done("/console/", Flash::DomainAdded)),
+        Err(err) => {
+            let fields = [("domain", "name"), ("quota_bytes", "quota")];
+            let rejected = Rejected::from_ops(NEW_DOMAIN, err, lang, &fields, T::ErrConflict)?;
+            list_page(page, state, Some(refuse(rejected))).await
+        }
+    }
+}
+
+/// `GET /console/domains/{domain}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    page: Page,
+) -> Response {
+    page.respond(domain_page(&page, &state, &domain, None).await)
+}
+
+/// A domain's page, with a refused form of one of its sections if any.
+pub async fn domain_page(
+    page: &Page,
+    state: &AppState,
+    name: &str,
+    rejected: Option<Rejected>,
+) -> Result<Response, Failure> {
+    page.require_admin()?;
+    let ops = page.ops(state);
+    let details = ops.domain(name).await?;
+    let domain = &details.domain;
+    let relays: Vec<_> = ops
+        .relay_clients()
+        .await?
+        .into_iter()
+        .filter(|client| client.may_send_from(&domain.name))
+        .collect();
+    let ctx = &page.ctx;
+    let path = domain_path(&domain.name);
+    let body = html! {
+        p { a href="/console/" { (ctx.t(T::NavDomains)) } }
+        dl.summary {
+            dt { (ctx.t(T::ColUsage)) }
+            dd { (layout::usage(ctx.lang, domain.used_bytes, domain.quota_bytes)) }
+            dt { (ctx.t(T::ColMailboxes)) }
+            dd { (mailbox_count(ctx, domain)) }
+            dt { (ctx.t(T::ColState)) }
+            dd { (layout::domain_state(ctx.lang, domain)) }
+        }
+        p { a href=(format!("{path}/dkim")) { (ctx.t(T::DkimLink)) } }
+        (mailboxes::section(ctx, domain, &details.accounts, rejected.as_ref()))
+        (aliases::section(ctx, domain, &details.aliases, rejected.as_ref()))
+        (relay::section(ctx, domain, &relays, rejected.as_ref()))
+    };
+    Ok(render(ctx, domain.name.clone(), path, rejected, body))
+}
+
+/// The answer to a domain's form that the ops layer refused: the domain's
+/// page with the form again, or the page of a failure.
+pub async fn refused(
+    page: &Page,
+    state: &AppState,
+    domain: &str,
+    rejected: Result<Rejected, Failure>,
+) -> Result<Response, Failure> {
+    domain_page(page, state, domain, Some(rejected?)).await
+}

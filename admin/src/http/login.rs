@@ -1,0 +1,83 @@
+//! Password logins for the console and the API: one check for admins and
+//! mailbox users, and the session cookie that follows.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderValue;
+use postino_common::auth::{AuthError, Secret, Service, bearer};
+use postino_common::store::SessionOwner;
+
+use super::AppState;
+use super::principal::{Kind, SESSION_COOKIE};
+
+/// How long a session lasts after its login, in seconds: a working day.
+pub const SESSION_LIFETIME: i64 = 8 * 3600;
+
+/// A session just opened.
+pub struct Opened {
+    /// The cookie's value; only its digest is stored.
+    pub token: Secret,
+    pub csrf: String,
+    pub kind: Kind,
+}
+
+/// Checks a name and password and opens a session. A name that is an
+/// admin principal's logs in as that admin; any other as a mailbox. Both
+/// paths are throttled by the authenticator.
+pub async fn log_in(
+    state: &AppState,
+    username: &str,
+    password: &Secret,
+    ip: IpAddr,
+) -> Result<Opened, AuthError> {
+    let (owner, kind) = if state.store.admin(username).await?.is_some() {
+        let admin = state.auth.login_admin(username, password, ip).await?;
+        (SessionOwner::Admin(admin.id), Kind::Admin)
+    } else {
+        let user = state
+            .auth
+            .login_user(Service::Admin, username, password, ip)
+            .await?;
+        (SessionOwner::Account(user.account_id), Kind::MailboxUser)
+    };
+    let (token, digest) = bearer::generate("");
+    let (csrf, _) = bearer::generate("");
+    let mut tx = state.store.begin().await?;
+    tx.create_web_session(&digest, owner, csrf.expose(), SESSION_LIFETIME)
+        .await?;
+    tx.commit().await?;
+    Ok(Opened {
+        token,
+        csrf: csrf.expose().to_string(),
+        kind,
+    })
+}
+
+/// Ends the session a cookie names.
+pub async fn log_out(state: &AppState, cookie: &str) -> Result<(), AuthError> {
+    Ok(state
+        .store
+        .delete_web_session(&bearer::digest(cookie))
+        .await?)
+}
+
+/// The `Set-Cookie` value for a new session: never readable by scripts,
+/// sent only to this site's own pages and forms (`Lax`), and only over TLS
+/// when the service runs on it.
+pub fn session_cookie(token: &Secret, secure: bool) -> HeaderValue {
+    cookie(token.expose(), SESSION_LIFETIME, secure)
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_cookie(secure: bool) -> HeaderValue {
+    cookie("", 0, secure)
+}
+
+fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    );
+    // The value is base64url and the rest fixed text: always a valid header.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

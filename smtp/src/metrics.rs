@@ -1,0 +1,152 @@
+//! The SMTP service's metrics: sessions, accepted messages, refusals by
+//! reason, and outbound delivery attempts by outcome. Names and labels are
+//! defined here once; the session and delivery code call the functions.
+
+use ::metrics::{counter, describe_counter, describe_gauge, gauge};
+use postino_common::metrics::InUse;
+use postino_common::store::RecipientOutcome;
+
+use crate::ListenerKind;
+use crate::proto::Reply;
+
+/// Connections accepted, by `listener`.
+pub const SESSIONS: &str = "postino_smtp_sessions_total";
+/// Connections open now, by `listener`.
+pub const SESSIONS_OPEN: &str = "postino_smtp_sessions_open";
+/// Messages stored or queued (answered 250 at the end of data), by `listener`.
+pub const MESSAGES_ACCEPTED: &str = "postino_smtp_messages_accepted_total";
+/// Refused commands and messages, by `reason`.
+pub const REJECTIONS: &str = "postino_smtp_rejections_total";
+/// Outbound delivery attempts, one per recipient, by `outcome`.
+pub const DELIVERY_ATTEMPTS: &str = "postino_delivery_attempts_total";
+
+const LISTENERS: [ListenerKind; 3] = [
+    ListenerKind::Mx,
+    ListenerKind::Submission,
+    ListenerKind::Submissions,
+];
+const OUTCOMES: [RecipientOutcome; 3] = [
+    RecipientOutcome::Delivered,
+    RecipientOutcome::Deferred,
+    RecipientOutcome::Failed,
+];
+
+/// Why a command or a message was refused: a small fixed set, so that each
+/// is a series worth watching. Refusals for bad syntax or a wrong command
+/// order are not counted; neither are temporary server errors, which the
+/// log reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// MAIL on submission before AUTH.
+    AuthRequired,
+    /// A recipient elsewhere from a client that may not relay.
+    RelayDenied,
+    /// A recipient address or domain not hosted here, or disabled.
+    UnknownRecipient,
+    /// A mailbox or domain too full, at RCPT or at the end of data.
+    OverQuota,
+    /// Over the message size limit, announced with SIZE or sent.
+    TooLarge,
+    /// A relay client over its rate.
+    RateLimited,
+    /// Content with bare CR or LF, or a line too long.
+    BadData,
+    /// A sender the client may not use.
+    SenderRefused,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 8] = [
+        Rejection::AuthRequired,
+        Rejection::RelayDenied,
+        Rejection::UnknownRecipient,
+        Rejection::OverQuota,
+        Rejection::TooLarge,
+        Rejection::RateLimited,
+        Rejection::BadData,
+        Rejection::SenderRefused,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::AuthRequired => "auth_required",
+            Rejection::RelayDenied => "relay_denied",
+            Rejection::UnknownRecipient => "unknown_recipient",
+            Rejection::OverQuota => "over_quota",
+            Rejection::TooLarge => "too_large",
+            Rejection::RateLimited => "rate_limited",
+            Rejection::BadData => "bad_data",
+            Rejection::SenderRefused => "sender_refused",
+        }
+    }
+}
+
+fn listener_label(kind: ListenerKind) -> &'static str {
+    match kind {
+        ListenerKind::Mx => "mx",
+        ListenerKind::Submission => "submission",
+        ListenerKind::Submissions => "submissions",
+    }
+}
+
+fn outcome_label(outcome: RecipientOutcome) -> &'static str {
+    match outcome {
+        RecipientOutcome::Delivered => "delivered",
+        RecipientOutcome::Deferred => "deferred",
+        RecipientOutcome::Failed => "failed",
+    }
+}
+
+/// Describes the SMTP metrics to the installed recorder and creates every
+/// labelled series at zero. Call it once the recorder is in.
+pub fn describe() {
+    describe_counter!(SESSIONS, "SMTP connections accepted, by listener");
+    describe_gauge!(SESSIONS_OPEN, "SMTP connections open, by listener");
+    describe_counter!(
+        MESSAGES_ACCEPTED,
+        "Messages accepted by SMTP (stored or queued), by listener"
+    );
+    describe_counter!(
+        REJECTIONS,
+        "SMTP commands and messages refused, by reason (auth_required, relay_denied, \
+         unknown_recipient, over_quota, too_large, rate_limited, bad_data, sender_refused)"
+    );
+    describe_counter!(
+        DELIVERY_ATTEMPTS,
+        "Outbound delivery attempts, one per recipient, by outcome (delivered, deferred, failed)"
+    );
+    for kind in LISTENERS {
+        let listener = listener_label(kind);
+        counter!(SESSIONS, "listener" => listener).increment(0);
+        gauge!(SESSIONS_OPEN, "listener" => listener).set(0.0);
+        counter!(MESSAGES_ACCEPTED, "listener" => listener).increment(0);
+    }
+    for reason in Rejection::ALL {
+        counter!(REJECTIONS, "reason" => reason.label()).increment(0);
+    }
+    for outcome in OUTCOMES {
+        counter!(DELIVERY_ATTEMPTS, "outcome" => outcome_label(outcome)).increment(0);
+    }
+}
+
+/// Counts a new connection on a `kind` listener; it counts as open until
+/// the returned guard is dropped.
+pub(crate) fn session_opened(kind: ListenerKind) -> InUse {
+    let listener = listener_label(kind);
+    counter!(SESSIONS, "listener" => listener).increment(1);
+    InUse::new(gauge!(SESSIONS_OPEN, "listener" => listener))
+}
+
+pub(crate) fn message_accepted(kind: ListenerKind) {
+    counter!(MESSAGES_ACCEPTED, "listener" => listener_label(kind)).increment(1);
+}
+
+/// Counts `reply` as a refusal for `reason`, and passes it on.
+pub(crate) fn rejected(reason: Rejection, reply: Reply) -> Reply {
+    counter!(REJECTIONS, "reason" => reason.label()).increment(1);
+    reply
+}
+
+pub(crate) fn delivery_attempted(outcome: RecipientOutcome) {
+    counter!(DELIVERY_ATTEMPTS, "outcome" => outcome_label(outcome)).increment(1);
+}

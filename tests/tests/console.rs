@@ -1,0 +1,959 @@
+//! The web console of the real binary, on both store backends, spoken to
+//! as a browser without JavaScript would: GET pages, POST
+//! `application/x-www-form-urlencoded` forms, keep cookies, follow no
+//! redirect unasked. Each test checks what the pages say and, through the
+//! CLI, what the store holds afterwards.
+
+use std::net::SocketAddr;
+
+use postino_tests::http::{Request, Response};
+use postino_tests::{Server, TestConfig, on_both_backends, run_program};
+use serde_json::Value;
+
+on_both_backends!(
+    pages_need_a_login,
+    an_admin_manages_a_domain_from_its_page,
+    forms_without_the_session_token_change_nothing,
+    a_comune_admin_reaches_only_its_own_domain,
+    english_on_request,
+    a_mailbox_user_has_its_own_page_and_profile,
+);
+
+const DOMAIN: &str = "comune.esempio.it";
+const ALTRO: &str = "altro.esempio.it";
+const ADMIN: &str = "provincia";
+const PASSWORD: &str = "una password lunga abbastanza";
+const HOSTNAME: &str = "mx.postino.test";
+
+/// A browser: a cookie jar, and the headers it sends with every request.
+struct Visitor {
+    addr: SocketAddr,
+    cookies: Vec<(String, String)>,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+impl Visitor {
+    fn new(config: &TestConfig) -> Visitor {
+        Visitor {
+            addr: config.listeners.admin,
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    async fn request(&mut self, method: &str, target: &str, body: Option<String>) -> Response {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = Request::new(method, target);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if !cookie.is_empty() {
+            request = request.cookie(&cookie);
+        }
+        if let Some(body) = &body {
+            request = request.body("application/x-www-form-urlencoded", body);
+        }
+        let response = request.send(self.addr).await;
+        for set in response.headers_named("set-cookie") {
+            let pair = set.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() && !set.contains("Max-Age=0") {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+        response
+    }
+
+    async fn get(&mut self, target: &str) -> Response {
+        self.request("GET", target, None).await
+    }
+
+    async fn post(&mut self, target: &str, fields: &[(&str, &str)]) -> Response {
+        self.request("POST", target, Some(form_body(fields))).await
+    }
+
+    /// A page that must be there: its HTML.
+    async fn page(&mut self, target: &str) -> String {
+        let response = self.get(target).await;
+        assert_eq!(response.status, 200, "GET {target}: {}", response.body);
+        response.body
+    }
+
+    /// Posts a form of the page at `page` with the page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let html = self.page(page).await;
+        let csrf = value_of(&html, "csrf");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(n, _)| n == name)
+    }
+
+    /// Fills in the login form found at `login` and sends it.
+    async fn log_in_at(&mut self, login: &str, username: &str, password: &str) -> Response {
+        let html = self.page(login).await;
+        let token = value_of(&html, "token");
+        let next = html
+            .contains("name=\"next\"")
+            .then(|| value_of(&html, "next"));
+        let mut fields = vec![
+            ("token", token.as_str()),
+            ("username", username),
+            ("password", password),
+        ];
+        if let Some(next) = &next {
+            fields.push(("next", next));
+        }
+        self.post("/console/login", &fields).await
+    }
+
+    async fn log_in(&mut self, username: &str, password: &str) -> Response {
+        self.log_in_at("/console/login", username, password).await
+    }
+}
+
+/// `fields` as an `application/x-www-form-urlencoded` body, as a browser
+/// sends a form.
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_string(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The value of the first input named `name` in a page: every such input
+/// is written `name="NAME" value="VALUE"`.
+#[track_caller]
+fn value_of(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no input {name} with a value in: {html}"))
+        + marker.len();
+    let len = html[start..].find('"').expect("the end of the value");
+    html[start..start + len].replace("&amp;", "&")
+}
+
+#[track_caller]
+fn expect_redirect(response: &Response, status: u16, location: &str) {
+    assert_eq!(
+        (response.status, response.header("location")),
+        (status, Some(location)),
+        "{response:#?}"
+    );
+}
+
+/// A domain and a provincial admin.
+async fn prepare(config: &TestConfig) {
+    config
+        .cli(&["domain", "add", DOMAIN, "--quota", "10GB"], None)
+        .await
+        .ok();
+    add_admin(config, ADMIN, &["--all-domains"]).await;
+}
+
+/// A domain, a provincial admin, and a running server.
+async fn start(config: &TestConfig) -> Server {
+    prepare(config).await;
+    Server::start(config).await
+}
+
+async fn add_admin(config: &TestConfig, name: &str, scope: &[&str]) {
+    let mut args = vec!["admin", "add", name, "--password-stdin"];
+    args.extend_from_slice(scope);
+    config.cli(&args, Some(&format!("{PASSWORD}\n"))).await.ok();
+}
+
+async fn mailboxes(config: &TestConfig, domain: &str) -> Vec<Value> {
+    let listed = config
+        .cli(&["mailbox", "list", domain, "--json"], None)
+        .await
+        .json();
+    listed.as_array().expect("a list of mailboxes").clone()
+}
+
+async fn pages_need_a_login(config: &TestConfig) {
+    config.set("auth", "max_failures_per_account = 2");
+    let _server = start(config).await;
+    let mut visitor = Visitor::new(config);
+
+    expect_redirect(&visitor.get("/").await, 303, "/console/");
+    for (page, next) in [
+        ("/console/", "%2Fconsole%2F"),
+        ("/console/audit?actor=x", "%2Fconsole%2Faudit%3Factor%3Dx"),
+        ("/console/account", "%2Fconsole%2Faccount"),
+        (
+            &format!("/console/domains/{DOMAIN}/dkim"),
+            "%2Fconsole%2Fdomains%2Fcomune.esempio.it%2Fdkim",
+        ),
+    ] {
+        let login = format!("/console/login?next={next}");
+        expect_redirect(&visitor.get(page).await, 303, &login);
+    }
+    let refused = visitor
+        .post("/console/domains", &[("csrf", "x"), ("name", ALTRO)])
+        .await;
+    expect_redirect(&refused, 303, "/console/login");
+    let style = visitor.get("/console/style.css").await;
+    assert_eq!(style.status, 200);
+    assert_eq!(
+        style.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+
+    let login = visitor.page("/console/login").await;
+    for needed in [
+        "<html lang=\"it\">",
+        "<label for=\"username\">",
+        "id=\"username\"",
+        "<label for=\"password\">",
+        "id=\"password\"",
+        "id=\"login-submit\"",
+        "class=\"skip\" href=\"#main\"",
+    ] {
+        assert!(login.contains(needed), "{needed} not in: {login}");
+    }
+    let page = visitor.get("/console/login").await;
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("default-src 'none'")),
+        "{page:#?}"
+    );
+
+    // A login form posted from elsewhere has no token of ours.
+    let mut elsewhere = Visitor::new(config);
+    let forged = elsewhere
+        .post(
+            "/console/login",
+            &[("username", ADMIN), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{forged:#?}");
+    assert!(!elsewhere.has_cookie("postino_session"));
+
+    let wrong = visitor.log_in(ADMIN, "sbagliata").await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong
+            .body
+            .contains("role=\"alert\">Nome utente o password non corretti.")
+    );
+    assert!(wrong.body.contains("value=\"provincia\""), "{}", wrong.body);
+    assert!(!visitor.has_cookie("postino_session"));
+
+    // Back to the page asked for, after the login.
+    let asked = visitor.get("/console/audit").await;
+    let login = asked.header("location").expect("to the login").to_string();
+    let logged = visitor.log_in_at(&login, ADMIN, PASSWORD).await;
+    expect_redirect(&logged, 303, "/console/audit");
+    let cookie = logged
+        .headers_named("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("postino_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let list = visitor.page("/console/").await;
+    assert!(
+        list.contains(&format!(
+            "<a href=\"/console/domains/{DOMAIN}\">{DOMAIN}</a>"
+        )),
+        "{list}"
+    );
+    assert!(list.contains("0 B di 10 GB"), "{list}");
+
+    // Logged in, the login page sends the admin home.
+    expect_redirect(&visitor.get("/console/login").await, 303, "/console/");
+    let out = visitor.submit("/console/", "/console/logout", &[]).await;
+    expect_redirect(&out, 303, "/console/login?ok=logged-out");
+    assert!(!visitor.has_cookie("postino_session"));
+    let page = visitor.page("/console/login?ok=logged-out").await;
+    assert!(
+        page.contains("id=\"flash\" role=\"status\">Sei uscito dalla console."),
+        "{page}"
+    );
+    expect_redirect(
+        &visitor.get("/console/").await,
+        303,
+        "/console/login?next=%2Fconsole%2F",
+    );
+
+    // Past the account's failure limit, even the right password waits.
+    for _ in 0..2 {
+        assert_eq!(visitor.log_in("ignoto", "sbagliata").await.status, 401);
+    }
+    let throttled = visitor.log_in("ignoto", "sbagliata").await;
+    assert_eq!(throttled.status, 429, "{throttled:#?}");
+    assert!(throttled.header("retry-after").is_some());
+    assert!(
+        throttled
+            .body
+            .contains("Troppi tentativi non riusciti. Riprova tra ")
+    );
+}
+
+async fn an_admin_manages_a_domain_from_its_page(config: &TestConfig) {
+    let _server = start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let page = visitor.page(&domain_page).await;
+    for id in [
+        "mailboxes",
+        "new-mailbox-local",
+        "new-mailbox-name",
+        "new-mailbox-password",
+        "new-mailbox-quota",
+        "new-mailbox-submit",
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{id}\"")),
+            "#{id} not in: {page}"
+        );
+    }
+
+    // A refused form comes back with the error next to its field, what was
+    // typed in it, and never the password.
+    let action = format!("{domain_page}/mailboxes");
+    let mailbox = |quota| {
+        [
+            ("local", "anagrafe"),
+            ("display_name", "<script>alert(\"x\")</script>"),
+            ("password", "un'altra password lunga"),
+            ("quota", quota),
+        ]
+    };
+    let refused = visitor
+        .submit(&domain_page, &action, &mailbox("tanto"))
+        .await;
+    assert_eq!(refused.status, 422);
+    for needed in [
+        "<title>Errore: comune.esempio.it — Postino</title>",
+        "<p class=\"error\" id=\"new-mailbox-quota-error\" role=\"alert\">Scrivi una dimensione come 2GB, 500MB o 1,5GB.</p>",
+        "value=\"tanto\" aria-describedby=\"new-mailbox-quota-hint new-mailbox-quota-error\" aria-invalid=\"true\" autofocus",
+    ] {
+        assert!(
+            refused.body.contains(needed),
+            "{needed} not in: {}",
+            refused.body
+        );
+    }
+    assert!(!refused.body.contains("un&#39;altra") && !refused.body.contains("un'altra"));
+    assert!(mailboxes(config, DOMAIN).await.is_empty());
+
+    let created = visitor.submit(&domain_page, &action, &mailbox("2GB")).await;
+    expect_redirect(
+        &created,
+        303,
+        &format!("/console/domains/{DOMAIN}?ok=mailbox-added"),
+    );
+    let page = visitor
+        .page(&format!("{domain_page}?ok=mailbox-added"))
+        .await;
+    assert!(
+        page.contains("id=\"flash\" role=\"status\">Casella creata."),
+        "{page}"
+    );
+    let address = format!("anagrafe@{DOMAIN}");
+    let table = &page[page.find("id=\"mailboxes\"").expect("the table")..];
+    assert!(
+        table.contains(&format!("<th scope=\"row\">{address}</th>")),
+        "{table}"
+    );
+    assert!(table.contains("0 B di 2 GB"), "{table}");
+    // The name is shown as text, never run.
+    assert!(
+        page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "{page}");
+    let stored = mailboxes(config, DOMAIN).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["address"], address.as_str());
+    assert_eq!(stored[0]["display_name"], "<script>alert(\"x\")</script>");
+    assert_eq!(stored[0]["quota_bytes"], 2_000_000_000);
+
+    let again = visitor.submit(&domain_page, &action, &mailbox("2GB")).await;
+    assert_eq!(again.status, 409);
+    assert!(
+        again.body.contains(&format!("{address} esiste già.")),
+        "{}",
+        again.body
+    );
+
+    // Edit: name, quota with a decimal comma, disabled.
+    let mailbox_page = format!("{domain_page}/mailboxes/anagrafe");
+    let edited = visitor
+        .submit(
+            &mailbox_page,
+            &mailbox_page,
+            &[
+                ("display_name", "Ufficio Anagrafe"),
+                ("quota", "1,5GB"),
+                ("active", "0"),
+            ],
+        )
+        .await;
+    expect_redirect(&edited, 303, &format!("{mailbox_page}?ok=mailbox-updated"));
+    let stored = mailboxes(config, DOMAIN).await;
+    assert_eq!(
+        (
+            &stored[0]["display_name"],
+            &stored[0]["quota_bytes"],
+            &stored[0]["active"]
+        ),
+        (
+            &Value::from("Ufficio Anagrafe"),
+            &Value::from(1_500_000_000),
+            &Value::from(0)
+        )
+    );
+    let page = visitor.page(&mailbox_page).await;
+    assert!(page.contains("value=\"1500MB\""), "{page}");
+
+    // An alias to it, and its removal.
+    let added = visitor
+        .submit(
+            &domain_page,
+            &format!("{domain_page}/aliases"),
+            &[("source", "protocollo"), ("targets", "anagrafe")],
+        )
+        .await;
+    expect_redirect(&added, 303, &format!("{domain_page}?ok=alias-added"));
+    let aliases = config.cli(&["alias", "list", "--json"], None).await.json();
+    assert_eq!(
+        aliases[0]["source"],
+        format!("protocollo@{DOMAIN}").as_str()
+    );
+    assert_eq!(aliases[0]["target"], address.as_str());
+    let missing = visitor
+        .submit(
+            &domain_page,
+            &format!("{domain_page}/aliases"),
+            &[("source", "urp"), ("targets", "nessuno")],
+        )
+        .await;
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing
+            .body
+            .contains(&format!("nessuno@{DOMAIN} non è una casella né un alias.")),
+        "{}",
+        missing.body
+    );
+    let removed = visitor
+        .submit(
+            &domain_page,
+            &format!("{domain_page}/aliases/remove"),
+            &[
+                ("source", &format!("protocollo@{DOMAIN}")),
+                ("target", &address),
+            ],
+        )
+        .await;
+    expect_redirect(&removed, 303, &format!("{domain_page}?ok=alias-removed"));
+    let aliases = config.cli(&["alias", "list", "--json"], None).await.json();
+    assert_eq!(aliases, Value::Array(Vec::new()));
+
+    // A relay client sending from the domain.
+    let relay = visitor
+        .submit(
+            &domain_page,
+            &format!("{domain_page}/relay"),
+            &[
+                ("name", "protocollo-sw"),
+                ("networks", "10.1.0.0/16"),
+                ("rate", "30"),
+            ],
+        )
+        .await;
+    expect_redirect(&relay, 303, &format!("{domain_page}?ok=relay-added"));
+    let clients = config.cli(&["relay", "list", "--json"], None).await.json();
+    assert_eq!(clients[0]["name"], "protocollo-sw");
+    assert_eq!(clients[0]["rate_per_minute"], 30);
+    let page = visitor.page(&domain_page).await;
+    assert!(
+        page.contains("10.1.0.0/16") && page.contains("30 al minuto"),
+        "{page}"
+    );
+
+    // DKIM keys, and the records to publish.
+    let dkim_page = format!("{domain_page}/dkim");
+    let generated = visitor
+        .submit(
+            &dkim_page,
+            &format!("{dkim_page}/generate"),
+            &[("algorithm", "ed25519"), ("selector", "")],
+        )
+        .await;
+    expect_redirect(&generated, 303, &format!("{dkim_page}?ok=dkim-generated"));
+    let page = visitor.page(&dkim_page).await;
+    let records = &page[page.find("id=\"dns-records\"").expect("the records")..];
+    assert!(
+        records.contains(&format!(
+            "-ed._domainkey.{DOMAIN}. IN TXT &quot;v=DKIM1; k=ed25519; p="
+        )),
+        "{records}"
+    );
+    assert!(
+        records.contains(&format!("{DOMAIN}. IN MX 10 {HOSTNAME}.")),
+        "{records}"
+    );
+    let twice = visitor
+        .submit(
+            &dkim_page,
+            &format!("{dkim_page}/generate"),
+            &[("algorithm", "ed25519")],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+    assert!(twice.body.contains("ruotala invece"), "{}", twice.body);
+
+    // Deleting asks first.
+    let confirm = visitor.page(&format!("{mailbox_page}/delete")).await;
+    assert!(
+        confirm.contains("id=\"delete-mailbox-submit\""),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains(&format!("Eliminare {address}?")),
+        "{confirm}"
+    );
+    let deleted = visitor
+        .submit(
+            &format!("{mailbox_page}/delete"),
+            &format!("{mailbox_page}/delete"),
+            &[],
+        )
+        .await;
+    expect_redirect(&deleted, 303, &format!("{domain_page}?ok=mailbox-removed"));
+    assert!(mailboxes(config, DOMAIN).await.is_empty());
+    assert_eq!(visitor.get(&mailbox_page).await.status, 404);
+
+    // Everything above is in the audit log, on the page and downloaded.
+    let audit = visitor
+        .page(&format!("/console/audit?domain={DOMAIN}&actor={ADMIN}"))
+        .await;
+    for action in [
+        "mailbox.add",
+        "mailbox.update",
+        "alias.add",
+        "relay.add",
+        "dkim.generate",
+    ] {
+        assert!(
+            audit.contains(&format!("<code>{action}</code>")),
+            "{action}: {audit}"
+        );
+    }
+    let query = format!("domain={DOMAIN}&actor={ADMIN}");
+    let csv = visitor.get(&format!("/console/audit.csv?{query}")).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.body
+            .starts_with("id,at,actor,origin,action,domain,target,before,after\r\n")
+    );
+    assert!(
+        csv.body.contains(",provincia,127.0.0.1,mailbox.remove,"),
+        "{}",
+        csv.body
+    );
+    let json = visitor.get(&format!("/console/audit.json?{query}")).await;
+    assert_eq!(json.status, 200);
+    let entries: Value = serde_json::from_str(&json.body).expect("JSON");
+    let actions: Vec<&str> = entries
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.first(), Some(&"mailbox.remove"), "{actions:?}");
+    assert!(actions.len() >= 7, "{actions:?}");
+    let bad = visitor.get("/console/audit?from=31%2F12%2F2025").await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.body.contains("id=\"audit-from-error\" role=\"alert\""),
+        "{}",
+        bad.body
+    );
+}
+
+async fn forms_without_the_session_token_change_nothing(config: &TestConfig) {
+    let _server = start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+    let action = format!("/console/domains/{DOMAIN}/mailboxes");
+    let fields = [("local", "anagrafe"), ("password", PASSWORD)];
+    for csrf in [None, Some(""), Some("non-il-token-della-sessione")] {
+        let mut all = fields.to_vec();
+        if let Some(csrf) = csrf {
+            all.push(("csrf", csrf));
+        }
+        let refused = visitor.post(&action, &all).await;
+        assert_eq!(refused.status, 403, "csrf {csrf:?}: {refused:#?}");
+        assert!(
+            refused.body.contains("Modulo non accettato"),
+            "{}",
+            refused.body
+        );
+    }
+    let refused = visitor
+        .post("/console/domains", &[("name", ALTRO), ("csrf", "x")])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(mailboxes(config, DOMAIN).await.is_empty());
+    let domains = config.cli(&["domain", "list", "--json"], None).await.json();
+    assert_eq!(domains.as_array().map(Vec::len), Some(1), "{domains}");
+    // The token of another session is no better.
+    let mut other = Visitor::new(config);
+    other.log_in(ADMIN, PASSWORD).await;
+    let theirs = value_of(&other.page("/console/").await, "csrf");
+    let mut all = fields.to_vec();
+    all.push(("csrf", &theirs));
+    assert_eq!(visitor.post(&action, &all).await.status, 403);
+    assert!(mailboxes(config, DOMAIN).await.is_empty());
+}
+
+async fn a_comune_admin_reaches_only_its_own_domain(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    config
+        .cli(&["mailbox", "add", &format!("anna@{ALTRO}")], None)
+        .await
+        .ok();
+    add_admin(config, "sindaco", &["--domain", DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in("sindaco", PASSWORD).await, 303, "/console/");
+
+    let list = visitor.page("/console/").await;
+    assert!(
+        list.contains(&format!("href=\"/console/domains/{DOMAIN}\"")),
+        "{list}"
+    );
+    assert!(!list.contains(ALTRO), "{list}");
+    assert!(!list.contains("new-domain-name"), "{list}");
+
+    let other = format!("/console/domains/{ALTRO}");
+    for page in [
+        other.clone(),
+        format!("{other}/dkim"),
+        format!("{other}/mailboxes/anna"),
+        format!("{other}/mailboxes/anna/delete"),
+        "/console/domains/ignoto.esempio.it".to_string(),
+    ] {
+        let response = visitor.get(&page).await;
+        assert_eq!(response.status, 404, "GET {page}");
+        assert!(
+            response.body.contains("Pagina non trovata"),
+            "{}",
+            response.body
+        );
+    }
+    // Forms posted with a good token reach nothing there either.
+    let own = format!("/console/domains/{DOMAIN}");
+    for (action, fields) in [
+        (
+            format!("{other}/mailboxes"),
+            vec![("local", "nuova"), ("password", PASSWORD)],
+        ),
+        (format!("{other}/mailboxes/anna/delete"), vec![]),
+        (
+            format!("{other}/mailboxes/anna"),
+            vec![("display_name", "Presa"), ("quota", "1GB"), ("active", "0")],
+        ),
+        (
+            format!("{other}/aliases"),
+            vec![("source", "tutti"), ("targets", "anna")],
+        ),
+        (
+            format!("{other}/dkim/generate"),
+            vec![("algorithm", "ed25519")],
+        ),
+    ] {
+        let response = visitor.submit(&own, &action, &fields).await;
+        assert_eq!(response.status, 404, "POST {action}: {}", response.body);
+    }
+    let theirs = mailboxes(config, ALTRO).await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(
+        (&theirs[0]["display_name"], &theirs[0]["active"]),
+        (&Value::from(""), &Value::from(1))
+    );
+    let keys = config.cli(&["dkim", "list", "--json"], None).await.json();
+    assert_eq!(keys, Value::Array(Vec::new()));
+    let aliases = config.cli(&["alias", "list", "--json"], None).await.json();
+    assert_eq!(aliases, Value::Array(Vec::new()));
+
+    // Adding a domain is the province's.
+    let refused = visitor
+        .submit(
+            "/console/",
+            "/console/domains",
+            &[("name", "nuovo.esempio.it")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let domains = config.cli(&["domain", "list", "--json"], None).await.json();
+    assert_eq!(domains.as_array().map(Vec::len), Some(2));
+    // Nor does the audit log tell of the other domain.
+    let audit = visitor.get(&format!("/console/audit?domain={ALTRO}")).await;
+    assert_eq!(audit.status, 422);
+    assert!(!audit.body.contains("mailbox.add"), "{}", audit.body);
+
+    // Its own domain is its to manage.
+    let created = visitor
+        .submit(
+            &own,
+            &format!("{own}/mailboxes"),
+            &[("local", "protocollo"), ("quota", "")],
+        )
+        .await;
+    expect_redirect(&created, 303, &format!("{own}?ok=mailbox-added"));
+    assert_eq!(mailboxes(config, DOMAIN).await.len(), 1);
+}
+
+async fn english_on_request(config: &TestConfig) {
+    let _server = start(config).await;
+    let mut browser_en = Visitor::new(config);
+    browser_en
+        .headers
+        .push(("Accept-Language", "en-GB,en;q=0.9,it;q=0.5"));
+    let page = browser_en.page("/console/login").await;
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains("<h1>Log in</h1>"),
+        "{page}"
+    );
+
+    // The switch wins over the browser, and is kept.
+    let switched = browser_en
+        .get("/console/lang?set=it&next=%2Fconsole%2Flogin")
+        .await;
+    expect_redirect(&switched, 303, "/console/login");
+    let page = browser_en.page("/console/login").await;
+    assert!(
+        page.contains("<html lang=\"it\">") && page.contains("<h1>Accesso</h1>"),
+        "{page}"
+    );
+
+    let mut visitor = Visitor::new(config);
+    let page = visitor.page("/console/login").await;
+    assert!(page.contains("<html lang=\"it\">"), "{page}");
+    assert!(
+        page.contains("href=\"/console/lang?set=en&amp;next=%2Fconsole%2Flogin\""),
+        "{page}"
+    );
+    let switched = visitor
+        .get("/console/lang?set=en&next=%2Fconsole%2Flogin")
+        .await;
+    expect_redirect(&switched, 303, "/console/login");
+    assert!(
+        switched
+            .header("set-cookie")
+            .is_some_and(|c| c.starts_with("postino_lang=en;")),
+        "{switched:#?}"
+    );
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+    let list = visitor.page("/console/").await;
+    for text in [
+        "<h1>Domains</h1>",
+        "Log out",
+        "0 B of 10 GB",
+        "Add a domain",
+    ] {
+        assert!(list.contains(text), "{text} not in: {list}");
+    }
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let created = visitor
+        .submit(
+            &domain_page,
+            &format!("{domain_page}/mailboxes"),
+            &[("local", "urp"), ("quota", "1.5GB")],
+        )
+        .await;
+    let location = created.header("location").expect("a redirect").to_string();
+    let page = visitor.page(&location).await;
+    assert!(page.contains("role=\"status\">Mailbox created."), "{page}");
+    assert!(page.contains("0 B of 1.5 GB"), "{page}");
+
+    // Only pages of the console are gone back to.
+    for next in [
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F%2Fevil.example%2Fconsole%2F",
+    ] {
+        let switched = visitor
+            .get(&format!("/console/lang?set=it&next={next}"))
+            .await;
+        expect_redirect(&switched, 303, "/console/");
+    }
+    let list = visitor.page("/console/").await;
+    assert!(list.contains("<h1>Domini</h1>"), "{list}");
+}
+
+/// Reads a property list with Python's plistlib, as JSON.
+async fn plist(text: &str) -> Value {
+    let script = "import json, plistlib, sys\n\
+                  print(json.dumps(plistlib.loads(sys.stdin.buffer.read()), default=str))";
+    let out = run_program("/usr/bin/python3", &["-c", script], Some(text.as_bytes())).await;
+    serde_json::from_str(out.ok()).expect("plistlib's JSON")
+}
+
+async fn a_mailbox_user_has_its_own_page_and_profile(config: &TestConfig) {
+    prepare(config).await;
+    let address = format!("anna@{DOMAIN}");
+    let mut args = vec!["mailbox", "add", &address, "--password-stdin"];
+    args.extend(["--quota", "2GB", "--name", "Anna & <Rossi>"]);
+    config.cli(&args, Some(&format!("{PASSWORD}\n"))).await.ok();
+    let _server = Server::start(config).await;
+    let mut anna = Visitor::new(config);
+    expect_redirect(
+        &anna.log_in(&address, PASSWORD).await,
+        303,
+        "/console/account",
+    );
+
+    let page = anna.page("/console/account").await;
+    for needed in [
+        format!("<dd id=\"account-address\">{address}</dd>"),
+        "0 B di 2 GB".to_string(),
+        "Anna &amp; &lt;Rossi&gt;".to_string(),
+        "href=\"/console/account/postino.mobileconfig\"".to_string(),
+        format!("<td>{}</td>", config.listeners.imap_tls.port()),
+        "id=\"current-password\"".to_string(),
+    ] {
+        assert!(page.contains(&needed), "{needed} not in: {page}");
+    }
+    assert!(!page.contains("/console/audit"), "{page}");
+    expect_redirect(&anna.get("/console/").await, 303, "/console/account");
+    for admin_page in [
+        "/console/audit".to_string(),
+        format!("/console/domains/{DOMAIN}"),
+    ] {
+        assert_eq!(anna.get(&admin_page).await.status, 403, "GET {admin_page}");
+    }
+
+    let profile = anna.get("/console/account/postino.mobileconfig").await;
+    assert_eq!(profile.status, 200, "{profile:#?}");
+    assert_eq!(
+        profile.header("content-type"),
+        Some("application/x-apple-aspen-config")
+    );
+    let parsed = plist(&profile.body).await;
+    assert_eq!(parsed["PayloadType"], "Configuration");
+    let payloads = parsed["PayloadContent"].as_array().expect("payloads");
+    assert_eq!(payloads.len(), 1);
+    let mail = &payloads[0];
+    let listeners = config.listeners;
+    assert_eq!(mail["PayloadType"], "com.apple.mail.managed");
+    assert_eq!(mail["EmailAccountType"], "EmailTypeIMAP");
+    assert_eq!(mail["EmailAddress"], address.as_str());
+    assert_eq!(mail["EmailAccountName"], "Anna & <Rossi>");
+    assert_eq!(mail["IncomingMailServerHostName"], HOSTNAME);
+    assert_eq!(
+        mail["IncomingMailServerPortNumber"],
+        listeners.imap_tls.port()
+    );
+    assert_eq!(mail["IncomingMailServerUseSSL"], true);
+    assert_eq!(mail["IncomingMailServerUsername"], address.as_str());
+    assert_eq!(mail["OutgoingMailServerHostName"], HOSTNAME);
+    assert_eq!(
+        mail["OutgoingMailServerPortNumber"],
+        listeners.smtp_submissions.port()
+    );
+    assert_eq!(mail["OutgoingMailServerUseSSL"], true);
+    assert_eq!(mail["OutgoingMailServerUsername"], address.as_str());
+    assert!(
+        !profile.body.contains(PASSWORD) && mail.get("IncomingPassword").is_none(),
+        "{mail}"
+    );
+    assert_ne!(parsed["PayloadUUID"], mail["PayloadUUID"]);
+    assert_eq!(
+        parsed["PayloadIdentifier"],
+        "test.postino.mx.mail.anna-at-comune.esempio.it"
+    );
+
+    // Its password, knowing the current one.
+    let new = "una nuova password lunga";
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        [("current", current), ("new", new), ("repeat", repeat)]
+    };
+    let differ = anna
+        .submit(
+            "/console/account",
+            "/console/account/password",
+            &change(PASSWORD, new, "un'altra ancora"),
+        )
+        .await;
+    assert_eq!(differ.status, 422);
+    assert!(
+        differ.body.contains(
+            "id=\"new-password-repeat-error\" role=\"alert\">Le due password non coincidono."
+        ),
+        "{}",
+        differ.body
+    );
+    let wrong = anna
+        .submit(
+            "/console/account",
+            "/console/account/password",
+            &change("sbagliata", new, new),
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong
+            .body
+            .contains("id=\"current-password-error\" role=\"alert\">Non è la password attuale."),
+        "{}",
+        wrong.body
+    );
+    let changed = anna
+        .submit(
+            "/console/account",
+            "/console/account/password",
+            &change(PASSWORD, new, new),
+        )
+        .await;
+    expect_redirect(&changed, 303, "/console/account?ok=password-changed");
+    let mut again = Visitor::new(config);
+    assert_eq!(again.log_in(&address, PASSWORD).await.status, 401);
+    expect_redirect(&again.log_in(&address, new).await, 303, "/console/account");
+
+    // An admin has no mailbox, so no page of its own nor a profile.
+    let mut admin = Visitor::new(config);
+    admin.log_in(ADMIN, PASSWORD).await;
+    assert_eq!(admin.get("/console/account").await.status, 403);
+    let refused = admin.get("/console/account/postino.mobileconfig").await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+}
