@@ -241,6 +241,36 @@ async fn a_refused_message_bounces_to_its_sender() {
     .await;
 }
 
+#[tokio::test]
+async fn a_refusal_bounces_only_when_notify_asks_for_failures() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["550 5.1.1 no such user here"])
+            .await
+            .expect("sink");
+        let (config, _dns) = sink_site(&sink).await;
+        let server = Server::start(&config).await;
+        submit_with(&config, REMOTE, "mai", Some("NEVER")).await;
+        submit_with(&config, REMOTE, "ritardo", Some("DELAY")).await;
+        submit_with(&config, REMOTE, "fallimento", Some("SUCCESS,FAILURE")).await;
+        logged(&server, "bounce sent").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while sink.answered() < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "not all attempted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        // Stopping lets the attempts in flight finish and be recorded.
+        let store = stopped(server, &config).await;
+        assert_eq!(sink.answered(), 3, "a permanent refusal is not retried");
+        assert!(store.queued_recipients().await.expect("queue").is_empty());
+        let inbox = inbox(&store, ANNA).await;
+        assert_eq!(inbox.len(), 1, "one bounce, for the message asking for it");
+        let dsn = String::from_utf8_lossy(&inbox[0]);
+        assert!(dsn.contains("Subject: fallimento"), "{dsn}");
+    })
+    .await;
+}
+
 /// Publishes a domain's active DKIM keys, as `dkim list --json` shows
 /// them, in the stub.
 async fn publish_dkim(config: &TestConfig, dns: &DnsStub, domain: &str) {

@@ -25,7 +25,10 @@ impl Ops {
         Ok((source, domain))
     }
 
-    /// Adds targets to an alias. Targets in hosted domains must exist.
+    /// Adds targets to an alias. Targets in hosted domains the actor manages
+    /// must exist; those in domains it does not are taken like addresses
+    /// elsewhere, unchecked, so that a comune admin cannot learn from the
+    /// answer which addresses another comune has.
     pub async fn add_alias(&self, source: &str, targets: &[String]) -> Result<Vec<Alias>> {
         let (source, domain) = self.alias_source(source)?;
         if targets.is_empty() {
@@ -37,8 +40,9 @@ impl Ops {
         let mut parsed = Vec::with_capacity(targets.len());
         for target in targets {
             let target = parse_address("target", target)?;
-            let hosted = self.store.domain(target.domain().as_str()).await?.is_some();
-            if hosted && !self.store.address_exists(target.as_str()).await? {
+            let checked = self.covers_address(target.as_str())
+                && self.store.domain(target.domain().as_str()).await?.is_some();
+            if checked && !self.store.address_exists(target.as_str()).await? {
                 return Err(OpsError::NotFound {
                     what: "mailbox or alias",
                     name: target.to_string(),
@@ -106,5 +110,51 @@ impl Ops {
         .await?;
         tx.commit().await?;
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use postino_common::store::{AdminScope, Store};
+
+    use crate::ops::OpsError;
+    use crate::ops::testing::ops;
+
+    postino_common::store_tests!(targets_are_checked_only_in_the_actors_domains);
+
+    const COMUNE: &str = "comune.esempio.pu.it";
+    const ALTRO: &str = "altro.esempio.it";
+
+    async fn targets_are_checked_only_in_the_actors_domains(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        for domain in [COMUNE, ALTRO] {
+            provincia.add_domain(domain, 0, 0).await.unwrap();
+        }
+        provincia
+            .add_mailbox(&format!("esiste@{ALTRO}"), None, 0, "")
+            .await
+            .unwrap();
+        let comune = ops(&store, AdminScope::Domains(vec![COMUNE.to_string()]));
+
+        let missing = comune
+            .add_alias(&format!("ufficio@{COMUNE}"), &[format!("manca@{COMUNE}")])
+            .await;
+        assert!(
+            matches!(missing, Err(OpsError::NotFound { .. })),
+            "{missing:?}"
+        );
+        // Elsewhere both answers are the same: nothing tells them apart.
+        for target in [format!("esiste@{ALTRO}"), format!("manca@{ALTRO}")] {
+            let added = comune
+                .add_alias(&format!("ufficio@{COMUNE}"), std::slice::from_ref(&target))
+                .await
+                .unwrap();
+            assert_eq!(added[0].target, target);
+        }
+        // The provincial admin, who sees every domain, is told.
+        let told = provincia
+            .add_alias(&format!("ufficio@{COMUNE}"), &[format!("altro@{ALTRO}")])
+            .await;
+        assert!(matches!(told, Err(OpsError::NotFound { .. })), "{told:?}");
     }
 }

@@ -20,6 +20,10 @@ use serde::Serialize;
 use super::domains::parse_domain;
 use super::{Ops, OpsError, Result};
 
+/// The longest an old key may stay published after a rotation: verifiers
+/// need it for days, not years.
+pub const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// SRV records of RFC 6186 (and RFC 8314 §5.1 for implicit TLS), with the
 /// standard ports: IMAP over TLS, and submission with implicit TLS and with
 /// STARTTLS.
@@ -266,8 +270,15 @@ impl Ops {
     }
 
     /// Replaces each active key of a domain with a new one of its
-    /// algorithm, signing at once; the old keys stay published for `grace`.
+    /// algorithm, signing at once; the old keys stay published for `grace`,
+    /// at most [`MAX_GRACE`].
     pub async fn rotate_dkim_keys(&self, domain: &str, grace: Duration) -> Result<DkimRotation> {
+        if grace > MAX_GRACE {
+            return Err(OpsError::Invalid {
+                field: "grace",
+                message: "the grace period is at most 365 days".to_string(),
+            });
+        }
         let domain = self.dkim_domain(domain).await?;
         let existing = self.store.dkim_keys(Some(domain.as_str())).await?;
         let active: Vec<DkimKey> = existing

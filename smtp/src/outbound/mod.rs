@@ -305,21 +305,7 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
         );
         metrics::delivery_attempted(outcome.kind);
     }
-    let failures: Vec<dsn::Recipient> = outcomes
-        .iter()
-        .filter(|o| o.kind == RecipientOutcome::Failed)
-        .map(|o| dsn::Recipient {
-            address: o.recipient.address.clone(),
-            orcpt: o.recipient.orcpt.clone(),
-            status: o
-                .reply
-                .enhanced_status()
-                .map(|s| s.replacen('4', "5", 1))
-                .unwrap_or_else(|| "5.0.0".to_owned()),
-            diagnostic: o.reply.to_string(),
-            remote_mta: o.remote.clone(),
-        })
-        .collect();
+    let failures = reported(&outcomes, RecipientOutcome::Failed, "FAILURE");
     if !failures.is_empty() && !entry.sender.is_empty() {
         let report = dsn::build(&dsn::Report {
             hostname: &delivery.settings.hostname,
@@ -373,33 +359,42 @@ fn delayed_recipients(message: &LeasedMessage, outcomes: &[Outcome<'_>]) -> Vec<
     if message.entry.sender.is_empty() || message.delay_notice_at.is_some() {
         return Vec::new();
     }
+    reported(outcomes, RecipientOutcome::Deferred, "DELAY")
+}
+
+/// The recipients of `outcomes` that ended as `kind` and whose DSN NOTIFY
+/// asks for a report of `event`, as a report names them: with the remote
+/// reply, and its enhanced status in the class of `kind` (a `4.x.x` reply
+/// reports as `5.x.x` once the message gives up).
+fn reported(outcomes: &[Outcome<'_>], kind: RecipientOutcome, event: &str) -> Vec<dsn::Recipient> {
+    let class = if kind == RecipientOutcome::Failed {
+        '5'
+    } else {
+        '4'
+    };
     outcomes
         .iter()
-        .filter(|o| {
-            o.kind == RecipientOutcome::Deferred
-                && notify_allows_delay(o.recipient.notify.as_deref())
-        })
+        .filter(|o| o.kind == kind && notify_asks_for(o.recipient.notify.as_deref(), event))
         .map(|o| dsn::Recipient {
             address: o.recipient.address.clone(),
             orcpt: o.recipient.orcpt.clone(),
-            status: o
-                .reply
-                .enhanced_status()
-                .filter(|s| s.starts_with('4'))
-                .unwrap_or("4.0.0")
-                .to_owned(),
+            status: match o.reply.enhanced_status() {
+                Some(status) => format!("{class}{}", &status[1..]),
+                None => format!("{class}.0.0"),
+            },
             diagnostic: o.reply.to_string(),
             remote_mta: o.remote.clone(),
         })
         .collect()
 }
 
-/// Whether a recipient's DSN NOTIFY parameter (RFC 3461 §4.1) lets a delay
-/// notice go: when absent, or a list with DELAY (NEVER stands alone).
-fn notify_allows_delay(notify: Option<&str>) -> bool {
+/// Whether a recipient's DSN NOTIFY parameter (RFC 3461 §4.1) asks for a
+/// report of `event` (FAILURE or DELAY): when absent, the sender gets both;
+/// otherwise only those listed (NEVER stands alone and lists none).
+fn notify_asks_for(notify: Option<&str>, event: &str) -> bool {
     notify.is_none_or(|list| {
         list.split(',')
-            .any(|keyword| keyword.trim().eq_ignore_ascii_case("DELAY"))
+            .any(|keyword| keyword.trim().eq_ignore_ascii_case(event))
     })
 }
 
@@ -640,14 +635,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delay_notices_follow_the_notify_parameter() {
-        assert!(notify_allows_delay(None));
-        assert!(notify_allows_delay(Some("DELAY")));
-        assert!(notify_allows_delay(Some("FAILURE,DELAY")));
-        assert!(notify_allows_delay(Some("success,delay")));
-        assert!(!notify_allows_delay(Some("NEVER")));
-        assert!(!notify_allows_delay(Some("FAILURE")));
-        assert!(!notify_allows_delay(Some("SUCCESS,FAILURE")));
+    fn reports_follow_the_notify_parameter() {
+        assert!(notify_asks_for(None, "DELAY"));
+        assert!(notify_asks_for(None, "FAILURE"));
+        assert!(notify_asks_for(Some("DELAY"), "DELAY"));
+        assert!(notify_asks_for(Some("FAILURE,DELAY"), "DELAY"));
+        assert!(notify_asks_for(Some("success,delay"), "DELAY"));
+        assert!(notify_asks_for(Some("SUCCESS,FAILURE"), "FAILURE"));
+        assert!(!notify_asks_for(Some("NEVER"), "DELAY"));
+        assert!(!notify_asks_for(Some("NEVER"), "FAILURE"));
+        assert!(!notify_asks_for(Some("FAILURE"), "DELAY"));
+        assert!(!notify_asks_for(Some("DELAY"), "FAILURE"));
     }
 
     #[test]

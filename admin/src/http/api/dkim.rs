@@ -135,9 +135,12 @@ async fn rotate(
     Body(rotation): Body<Rotation>,
 ) -> Result<Json<DkimRotation>, ApiError> {
     let grace = Duration::from_secs(rotation.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS));
-    Ok(Json(
-        caller.ops(&state).rotate_dkim_keys(&domain, grace).await?,
-    ))
+    let rotation = caller
+        .ops(&state)
+        .rotate_dkim_keys(&domain, grace)
+        .await
+        .map_err(|e| ApiError::from(e).renaming(&[("grace", "grace_seconds")]))?;
+    Ok(Json(rotation))
 }
 
 /// The records to publish in the domain's zone: MX, SPF, every DKIM key
