@@ -29,6 +29,8 @@ pub async fn request(addr: SocketAddr, method: &str, target: &str, body: &str) -
 pub struct Request {
     method: String,
     target: String,
+    /// The Host header; the server's address when not set.
+    host: Option<String>,
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -38,6 +40,7 @@ impl Request {
         Request {
             method: method.to_string(),
             target: target.to_string(),
+            host: None,
             headers: Vec::new(),
             body: String::new(),
         }
@@ -64,6 +67,12 @@ impl Request {
     }
 
     /// Adds a header; several with one name are all sent.
+    /// Sends `host` as the Host header, as a client asking for that name.
+    pub fn host(mut self, host: &str) -> Request {
+        self.host = Some(host.to_string());
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Request {
         self.headers.push((name.to_string(), value.to_string()));
         self
@@ -103,8 +112,9 @@ impl Request {
         let mut stream = TcpStream::connect(addr)
             .await
             .expect("connect to the HTTP server");
+        let host = self.host.clone().unwrap_or_else(|| addr.to_string());
         let mut head = format!(
-            "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
+            "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
             self.method, self.target
         );
         for (name, value) in &self.headers {

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use postino_tests::http::request;
+use postino_tests::http::{Request, request};
 use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, within};
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -105,6 +105,36 @@ async fn answers_with_the_configured_listeners_on_sqlite() {
                     format!("SMTP {} off TLS", port(listeners.smtp_submission)),
                 ]
             );
+        }
+
+        // Without ?emailaddress, the domain is the name the client asked.
+        let well_known = "/.well-known/autoconfig/mail/config-v1.1.xml";
+        for host in [
+            DOMAIN.to_string(),
+            format!("autoconfig.{DOMAIN}:{}", port(listeners.admin)),
+        ] {
+            let response = Request::get(well_known)
+                .host(&host)
+                .send(listeners.admin)
+                .await;
+            assert_eq!(response.status, 200, "Host {host}: {response:#?}");
+            let doc = roxmltree::Document::parse(&response.body).expect("well-formed XML");
+            let provider = doc
+                .descendants()
+                .find(|n| n.has_tag_name("emailProvider"))
+                .expect("an emailProvider");
+            assert_eq!(provider.attribute("id"), Some(DOMAIN));
+        }
+        for host in [
+            "autoconfig.altro.esempio.it",
+            "spento.esempio.it",
+            "127.0.0.1",
+        ] {
+            let response = Request::get(well_known)
+                .host(host)
+                .send(listeners.admin)
+                .await;
+            assert_eq!(response.status, 404, "Host {host}: {response:#?}");
         }
 
         for domain in ["altro.esempio.it", "spento.esempio.it"] {

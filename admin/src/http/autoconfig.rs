@@ -5,7 +5,9 @@
 //!   "Autoconfiguration: ConfigFileFormat"): `GET` on
 //!   `/.well-known/autoconfig/mail/config-v1.1.xml` or, for the
 //!   `autoconfig.<domain>` name, `/mail/config-v1.1.xml`, with
-//!   `?emailaddress=` naming the user.
+//!   `?emailaddress=` naming the user. Without it (older clients on the
+//!   well-known path) the domain is the request's host name, less an
+//!   `autoconfig.` label.
 //! - Outlook Autodiscover, the POX protocol of [MS-OXDSCLI] §2.2.3/§2.2.4:
 //!   `POST /autodiscover/autodiscover.xml` with a request carrying
 //!   `<EMailAddress>`, answered with the "outlook" response schema (2006a).
@@ -26,7 +28,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use postino_common::address::{Address, DomainName};
 use postino_common::store::Store;
@@ -98,7 +100,7 @@ impl ClientSettings {
 
 #[derive(Debug, Deserialize)]
 pub struct AutoconfigQuery {
-    emailaddress: String,
+    emailaddress: Option<String>,
 }
 
 /// Thunderbird's `config-v1.1.xml`.
@@ -106,9 +108,29 @@ pub async fn thunderbird(
     State(store): State<Store>,
     State(clients): State<Arc<ClientSettings>>,
     Query(query): Query<AutoconfigQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let address = hosted_address(&store, &query.emailaddress).await?;
-    Ok(xml_response(thunderbird_xml(&clients, &address.domain())))
+    let domain = match &query.emailaddress {
+        Some(address) => hosted_address(&store, address).await?.domain(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|host| host.to_str().ok())
+                .ok_or(HttpError::BadRequest("no emailaddress and no Host"))?;
+            hosted_domain(&store, domain_of_host(host)).await?
+        }
+    };
+    Ok(xml_response(thunderbird_xml(&clients, &domain)))
+}
+
+/// The mail domain a client asking at `host` means: the host name without
+/// its port and without a leading `autoconfig.` label.
+fn domain_of_host(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name.strip_prefix("autoconfig.").unwrap_or(name)
 }
 
 /// Outlook's POX Autodiscover.
@@ -131,12 +153,19 @@ async fn hosted_address(store: &Store, text: &str) -> Result<Address, HttpError>
         .trim()
         .parse()
         .map_err(|_| HttpError::BadRequest("not a valid e-mail address"))?;
-    let domain = store
-        .domain(address.domain().as_str())
+    hosted_domain(store, address.domain().as_str()).await?;
+    Ok(address)
+}
+
+/// `name` as a domain that is hosted and active; `404` for any other.
+async fn hosted_domain(store: &Store, name: &str) -> Result<DomainName, HttpError> {
+    let name: DomainName = name.parse().map_err(|_| HttpError::NotFound)?;
+    match store
+        .domain(name.as_str())
         .await
-        .map_err(HttpError::Store)?;
-    match domain {
-        Some(domain) if domain.active != 0 => Ok(address),
+        .map_err(HttpError::Store)?
+    {
+        Some(domain) if domain.active != 0 => Ok(name),
         _ => Err(HttpError::NotFound),
     }
 }
@@ -274,6 +303,20 @@ mod tests {
                 (child("port"), child(security))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_host_name_gives_its_mail_domain() {
+        assert_eq!(domain_of_host("comune.esempio.it"), "comune.esempio.it");
+        assert_eq!(
+            domain_of_host("autoconfig.comune.esempio.it"),
+            "comune.esempio.it"
+        );
+        assert_eq!(
+            domain_of_host("autoconfig.comune.esempio.it:8080"),
+            "comune.esempio.it"
+        );
+        assert_eq!(domain_of_host("[::1]:443"), "[::1]");
     }
 
     #[test]
