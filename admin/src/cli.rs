@@ -256,6 +256,15 @@ enum AdminCommand {
     },
     /// List admins with the domains they may manage.
     List(ListFormat),
+    /// Set an admin's password; its open sessions end, its API tokens stay.
+    Passwd {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Remove an admin, with its API tokens and sessions.
+    Remove { username: String },
     /// Manage API tokens, with which scripts act as an admin over the HTTP API.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -697,6 +706,18 @@ async fn admin(ops: &Ops, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::List(format) => {
             let admins = ops.admins().await?;
             print_list(&format, &admins, admin_table)?;
+        }
+        AdminCommand::Passwd { username, .. } => {
+            ops.set_admin_password(&username, &read_password()?).await?;
+            println!("password of admin {username} changed");
+        }
+        AdminCommand::Remove { username } => {
+            let admin = ops.remove_admin(&username).await?;
+            println!(
+                "removed admin {} ({})",
+                admin.username,
+                scope_text(&admin.scope)
+            );
         }
         AdminCommand::Token(command) => token(ops, command).await?,
     }

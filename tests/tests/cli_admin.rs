@@ -1,8 +1,9 @@
-//! `postino admin list|token`, `domain update`, `mailbox update`, `usage`
+//! `postino admin list|token|passwd|remove`, `domain update`, `mailbox update`, `usage`
 //! and `audit` as an operator runs them, on both store backends. A refusal
 //! exits non-zero with one `postino:` line.
 
 use postino_common::auth::bearer;
+use postino_tests::http::{Request, Response};
 use postino_tests::imap::{deliver, message};
 use postino_tests::smtp::{ANNA, BRUNO, DOMAIN, site};
 use postino_tests::{Server, TestConfig, on_both_backends};
@@ -12,7 +13,8 @@ on_both_backends!(
     api_tokens_are_created_listed_and_revoked,
     domains_and_mailboxes_are_updated,
     usage_counts_delivered_mail_and_disabled_mailboxes_still_receive,
-    the_audit_log_is_filtered_and_exported
+    the_audit_log_is_filtered_and_exported,
+    admins_get_new_passwords_and_are_removed
 );
 
 const ALTRO: &str = "altro.esempio.it";
@@ -509,4 +511,95 @@ async fn the_audit_log_is_filtered_and_exported(config: &TestConfig) {
     .await;
     unparsed(config, &["audit", "--since", "ieri"]).await;
     unparsed(config, &["audit", "--json", "--csv"]).await;
+}
+
+/// Logs in to the API as `username`; the response to the login.
+async fn api_login(config: &TestConfig, username: &str, password: &str) -> Response {
+    let credentials = json!({ "username": username, "password": password });
+    Request::post("/api/v1/session")
+        .json(&credentials)
+        .send(config.listeners.admin)
+        .await
+}
+
+async fn me(config: &TestConfig, request: Request) -> u16 {
+    request.send(config.listeners.admin).await.status
+}
+
+async fn admins_get_new_passwords_and_are_removed(config: &TestConfig) {
+    const OLD: &str = "vecchia-password-di-anna";
+    const NEW: &str = "nuova-password-di-anna";
+    config.cli(&["domain", "add", DOMAIN], None).await.ok();
+    let add = [
+        "admin",
+        "add",
+        "anna",
+        "--password-stdin",
+        "--domain",
+        DOMAIN,
+    ];
+    config.cli(&add, Some(&format!("{OLD}\n"))).await.ok();
+    let token = config
+        .cli(&["admin", "token", "create", "anna"], None)
+        .await;
+    let token = token.ok().trim().to_string();
+    let server = Server::start(config).await;
+
+    let login = api_login(config, "anna", OLD).await;
+    assert_eq!(login.status, 200, "{login:#?}");
+    let cookie = login
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let with_cookie = || Request::get("/api/v1/me").cookie(&cookie);
+    let with_token = || Request::get("/api/v1/me").bearer(&token);
+    assert_eq!(me(config, with_cookie()).await, 200);
+
+    let passwd = ["admin", "passwd", "anna", "--password-stdin"];
+    let out = config.cli(&passwd, Some(&format!("{NEW}\n"))).await;
+    assert!(
+        out.ok().contains("password of admin anna changed"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        me(config, with_cookie()).await,
+        401,
+        "the session of the old password ended"
+    );
+    assert_eq!(me(config, with_token()).await, 200, "tokens stay valid");
+    assert_eq!(api_login(config, "anna", OLD).await.status, 401);
+    assert_eq!(api_login(config, "anna", NEW).await.status, 200);
+    let short = config.cli(&passwd, Some("corta\n")).await;
+    assert!(short.refused().contains("password"), "{short:#?}");
+
+    let out = config.cli(&["admin", "remove", "anna"], None).await;
+    assert!(out.ok().contains("removed admin anna"), "{out:#?}");
+    assert_eq!(me(config, with_token()).await, 401, "its tokens ended");
+    assert_eq!(api_login(config, "anna", NEW).await.status, 401);
+    assert_eq!(json(config, &["admin", "list", "--json"]).await, json!([]));
+    let tokens = json(config, &["admin", "token", "list", "--json"]).await;
+    assert_eq!(tokens, json!([]));
+    refused(config, &["admin", "remove", "anna"], "anna").await;
+    let nobody = ["admin", "passwd", "nessuno", "--password-stdin"];
+    let out = config.cli(&nobody, Some(&format!("{NEW}\n"))).await;
+    assert!(out.refused().contains("nessuno"), "{out:#?}");
+    drop(server);
+
+    let audit = json(config, &["audit", "--json"]).await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("admin."))
+        .collect();
+    assert_eq!(actions, ["admin.remove", "admin.passwd", "admin.add"]);
+    let text = audit.to_string();
+    for secret in [OLD, NEW, token.as_str()] {
+        assert!(
+            !text.contains(secret),
+            "`{secret}` in the audit log: {text}"
+        );
+    }
 }

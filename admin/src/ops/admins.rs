@@ -58,12 +58,64 @@ impl Ops {
         )
         .await?;
         tx.commit().await?;
+        self.existing_admin(username).await
+    }
+
+    /// Removes an admin; its API tokens and sessions end with it.
+    pub async fn remove_admin(&self, username: &str) -> Result<Admin> {
+        self.require_all_domains("remove admins")?;
+        let admin = self.existing_admin(username).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_admin(username).await? {
+            return Err(not_found(username));
+        }
+        let before = serde_json::json!({ "username": username, "scope": admin.scope });
+        self.audit(
+            &mut tx,
+            "admin.remove",
+            None,
+            username,
+            Some(&before),
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(admin)
+    }
+
+    /// Sets an admin's password, ending the sessions opened with the old one.
+    pub async fn set_admin_password(&self, username: &str, password: &Secret) -> Result<()> {
+        self.require_all_domains("set admins' passwords")?;
+        let hash = self.hash(password).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.set_admin_password(username, &hash).await? {
+            return Err(not_found(username));
+        }
+        // The audit entry says that the password changed, never what to.
+        self.audit(
+            &mut tx,
+            "admin.passwd",
+            None,
+            username,
+            None::<&()>,
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn existing_admin(&self, username: &str) -> Result<Admin> {
         self.store
             .admin(username)
             .await?
-            .ok_or_else(|| OpsError::NotFound {
-                what: "admin",
-                name: username.to_string(),
-            })
+            .ok_or_else(|| not_found(username))
+    }
+}
+
+fn not_found(username: &str) -> OpsError {
+    OpsError::NotFound {
+        what: "admin",
+        name: username.to_string(),
     }
 }

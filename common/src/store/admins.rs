@@ -143,4 +143,36 @@ impl WriteTx {
         }
         Ok(id)
     }
+
+    /// Deletes an admin, with its domains, API tokens and sessions. False
+    /// if there is no such admin.
+    pub async fn delete_admin(&mut self, username: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM admins WHERE username = $1")
+            .bind(username)
+            .execute(self.conn())
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Sets an admin's password hash and ends its sessions, which were
+    /// opened with the old password; its API tokens stay valid. False if
+    /// there is no such admin.
+    pub async fn set_admin_password(
+        &mut self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool> {
+        let updated = sqlx::query("UPDATE admins SET password_hash = $1 WHERE username = $2")
+            .bind(password_hash)
+            .bind(username)
+            .execute(self.conn())
+            .await?;
+        sqlx::query(
+            "DELETE FROM web_sessions WHERE admin_id IN (SELECT id FROM admins WHERE username = $1)",
+        )
+        .bind(username)
+        .execute(self.conn())
+        .await?;
+        Ok(updated.rows_affected() > 0)
+    }
 }
