@@ -933,6 +933,9 @@ async fn a_mailbox_user_has_its_own_page_and_profile(config: &TestConfig) {
         "{}",
         wrong.body
     );
+    let mut elsewhere = Visitor::new(config);
+    elsewhere.log_in(&address, PASSWORD).await;
+    assert_eq!(elsewhere.get("/console/account").await.status, 200);
     let changed = anna
         .submit(
             "/console/account",
@@ -941,6 +944,11 @@ async fn a_mailbox_user_has_its_own_page_and_profile(config: &TestConfig) {
         )
         .await;
     expect_redirect(&changed, 303, "/console/account?ok=password-changed");
+    // This browser stays logged in; the other one is out.
+    let after = anna.get("/console/account?ok=password-changed").await;
+    assert_eq!(after.status, 200, "{after:#?}");
+    let out = elsewhere.get("/console/account").await;
+    assert_eq!(out.status, 303, "{out:#?}");
     let mut again = Visitor::new(config);
     assert_eq!(again.log_in(&address, PASSWORD).await.status, 401);
     expect_redirect(&again.log_in(&address, new).await, 303, "/console/account");

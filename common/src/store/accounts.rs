@@ -163,13 +163,23 @@ impl WriteTx {
         Ok(account)
     }
 
+    /// Sets a mailbox's password hash and ends its console and API
+    /// sessions, which were opened with the old password: a password reset
+    /// after a break-in locks the intruder out at once.
     pub async fn set_password(&mut self, address: &str, password_hash: &str) -> Result<()> {
         self.update_account(
             sqlx::query("UPDATE accounts SET password_hash = $1 WHERE address = $2")
                 .bind(password_hash),
             address,
         )
-        .await
+        .await?;
+        sqlx::query(
+            "DELETE FROM web_sessions WHERE account_id IN (SELECT id FROM accounts WHERE address = $1)",
+        )
+        .bind(address)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 
     pub async fn set_account_quota(&mut self, address: &str, quota_bytes: u64) -> Result<()> {

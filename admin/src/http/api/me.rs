@@ -71,7 +71,8 @@ pub struct PasswordChange {
     new_password: String,
 }
 
-/// A mailbox user changes its own password.
+/// A mailbox user changes its own password. Every session of the mailbox
+/// ends, this one included: log in again with the new password.
 #[utoipa::path(put, path = "/me/password", operation_id = "change_own_password", tag = "me",
     request_body = PasswordChange,
     responses(

@@ -15,7 +15,7 @@ use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Failure, Flash, Page, Submit, done, profile};
-use crate::http::AppState;
+use crate::http::{AppState, login};
 use crate::http::autoconfig::{ClientSettings, Endpoint, Security};
 
 const CHANGE_PASSWORD: &str = "change-password";
@@ -156,7 +156,21 @@ async fn change_own_password(
         .change_own_password(&current, &new, page.ip)
         .await;
     match changed {
-        Ok(()) => Ok(done(PATH, Flash::PasswordChanged)),
+        Ok(()) => {
+            // The change ended every session of the mailbox, this one
+            // included: open a new one with the new password, so that the
+            // user stays logged in here and only other browsers are out.
+            let mut response = done(PATH, Flash::PasswordChanged);
+            if let Some(address) = page.principal.actor.own_address.as_deref()
+                && let Ok(opened) = login::log_in(state, address, &new, page.ip).await
+            {
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    login::session_cookie(&opened.token, state.secure_cookies),
+                );
+            }
+            Ok(response)
+        }
         Err(err) => {
             let fields = [("current_password", "current"), ("new_password", "new")];
             let rejected = Rejected::from_ops(CHANGE_PASSWORD, err, lang, &fields, T::ErrConflict)?;
