@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::ops::{
     self, Actor, AuditFilter, DnsRecord, DomainChange, DomainUsage, MailboxChange, Ops, OpsError,
+    RelayChange,
 };
 use crate::serve;
 
@@ -316,6 +317,30 @@ enum RelayCommand {
     },
     /// List relay clients.
     List(ListFormat),
+    /// Change a relay client's networks, sender domains or rate, or reset
+    /// the password of one that logs in. Each option given replaces the
+    /// current value; a client keeps the way it is recognised.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        name: String,
+        /// A source network, such as 10.1.0.0/16 (repeat for several); the
+        /// given ones replace the current ones.
+        #[arg(long, value_name = "CIDR", group = "change")]
+        cidr: Vec<String>,
+        /// Read a new password from the first line of standard input.
+        #[arg(long, group = "change")]
+        password_stdin: bool,
+        /// A hosted domain it may send from (repeat for several); the given
+        /// ones replace the current ones.
+        #[arg(long, value_name = "DOMAIN", group = "change")]
+        sender_domain: Vec<String>,
+        /// Most messages a minute, such as 30/min.
+        #[arg(long, value_name = "N/min", value_parser = parse_rate, group = "change")]
+        rate: Option<u64>,
+        /// Lift the rate limit.
+        #[arg(long, group = "change", conflicts_with = "rate")]
+        no_rate_limit: bool,
+    },
     /// Remove a relay client.
     Remove { name: String },
 }
@@ -822,6 +847,37 @@ async fn relay(ops: &Ops, command: RelayCommand) -> anyhow::Result<()> {
         RelayCommand::List(format) => {
             let clients = ops.relay_clients().await?;
             print_list(&format, &clients, relay_table)?;
+        }
+        RelayCommand::Update {
+            name,
+            cidr,
+            password_stdin,
+            sender_domain,
+            rate,
+            no_rate_limit,
+        } => {
+            let change = RelayChange {
+                networks: (!cidr.is_empty()).then_some(cidr),
+                password: password_stdin.then(read_password).transpose()?,
+                sender_domains: (!sender_domain.is_empty()).then_some(sender_domain),
+                rate_per_minute: if no_rate_limit { Some(0) } else { rate },
+            };
+            let client = ops.update_relay_client(&name, &change).await?;
+            let rate = match client.rate_per_minute {
+                0 => "no limit".to_string(),
+                n => format!("{n}/min"),
+            };
+            println!(
+                "relay client {} ({}{}), sending from {}, rate {rate}",
+                client.name,
+                relay_recognised_by(&client),
+                if change.password.is_some() {
+                    ", password reset"
+                } else {
+                    ""
+                },
+                client.sender_domains.join(", ")
+            );
         }
         RelayCommand::Remove { name } => {
             let client = ops.remove_relay_client(&name).await?;

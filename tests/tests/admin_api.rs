@@ -456,6 +456,14 @@ fn bodies_for(domain: &str) -> BTreeMap<&'static str, Vec<Value>> {
             ],
         ),
         (
+            "PATCH /relay-clients/{name}",
+            vec![
+                json!({ "networks": ["10.9.0.0/16"], "sender_domains": [domain], "rate_per_minute": 1 }),
+                json!({ "password": INTRUDER_PASSWORD }),
+                json!({ "rate_per_minute": 0 }),
+            ],
+        ),
+        (
             "PUT /me/password",
             vec![json!({ "current_password": ANNA_PASSWORD, "new_password": INTRUDER_PASSWORD })],
         ),
@@ -891,6 +899,8 @@ async fn mailbox_users_reach_only_their_own_account(config: &TestConfig) {
     assert_eq!(error["field"], "new_password");
     let changed = site.send(change(MARIO_PASSWORD, NEW)).await;
     assert_eq!(changed.status, 204, "{changed:#?}");
+    let ended = site.send(user.with(Request::get(&api("/me")))).await;
+    assert_error(&ended, 401, "unauthenticated");
 
     let old = site.try_login(&mario(A), MARIO_PASSWORD).await;
     assert_error(&old, 401, "invalid_credentials");
@@ -985,6 +995,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
     const LUCIA_PASSWORD: &str = "password-di-lucia";
     const LUCIA_NEW: &str = "nuova-password-di-lucia";
     const RELAY_PASSWORD: &str = "password-del-protocollo";
+    const RELAY_NEW: &str = "nuova-password-del-protocollo";
     const MARIO_NEW: &str = "nuova-password-di-mario";
     let site = site(config).await;
     let anna = site.login("anna", ANNA_PASSWORD).await;
@@ -1130,6 +1141,29 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
         )
         .await;
     assert_eq!(client["password"], true, "{client}");
+    let change = json!({ "password": RELAY_NEW, "rate_per_minute": 60 });
+    let client = changes
+        .make(
+            "PATCH /relay-clients/{name}",
+            anna.with(Request::patch(&api("/relay-clients/protocollo-a")).json(&change)),
+            200,
+            &[entry("relay.update", "anna", Some(A), true, true)],
+        )
+        .await;
+    assert_eq!(
+        (&client["rate_per_minute"], &client["password"]),
+        (&json!(60), &json!(true)),
+        "{client}"
+    );
+    let updated = site.audit_since(0).await;
+    let updated = updated
+        .iter()
+        .find(|e| e["action"] == "relay.update")
+        .expect("a relay.update entry");
+    let after: Value =
+        serde_json::from_str(updated["after"].as_str().unwrap_or("null")).expect("after is JSON");
+    assert_eq!(after["password_reset"], true, "{updated}");
+    assert_eq!(after["rate_per_minute"], 60, "{updated}");
     changes
         .make(
             "DELETE /relay-clients/{name}",
@@ -1188,7 +1222,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
 
     // No secret anywhere in the log, in either format, nor in the
     // server's own log.
-    let secrets: [&str; 15] = [
+    let secrets: [&str; 16] = [
         PROVINCIA_PASSWORD,
         ANNA_PASSWORD,
         BRUNO_PASSWORD,
@@ -1197,6 +1231,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
         LUCIA_PASSWORD,
         LUCIA_NEW,
         RELAY_PASSWORD,
+        RELAY_NEW,
         &site.provincia,
         &site.anna,
         &site.bruno,
@@ -1245,7 +1280,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
             "{}",
             csv.body
         );
-        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 16, "{}", csv.body);
+        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 17, "{}", csv.body);
         assert_eq!(csv.body.lines().count(), entries + 1, "{}", csv.body);
     }
     let json_again = site
@@ -1261,7 +1296,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
     // comune admin sees its own domains' entries only.
     let by_anna = site.get(&site.provincia, "/audit?actor=anna").await;
     let by_anna = by_anna.as_array().expect("an array");
-    assert_eq!(by_anna.len(), 10, "{by_anna:#?}");
+    assert_eq!(by_anna.len(), 11, "{by_anna:#?}");
     assert!(by_anna.iter().all(|e| e["actor"] == "anna"));
     let now = by_anna[0]["at"].as_i64().expect("a time");
     for (query, count) in [
@@ -1300,6 +1335,9 @@ async fn bad_requests_get_json_errors(config: &TestConfig) {
     let post = |path: &str, body: &str| {
         as_provincia(Request::post(&api(path)).body("application/json", body))
     };
+    let patch = |path: &str, body: &str| {
+        as_provincia(Request::patch(&api(path)).body("application/json", body))
+    };
 
     let cases: Vec<(Request, u16, &str, Option<&str>)> = vec![
         (post("/domains", r#"{"name": "nuovo.esempio.it", "quota": 5}"#), 422, "invalid", Some("quota")),
@@ -1327,6 +1365,14 @@ async fn bad_requests_get_json_errors(config: &TestConfig) {
         (post("/relay-clients", &json!({ "name": "x", "sender_domains": [A] }).to_string()), 422, "invalid", Some("networks")),
         (post("/relay-clients", &json!({ "name": "suap-a", "networks": ["10.0.0.0/8"], "sender_domains": [A] }).to_string()), 409, "already_exists", None),
         (post("/relay-clients", &json!({ "name": "x", "networks": ["10.0.0.0/8"], "sender_domains": [A], "rate_per_minute": -1 }).to_string()), 422, "invalid", Some("rate_per_minute")),
+        (patch("/relay-clients/suap-a", &json!({ "networks": ["10.0.0.0/33"] }).to_string()), 422, "invalid", Some("networks")),
+        (patch("/relay-clients/suap-a", &json!({ "networks": [] }).to_string()), 422, "invalid", Some("networks")),
+        (patch("/relay-clients/suap-a", &json!({ "sender_domains": [] }).to_string()), 422, "invalid", Some("sender_domains")),
+        (patch("/relay-clients/suap-a", &json!({ "sender_domains": ["non valido"] }).to_string()), 422, "invalid", Some("sender_domains")),
+        (patch("/relay-clients/suap-a", &json!({ "password": INTRUDER_PASSWORD }).to_string()), 422, "invalid", Some("password")),
+        (patch("/relay-clients/suap-a", &json!({ "rate_per_minute": -1 }).to_string()), 422, "invalid", Some("rate_per_minute")),
+        (patch("/relay-clients/suap-a", &json!({ "rete": ["10.0.0.0/8"] }).to_string()), 422, "invalid", Some("rete")),
+        (patch("/relay-clients/nessuno", &json!({ "rate_per_minute": 1 }).to_string()), 404, "not_found", None),
         (post(&format!("/domains/{A}/dkim"), r#"{"algorithm": "dsa"}"#), 422, "invalid", Some("algorithm")),
         (post(&format!("/domains/{A}/dkim"), r#"{"algorithm": "ed25519"}"#), 409, "conflict", None),
         (post(&format!("/domains/{A}/dkim/rotate"), r#"{"grace_seconds": "una settimana"}"#), 422, "invalid", Some("grace_seconds")),
@@ -1402,6 +1448,7 @@ async fn the_openapi_document_matches_the_server(config: &TestConfig) {
         "GET /domains/{domain}/dns",
         "GET /relay-clients",
         "POST /relay-clients",
+        "PATCH /relay-clients/{name}",
         "DELETE /relay-clients/{name}",
         "GET /audit",
         "GET /tokens",

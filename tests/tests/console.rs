@@ -17,6 +17,12 @@ on_both_backends!(
     a_comune_admin_reaches_only_its_own_domain,
     english_on_request,
     a_mailbox_user_has_its_own_page_and_profile,
+    an_admin_edits_a_relay_client_from_its_page,
+    a_comune_admin_edits_only_its_own_relay_clients,
+    a_mailbox_password_is_reset_from_the_console,
+    dkim_keys_are_rotated_from_the_console,
+    a_relay_client_is_removed_from_the_console,
+    console_changes_are_audited_from_the_loopback_without_passwords,
 );
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -964,4 +970,617 @@ async fn a_mailbox_user_has_its_own_page_and_profile(config: &TestConfig) {
             .header("content-type")
             .is_some_and(|t| t.starts_with("text/html"))
     );
+}
+
+/// The relay clients as `relay list --json` shows them.
+async fn relay_clients(config: &TestConfig) -> Vec<Value> {
+    let listed = config.cli(&["relay", "list", "--json"], None).await.json();
+    listed.as_array().expect("a list of relay clients").clone()
+}
+
+/// Adds relay client `name` with the CLI: `suap`-like by `cidr`, or with
+/// `password` on standard input.
+async fn add_relay(
+    config: &TestConfig,
+    name: &str,
+    cidr: Option<&str>,
+    password: Option<&str>,
+    domains: &[&str],
+) {
+    let mut args = vec!["relay", "add", name];
+    if let Some(cidr) = cidr {
+        args.extend(["--cidr", cidr]);
+    }
+    if password.is_some() {
+        args.push("--password-stdin");
+    }
+    for domain in domains {
+        args.extend(["--sender-domain", domain]);
+    }
+    let stdin = password.map(|p| format!("{p}\n"));
+    config.cli(&args, stdin.as_deref()).await.ok();
+}
+
+/// The audit log as the console exports it, newest first.
+async fn audit_json(visitor: &mut Visitor, query: &str) -> (String, Vec<Value>) {
+    let response = visitor.get(&format!("/console/audit.json?{query}")).await;
+    assert_eq!(response.status, 200, "{response:#?}");
+    let entries: Value = serde_json::from_str(&response.body).expect("JSON");
+    let entries = entries.as_array().expect("a list").clone();
+    (response.body, entries)
+}
+
+async fn an_admin_edits_a_relay_client_from_its_page(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    add_relay(config, "suap", Some("10.2.0.0/16"), None, &[DOMAIN]).await;
+    add_relay(config, "protocollo", None, Some(PASSWORD), &[DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+
+    // Reached from the domain's list, its page shows a labelled form with
+    // what the client has now.
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let suap_page = format!("{domain_page}/relay/clients/suap");
+    let page = visitor.page(&domain_page).await;
+    assert!(page.contains(&format!("href=\"{suap_page}\"")), "{page}");
+    let page = visitor.page(&suap_page).await;
+    for needed in [
+        "<h1>Client di inoltro suap</h1>",
+        "<label for=\"edit-relay-networks\">",
+        ">10.2.0.0/16</textarea>",
+        "<label for=\"edit-relay-domains\">",
+        &format!(">{DOMAIN}</textarea>"),
+        "<label for=\"edit-relay-rate\">",
+        "name=\"csrf\"",
+        "id=\"edit-relay-submit\"",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    assert!(!page.contains("edit-relay-password"), "{page}");
+
+    // Refusals name the field, keep what was typed, change nothing.
+    let before = relay_clients(config).await;
+    let edit = |networks: &'static str, domains: &'static str, rate: &'static str| {
+        [
+            ("networks", networks),
+            ("sender_domains", domains),
+            ("rate", rate),
+        ]
+    };
+    let bad_network = visitor
+        .submit(&suap_page, &suap_page, &edit("10.1.2.3/8", DOMAIN, "60"))
+        .await;
+    assert_eq!(bad_network.status, 422, "{bad_network:#?}");
+    assert!(
+        bad_network
+            .body
+            .contains("id=\"edit-relay-networks-error\" role=\"alert\">"),
+        "{}",
+        bad_network.body
+    );
+    assert!(bad_network.body.contains(">10.1.2.3/8</textarea>"));
+    let unhosted = visitor
+        .submit(
+            &suap_page,
+            &suap_page,
+            &edit("10.2.0.0/16", "ignoto.esempio.it", "60"),
+        )
+        .await;
+    assert_eq!(unhosted.status, 422, "{unhosted:#?}");
+    assert!(
+        unhosted
+            .body
+            .contains("ignoto.esempio.it non è un dominio che gestisci."),
+        "{}",
+        unhosted.body
+    );
+    let bad_rate = visitor
+        .submit(
+            &suap_page,
+            &suap_page,
+            &edit("10.2.0.0/16", DOMAIN, "molti"),
+        )
+        .await;
+    assert_eq!(bad_rate.status, 422, "{bad_rate:#?}");
+    assert!(
+        bad_rate
+            .body
+            .contains("id=\"edit-relay-rate-error\" role=\"alert\">Scrivi un numero intero."),
+        "{}",
+        bad_rate.body
+    );
+    assert_eq!(relay_clients(config).await, before);
+
+    // Networks, a second sender domain and a rate.
+    let edited = visitor
+        .submit(
+            &suap_page,
+            &suap_page,
+            &edit(
+                "192.0.2.0/24\n10.3.0.0/16",
+                "comune.esempio.it, altro.esempio.it",
+                "60",
+            ),
+        )
+        .await;
+    expect_redirect(&edited, 303, &format!("{domain_page}?ok=relay-updated"));
+    let page = visitor
+        .page(&format!("{domain_page}?ok=relay-updated"))
+        .await;
+    assert!(
+        page.contains("role=\"status\">Client di inoltro modificato."),
+        "{page}"
+    );
+    let row = &page[page
+        .find("<th scope=\"row\">suap</th>")
+        .expect("suap listed")..];
+    let row = &row[..row.find("</tr>").expect("the row's end")];
+    for needed in [
+        "10.3.0.0/16, 192.0.2.0/24",
+        &format!("{ALTRO}, {DOMAIN}"),
+        "60 al minuto",
+    ] {
+        assert!(row.contains(needed), "{needed} not in: {row}");
+    }
+    let suap = relay_clients(config)
+        .await
+        .into_iter()
+        .find(|c| c["name"] == "suap")
+        .expect("suap");
+    assert_eq!(
+        suap["networks"],
+        serde_json::json!(["10.3.0.0/16", "192.0.2.0/24"])
+    );
+    assert_eq!(suap["rate_per_minute"], 60);
+
+    // A password client gets a new password, typed twice, and no networks.
+    let protocollo_page = format!("{domain_page}/relay/clients/protocollo");
+    let page = visitor.page(&protocollo_page).await;
+    assert!(
+        page.contains("<label for=\"edit-relay-password\">")
+            && page.contains("<label for=\"edit-relay-repeat\">")
+            && !page.contains("edit-relay-networks"),
+        "{page}"
+    );
+    let new = "nuova password del protocollo";
+    let reset = |repeat: &'static str| {
+        [
+            ("password", new),
+            ("repeat", repeat),
+            ("sender_domains", DOMAIN),
+            ("rate", ""),
+        ]
+    };
+    let differ = visitor
+        .submit(&protocollo_page, &protocollo_page, &reset("un'altra"))
+        .await;
+    assert_eq!(differ.status, 422, "{differ:#?}");
+    assert!(
+        differ.body.contains("Le due password non coincidono."),
+        "{}",
+        differ.body
+    );
+    assert!(!differ.body.contains(new), "{}", differ.body);
+    let done = visitor
+        .submit(&protocollo_page, &protocollo_page, &reset(new))
+        .await;
+    expect_redirect(&done, 303, &format!("{domain_page}?ok=relay-updated"));
+
+    let (text, entries) = audit_json(&mut visitor, &format!("actor={ADMIN}")).await;
+    let updates: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "relay.update")
+        .collect();
+    assert_eq!(updates.len(), 2, "{text}");
+    assert_eq!(updates[0]["target"], "protocollo", "{text}");
+    let after: Value =
+        serde_json::from_str(updates[0]["after"].as_str().expect("after")).expect("JSON");
+    assert_eq!(after["password_reset"], true, "{text}");
+    let before: Value =
+        serde_json::from_str(updates[1]["before"].as_str().expect("before")).expect("JSON");
+    assert_eq!(
+        before["networks"],
+        serde_json::json!(["10.2.0.0/16"]),
+        "{text}"
+    );
+    for secret in [PASSWORD, new, "argon2"] {
+        assert!(!text.contains(secret), "{secret} in the audit log: {text}");
+    }
+}
+
+async fn a_comune_admin_edits_only_its_own_relay_clients(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    add_relay(config, "suap", Some("10.2.0.0/16"), None, &[DOMAIN]).await;
+    add_relay(
+        config,
+        "condiviso",
+        Some("10.9.0.0/16"),
+        None,
+        &[DOMAIN, ALTRO],
+    )
+    .await;
+    add_relay(config, "altrui", Some("10.8.0.0/16"), None, &[ALTRO]).await;
+    add_admin(config, "sindaco", &["--domain", DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in("sindaco", PASSWORD).await, 303, "/console/");
+
+    let own = format!("/console/domains/{DOMAIN}");
+    let page = visitor.page(&own).await;
+    assert!(!page.contains("condiviso"), "{page}");
+    let before = relay_clients(config).await;
+    let fields = [
+        ("networks", "10.0.0.0/8"),
+        ("sender_domains", DOMAIN),
+        ("rate", "1"),
+    ];
+    for path in [
+        format!("{own}/relay/clients/condiviso"),
+        format!("/console/domains/{ALTRO}/relay/clients/altrui"),
+        format!("/console/domains/{ALTRO}/relay/clients/condiviso"),
+        format!("{own}/relay/clients/nessuno"),
+    ] {
+        let shown = visitor.get(&path).await;
+        assert_eq!(shown.status, 404, "GET {path}: {}", shown.body);
+        let posted = visitor.submit(&own, &path, &fields).await;
+        assert_eq!(posted.status, 404, "POST {path}: {}", posted.body);
+    }
+    // Its own client may not be given a domain that is not its own.
+    let suap_page = format!("{own}/relay/clients/suap");
+    let widened = visitor
+        .submit(
+            &suap_page,
+            &suap_page,
+            &[
+                ("networks", "10.2.0.0/16"),
+                ("sender_domains", &format!("{DOMAIN}\n{ALTRO}")),
+                ("rate", ""),
+            ],
+        )
+        .await;
+    assert_eq!(widened.status, 422, "{widened:#?}");
+    assert!(
+        widened
+            .body
+            .contains(&format!("{ALTRO} non è un dominio che gestisci.")),
+        "{}",
+        widened.body
+    );
+    assert_eq!(relay_clients(config).await, before);
+    let edited = visitor
+        .submit(
+            &suap_page,
+            &suap_page,
+            &[
+                ("networks", "10.2.0.0/16"),
+                ("sender_domains", DOMAIN),
+                ("rate", "5"),
+            ],
+        )
+        .await;
+    expect_redirect(&edited, 303, &format!("{own}?ok=relay-updated"));
+    let suap = relay_clients(config)
+        .await
+        .into_iter()
+        .find(|c| c["name"] == "suap")
+        .expect("suap");
+    assert_eq!(suap["rate_per_minute"], 5);
+}
+
+async fn a_mailbox_password_is_reset_from_the_console(config: &TestConfig) {
+    prepare(config).await;
+    let address = format!("anna@{DOMAIN}");
+    let old = "la vecchia password di anna";
+    let new = "la nuova password di anna";
+    let add = ["mailbox", "add", &address, "--password-stdin"];
+    config.cli(&add, Some(&format!("{old}\n"))).await.ok();
+    let _server = Server::start(config).await;
+    let mut anna = Visitor::new(config);
+    expect_redirect(&anna.log_in(&address, old).await, 303, "/console/account");
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+
+    let mailbox_page = format!("/console/domains/{DOMAIN}/mailboxes/anna");
+    let page = visitor.page(&mailbox_page).await;
+    for needed in [
+        "<label for=\"set-password\">",
+        "<label for=\"set-password-repeat\">",
+        "id=\"set-password-submit\"",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    let action = format!("{mailbox_page}/password");
+    let differ = visitor
+        .submit(
+            &mailbox_page,
+            &action,
+            &[("password", new), ("repeat", "un'altra")],
+        )
+        .await;
+    assert_eq!(differ.status, 422, "{differ:#?}");
+    assert!(
+        differ.body.contains(
+            "id=\"set-password-repeat-error\" role=\"alert\">Le due password non coincidono."
+        ),
+        "{}",
+        differ.body
+    );
+    let short = visitor
+        .submit(
+            &mailbox_page,
+            &action,
+            &[("password", "corta"), ("repeat", "corta")],
+        )
+        .await;
+    assert_eq!(short.status, 422, "{short:#?}");
+    assert!(
+        short.body.contains(
+            "id=\"set-password-error\" role=\"alert\">La password deve avere almeno 8 caratteri."
+        ),
+        "{}",
+        short.body
+    );
+    // Refused, the old password still works.
+    let mut probe = Visitor::new(config);
+    expect_redirect(&probe.log_in(&address, old).await, 303, "/console/account");
+
+    let reset = visitor
+        .submit(
+            &mailbox_page,
+            &action,
+            &[("password", new), ("repeat", new)],
+        )
+        .await;
+    expect_redirect(&reset, 303, &format!("{mailbox_page}?ok=password-set"));
+    let page = visitor
+        .page(&format!("{mailbox_page}?ok=password-set"))
+        .await;
+    assert!(
+        page.contains("role=\"status\">Nuova password impostata."),
+        "{page}"
+    );
+
+    // The new password logs in, the old one does not, and the session
+    // opened with the old one is over.
+    let mut again = Visitor::new(config);
+    assert_eq!(again.log_in(&address, old).await.status, 401);
+    expect_redirect(&again.log_in(&address, new).await, 303, "/console/account");
+    let ended = anna.get("/console/account").await;
+    assert_eq!(ended.status, 303, "{ended:#?}");
+}
+
+async fn dkim_keys_are_rotated_from_the_console(config: &TestConfig) {
+    prepare(config).await;
+    let generate = ["dkim", "generate", DOMAIN, "--algorithm", "ed25519"];
+    config.cli(&generate, None).await.ok();
+    let keys = config.cli(&["dkim", "list", "--json"], None).await.json();
+    let old = keys[0]["selector"]
+        .as_str()
+        .expect("a selector")
+        .to_string();
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+
+    let dkim_page = format!("/console/domains/{DOMAIN}/dkim");
+    let page = visitor.page(&dkim_page).await;
+    assert!(
+        page.contains("<label for=\"dkim-grace\">") && page.contains("id=\"dkim-rotate-submit\""),
+        "{page}"
+    );
+    let action = format!("{dkim_page}/rotate");
+    let bad = visitor
+        .submit(&dkim_page, &action, &[("grace_days", "366")])
+        .await;
+    assert_eq!(bad.status, 422, "{bad:#?}");
+    assert!(
+        bad.body.contains(
+            "id=\"dkim-grace-error\" role=\"alert\">Scrivi un numero di giorni da 0 a 365."
+        ),
+        "{}",
+        bad.body
+    );
+    let unchanged = config.cli(&["dkim", "list", "--json"], None).await.json();
+    assert_eq!(unchanged, keys);
+
+    let rotated = visitor
+        .submit(&dkim_page, &action, &[("grace_days", "7")])
+        .await;
+    expect_redirect(&rotated, 303, &format!("{dkim_page}?ok=dkim-rotated"));
+    let keys = config.cli(&["dkim", "list", "--json"], None).await.json();
+    let keys = keys.as_array().expect("a list");
+    assert_eq!(keys.len(), 2, "{keys:#?}");
+    let new = keys
+        .iter()
+        .find(|k| k["selector"] != old.as_str())
+        .and_then(|k| k["selector"].as_str())
+        .expect("a new selector")
+        .to_string();
+
+    let page = visitor.page(&format!("{dkim_page}?ok=dkim-rotated")).await;
+    let table = &page[page.find("id=\"dkim-keys\"").expect("the keys")..];
+    let row_of = |selector: &str| -> String {
+        let start = table
+            .find(&format!("<code>{selector}</code>"))
+            .unwrap_or_else(|| panic!("{selector} not listed: {table}"));
+        let row = &table[start..];
+        row[..row.find("</tr>").expect("the row's end")].to_string()
+    };
+    assert!(row_of(&new).contains("Attiva: firma la posta"), "{table}");
+    let retiring = row_of(&old);
+    assert!(
+        retiring.contains("In ritiro: da pubblicare fino a "),
+        "{retiring}"
+    );
+    // Both stay in the records to publish until the old one retires.
+    let records = &page[page.find("id=\"dns-records\"").expect("the records")..];
+    for selector in [&old, &new] {
+        assert!(
+            records.contains(&format!("{selector}._domainkey.{DOMAIN}.")),
+            "{selector}: {records}"
+        );
+    }
+}
+
+async fn a_relay_client_is_removed_from_the_console(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    add_relay(config, "suap", Some("10.2.0.0/16"), None, &[DOMAIN]).await;
+    add_relay(config, "altrui", Some("10.8.0.0/16"), None, &[ALTRO]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let action = format!("{domain_page}/relay/remove");
+    let page = visitor.page(&domain_page).await;
+    assert!(page.contains(&format!("action=\"{action}\"")), "{page}");
+    // A client that does not send from the domain is not removed from its
+    // page, nor is one that does not exist.
+    for name in ["altrui", "nessuno"] {
+        let refused = visitor
+            .submit(&domain_page, &action, &[("name", name)])
+            .await;
+        assert_eq!(refused.status, 404, "{name}: {refused:#?}");
+    }
+    assert_eq!(relay_clients(config).await.len(), 2);
+
+    let removed = visitor
+        .submit(&domain_page, &action, &[("name", "suap")])
+        .await;
+    expect_redirect(&removed, 303, &format!("{domain_page}?ok=relay-removed"));
+    let page = visitor
+        .page(&format!("{domain_page}?ok=relay-removed"))
+        .await;
+    assert!(
+        page.contains("role=\"status\">Client di inoltro rimosso."),
+        "{page}"
+    );
+    assert!(!page.contains("10.2.0.0/16"), "{page}");
+    assert!(page.contains("Nessun client di inoltro."), "{page}");
+    let left: Vec<Value> = relay_clients(config).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["name"], "altrui");
+    // Gone, it cannot be removed twice.
+    let again = visitor
+        .submit(&domain_page, &action, &[("name", "suap")])
+        .await;
+    assert_eq!(again.status, 404, "{again:#?}");
+    let (_, entries) = audit_json(&mut visitor, &format!("actor={ADMIN}")).await;
+    let removals: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "relay.remove")
+        .collect();
+    assert_eq!(removals.len(), 1, "{entries:#?}");
+    assert_eq!(removals[0]["target"], "suap");
+}
+
+async fn console_changes_are_audited_from_the_loopback_without_passwords(config: &TestConfig) {
+    prepare(config).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    // The origin is the peer's address: a header cannot change it.
+    visitor.headers.push(("X-Forwarded-For", "203.0.113.9"));
+    expect_redirect(&visitor.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+    let mailbox_password = "password della casella";
+    let mailbox_reset = "password della casella, nuova";
+    let relay_password = "password del protocollo";
+    let relay_reset = "password del protocollo, nuova";
+
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let mailbox_page = format!("{domain_page}/mailboxes/anna");
+    let protocollo_page = format!("{domain_page}/relay/clients/protocollo");
+    // The page each form is on, where it goes, and what it says.
+    type Step<'a> = (String, String, Vec<(&'a str, &'a str)>);
+    let steps: Vec<Step> = vec![
+        (
+            domain_page.clone(),
+            format!("{domain_page}/mailboxes"),
+            vec![
+                ("local", "anna"),
+                ("password", mailbox_password),
+                ("quota", ""),
+            ],
+        ),
+        (
+            mailbox_page.clone(),
+            format!("{mailbox_page}/password"),
+            vec![("password", mailbox_reset), ("repeat", mailbox_reset)],
+        ),
+        (
+            domain_page.clone(),
+            format!("{domain_page}/relay"),
+            vec![
+                ("name", "protocollo"),
+                ("password", relay_password),
+                ("rate", ""),
+            ],
+        ),
+        (
+            protocollo_page.clone(),
+            protocollo_page.clone(),
+            vec![
+                ("password", relay_reset),
+                ("repeat", relay_reset),
+                ("sender_domains", DOMAIN),
+                ("rate", "10"),
+            ],
+        ),
+        (
+            domain_page.clone(),
+            format!("{domain_page}/relay/remove"),
+            vec![("name", "protocollo")],
+        ),
+    ];
+    for (page, action, fields) in &steps {
+        let response = visitor.submit(page, action, fields).await;
+        assert_eq!(response.status, 303, "POST {action}: {response:#?}");
+    }
+
+    let (text, entries) = audit_json(&mut visitor, &format!("actor={ADMIN}")).await;
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "relay.remove",
+            "relay.update",
+            "relay.add",
+            "mailbox.passwd",
+            "mailbox.add"
+        ],
+        "{text}"
+    );
+    for entry in &entries {
+        assert_eq!(entry["origin"], "127.0.0.1", "{entry}");
+        assert_eq!(entry["actor"], ADMIN, "{entry}");
+    }
+    let csv = visitor
+        .get(&format!("/console/audit.csv?actor={ADMIN}"))
+        .await;
+    assert_eq!(csv.status, 200, "{csv:#?}");
+    assert_eq!(
+        csv.body.matches(",provincia,127.0.0.1,").count(),
+        5,
+        "{}",
+        csv.body
+    );
+    let html = visitor.page(&format!("/console/audit?actor={ADMIN}")).await;
+    for (name, body) in [("JSON", &text), ("CSV", &csv.body), ("page", &html)] {
+        for secret in [
+            PASSWORD,
+            mailbox_password,
+            mailbox_reset,
+            relay_password,
+            relay_reset,
+            "argon2",
+        ] {
+            assert!(!body.contains(secret), "`{secret}` in the {name}: {body}");
+        }
+    }
 }

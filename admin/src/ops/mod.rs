@@ -30,6 +30,7 @@ pub use dkim::{DnsRecord, utc};
 pub use domains::DomainChange;
 pub use error::OpsError;
 pub use mailboxes::MailboxChange;
+pub use relay::RelayChange;
 pub use usage::DomainUsage;
 
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;

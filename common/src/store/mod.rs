@@ -58,7 +58,7 @@ pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,
     RecipientState,
 };
-pub use relay::{NetworkError, NewRelayClient, RelayClient, parse_network};
+pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use throttle::FailureCounts;
 pub use web_sessions::{SessionOwner, WebSession};
 

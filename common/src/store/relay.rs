@@ -72,6 +72,17 @@ pub struct NewRelayClient {
     pub rate_per_minute: u64,
 }
 
+/// What to change in a relay client: each field given replaces the
+/// current value. Sender domains must be hosted.
+#[derive(Debug, Clone, Default)]
+pub struct RelayClientUpdate {
+    pub networks: Option<Vec<IpNet>>,
+    /// A new argon2id PHC string.
+    pub password_hash: Option<String>,
+    pub sender_domains: Option<Vec<String>>,
+    pub rate_per_minute: Option<u64>,
+}
+
 /// Why a network was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NetworkError {
@@ -254,19 +265,76 @@ impl WriteTx {
             }
             other => other?.0,
         };
-        let mut networks: Vec<String> =
-            new.networks.iter().map(|n| n.trunc().to_string()).collect();
+        self.insert_networks(id, &new.networks).await?;
+        self.insert_sender_domains(id, &new.sender_domains).await?;
+        self.relay_client(&new.name)
+            .await?
+            .ok_or_else(|| not_found(&new.name))
+    }
+
+    /// Changes a relay client: each field of `change` given replaces the
+    /// current value, the others stay. The caller keeps a client
+    /// recognised by networks or by a password, never both.
+    pub async fn update_relay_client(
+        &mut self,
+        name: &str,
+        change: &RelayClientUpdate,
+    ) -> Result<RelayClient> {
+        let client = self
+            .relay_client(name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
+        if let Some(networks) = &change.networks {
+            sqlx::query("DELETE FROM relay_client_networks WHERE client_id = $1")
+                .bind(client.id)
+                .execute(self.conn())
+                .await?;
+            self.insert_networks(client.id, networks).await?;
+        }
+        if let Some(domains) = &change.sender_domains {
+            sqlx::query("DELETE FROM relay_client_domains WHERE client_id = $1")
+                .bind(client.id)
+                .execute(self.conn())
+                .await?;
+            self.insert_sender_domains(client.id, domains).await?;
+        }
+        if let Some(hash) = &change.password_hash {
+            sqlx::query("UPDATE relay_clients SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(client.id)
+                .execute(self.conn())
+                .await?;
+        }
+        if let Some(rate) = change.rate_per_minute {
+            sqlx::query("UPDATE relay_clients SET rate_per_minute = $1 WHERE id = $2")
+                .bind(domains::clamp(rate))
+                .bind(client.id)
+                .execute(self.conn())
+                .await?;
+        }
+        self.relay_client(name)
+            .await?
+            .ok_or_else(|| not_found(name))
+    }
+
+    async fn insert_networks(&mut self, client_id: i64, networks: &[IpNet]) -> Result<()> {
+        let mut networks: Vec<String> = networks.iter().map(|n| n.trunc().to_string()).collect();
         networks.sort();
         networks.dedup();
         for cidr in networks {
             sqlx::query("INSERT INTO relay_client_networks (client_id, cidr) VALUES ($1, $2)")
-                .bind(id)
+                .bind(client_id)
                 .bind(cidr)
                 .execute(self.conn())
                 .await?;
         }
-        let mut domain_ids = Vec::with_capacity(new.sender_domains.len());
-        for name in &new.sender_domains {
+        Ok(())
+    }
+
+    /// Links the client to its sender domains, which must be hosted.
+    async fn insert_sender_domains(&mut self, client_id: i64, names: &[String]) -> Result<()> {
+        let mut domain_ids = Vec::with_capacity(names.len());
+        for name in names {
             let domain = self
                 .domain(name)
                 .await?
@@ -277,14 +345,12 @@ impl WriteTx {
         domain_ids.dedup();
         for domain_id in domain_ids {
             sqlx::query("INSERT INTO relay_client_domains (client_id, domain_id) VALUES ($1, $2)")
-                .bind(id)
+                .bind(client_id)
                 .bind(domain_id)
                 .execute(self.conn())
                 .await?;
         }
-        self.relay_client(&new.name)
-            .await?
-            .ok_or_else(|| not_found(&new.name))
+        Ok(())
     }
 
     /// Removes a relay client with its networks, domains and rate counter.
@@ -324,6 +390,7 @@ mod tests {
         the_rate_holds_within_a_window_and_starts_over_after,
         concurrent_messages_never_exceed_the_rate,
         removing_a_domain_removes_it_from_clients,
+        updates_replace_only_the_fields_given,
     );
 
     const COMUNE: &str = "comune.esempio.pu.it";
@@ -530,5 +597,56 @@ mod tests {
         assert_eq!(suap.sender_domains, [COMUNE]);
         assert!(suap.may_send_from("Comune.Esempio.PU.it"));
         assert!(!suap.may_send_from(ALTRO));
+    }
+
+    async fn updates_replace_only_the_fields_given(store: Store) {
+        add_domain(&store, COMUNE).await;
+        add_domain(&store, ALTRO).await;
+        let added = add(&store, &client("suap", &["10.0.0.0/8"], &[COMUNE]))
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let change = RelayClientUpdate {
+            networks: Some(vec![
+                parse_network("192.0.2.0/24").unwrap(),
+                parse_network("10.2.0.0/16").unwrap(),
+            ]),
+            rate_per_minute: Some(30),
+            ..RelayClientUpdate::default()
+        };
+        let updated = tx.update_relay_client("suap", &change).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(updated.id, added.id);
+        assert_eq!(updated.networks, ["10.2.0.0/16", "192.0.2.0/24"]);
+        assert_eq!(updated.sender_domains, [COMUNE]);
+        assert_eq!(updated.rate_per_minute, 30);
+
+        let mut tx = store.begin().await.unwrap();
+        let change = RelayClientUpdate {
+            sender_domains: Some(vec![ALTRO.to_string(), "ignoto.example".to_string()]),
+            ..RelayClientUpdate::default()
+        };
+        let refused = tx.update_relay_client("suap", &change).await;
+        assert!(
+            matches!(&refused, Err(StoreError::NotFound { what: "domain", .. })),
+            "{refused:?}"
+        );
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        let change = RelayClientUpdate {
+            sender_domains: Some(vec![ALTRO.to_string(), COMUNE.to_string()]),
+            ..RelayClientUpdate::default()
+        };
+        tx.update_relay_client("suap", &change).await.unwrap();
+        let missing = tx.update_relay_client("ignoto", &change).await;
+        assert!(
+            matches!(missing, Err(StoreError::NotFound { .. })),
+            "{missing:?}"
+        );
+        tx.commit().await.unwrap();
+        let suap = store.relay_client("suap").await.unwrap().unwrap();
+        assert_eq!(suap.sender_domains, [ALTRO, COMUNE]);
+        assert_eq!(suap.networks, ["10.2.0.0/16", "192.0.2.0/24"]);
+        assert_eq!(suap.rate_per_minute, 30);
     }
 }

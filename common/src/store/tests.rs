@@ -1012,7 +1012,9 @@ async fn web_sessions_last_until_they_expire(store: Store) {
     // A new password ends the sessions opened with the old one.
     assert!(store.web_session("next").await.unwrap().is_some());
     let mut tx = store.begin().await.unwrap();
-    tx.set_password("mario@a.example.it", "nuovo-hash").await.unwrap();
+    tx.set_password("mario@a.example.it", "nuovo-hash")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert!(store.web_session("next").await.unwrap().is_none());
 }

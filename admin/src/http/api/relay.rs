@@ -3,6 +3,10 @@
 //! source networks or by a password. A comune admin sees and manages only
 //! the clients whose sender domains are all its own (the ops layer's
 //! rule); the others do not exist for it.
+//!
+//! `PATCH /relay-clients/{name}` changes what a client may do and resets a
+//! password client's password; whether it is recognised by networks or by
+//! a password stays as it was added (see `ops::relay`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -16,16 +20,17 @@ use utoipa_axum::routes;
 
 use super::{AdminCaller, ApiError, Body, ErrorBody};
 use crate::http::AppState;
+use crate::ops::RelayChange;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, add))
-        .routes(routes!(remove))
+        .routes(routes!(update, remove))
 }
 
 /// The ops layer names fields as the CLI's arguments (`--cidr`,
 /// `--sender-domain`); a sender domain that is no domain name is `domain`.
-const NEW_CLIENT_FIELDS: [(&str, &str); 3] = [
+const CLIENT_FIELDS: [(&str, &str); 3] = [
     ("cidr", "networks"),
     ("sender-domain", "sender_domains"),
     ("domain", "sender_domains"),
@@ -48,6 +53,24 @@ pub struct NewRelayClient {
     /// Most messages a minute; 0 or absent: no limit.
     #[serde(default)]
     rate_per_minute: u64,
+}
+
+/// What to change in a relay client: each field given replaces the current
+/// value, the others stay.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelayClientChange {
+    /// Source networks in CIDR notation, replacing the current ones; at
+    /// least one, and only for a client recognised by its networks.
+    networks: Option<Vec<String>>,
+    /// A new password of at least 8 characters, only for a client that
+    /// logs in with one. Never shown again, nor audited.
+    password: Option<String>,
+    /// Hosted domains it may send from, replacing the current ones; at
+    /// least one.
+    sender_domains: Option<Vec<String>>,
+    /// Most messages a minute; 0: no limit.
+    rate_per_minute: Option<u64>,
 }
 
 /// The relay clients the caller manages, by name.
@@ -91,8 +114,40 @@ async fn add(
             new.rate_per_minute,
         )
         .await
-        .map_err(|e| ApiError::from(e).renaming(&NEW_CLIENT_FIELDS))?;
+        .map_err(|e| ApiError::from(e).renaming(&CLIENT_FIELDS))?;
     Ok((StatusCode::CREATED, Json(client)))
+}
+
+/// Changes a relay client's networks, sender domains or rate, or resets
+/// its password.
+#[utoipa::path(patch, path = "/relay-clients/{name}",
+    operation_id = "update_relay_client", tag = "relay",
+    params(("name" = String, Path)), request_body = RelayClientChange,
+    responses(
+        (status = 200, body = RelayClient, description = "The client as it is now"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 404, body = ErrorBody, description = "No such client, or a sender domain does not exist"),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn update(
+    State(state): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(name): Path<String>,
+    Body(change): Body<RelayClientChange>,
+) -> Result<Json<RelayClient>, ApiError> {
+    let change = RelayChange {
+        networks: change.networks,
+        password: change.password.map(Secret::new),
+        sender_domains: change.sender_domains,
+        rate_per_minute: change.rate_per_minute,
+    };
+    let client = caller
+        .ops(&state)
+        .update_relay_client(&name, &change)
+        .await
+        .map_err(|e| ApiError::from(e).renaming(&CLIENT_FIELDS))?;
+    Ok(Json(client))
 }
 
 /// Removes a relay client: it can send no more.

@@ -15,8 +15,8 @@ use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Failure, Flash, Page, Submit, done, profile};
-use crate::http::{AppState, login};
 use crate::http::autoconfig::{ClientSettings, Endpoint, Security};
+use crate::http::{AppState, login};
 
 const CHANGE_PASSWORD: &str = "change-password";
 const PATH: &str = "/console/account";

@@ -263,6 +263,7 @@ texts! {
     FlashAliasRemoved => "Alias rimosso.", "Alias removed.";
     FlashRelayAdded => "Client di inoltro aggiunto.", "Relay client added.";
     FlashRelayRemoved => "Client di inoltro rimosso.", "Relay client removed.";
+    FlashRelayUpdated => "Client di inoltro modificato.", "Relay client updated.";
     FlashDkimGenerated => "Chiavi DKIM generate: pubblica i record DNS qui sotto.",
         "DKIM keys generated: publish the DNS records below.";
     FlashDkimRotated => "Chiavi DKIM ruotate: aggiorna i record DNS qui sotto.",
@@ -366,6 +367,15 @@ texts! {
         "Only if the client logs in instead of being recognised by its network; at least 8 characters.";
     RelayRate => "Messaggi al minuto", "Messages a minute";
     AddRelay => "Aggiungi il client", "Add the client";
+    EditRelayTitle => "Client di inoltro {}", "Relay client {}";
+    EditRelayFormTitle => "Modifica il client", "Edit the client";
+    EditRelayNetworksHint => "In notazione CIDR, per esempio 10.1.0.0/16, separate da virgole o a capo; almeno una.",
+        "In CIDR notation, such as 10.1.0.0/16, separated by commas or new lines; at least one.";
+    RelaySenderDomains => "Domini mittenti", "Sender domains";
+    RelaySenderDomainsHint => "I domini da cui può inviare, separati da virgole o a capo; almeno uno.",
+        "The domains it may send from, separated by commas or new lines; at least one.";
+    RelayNewPasswordHint => "Lascia vuoto per non cambiarla; almeno 8 caratteri.",
+        "Leave empty to keep it; at least 8 characters.";
 
     // A mailbox's page.
     BackTo => "Torna a {}", "Back to {}";
@@ -407,6 +417,7 @@ texts! {
     ErrAliasSource => "Non è un alias valido: scrivi la parte prima di @, oppure *.", "This is not a valid alias: enter the part before @, or *.";
     ErrTargets => "Scrivi uno o più indirizzi validi.", "Enter one or more valid addresses.";
     ErrTargetMissing => "{} non è una casella né un alias.", "{} is neither a mailbox nor an alias.";
+    ErrSenderDomainMissing => "{} non è un dominio che gestisci.", "{} is not a domain you manage.";
     ErrRelayName => "Da 1 a 64 caratteri: lettere minuscole, cifre, '.', '_' o '-', a partire da una lettera o una cifra.",
         "1 to 64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or a digit.";
     ErrRelayNetworks => "Scrivi reti in notazione CIDR (per esempio 10.1.0.0/16) oppure una password, non entrambe.",

@@ -81,6 +81,10 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{domain}/aliases/remove"), post(aliases::remove))
         .route(&format!("{domain}/relay"), post(relay::add))
         .route(&format!("{domain}/relay/remove"), post(relay::remove))
+        .route(
+            &format!("{domain}/relay/clients/{{name}}"),
+            get(relay::show).post(relay::update),
+        )
         .route(&format!("{domain}/dkim"), get(dkim::show))
         .route(&format!("{domain}/dkim/generate"), post(dkim::generate))
         .route(&format!("{domain}/dkim/rotate"), post(dkim::rotate))
@@ -356,6 +360,7 @@ pub enum Flash {
     AliasAdded,
     AliasRemoved,
     RelayAdded,
+    RelayUpdated,
     RelayRemoved,
     DkimGenerated,
     DkimRotated,
@@ -363,7 +368,7 @@ pub enum Flash {
 }
 
 impl Flash {
-    const ALL: [Flash; 13] = [
+    const ALL: [Flash; 14] = [
         Flash::LoggedOut,
         Flash::DomainAdded,
         Flash::MailboxAdded,
@@ -373,6 +378,7 @@ impl Flash {
         Flash::AliasAdded,
         Flash::AliasRemoved,
         Flash::RelayAdded,
+        Flash::RelayUpdated,
         Flash::RelayRemoved,
         Flash::DkimGenerated,
         Flash::DkimRotated,
@@ -390,6 +396,7 @@ impl Flash {
             Flash::AliasAdded => "alias-added",
             Flash::AliasRemoved => "alias-removed",
             Flash::RelayAdded => "relay-added",
+            Flash::RelayUpdated => "relay-updated",
             Flash::RelayRemoved => "relay-removed",
             Flash::DkimGenerated => "dkim-generated",
             Flash::DkimRotated => "dkim-rotated",
@@ -408,6 +415,7 @@ impl Flash {
             Flash::AliasAdded => T::FlashAliasAdded,
             Flash::AliasRemoved => T::FlashAliasRemoved,
             Flash::RelayAdded => T::FlashRelayAdded,
+            Flash::RelayUpdated => T::FlashRelayUpdated,
             Flash::RelayRemoved => T::FlashRelayRemoved,
             Flash::DkimGenerated => T::FlashDkimGenerated,
             Flash::DkimRotated => T::FlashDkimRotated,
