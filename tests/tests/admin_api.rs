@@ -27,6 +27,7 @@ on_both_backends!(
     bad_requests_get_json_errors,
     the_openapi_document_matches_the_server,
     curl_logs_in_and_adds_a_mailbox,
+    a_catch_all_is_made_and_removed,
 );
 
 const A: &str = "comune-a.esempio.it";
@@ -1678,4 +1679,60 @@ async fn curl_logs_in_and_adds_a_mailbox(config: &TestConfig) {
     )
     .await;
     assert_eq!(status_of(out.ok()).1, "401");
+}
+
+async fn a_catch_all_is_made_and_removed(config: &TestConfig) {
+    let site = site(config).await;
+    let catch_all = format!("@{A}");
+    let body = json!({ "source": catch_all, "targets": [mario(A)] });
+    let made = site
+        .send(
+            Request::post(&api("/aliases"))
+                .json(&body)
+                .bearer(&site.anna),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:#?}");
+    assert_eq!(
+        made.json(),
+        json!([{ "source": catch_all, "target": mario(A) }])
+    );
+    let listed = site.get(&site.anna, &format!("/domains/{A}/aliases")).await;
+    let catch_alls: Vec<&Value> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|a| a["source"] == catch_all.as_str())
+        .collect();
+    assert_eq!(
+        catch_alls,
+        [&json!({ "source": catch_all, "target": mario(A) })]
+    );
+
+    // Another comune's catch-all is out of reach, as its domain is.
+    let foreign = json!({ "source": format!("@{B}"), "targets": [mario(A)] });
+    let refused = site
+        .send(
+            Request::post(&api("/aliases"))
+                .json(&foreign)
+                .bearer(&site.anna),
+        )
+        .await;
+    assert_error(&refused, 404, "not_found");
+
+    let path = api(&format!("/aliases/{}", catch_all.replace('@', "%40")));
+    let removed = site.send(Request::delete(&path).bearer(&site.anna)).await;
+    assert_eq!(removed.status, 200, "{removed:#?}");
+    let listed = site.get(&site.anna, &format!("/domains/{A}/aliases")).await;
+    let sources: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|a| a["source"].as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        [format!("info@{A}")],
+        "only the other alias is left"
+    );
 }
