@@ -1378,6 +1378,8 @@ async fn bad_requests_get_json_errors(config: &TestConfig) {
         (post(&format!("/domains/{A}/dkim"), r#"{"algorithm": "ed25519"}"#), 409, "conflict", None),
         (post(&format!("/domains/{A}/dkim/rotate"), r#"{"grace_seconds": "una settimana"}"#), 422, "invalid", Some("grace_seconds")),
         (post(&format!("/domains/{A}/dkim/rotate"), r#"{"grace_seconds": 18446744073709551615}"#), 422, "invalid", Some("grace_seconds")),
+        (as_provincia(Request::get(&api("/"))), 404, "not_found", None),
+        (as_provincia(Request::get(&api("/nessuno"))), 404, "not_found", None),
         (as_provincia(Request::get(&api("/audit?since=ieri"))), 422, "invalid", Some("since")),
         (as_provincia(Request::get(&api("/audit?limit=0"))), 422, "invalid", Some("limit")),
         (as_provincia(Request::get(&api("/audit?limit=tanti"))), 422, "invalid", Some("limit")),

@@ -18,7 +18,7 @@ mod tokens;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
@@ -92,8 +92,16 @@ pub fn router() -> (Router<AppState>, OpenApi) {
     let api = api
         .route("/openapi.json", get(move || async move { Json(served) }))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        .fallback(|| async { ApiError::not_found("no such API endpoint") });
-    (Router::new().nest("/api/v1", api), doc)
+        .fallback(no_endpoint);
+    // The nested router's fallback does not see `/api/v1/` itself.
+    let api = Router::new()
+        .nest("/api/v1", api)
+        .route("/api/v1/", any(no_endpoint));
+    (api, doc)
+}
+
+async fn no_endpoint() -> ApiError {
+    ApiError::not_found("no such API endpoint")
 }
 
 /// The document's title, server prefix and ways to authenticate.
