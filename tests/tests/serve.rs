@@ -1,12 +1,17 @@
 //! `postino serve` from a configuration file: every listener answers, the
 //! protocol greetings and the health check work, and SIGTERM shuts it down
 //! cleanly, telling connected clients (SMTP `421`, RFC 5321 §3.8; IMAP
-//! `* BYE`, RFC 9051 §7.1.5). Runs on both store backends.
+//! `* BYE`, RFC 9051 §7.1.5). Runs on both store backends; on PostgreSQL,
+//! the health check also says when the database stops answering.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use postino_common::store::testing::postgres_url;
 use postino_tests::http::request;
-use postino_tests::{LineClient, STOP_LIMIT, Server, TestConfig, on_both_backends};
+use postino_tests::{
+    Backend, LineClient, STOP_LIMIT, Server, TEST_LIMIT, TestConfig, on_both_backends, within,
+};
+use sqlx::{Connection, PgConnection};
 use tokio::net::TcpStream;
 
 on_both_backends!(serves_every_listener_and_stops_on_sigterm);
@@ -51,4 +56,63 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     let status = server.wait(STOP_LIMIT).await;
     assert!(status.success(), "exit after SIGTERM: {status}");
     assert!(asked.elapsed() < STOP_LIMIT);
+}
+
+/// Lets connections to `database` in, or shuts them out and ends those open.
+async fn set_database_open(database: &str, open: bool) {
+    let mut admin = PgConnection::connect(&postgres_url())
+        .await
+        .expect("connect to PostgreSQL");
+    let alter = format!("ALTER DATABASE \"{database}\" WITH ALLOW_CONNECTIONS {open}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(alter))
+        .execute(&mut admin)
+        .await
+        .expect("alter the database");
+    if !open {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(database)
+        .execute(&mut admin)
+        .await
+        .expect("end the open connections");
+    }
+}
+
+#[tokio::test]
+async fn the_health_check_follows_the_database() {
+    within(TEST_LIMIT, async {
+        let config = TestConfig::new(Backend::Postgres).await;
+        let _server = Server::start(&config).await;
+        let admin = config.listeners.admin;
+        let url = config.database_url();
+        let database = url
+            .rsplit('/')
+            .next()
+            .and_then(|tail| tail.split('?').next())
+            .expect("a database name")
+            .to_string();
+        assert_eq!(request(admin, "GET", "/healthz", "").await.0, 200);
+
+        set_database_open(&database, false).await;
+        let asked = Instant::now();
+        let (status, body) = request(admin, "GET", "/healthz", "").await;
+        assert_eq!((status, body.as_str()), (503, "store unreachable\n"));
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            asked.elapsed()
+        );
+
+        set_database_open(&database, true).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while request(admin, "GET", "/healthz", "").await.0 != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "still unhealthy with the database back"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
 }

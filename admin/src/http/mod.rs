@@ -13,6 +13,7 @@ mod metrics;
 mod principal;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
@@ -111,11 +112,19 @@ pub fn spawn(
 }
 
 /// 200 when the store answers, 503 when it does not.
+/// How long the health check waits for the store: a load balancer asking
+/// wants an answer within its own timeout, not the pool's 30 s.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
 async fn healthz(State(store): State<Store>) -> (StatusCode, &'static str) {
-    match store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
+    match tokio::time::timeout(HEALTH_TIMEOUT, store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n"),
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "health check: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?HEALTH_TIMEOUT, "health check: store did not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
         }
     }
