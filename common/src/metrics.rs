@@ -14,6 +14,10 @@ use ::metrics::{Gauge, Unit, counter, describe_counter, describe_histogram, hist
 pub const LOGIN_FAILURES: &str = "postino_login_failures_total";
 /// How long committing a write transaction takes.
 pub const STORE_COMMIT_SECONDS: &str = "postino_store_commit_seconds";
+/// How long a write transaction takes, from its start to its commit.
+pub const STORE_WRITE_SECONDS: &str = "postino_store_write_seconds";
+/// How long writers wait for their turn or for row locks.
+pub const STORE_LOCK_WAIT_SECONDS: &str = "postino_store_lock_wait_seconds";
 /// How long storing a message takes, batching and commit included.
 pub const STORE_APPEND_SECONDS: &str = "postino_store_append_seconds";
 
@@ -44,6 +48,18 @@ pub fn describe() {
         "Time to commit a store write transaction"
     );
     describe_histogram!(
+        STORE_WRITE_SECONDS,
+        Unit::Seconds,
+        "Time a store write transaction takes, from its start (waiting for \
+         the writer's turn included) to its durable commit"
+    );
+    describe_histogram!(
+        STORE_LOCK_WAIT_SECONDS,
+        Unit::Seconds,
+        "Time store writers wait for the writer's turn (SQLite) or for the \
+         row locks of the folders and accounts they change (PostgreSQL)"
+    );
+    describe_histogram!(
         STORE_APPEND_SECONDS,
         Unit::Seconds,
         "Time to store a message durably, waiting for its group commit included"
@@ -62,6 +78,14 @@ pub(crate) fn login_failed(service: &'static str, reason: &'static str) {
 
 pub(crate) fn commit_took(elapsed: Duration) {
     histogram!(STORE_COMMIT_SECONDS).record(elapsed);
+}
+
+pub(crate) fn write_took(elapsed: Duration) {
+    histogram!(STORE_WRITE_SECONDS).record(elapsed);
+}
+
+pub(crate) fn lock_waited(elapsed: Duration) {
+    histogram!(STORE_LOCK_WAIT_SECONDS).record(elapsed);
 }
 
 pub(crate) fn append_took(elapsed: Duration) {

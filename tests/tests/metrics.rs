@@ -249,6 +249,8 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         "postino_queue_oldest_age_seconds",
         "postino_delivery_attempts_total",
         "postino_store_commit_seconds",
+        "postino_store_write_seconds",
+        "postino_store_lock_wait_seconds",
         "postino_store_append_seconds",
     ] {
         assert!(
@@ -347,6 +349,13 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         commits
     );
     assert!(after.get("postino_store_commit_seconds_sum", &[]) > 0.0);
+    // Each of them is timed whole too, from its start, never shorter than
+    // its commit.
+    assert_eq!(after.get("postino_store_write_seconds_count", &[]), commits);
+    assert!(
+        after.get("postino_store_write_seconds_sum", &[])
+            >= after.get("postino_store_commit_seconds_sum", &[])
+    );
     assert!(after.get("postino_store_append_seconds_count", &[]) >= 2.0);
 }
 

@@ -448,11 +448,24 @@ async fn submission_queues_remote_mail_and_delivers_local_mail(config: &TestConf
         .expect("read the queue")
         .expect("queued body");
     assert!(body.ends_with(sent.as_bytes()));
-    assert_eq!(
-        blob_count(config).await,
-        1,
-        "local copy and queue share one blob"
-    );
+    // Counted over these two only: the queue may already have bounced
+    // the message for the unknown domain, with a body of its own.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&config.database_url())
+        .await
+        .expect("connect to the store's database");
+    let bodies: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT blob_hash) FROM (SELECT blob_hash FROM queue WHERE id = $1 \
+         UNION ALL SELECT m.blob_hash FROM messages m JOIN folders f ON f.id = m.folder_id \
+         JOIN accounts a ON a.id = f.account_id WHERE a.address = $2) AS used",
+    )
+    .bind(amico.queue_id)
+    .bind(BRUNO)
+    .fetch_one(&pool)
+    .await
+    .expect("count bodies");
+    pool.close().await;
+    assert_eq!(bodies, 1, "local copy and queue share one blob");
 }
 
 /// Whatever the sender claims, MX takes mail only for hosted domains.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::append::Charge;
+use super::blobs::BlobRefs;
 use super::domains::{clamp, not_found as domain_not_found};
 use super::folders::DEFAULT_FOLDERS;
 use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
@@ -255,9 +255,7 @@ impl WriteTx {
                 .execute(self.conn())
                 .await?;
         }
-        self.release_blobs(&blobs).await?;
-        self.charge(Charge::Domain, account.domain_id, -account.used_bytes)
-            .await?;
+        self.release_blobs(&BlobRefs::from_counts(blobs)).await?;
         sqlx::query("DELETE FROM aliases WHERE target = $1")
             .bind(address)
             .execute(self.conn())

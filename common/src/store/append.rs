@@ -12,11 +12,14 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::mime;
 
-use super::{Change, ChangeKind, Flags, Inner, Result, Store, StoreError, WriteTx, is_transient};
+use super::counters::Tally;
+use super::{
+    Backend, Change, ChangeKind, Flags, Inner, Result, Store, StoreError, WriteTx, is_transient,
+};
 
 /// Most appends in one commit.
 const MAX_BATCH: usize = 256;
@@ -26,6 +29,8 @@ const MAX_BATCH_BYTES: usize = 32 << 20;
 const MAX_ATTEMPTS: u32 = 3;
 /// Appends waiting for a writer before callers wait to enqueue.
 const QUEUE_DEPTH: usize = 1024;
+/// Batches committing at once on PostgreSQL.
+const POSTGRES_WRITERS: usize = 4;
 
 /// A message to store, once, into folders and/or the outbound queue. It is
 /// stored everywhere or nowhere: one refused target refuses the message.
@@ -109,16 +114,19 @@ pub struct Stored {
 struct Reserved {
     appended: Appended,
     account_id: i64,
-    domain_id: i64,
 }
 
-/// Whose space a folder's messages use.
+/// Whose space a folder's messages use, and how much room the domain has.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct Owner {
     pub account_id: i64,
-    pub domain_id: i64,
     pub address: String,
     pub domain: String,
+    /// The domain's quota, 0 for none.
+    pub domain_quota: i64,
+    /// The domain's usage, the sum of its mailboxes'; only read (as 0
+    /// otherwise) when the domain has a quota.
+    pub domain_used: i64,
 }
 
 /// Why a message was refused.
@@ -192,26 +200,42 @@ pub(super) struct Handle {
 }
 
 impl Handle {
-    /// Starts the writer. One is enough on both backends: SQLite has one
-    /// writer at a time anyway, and on PostgreSQL parallel writers only wait
-    /// on each other's domain and folder locks (measured: one writer is
-    /// faster), while several nodes still write in parallel.
-    pub(super) fn spawn(store: Weak<Inner>) -> Handle {
+    /// Starts the writers: one on SQLite, which has one writer at a time
+    /// anyway; several on PostgreSQL, where batches for different mailboxes
+    /// lock different rows and their commits' flushes overlap.
+    pub(super) fn spawn(store: Weak<Inner>, backend: Backend) -> Handle {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_batches(store, queue));
+        let queue = Arc::new(Mutex::new(queue));
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        for _ in 0..writers {
+            tokio::spawn(write_batches(store.clone(), queue.clone()));
+        }
         Handle { jobs }
     }
 }
 
-async fn write_batches(store: Weak<Inner>, mut queue: mpsc::Receiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut bytes = first.message.raw.len();
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-            let Ok(job) = queue.try_recv() else { break };
-            bytes += job.message.raw.len();
-            batch.push(job);
-        }
+/// Takes every append waiting (up to a batch) and commits them together,
+/// until the store is gone. Writers take turns at the queue, not at the
+/// database.
+async fn write_batches(store: Weak<Inner>, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let batch = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut bytes = first.message.raw.len();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                let Ok(job) = queue.try_recv() else { break };
+                bytes += job.message.raw.len();
+                batch.push(job);
+            }
+            batch
+        };
         let Some(inner) = store.upgrade() else { return };
         Store { inner }.write_batch(batch).await;
     }
@@ -308,20 +332,36 @@ impl WriteTx {
         described: Option<&Described>,
     ) -> Result<Outcome> {
         let size = message.raw.len() as i64;
-        let mut reserved = Vec::with_capacity(message.targets.len());
+        // All or nothing: every target's space is charged before any UID
+        // is taken, and what was charged is given back on a refusal.
+        let mut owners = Vec::with_capacity(message.targets.len());
         for target in &message.targets {
-            match self.reserve(target.folder_id, size).await? {
-                Ok(r) => reserved.push(r),
+            let charged = match self.owner(target.folder_id).await? {
+                Some(owner) => self.charge_owner(&owner, size).await?.map(|()| owner),
+                None => Err(Refusal::NoSuchFolder(target.folder_id)),
+            };
+            match charged {
+                Ok(owner) => owners.push(owner.account_id),
                 Err(refusal) => {
-                    // All or nothing: give back the space already charged.
-                    // The UIDs taken stay unused, which IMAP allows.
-                    for r in &reserved {
-                        self.charge(Charge::Account, r.account_id, -size).await?;
-                        self.charge(Charge::Domain, r.domain_id, -size).await?;
+                    for &account_id in &owners {
+                        self.charge_account(account_id, -size).await?;
                     }
                     return Ok(Err(refusal));
                 }
             }
+        }
+        let mut reserved = Vec::with_capacity(owners.len());
+        for (target, account_id) in message.targets.iter().zip(owners) {
+            let added = Tally::of(target.flags.0, size);
+            let touched = self.touch_folder(target.folder_id, 1, added).await?;
+            reserved.push(Reserved {
+                appended: Appended {
+                    folder_id: target.folder_id,
+                    uid: touched.first_uid,
+                    modseq: touched.modseq,
+                },
+                account_id,
+            });
         }
         let references = reserved.len() + usize::from(message.outbound.is_some());
         if references == 0 {
@@ -378,50 +418,36 @@ impl WriteTx {
         Ok(Ok(stored))
     }
 
-    /// Charges `size` bytes to the folder's account and domain if both have
-    /// room, then takes the folder's next UID and MODSEQ.
-    async fn reserve(&mut self, folder_id: i64, size: i64) -> Result<Result<Reserved, Refusal>> {
-        let Some(owner) = self.owner(folder_id).await? else {
-            return Ok(Err(Refusal::NoSuchFolder(folder_id)));
-        };
-        if let Err(refusal) = self.charge_owner(&owner, size).await? {
-            return Ok(Err(refusal));
-        }
-        let (uid, modseq) = self.take_uids(folder_id, 1).await?;
-        Ok(Ok(Reserved {
-            appended: Appended {
-                folder_id,
-                uid,
-                modseq,
-            },
-            account_id: owner.account_id,
-            domain_id: owner.domain_id,
-        }))
-    }
-
     /// The account and domain a folder belongs to.
     pub(super) async fn owner(&mut self, folder_id: i64) -> Result<Option<Owner>> {
         Ok(sqlx::query_as(
-            "SELECT a.id AS account_id, a.domain_id, a.address, d.name AS domain FROM folders f \
-             JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id WHERE f.id = $1",
+            "SELECT a.id AS account_id, a.address, d.name AS domain, d.quota_bytes AS domain_quota, \
+             CASE WHEN d.quota_bytes = 0 THEN 0 ELSE \
+             CAST((SELECT SUM(o.used_bytes) FROM accounts o WHERE o.domain_id = d.id) AS BIGINT) END \
+             AS domain_used \
+             FROM folders f JOIN accounts a ON a.id = f.account_id JOIN domains d ON d.id = a.domain_id \
+             WHERE f.id = $1",
         )
         .bind(folder_id)
         .fetch_optional(self.conn())
         .await?)
     }
 
-    /// Charges `size` bytes to an account and its domain if both have room.
+    /// Charges `size` bytes to an account if it and its domain have room.
+    /// The account's room is checked by the update that charges it; the
+    /// domain's, which is the sum of its mailboxes', is read without a lock,
+    /// so concurrent writers to one comune may pass its quota by what they
+    /// store at the same moment, never more.
     pub(super) async fn charge_owner(
         &mut self,
         owner: &Owner,
         size: i64,
     ) -> Result<Result<(), Refusal>> {
-        if !self.charge(Charge::Account, owner.account_id, size).await? {
+        if !self.charge_account(owner.account_id, size).await? {
             return Ok(Err(Refusal::AccountOverQuota(owner.address.clone())));
         }
-        if !self.charge(Charge::Domain, owner.domain_id, size).await? {
-            self.charge(Charge::Account, owner.account_id, -size)
-                .await?;
+        if owner.domain_quota > 0 && size > 0 && owner.domain_used + size > owner.domain_quota {
+            self.charge_account(owner.account_id, -size).await?;
             return Ok(Err(Refusal::DomainOverQuota(owner.domain.clone())));
         }
         Ok(Ok(()))
@@ -459,31 +485,17 @@ impl WriteTx {
         Ok(queue_id)
     }
 
-    /// Adds `delta` bytes to an account's or a domain's usage; a positive
-    /// delta only if it stays within the quota. Returns whether it did.
-    pub(super) async fn charge(&mut self, what: Charge, id: i64, delta: i64) -> Result<bool> {
-        let sql = match what {
-            Charge::Account => {
-                "UPDATE accounts SET used_bytes = used_bytes + $1 \
-                 WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)"
-            }
-            Charge::Domain => {
-                "UPDATE domains SET used_bytes = used_bytes + $1 \
-                 WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)"
-            }
-        };
-        let updated = sqlx::query(sql)
-            .bind(delta)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+    /// Adds `delta` bytes to an account's usage; a positive delta only if it
+    /// stays within the quota. Returns whether it did.
+    pub(super) async fn charge_account(&mut self, account_id: i64, delta: i64) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE accounts SET used_bytes = used_bytes + $1 \
+             WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)",
+        )
+        .bind(delta)
+        .bind(account_id)
+        .execute(self.conn())
+        .await?;
         Ok(updated.rows_affected() == 1)
     }
-}
-
-/// Whose usage a [`WriteTx::charge`] changes.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Charge {
-    Account,
-    Domain,
 }

@@ -1,9 +1,12 @@
 //! Copying and moving messages between folders (IMAP COPY, RFC 9051
 //! §6.4.7, and MOVE, RFC 6851): new UIDs in the target, the same bodies.
+//! Each is a few statements whatever the number of messages.
 
 use super::append::Refusal;
 use sqlx::AssertSqlSafe;
 
+use super::blobs::BlobRefs;
+use super::counters::Tally;
 use super::messages::{MAX_IN_LIST, placeholders};
 use super::{Change, ChangeKind, Result, WriteTx};
 
@@ -14,12 +17,23 @@ pub type UidMap = Vec<(i64, i64)>;
 struct Source {
     uid: i64,
     size: i64,
+    flags: i64,
     blob_hash: String,
+}
+
+/// What some messages add to a folder's counters.
+fn tally(messages: &[Source]) -> Tally {
+    let mut tally = Tally::default();
+    for message in messages {
+        tally += Tally::of(message.flags, message.size);
+    }
+    tally
 }
 
 impl WriteTx {
     /// Copies messages into `target`, charging their size to the target's
-    /// account and domain; refused whole when it does not fit.
+    /// account (within its domain's quota); refused whole when it does not
+    /// fit.
     pub async fn copy_messages(
         &mut self,
         source: i64,
@@ -34,47 +48,24 @@ impl WriteTx {
         let Some(owner) = self.owner(target).await? else {
             return Ok(Err(Refusal::NoSuchFolder(target)));
         };
-        let size: i64 = messages.iter().map(|m| m.size).sum();
-        if let Err(refusal) = self.charge_owner(&owner, size).await? {
+        let added = tally(&messages);
+        if let Err(refusal) = self.charge_owner(&owner, added.bytes).await? {
             return Ok(Err(refusal));
         }
-        let (first_uid, modseq) = self.take_uids(target, messages.len()).await?;
-        let mut map = Vec::with_capacity(messages.len());
-        let mut blobs: Vec<(String, i64)> = Vec::new();
-        for (n, message) in messages.iter().enumerate() {
-            let uid = first_uid + n as i64;
-            sqlx::query(
-                "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, \
-                 modseq, envelope, body_structure, subject, sent_at) \
-                 SELECT $1, $2, blob_hash, size, internal_date, flags, keywords, $3, envelope, \
-                 body_structure, subject, sent_at FROM messages WHERE folder_id = $4 AND uid = $5",
-            )
-            .bind(target)
-            .bind(uid)
-            .bind(modseq)
-            .bind(source)
-            .bind(message.uid)
-            .execute(self.conn())
+        let touched = self.touch_folder(target, messages.len(), added).await?;
+        let map = self
+            .insert_copies(source, &messages, target, touched.first_uid, touched.modseq)
             .await?;
-            match blobs.iter_mut().find(|(h, _)| *h == message.blob_hash) {
-                Some((_, count)) => *count += 1,
-                None => blobs.push((message.blob_hash.clone(), 1)),
-            }
-            map.push((message.uid, uid));
+        let mut refs = BlobRefs::default();
+        for message in &messages {
+            refs.add(&message.blob_hash);
         }
-        blobs.sort();
-        for (hash, count) in &blobs {
-            sqlx::query("UPDATE blobs SET refcount = refcount + $1 WHERE hash = $2")
-                .bind(count)
-                .bind(hash)
-                .execute(self.conn())
-                .await?;
-        }
+        self.hold_blobs(&refs).await?;
         self.announce(Change {
             account_id: owner.account_id,
             folder_id: target,
             kind: ChangeKind::Appended,
-            modseq,
+            modseq: touched.modseq,
         });
         Ok(Ok(map))
     }
@@ -93,39 +84,79 @@ impl WriteTx {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let (first_uid, target_modseq) = self.take_uids(target, messages.len()).await?;
-        let expunge = self.bump_modseq(source).await?;
-        let mut map = Vec::with_capacity(messages.len());
-        for (n, message) in messages.iter().enumerate() {
-            let uid = first_uid + n as i64;
-            sqlx::query(
-                "UPDATE messages SET folder_id = $1, uid = $2, modseq = $3 WHERE folder_id = $4 AND uid = $5",
-            )
-            .bind(target)
-            .bind(uid)
-            .bind(target_modseq)
-            .bind(source)
-            .bind(message.uid)
-            .execute(self.conn())
+        let moved = tally(&messages);
+        let arrived = self.touch_folder(target, messages.len(), moved).await?;
+        let map = self
+            .insert_copies(source, &messages, target, arrived.first_uid, arrived.modseq)
             .await?;
-            sqlx::query("INSERT INTO expunged (folder_id, uid, modseq) VALUES ($1, $2, $3)")
-                .bind(source)
-                .bind(message.uid)
-                .bind(expunge.modseq)
-                .execute(self.conn())
-                .await?;
-            map.push((message.uid, uid));
+        // The copies hold the bodies now: the source rows go without
+        // touching the bodies' counts.
+        let uids: Vec<i64> = messages.iter().map(|m| m.uid).collect();
+        for chunk in uids.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "DELETE FROM messages WHERE folder_id = $1 AND uid IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(source);
+            for uid in chunk {
+                query = query.bind(uid);
+            }
+            query.execute(self.conn()).await?;
         }
+        let left = self.touch_folder(source, 0, -moved).await?;
+        self.record_expunged(source, &uids, left.modseq).await?;
         self.announce(Change {
+            account_id: left.account_id,
+            folder_id: source,
             kind: ChangeKind::Expunged,
-            ..expunge
+            modseq: left.modseq,
         });
         self.announce(Change {
-            account_id: expunge.account_id,
+            account_id: arrived.account_id,
             folder_id: target,
             kind: ChangeKind::Appended,
-            modseq: target_modseq,
+            modseq: arrived.modseq,
         });
+        Ok(map)
+    }
+
+    /// Copies the rows of `messages` (in UID order) into `target`, numbered
+    /// from `first_uid` in the same order.
+    async fn insert_copies(
+        &mut self,
+        source: i64,
+        messages: &[Source],
+        target: i64,
+        first_uid: i64,
+        modseq: i64,
+    ) -> Result<UidMap> {
+        let mut map = Vec::with_capacity(messages.len());
+        for (n, chunk) in messages.chunks(MAX_IN_LIST).enumerate() {
+            let chunk_first = first_uid + (n * MAX_IN_LIST) as i64;
+            let sql = format!(
+                "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, \
+                 modseq, envelope, body_structure, subject, sent_at) \
+                 SELECT $1, $2 + ROW_NUMBER() OVER (ORDER BY uid) - 1, blob_hash, size, internal_date, \
+                 flags, keywords, $3, envelope, body_structure, subject, sent_at \
+                 FROM messages WHERE folder_id = $4 AND uid IN ({})",
+                placeholders(5, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql))
+                .bind(target)
+                .bind(chunk_first)
+                .bind(modseq)
+                .bind(source);
+            for message in chunk {
+                query = query.bind(message.uid);
+            }
+            query.execute(self.conn()).await?;
+            map.extend(
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, message)| (message.uid, chunk_first + i as i64)),
+            );
+        }
         Ok(map)
     }
 
@@ -134,37 +165,24 @@ impl WriteTx {
         let mut found = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(MAX_IN_LIST) {
             let sql = format!(
-                "SELECT uid, size, blob_hash FROM messages WHERE folder_id = $1 AND uid IN ({})",
+                "SELECT uid, size, flags, blob_hash FROM messages WHERE folder_id = $1 AND uid IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut query =
-                sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql)).bind(folder_id);
+                sqlx::query_as::<_, (i64, i64, i64, String)>(AssertSqlSafe(sql)).bind(folder_id);
             for uid in chunk {
                 query = query.bind(uid);
             }
             found.extend(query.fetch_all(self.conn()).await?.into_iter().map(
-                |(uid, size, blob_hash)| Source {
+                |(uid, size, flags, blob_hash)| Source {
                     uid,
                     size,
+                    flags,
                     blob_hash,
                 },
             ));
         }
         found.sort_by_key(|m| m.uid);
         Ok(found)
-    }
-
-    /// Takes `count` consecutive UIDs and one new MODSEQ in a folder;
-    /// returns the first UID and the MODSEQ.
-    pub(super) async fn take_uids(&mut self, folder_id: i64, count: usize) -> Result<(i64, i64)> {
-        let count = count as i64;
-        Ok(sqlx::query_as(
-            "UPDATE folders SET uidnext = uidnext + $1, highestmodseq = highestmodseq + 1 \
-             WHERE id = $2 RETURNING uidnext - $1, highestmodseq",
-        )
-        .bind(count)
-        .bind(folder_id)
-        .fetch_one(self.conn())
-        .await?)
     }
 }

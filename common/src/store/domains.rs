@@ -31,7 +31,9 @@ pub struct NewDomain {
 macro_rules! select_domain {
     ($tail:literal) => {
         concat!(
-            "SELECT d.id, d.name, d.quota_bytes, d.max_mailboxes, d.used_bytes, ",
+            "SELECT d.id, d.name, d.quota_bytes, d.max_mailboxes, ",
+            "CAST(COALESCE((SELECT SUM(a.used_bytes) FROM accounts a WHERE a.domain_id = d.id), 0) AS BIGINT) ",
+            "AS used_bytes, ",
             "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
             "d.active, d.created_at FROM domains d ",
             $tail

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use sqlx::AssertSqlSafe;
 
+use super::counters::Tally;
 use super::messages::{MAX_IN_LIST, placeholders};
-use super::{Change, ChangeKind, Flags, MessageSummary, Result, StoreError, WriteTx};
+use super::{Change, ChangeKind, Flags, MessageSummary, Result, WriteTx};
 
 /// How a STORE changes flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +93,7 @@ impl WriteTx {
         // Messages to change, grouped by the flags they end with, so that
         // marking a whole folder seen is a handful of statements.
         let mut groups: BTreeMap<(i64, String), Vec<usize>> = BTreeMap::new();
+        let mut delta = Tally::default();
         for (index, message) in current.iter().enumerate() {
             if unchanged_since.is_some_and(|since| message.modseq > since) {
                 stored.modified.push(message.uid);
@@ -99,11 +101,12 @@ impl WriteTx {
             }
             let after = change.apply(message.flags, &message.keywords);
             if after != (message.flags, message.keywords.clone()) {
+                delta += Tally::reflagged(message.flags, after.0, message.size);
                 groups.entry(after).or_default().push(index);
             }
         }
         if !groups.is_empty() {
-            let modseq = self.bump_modseq(folder_id).await?;
+            let touched = self.touch_folder(folder_id, 0, delta).await?;
             for ((flags, keywords), indexes) in groups {
                 for chunk in indexes.chunks(MAX_IN_LIST) {
                     let sql = format!(
@@ -114,7 +117,7 @@ impl WriteTx {
                     let mut query = sqlx::query(AssertSqlSafe(sql))
                         .bind(flags)
                         .bind(&keywords)
-                        .bind(modseq.modseq)
+                        .bind(touched.modseq)
                         .bind(folder_id);
                     for &index in chunk {
                         query = query.bind(current[index].uid);
@@ -124,40 +127,20 @@ impl WriteTx {
                         let message = &mut current[index];
                         message.flags = flags;
                         message.keywords.clone_from(&keywords);
-                        message.modseq = modseq.modseq;
+                        message.modseq = touched.modseq;
                     }
                 }
             }
             self.announce(Change {
+                account_id: touched.account_id,
+                folder_id,
                 kind: ChangeKind::Flags,
-                ..modseq
+                modseq: touched.modseq,
             });
         }
         current.retain(|m| stored.modified.binary_search(&m.uid).is_err());
         stored.messages = current;
         Ok(stored)
-    }
-
-    /// Takes a folder's next MODSEQ; the returned change names the folder's
-    /// account, to be announced once something used it.
-    pub(super) async fn bump_modseq(&mut self, folder_id: i64) -> Result<Change> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = $1 \
-             RETURNING account_id, highestmodseq",
-        )
-        .bind(folder_id)
-        .fetch_optional(self.conn())
-        .await?;
-        let (account_id, modseq) = row.ok_or_else(|| StoreError::NotFound {
-            what: "folder",
-            name: folder_id.to_string(),
-        })?;
-        Ok(Change {
-            account_id,
-            folder_id,
-            kind: ChangeKind::Flags,
-            modseq,
-        })
     }
 }
 

@@ -51,17 +51,6 @@ pub(super) const DEFAULT_FOLDERS: [(&str, Option<SpecialUse>); 6] = [
     ("Archive", Some(SpecialUse::Archive)),
 ];
 
-/// How many messages a folder holds, for STATUS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct FolderCounts {
-    pub folder_id: i64,
-    pub messages: i64,
-    pub unseen: i64,
-    pub bytes: i64,
-    pub deleted: i64,
-    pub deleted_bytes: i64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct Folder {
     pub id: i64,
@@ -73,12 +62,20 @@ pub struct Folder {
     pub uidvalidity: i64,
     pub uidnext: i64,
     pub highestmodseq: i64,
+    /// What STATUS reports: messages, those without `\Seen`, their total
+    /// size, and those marked `\Deleted` with their size.
+    pub messages: i64,
+    pub unseen: i64,
+    pub bytes: i64,
+    pub deleted: i64,
+    pub deleted_bytes: i64,
 }
 
 macro_rules! select_folder {
     ($tail:literal) => {
         concat!(
-            "SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq ",
+            "SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, ",
+            "messages, unseen, bytes, deleted, deleted_bytes ",
             "FROM folders ",
             $tail
         )
@@ -136,30 +133,14 @@ impl Store {
             .await?)
     }
 
-    /// Message counts and sizes of every folder of an account, for STATUS
-    /// and LIST-STATUS, one row per folder.
-    pub async fn folder_counts(&self, account_id: i64) -> Result<Vec<FolderCounts>> {
-        Ok(sqlx::query_as(
-            "SELECT f.id AS folder_id, COUNT(m.uid) AS messages, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 2 = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS unseen, \
-             CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS bytes, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN 1 ELSE 0 END), 0) AS BIGINT) AS deleted, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN m.size ELSE 0 END), 0) AS BIGINT) AS deleted_bytes \
-             FROM folders f LEFT JOIN messages m ON m.folder_id = f.id \
-             WHERE f.account_id = $1 GROUP BY f.id",
-        )
-        .bind(account_id)
-        .fetch_all(self.pool())
-        .await?)
-    }
-
     /// An account's usage and quota, and its domain's.
     pub async fn usage(&self, account_id: i64) -> Result<Option<Usage>> {
         Ok(sqlx::query_as(
-            "SELECT a.used_bytes, a.quota_bytes, d.name AS domain, d.used_bytes AS domain_used_bytes, \
-             d.quota_bytes AS domain_quota_bytes, \
-             (SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id \
-              WHERE f.account_id = a.id) AS messages \
+            "SELECT a.used_bytes, a.quota_bytes, d.name AS domain, \
+             CAST((SELECT SUM(o.used_bytes) FROM accounts o WHERE o.domain_id = d.id) AS BIGINT) \
+             AS domain_used_bytes, d.quota_bytes AS domain_quota_bytes, \
+             CAST((SELECT COALESCE(SUM(f.messages), 0) FROM folders f WHERE f.account_id = a.id) AS BIGINT) \
+             AS messages \
              FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.id = $1",
         )
         .bind(account_id)
@@ -302,12 +283,7 @@ impl WriteTx {
                 name: name.to_string(),
             });
         }
-        let uids: Vec<(i64,)> = sqlx::query_as("SELECT uid FROM messages WHERE folder_id = $1")
-            .bind(folder.id)
-            .fetch_all(self.conn())
-            .await?;
-        let uids: Vec<i64> = uids.into_iter().map(|(uid,)| uid).collect();
-        self.expunge(folder.id, &uids).await?;
+        self.remove_messages(folder.id, None, false).await?;
         sqlx::query("DELETE FROM expunged WHERE folder_id = $1")
             .bind(folder.id)
             .execute(self.conn())

@@ -3,8 +3,9 @@
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::append::Charge;
-use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx};
+use super::blobs::BlobRefs;
+use super::counters::Tally;
+use super::{Change, ChangeKind, Result, Store, WriteTx};
 
 /// The system flags of RFC 9051 §2.3.2, as bits of the `flags` column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -100,25 +101,16 @@ impl Store {
         Ok(rows.into_iter().map(|(uid,)| uid).collect())
     }
 
-    /// The lowest UID of a folder's messages without `\Seen`.
+    /// The lowest UID of a folder's messages without `\Seen`: read in UID
+    /// order, stopping at the first.
     pub async fn first_unseen(&self, folder_id: i64) -> Result<Option<i64>> {
-        let (uid,): (Option<i64>,) =
-            sqlx::query_as("SELECT MIN(uid) FROM messages WHERE folder_id = $1 AND flags % 2 = 0")
-                .bind(folder_id)
-                .fetch_one(self.pool())
-                .await?;
-        Ok(uid)
-    }
-
-    /// The UIDs of a folder's messages marked `\Deleted`, ascending.
-    pub async fn deleted_uids(&self, folder_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT uid FROM messages WHERE folder_id = $1 AND flags % 16 >= 8 ORDER BY uid",
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT uid FROM messages WHERE folder_id = $1 AND flags % 2 = 0 ORDER BY uid LIMIT 1",
         )
         .bind(folder_id)
-        .fetch_all(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        Ok(rows.into_iter().map(|(uid,)| uid).collect())
+        Ok(row.map(|(uid,)| uid))
     }
 
     /// Messages of a folder whose MODSEQ is above `modseq` (new or changed
@@ -138,43 +130,60 @@ impl Store {
         .await?)
     }
 
-    /// The messages of a folder with UIDs in `first..=last`, with as much of
-    /// their parse cache as `columns` asks, in UID order. One query for the
-    /// range, so that FETCH and SEARCH never ask per message.
+    /// The messages of a folder with these UIDs (ascending), with as much
+    /// of their parse cache as `columns` asks, in UID order; UIDs not there
+    /// are left out. A dense list is read as one UID range, a sparse one by
+    /// its UIDs, so that FETCH and SEARCH never ask per message nor read
+    /// the messages between scattered ones.
     pub async fn message_details(
         &self,
         folder_id: i64,
-        first: i64,
-        last: i64,
+        uids: &[i64],
         columns: Columns,
     ) -> Result<Vec<MessageDetails>> {
+        let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
+            return Ok(Vec::new());
+        };
         // The columns a mode leaves out are read as NULL, so that one row
         // type serves every mode.
-        macro_rules! select_range {
-            ($cached:literal) => {
-                concat!(
-                    "SELECT uid, size, internal_date, flags, keywords, modseq, ",
-                    $cached,
-                    " FROM messages WHERE folder_id = $1 AND uid BETWEEN $2 AND $3 ORDER BY uid"
-                )
-            };
-        }
-        let sql = match columns {
-            Columns::Parsed => select_range!("envelope, body_structure, subject, sent_at"),
-            Columns::Search => select_range!(
+        let cached = match columns {
+            Columns::Parsed => "envelope, body_structure, subject, sent_at",
+            Columns::Search => {
                 "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, subject, sent_at"
-            ),
-            Columns::Flags => select_range!(
+            }
+            Columns::Flags => {
                 "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, \
                  CAST(NULL AS TEXT) AS subject, CAST(NULL AS BIGINT) AS sent_at"
-            ),
+            }
         };
-        Ok(sqlx::query_as(sql)
-            .bind(folder_id)
-            .bind(first)
-            .bind(last)
-            .fetch_all(self.pool())
-            .await?)
+        let select = format!(
+            "SELECT uid, size, internal_date, flags, keywords, modseq, {cached} FROM messages \
+             WHERE folder_id = $1"
+        );
+        if last - first < 2 * uids.len() as i64 {
+            let sql = format!("{select} AND uid BETWEEN $2 AND $3 ORDER BY uid");
+            let mut rows: Vec<MessageDetails> = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(folder_id)
+                .bind(first)
+                .bind(last)
+                .fetch_all(self.pool())
+                .await?;
+            rows.retain(|row| uids.binary_search(&row.uid).is_ok());
+            return Ok(rows);
+        }
+        let mut rows = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "{select} AND uid IN ({}) ORDER BY uid",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
+            for uid in chunk {
+                query = query.bind(uid);
+            }
+            rows.extend(query.fetch_all(self.pool()).await?);
+        }
+        Ok(rows)
     }
 
     /// The raw bytes of some messages of a folder, `(uid, bytes)` in UID
@@ -225,8 +234,10 @@ impl Store {
         Ok(row.map(|(data,)| data))
     }
 
-    /// Accounts and domains whose recorded usage differs from the sum of
-    /// their messages' sizes; empty when the counters are exact.
+    /// Accounts whose recorded usage differs from the sum of their
+    /// messages' sizes, and folder counters (named `address/folder
+    /// counter`) that differ from their messages; empty when every counter
+    /// is exact.
     pub async fn usage_drift(&self) -> Result<Vec<UsageDrift>> {
         let mut drift: Vec<UsageDrift> = sqlx::query_as(
             "SELECT a.address AS name, a.used_bytes AS recorded, \
@@ -236,91 +247,167 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        drift.extend(
-            sqlx::query_as::<_, UsageDrift>(
-                "SELECT d.name, d.used_bytes AS recorded, \
-                 CAST(COALESCE((SELECT SUM(a.used_bytes) FROM accounts a WHERE a.domain_id = d.id), 0) AS BIGINT) \
-                 AS counted FROM domains d",
-            )
-            .fetch_all(self.pool())
-            .await?,
-        );
+        let folders: Vec<FolderTally> = sqlx::query_as(
+            "SELECT a.address, f.name, f.messages, f.unseen, f.bytes, f.deleted, f.deleted_bytes, \
+             COUNT(m.uid) AS counted_messages, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 2 = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_unseen, \
+             CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS counted_bytes, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_deleted, \
+             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN m.size ELSE 0 END), 0) AS BIGINT) \
+             AS counted_deleted_bytes \
+             FROM folders f JOIN accounts a ON a.id = f.account_id \
+             LEFT JOIN messages m ON m.folder_id = f.id GROUP BY f.id, a.address",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for f in folders {
+            let counters = [
+                ("messages", f.messages, f.counted_messages),
+                ("unseen", f.unseen, f.counted_unseen),
+                ("bytes", f.bytes, f.counted_bytes),
+                ("deleted", f.deleted, f.counted_deleted),
+                ("deleted_bytes", f.deleted_bytes, f.counted_deleted_bytes),
+            ];
+            for (counter, recorded, counted) in counters {
+                drift.push(UsageDrift {
+                    name: format!("{}/{} {counter}", f.address, f.name),
+                    recorded,
+                    counted,
+                });
+            }
+        }
         drift.retain(|d| d.recorded != d.counted);
         Ok(drift)
     }
 }
 
+/// A folder's counters beside what its messages add up to.
+#[derive(FromRow)]
+struct FolderTally {
+    address: String,
+    name: String,
+    messages: i64,
+    unseen: i64,
+    bytes: i64,
+    deleted: i64,
+    deleted_bytes: i64,
+    counted_messages: i64,
+    counted_unseen: i64,
+    counted_bytes: i64,
+    counted_deleted: i64,
+    counted_deleted_bytes: i64,
+}
+
 impl WriteTx {
-    /// Removes messages from a folder, records them for QRESYNC and gives
-    /// their space back. Returns the UIDs that were there.
+    /// Removes the messages `uids` of a folder, whatever their flags.
+    /// Returns the UIDs that were there, ascending.
     pub async fn expunge(&mut self, folder_id: i64, uids: &[i64]) -> Result<Vec<i64>> {
-        self.lock_folders(&[folder_id]).await?;
-        let folder: Option<(i64, i64, i64)> = sqlx::query_as(
-            "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = $1 \
-             RETURNING account_id, (SELECT domain_id FROM accounts WHERE accounts.id = folders.account_id), highestmodseq",
-        )
-        .bind(folder_id)
-        .fetch_optional(self.conn())
-        .await?;
-        let (account_id, domain_id, modseq) = folder.ok_or_else(|| StoreError::NotFound {
-            what: "folder",
-            name: folder_id.to_string(),
-        })?;
-        let mut removed = Vec::with_capacity(uids.len());
-        let mut freed = 0;
-        let mut blobs: Vec<(String, i64)> = Vec::new();
-        for &uid in uids {
-            let row: Option<(i64, String)> = sqlx::query_as(
-                "DELETE FROM messages WHERE folder_id = $1 AND uid = $2 RETURNING size, blob_hash",
-            )
-            .bind(folder_id)
-            .bind(uid)
-            .fetch_optional(self.conn())
-            .await?;
-            let Some((size, hash)) = row else { continue };
-            sqlx::query("INSERT INTO expunged (folder_id, uid, modseq) VALUES ($1, $2, $3)")
-                .bind(folder_id)
-                .bind(uid)
-                .bind(modseq)
-                .execute(self.conn())
-                .await?;
-            freed += size;
-            match blobs.iter_mut().find(|(h, _)| *h == hash) {
-                Some((_, count)) => *count += 1,
-                None => blobs.push((hash, 1)),
-            }
-            removed.push(uid);
-        }
-        if removed.is_empty() {
-            return Ok(removed);
-        }
-        self.release_blobs(&blobs).await?;
-        self.charge(Charge::Account, account_id, -freed).await?;
-        self.charge(Charge::Domain, domain_id, -freed).await?;
-        self.announce(Change {
-            account_id,
-            folder_id,
-            kind: ChangeKind::Expunged,
-            modseq,
-        });
-        Ok(removed)
+        self.remove_messages(folder_id, Some(uids), false).await
     }
 
-    /// Drops references to bodies, `(hash, how many)`, deleting the unused ones.
-    pub(super) async fn release_blobs(&mut self, blobs: &[(String, i64)]) -> Result<()> {
-        let mut sorted: Vec<&(String, i64)> = blobs.iter().collect();
-        // A fixed order keeps concurrent PostgreSQL writers from deadlocking.
-        sorted.sort();
-        for (hash, count) in sorted {
-            sqlx::query("UPDATE blobs SET refcount = refcount - $1 WHERE hash = $2")
-                .bind(count)
-                .bind(hash)
-                .execute(self.conn())
-                .await?;
-            sqlx::query("DELETE FROM blobs WHERE hash = $1 AND refcount <= 0")
-                .bind(hash)
-                .execute(self.conn())
-                .await?;
+    /// Removes a folder's messages marked `\Deleted`; with `among`, only
+    /// those with these UIDs (UID EXPUNGE). Returns the UIDs removed,
+    /// ascending.
+    pub async fn expunge_deleted(
+        &mut self,
+        folder_id: i64,
+        among: Option<&[i64]>,
+    ) -> Result<Vec<i64>> {
+        self.remove_messages(folder_id, among, true).await
+    }
+
+    /// Removes messages of a folder (those of `among`, or all; with
+    /// `only_deleted`, only those marked `\Deleted`), records them for
+    /// QRESYNC and gives their space back, in a few statements whatever
+    /// their number.
+    pub(super) async fn remove_messages(
+        &mut self,
+        folder_id: i64,
+        among: Option<&[i64]>,
+        only_deleted: bool,
+    ) -> Result<Vec<i64>> {
+        self.lock_folders(&[folder_id]).await?;
+        // The predicate is written as the partial index `messages_deleted`
+        // has it, so that the index serves it.
+        let deleted = if only_deleted {
+            " AND flags % 16 >= 8"
+        } else {
+            ""
+        };
+        let mut rows: Vec<(i64, i64, i64, String)> = Vec::new();
+        match among {
+            None => {
+                let sql = format!(
+                    "DELETE FROM messages WHERE folder_id = $1{deleted} \
+                     RETURNING uid, size, flags, blob_hash"
+                );
+                rows = sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(folder_id)
+                    .fetch_all(self.conn())
+                    .await?;
+            }
+            Some(uids) => {
+                for chunk in uids.chunks(MAX_IN_LIST) {
+                    let sql = format!(
+                        "DELETE FROM messages WHERE folder_id = $1{deleted} AND uid IN ({}) \
+                         RETURNING uid, size, flags, blob_hash",
+                        placeholders(2, chunk.len())
+                    );
+                    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
+                    for uid in chunk {
+                        query = query.bind(uid);
+                    }
+                    rows.extend(query.fetch_all(self.conn()).await?);
+                }
+            }
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        rows.sort_unstable_by_key(|row| row.0);
+        let mut removed = Tally::default();
+        let mut refs = BlobRefs::default();
+        for (_, size, flags, hash) in &rows {
+            removed += Tally::of(*flags, *size);
+            refs.add(hash);
+        }
+        let touched = self.touch_folder(folder_id, 0, -removed).await?;
+        let uids: Vec<i64> = rows.into_iter().map(|row| row.0).collect();
+        self.record_expunged(folder_id, &uids, touched.modseq)
+            .await?;
+        self.release_blobs(&refs).await?;
+        self.charge_account(touched.account_id, -removed.bytes)
+            .await?;
+        self.announce(Change {
+            account_id: touched.account_id,
+            folder_id,
+            kind: ChangeKind::Expunged,
+            modseq: touched.modseq,
+        });
+        Ok(uids)
+    }
+
+    /// Records UIDs expunged from a folder with the MODSEQ of their
+    /// removal, for QRESYNC's VANISHED.
+    pub(super) async fn record_expunged(
+        &mut self,
+        folder_id: i64,
+        uids: &[i64],
+        modseq: i64,
+    ) -> Result<()> {
+        for chunk in uids.chunks(MAX_IN_LIST) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("($1, $2, ${})", n + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO expunged (folder_id, modseq, uid) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(folder_id).bind(modseq);
+            for uid in chunk {
+                query = query.bind(uid);
+            }
+            query.execute(self.conn()).await?;
         }
         Ok(())
     }

@@ -7,9 +7,11 @@
 //! Reads go straight to the pool. Writes run in a [`WriteTx`]: on SQLite it
 //! starts with `BEGIN IMMEDIATE` and writers take turns on an in-process lock
 //! (SQLite has one writer at a time, and waiting on a lock is cheaper than
-//! its busy loop); on PostgreSQL row locks order concurrent writers.
+//! its busy loop), held until the commit but not while the commit is
+//! flushed to disk, which [`wal_sync`] does for many commits at once; on
+//! PostgreSQL row locks of accounts and folders order concurrent writers.
 //! Message appends are batched by [`append`] so that many of them share one
-//! durable commit.
+//! commit.
 
 mod accounts;
 mod admins;
@@ -17,8 +19,10 @@ mod aliases;
 mod api_tokens;
 pub mod append;
 mod audit;
+mod blobs;
 mod changes;
 mod copy;
+mod counters;
 mod dkim;
 mod domains;
 mod flags;
@@ -27,6 +31,7 @@ mod messages;
 mod queue;
 mod relay;
 mod throttle;
+mod wal_sync;
 mod web_sessions;
 
 use std::path::Path;
@@ -52,7 +57,7 @@ pub use copy::UidMap;
 pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
 pub use domains::{Domain, NewDomain};
 pub use flags::{FlagChange, FlagOp, FlagsStored};
-pub use folders::{Folder, FolderCounts, SpecialUse, Usage};
+pub use folders::{Folder, SpecialUse, Usage};
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,
@@ -122,6 +127,9 @@ struct Inner {
     backend: Backend,
     /// Serialises writers on SQLite; `None` on PostgreSQL.
     write_turn: Option<Arc<Mutex<()>>>,
+    /// Makes SQLite commits durable, many at a time; `None` on PostgreSQL,
+    /// whose commits are durable when they return.
+    wal_sync: Option<wal_sync::WalSync>,
     changes: changes::Hub,
     appender: append::Handle,
 }
@@ -130,11 +138,14 @@ impl Store {
     /// Opens (creating it if needed) and migrates the store.
     pub async fn open(location: Location<'_>, max_connections: u32) -> Result<Store> {
         sqlx::any::install_default_drivers();
+        let mut wal_sync = None;
         let (backend, url) = match location {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
+                wal_sync =
+                    Some(wal_sync::WalSync::start(path.to_path_buf()).map_err(sqlx::Error::Io)?);
                 (
                     Backend::Sqlite,
                     format!("sqlite://{}?mode=rwc", path.display()),
@@ -149,10 +160,12 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; FULL makes
-                        // each commit durable before it returns, even on power loss.
+                        // WAL lets readers run beside the writer. NORMAL
+                        // leaves flushing the WAL to `wal_sync`, which
+                        // makes each commit durable before it is reported
+                        // done, for many commits at a time.
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
@@ -175,8 +188,9 @@ impl Store {
             pool,
             backend,
             write_turn,
+            wal_sync,
             changes,
-            appender: append::Handle::spawn(weak.clone()),
+            appender: append::Handle::spawn(weak.clone(), backend),
         });
         Ok(Store { inner })
     }
@@ -198,14 +212,20 @@ impl Store {
     /// Starts a write transaction; nothing is visible to others before
     /// [`WriteTx::commit`], and dropping it rolls back.
     pub async fn begin(&self) -> Result<WriteTx> {
+        let started = Instant::now();
         let turn = match &self.inner.write_turn {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => {
+                let turn = lock.clone().lock_owned().await;
+                crate::metrics::lock_waited(started.elapsed());
+                Some(turn)
+            }
             None => None,
         };
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
         Ok(WriteTx {
             tx,
-            _turn: turn,
+            started,
+            turn,
             store: self.clone(),
             pending: Vec::new(),
             queue_due: false,
@@ -221,7 +241,10 @@ impl Store {
 /// An open write transaction.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _turn: Option<OwnedMutexGuard<()>>,
+    /// When [`Store::begin`] was called.
+    started: Instant,
+    /// The writer's turn on SQLite, held until the commit.
+    turn: Option<OwnedMutexGuard<()>>,
     store: Store,
     /// Changes to announce once the transaction is committed.
     pending: Vec<Change>,
@@ -260,7 +283,13 @@ impl WriteTx {
             }
         }
         self.tx.commit().await?;
+        // The next writer may go while this commit is being flushed.
+        drop(self.turn.take());
+        if let Some(wal_sync) = &self.store.inner.wal_sync {
+            wal_sync.durable().await?;
+        }
         crate::metrics::commit_took(started.elapsed());
+        crate::metrics::write_took(self.started.elapsed());
         if self.store.backend() == Backend::Sqlite {
             for change in pending {
                 self.store.inner.changes.publish(change);
@@ -279,48 +308,46 @@ impl WriteTx {
     /// [`WriteTx::lock_folders`], which takes it last.
     pub(crate) async fn lock_folder(&mut self, folder_id: i64) -> Result<()> {
         if self.backend() == Backend::Postgres {
+            let started = Instant::now();
             sqlx::query("SELECT id FROM folders WHERE id = $1 FOR UPDATE")
                 .bind(folder_id)
                 .execute(self.conn())
                 .await?;
+            crate::metrics::lock_waited(started.elapsed());
         }
         Ok(())
     }
 
     /// Takes the row locks that changing mail in these folders needs, in the
-    /// one order every writer uses — domains, then accounts, then folders,
-    /// each by id — so that concurrent PostgreSQL transactions cannot
-    /// deadlock. On SQLite the transaction already excludes other writers.
+    /// one order every writer uses — accounts, then folders, each by id —
+    /// so that concurrent PostgreSQL transactions cannot deadlock. The
+    /// account's row carries its usage; the domain's is never locked, so
+    /// the mailboxes of one comune are written in parallel. On SQLite the
+    /// transaction already excludes other writers.
     pub(crate) async fn lock_folders(&mut self, folder_ids: &[i64]) -> Result<()> {
-        if self.backend() == Backend::Sqlite {
+        if self.backend() == Backend::Sqlite || folder_ids.is_empty() {
             return Ok(());
         }
-        let (mut domains, mut accounts, mut folders) = (Vec::new(), Vec::new(), Vec::new());
-        for &folder_id in folder_ids {
-            let owner: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT a.domain_id, a.id FROM folders f JOIN accounts a ON a.id = f.account_id WHERE f.id = $1",
-            )
-            .bind(folder_id)
-            .fetch_optional(self.conn())
-            .await?;
-            if let Some((domain_id, account_id)) = owner {
-                domains.push(domain_id);
-                accounts.push(account_id);
-                folders.push(folder_id);
-            }
-        }
-        let tables = [
-            ("SELECT id FROM domains WHERE id = $1 FOR UPDATE", domains),
-            ("SELECT id FROM accounts WHERE id = $1 FOR UPDATE", accounts),
-            ("SELECT id FROM folders WHERE id = $1 FOR UPDATE", folders),
+        let mut folders = folder_ids.to_vec();
+        folders.sort_unstable();
+        folders.dedup();
+        let started = Instant::now();
+        let list = messages::placeholders(1, folders.len());
+        let statements = [
+            format!(
+                "SELECT id FROM accounts WHERE id IN \
+                 (SELECT account_id FROM folders WHERE id IN ({list})) ORDER BY id FOR UPDATE"
+            ),
+            format!("SELECT id FROM folders WHERE id IN ({list}) ORDER BY id FOR UPDATE"),
         ];
-        for (sql, mut ids) in tables {
-            ids.sort_unstable();
-            ids.dedup();
-            for id in ids {
-                sqlx::query(sql).bind(id).execute(self.conn()).await?;
+        for sql in statements {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in &folders {
+                query = query.bind(id);
             }
+            query.execute(self.conn()).await?;
         }
+        crate::metrics::lock_waited(started.elapsed());
         Ok(())
     }
 }

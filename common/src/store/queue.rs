@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::blobs::BlobRefs;
 use super::{Backend, Result, Store, WriteTx, now};
 
 /// One recipient of a queued message and where its delivery stands.
@@ -449,7 +450,9 @@ impl WriteTx {
         let Some((hash,)) = hash else {
             return Ok(false);
         };
-        self.release_blobs(&[(hash, 1)]).await?;
+        let mut refs = BlobRefs::default();
+        refs.add(&hash);
+        self.release_blobs(&refs).await?;
         Ok(true)
     }
 }

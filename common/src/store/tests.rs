@@ -398,6 +398,11 @@ async fn usage_stays_exact_under_concurrent_appends_and_expunges(store: Store) {
                 // Every third round, expunge what this task just appended.
                 if round % 3 == 0 {
                     let mut tx = store.begin().await.unwrap();
+                    // A transaction that changes several folders locks
+                    // them together first, in the one order that keeps
+                    // PostgreSQL writers from deadlocking.
+                    let folders: Vec<i64> = stored.appended.iter().map(|a| a.folder_id).collect();
+                    tx.lock_folders(&folders).await.unwrap();
                     for appended in stored.appended {
                         tx.expunge(appended.folder_id, &[appended.uid])
                             .await

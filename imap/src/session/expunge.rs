@@ -13,22 +13,16 @@ impl Session<'_> {
             return Done::no("Mailbox is read-only").code("READ-ONLY");
         }
         let folder_id = view.folder_id;
-        let store = self.ctx.store.clone();
-        let mut uids = match store.deleted_uids(folder_id).await {
-            Ok(uids) => uids,
-            Err(err) => return unavailable(&err),
-        };
-        if let Some(set) = only {
-            let named: Vec<i64> = view
-                .resolve(set, true)
+        let among: Option<Vec<i64>> = only.map(|set| {
+            view.resolve(set, true)
                 .into_iter()
                 .map(|(_, uid)| i64::from(uid))
-                .collect();
-            uids.retain(|uid| named.binary_search(uid).is_ok());
-        }
+                .collect()
+        });
+        let store = self.ctx.store.clone();
         let expunged = async {
             let mut tx = store.begin().await?;
-            let removed = tx.expunge(folder_id, &uids).await?;
+            let removed = tx.expunge_deleted(folder_id, among.as_deref()).await?;
             tx.commit().await?;
             Ok::<_, postino_common::store::StoreError>(removed)
         };

@@ -182,13 +182,8 @@ impl Session<'_> {
         };
         let mut unknown_encoding = false;
         for window in messages.chunks(WINDOW) {
-            let (Some(&(_, first)), Some(&(_, last))) = (window.first(), window.last()) else {
-                continue;
-            };
-            let rows = match store
-                .message_details(folder_id, i64::from(first), i64::from(last), columns)
-                .await
-            {
+            let uids: Vec<i64> = window.iter().map(|&(_, uid)| i64::from(uid)).collect();
+            let rows = match store.message_details(folder_id, &uids, columns).await {
                 Ok(rows) => rows,
                 Err(err) => return Ok(unavailable(&err)),
             };
@@ -244,12 +239,11 @@ impl Session<'_> {
             keywords: Vec::new(),
         };
         let store = self.ctx.store.clone();
-        let before =
-            store.message_details(folder_id, uids[0], uids[uids.len() - 1], Columns::Flags);
+        let before = store.message_details(folder_id, uids, Columns::Flags);
         let unseen: Vec<i64> = before
             .await?
             .into_iter()
-            .filter(|m| !Flags(m.flags).contains(Flags::SEEN) && uids.binary_search(&m.uid).is_ok())
+            .filter(|m| !Flags(m.flags).contains(Flags::SEEN))
             .map(|m| m.uid)
             .collect();
         if unseen.is_empty() {

@@ -224,13 +224,6 @@ impl Session<'_> {
             ListReturn::Status(items) => Some(items.clone()),
             _ => None,
         });
-        let counts = match status_items {
-            Some(_) => match store.folder_counts(account_id).await {
-                Ok(counts) => counts,
-                Err(err) => return unavailable(&err),
-            },
-            None => Vec::new(),
-        };
         let only_subscribed = lsub || options.selection.contains(&ListSelect::Subscribed);
         let show_subscribed = only_subscribed || options.returns.contains(&ListReturn::Subscribed);
         let only_special = options.selection.contains(&ListSelect::SpecialUse);
@@ -276,8 +269,7 @@ impl Session<'_> {
             }
             out.extend_from_slice(b"\r\n");
             if let Some(items) = &status_items {
-                let counts = counts.iter().find(|c| c.folder_id == folder.id);
-                self.write_status(folder, counts, items);
+                self.write_status(folder, items);
             }
         }
         Done::ok(format!("{verb} completed"))

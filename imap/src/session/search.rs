@@ -150,13 +150,9 @@ impl Session<'_> {
             max_seq: view.exists(),
             max_uid: view.max_uid(),
         };
+        let uids: Vec<i64> = view.uids.iter().map(|&uid| i64::from(uid)).collect();
         let rows = store
-            .message_details(
-                view.folder_id,
-                1,
-                i64::from(view.max_uid()),
-                Columns::Search,
-            )
+            .message_details(view.folder_id, &uids, Columns::Search)
             .await?;
         let mut hits = Vec::new();
         let mut undecided = Vec::new();

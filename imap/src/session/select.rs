@@ -63,11 +63,15 @@ impl Session<'_> {
             Err(err) => return unavailable(&err),
         };
         let view = View::new(&folder, uids, read_only);
-        let first_unseen = match store.first_unseen(folder.id).await {
-            Ok(uid) => uid.and_then(|uid| view.seq_of(uid as u32)),
-            Err(err) => return unavailable(&err),
-        };
         let enabled = self.enabled;
+        // IMAP4rev2 dropped the UNSEEN response code.
+        let first_unseen = match enabled.rev2 || folder.unseen == 0 {
+            true => None,
+            false => match store.first_unseen(folder.id).await {
+                Ok(uid) => uid.and_then(|uid| view.seq_of(uid as u32)),
+                Err(err) => return unavailable(&err),
+            },
+        };
         let conn = self.conn();
         conn.line("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
         if read_only {
@@ -158,9 +162,8 @@ impl Session<'_> {
         };
         if expunge && !view.read_only {
             let expunged = async {
-                let uids = self.ctx.store.deleted_uids(view.folder_id).await?;
                 let mut tx = self.ctx.store.begin().await?;
-                tx.expunge(view.folder_id, &uids).await?;
+                tx.expunge_deleted(view.folder_id, None).await?;
                 tx.commit().await
             };
             if let Err(err) = expunged.await {

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
-use postino_common::store::{Folder, FolderCounts};
+use postino_common::store::Folder;
 
 use super::names::{from_client, write_name};
 use super::{Done, Session, unavailable};
@@ -21,27 +21,17 @@ impl Session<'_> {
         let Ok(name) = from_client(mailbox, self.enabled) else {
             return Done::no("Invalid mailbox name").code("CANNOT");
         };
-        let store = &self.ctx.store;
-        let (folder, counts) = match store.folder(account_id, &name).await {
-            Ok(Some(folder)) => match store.folder_counts(account_id).await {
-                Ok(counts) => (folder, counts),
-                Err(err) => return unavailable(&err),
-            },
+        let folder = match self.ctx.store.folder(account_id, &name).await {
+            Ok(Some(folder)) => folder,
             Ok(None) => return Done::no("No such mailbox").code("NONEXISTENT"),
             Err(err) => return unavailable(&err),
         };
-        let counts = counts.iter().find(|c| c.folder_id == folder.id);
-        self.write_status(&folder, counts, items);
+        self.write_status(&folder, items);
         Done::ok("STATUS completed")
     }
 
     /// Writes `* STATUS name (items)` for a folder.
-    pub(super) fn write_status(
-        &mut self,
-        folder: &Folder,
-        counts: Option<&FolderCounts>,
-        items: &[StatusDataItemName],
-    ) {
+    pub(super) fn write_status(&mut self, folder: &Folder, items: &[StatusDataItemName]) {
         let enabled = self.enabled;
         let out = &mut self.conn().out;
         out.extend_from_slice(b"* STATUS ");
@@ -51,24 +41,23 @@ impl Session<'_> {
             if !values.is_empty() {
                 values.push(' ');
             }
-            let count = |pick: fn(&FolderCounts) -> i64| counts.map_or(0, pick);
             let _ = match item {
                 StatusDataItemName::Messages => {
-                    write!(values, "MESSAGES {}", count(|c| c.messages))
+                    write!(values, "MESSAGES {}", folder.messages)
                 }
                 StatusDataItemName::Recent => write!(values, "RECENT 0"),
                 StatusDataItemName::UidNext => write!(values, "UIDNEXT {}", folder.uidnext),
                 StatusDataItemName::UidValidity => {
                     write!(values, "UIDVALIDITY {}", folder.uidvalidity)
                 }
-                StatusDataItemName::Unseen => write!(values, "UNSEEN {}", count(|c| c.unseen)),
-                StatusDataItemName::Deleted => write!(values, "DELETED {}", count(|c| c.deleted)),
+                StatusDataItemName::Unseen => write!(values, "UNSEEN {}", folder.unseen),
+                StatusDataItemName::Deleted => write!(values, "DELETED {}", folder.deleted),
                 // Space an expunge would give back; shared bodies count
                 // once per message, as quota does.
                 StatusDataItemName::DeletedStorage => {
-                    write!(values, "DELETED-STORAGE {}", count(|c| c.deleted_bytes))
+                    write!(values, "DELETED-STORAGE {}", folder.deleted_bytes)
                 }
-                StatusDataItemName::Size => write!(values, "SIZE {}", count(|c| c.bytes)),
+                StatusDataItemName::Size => write!(values, "SIZE {}", folder.bytes),
                 StatusDataItemName::HighestModSeq => {
                     write!(values, "HIGHESTMODSEQ {}", folder.highestmodseq)
                 }

@@ -96,8 +96,15 @@ impl View {
     }
 
     /// Remembers a MODSEQ of this session's own change, already reported.
+    /// A change right after the MODSEQ the view has caught up to had
+    /// nothing come between: the view is then caught up to it without
+    /// reading the store again.
     pub(crate) fn own_change(&mut self, modseq: i64) {
-        self.own_modseqs.push(modseq);
+        if modseq == self.modseq + 1 {
+            self.modseq = modseq;
+        } else if modseq > self.modseq && !self.own_modseqs.contains(&modseq) {
+            self.own_modseqs.push(modseq);
+        }
     }
 
     /// Takes messages out of the view and writes EXPUNGE (highest sequence

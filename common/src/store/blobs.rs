@@ -1,0 +1,94 @@
+//! Message bodies: stored once however many messages and queue entries use
+//! them, and counted, so that the last one to go deletes the body.
+//!
+//! A write that adds or drops references changes them set by set: one
+//! statement per distinct count, not one per message.
+
+use std::collections::BTreeMap;
+
+use sqlx::AssertSqlSafe;
+
+use super::messages::{MAX_IN_LIST, placeholders};
+use super::{Backend, Result, WriteTx};
+
+/// How many references each body gains or loses, by hash, in hash order.
+#[derive(Debug, Default)]
+pub(super) struct BlobRefs(BTreeMap<String, i64>);
+
+impl BlobRefs {
+    pub fn add(&mut self, hash: &str) {
+        match self.0.get_mut(hash) {
+            Some(count) => *count += 1,
+            None => {
+                self.0.insert(hash.to_string(), 1);
+            }
+        }
+    }
+
+    pub fn from_counts(counts: impl IntoIterator<Item = (String, i64)>) -> BlobRefs {
+        BlobRefs(counts.into_iter().collect())
+    }
+}
+
+impl WriteTx {
+    /// Adds references to bodies already stored.
+    pub(super) async fn hold_blobs(&mut self, refs: &BlobRefs) -> Result<()> {
+        self.count_blob_refs(refs, 1).await
+    }
+
+    /// Drops references to bodies, deleting those no longer used.
+    pub(super) async fn release_blobs(&mut self, refs: &BlobRefs) -> Result<()> {
+        self.count_blob_refs(refs, -1).await?;
+        let hashes: Vec<&str> = refs.0.keys().map(String::as_str).collect();
+        for chunk in hashes.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "DELETE FROM blobs WHERE refcount <= 0 AND hash IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for hash in chunk {
+                query = query.bind(*hash);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    async fn count_blob_refs(&mut self, refs: &BlobRefs, sign: i64) -> Result<()> {
+        let hashes: Vec<&str> = refs.0.keys().map(String::as_str).collect();
+        if self.backend() == Backend::Postgres {
+            // Lock the rows in hash order first: the updates below lock them
+            // in whatever order their plan reads them, and two writers
+            // sharing bodies could then deadlock.
+            for chunk in hashes.chunks(MAX_IN_LIST) {
+                let sql = format!(
+                    "SELECT hash FROM blobs WHERE hash IN ({}) ORDER BY hash FOR UPDATE",
+                    placeholders(1, chunk.len())
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for hash in chunk {
+                    query = query.bind(*hash);
+                }
+                query.execute(self.conn()).await?;
+            }
+        }
+        let mut by_count: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (hash, &count) in &refs.0 {
+            by_count.entry(count).or_default().push(hash);
+        }
+        for (count, hashes) in by_count {
+            for chunk in hashes.chunks(MAX_IN_LIST) {
+                let sql = format!(
+                    "UPDATE blobs SET refcount = refcount + $1 WHERE hash IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(sign * count);
+                for hash in chunk {
+                    query = query.bind(*hash);
+                }
+                query.execute(self.conn()).await?;
+            }
+        }
+        Ok(())
+    }
+}
