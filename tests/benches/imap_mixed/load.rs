@@ -19,7 +19,7 @@ use postino_tests::imap::ImapClient;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::session::{self, Ended, Gathered, Kind, Mode, REPLY_LIMIT, Sample};
+use crate::session::{self, Ended, Gathered, Kind, Mode, REPLY_LIMIT, Races, Sample};
 
 /// How long the load runs before the measured window opens.
 pub const WARM_UP: Duration = Duration::from_secs(3);
@@ -51,7 +51,7 @@ pub struct Measured {
     pub failures: Vec<String>,
     pub violations: Vec<String>,
     /// Answers explained by another session's EXPUNGE (see [`session`]).
-    pub races: usize,
+    pub races: Races,
 }
 
 /// The timings of the measured window.
@@ -91,13 +91,14 @@ pub async fn run(target: &Target<'_>, clients: usize, seconds: u64, mode: Mode) 
     let rss_end = tree_rss(target.pid);
     let mut samples = Vec::new();
     let mut violations = Vec::new();
-    let mut races = 0;
+    let mut races = Races::default();
     while let Some(joined) = tasks.join_next().await {
         let done = joined.expect("a load client panicked");
         samples.extend(done.samples);
         failures.extend(done.failures);
         violations.extend(done.violations);
-        races += done.races;
+        races.expunged += done.races.expunged;
+        races.left += done.races.left;
     }
     Measured {
         figures: Figures::of(&samples, window, deadline),
@@ -116,7 +117,7 @@ struct Client {
     samples: Vec<Sample>,
     failures: Vec<String>,
     violations: Vec<String>,
-    races: usize,
+    races: Races,
 }
 
 async fn client(

@@ -27,20 +27,20 @@ pub struct Side<'a> {
 /// Prints `title`, then the two runs side by side.
 pub fn table(title: &str, left: &Side<'_>, right: &Side<'_>) {
     println!("{title}");
-    println!("{:<16} {:<HALF$} {}", "", left.name, right.name);
+    println!("{:<18} {:<HALF$} {}", "", left.name, right.name);
     let head = format!(
         "{:>7} {:>8} {:>8} {:>8}",
         "count", "p50 ms", "p99 ms", "max ms"
     );
-    println!("{:<16} {head:<HALF$} {head}", "command");
+    println!("{:<18} {head:<HALF$} {head}", "command");
     for kind in Kind::ALL {
         let [l, r] =
             [left, right].map(|side| latencies(&side.measured.figures.latencies[kind.index()]));
-        println!("{:<16} {l:<HALF$} {r}", kind.name());
+        println!("{:<18} {l:<HALF$} {r}", kind.name());
     }
     let [l, r] = [left, right].map(|side| latencies(&side.measured.figures.all));
-    println!("{:<16} {l:<HALF$} {r}", "all commands");
-    let rows: [Row; 8] = [
+    println!("{:<18} {l:<HALF$} {r}", "all commands");
+    let rows: [Row; 9] = [
         ("commands/s", |m| format!("{:.1}", m.figures.per_second())),
         ("slower than 1 s", |m| m.figures.slow.to_string()),
         ("longest stall ms", |m| millis(m.figures.stall)),
@@ -52,11 +52,12 @@ pub fn table(title: &str, left: &Side<'_>, right: &Side<'_>) {
         }),
         ("failures", |m| m.failures.len().to_string()),
         ("violations", |m| m.violations.len().to_string()),
-        ("expunge races", |m| m.races.to_string()),
+        ("expunge races", |m| m.races.expunged.to_string()),
+        ("left after EXPUNGE", |m| m.races.left.to_string()),
     ];
     for (label, value) in rows {
         println!(
-            "{label:<16} {:<HALF$} {}",
+            "{label:<18} {:<HALF$} {}",
             value(left.measured),
             value(right.measured)
         );
@@ -108,7 +109,8 @@ pub fn legend() {
          no command of any client completed. Slow: over {} s. RSS: the server's processes (for \
          Dovecot, the master and its children), before the warm-up and at the end of the window. \
          Expunge races: NO [EXPUNGEISSUED], or COPY answered OK without COPYUID, because another \
-         session expunged the messages.",
+         session expunged the messages. Left after EXPUNGE: messages a session marked \\Deleted \
+         and still saw after its EXPUNGE, expunged by another session and not yet reported.",
         SLOW.as_secs()
     );
 }

@@ -35,8 +35,12 @@
 //! `NO [EXPUNGEISSUED]` (RFC 9051 §7.1; Dovecot answers a COPY of such
 //! messages so), after which the session goes on, and a COPY answered OK
 //! without COPYUID, which servers send when none of the messages was left
-//! to copy (Postino does). A server answering these far more often than
-//! the other is suspect; the tables show both counts.
+//! to copy (Postino does). So is a message this session marked `\Deleted`
+//! and still sees after its own EXPUNGE: another session expunged it at
+//! the same moment and the server has not said so yet, which it may do
+//! later (RFC 9051 §7.5.1); fetching it again later is a violation. A
+//! server with far more races than the other is suspect; the tables show
+//! both counts.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -151,8 +155,16 @@ pub enum Ended {
 pub struct Gathered<'a> {
     pub samples: &'a mut Vec<Sample>,
     pub violations: &'a mut Vec<String>,
-    /// Answers explained by another session's EXPUNGE.
-    pub races: &'a mut usize,
+    pub races: &'a mut Races,
+}
+
+/// Answers explained by another session's EXPUNGE.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Races {
+    /// `NO [EXPUNGEISSUED]`, and COPY answered OK without COPYUID.
+    pub expunged: usize,
+    /// Messages still seen after this session's EXPUNGE.
+    pub left: usize,
 }
 
 /// Runs one session as `user` until its LOGOUT (`Mode::Logout`) or until
@@ -178,10 +190,11 @@ pub async fn session(
         deadline,
         view: View::default(),
         samples: gathered.samples,
-        races: 0,
+        races: Races::default(),
     };
     let outcome = session.run(mode).await;
-    *gathered.races += session.races;
+    gathered.races.expunged += session.races.expunged;
+    gathered.races.left += session.view.left;
     gathered.violations.extend(
         session
             .view
@@ -199,7 +212,7 @@ struct Session<'a> {
     deadline: Instant,
     view: View,
     samples: &'a mut Vec<Sample>,
-    races: usize,
+    races: Races,
 }
 
 impl Session<'_> {
@@ -253,7 +266,7 @@ impl Session<'_> {
             if response_code(&copy.tagged, "COPYUID").is_some() {
                 self.view.copied(ARCHIVE, &copy);
             } else if copy.status() == "OK" {
-                self.races += 1;
+                self.races.expunged += 1;
             }
         }
         if self.chance(50) {
@@ -435,7 +448,7 @@ impl Session<'_> {
             && response
                 .code()
                 .is_some_and(|code| code.starts_with("EXPUNGEISSUED"));
-        self.races += usize::from(race);
+        self.races.expunged += usize::from(race);
         if response.status() != "OK" && !race {
             return Err(Ended::Failed(format!(
                 "`{}` answered {}",
