@@ -98,46 +98,50 @@ pub struct Dovecot {
     pub written_in: Duration,
 }
 
-/// Who owns the mail, and the user Dovecot's own processes run as when
-/// it is not started as root.
+/// Who owns the mail, and the user and group Dovecot's own processes run
+/// as when it is not started as root.
 struct MailOwner {
     uid: u32,
     gid: u32,
-    rootless: Option<String>,
+    rootless: Option<(String, String)>,
 }
 
 impl MailOwner {
     fn find() -> Result<MailOwner, String> {
-        let passwd = fs::read_to_string("/etc/passwd")
-            .map_err(|err| format!("cannot read /etc/passwd: {err}"))?;
-        let entry = |wanted: &dyn Fn(&[&str]) -> bool| {
-            passwd
-                .lines()
-                .map(|line| line.split(':').collect::<Vec<_>>())
-                .find(|fields| fields.len() > 3 && wanted(fields))
-                .and_then(|fields| {
-                    let (uid, gid) = (fields[2].parse().ok()?, fields[3].parse().ok()?);
-                    Some((fields[0].to_string(), uid, gid))
-                })
+        let number = |field: &str| {
+            field
+                .parse()
+                .map_err(|_| format!("bad number {field:?} in /etc/passwd"))
         };
         if rustix::process::geteuid().is_root() {
-            let (_, uid, gid) = entry(&|fields| fields[0] == "nobody")
+            let nobody = entry("/etc/passwd", 0, "nobody")
                 .ok_or("no user nobody in /etc/passwd to run Dovecot's mail processes")?;
             return Ok(MailOwner {
-                uid,
-                gid,
+                uid: number(&nobody[2])?,
+                gid: number(&nobody[3])?,
                 rootless: None,
             });
         }
-        let me = rustix::process::getuid().as_raw().to_string();
-        let (name, uid, gid) = entry(&|fields| fields[2] == me)
-            .ok_or_else(|| format!("no user with UID {me} in /etc/passwd"))?;
+        let uid = rustix::process::getuid().as_raw().to_string();
+        let me = entry("/etc/passwd", 2, &uid)
+            .ok_or_else(|| format!("no user with UID {uid} in /etc/passwd"))?;
+        let group = entry("/etc/group", 2, &me[3])
+            .ok_or_else(|| format!("no group with GID {} in /etc/group", me[3]))?;
         Ok(MailOwner {
-            uid,
-            gid,
-            rootless: Some(name),
+            uid: number(&me[2])?,
+            gid: number(&me[3])?,
+            rootless: Some((me[0].clone(), group[0].clone())),
         })
     }
+}
+
+/// The fields of the first line of `file` (`/etc/passwd`, `/etc/group`)
+/// whose field `at` is `value`, if it has four fields at least.
+fn entry(file: &str, at: usize, value: &str) -> Option<Vec<String>> {
+    let text = fs::read_to_string(file).ok()?;
+    text.lines()
+        .map(|line| line.split(':').map(str::to_string).collect::<Vec<_>>())
+        .find(|fields| fields.len() > 3 && fields[at] == value)
 }
 
 impl Dovecot {
@@ -288,6 +292,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 fn configuration(dir: &Path, addr: SocketAddr, owner: &MailOwner) -> String {
     let dir = dir.display();
     let (uid, gid) = (owner.uid, owner.gid);
+    // Rootless, there is no chroot to make.
+    let chroot = if owner.rootless.is_some() {
+        "  chroot =\n"
+    } else {
+        ""
+    };
     let mut conf = format!(
         "base_dir = {dir}/run\n\
          state_dir = {dir}/state\n\
@@ -300,7 +310,7 @@ fn configuration(dir: &Path, addr: SocketAddr, owner: &MailOwner) -> String {
          mail_location = maildir:{dir}/mail/%u\n\
          passdb {{\n  driver = passwd-file\n  args = {dir}/users\n}}\n\
          userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={dir}/mail/%u\n}}\n\
-         service imap-login {{\n\
+         service imap-login {{\n{chroot}\
          \x20 inet_listener imap {{\n    address = {ip}\n    port = {port}\n  }}\n\
          \x20 inet_listener imaps {{\n    port = 0\n  }}\n\
          }}\n\
@@ -308,16 +318,15 @@ fn configuration(dir: &Path, addr: SocketAddr, owner: &MailOwner) -> String {
         ip = addr.ip(),
         port = addr.port(),
     );
-    if let Some(user) = &owner.rootless {
-        // Dovecot's rootless mode: no other users to switch to, no chroot.
+    if let Some((user, group)) = &owner.rootless {
+        // Dovecot's rootless mode: no other users to switch to.
         let _ = write!(
             conf,
             "default_login_user = {user}\n\
              default_internal_user = {user}\n\
-             default_internal_group = {user}\n\
+             default_internal_group = {group}\n\
              first_valid_uid = {uid}\n\
-             service anvil {{\n  chroot =\n}}\n\
-             service imap-login {{\n  chroot =\n}}\n"
+             service anvil {{\n  chroot =\n}}\n"
         );
     }
     conf
