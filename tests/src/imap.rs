@@ -196,6 +196,25 @@ impl ImapClient {
         ImapClient::new(Box::new(reader), Box::new(writer), None)
     }
 
+    /// Connects in cleartext and reads the greeting, reporting failures
+    /// instead of panicking and waiting at most `limit` for each step: for
+    /// benches, which count failures instead of stopping at the first.
+    pub async fn try_connect(addr: SocketAddr, limit: Duration) -> Result<ImapClient, String> {
+        let stream = tokio::time::timeout(limit, TcpStream::connect(addr))
+            .await
+            .map_err(|_| format!("no connection to {addr} within {limit:?}"))?
+            .map_err(|err| format!("cannot connect to {addr}: {err}"))?;
+        // Each command goes out in one write and is answered before the
+        // next: nothing to gain from Nagle's delay.
+        stream
+            .set_nodelay(true)
+            .map_err(|err| format!("cannot set TCP_NODELAY: {err}"))?;
+        let (reader, writer) = stream.into_split();
+        let mut client = ImapClient::new(Box::new(reader), Box::new(writer), None);
+        client.greeting = client.try_read_line(limit).await?;
+        Ok(client)
+    }
+
     /// Connects to an implicit-TLS listener and reads the greeting.
     pub async fn connect_tls(addr: SocketAddr) -> ImapClient {
         let mut client = ImapClient::s_client(addr, &[]);
@@ -286,6 +305,49 @@ impl ImapClient {
         }
         self.send_raw(&bytes[sent..]).await;
         self.read_response(&tag, untagged).await
+    }
+
+    /// [`ImapClient::command_bytes`] for benches: a failure to write, a
+    /// line taking longer than `limit` or the connection closing is
+    /// returned, described, instead of panicking. The command goes out in
+    /// one write, so its literals must be non-synchronizing (`{n+}`,
+    /// LITERAL+). Whatever the tagged status, the response is returned.
+    pub async fn try_command(
+        &mut self,
+        command: &[u8],
+        limit: Duration,
+    ) -> Result<Response, String> {
+        let tag = self.tag();
+        let mut bytes = Vec::with_capacity(tag.len() + command.len() + 3);
+        bytes.extend_from_slice(tag.as_bytes());
+        bytes.push(b' ');
+        bytes.extend_from_slice(command);
+        bytes.extend_from_slice(b"\r\n");
+        self.try_send_raw(&bytes)
+            .await
+            .map_err(|err| format!("cannot write to the server: {err}"))?;
+        let mut untagged = Vec::new();
+        loop {
+            let line = self.try_read_line(limit).await?;
+            if is_tagged(&line, &tag) {
+                return Ok(Response {
+                    tag,
+                    untagged,
+                    tagged: line,
+                });
+            }
+            untagged.push(line);
+        }
+    }
+
+    /// The next response line, or what kept it from coming within `limit`.
+    async fn try_read_line(&mut self, limit: Duration) -> Result<String, String> {
+        match tokio::time::timeout(limit, self.next_line()).await {
+            Err(_) => Err(format!("no response line within {limit:?}")),
+            Ok(Err(err)) => Err(format!("cannot read from the server: {err}")),
+            Ok(Ok(None)) => Err("the server closed the connection".to_string()),
+            Ok(Ok(Some(line))) => Ok(line),
+        }
     }
 
     /// Reads lines up to the one tagged `tag`.

@@ -17,6 +17,8 @@
 //! - [`smtp`] holds what the SMTP tests share: a hosted domain with its
 //!   mailboxes, transactions, and reading the store afterwards.
 //! - [`webdriver`] drives a headless Chromium, for the web console's tests.
+//! - [`bench`] holds what the benches share: settings from the environment,
+//!   percentiles, a process's resident set.
 //!
 //! Nothing here waits without a bound: commands, start-up and shutdown have
 //! their own limits, and every test runs inside [`within`].
@@ -761,6 +763,7 @@ macro_rules! on_both_backends {
     };
 }
 
+pub mod bench;
 pub mod dns;
 pub mod http;
 pub mod imap;
