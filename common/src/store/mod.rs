@@ -84,6 +84,18 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+
+    /// The query of a folder's UIDs (`$1`) as one comma-separated text.
+    fn uid_list(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE folder_id = $1)"
+            }
+            Backend::Postgres => {
+                "SELECT string_agg(CAST(uid AS TEXT), ',') FROM messages WHERE folder_id = $1"
+            }
+        }
+    }
 }
 
 /// A store operation that could not complete.
@@ -163,10 +175,14 @@ impl Store {
                         // WAL lets readers run beside the writer. NORMAL
                         // leaves flushing the WAL to `wal_sync`, which
                         // makes each commit durable before it is reported
-                        // done, for many commits at a time.
+                        // done, for many commits at a time. Pages are read
+                        // through a shared map of the file (up to 256 MiB)
+                        // instead of copied into each connection's cache,
+                        // which every write elsewhere invalidates.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA mmap_size = 268435456;",
                         )
                         .await?;
                     }

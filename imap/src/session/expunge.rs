@@ -31,6 +31,9 @@ impl Session<'_> {
             Err(err) => return unavailable(&err),
         };
         let removed: Vec<u32> = removed.into_iter().map(|uid| uid as u32).collect();
+        // Report what other sessions expunged too before the tagged OK, as
+        // Dovecot does, even if their notification is still on its way.
+        self.forced_sync = true;
         let qresync = self.enabled.qresync;
         if let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) {
             view.remove(&removed, qresync, &mut conn.out);
