@@ -85,6 +85,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
+use postino_tests::bench::{env_number, percentile, status_kib};
 use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -250,20 +251,6 @@ impl std::fmt::Display for Settings {
     }
 }
 
-/// A non-negative whole number from the environment, or `default`.
-fn env_number(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(value) => value
-            .trim()
-            .replace('_', "")
-            .parse()
-            .ok()
-            .filter(|&n| n <= u32::MAX as usize)
-            .ok_or_else(|| format!("{name} is `{value}`, not a number")),
-    }
-}
-
 /// Raises this process's soft limit on open files to `needed` if it is
 /// lower; the server started later inherits it.
 fn raise_open_files(needed: u64) -> Result<(), String> {
@@ -313,15 +300,6 @@ impl Memory {
     }
 }
 
-/// A field of `/proc/<pid>/status` given in kB, such as `VmRSS`.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let value = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?;
-    value.trim().strip_suffix("kB")?.trim().parse().ok()
-}
-
 /// Resets the peak resident set of process `pid` to its current one
 /// (`clear_refs`, proc(5)); false if the kernel did not allow it.
 fn reset_peak(pid: u32) -> bool {
@@ -346,12 +324,6 @@ fn mib(kib: Option<u64>) -> String {
 
 fn millis(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1e3)
-}
-
-/// The duration that `percent` % of `sorted` did not exceed (nearest rank).
-fn percentile(sorted: &[Duration], percent: usize) -> Option<Duration> {
-    let rank = (sorted.len() * percent).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
 }
 
 fn percentile_millis(sorted: &[Duration], percent: usize) -> String {
