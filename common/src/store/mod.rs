@@ -4,12 +4,14 @@
 //! parameters, `RETURNING`, `ON CONFLICT`), so every rule is written once.
 //! Where the dialects differ the difference is a method of [`Backend`].
 //!
-//! Reads go straight to the pool. Writes run in a [`WriteTx`]: on SQLite it
-//! starts with `BEGIN IMMEDIATE` and writers take turns on an in-process lock
-//! (SQLite has one writer at a time, and waiting on a lock is cheaper than
-//! its busy loop), held until the commit but not while the commit is
-//! flushed to disk, which [`wal_sync`] does for many commits at once; on
-//! PostgreSQL row locks of accounts and folders order concurrent writers.
+//! Reads go straight to the pool. Writes run in a [`WriteTx`]: on SQLite
+//! every write transaction runs on the one writer connection, which writers
+//! take in turns (SQLite has one writer at a time, and waiting on a lock is
+//! cheaper than its busy loop); the turn is held until the commit but not
+//! while the commit is flushed to disk, which [`wal_sync`] does for many
+//! commits at once.
+//! On PostgreSQL transactions come from the pool, and row locks of accounts
+//! and folders order concurrent writers.
 //! Message appends are batched by [`append`] so that many of them share one
 //! commit.
 
@@ -40,7 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use thiserror::Error;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -137,8 +139,9 @@ pub struct Store {
 struct Inner {
     pool: AnyPool,
     backend: Backend,
-    /// Serialises writers on SQLite; `None` on PostgreSQL.
-    write_turn: Option<Arc<Mutex<()>>>,
+    /// SQLite's one writer connection, taken in turns; `None` on
+    /// PostgreSQL.
+    writer: Option<Arc<Mutex<Writer>>>,
     /// Makes SQLite commits durable, many at a time; `None` on PostgreSQL,
     /// whose commits are durable when they return.
     wal_sync: Option<wal_sync::WalSync>,
@@ -150,14 +153,13 @@ impl Store {
     /// Opens (creating it if needed) and migrates the store.
     pub async fn open(location: Location<'_>, max_connections: u32) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let mut wal_sync = None;
+        let mut database = None;
         let (backend, url) = match location {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
-                wal_sync =
-                    Some(wal_sync::WalSync::start(path.to_path_buf()).map_err(sqlx::Error::Io)?);
+                database = Some(path.to_path_buf());
                 (
                     Backend::Sqlite,
                     format!("sqlite://{}?mode=rwc", path.display()),
@@ -172,24 +174,12 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer. NORMAL
-                        // leaves flushing the WAL to `wal_sync`, which
-                        // makes each commit durable before it is reported
-                        // done, for many commits at a time. Pages are read
-                        // through a shared map of the file (up to 256 MiB)
-                        // instead of copied into each connection's cache,
-                        // which every write elsewhere invalidates.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                             PRAGMA mmap_size = 268435456;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
@@ -199,11 +189,18 @@ impl Store {
             Backend::Sqlite => changes::Hub::local(),
             Backend::Postgres => changes::Hub::postgres(&url).await?,
         };
-        let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let wal_sync = database
+            .map(wal_sync::WalSync::start)
+            .transpose()
+            .map_err(sqlx::Error::Io)?;
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(Writer::open(&options).await?))),
+            Backend::Postgres => None,
+        };
         let inner = Arc::new_cyclic(|weak| Inner {
             pool,
             backend,
-            write_turn,
+            writer,
             wal_sync,
             changes,
             appender: append::Handle::spawn(weak.clone(), backend),
@@ -229,19 +226,18 @@ impl Store {
     /// [`WriteTx::commit`], and dropping it rolls back.
     pub async fn begin(&self) -> Result<WriteTx> {
         let started = Instant::now();
-        let turn = match &self.inner.write_turn {
-            Some(lock) => {
-                let turn = lock.clone().lock_owned().await;
+        let tx = match &self.inner.writer {
+            Some(writer) => {
+                let mut turn = writer.clone().lock_owned().await;
                 crate::metrics::lock_waited(started.elapsed());
-                Some(turn)
+                turn.begin().await?;
+                Open::Writer(Some(turn))
             }
-            None => None,
+            None => Open::Pooled(self.pool().begin_with(self.backend().begin_write()).await?),
         };
-        let tx = self.pool().begin_with(self.backend().begin_write()).await?;
         Ok(WriteTx {
             tx,
             started,
-            turn,
             store: self.clone(),
             pending: Vec::new(),
             queue_due: false,
@@ -250,17 +246,89 @@ impl Store {
 
     /// Closes every database connection.
     pub async fn close(&self) {
+        if let Some(writer) = &self.inner.writer {
+            writer.lock().await.close().await;
+        }
         self.inner.pool.close().await;
     }
 }
 
+/// What every SQLite connection is opened with. WAL lets readers run beside
+/// the writer. NORMAL leaves flushing the WAL to [`wal_sync`], which makes
+/// each commit durable before it is reported done, for many commits at a
+/// time. No memory map: a connection drops its map (and its page cache)
+/// whenever another has written, which here is all the time.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+/// SQLite's writer connection. Its page cache stays valid from one
+/// transaction to the next, since no other connection writes, so it is
+/// given a larger one than the readers'. It also checkpoints the log, as
+/// SQLite does by default, in the commit that fills it.
+struct Writer {
+    conn: Option<AnyConnection>,
+    /// A transaction was left open by a writer dropped without committing;
+    /// the next one rolls it back first.
+    open: bool,
+}
+
+impl Writer {
+    async fn open(options: &AnyConnectOptions) -> Result<Writer> {
+        let mut conn = AnyConnection::connect_with(options).await?;
+        conn.execute(SQLITE_PRAGMAS).await?;
+        conn.execute("PRAGMA cache_size = -16384;").await?;
+        Ok(Writer {
+            conn: Some(conn),
+            open: false,
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut AnyConnection> {
+        self.conn.as_mut().ok_or(StoreError::WriterGone)
+    }
+
+    async fn begin(&mut self) -> Result<()> {
+        if self.open {
+            self.rollback().await?;
+        }
+        self.conn()?.execute(Backend::Sqlite.begin_write()).await?;
+        self.open = true;
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        self.conn()?.execute("COMMIT").await?;
+        self.open = false;
+        Ok(())
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        self.conn()?.execute("ROLLBACK").await?;
+        self.open = false;
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// The connection a [`WriteTx`] writes on.
+enum Open {
+    /// PostgreSQL: a pooled connection in a transaction.
+    Pooled(Transaction<'static, Any>),
+    /// SQLite: the writer's turn, held until the commit; `None` once
+    /// committed.
+    Writer(Option<OwnedMutexGuard<Writer>>),
+}
+
 /// An open write transaction.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    tx: Open,
     /// When [`Store::begin`] was called.
     started: Instant,
-    /// The writer's turn on SQLite, held until the commit.
-    turn: Option<OwnedMutexGuard<()>>,
     store: Store,
     /// Changes to announce once the transaction is committed.
     pending: Vec<Change>,
@@ -270,8 +338,14 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
-    fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    fn conn(&mut self) -> &mut AnyConnection {
+        match &mut self.tx {
+            Open::Pooled(tx) => tx,
+            Open::Writer(turn) => turn
+                .as_mut()
+                .and_then(|writer| writer.conn.as_mut())
+                .expect("a write transaction is used before its commit, while the store is open"),
+        }
     }
 
     fn backend(&self) -> Backend {
@@ -282,27 +356,33 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<()> {
         let started = Instant::now();
         let pending = std::mem::take(&mut self.pending);
-        if self.backend() == Backend::Postgres {
-            // NOTIFY is delivered at commit, to this node's listener too.
-            for change in &pending {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(changes::CHANNEL)
-                    .bind(change.encode())
-                    .execute(&mut *self.tx)
-                    .await?;
+        match std::mem::replace(&mut self.tx, Open::Writer(None)) {
+            Open::Pooled(mut tx) => {
+                // NOTIFY is delivered at commit, to this node's listener too.
+                for change in &pending {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(changes::CHANNEL)
+                        .bind(change.encode())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if self.queue_due {
+                    sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(changes::QUEUE_CHANNEL)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
             }
-            if self.queue_due {
-                sqlx::query("SELECT pg_notify($1, '')")
-                    .bind(changes::QUEUE_CHANNEL)
-                    .execute(&mut *self.tx)
-                    .await?;
+            Open::Writer(turn) => {
+                let mut turn = turn.ok_or(StoreError::WriterGone)?;
+                turn.commit().await?;
+                // The next writer may go while this commit is being flushed.
+                drop(turn);
+                if let Some(wal_sync) = &self.store.inner.wal_sync {
+                    wal_sync.durable().await?;
+                }
             }
-        }
-        self.tx.commit().await?;
-        // The next writer may go while this commit is being flushed.
-        drop(self.turn.take());
-        if let Some(wal_sync) = &self.store.inner.wal_sync {
-            wal_sync.durable().await?;
         }
         crate::metrics::commit_took(started.elapsed());
         crate::metrics::write_took(self.started.elapsed());
@@ -365,6 +445,22 @@ impl WriteTx {
         }
         crate::metrics::lock_waited(started.elapsed());
         Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    /// Rolls back a transaction not committed. A pooled one does so itself;
+    /// the SQLite writer keeps its turn until the rollback is done.
+    fn drop(&mut self) {
+        if let Open::Writer(Some(mut turn)) = std::mem::replace(&mut self.tx, Open::Writer(None))
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(err) = turn.rollback().await {
+                    tracing::warn!(error = %err, "rolling back a write transaction failed");
+                }
+            });
+        }
     }
 }
 

@@ -610,6 +610,14 @@ async fn changes_are_announced_after_commit(store: Store) {
         silence.is_err(),
         "a rolled-back change was announced: {silence:?}"
     );
+    assert!(
+        store
+            .message_uids(folder.id)
+            .await
+            .unwrap()
+            .contains(&appended.uid),
+        "a rolled-back expunge removed the message"
+    );
     // Another account's watcher heard nothing.
     let silence = tokio::time::timeout(Duration::from_millis(10), others.changed()).await;
     assert!(silence.is_err(), "another account was woken: {silence:?}");

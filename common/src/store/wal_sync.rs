@@ -80,3 +80,40 @@ fn flush(wal: &std::path::Path) -> std::io::Result<()> {
         Err(err) => Err(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{Location, NewDomain, Store};
+
+    /// The writer connection checkpoints the log when it reaches SQLite's
+    /// thousand pages, after which the log starts over from its beginning;
+    /// without checkpoints each commit would leave two pages or more in it.
+    #[tokio::test]
+    async fn the_log_starts_over_once_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("postino.db");
+        let store = Store::open(Location::Sqlite(&path), 4).await.unwrap();
+        let commits = 1_000;
+        for n in 0..commits {
+            let mut tx = store.begin().await.unwrap();
+            tx.create_domain(&NewDomain {
+                name: format!("comune{n}.example.it").parse().unwrap(),
+                quota_bytes: 0,
+                max_mailboxes: 0,
+            })
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let frame = 4096 + 24;
+        let log = std::fs::metadata(dir.path().join("postino.db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            log < 1_100 * frame,
+            "the log holds {} pages after {commits} commits",
+            log / frame
+        );
+        store.close().await;
+    }
+}
