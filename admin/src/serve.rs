@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use postino_common::listener::ConnectionLimits;
+use postino_common::store::{EXPUNGED_KEPT_FOR, Store, now};
 use postino_common::tls::{CertificateSource, server_config};
 use postino_config::Config;
 use postino_smtp::authres::Verifier;
@@ -200,12 +201,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
-    retire_dkim_keys_hourly(
+    hourly_upkeep(
         ops::Ops::new(
             store.clone(),
             ops::authenticator(&store, &config),
             ops::Actor::server(),
         ),
+        store.clone(),
         shutdown.clone(),
         &tracker,
     );
@@ -256,20 +258,28 @@ fn keep_metrics_tidy(
     });
 }
 
-/// Retires DKIM keys whose grace period after a rotation is over, at start
-/// and then every hour (on every node: a key retires once, whichever
-/// node sees it first).
-fn retire_dkim_keys_hourly(ops: ops::Ops, shutdown: CancellationToken, tracker: &TaskTracker) {
+/// At start and then every hour, on every node: retires DKIM keys whose
+/// grace period after a rotation is over (a key retires once, whichever
+/// node sees it first), and drops expunge records older than the store
+/// keeps them.
+fn hourly_upkeep(ops: ops::Ops, store: Store, shutdown: CancellationToken, tracker: &TaskTracker) {
     tracker.spawn(async move {
         let mut hourly = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = hourly.tick() => match ops.retire_expired_dkim_keys().await {
-                    Ok(0) => {}
-                    Ok(retired) => tracing::info!(retired, "retired DKIM keys past their grace period"),
-                    Err(err) => tracing::warn!(error = %err, "cannot retire DKIM keys"),
-                },
+                _ = hourly.tick() => {}
+            }
+            match ops.retire_expired_dkim_keys().await {
+                Ok(0) => {}
+                Ok(retired) => tracing::info!(retired, "retired DKIM keys past their grace period"),
+                Err(err) => tracing::warn!(error = %err, "cannot retire DKIM keys"),
+            }
+            let before = now() - EXPUNGED_KEPT_FOR;
+            match store.prune_expunged(before).await {
+                Ok(0) => {}
+                Ok(dropped) => tracing::info!(dropped, "dropped expunge records older than a week"),
+                Err(err) => tracing::warn!(error = %err, "cannot drop old expunge records"),
             }
         }
     });

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sqlx::AssertSqlSafe;
 
-use super::messages::{MAX_IN_LIST, placeholders};
+use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::{Backend, Result, WriteTx};
 
 /// How many references each body gains or loses, by hash, in hash order.
@@ -45,10 +45,7 @@ impl WriteTx {
                 "DELETE FROM blobs WHERE refcount <= 0 AND hash IN ({})",
                 placeholders(1, chunk.len())
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for hash in chunk {
-                query = query.bind(*hash);
-            }
+            let query = sqlx::query(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());
             query.execute(self.conn()).await?;
         }
         Ok(())
@@ -65,10 +62,7 @@ impl WriteTx {
                     "SELECT hash FROM blobs WHERE hash IN ({}) ORDER BY hash FOR UPDATE",
                     placeholders(1, chunk.len())
                 );
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for hash in chunk {
-                    query = query.bind(*hash);
-                }
+                let query = sqlx::query(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());
                 query.execute(self.conn()).await?;
             }
         }
@@ -82,10 +76,9 @@ impl WriteTx {
                     "UPDATE blobs SET refcount = refcount + $1 WHERE hash IN ({})",
                     placeholders(2, chunk.len())
                 );
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(sign * count);
-                for hash in chunk {
-                    query = query.bind(*hash);
-                }
+                let query = sqlx::query(AssertSqlSafe(sql))
+                    .bind(sign * count)
+                    .bind_each(chunk.iter().copied());
                 query.execute(self.conn()).await?;
             }
         }

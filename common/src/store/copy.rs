@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::blobs::BlobRefs;
 use super::counters::Tally;
-use super::messages::{MAX_IN_LIST, placeholders};
+use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::{Change, ChangeKind, Result, WriteTx};
 
 /// Where copied or moved messages landed: `(source UID, new UID)` pairs in
@@ -97,10 +97,9 @@ impl WriteTx {
                 "DELETE FROM messages WHERE folder_id = $1 AND uid IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(source);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
+            let query = sqlx::query(AssertSqlSafe(sql))
+                .bind(source)
+                .bind_each(chunk);
             query.execute(self.conn()).await?;
         }
         let left = self.touch_folder(source, 0, -moved).await?;
@@ -141,14 +140,12 @@ impl WriteTx {
                  FROM messages WHERE folder_id = $4 AND uid IN ({})",
                 placeholders(5, chunk.len())
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql))
+            let query = sqlx::query(AssertSqlSafe(sql))
                 .bind(target)
                 .bind(chunk_first)
                 .bind(modseq)
-                .bind(source);
-            for message in chunk {
-                query = query.bind(message.uid);
-            }
+                .bind(source)
+                .bind_each(chunk.iter().map(|message| message.uid));
             query.execute(self.conn()).await?;
             map.extend(
                 chunk
@@ -168,11 +165,9 @@ impl WriteTx {
                 "SELECT uid, size, flags, blob_hash FROM messages WHERE folder_id = $1 AND uid IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut query =
-                sqlx::query_as::<_, (i64, i64, i64, String)>(AssertSqlSafe(sql)).bind(folder_id);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
+            let query = sqlx::query_as::<_, (i64, i64, i64, String)>(AssertSqlSafe(sql))
+                .bind(folder_id)
+                .bind_each(chunk);
             found.extend(query.fetch_all(self.conn()).await?.into_iter().map(
                 |(uid, size, flags, blob_hash)| Source {
                     uid,

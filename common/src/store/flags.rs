@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::AssertSqlSafe;
 
 use super::counters::Tally;
-use super::messages::{MAX_IN_LIST, placeholders};
+use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::{Change, ChangeKind, Flags, MessageSummary, Result, WriteTx};
 
 /// How a STORE changes flags.
@@ -82,10 +82,9 @@ impl WriteTx {
                  WHERE folder_id = $1 AND uid IN ({}) ORDER BY uid",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query_as::<_, MessageSummary>(AssertSqlSafe(sql)).bind(folder_id);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
+            let query = sqlx::query_as::<_, MessageSummary>(AssertSqlSafe(sql))
+                .bind(folder_id)
+                .bind_each(chunk);
             current.extend(query.fetch_all(self.conn()).await?);
         }
         current.sort_by_key(|m| m.uid);
@@ -114,14 +113,12 @@ impl WriteTx {
                          WHERE folder_id = $4 AND uid IN ({})",
                         placeholders(5, chunk.len())
                     );
-                    let mut query = sqlx::query(AssertSqlSafe(sql))
+                    let query = sqlx::query(AssertSqlSafe(sql))
                         .bind(flags)
                         .bind(&keywords)
                         .bind(touched.modseq)
-                        .bind(folder_id);
-                    for &index in chunk {
-                        query = query.bind(current[index].uid);
-                    }
+                        .bind(folder_id)
+                        .bind_each(chunk.iter().map(|&index| current[index].uid));
                     query.execute(self.conn()).await?;
                     for &index in chunk {
                         let message = &mut current[index];

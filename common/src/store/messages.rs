@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::blobs::BlobRefs;
 use super::counters::Tally;
+use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::{Change, ChangeKind, Result, Store, WriteTx};
 
 /// The system flags of RFC 9051 §2.3.2, as bits of the `flags` column.
@@ -77,17 +78,6 @@ pub enum Columns {
     Search,
     /// Everything, envelope and body structure included, for FETCH.
     Parsed,
-}
-
-/// Most parameters in one `IN (...)` list.
-pub(super) const MAX_IN_LIST: usize = 500;
-
-/// `$first, $first+1, ...` for `count` parameters.
-pub(super) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {
@@ -185,10 +175,9 @@ impl Store {
                 "{select} AND uid IN ({}) ORDER BY uid",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
+            let query = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(folder_id)
+                .bind_each(chunk);
             rows.extend(query.fetch_all(self.pool()).await?);
         }
         Ok(rows)
@@ -209,10 +198,9 @@ impl Store {
                  WHERE m.folder_id = $1 AND m.uid IN ({}) ORDER BY m.uid",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
+            let query = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(folder_id)
+                .bind_each(chunk);
             bodies.extend(query.fetch_all(self.pool()).await?);
         }
         Ok(bodies)
@@ -361,10 +349,9 @@ impl WriteTx {
                          RETURNING uid, size, flags, blob_hash",
                         placeholders(2, chunk.len())
                     );
-                    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(folder_id);
-                    for uid in chunk {
-                        query = query.bind(uid);
-                    }
+                    let query = sqlx::query_as(AssertSqlSafe(sql))
+                        .bind(folder_id)
+                        .bind_each(chunk);
                     rows.extend(query.fetch_all(self.conn()).await?);
                 }
             }
@@ -393,46 +380,5 @@ impl WriteTx {
             modseq: touched.modseq,
         });
         Ok(uids)
-    }
-
-    /// Records UIDs expunged from a folder with the MODSEQ of their
-    /// removal, for QRESYNC's VANISHED.
-    pub(super) async fn record_expunged(
-        &mut self,
-        folder_id: i64,
-        uids: &[i64],
-        modseq: i64,
-    ) -> Result<()> {
-        for chunk in uids.chunks(MAX_IN_LIST) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|n| format!("($1, $2, ${})", n + 3))
-                .collect();
-            let sql = format!(
-                "INSERT INTO expunged (folder_id, modseq, uid) VALUES {}",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(folder_id).bind(modseq);
-            for uid in chunk {
-                query = query.bind(uid);
-            }
-            query.execute(self.conn()).await?;
-        }
-        Ok(())
-    }
-}
-
-impl Store {
-    /// UIDs expunged from a folder after MODSEQ `since` and up to `until`,
-    /// for QRESYNC and for sessions catching up.
-    pub async fn vanished(&self, folder_id: i64, since: i64, until: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT uid FROM expunged WHERE folder_id = $1 AND modseq > $2 AND modseq <= $3 ORDER BY uid",
-        )
-        .bind(folder_id)
-        .bind(since)
-        .bind(until)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|(uid,)| uid).collect())
     }
 }

@@ -29,10 +29,12 @@ mod dkim;
 mod domains;
 mod flags;
 mod folders;
+mod in_list;
 mod messages;
 mod queue;
 mod relay;
 mod throttle;
+mod vanished;
 mod wal_sync;
 mod web_sessions;
 
@@ -43,6 +45,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+
+use in_list::BindEach;
 use thiserror::Error;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -67,6 +71,7 @@ pub use queue::{
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use throttle::FailureCounts;
+pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};
 
 /// Which database a store runs on.
@@ -428,7 +433,7 @@ impl WriteTx {
         folders.sort_unstable();
         folders.dedup();
         let started = Instant::now();
-        let list = messages::placeholders(1, folders.len());
+        let list = in_list::placeholders(1, folders.len());
         let statements = [
             format!(
                 "SELECT id FROM accounts WHERE id IN \
@@ -437,10 +442,7 @@ impl WriteTx {
             format!("SELECT id FROM folders WHERE id IN ({list}) ORDER BY id FOR UPDATE"),
         ];
         for sql in statements {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in &folders {
-                query = query.bind(id);
-            }
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind_each(&folders);
             query.execute(self.conn()).await?;
         }
         crate::metrics::lock_waited(started.elapsed());

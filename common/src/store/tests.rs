@@ -16,6 +16,7 @@ store_tests!(
     outbound_mail_is_queued_with_its_local_copies,
     usage_stays_exact_under_concurrent_appends_and_expunges,
     expunges_are_remembered_for_qresync,
+    old_expunge_records_give_way_to_the_gaps,
     aliases_and_catch_alls_resolve,
     changes_are_announced_after_commit,
     admins_keep_their_scope,
@@ -487,6 +488,64 @@ async fn expunges_are_remembered_for_qresync(store: Store) {
         .map(|m| m.uid)
         .collect();
     assert_eq!(uids, [1, 3, 4]);
+}
+
+async fn old_expunge_records_give_way_to_the_gaps(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    for _ in 0..5 {
+        store
+            .append(message(100, &[folder.id]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let expunge = async |uid: i64| {
+        let mut tx = store.begin().await.unwrap();
+        tx.expunge(folder.id, &[uid]).await.unwrap();
+        tx.commit().await.unwrap();
+        store
+            .folder_by_id(folder.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .highestmodseq
+    };
+    let first = expunge(2).await;
+    let second = expunge(4).await;
+    // Records younger than the store keeps stay.
+    assert_eq!(
+        store
+            .prune_expunged(now() - EXPUNGED_KEPT_FOR)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.vanished(folder.id, 0, i64::MAX).await.unwrap(),
+        [2, 4]
+    );
+    assert_eq!(store.prune_expunged(now() + 1).await.unwrap(), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM expunged").await, 0);
+    // A client that synchronised before the records went learns of every
+    // gap; one that synchronised after learns nothing new.
+    assert_eq!(
+        store.vanished(folder.id, first, i64::MAX).await.unwrap(),
+        [2, 4]
+    );
+    assert_eq!(
+        store.vanished(folder.id, second, i64::MAX).await.unwrap(),
+        Vec::<i64>::new()
+    );
+    let third = expunge(5).await;
+    assert_eq!(store.vanished(folder.id, second, third).await.unwrap(), [5]);
+    assert_eq!(
+        store.vanished(folder.id, 0, i64::MAX).await.unwrap(),
+        [2, 4, 5]
+    );
 }
 
 async fn aliases_and_catch_alls_resolve(store: Store) {
