@@ -12,12 +12,11 @@
 //! bodies of messages that the metadata alone rules in or out.
 //!
 //! Choices within what the RFCs allow:
-//! - `\Recent` is not tracked (IMAP4rev2 dropped it): `RECENT` and `NEW`
-//!   match nothing, `OLD` matches everything.
-//! - Dates compare whole days in UTC: the store keeps instants, not the
-//!   time zone a date was written in, so `ON`/`BEFORE`/`SINCE` take the
-//!   INTERNALDATE's UTC day and `SENT*` the `Date:` header's UTC day; a
-//!   message without a valid `Date:` matches no `SENT*` key.
+//! - Dates compare whole days. `SENT*` take the day of the `Date:` header
+//!   as the sender wrote it, in its own time zone (RFC 3501 §6.4.4); a
+//!   message without a valid `Date:` counts as sent on 1 January 1970, as
+//!   Dovecot has it. `ON`/`BEFORE`/`SINCE` take INTERNALDATE's day in UTC,
+//!   the zone the server shows it in.
 //! - Strings match as case-insensitive substrings, after Unicode lowercasing
 //!   of both sides; search strings are read as UTF-8 (US-ASCII being a
 //!   subset), see [`charset_supported`].
@@ -52,8 +51,11 @@ pub struct Candidate<'a> {
     pub internal_date: i64,
     pub size: i64,
     pub modseq: i64,
-    /// The `Date:` header, in unix seconds; `None` when absent or invalid.
-    pub sent_at: Option<i64>,
+    /// The `Date:` header's date and time as written, counted in seconds
+    /// as if its zone were UTC; 0 when absent or invalid.
+    pub sent_local: i64,
+    /// Whether the message is `\Recent` in this session.
+    pub recent: bool,
     /// The decoded `Subject:` header.
     pub subject: &'a str,
     /// The whole raw message; needed only when the query needs content.
@@ -162,6 +164,7 @@ enum Node {
     Not(Box<Node>),
     Seq(SequenceSet),
     Uid(SequenceSet),
+    Recent,
     Flag {
         flag: Flags,
         set: bool,
@@ -214,8 +217,10 @@ fn compile(key: &SearchKey<'_>) -> Node {
     match key {
         SearchKey::And(keys) => and(keys.as_ref().iter().map(compile).collect()),
         SearchKey::SequenceSet(set) => Node::Seq(set.clone()),
-        SearchKey::All | SearchKey::Old => Node::Const(true),
-        SearchKey::Recent | SearchKey::New => Node::Const(false),
+        SearchKey::All => Node::Const(true),
+        SearchKey::Recent => Node::Recent,
+        SearchKey::Old => Node::Not(Box::new(Node::Recent)),
+        SearchKey::New => Node::And(vec![Node::Recent, flag(Flags::SEEN, false)]),
         SearchKey::Answered => flag(Flags::ANSWERED, true),
         SearchKey::Deleted => flag(Flags::DELETED, true),
         SearchKey::Draft => flag(Flags::DRAFT, true),
@@ -348,6 +353,7 @@ impl Node {
             Node::Not(node) => node.eval(m, ctx, content).map(|value| !value),
             Node::Seq(set) => Some(in_sequence_set(set, m.seq, ctx.max_seq)),
             Node::Uid(set) => Some(in_sequence_set(set, m.uid, ctx.max_uid)),
+            Node::Recent => Some(m.recent),
             Node::Flag { flag, set } => Some(m.flags.contains(*flag) == *set),
             Node::Keyword { name, set } => {
                 let has = m
@@ -358,17 +364,15 @@ impl Node {
             }
             Node::Date { field, cmp, day } => {
                 let at = match field {
-                    DateField::Internal => Some(m.internal_date),
-                    DateField::Sent => m.sent_at,
+                    DateField::Internal => m.internal_date,
+                    DateField::Sent => m.sent_local,
                 };
-                Some(at.is_some_and(|at| {
-                    let at = at.div_euclid(SECONDS_PER_DAY);
-                    match cmp {
-                        DateCmp::Before => at < *day,
-                        DateCmp::On => at == *day,
-                        DateCmp::Since => at >= *day,
-                    }
-                }))
+                let at = at.div_euclid(SECONDS_PER_DAY);
+                Some(match cmp {
+                    DateCmp::Before => at < *day,
+                    DateCmp::On => at == *day,
+                    DateCmp::Since => at >= *day,
+                })
             }
             Node::Larger(n) => Some(m.size > i64::from(*n)),
             Node::Smaller(n) => Some(m.size < i64::from(*n)),
@@ -588,7 +592,8 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
             internal_date: FEB_1 + 3600,
             size: 1000,
             modseq: 5,
-            sent_at: Some(FEB_1 + 36_000),
+            sent_local: FEB_1 + 36_000,
+            recent: false,
             subject: "Quarterly report",
             raw: Some(raw),
         }
@@ -648,13 +653,25 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
     }
 
     #[test]
-    fn recent_is_not_tracked() {
-        let m = plain();
-        assert!(!hit("RECENT", &m));
-        assert!(!hit("NEW", &m));
-        assert!(hit("OLD", &m));
-        assert!(hit("NOT RECENT", &m));
-        assert!(!hit("NOT OLD", &m));
+    fn recent_new_and_old() {
+        let old = plain();
+        assert!(!hit("RECENT", &old));
+        assert!(!hit("NEW", &old));
+        assert!(hit("OLD", &old));
+        assert!(hit("NOT RECENT", &old));
+        let recent = Candidate {
+            recent: true,
+            ..plain()
+        };
+        assert!(hit("RECENT", &recent));
+        assert!(hit("NEW", &recent));
+        assert!(!hit("OLD", &recent));
+        let seen = Candidate {
+            flags: Flags::SEEN,
+            ..recent
+        };
+        assert!(hit("RECENT", &seen));
+        assert!(!hit("NEW", &seen));
     }
 
     #[test]
@@ -788,14 +805,14 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
         };
         assert!(hit("SENTON 1-Feb-1994", &late));
         assert!(!hit("ON 1-Feb-1994", &late));
+        // Undated mail was sent on the first day of 1970.
         let undated = Candidate {
-            sent_at: None,
+            sent_local: 0,
             ..plain()
         };
-        for key in ["SENTON", "SENTBEFORE", "SENTSINCE"] {
-            assert!(!hit(&format!("{key} 1-Feb-1994"), &undated), "{key}");
-        }
-        assert!(hit("NOT SENTBEFORE 1-Jan-2100", &undated));
+        assert!(hit("SENTON 1-Jan-1970", &undated));
+        assert!(hit("SENTBEFORE 1-Feb-1994", &undated));
+        assert!(!hit("SENTSINCE 2-Jan-1970", &undated));
     }
 
     #[test]

@@ -197,13 +197,24 @@ async fn two_sessions_on_one_mailbox(config: &TestConfig) {
     assert_eq!(uid_in(&fetched(&both, 1)), uids[2]);
     let line = fetched(&both, 2);
     assert_eq!(uid_in(&line), new_uid);
-    assert_eq!(flags_in(&line), ["\\Seen"], "{line}");
+    // The new message is \Recent in the one session that heard of it
+    // first (RFC 3501 §2.3.2): A or B, never both.
+    let lasting = |line: &str| {
+        let mut flags = flags_in(line);
+        let recent = flags.iter().any(|f| f == "\\Recent");
+        flags.retain(|f| f != "\\Recent");
+        (flags, recent)
+    };
+    let (flags, recent_in_b) = lasting(&line);
+    assert_eq!(flags, ["\\Seen"], "{line}");
     // A may hear of B's change besides its own FETCH: every FETCH agrees.
     let from_a = a.command("FETCH 2 (FLAGS)").await;
     let lines = from_a.ok().lines("* 2 FETCH (");
     assert!(!lines.is_empty(), "{from_a:#?}");
     for line in lines {
-        assert_eq!(flags_in(line), ["\\Seen"], "{line}");
+        let (flags, recent_in_a) = lasting(line);
+        assert_eq!(flags, ["\\Seen"], "{line}");
+        assert_ne!(recent_in_a, recent_in_b, "{line}");
     }
     a.logout().await;
     b.logout().await;
@@ -304,7 +315,8 @@ async fn idle_on_one_node_wakes_on_delivery_to_another() {
         let tag = start_idle(&mut idler).await;
         writer.command("STORE 1 +FLAGS (\\Flagged)").await.ok();
         let line = expect_within_prefix(&mut idler, "* 1 FETCH (", WAKE_LIMIT).await;
-        assert_eq!(flags_in(&line), ["\\Flagged"], "{line}");
+        // The idler heard of the delivery first: the message is recent there.
+        assert_eq!(flags_in(&line), ["\\Flagged", "\\Recent"], "{line}");
         stop_idle(&mut idler, &tag).await;
         writer.logout().await;
         idler.logout().await;

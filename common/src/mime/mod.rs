@@ -64,6 +64,13 @@ pub struct Parsed {
     /// None if absent/unparsable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<i64>,
+    /// The Date header's time zone, in seconds east of UTC.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sent_zone: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl Parsed {

@@ -65,15 +65,20 @@ fn describe_message(
         Some(HeaderValue::Text(text)) => text.trim().to_string(),
         _ => String::new(),
     };
-    let sent_at = match headers.header_value(&HeaderName::Date) {
-        Some(HeaderValue::DateTime(date)) if date.is_valid() => Some(date.to_timestamp()),
-        _ => None,
+    let (sent_at, sent_zone) = match headers.header_value(&HeaderName::Date) {
+        Some(HeaderValue::DateTime(date)) if date.is_valid() => {
+            let zone = i64::from(date.tz_hour) * 3600 + i64::from(date.tz_minute) * 60;
+            let zone = if date.tz_before_gmt { -zone } else { zone };
+            (Some(date.to_timestamp()), zone)
+        }
+        _ => (None, 0),
     };
     Parsed {
         envelope,
         structure: describe_part(raw, message, 0, depth, false, (start, end), true),
         subject,
         sent_at,
+        sent_zone,
     }
 }
 
@@ -378,6 +383,7 @@ fn unparsed(raw: &[u8], start: u32, end: u32) -> Parsed {
         structure,
         subject: String::new(),
         sent_at: None,
+        sent_zone: 0,
     }
 }
 

@@ -156,6 +156,7 @@ struct Described {
     body_structure: String,
     subject: String,
     sent_at: Option<i64>,
+    sent_zone: i64,
 }
 
 /// A message ready for the writer: itself, its hash, its description.
@@ -175,6 +176,7 @@ impl Described {
                 body_structure: serde_json::to_string(&parsed.structure).unwrap_or_default(),
                 subject: parsed.subject,
                 sent_at: parsed.sent_at,
+                sent_zone: parsed.sent_zone,
             }
         };
         if raw.len() <= PARSE_INLINE {
@@ -190,6 +192,7 @@ impl Described {
                 body_structure: String::new(),
                 subject: String::new(),
                 sent_at: None,
+                sent_zone: 0,
             },
         }
     }
@@ -353,7 +356,9 @@ impl WriteTx {
         let mut reserved = Vec::with_capacity(owners.len());
         for (target, account_id) in message.targets.iter().zip(owners) {
             let added = Tally::of(target.flags.0, size);
-            let touched = self.touch_folder(target.folder_id, 1, added).await?;
+            let touched = self
+                .touch_folder(target.folder_id, 1, added, &target.keywords)
+                .await?;
             reserved.push(Reserved {
                 appended: Appended {
                     folder_id: target.folder_id,
@@ -387,8 +392,8 @@ impl WriteTx {
             let text = |pick: fn(&Described) -> &str| described.map(pick).filter(|s| !s.is_empty());
             sqlx::query(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq, \
-                 envelope, body_structure, subject, sent_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 envelope, body_structure, subject, sent_at, sent_zone) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(folder_id)
             .bind(uid)
@@ -402,6 +407,7 @@ impl WriteTx {
             .bind(text(|d| &d.body_structure))
             .bind(described.map(|d| d.subject.as_str()))
             .bind(described.and_then(|d| d.sent_at))
+            .bind(described.map_or(0, |d| d.sent_zone))
             .execute(self.conn())
             .await?;
             self.announce(Change {

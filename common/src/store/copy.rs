@@ -18,7 +18,19 @@ struct Source {
     uid: i64,
     size: i64,
     flags: i64,
+    keywords: String,
     blob_hash: String,
+}
+
+/// Every keyword some messages have, space-separated (repeats left for
+/// [`WriteTx::touch_folder`] to skip).
+fn keywords(messages: &[Source]) -> String {
+    let words: Vec<&str> = messages
+        .iter()
+        .map(|m| m.keywords.as_str())
+        .filter(|k| !k.is_empty())
+        .collect();
+    words.join(" ")
 }
 
 /// What some messages add to a folder's counters.
@@ -52,7 +64,9 @@ impl WriteTx {
         if let Err(refusal) = self.charge_owner(&owner, added.bytes).await? {
             return Ok(Err(refusal));
         }
-        let touched = self.touch_folder(target, messages.len(), added).await?;
+        let touched = self
+            .touch_folder(target, messages.len(), added, &keywords(&messages))
+            .await?;
         let map = self
             .insert_copies(source, &messages, target, touched.first_uid, touched.modseq)
             .await?;
@@ -85,7 +99,9 @@ impl WriteTx {
             return Ok(Vec::new());
         }
         let moved = tally(&messages);
-        let arrived = self.touch_folder(target, messages.len(), moved).await?;
+        let arrived = self
+            .touch_folder(target, messages.len(), moved, &keywords(&messages))
+            .await?;
         let map = self
             .insert_copies(source, &messages, target, arrived.first_uid, arrived.modseq)
             .await?;
@@ -102,7 +118,7 @@ impl WriteTx {
                 .bind_each(chunk);
             query.execute(self.conn()).await?;
         }
-        let left = self.touch_folder(source, 0, -moved).await?;
+        let left = self.touch_folder(source, 0, -moved, "").await?;
         self.record_expunged(source, &uids, left.modseq).await?;
         self.announce(Change {
             account_id: left.account_id,
@@ -134,9 +150,9 @@ impl WriteTx {
             let chunk_first = first_uid + (n * MAX_IN_LIST) as i64;
             let sql = format!(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, \
-                 modseq, envelope, body_structure, subject, sent_at) \
+                 modseq, envelope, body_structure, subject, sent_at, sent_zone) \
                  SELECT $1, $2 + ROW_NUMBER() OVER (ORDER BY uid) - 1, blob_hash, size, internal_date, \
-                 flags, keywords, $3, envelope, body_structure, subject, sent_at \
+                 flags, keywords, $3, envelope, body_structure, subject, sent_at, sent_zone \
                  FROM messages WHERE folder_id = $4 AND uid IN ({})",
                 placeholders(5, chunk.len())
             );
@@ -162,17 +178,19 @@ impl WriteTx {
         let mut found = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(MAX_IN_LIST) {
             let sql = format!(
-                "SELECT uid, size, flags, blob_hash FROM messages WHERE folder_id = $1 AND uid IN ({})",
+                "SELECT uid, size, flags, keywords, blob_hash FROM messages \
+                 WHERE folder_id = $1 AND uid IN ({})",
                 placeholders(2, chunk.len())
             );
-            let query = sqlx::query_as::<_, (i64, i64, i64, String)>(AssertSqlSafe(sql))
+            let query = sqlx::query_as::<_, (i64, i64, i64, String, String)>(AssertSqlSafe(sql))
                 .bind(folder_id)
                 .bind_each(chunk);
             found.extend(query.fetch_all(self.conn()).await?.into_iter().map(
-                |(uid, size, flags, blob_hash)| Source {
+                |(uid, size, flags, keywords, blob_hash)| Source {
                     uid,
                     size,
                     flags,
+                    keywords,
                     blob_hash,
                 },
             ));

@@ -2,6 +2,11 @@
 //! (messages, unseen, size, deleted). Every write that changes a folder's
 //! messages moves them all in one statement on the folder's row, so that
 //! STATUS reads one row instead of counting the folder's messages.
+//!
+//! The row also lists every keyword the folder's messages have had, in the
+//! spelling first seen: what SELECT and the untagged FLAGS response announce
+//! (RFC 9051 §7.3.5), so that a client never sees a keyword on a message
+//! before it was told the mailbox has it.
 
 use std::ops::{AddAssign, Neg};
 
@@ -63,29 +68,51 @@ impl Neg for Tally {
 }
 
 /// What [`WriteTx::touch_folder`] took.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Touched {
     pub account_id: i64,
     /// The first of the UIDs taken (UIDNEXT before, if none were).
     pub first_uid: i64,
     /// The folder's new HIGHESTMODSEQ, the MODSEQ of this change.
     pub modseq: i64,
+    /// The keywords the folder has, after this change.
+    pub keywords: String,
+}
+
+/// `known` with the keywords of `brings` it lacks (keywords compare
+/// without case), or `None` when it lacks none.
+fn with_keywords(known: &str, brings: &str) -> Option<String> {
+    let mut all = known.to_string();
+    for word in brings.split_ascii_whitespace() {
+        if !all
+            .split_ascii_whitespace()
+            .any(|k| k.eq_ignore_ascii_case(word))
+        {
+            if !all.is_empty() {
+                all.push(' ');
+            }
+            all.push_str(word);
+        }
+    }
+    (all.len() > known.len()).then_some(all)
 }
 
 impl WriteTx {
     /// Takes `new_uids` consecutive UIDs and one new MODSEQ in a folder and
-    /// adds `delta` to its counters, in one statement.
+    /// adds `delta` to its counters, in one statement; a second adds the
+    /// keywords of `brings` (space-separated) the folder did not have yet.
     pub(super) async fn touch_folder(
         &mut self,
         folder_id: i64,
         new_uids: usize,
         delta: Tally,
+        brings: &str,
     ) -> Result<Touched> {
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
             "UPDATE folders SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, \
              messages = messages + $3, unseen = unseen + $4, bytes = bytes + $5, \
              deleted = deleted + $6, deleted_bytes = deleted_bytes + $7 \
-             WHERE id = $1 RETURNING account_id, uidnext - $2, highestmodseq",
+             WHERE id = $1 RETURNING account_id, uidnext - $2, highestmodseq, keywords",
         )
         .bind(folder_id)
         .bind(new_uids as i64)
@@ -96,14 +123,24 @@ impl WriteTx {
         .bind(delta.deleted_bytes)
         .fetch_optional(self.conn())
         .await?;
-        let (account_id, first_uid, modseq) = row.ok_or_else(|| StoreError::NotFound {
-            what: "folder",
-            name: folder_id.to_string(),
-        })?;
+        let (account_id, first_uid, modseq, mut keywords) =
+            row.ok_or_else(|| StoreError::NotFound {
+                what: "folder",
+                name: folder_id.to_string(),
+            })?;
+        if let Some(more) = with_keywords(&keywords, brings) {
+            sqlx::query("UPDATE folders SET keywords = $2 WHERE id = $1")
+                .bind(folder_id)
+                .bind(&more)
+                .execute(self.conn())
+                .await?;
+            keywords = more;
+        }
         Ok(Touched {
             account_id,
             first_uid,
             modseq,
+            keywords,
         })
     }
 }
@@ -126,5 +163,16 @@ mod tests {
             }
         );
         assert_eq!(Tally::reflagged(5, 5, 100), Tally::default());
+    }
+
+    #[test]
+    fn a_folder_learns_only_keywords_it_lacks() {
+        assert_eq!(with_keywords("", "$Label1"), Some("$Label1".into()));
+        assert_eq!(
+            with_keywords("$Label1 work", "WORK $label1 $Junk"),
+            Some("$Label1 work $Junk".into())
+        );
+        assert_eq!(with_keywords("$Label1", "$LABEL1"), None);
+        assert_eq!(with_keywords("$Label1", ""), None);
     }
 }

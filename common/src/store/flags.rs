@@ -58,6 +58,8 @@ pub struct FlagsStored {
     pub messages: Vec<MessageSummary>,
     /// UIDs left alone because they changed after UNCHANGEDSINCE.
     pub modified: Vec<i64>,
+    /// Every keyword of the folder after the change, when anything changed.
+    pub folder_keywords: Option<String>,
 }
 
 impl WriteTx {
@@ -105,7 +107,11 @@ impl WriteTx {
             }
         }
         if !groups.is_empty() {
-            let touched = self.touch_folder(folder_id, 0, delta).await?;
+            let brings = match change.op {
+                FlagOp::Remove => String::new(),
+                FlagOp::Add | FlagOp::Replace => change.keywords.join(" "),
+            };
+            let touched = self.touch_folder(folder_id, 0, delta, &brings).await?;
             for ((flags, keywords), indexes) in groups {
                 for chunk in indexes.chunks(MAX_IN_LIST) {
                     let sql = format!(
@@ -134,6 +140,7 @@ impl WriteTx {
                 kind: ChangeKind::Flags,
                 modseq: touched.modseq,
             });
+            stored.folder_keywords = Some(touched.keywords);
         }
         current.retain(|m| stored.modified.binary_search(&m.uid).is_err());
         stored.messages = current;

@@ -69,13 +69,19 @@ pub struct Folder {
     pub bytes: i64,
     pub deleted: i64,
     pub deleted_bytes: i64,
+    /// Every keyword the folder's messages have had, space-separated.
+    #[serde(skip)]
+    pub keywords: String,
+    /// The first UID no session has taken as `\Recent` yet.
+    #[serde(skip)]
+    pub first_recent: i64,
 }
 
 macro_rules! select_folder {
     ($tail:literal) => {
         concat!(
             "SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, ",
-            "messages, unseen, bytes, deleted, deleted_bytes ",
+            "messages, unseen, bytes, deleted, deleted_bytes, keywords, first_recent ",
             "FROM folders ",
             $tail
         )
@@ -172,12 +178,16 @@ impl WriteTx {
         special_use: Option<SpecialUse>,
     ) -> Result<Folder> {
         // UIDVALIDITY is a non-zero 32-bit number; creation time fits until
-        // 2106. Above every other of the account's, so that a folder deleted
-        // and created again in the same second still gets a new one.
-        let (highest,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(MAX(uidvalidity), 0) AS BIGINT) FROM folders WHERE account_id = $1",
+        // 2106. Above every other the account's folders ever had, so that a
+        // folder deleted and created again in the same second still gets a
+        // new one.
+        let (uidvalidity,): (i64,) = sqlx::query_as(
+            "UPDATE accounts SET last_uidvalidity = \
+             CASE WHEN last_uidvalidity >= $2 THEN last_uidvalidity + 1 ELSE $2 END \
+             WHERE id = $1 RETURNING last_uidvalidity",
         )
         .bind(account_id)
+        .bind(now().max(1))
         .fetch_one(self.conn())
         .await?;
         let inserted = sqlx::query(
@@ -186,7 +196,7 @@ impl WriteTx {
         .bind(account_id)
         .bind(name)
         .bind(special_use.map(SpecialUse::attribute))
-        .bind(now().max(highest + 1).clamp(1, u32::MAX.into()))
+        .bind(uidvalidity)
         .execute(self.conn())
         .await;
         match inserted {

@@ -67,6 +67,8 @@ pub struct MessageDetails {
     pub body_structure: Option<String>,
     pub subject: Option<String>,
     pub sent_at: Option<i64>,
+    /// The Date header's time zone, in seconds east of UTC.
+    pub sent_zone: i64,
 }
 
 /// Which parts of the parse cache [`Store::message_details`] reads.
@@ -145,13 +147,14 @@ impl Store {
         // The columns a mode leaves out are read as NULL, so that one row
         // type serves every mode.
         let cached = match columns {
-            Columns::Parsed => "envelope, body_structure, subject, sent_at",
+            Columns::Parsed => "envelope, body_structure, subject, sent_at, sent_zone",
             Columns::Search => {
-                "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, subject, sent_at"
+                "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, subject, \
+                 sent_at, sent_zone"
             }
             Columns::Flags => {
                 "CAST(NULL AS TEXT) AS envelope, CAST(NULL AS TEXT) AS body_structure, \
-                 CAST(NULL AS TEXT) AS subject, CAST(NULL AS BIGINT) AS sent_at"
+                 CAST(NULL AS TEXT) AS subject, CAST(NULL AS BIGINT) AS sent_at, sent_zone"
             }
         };
         let select = format!(
@@ -366,7 +369,7 @@ impl WriteTx {
             removed += Tally::of(*flags, *size);
             refs.add(hash);
         }
-        let touched = self.touch_folder(folder_id, 0, -removed).await?;
+        let touched = self.touch_folder(folder_id, 0, -removed, "").await?;
         let uids: Vec<i64> = rows.into_iter().map(|row| row.0).collect();
         self.record_expunged(folder_id, &uids, touched.modseq)
             .await?;

@@ -32,6 +32,7 @@ mod folders;
 mod in_list;
 mod messages;
 mod queue;
+mod recent;
 mod relay;
 mod throttle;
 mod vanished;

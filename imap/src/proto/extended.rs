@@ -177,6 +177,15 @@ fn list(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>, M
                 _ => Err(Malformed),
             })
             .collect::<Result<_, _>>()?;
+        // RECURSIVEMATCH refines another selection option; alone (or with
+        // only REMOTE) it is an error (RFC 5258 §3).
+        let refines =
+            |o: &ListSelect| !matches!(o, ListSelect::RecursiveMatch | ListSelect::Remote);
+        if options.selection.contains(&ListSelect::RecursiveMatch)
+            && !options.selection.iter().any(refines)
+        {
+            return Err(Malformed);
+        }
         rewritten.drain(name_end..=close);
         found = true;
     }
@@ -604,6 +613,8 @@ mod tests {
         assert_eq!(decoded.options, Options::None);
         assert_eq!(decode(b"A07 LIST \"\" *\r\n").options, Options::None);
         assert!(decode_command(b"A08 LIST (FROB) \"\" *\r\n").is_err());
+        assert!(decode_command(b"A11 LIST (RECURSIVEMATCH) \"\" *\r\n").is_err());
+        assert!(decode_command(b"A12 LIST (REMOTE RECURSIVEMATCH) \"\" *\r\n").is_err());
         assert!(decode_command(b"A09 LIST \"\" * RETURN (STATUS)\r\n").is_err());
         assert!(decode_command(b"A10 LIST \"\" * RETURN (STATUS (FROB))\r\n").is_err());
     }

@@ -131,8 +131,8 @@ impl Session<'_> {
                 "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE",
             ));
         }
-        if changed_since.is_some() {
-            self.enabled.condstore = true;
+        if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
+            self.enable_condstore();
         }
         if by_uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
@@ -269,6 +269,7 @@ impl Session<'_> {
         seen_now: bool,
     ) -> bool {
         let utf8 = self.enabled.utf8;
+        let recent = (self.selected.as_ref()).is_some_and(|v| v.is_recent(message.row.uid as u32));
         let out = &mut self.conn().out;
         let row = message.row;
         let _ = write!(out, "* {} FETCH (", message.seq);
@@ -284,7 +285,7 @@ impl Session<'_> {
                 }
                 MessageDataItemName::Flags => {
                     out.extend_from_slice(b"FLAGS ");
-                    write_flags(out, row.flags | seen_bit(seen_now), &row.keywords);
+                    write_flags(out, row.flags | seen_bit(seen_now), &row.keywords, recent);
                     flags_written = true;
                 }
                 MessageDataItemName::InternalDate => {
@@ -376,7 +377,7 @@ impl Session<'_> {
         // (RFC 9051 §6.4.5).
         if seen_now && !flags_written {
             out.extend_from_slice(b" FLAGS ");
-            write_flags(out, row.flags | Flags::SEEN.0, &row.keywords);
+            write_flags(out, row.flags | Flags::SEEN.0, &row.keywords, recent);
         }
         out.extend_from_slice(b")\r\n");
         unknown_encoding

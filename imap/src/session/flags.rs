@@ -58,9 +58,6 @@ impl Session<'_> {
                 StoreModifier::UnchangedSince(since) => *since as i64,
             })
             .next();
-        if unchanged_since.is_some() {
-            self.enabled.condstore = true;
-        }
         let change = FlagChange {
             op: match kind {
                 StoreType::Add => FlagOp::Add,
@@ -72,6 +69,9 @@ impl Session<'_> {
         };
         let messages = view.resolve(set, by_uid);
         let folder_id = view.folder_id;
+        if unchanged_since.is_some() {
+            self.enable_condstore();
+        }
         let uids: Vec<i64> = messages.iter().map(|&(_, uid)| i64::from(uid)).collect();
         let store = self.ctx.store.clone();
         let stored = async {
@@ -90,12 +90,15 @@ impl Session<'_> {
         let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) else {
             return Ok(Done::bad("No mailbox selected"));
         };
+        if let Some(keywords) = &stored.folder_keywords {
+            view.announce_keywords(keywords, &mut conn.out);
+        }
         for message in &stored.messages {
             view.own_change(message.modseq);
-            // SILENT still reports a MODSEQ change under CONDSTORE
-            // (RFC 7162 §3.1.3).
+            // SILENT still reports the new MODSEQ under CONDSTORE, as
+            // Dovecot does (RFC 7162 §3.1.3 requires it with UNCHANGEDSINCE).
             let silent = response == StoreResponse::Silent;
-            if silent && !(condstore && unchanged_since.is_some()) {
+            if silent && !condstore {
                 continue;
             }
             let Some(seq) = view.seq_of(message.uid as u32) else {
@@ -108,7 +111,8 @@ impl Session<'_> {
             }
             if !silent {
                 out.extend_from_slice(b"FLAGS ");
-                write_flags(out, message.flags, &message.keywords);
+                let recent = view.is_recent(message.uid as u32);
+                write_flags(out, message.flags, &message.keywords, recent);
             }
             if condstore {
                 let _ = write!(

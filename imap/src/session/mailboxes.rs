@@ -268,8 +268,10 @@ impl Session<'_> {
                 out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
             out.extend_from_slice(b"\r\n");
-            if let Some(items) = &status_items {
-                self.write_status(folder, items);
+            if let Some(items) = &status_items
+                && let Err(err) = self.write_status(folder, items).await
+            {
+                return unavailable(&err);
             }
         }
         Done::ok(format!("{verb} completed"))

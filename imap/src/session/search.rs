@@ -33,7 +33,12 @@ fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
     })
 }
 
-fn candidate<'a>(seq: u32, row: &'a MessageDetails, raw: Option<&'a [u8]>) -> Candidate<'a> {
+fn candidate<'a>(
+    seq: u32,
+    row: &'a MessageDetails,
+    raw: Option<&'a [u8]>,
+    recent: bool,
+) -> Candidate<'a> {
     Candidate {
         seq,
         uid: row.uid as u32,
@@ -42,7 +47,8 @@ fn candidate<'a>(seq: u32, row: &'a MessageDetails, raw: Option<&'a [u8]>) -> Ca
         internal_date: row.internal_date,
         size: row.size,
         modseq: row.modseq,
-        sent_at: row.sent_at,
+        sent_local: row.sent_at.map_or(0, |at| at + row.sent_zone),
+        recent,
         subject: row.subject.as_deref().unwrap_or(""),
         raw,
     }
@@ -76,8 +82,8 @@ impl Session<'_> {
         let modseq = uses_modseq(keys)
             .then(|| hits.iter().map(|h| h.modseq).max())
             .flatten();
-        if modseq.is_some() {
-            self.enabled.condstore = true;
+        if uses_modseq(keys) {
+            self.enable_condstore();
         }
         let number = |hit: &Hit| if by_uid { hit.uid } else { hit.seq };
         let returns = match options {
@@ -160,7 +166,8 @@ impl Session<'_> {
             let Some(seq) = view.seq_of(row.uid as u32) else {
                 continue;
             };
-            let candidate = candidate(seq, row, None);
+            let recent = view.is_recent(row.uid as u32);
+            let candidate = candidate(seq, row, None, recent);
             let decided = if query.needs_content() {
                 query.prefilter(&candidate, &context)
             } else {
@@ -183,7 +190,8 @@ impl Session<'_> {
                 let Some((_, raw)) = bodies.iter().find(|(uid, _)| *uid == row.uid) else {
                     continue;
                 };
-                let candidate = candidate(*seq, row, Some(raw));
+                let recent = view.is_recent(row.uid as u32);
+                let candidate = candidate(*seq, row, Some(raw), recent);
                 if query.matches(&candidate, &context) {
                     hits.push(Hit {
                         seq: *seq,

@@ -7,7 +7,7 @@ use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 
 use super::names::{from_client, write_name};
-use super::view::{View, uid_set, write_flags};
+use super::view::{View, uid_set, write_flags, write_mailbox_flags};
 use super::{Done, Session, unavailable};
 use crate::search::in_sequence_set;
 
@@ -62,8 +62,9 @@ impl Session<'_> {
             Ok(uids) => uids.into_iter().map(|uid| uid as u32).collect(),
             Err(err) => return unavailable(&err),
         };
-        let view = View::new(&folder, uids, read_only);
+        let mut view = View::new(&folder, uids, read_only);
         let enabled = self.enabled;
+        view.take_recent(&store, &folder, enabled).await;
         // IMAP4rev2 dropped the UNSEEN response code.
         let first_unseen = match enabled.rev2 || folder.unseen == 0 {
             true => None,
@@ -73,17 +74,10 @@ impl Session<'_> {
             },
         };
         let conn = self.conn();
-        conn.line("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-        if read_only {
-            conn.line("* OK [PERMANENTFLAGS ()] Read-only mailbox");
-        } else {
-            conn.line(
-                "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags allowed",
-            );
-        }
+        write_mailbox_flags(&mut conn.out, &folder.keywords, read_only);
         conn.line(&format!("* {} EXISTS", view.exists()));
         if !enabled.rev2 {
-            conn.line("* 0 RECENT");
+            conn.line(&format!("* {} RECENT", view.recent_count()));
             if let Some(seq) = first_unseen {
                 conn.line(&format!("* OK [UNSEEN {seq}] First unseen"));
             }
@@ -148,7 +142,8 @@ impl Session<'_> {
                 continue;
             };
             let _ = write!(out, "* {seq} FETCH (UID {} FLAGS ", message.uid);
-            write_flags(out, message.flags, &message.keywords);
+            let recent = view.is_recent(message.uid as u32);
+            write_flags(out, message.flags, &message.keywords, recent);
             let _ = write!(out, " MODSEQ ({}))\r\n", message.modseq);
         }
         Ok(())

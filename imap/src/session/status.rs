@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
-use postino_common::store::Folder;
+use postino_common::store::{Folder, StoreError};
 
 use super::names::{from_client, write_name};
 use super::{Done, Session, unavailable};
@@ -26,12 +26,30 @@ impl Session<'_> {
             Ok(None) => return Done::no("No such mailbox").code("NONEXISTENT"),
             Err(err) => return unavailable(&err),
         };
-        self.write_status(&folder, items);
-        Done::ok("STATUS completed")
+        match self.write_status(&folder, items).await {
+            Ok(()) => Done::ok("STATUS completed"),
+            Err(err) => unavailable(&err),
+        }
     }
 
     /// Writes `* STATUS name (items)` for a folder.
-    pub(super) fn write_status(&mut self, folder: &Folder, items: &[StatusDataItemName]) {
+    pub(super) async fn write_status(
+        &mut self,
+        folder: &Folder,
+        items: &[StatusDataItemName],
+    ) -> Result<(), StoreError> {
+        // What a session selecting the folder now would take as recent.
+        let recent = match items.contains(&StatusDataItemName::Recent)
+            && folder.first_recent < folder.uidnext
+        {
+            true => {
+                self.ctx
+                    .store
+                    .untaken_recent(folder.id, folder.first_recent)
+                    .await?
+            }
+            false => 0,
+        };
         let enabled = self.enabled;
         let out = &mut self.conn().out;
         out.extend_from_slice(b"* STATUS ");
@@ -45,7 +63,7 @@ impl Session<'_> {
                 StatusDataItemName::Messages => {
                     write!(values, "MESSAGES {}", folder.messages)
                 }
-                StatusDataItemName::Recent => write!(values, "RECENT 0"),
+                StatusDataItemName::Recent => write!(values, "RECENT {recent}"),
                 StatusDataItemName::UidNext => write!(values, "UIDNEXT {}", folder.uidnext),
                 StatusDataItemName::UidValidity => {
                     write!(values, "UIDVALIDITY {}", folder.uidvalidity)
@@ -64,5 +82,6 @@ impl Session<'_> {
             };
         }
         let _ = write!(out, " ({values})\r\n");
+        Ok(())
     }
 }

@@ -33,6 +33,10 @@ pub(crate) struct View {
     /// UIDs found by the last `SEARCH RETURN (SAVE)`: what `$` names
     /// (SEARCHRES, RFC 5182).
     pub saved: Vec<u32>,
+    /// The folder's keywords as last announced in FLAGS.
+    keywords: String,
+    /// UIDs that are `\Recent` in this session, ascending.
+    recent: Vec<u32>,
 }
 
 impl View {
@@ -46,6 +50,53 @@ impl View {
             pending_expunge: Vec::new(),
             own_modseqs: Vec::new(),
             saved: Vec::new(),
+            keywords: folder.keywords.clone(),
+            recent: Vec::new(),
+        }
+    }
+
+    pub(crate) fn is_recent(&self, uid: u32) -> bool {
+        self.recent.binary_search(&uid).is_ok()
+    }
+
+    pub(crate) fn recent_count(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Marks `\Recent` the messages of the view no session has taken yet:
+    /// a read-write IMAP4rev1 session takes them, so that no other gets
+    /// them; a read-only one (EXAMINE) shows them without taking, as
+    /// Dovecot does. IMAP4rev2 has no `\Recent`. A store failure only costs
+    /// the flag.
+    pub(crate) async fn take_recent(&mut self, store: &Store, folder: &Folder, enabled: Enabled) {
+        let until = i64::from(self.max_uid()) + 1;
+        if enabled.rev2 || folder.first_recent >= until {
+            return;
+        }
+        let first = if self.read_only {
+            folder.first_recent
+        } else {
+            match store.take_recent(self.folder_id, until).await {
+                Ok(Some(first)) => first,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot take new messages as recent");
+                    return;
+                }
+            }
+        };
+        let taken = self.uids.iter().filter(|&&uid| i64::from(uid) >= first);
+        self.recent.extend(taken);
+        self.recent.sort_unstable();
+        self.recent.dedup();
+    }
+
+    /// Announces the folder's keywords with FLAGS and PERMANENTFLAGS
+    /// (RFC 9051 §7.3.5) when they are not what the client was told.
+    pub(crate) fn announce_keywords(&mut self, keywords: &str, out: &mut Vec<u8>) {
+        if self.keywords != keywords {
+            keywords.clone_into(&mut self.keywords);
+            write_mailbox_flags(out, keywords, self.read_only);
         }
     }
 
@@ -120,6 +171,7 @@ impl View {
         }
         gone.sort_unstable();
         gone.dedup();
+        self.recent.retain(|uid| gone.binary_search(uid).is_err());
         if qresync {
             let _ = write!(out, "* VANISHED {}\r\n", uid_set(&gone));
             self.uids.retain(|uid| gone.binary_search(uid).is_err());
@@ -156,33 +208,46 @@ pub(crate) fn uid_set(numbers: &[u32]) -> String {
     set
 }
 
-/// Writes a message's flags as a parenthesized list.
-pub(crate) fn write_flags(out: &mut Vec<u8>, flags: i64, keywords: &str) {
+/// Writes the flags a mailbox has (system flags and its keywords) and
+/// those a client may set, as SELECT does.
+pub(crate) fn write_mailbox_flags(out: &mut Vec<u8>, keywords: &str, read_only: bool) {
+    const SYSTEM: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+    let space = if keywords.is_empty() { "" } else { " " };
+    let _ = write!(out, "* FLAGS ({SYSTEM}{space}{keywords})\r\n");
+    if read_only {
+        out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+    } else {
+        let _ = write!(
+            out,
+            "* OK [PERMANENTFLAGS ({SYSTEM}{space}{keywords} \\*)] Flags permitted\r\n"
+        );
+    }
+}
+
+/// Writes a message's flags as a parenthesized list: system flags,
+/// `\Recent` when it is recent in this session, then keywords, in
+/// Dovecot's order.
+pub(crate) fn write_flags(out: &mut Vec<u8>, flags: i64, keywords: &str, recent: bool) {
     use postino_common::store::Flags;
-    out.push(b'(');
-    let mut first = true;
-    let names = [
+    let system = [
         (Flags::SEEN, "\\Seen"),
         (Flags::ANSWERED, "\\Answered"),
         (Flags::FLAGGED, "\\Flagged"),
         (Flags::DELETED, "\\Deleted"),
         (Flags::DRAFT, "\\Draft"),
     ];
-    for (flag, name) in names {
-        if Flags(flags).contains(flag) {
-            if !first {
-                out.push(b' ');
-            }
-            out.extend_from_slice(name.as_bytes());
-            first = false;
-        }
-    }
-    for keyword in keywords.split_whitespace() {
-        if !first {
+    let names = system
+        .into_iter()
+        .filter(|&(flag, _)| Flags(flags).contains(flag))
+        .map(|(_, name)| name)
+        .chain(recent.then_some("\\Recent"))
+        .chain(keywords.split_whitespace());
+    out.push(b'(');
+    for (n, name) in names.enumerate() {
+        if n > 0 {
             out.push(b' ');
         }
-        out.extend_from_slice(keyword.as_bytes());
-        first = false;
+        out.extend_from_slice(name.as_bytes());
     }
     out.push(b')');
 }
@@ -210,6 +275,19 @@ impl Session<'_> {
         };
         if let Err(err) = catch_up(&store, view, enabled, expunge_allowed, out).await {
             tracing::warn!(error = %err, "cannot read the selected folder's changes");
+        }
+    }
+
+    /// Turns CONDSTORE on for a command that uses it (RFC 7162 §3.1); the
+    /// first such command with a mailbox selected also gets the mailbox's
+    /// HIGHESTMODSEQ.
+    pub(crate) fn enable_condstore(&mut self) {
+        if self.enabled.condstore {
+            return;
+        }
+        self.enabled.condstore = true;
+        if let (Some(view), Some(conn)) = (&self.selected, &mut self.conn) {
+            let _ = write!(conn.out, "* OK [HIGHESTMODSEQ {}] Highest\r\n", view.modseq);
         }
     }
 
@@ -242,6 +320,8 @@ async fn catch_up(
         return Ok(());
     };
     let until = folder.highestmodseq;
+    // Keywords first: the FETCH responses below may show them.
+    view.announce_keywords(&folder.keywords, out);
     if until > view.modseq {
         let vanished = store.vanished(view.folder_id, view.modseq, until).await?;
         view.pending_expunge
@@ -260,7 +340,8 @@ async fn catch_up(
                     continue;
                 }
                 let _ = write!(out, "* {seq} FETCH (UID {uid} FLAGS ");
-                write_flags(out, message.flags, &message.keywords);
+                let recent = view.is_recent(uid);
+                write_flags(out, message.flags, &message.keywords, recent);
                 if enabled.condstore {
                     let _ = write!(out, " MODSEQ ({})", message.modseq);
                 }
@@ -269,6 +350,12 @@ async fn catch_up(
         }
         if added {
             let _ = write!(out, "* {} EXISTS\r\n", view.exists());
+            // RECENT when it changed, as Dovecot does.
+            let recent = view.recent_count();
+            view.take_recent(store, &folder, enabled).await;
+            if view.recent_count() != recent {
+                let _ = write!(out, "* {} RECENT\r\n", view.recent_count());
+            }
         }
         view.modseq = until;
         view.own_modseqs.clear();

@@ -1,0 +1,35 @@
+-- Every keyword the folder's messages have had: what SELECT and FLAGS
+-- announce. Filled from the messages already stored.
+ALTER TABLE folders ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+
+WITH RECURSIVE split(folder_id, word, rest) AS (
+    SELECT folder_id, '', keywords || ' ' FROM messages WHERE keywords <> ''
+    UNION ALL
+    SELECT folder_id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+    FROM split WHERE rest <> ''
+),
+words AS (
+    SELECT folder_id, group_concat(word, ' ') AS keywords
+    FROM (SELECT DISTINCT folder_id, word FROM split WHERE word <> '')
+    GROUP BY folder_id
+)
+UPDATE folders SET keywords = words.keywords FROM words WHERE words.folder_id = folders.id;
+
+-- \Recent (RFC 3501): messages from UID `first_recent` on have not been
+-- seen by any session yet. A session that selects the folder takes them,
+-- moving `first_recent` past them and keeping where it was in
+-- `recent_taken_from`, in one statement. Mail already stored is not recent.
+ALTER TABLE folders ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE folders ADD COLUMN recent_taken_from INTEGER NOT NULL DEFAULT 1;
+UPDATE folders SET first_recent = uidnext, recent_taken_from = uidnext;
+
+-- The last UIDVALIDITY given to one of the account's folders, deleted ones
+-- included: a folder deleted and created again gets a larger one.
+ALTER TABLE accounts ADD COLUMN last_uidvalidity INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET last_uidvalidity =
+    COALESCE((SELECT MAX(uidvalidity) FROM folders WHERE folders.account_id = accounts.id), 0);
+
+-- The time zone of the Date header, in seconds east of UTC: SENTON and its
+-- kin compare the date as the sender wrote it (RFC 3501 §6.4.4). Mail
+-- already stored counts as written in UTC.
+ALTER TABLE messages ADD COLUMN sent_zone INTEGER NOT NULL DEFAULT 0;
