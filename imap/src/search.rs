@@ -469,12 +469,27 @@ impl<'a> Content<'a> {
     }
 }
 
+/// A header key: address fields are matched as Dovecot does, parsed and
+/// written back in one form, so that comments and spaces around `@` do not
+/// hide an address; other fields as [`written_value_contains`].
 fn value_contains(message: &Message<'_>, header: &Header<'_>, needle: &Needle) -> bool {
+    use postino_common::mime::address;
+
+    if address::is_address_field(header.name.as_str()) {
+        let range = header.offset_start as usize..header.offset_end as usize;
+        let raw = message.raw_message.get(range).unwrap_or_default();
+        return needle.found_in(&address::search_text(&address::parse_list(raw)));
+    }
+    written_value_contains(message, header, needle)
+}
+
+/// A field's value as written (decoded where it is text), as TEXT sees it.
+fn written_value_contains(message: &Message<'_>, header: &Header<'_>, needle: &Needle) -> bool {
     match &header.value {
         HeaderValue::Text(text) => needle.found_in(text),
         HeaderValue::TextList(list) => list.iter().any(|text| needle.found_in(text)),
         HeaderValue::Empty => false,
-        // Structured MIME fields: search what was written.
+        // Structured fields: search what was written.
         _ => {
             let range = header.offset_start as usize..header.offset_end as usize;
             message
@@ -489,7 +504,7 @@ fn headers_contain(message: &Message<'_>, needle: &Needle) -> bool {
     message
         .headers()
         .iter()
-        .any(|h| needle.found_in(h.name.as_str()) || value_contains(message, h, needle))
+        .any(|h| needle.found_in(h.name.as_str()) || written_value_contains(message, h, needle))
 }
 
 fn body_contains(message: &Message<'_>, needle: &Needle) -> bool {
@@ -863,6 +878,76 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
         assert!(hit("BCC dave", &m));
         assert!(!hit("BCC carol", &m));
         assert!(!hit("BCC dave", &message(BASE64)));
+    }
+
+    /// The messages of the Dovecot comparison, item 7.
+    const ODD_ADDRESSES: [&[u8]; 5] = [
+        b"From: user (comment)@ (comment) domain.org\r\nTo: rcpt@x.org\r\n\r\nx\r\n",
+        b"From: Name <user (c)@ (c) domain.org>\r\nTo: rcpt@x.org\r\n\r\nx\r\n",
+        b"From: user@domain.org\r\nTo: \"R\" <rcpt @ x.org>\r\nCc: c1 (x) @ (y) cc.org\r\n\r\nx\r\n",
+        b"From: \"user@domain.org\" <other@else.org>\r\nTo: rcpt@x.org\r\n\
+Cc: Grp: c1@cc.org;\r\n\r\nx\r\n",
+        b"From: =?utf-8?q?J=C3=BCrgen?= <jx@domain.org>\r\nTo: rcpt@x.org\r\n\r\nx\r\n",
+    ];
+
+    /// The numbers (from 1) of the messages of `ODD_ADDRESSES` matching.
+    fn odd_addresses_matching(criteria: &str) -> Vec<usize> {
+        (1..=ODD_ADDRESSES.len())
+            .filter(|&n| hit(criteria, &message(ODD_ADDRESSES[n - 1])))
+            .collect()
+    }
+
+    #[test]
+    fn address_keys_match_parsed_addresses_as_dovecot() {
+        let cases: [(&str, &[usize]); 15] = [
+            ("FROM \"user@domain.org\"", &[1, 2, 3, 4]),
+            ("FROM user", &[1, 2, 3, 4]),
+            ("FROM comment", &[1]),
+            ("FROM domain.org", &[1, 2, 3, 4, 5]),
+            ("FROM \"user @domain.org\"", &[]),
+            ("FROM \"@domain.org\"", &[1, 2, 3, 4, 5]),
+            ("FROM Name", &[2]),
+            ("TO \"rcpt@x.org\"", &[1, 2, 3, 4, 5]),
+            ("TO R", &[1, 2, 3, 4, 5]),
+            ("CC \"c1@cc.org\"", &[3, 4]),
+            ("CC Grp", &[4]),
+            ("CC \"(x)\"", &[]),
+            ("FROM \"J\u{fc}rgen\"", &[5]),
+            ("CHARSET UTF-8 FROM {7}\r\nJ\u{fc}rgen", &[5]),
+            // The normalised form is what matches, not what was written.
+            ("FROM \"comment <user@domain.org>\"", &[1]),
+        ];
+        for (criteria, expected) in cases {
+            assert_eq!(odd_addresses_matching(criteria), expected, "{criteria}");
+        }
+    }
+
+    #[test]
+    fn address_fields_of_header_key_are_normalised_too() {
+        let m = message(
+            b"From: a@b.org\r\nReply-To: joe (Joe) @ example.org\r\n\
+Resent-To: x (y) @ z.org\r\n\r\nx\r\n",
+        );
+        assert!(hit("HEADER Reply-To \"joe@example.org\"", &m));
+        assert!(hit("HEADER Reply-To \"Joe <joe@\"", &m));
+        assert!(!hit("HEADER Reply-To \"(Joe)\"", &m));
+        assert!(hit("HEADER Resent-To \"x@z.org\"", &m));
+        // An empty string still only asks whether the field is there.
+        assert!(hit("HEADER Reply-To \"\"", &m));
+        assert!(!hit("HEADER Sender \"\"", &m));
+    }
+
+    #[test]
+    fn address_keys_see_missing_parts_and_groups_as_dovecot() {
+        let m = message(
+            b"From: foo\r\nTo: undisclosed-recipients:;\r\n\
+Cc: \"Foo Bar\" <foo@bar.org>, team: a@b.org, c@d.org;\r\n\r\nx\r\n",
+        );
+        assert!(hit("FROM \"foo@MISSING_DOMAIN\"", &m));
+        assert!(hit("TO \"undisclosed-recipients:;\"", &m));
+        assert!(hit("CC \"\\\"Foo Bar\\\" <foo@bar.org>\"", &m));
+        assert!(!hit("CC \"Foo Bar <\"", &m));
+        assert!(hit("CC \"team: <a@b.org>, <c@d.org>;\"", &m));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! `\Recent` given to one session only (RFC 3501 §2.3.2), CONDSTORE turned
 //! on by the commands that use it (RFC 7162 §3.1), SENT* searches in the
 //! sender's time zone (RFC 3501 §6.4.4), and a folder deleted and created
-//! again getting a new UIDVALIDITY (RFC 9051 §2.3.1.1).
+//! again getting a new UIDVALIDITY (RFC 9051 §2.3.1.1), mailbox names of
+//! any ATOM-CHAR and LIST patterns that match nothing (RFC 9051 §5.1,
+//! §6.3.9).
 //!
 //! Everything runs on SQLite and on PostgreSQL.
 
@@ -20,6 +22,7 @@ on_both_backends!(
     condstore_is_turned_on_by_its_commands,
     sent_dates_are_the_senders_days,
     a_folder_created_again_gets_a_new_uidvalidity,
+    names_and_patterns_as_dovecot_has_them,
 );
 
 async fn started(config: &TestConfig) -> (Server, DnsStub) {
@@ -277,5 +280,41 @@ async fn a_folder_created_again_gets_a_new_uidvalidity(config: &TestConfig) {
         anna.command("UNSELECT").await.ok();
         anna.command("DELETE Delibere").await.ok();
     }
+    anna.logout().await;
+}
+
+async fn names_and_patterns_as_dovecot_has_them(config: &TestConfig) {
+    let (_server, _dns) = started(config).await;
+    let mut anna = login(config.listeners.imap, ANNA).await;
+    let odd = "!#$&-'+,-.:;<=>?@^_|}~[0123";
+    // As an atom and quoted; the wildcards are allowed in names too.
+    anna.command(&format!("CREATE {odd}")).await.ok();
+    anna.command("CREATE \"Atti (2026)\"").await.ok();
+    anna.command("CREATE \"50% * sconto\"").await.ok();
+    let listed = anna.command("LIST \"\" *").await;
+    listed.ok();
+    for name in [
+        "\"!#$&-'+,-.:;<=>?@^_|}~[0123\"",
+        "\"Atti (2026)\"",
+        "\"50% * sconto\"",
+    ] {
+        assert!(
+            listed.untagged.iter().any(|l| l.ends_with(name)),
+            "{name}: {listed:#?}"
+        );
+    }
+    // A pattern no name can match is answered OK, with nothing.
+    let nothing = anna.command("LIST \"\" \"&Jjo\"").await;
+    nothing.ok().assert_none("* LIST");
+    let nothing = anna.command("LSUB \"\" \"&Jjo\"").await;
+    nothing.ok().assert_none("* LSUB");
+    // Selecting another mailbox says where the first one's responses end.
+    anna.command("SELECT INBOX").await.ok();
+    let second = anna.command("SELECT \"Atti (2026)\"").await;
+    second.ok();
+    assert_eq!(
+        second.untagged.first().map(String::as_str),
+        Some("* OK [CLOSED] Previous mailbox closed")
+    );
     anna.logout().await;
 }

@@ -22,6 +22,8 @@
 //!   UTF-8 (RFC 2047 encoded-words and RFC 2231 parameters undone): the
 //!   renderer sends them as UTF-8 to UTF8=ACCEPT clients and re-encodes them
 //!   ([`encoded_word`], [`rfc2231_value`]) for the others.
+//! - Address fields are read from their raw value by [`address`], which
+//!   follows RFC 5322 and, where it is silent, Dovecot.
 //! - Sender and Reply-To are filled from From when absent or empty at parse
 //!   time (RFC 3501 §7.4.2), so the envelope here is exactly what IMAP sends.
 //! - Media types, subtypes, parameter names and disposition types are
@@ -36,6 +38,7 @@
 //!   `message/global` is a leaf part, as IMAP4rev1 knows no envelope for it.
 //! - Nesting is capped at [`MAX_DEPTH`] levels; deeper parts are leaves.
 
+pub mod address;
 mod parse;
 mod section;
 mod words;
@@ -121,17 +124,22 @@ pub enum Address {
     Group(Group),
 }
 
-/// An address. IMAP's source route (adl) is obsolete and always NIL.
+/// An address, as [`address::parse_list`] reads it. IMAP's source route
+/// (adl) is obsolete and always NIL: a route in the header is dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {
     /// The display name, decoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The local part; empty when the address had none.
+    /// The local part, unquoted; [`address::MISSING_MAILBOX`] when the
+    /// address had none (as Dovecot sends it). Envelopes stored before
+    /// that have an empty string instead.
     #[serde(default)]
     pub mailbox: String,
-    /// The domain; empty when the address had none (never NIL, which would
-    /// mark a group in IMAP).
+    /// The domain; [`address::MISSING_DOMAIN`] when the address had none,
+    /// [`address::SYNTAX_ERROR`] when its `<…>` was not closed (never NIL,
+    /// which would mark a group in IMAP). Envelopes stored before that have
+    /// an empty string instead.
     #[serde(default)]
     pub host: String,
 }

@@ -9,11 +9,11 @@ use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mail_parser::{
-    Addr, Address as MpAddress, ContentType, GetHeader, Header, HeaderName, HeaderValue, Message,
-    MessageParser, MessagePart, PartType,
+    ContentType, GetHeader, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
+    PartType,
 };
 
-use super::{Address, Disposition, Envelope, Group, Kind, MAX_DEPTH, Mailbox, Param, Parsed, Part};
+use super::{Disposition, Envelope, Kind, MAX_DEPTH, Param, Parsed, Part, address};
 
 /// Describes the message `raw`. Total: any bytes give a description, at
 /// worst a text/plain message whose header runs to the first blank line.
@@ -232,9 +232,11 @@ fn describe_part(
 fn envelope(raw: &[u8], root: &MessagePart<'_>) -> Envelope {
     let headers = &root.headers;
     let text = |name: HeaderName<'_>| headers.header(name).map(|h| raw_value(raw, h));
-    let list = |name: HeaderName<'_>| match headers.header_value(&name) {
-        Some(HeaderValue::Address(address)) => addresses(address),
-        _ => Vec::new(),
+    let list = |name: HeaderName<'_>| {
+        headers.header(name).map_or_else(Vec::new, |h| {
+            let value = raw.get(h.offset_start as usize..h.offset_end as usize);
+            address::parse_list(value.unwrap_or_default())
+        })
     };
     let from = list(HeaderName::From);
     let mut sender = list(HeaderName::Sender);
@@ -257,51 +259,6 @@ fn envelope(raw: &[u8], root: &MessagePart<'_>) -> Envelope {
         in_reply_to: text(HeaderName::InReplyTo),
         message_id: text(HeaderName::MessageId),
     }
-}
-
-fn addresses(address: &MpAddress<'_>) -> Vec<Address> {
-    match address {
-        MpAddress::List(list) => list
-            .iter()
-            .filter_map(mailbox)
-            .map(Address::Mailbox)
-            .collect(),
-        MpAddress::Group(groups) => {
-            let mut out = Vec::new();
-            for group in groups {
-                let members = group.addresses.iter().filter_map(mailbox);
-                match group.name.as_deref().map(str::trim) {
-                    Some(name) if !name.is_empty() => out.push(Address::Group(Group {
-                        name: name.to_string(),
-                        members: members.collect(),
-                    })),
-                    // mail-parser puts the addresses outside any group of a
-                    // list that also has groups into nameless ones.
-                    _ => out.extend(members.map(Address::Mailbox)),
-                }
-            }
-            out
-        }
-    }
-}
-
-fn mailbox(addr: &Addr<'_>) -> Option<Mailbox> {
-    let name = addr
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    let address = addr.address.as_deref().map(str::trim).unwrap_or_default();
-    if address.is_empty() && name.is_none() {
-        return None;
-    }
-    let (mailbox, host) = address.rsplit_once('@').unwrap_or((address, ""));
-    Some(Mailbox {
-        name,
-        mailbox: mailbox.to_string(),
-        host: host.to_string(),
-    })
 }
 
 fn parameters(ct: &ContentType<'_>) -> Vec<Param> {

@@ -201,10 +201,12 @@ impl Session<'_> {
             .iter()
             .map(|p| pattern_from_client(p, self.enabled))
             .collect();
-        let (Some(reference), Some(patterns)) = (reference, patterns) else {
-            return Done::no("Invalid mailbox name").code("CANNOT");
-        };
         let verb = if lsub { "LSUB" } else { "LIST" };
+        // A pattern no name can match (not valid modified UTF-7) matches
+        // nothing; it is no error (RFC 9051 §6.3.9).
+        let (Some(reference), Some(patterns)) = (reference, patterns) else {
+            return Done::ok(format!("{verb} completed"));
+        };
         if patterns.iter().all(String::is_empty) {
             // The hierarchy delimiter and root (RFC 9051 §6.3.9).
             self.conn()

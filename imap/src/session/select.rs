@@ -19,7 +19,9 @@ impl Session<'_> {
         read_only: bool,
     ) -> Done {
         // A failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2).
-        if self.selected.take().is_some() && self.enabled.qresync {
+        // CLOSED tells where the old mailbox's responses end (RFC 7162
+        // §3.2.11); Dovecot sends it without QRESYNC too.
+        if self.selected.take().is_some() {
             self.conn().line("* OK [CLOSED] Previous mailbox closed");
         }
         let Some(login) = &self.login else {
