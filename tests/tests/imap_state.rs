@@ -5,7 +5,8 @@
 //! sender's time zone (RFC 3501 §6.4.4), and a folder deleted and created
 //! again getting a new UIDVALIDITY (RFC 9051 §2.3.1.1), mailbox names of
 //! any ATOM-CHAR and LIST patterns that match nothing (RFC 9051 §5.1,
-//! §6.3.9).
+//! §6.3.9), and subscriptions kept apart from mailboxes (RFC 9051 §6.3.7,
+//! RFC 3501 §6.3.9, RFC 5258 §3).
 //!
 //! Everything runs on SQLite and on PostgreSQL.
 
@@ -23,6 +24,7 @@ on_both_backends!(
     sent_dates_are_the_senders_days,
     a_folder_created_again_gets_a_new_uidvalidity,
     names_and_patterns_as_dovecot_has_them,
+    subscriptions_outlive_their_mailboxes,
 );
 
 async fn started(config: &TestConfig) -> (Server, DnsStub) {
@@ -316,5 +318,44 @@ async fn names_and_patterns_as_dovecot_has_them(config: &TestConfig) {
         second.untagged.first().map(String::as_str),
         Some("* OK [CLOSED] Previous mailbox closed")
     );
+    anna.logout().await;
+}
+
+async fn subscriptions_outlive_their_mailboxes(config: &TestConfig) {
+    let (_server, _dns) = started(config).await;
+    let mut anna = login(config.listeners.imap, ANNA).await;
+    anna.command("CREATE Progetti/2026").await.ok();
+    anna.command("CREATE Vecchia").await.ok();
+    // CREATE subscribes to nothing; a name may be subscribed before it exists.
+    let lsub = anna.command("LSUB \"\" \"Progetti*\"").await;
+    lsub.ok().assert_none("* LSUB");
+    anna.command("SUBSCRIBE Progetti/2026").await.ok();
+    anna.command("SUBSCRIBE Vecchia").await.ok();
+    anna.command("SUBSCRIBE Futura/Bozze").await.ok();
+    // LSUB with % shows the unsubscribed parents of subscribed children.
+    let lsub = anna.command("LSUB \"\" %").await;
+    lsub.ok()
+        .assert_has("* LSUB (\\Noselect) \"/\" \"Progetti\"")
+        .assert_has("* LSUB (\\Noselect) \"/\" \"Futura\"")
+        .assert_has("* LSUB () \"/\" \"Vecchia\"");
+    // A deleted mailbox stays subscribed, shown \NonExistent.
+    anna.command("DELETE Vecchia").await.ok();
+    let subscribed = anna.command("LIST (SUBSCRIBED) \"\" *").await;
+    subscribed
+        .ok()
+        .assert_has("* LIST (\\NonExistent \\Subscribed) \"/\" \"Vecchia\"")
+        .assert_has("* LIST (\\NonExistent \\Subscribed) \"/\" \"Futura/Bozze\"")
+        .assert_has("* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Progetti/2026\"")
+        .assert_none("* LIST (\\HasChildren) \"/\" \"Progetti\"");
+    // RECURSIVEMATCH: a parent of a subscribed child, with CHILDINFO.
+    let recursive = anna
+        .command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %")
+        .await;
+    recursive
+        .ok()
+        .assert_has("* LIST (\\HasChildren) \"/\" \"Progetti\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+    anna.command("UNSUBSCRIBE Vecchia").await.ok();
+    let subscribed = anna.command("LIST (SUBSCRIBED) \"\" Vecchia").await;
+    subscribed.ok().assert_none("* LIST");
     anna.logout().await;
 }

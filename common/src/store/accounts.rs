@@ -159,6 +159,7 @@ impl WriteTx {
             .ok_or_else(|| not_found(new.address.as_str()))?;
         for (name, special_use) in DEFAULT_FOLDERS {
             self.create_folder(account.id, name, special_use).await?;
+            self.set_subscribed(account.id, name, true).await?;
         }
         Ok(account)
     }

@@ -58,7 +58,6 @@ pub struct Folder {
     pub name: String,
     /// The special-use attribute, such as `\Sent`.
     pub special_use: Option<String>,
-    pub subscribed: i64,
     pub uidvalidity: i64,
     pub uidnext: i64,
     pub highestmodseq: i64,
@@ -80,7 +79,7 @@ pub struct Folder {
 macro_rules! select_folder {
     ($tail:literal) => {
         concat!(
-            "SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, ",
+            "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, ",
             "messages, unseen, bytes, deleted, deleted_bytes, keywords, first_recent ",
             "FROM folders ",
             $tail
@@ -263,6 +262,7 @@ impl WriteTx {
                 });
             }
         }
+        self.rename_subscriptions(account_id, from, to).await?;
         for (folder, name) in &renamed {
             sqlx::query("UPDATE folders SET name = $1 WHERE id = $2")
                 .bind(name)
@@ -308,26 +308,6 @@ impl WriteTx {
             kind: ChangeKind::Folders,
             modseq: folder.highestmodseq,
         });
-        Ok(())
-    }
-
-    /// Subscribes to a folder or unsubscribes from it.
-    pub async fn set_subscribed(
-        &mut self,
-        account_id: i64,
-        name: &str,
-        subscribed: bool,
-    ) -> Result<()> {
-        let updated =
-            sqlx::query("UPDATE folders SET subscribed = $1 WHERE account_id = $2 AND name = $3")
-                .bind(i64::from(subscribed))
-                .bind(account_id)
-                .bind(name)
-                .execute(self.conn())
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(folder_not_found(name));
-        }
         Ok(())
     }
 

@@ -34,6 +34,7 @@ mod messages;
 mod queue;
 mod recent;
 mod relay;
+mod subscriptions;
 mod throttle;
 mod vanished;
 mod wal_sync;

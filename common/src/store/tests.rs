@@ -25,6 +25,7 @@ store_tests!(
     flags_change_with_one_modseq_per_store,
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
+    subscriptions_are_names_apart_from_folders,
     admins_are_listed_by_username,
     a_domain_read_for_update_waits_for_its_transaction,
     api_tokens_find_their_admin_until_revoked,
@@ -918,21 +919,17 @@ async fn folders_are_renamed_and_deleted(store: Store) {
         Err(StoreError::HasChildren { .. })
     ));
     tx.delete_folder(anna.id, "Lavoro/2026").await.unwrap();
-    tx.set_subscribed(anna.id, "Lavoro", false).await.unwrap();
     tx.commit().await.unwrap();
-    let names: Vec<(String, i64)> = store
+    let names: Vec<String> = store
         .folders(anna.id)
         .await
         .unwrap()
         .into_iter()
-        .map(|f| (f.name, f.subscribed))
+        .map(|f| f.name)
         .collect();
-    assert!(names.contains(&("Lavoro".into(), 0)), "{names:?}");
-    assert!(names.contains(&("Old".into(), 1)), "{names:?}");
-    assert!(
-        !names.iter().any(|(n, _)| n.starts_with("Work")),
-        "{names:?}"
-    );
+    assert!(names.contains(&"Lavoro".into()), "{names:?}");
+    assert!(names.contains(&"Old".into()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("Work")), "{names:?}");
     let old = store.folder(anna.id, "Old").await.unwrap().unwrap();
     assert_eq!(store.message_uids(old.id).await.unwrap(), [1]);
     assert!(store.message_uids(folder.id).await.unwrap().is_empty());
@@ -942,6 +939,41 @@ async fn folders_are_renamed_and_deleted(store: Store) {
     tx.commit().await.unwrap();
     assert_eq!(store.usage(anna.id).await.unwrap().unwrap().used_bytes, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 0);
+}
+
+async fn subscriptions_are_names_apart_from_folders(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    // A new account subscribes to its standard folders.
+    let standard = ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"];
+    assert_eq!(store.subscriptions(anna.id).await.unwrap(), standard);
+    let mut tx = store.begin().await.unwrap();
+    // A name may be subscribed before its folder exists, twice over.
+    tx.set_subscribed(anna.id, "Work/2026", true).await.unwrap();
+    tx.set_subscribed(anna.id, "Work/2026", true).await.unwrap();
+    tx.create_folder(anna.id, "Work", None).await.unwrap();
+    tx.create_folder(anna.id, "Work/2026", None).await.unwrap();
+    tx.set_subscribed(anna.id, "Work", true).await.unwrap();
+    // Renaming carries the subscriptions below along; deleting keeps them.
+    tx.rename_folder(anna.id, "Work", "Lavoro").await.unwrap();
+    tx.delete_folder(anna.id, "Lavoro/2026").await.unwrap();
+    tx.set_subscribed(anna.id, "Junk", false).await.unwrap();
+    tx.set_subscribed(anna.id, "Junk", false).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.subscriptions(anna.id).await.unwrap(),
+        [
+            "Archive",
+            "Drafts",
+            "INBOX",
+            "Lavoro",
+            "Lavoro/2026",
+            "Sent",
+            "Trash"
+        ]
+    );
 }
 
 async fn admins_are_listed_by_username(store: Store) {

@@ -1,17 +1,19 @@
 //! The mailbox list: CREATE (with CREATE-SPECIAL-USE, RFC 6154 §3), DELETE,
 //! RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (with LIST-EXTENDED, RFC 5258, and
-//! LIST-STATUS, RFC 5819) and LSUB. Folders are flat rows with `/` in
-//! their names; CREATE makes missing parents, as RFC 9051 §6.3.4 asks, so
-//! every level of a name exists.
+//! LIST-STATUS, RFC 5819) and LSUB, whose answers [`super::listing`]
+//! works out. Folders are flat rows with `/` in their names; CREATE makes
+//! missing parents, as RFC 9051 §6.3.4 asks, so every level of a name
+//! exists. CREATE subscribes to nothing and DELETE unsubscribes from
+//! nothing, as in Dovecot.
 
 use std::io::Write as _;
 
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
-use postino_common::store::{Folder, SpecialUse, StoreError, WriteTx};
+use postino_common::store::{SpecialUse, StoreError, WriteTx};
 
+use super::listing::{Selection, entries};
 use super::names::{
-    BadName, from_client, list_mailbox_bytes, matches_pattern, pattern_from_client, to_create,
-    write_name,
+    BadName, from_client, list_mailbox_bytes, pattern_from_client, to_create, write_name,
 };
 use super::{Done, Session, unavailable};
 use crate::proto::{ListOptions, ListReturn, ListSelect, Options};
@@ -218,59 +220,32 @@ impl Session<'_> {
             .map(|pattern| format!("{reference}{pattern}"))
             .collect();
         let store = &self.ctx.store;
-        let folders = match store.folders(account_id).await {
-            Ok(folders) => folders,
-            Err(err) => return unavailable(&err),
-        };
+        let (folders, subscriptions) =
+            match tokio::try_join!(store.folders(account_id), store.subscriptions(account_id)) {
+                Ok(both) => both,
+                Err(err) => return unavailable(&err),
+            };
         let status_items = options.returns.iter().find_map(|r| match r {
             ListReturn::Status(items) => Some(items.clone()),
             _ => None,
         });
-        let only_subscribed = lsub || options.selection.contains(&ListSelect::Subscribed);
-        let show_subscribed = only_subscribed || options.returns.contains(&ListReturn::Subscribed);
-        let only_special = options.selection.contains(&ListSelect::SpecialUse);
-        let recursive = options.selection.contains(&ListSelect::RecursiveMatch);
-        let mut ordered: Vec<&Folder> = folders.iter().collect();
-        // INBOX first, then by name.
-        ordered.sort_by_key(|f| (f.name != "INBOX", f.name.as_str()));
-        for folder in ordered {
-            if !patterns.iter().any(|p| matches_pattern(&folder.name, p)) {
-                continue;
-            }
-            let below = format!("{}/", folder.name);
-            let subscribed_child = recursive
-                && folders
-                    .iter()
-                    .any(|f| f.subscribed != 0 && f.name.starts_with(&below));
-            let listed = (!only_subscribed || folder.subscribed != 0 || subscribed_child)
-                && (!only_special || folder.special_use.is_some());
-            if !listed {
-                continue;
-            }
-            let has_children = folders.iter().any(|f| f.name.starts_with(&below));
-            let mut attributes: Vec<&str> = Vec::new();
-            if !lsub {
-                attributes.push(if has_children {
-                    "\\HasChildren"
-                } else {
-                    "\\HasNoChildren"
-                });
-                if let Some(special_use) = &folder.special_use {
-                    attributes.push(special_use);
-                }
-            }
-            if show_subscribed && folder.subscribed != 0 && !lsub {
-                attributes.push("\\Subscribed");
-            }
+        let subscribed_only = options.selection.contains(&ListSelect::Subscribed);
+        let selection = Selection {
+            subscribed_only,
+            mark_subscribed: subscribed_only || options.returns.contains(&ListReturn::Subscribed),
+            special_only: options.selection.contains(&ListSelect::SpecialUse),
+            recursive: options.selection.contains(&ListSelect::RecursiveMatch),
+        };
+        for entry in entries(&folders, &subscriptions, &patterns, selection, lsub) {
             let enabled = self.enabled;
             let out = &mut self.conn().out;
-            let _ = write!(out, "* {verb} ({}) \"/\" ", attributes.join(" "));
-            write_name(out, &folder.name, enabled);
-            if subscribed_child {
+            let _ = write!(out, "* {verb} ({}) \"/\" ", entry.attributes.join(" "));
+            write_name(out, &entry.name, enabled);
+            if entry.subscribed_child {
                 out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
             out.extend_from_slice(b"\r\n");
-            if let Some(items) = &status_items
+            if let (Some(items), Some(folder)) = (&status_items, entry.folder)
                 && let Err(err) = self.write_status(folder, items).await
             {
                 return unavailable(&err);

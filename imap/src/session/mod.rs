@@ -14,6 +14,7 @@ mod expunge;
 mod fetch;
 mod flags;
 mod idle;
+mod listing;
 mod mailboxes;
 mod names;
 mod quota;

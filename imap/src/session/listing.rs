@@ -1,0 +1,244 @@
+//! What LIST and LSUB answer (RFC 9051 §6.3.9, RFC 3501 §6.3.9, RFC 5258),
+//! worked out from the account's folders and subscriptions alone, as
+//! Dovecot answers: subscriptions are names of their own, so one may name
+//! a folder deleted since (`\NonExistent`), and a folder may be listed
+//! only because something below it is subscribed.
+
+use postino_common::store::Folder;
+
+use super::names::matches_pattern;
+
+/// What the client asked to see.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Selection {
+    /// LSUB, or LIST (SUBSCRIBED): subscribed names only.
+    pub subscribed_only: bool,
+    /// `\Subscribed` on subscribed names (LIST (SUBSCRIBED), RETURN
+    /// (SUBSCRIBED)).
+    pub mark_subscribed: bool,
+    /// LIST (SPECIAL-USE): folders with a special use only.
+    pub special_only: bool,
+    /// RECURSIVEMATCH: also names with a subscribed name below them, with
+    /// `CHILDINFO ("SUBSCRIBED")`.
+    pub recursive: bool,
+}
+
+/// One line of the answer.
+#[derive(Debug)]
+pub(crate) struct Entry<'a> {
+    pub name: String,
+    /// The folder of that name, when there is one.
+    pub folder: Option<&'a Folder>,
+    pub attributes: Vec<&'static str>,
+    /// Something below is subscribed (for RECURSIVEMATCH).
+    pub subscribed_child: bool,
+}
+
+/// The entries of a LIST (`lsub` false) or LSUB, INBOX first then by name.
+pub(crate) fn entries<'a>(
+    folders: &'a [Folder],
+    subscriptions: &[String],
+    patterns: &[String],
+    selection: Selection,
+    lsub: bool,
+) -> Vec<Entry<'a>> {
+    let matches = |name: &str| patterns.iter().any(|p| matches_pattern(name, p));
+    let folder = |name: &str| folders.iter().find(|f| f.name == name);
+    let subscribed = |name: &str| subscriptions.iter().any(|s| s == name);
+    let mut names: Vec<String> = if lsub || selection.subscribed_only {
+        subscriptions.to_vec()
+    } else {
+        folders.iter().map(|f| f.name.clone()).collect()
+    };
+    if lsub || selection.recursive {
+        // Parents of subscribed names: LSUB shows one `\Noselect` when its
+        // child does not match (`%`); RECURSIVEMATCH one with CHILDINFO.
+        for name in subscriptions {
+            let mut at = 0;
+            while let Some(slash) = name[at..].find('/') {
+                names.push(name[..at + slash].to_string());
+                at += slash + 1;
+            }
+        }
+    }
+    names.sort_by(|a, b| (a != "INBOX", a).cmp(&(b != "INBOX", b)));
+    names.dedup();
+    let mut entries = Vec::new();
+    for name in names {
+        if !matches(&name) {
+            continue;
+        }
+        let folder = folder(&name);
+        let is_subscribed = subscribed(&name);
+        let subscribed_child = has_below(&name, subscriptions.iter().map(String::as_str));
+        let mut attributes = Vec::new();
+        if lsub {
+            if !is_subscribed {
+                // Listed only for a subscribed child the pattern skipped.
+                let child_listed = subscriptions
+                    .iter()
+                    .any(|s| matches(s) && s.starts_with(&format!("{name}/")));
+                if child_listed || !subscribed_child {
+                    continue;
+                }
+                attributes.push("\\Noselect");
+            }
+        } else {
+            let listed = match (selection.subscribed_only, selection.recursive) {
+                (true, true) => is_subscribed || subscribed_child,
+                (true, false) => is_subscribed,
+                (false, _) => folder.is_some(),
+            };
+            if !listed || (selection.special_only && folder.is_none_or(|f| f.special_use.is_none()))
+            {
+                continue;
+            }
+            match folder {
+                Some(folder) => {
+                    let children = has_below(&name, folders.iter().map(|f| f.name.as_str()));
+                    attributes.push(if children {
+                        "\\HasChildren"
+                    } else {
+                        "\\HasNoChildren"
+                    });
+                    if let Some(special_use) = &folder.special_use {
+                        attributes.push(special_use_attribute(special_use));
+                    }
+                }
+                None => attributes.push("\\NonExistent"),
+            }
+            if selection.mark_subscribed && is_subscribed {
+                attributes.push("\\Subscribed");
+            }
+        }
+        entries.push(Entry {
+            name,
+            folder,
+            attributes,
+            subscribed_child: selection.recursive && subscribed_child,
+        });
+    }
+    entries
+}
+
+/// Whether any of `names` is below `name`.
+fn has_below<'n>(name: &str, mut names: impl Iterator<Item = &'n str>) -> bool {
+    let prefix = format!("{name}/");
+    names.any(|n| n.starts_with(&prefix))
+}
+
+/// The attribute of a special use as the store spells it (`\Sent`).
+fn special_use_attribute(stored: &str) -> &'static str {
+    use postino_common::store::SpecialUse;
+    SpecialUse::from_attribute(stored).map_or("", SpecialUse::attribute)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> Folder {
+        Folder {
+            id: 1,
+            account_id: 1,
+            name: name.to_string(),
+            special_use: (name == "Sent").then(|| "\\Sent".to_string()),
+            uidvalidity: 1,
+            uidnext: 1,
+            highestmodseq: 1,
+            messages: 0,
+            unseen: 0,
+            bytes: 0,
+            deleted: 0,
+            deleted_bytes: 0,
+            keywords: String::new(),
+            first_recent: 1,
+        }
+    }
+
+    fn lines(entries: &[Entry<'_>]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| {
+                let child = if e.subscribed_child { " CHILDINFO" } else { "" };
+                format!("({}) {}{child}", e.attributes.join(" "), e.name)
+            })
+            .collect()
+    }
+
+    fn strings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn lsub_shows_unsubscribed_parents_as_noselect_for_percent() {
+        let folders = [folder("INBOX"), folder("a"), folder("a/b")];
+        let subscribed = strings(&["INBOX", "a/b", "x/y"]);
+        let lsub = |pattern: &str| {
+            lines(&entries(
+                &folders,
+                &subscribed,
+                &strings(&[pattern]),
+                Selection::default(),
+                true,
+            ))
+        };
+        assert_eq!(lsub("%"), ["() INBOX", "(\\Noselect) a", "(\\Noselect) x"]);
+        assert_eq!(lsub("*"), ["() INBOX", "() a/b", "() x/y"]);
+        assert_eq!(lsub("a/%"), ["() a/b"]);
+    }
+
+    #[test]
+    fn list_subscribed_shows_deleted_names_and_childinfo() {
+        let folders = [folder("INBOX"), folder("Sent"), folder("a"), folder("a/b")];
+        let subscribed = strings(&["Gone", "INBOX", "a/b"]);
+        let subscribed_only = Selection {
+            subscribed_only: true,
+            mark_subscribed: true,
+            ..Selection::default()
+        };
+        let list = |selection: Selection, pattern: &str| {
+            lines(&entries(
+                &folders,
+                &subscribed,
+                &strings(&[pattern]),
+                selection,
+                false,
+            ))
+        };
+        assert_eq!(
+            list(subscribed_only, "*"),
+            [
+                "(\\HasNoChildren \\Subscribed) INBOX",
+                "(\\NonExistent \\Subscribed) Gone",
+                "(\\HasNoChildren \\Subscribed) a/b",
+            ]
+        );
+        let recursive = Selection {
+            recursive: true,
+            ..subscribed_only
+        };
+        assert_eq!(
+            list(recursive, "%"),
+            [
+                "(\\HasNoChildren \\Subscribed) INBOX",
+                "(\\NonExistent \\Subscribed) Gone",
+                "(\\HasChildren) a CHILDINFO",
+            ]
+        );
+        // Plain LIST: folders only, with their special use.
+        assert_eq!(
+            list(Selection::default(), "%"),
+            [
+                "(\\HasNoChildren) INBOX",
+                "(\\HasNoChildren \\Sent) Sent",
+                "(\\HasChildren) a"
+            ]
+        );
+        let special = Selection {
+            special_only: true,
+            ..Selection::default()
+        };
+        assert_eq!(list(special, "*"), ["(\\HasNoChildren \\Sent) Sent"]);
+    }
+}
