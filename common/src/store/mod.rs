@@ -45,8 +45,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::query::QueryAs;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, FromRow, Transaction};
 
 use in_list::BindEach;
 use thiserror::Error;
@@ -249,6 +250,29 @@ impl Store {
             pending: Vec::new(),
             queue_due: false,
         })
+    }
+
+    /// Runs one statement as a transaction of its own, for a write whose
+    /// loss in a crash costs nothing: on SQLite in the writer's turn, with
+    /// no BEGIN and COMMIT around it and no wait for the disk; on
+    /// PostgreSQL on any connection. Returns the row it returns, if any.
+    async fn write_alone<'q, O>(
+        &self,
+        query: QueryAs<'q, Any, O, AnyArguments>,
+    ) -> Result<Option<O>>
+    where
+        O: Send + Unpin + for<'r> FromRow<'r, AnyRow>,
+    {
+        let Some(writer) = &self.inner.writer else {
+            return Ok(query.fetch_optional(self.pool()).await?);
+        };
+        let started = Instant::now();
+        let mut turn = writer.lock().await;
+        crate::metrics::lock_waited(started.elapsed());
+        if turn.open {
+            turn.rollback().await?;
+        }
+        Ok(query.fetch_optional(turn.conn()?).await?)
     }
 
     /// Closes every database connection.

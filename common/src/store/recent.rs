@@ -11,18 +11,16 @@ impl Store {
     /// taken (the session's share is `first..until`), or `None` when
     /// another session took them all first.
     pub async fn take_recent(&self, folder_id: i64, until: i64) -> Result<Option<i64>> {
-        let mut tx = self.begin().await?;
         // SET reads the row as it was: `recent_taken_from` keeps where the
-        // share starts, and the one statement makes taking it atomic.
-        let row: Option<(i64,)> = sqlx::query_as(
+        // share starts, and the one statement makes taking it atomic. A
+        // share lost in a crash only makes its messages recent again.
+        let taken = sqlx::query_as(
             "UPDATE folders SET recent_taken_from = first_recent, first_recent = $2 \
              WHERE id = $1 AND first_recent < $2 RETURNING recent_taken_from",
         )
         .bind(folder_id)
-        .bind(until)
-        .fetch_optional(tx.conn())
-        .await?;
-        tx.commit().await?;
+        .bind(until);
+        let row: Option<(i64,)> = self.write_alone(taken).await?;
         Ok(row.map(|(first,)| first))
     }
 
