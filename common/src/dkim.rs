@@ -1,6 +1,6 @@
 //! DKIM keys: generating them and the DNS records that publish them.
 //!
-//! Two algorithms, as the issue asks and as receivers expect: `rsa-sha256`
+//! Two algorithms, as receivers expect: `rsa-sha256`
 //! with 2048-bit keys (RFC 6376 §3.3.1, RFC 8301 §3.2) and `ed25519-sha256`
 //! (RFC 8463). Both private keys are kept as PKCS#8 PEM (`-----BEGIN PRIVATE
 //! KEY-----`), the form `openssl pkey` reads and writes; [`private_key_der`]

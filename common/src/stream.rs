@@ -1,21 +1,31 @@
 //! A connection that starts in cleartext and may switch to TLS (STARTTLS),
-//! or that is TLS from the start.
+//! or that is TLS from the start, over a socket or, in tests, an in-memory
+//! pipe (`tokio::io::duplex`).
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+/// What a connection runs over: a `TcpStream`, or a `DuplexStream` in tests.
+pub trait Io: AsyncRead + AsyncWrite + Send + Sync + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin> Io for T {}
+
 pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Box<dyn Io>),
+    Tls(Box<TlsStream<Box<dyn Io>>>),
 }
 
 impl Stream {
+    /// A cleartext stream over `io`.
+    pub fn plain(io: impl Io + 'static) -> Stream {
+        Stream::Plain(Box::new(io))
+    }
+
     pub fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
@@ -24,7 +34,7 @@ impl Stream {
     /// returned as it is.
     pub async fn into_tls(self, acceptor: &TlsAcceptor) -> io::Result<Stream> {
         match self {
-            Stream::Plain(tcp) => Ok(Stream::Tls(Box::new(acceptor.accept(tcp).await?))),
+            Stream::Plain(io) => Ok(Stream::Tls(Box::new(acceptor.accept(io).await?))),
             tls => Ok(tls),
         }
     }

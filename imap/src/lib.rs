@@ -15,6 +15,7 @@ pub mod render;
 pub mod search;
 mod session;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,27 +103,40 @@ async fn serve(
     let Incoming {
         stream, peer, slot, ..
     } = incoming;
-    let mut stream = Stream::Plain(stream);
+    let mut stream = Stream::plain(stream);
     if implicit_tls {
         let handshake = stream.into_tls(&context.tls);
         stream = tokio::time::timeout(context.settings.idle_timeout, handshake)
             .await
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     }
-    let limits = Limits {
-        max_append_literal: context.settings.max_message_size,
-        ..Limits::default()
-    };
-    let mut conn = Connection::new(stream, limits);
     if slot.is_none() {
         tracing::info!("refused: too many connections");
+        let mut conn = Connection::new(stream, limits(context));
         conn.line("* BYE Too many connections, try again later");
         return conn.flush().await;
     }
-    let ended = Session::new(context, conn, peer.ip(), shutdown).run().await;
-    drop(slot);
-    match ended {
+    converse(stream, peer.ip(), context, shutdown).await
+}
+
+/// Runs one client's session over `stream`, from the greeting to the end:
+/// a socket's, or an in-memory pipe's in the transcript tests.
+pub async fn converse(
+    stream: Stream,
+    peer: IpAddr,
+    context: &Context,
+    shutdown: &CancellationToken,
+) -> std::io::Result<()> {
+    let conn = Connection::new(stream, limits(context));
+    match Session::new(context, conn, peer, shutdown).run().await {
         Ok(()) | Err(End::Closed) => Ok(()),
         Err(End::Io(err)) => Err(err),
+    }
+}
+
+fn limits(context: &Context) -> Limits {
+    Limits {
+        max_append_literal: context.settings.max_message_size,
+        ..Limits::default()
     }
 }

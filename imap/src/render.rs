@@ -4,7 +4,8 @@
 //! Pure: it appends bytes to a buffer and knows nothing of sessions.
 //!
 //! Media types, subtypes, parameter names and disposition types go out
-//! uppercase, as in RFC 3501's examples; values go out as sent. `utf8` says
+//! lowercase, as messages mostly write them and Dovecot sends them; values
+//! go out as sent. `utf8` says
 //! the client enabled UTF8=ACCEPT or IMAP4rev2 (RFC 9051 §6.3.1, RFC 6855):
 //! then decoded names and parameter values are sent as UTF-8; otherwise names
 //! become RFC 2047 encoded-words and parameter values RFC 2231 extended
@@ -90,7 +91,7 @@ pub fn write_body_structure(out: &mut Vec<u8>, part: &Part, extended: bool, utf8
                 write_body_structure(out, child, extended, utf8);
             }
             out.push(b' ');
-            write_upper(out, &part.subtype, utf8);
+            write_lower(out, &part.subtype, utf8);
             if extended {
                 out.push(b' ');
                 write_params(out, &part.params, utf8);
@@ -99,16 +100,16 @@ pub fn write_body_structure(out: &mut Vec<u8>, part: &Part, extended: bool, utf8
         }
         single => {
             match single {
-                Kind::Text { .. } => out.extend_from_slice(b"\"TEXT\" "),
-                Kind::Message { .. } => out.extend_from_slice(b"\"MESSAGE\" "),
+                Kind::Text { .. } => out.extend_from_slice(b"\"text\" "),
+                Kind::Message { .. } => out.extend_from_slice(b"\"message\" "),
                 _ => {
-                    write_upper(out, &part.media_type, utf8);
+                    write_lower(out, &part.media_type, utf8);
                     out.push(b' ');
                 }
             }
             match single {
-                Kind::Message { .. } => out.extend_from_slice(b"\"RFC822\""),
-                _ => write_upper(out, &part.subtype, utf8),
+                Kind::Message { .. } => out.extend_from_slice(b"\"rfc822\""),
+                _ => write_lower(out, &part.subtype, utf8),
             }
             out.push(b' ');
             write_body_fields(out, part, utf8);
@@ -151,7 +152,7 @@ fn write_body_fields(out: &mut Vec<u8>, part: &Part, utf8: bool) {
     write_nstring(out, part.description.as_deref().map(str::as_bytes), utf8);
     out.push(b' ');
     let encoding = part.encoding.as_deref().unwrap_or("7bit");
-    write_upper(out, encoding, utf8);
+    write_lower(out, encoding, utf8);
     out.push(b' ');
     write_number(out, part.size());
 }
@@ -163,7 +164,7 @@ fn write_part_tail(out: &mut Vec<u8>, part: &Part, utf8: bool) {
     match &part.disposition {
         Some(Disposition { kind, params }) => {
             out.push(b'(');
-            write_upper(out, kind, utf8);
+            write_lower(out, kind, utf8);
             out.push(b' ');
             write_params(out, params, utf8);
             out.push(b')');
@@ -200,11 +201,11 @@ fn write_params(out: &mut Vec<u8>, params: &[Param], utf8: bool) {
             out.push(b' ');
         }
         if utf8 || value.is_ascii() {
-            write_upper(out, name, utf8);
+            write_lower(out, name, utf8);
             out.push(b' ');
             write_string(out, value.as_bytes(), utf8);
         } else {
-            write_upper(out, &format!("{name}*"), utf8);
+            write_lower(out, &format!("{name}*"), utf8);
             out.push(b' ');
             write_string(out, rfc2231_value(value).as_bytes(), utf8);
         }
@@ -246,7 +247,12 @@ fn write_mailbox(out: &mut Vec<u8>, mailbox: &Mailbox, utf8: bool) {
         Some(name) => write_text(out, name, utf8),
         None => out.extend_from_slice(b"NIL"),
     }
-    out.extend_from_slice(b" NIL ");
+    out.push(b' ');
+    match &mailbox.route {
+        Some(route) => write_string(out, route.as_bytes(), utf8),
+        None => out.extend_from_slice(b"NIL"),
+    }
+    out.push(b' ');
     write_string(out, mailbox.mailbox.as_bytes(), utf8);
     out.push(b' ');
     write_string(out, mailbox.host.as_bytes(), utf8);
@@ -263,8 +269,8 @@ fn write_text(out: &mut Vec<u8>, text: &str, utf8: bool) {
     }
 }
 
-fn write_upper(out: &mut Vec<u8>, s: &str, utf8: bool) {
-    write_string(out, s.to_ascii_uppercase().as_bytes(), utf8);
+fn write_lower(out: &mut Vec<u8>, s: &str, utf8: bool) {
+    write_string(out, s.to_ascii_lowercase().as_bytes(), utf8);
 }
 
 fn write_number(out: &mut Vec<u8>, n: u32) {
@@ -518,7 +524,7 @@ Meet at six.\n\
     fn envelope_known_answer() {
         let raw = crlf(
             "From: Alice Martin <alice@example.org>\n\
-To: bob@example.com, \"Carol \\\"C\\\"\" <carol@example.com>\n\
+To: bob@example.com, \"Carol \\\"C\\\"\" <carol@example.com>, <@relay.example:dan@example.net>\n\
 Subject: Lunch\n\
 Date: Tue, 4 Mar 2025 12:30:00 +0100\n\
 In-Reply-To: <x@example.org>\n\
@@ -533,7 +539,7 @@ Hi\n",
         assert_eq!(
             String::from_utf8(out).unwrap(),
             format!(
-                r#"("Tue, 4 Mar 2025 12:30:00 +0100" "Lunch" {alice} {alice} {alice} ((NIL NIL "bob" "example.com")("Carol \"C\"" NIL "carol" "example.com")) NIL NIL "<x@example.org>" "<lunch-1@example.org>")"#
+                r#"("Tue, 4 Mar 2025 12:30:00 +0100" "Lunch" {alice} {alice} {alice} ((NIL NIL "bob" "example.com")("Carol \"C\"" NIL "carol" "example.com")(NIL "@relay.example" "dan" "example.net")) NIL NIL "<x@example.org>" "<lunch-1@example.org>")"#
             )
         );
     }
@@ -560,16 +566,16 @@ iVBORw0K\n\
         assert_eq!(
             string(&p.structure, true, false),
             concat!(
-                r#"(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 30 2 NIL NIL NIL NIL)"#,
-                r#"("IMAGE" "PNG" ("NAME" "logo.png") "<logo@x>" NIL "BASE64" 8 NIL ("INLINE" NIL) NIL NIL)"#,
-                r#" "ALTERNATIVE" ("BOUNDARY" "alt-1") NIL NIL NIL)"#
+                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 1 NIL NIL NIL NIL)"#,
+                r#"("image" "png" ("name" "logo.png") "<logo@x>" NIL "base64" 8 NIL ("inline" NIL) NIL NIL)"#,
+                r#" "alternative" ("boundary" "alt-1") NIL NIL NIL)"#
             )
         );
         assert_eq!(
             string(&p.structure, false, false),
             concat!(
-                r#"(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 30 2)"#,
-                r#"("IMAGE" "PNG" ("NAME" "logo.png") "<logo@x>" NIL "BASE64" 8) "ALTERNATIVE")"#
+                r#"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 30 1)"#,
+                r#"("image" "png" ("name" "logo.png") "<logo@x>" NIL "base64" 8) "alternative")"#
             )
         );
     }
@@ -587,9 +593,9 @@ hello\n",
         assert_eq!(
             string(&p.structure, false, false),
             concat!(
-                r#"("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 25 "#,
+                r#"("message" "rfc822" NIL NIL NIL "7bit" 25 "#,
                 r#"(NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) "#,
-                r#"("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 7 1) 3)"#
+                r#"("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 7 1) 3)"#
             )
         );
     }
@@ -675,12 +681,12 @@ hello\n",
         let attachment = p.structure.find(&[2]).unwrap();
         let ascii = string(attachment, true, false);
         assert!(
-            ascii.contains(r#"("ATTACHMENT" ("FILENAME*" "utf-8''caf%C3%A9.pdf"))"#),
+            ascii.contains(r#"("attachment" ("filename*" "utf-8''caf%C3%A9.pdf"))"#),
             "{ascii}"
         );
         let unicode = string(attachment, true, true);
         assert!(
-            unicode.contains(r#"("ATTACHMENT" ("FILENAME" "café.pdf"))"#),
+            unicode.contains(r#"("attachment" ("filename" "café.pdf"))"#),
             "{unicode}"
         );
         let BodyStructure::Single { extension_data, .. } = structure(attachment, true, true) else {

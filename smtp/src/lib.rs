@@ -110,7 +110,7 @@ async fn connection(
 ) {
     tracing::debug!("connected");
     let _open = metrics::session_opened(kind);
-    let mut stream = Stream::Plain(incoming.stream);
+    let mut stream = Stream::plain(incoming.stream);
     if kind == ListenerKind::Submissions {
         let handshake = stream.into_tls(&context.tls);
         stream = match tokio::time::timeout(context.settings.idle_timeout, handshake).await {

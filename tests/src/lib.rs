@@ -767,6 +767,8 @@ pub mod bench;
 pub mod dns;
 pub mod http;
 pub mod imap;
+pub mod memory;
 pub mod sink;
 pub mod smtp;
+pub mod transcript;
 pub mod webdriver;

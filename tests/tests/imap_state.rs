@@ -6,7 +6,8 @@
 //! again getting a new UIDVALIDITY (RFC 9051 §2.3.1.1), mailbox names of
 //! any ATOM-CHAR and LIST patterns that match nothing (RFC 9051 §5.1,
 //! §6.3.9), and subscriptions kept apart from mailboxes (RFC 9051 §6.3.7,
-//! RFC 3501 §6.3.9, RFC 5258 §3).
+//! RFC 3501 §6.3.9, RFC 5258 §3), and a COPY or MOVE of messages another
+//! session expunged failing whole (RFC 9051 §7.1, EXPUNGEISSUED).
 //!
 //! Everything runs on SQLite and on PostgreSQL.
 
@@ -25,6 +26,7 @@ on_both_backends!(
     a_folder_created_again_gets_a_new_uidvalidity,
     names_and_patterns_as_dovecot_has_them,
     subscriptions_outlive_their_mailboxes,
+    a_copy_of_messages_expunged_elsewhere_copies_nothing,
 );
 
 async fn started(config: &TestConfig) -> (Server, DnsStub) {
@@ -131,7 +133,7 @@ async fn recent_goes_to_one_session(config: &TestConfig) {
         .await;
     }
     let status = anna.command("STATUS INBOX (RECENT)").await;
-    status.ok().assert_has("* STATUS \"INBOX\" (RECENT 2)");
+    status.ok().assert_has("* STATUS INBOX (RECENT 2)");
 
     // EXAMINE shows them without taking them; SELECT takes them.
     let examined = anna.command("EXAMINE INBOX").await;
@@ -154,7 +156,7 @@ async fn recent_goes_to_one_session(config: &TestConfig) {
         .command("STATUS INBOX (RECENT)")
         .await
         .ok()
-        .assert_has("* STATUS \"INBOX\" (RECENT 0)");
+        .assert_has("* STATUS INBOX (RECENT 0)");
     let selected = other.command("SELECT INBOX").await;
     selected.ok().assert_has("* 0 RECENT");
     assert!(
@@ -318,6 +320,39 @@ async fn names_and_patterns_as_dovecot_has_them(config: &TestConfig) {
         second.untagged.first().map(String::as_str),
         Some("* OK [CLOSED] Previous mailbox closed")
     );
+    // `.` and `..` levels are refused, wherever a name is taken.
+    for command in [
+        "CREATE Atti/../Delibere",
+        "CREATE ..",
+        "RENAME \"Atti (2026)\" Atti/./2026",
+        "APPEND ../Atti {1+}\r\nx",
+    ] {
+        anna.command(command).await.no("CANNOT");
+    }
+    // A name is one mailbox however its accents are composed: `Attività`
+    // with U+0300 after the `a` is `Attività` with U+00E0.
+    anna.command("CREATE Attivita&AwA-").await.ok();
+    anna.command("CREATE Attivit&AOA-")
+        .await
+        .no("ALREADYEXISTS");
+    let message = message(ANNA, "atto", "x");
+    let appended = anna
+        .command(&format!(
+            "APPEND Attivita&AwA- {{{}+}}\r\n{message}",
+            message.len()
+        ))
+        .await;
+    appended.ok();
+    let listed = anna.command("LIST \"\" Attivit*").await;
+    listed.ok();
+    assert_eq!(
+        listed.lines("* LIST"),
+        ["* LIST (\\HasNoChildren) \"/\" Attivit&AOA-"]
+    );
+    anna.command("STATUS Attivit&AOA- (MESSAGES)")
+        .await
+        .ok()
+        .assert_has("* STATUS Attivit&AOA- (MESSAGES 1)");
     anna.logout().await;
 }
 
@@ -326,36 +361,77 @@ async fn subscriptions_outlive_their_mailboxes(config: &TestConfig) {
     let mut anna = login(config.listeners.imap, ANNA).await;
     anna.command("CREATE Progetti/2026").await.ok();
     anna.command("CREATE Vecchia").await.ok();
-    // CREATE subscribes to nothing; a name may be subscribed before it exists.
+    // CREATE subscribes to nothing; only a mailbox can be subscribed.
     let lsub = anna.command("LSUB \"\" \"Progetti*\"").await;
     lsub.ok().assert_none("* LSUB");
+    anna.command("SUBSCRIBE Futura/Bozze")
+        .await
+        .no("NONEXISTENT");
+    anna.command("CREATE Futura/Bozze").await.ok();
     anna.command("SUBSCRIBE Progetti/2026").await.ok();
     anna.command("SUBSCRIBE Vecchia").await.ok();
     anna.command("SUBSCRIBE Futura/Bozze").await.ok();
+    anna.command("DELETE Futura/Bozze").await.ok();
     // LSUB with % shows the unsubscribed parents of subscribed children.
     let lsub = anna.command("LSUB \"\" %").await;
     lsub.ok()
-        .assert_has("* LSUB (\\Noselect) \"/\" \"Progetti\"")
-        .assert_has("* LSUB (\\Noselect) \"/\" \"Futura\"")
-        .assert_has("* LSUB () \"/\" \"Vecchia\"");
+        .assert_has("* LSUB (\\Noselect) \"/\" Progetti")
+        .assert_has("* LSUB (\\Noselect) \"/\" Futura")
+        .assert_has("* LSUB () \"/\" Vecchia");
     // A deleted mailbox stays subscribed, shown \NonExistent.
     anna.command("DELETE Vecchia").await.ok();
     let subscribed = anna.command("LIST (SUBSCRIBED) \"\" *").await;
     subscribed
         .ok()
-        .assert_has("* LIST (\\NonExistent \\Subscribed) \"/\" \"Vecchia\"")
-        .assert_has("* LIST (\\NonExistent \\Subscribed) \"/\" \"Futura/Bozze\"")
-        .assert_has("* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Progetti/2026\"")
-        .assert_none("* LIST (\\HasChildren) \"/\" \"Progetti\"");
+        .assert_has("* LIST (\\Subscribed \\NonExistent) \"/\" Vecchia")
+        .assert_has("* LIST (\\Subscribed \\NonExistent) \"/\" Futura/Bozze")
+        .assert_has("* LIST (\\Subscribed \\HasNoChildren) \"/\" Progetti/2026")
+        .assert_none("* LIST (\\HasChildren) \"/\" Progetti");
     // RECURSIVEMATCH: a parent of a subscribed child, with CHILDINFO.
     let recursive = anna
         .command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %")
         .await;
     recursive
         .ok()
-        .assert_has("* LIST (\\HasChildren) \"/\" \"Progetti\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+        .assert_has("* LIST (\\HasChildren) \"/\" Progetti (CHILDINFO (\"SUBSCRIBED\"))");
     anna.command("UNSUBSCRIBE Vecchia").await.ok();
     let subscribed = anna.command("LIST (SUBSCRIBED) \"\" Vecchia").await;
     subscribed.ok().assert_none("* LIST");
     anna.logout().await;
+}
+
+async fn a_copy_of_messages_expunged_elsewhere_copies_nothing(config: &TestConfig) {
+    let (_server, _dns) = started(config).await;
+    let mut anna = login(config.listeners.imap, ANNA).await;
+    let mut other = login(config.listeners.imap, ANNA).await;
+    for subject in ["uno", "due", "tre"] {
+        append(&mut anna, "INBOX", "", &message(ANNA, subject, "x")).await;
+    }
+    anna.command("CREATE Archivio").await.ok();
+    anna.command("SELECT INBOX").await.ok();
+    other.command("SELECT INBOX").await.ok();
+    other
+        .command("STORE 2 +FLAGS.SILENT (\\Deleted)")
+        .await
+        .ok();
+    other.command("EXPUNGE").await.ok();
+
+    // Anna has not been told yet: message 2 is still hers to name.
+    for command in [
+        "COPY 1:3 Archivio",
+        "UID COPY 1:3 Archivio",
+        "MOVE 1:3 Archivio",
+    ] {
+        let refused = anna.command(command).await;
+        refused.no("EXPUNGEISSUED");
+        refused.assert_none("* OK [COPYUID");
+    }
+    let status = other.command("STATUS Archivio (MESSAGES)").await;
+    status.ok().assert_has("* STATUS Archivio (MESSAGES 0)");
+
+    // Told of the expunge, she copies what is left.
+    anna.command("NOOP").await.ok().assert_has("* 2 EXPUNGE");
+    anna.command("COPY 1:2 Archivio").await.ok_with("COPYUID");
+    anna.logout().await;
+    other.logout().await;
 }

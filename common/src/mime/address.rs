@@ -4,7 +4,7 @@
 //! The grammar is RFC 5322 §3.4 with the obsolete forms of §4.4: CFWS
 //! between any two tokens (`user (c)@ (c) domain.org`, `rcpt @ x.org`),
 //! quoted-string words in local parts, source routes (`<@a,@b:user@host>`,
-//! dropped, as the model has no adl), null list members (ignored), and
+//! kept for the envelope's adl), null list members (ignored), and
 //! domain literals, kept with their brackets. Where the RFC gives no answer,
 //! Dovecot 2.3's does, since clients are used to it:
 //!
@@ -123,6 +123,10 @@ fn write_mailbox(out: &mut String, mailbox: &Mailbox) {
         out.push(' ');
     }
     out.push('<');
+    if let Some(route) = &mailbox.route {
+        out.push_str(route);
+        out.push(':');
+    }
     if mailbox.mailbox.is_empty() {
         out.push_str("\"\"");
     } else {
@@ -392,24 +396,11 @@ impl Parser<'_> {
         Group { name, members }
     }
 
-    /// The rest of a `<…>` after its `<`: an optional source route, which
-    /// is dropped, then an addr-spec, possibly empty.
+    /// The rest of a `<…>` after its `<`: an optional source route, then an
+    /// addr-spec, possibly empty.
     fn angle_addr(&mut self, name: Option<String>) -> Mailbox {
         self.skip_cfws();
-        if self.peek() == Some(b'@') {
-            while self.peek() == Some(b'@') {
-                self.pos += 1;
-                self.domain();
-                while self.peek() == Some(b',') {
-                    self.pos += 1;
-                    self.skip_cfws();
-                }
-            }
-            if self.peek() == Some(b':') {
-                self.pos += 1;
-                self.skip_cfws();
-            }
-        }
+        let route = self.route();
         let (local, mut host) = match self.peek() {
             Some(b'>') => (None, None),
             _ => {
@@ -428,7 +419,31 @@ impl Parser<'_> {
         } else {
             host = Some(SYNTAX_ERROR.into());
         }
-        mailbox(name, local, host)
+        Mailbox {
+            route,
+            ..mailbox(name, local, host)
+        }
+    }
+
+    /// An obsolete source route (`@a,@b:`, RFC 5322 §4.4), written back as
+    /// Dovecot gives it in the envelope's adl: `@a,@b`.
+    fn route(&mut self) -> Option<String> {
+        let mut hops = Vec::new();
+        while self.peek() == Some(b'@') {
+            self.pos += 1;
+            if let Some(hop) = self.domain() {
+                hops.push(format!("@{}", String::from_utf8_lossy(&hop)));
+            }
+            while self.peek() == Some(b',') {
+                self.pos += 1;
+                self.skip_cfws();
+            }
+        }
+        if self.peek() == Some(b':') {
+            self.pos += 1;
+            self.skip_cfws();
+        }
+        (!hops.is_empty()).then(|| hops.join(","))
     }
 }
 
@@ -436,6 +451,7 @@ fn mailbox(name: Option<String>, local: Option<Vec<u8>>, host: Option<Vec<u8>>) 
     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     Mailbox {
         name,
+        route: None,
         mailbox: local.map_or_else(|| MISSING_MAILBOX.into(), text),
         host: host
             .filter(|h| !h.is_empty())
@@ -462,6 +478,7 @@ mod tests {
     fn mb(name: Option<&str>, mailbox: &str, host: &str) -> Mailbox {
         Mailbox {
             name: name.map(str::to_string),
+            route: None,
             mailbox: mailbox.into(),
             host: host.into(),
         }
@@ -610,13 +627,25 @@ mod tests {
     }
 
     #[test]
-    fn source_routes_are_dropped() {
-        assert_eq!(parse("<@route,@r2:s@t.org>"), one(None, "s", "t.org"));
+    fn source_routes_are_kept() {
+        let routed = |route: &str, mailbox: &str, host: &str| {
+            vec![Address::Mailbox(Mailbox {
+                route: Some(route.into()),
+                ..mb(None, mailbox, host)
+            })]
+        };
+        assert_eq!(
+            parse("<@route,@r2:s@t.org>"),
+            routed("@route,@r2", "s", "t.org")
+        );
         assert_eq!(
             parse("Name < @a , @b (c) : s @ t.org >"),
-            one(Some("Name"), "s", "t.org")
+            vec![Address::Mailbox(Mailbox {
+                route: Some("@a,@b".into()),
+                ..mb(Some("Name"), "s", "t.org")
+            })]
         );
-        assert_eq!(parse("<@a c@d>"), one(None, "c", "d"));
+        assert_eq!(parse("<@a c@d>"), routed("@a", "c", "d"));
         assert_eq!(parse("<@>"), one(None, MISSING_MAILBOX, MISSING_DOMAIN));
     }
 
@@ -750,7 +779,10 @@ To: \"q, r\" <q@r.org>, <@route,@r2:s@t.org>\r\nSubject: e6\r\n\r\nx\r\n";
             envelope.to,
             [
                 Address::Mailbox(mb(Some("q, r"), "q", "r.org")),
-                Address::Mailbox(mb(None, "s", "t.org")),
+                Address::Mailbox(Mailbox {
+                    route: Some("@route,@r2".into()),
+                    ..mb(None, "s", "t.org")
+                }),
             ]
         );
         let envelope = crate::mime::parse(b"From:\r\nTo: x@y.org\r\n\r\nx\r\n").envelope;

@@ -124,13 +124,15 @@ pub enum Address {
     Group(Group),
 }
 
-/// An address, as [`address::parse_list`] reads it. IMAP's source route
-/// (adl) is obsolete and always NIL: a route in the header is dropped.
+/// An address, as [`address::parse_list`] reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {
     /// The display name, decoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The obsolete source route (IMAP's adl), as `@a,@b`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     /// The local part, unquoted; [`address::MISSING_MAILBOX`] when the
     /// address had none (as Dovecot sends it). Envelopes stored before
     /// that have an empty string instead.

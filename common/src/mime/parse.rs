@@ -382,11 +382,11 @@ fn delimiters(raw: &[u8], start: u32, end: u32, boundary: &[u8]) -> Vec<(u32, u3
     found
 }
 
-/// Lines as IMAP counts them: the last one need not end with a line break.
+/// Lines as Dovecot counts them for IMAP: the line breaks, so a last line
+/// without one (before a boundary, whose CRLF is the boundary's) is not
+/// counted.
 fn count_lines(body: &[u8]) -> u32 {
-    let breaks = body.iter().filter(|&&b| b == b'\n').count();
-    let unterminated = usize::from(body.last().is_some_and(|&b| b != b'\n'));
-    offset(breaks + unterminated)
+    offset(body.iter().filter(|&&b| b == b'\n').count())
 }
 
 /// Drops a parsed message without recursion: each message/rfc822 level nests

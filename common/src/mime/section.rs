@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use mail_parser::parsers::MessageStream;
 use thiserror::Error;
 
 use super::{Kind, Part};
@@ -97,7 +98,7 @@ pub fn binary(raw: &[u8], root: &Part, path: &[u32]) -> Option<Result<Vec<u8>, U
         .to_ascii_lowercase();
     Some(match encoding.as_str() {
         "7bit" | "8bit" | "binary" | "" => Ok(body.to_vec()),
-        "base64" => Ok(base64_decode(body)),
+        "base64" => base64_decode(body).ok_or(UnknownEncoding(encoding)),
         "quoted-printable" => Ok(quoted_printable_decode(body)),
         _ => Err(UnknownEncoding(encoding)),
     })
@@ -154,73 +155,22 @@ fn header_fields(header: &[u8], names: &[String], keep: bool) -> Vec<u8> {
     out
 }
 
-/// Base64 as mail carries it (RFC 2045 §6.8): characters outside the
-/// alphabet (line breaks, spaces, garbage) are skipped, `=` ends the data.
-fn base64_decode(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for &ch in text {
-        let value = match ch {
-            b'A'..=b'Z' => ch - b'A',
-            b'a'..=b'z' => ch - b'a' + 26,
-            b'0'..=b'9' => ch - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => continue,
-        };
-        acc = acc << 6 | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
+/// The body of a base64 part (RFC 2045 §6.8), line breaks and spaces
+/// skipped, by mail-parser's MIME decoder; None when it holds anything else
+/// outside the alphabet.
+fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let (end, decoded) = MessageStream::new(text).decode_base64_mime(b"");
+    (end != usize::MAX).then(|| decoded.into_owned())
 }
 
-/// Quoted-printable (RFC 2045 §6.7): `=XX` escapes, soft line breaks
-/// removed, trailing transport whitespace dropped; an `=` that starts no
-/// valid escape is kept as it is, as §6.7 suggests.
+/// The body of a quoted-printable part (RFC 2045 §6.7), by mail-parser's
+/// MIME decoder: soft line breaks and trailing spaces go, and an `=` that
+/// starts no escape is kept as it is.
 fn quoted_printable_decode(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let (content, newline): (&[u8], &[u8]) = if let Some(c) = line.strip_suffix(b"\r\n") {
-            (c, b"\r\n")
-        } else if let Some(c) = line.strip_suffix(b"\n") {
-            (c, b"\n")
-        } else {
-            (line, b"")
-        };
-        let content = content.trim_ascii_end();
-        let (content, soft) = match content.strip_suffix(b"=") {
-            Some(c) => (c, true),
-            None => (content, false),
-        };
-        let mut i = 0;
-        while i < content.len() {
-            let ch = content[i];
-            if ch == b'=' {
-                let hex = content.get(i + 1..i + 3).and_then(|h| {
-                    let h = std::str::from_utf8(h).ok()?;
-                    u8::from_str_radix(h, 16).ok()
-                });
-                if let Some(byte) = hex {
-                    out.push(byte);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(ch);
-            i += 1;
-        }
-        if !soft {
-            out.extend_from_slice(newline);
-        }
-    }
-    out
+    MessageStream::new(text)
+        .decode_quoted_printable_mime(b"")
+        .1
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -228,13 +178,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_skips_line_breaks_and_garbage() {
+    fn base64_skips_line_breaks_only() {
         assert_eq!(
-            base64_decode(b"SGVs\r\nbG8g\r\nd29y bGQ=\r\n"),
-            b"Hello world"
+            base64_decode(b"SGVs\r\nbG8g\r\nd29y bGQ=\r\n").as_deref(),
+            Some(&b"Hello world"[..])
         );
-        assert_eq!(base64_decode(b"SGk*"), b"Hi");
-        assert_eq!(base64_decode(b""), b"");
+        assert_eq!(base64_decode(b"SGk*"), None);
+        assert_eq!(base64_decode(b"").as_deref(), Some(&b""[..]));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! RFC 2047 encoded-words for display names, RFC 2231 extended values for
 //! MIME parameters.
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// How many bytes of text one encoded-word carries: 45 bytes are 60 base64
 /// characters, which with `=?utf-8?b?` and `?=` stay within the 75 characters
@@ -25,7 +26,7 @@ pub fn encoded_word(text: &str) -> String {
             out.push(' ');
         }
         out.push_str("=?utf-8?b?");
-        base64_encode(word.as_bytes(), &mut out);
+        BASE64.encode_string(word.as_bytes(), &mut out);
         out.push_str("?=");
         rest = tail;
     }
@@ -48,24 +49,6 @@ pub fn rfc2231_value(value: &str) -> String {
         }
     }
     out
-}
-
-fn base64_encode(bytes: &[u8], out: &mut String) {
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64[(n >> (18 - 6 * i) & 0x3f) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -279,20 +279,15 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Deletes a folder and its messages. A folder with folders below it
-    /// stays (like Dovecot: delete those first), and so does INBOX.
+    /// Deletes a folder and its messages; INBOX stays. Folders below it
+    /// stay too (RFC 9051 §6.3.5): its name remains a level of the
+    /// hierarchy that holds no mail.
     pub async fn delete_folder(&mut self, account_id: i64, name: &str) -> Result<()> {
         let folders = self.folders(account_id).await?;
         let folder = folders
             .iter()
             .find(|f| f.name == name && f.name != "INBOX")
             .ok_or_else(|| folder_not_found(name))?;
-        let below = format!("{name}/");
-        if folders.iter().any(|f| f.name.starts_with(&below)) {
-            return Err(StoreError::HasChildren {
-                name: name.to_string(),
-            });
-        }
         self.remove_messages(folder.id, None, false).await?;
         sqlx::query("DELETE FROM expunged WHERE folder_id = $1")
             .bind(folder.id)

@@ -123,8 +123,6 @@ pub enum StoreError {
     MailboxLimit { domain: String, max: i64 },
     #[error("domain `{domain}` still has {count} mailboxes")]
     DomainNotEmpty { domain: String, count: i64 },
-    #[error("folder `{name}` has folders below it")]
-    HasChildren { name: String },
     #[error("the message store's writer has stopped")]
     WriterGone,
 }

@@ -732,13 +732,9 @@ mod tests {
         assert_eq!(error(b"a7 NOOP").tag, tag("a7"));
         assert_eq!(error(b"a8 FETCH 0 FLAGS\r\n").command, Some("FETCH"));
         assert_eq!(error(b"a9 SELECT \xff\xfe\r\n").tag, tag("a9"));
-        for untagged in [
-            &b"\r\n"[..],
-            b"NOOP\r\n",
-            b"* NOOP\r\n",
-            b"+ NOOP\r\n",
-            b"\xff NOOP\r\n",
-        ] {
+        assert_eq!(error(b"NOOP\r\n").tag, tag("NOOP"));
+        assert_eq!(error(b"a10\r\n").tag, tag("a10"));
+        for untagged in [&b"\r\n"[..], b"* NOOP\r\n", b"+ NOOP\r\n", b"\xff NOOP\r\n"] {
             assert_eq!(error(untagged).tag, None);
         }
     }

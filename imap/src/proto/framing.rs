@@ -350,10 +350,13 @@ impl Assembler {
     }
 }
 
-/// The tag at the start of a command, if it has a valid one followed by a
-/// space: what a tagged `BAD` for a command that did not parse answers.
+/// The tag at the start of a command, if its first word is a valid one:
+/// what a tagged `BAD` for a command that did not parse answers. A line
+/// that is only a tag has one too, as Dovecot reads it.
 pub fn recover_tag(command: &[u8]) -> Option<Tag<'static>> {
-    let end = command.iter().position(|&b| b == b' ')?;
+    let end = command
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))?;
     Tag::try_from(&command[..end])
         .ok()
         .map(IntoStatic::into_static)
@@ -834,7 +837,8 @@ mod tests {
     #[test]
     fn tags_are_recovered_when_valid() {
         assert_eq!(recover_tag(b"a001 FROB\r\n"), tag("a001"));
-        assert_eq!(recover_tag(b"a001\r\n"), None);
+        assert_eq!(recover_tag(b"a001\r\n"), tag("a001"));
+        assert_eq!(recover_tag(b"a001"), None);
         assert_eq!(recover_tag(b"a+1 NOOP\r\n"), None);
         assert_eq!(recover_tag(b"a{1 NOOP\r\n"), None);
         assert_eq!(recover_tag(b" NOOP\r\n"), None);

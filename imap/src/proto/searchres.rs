@@ -48,6 +48,10 @@ pub fn substitute_saved(command: &[u8], uids: &str) -> Option<Vec<u8>> {
         .filter(|&(_, &(start, end))| &command[start..end] == b"$")
         .filter_map(|(i, &(start, end))| {
             let place = match verb.as_slice() {
+                // After the key UID, `$` is its set: `UID $` is `UID 4,7`.
+                b"SEARCH" if i > verb_index && name_at(i - 1).as_deref() == Some(b"UID") => {
+                    Place::UidSet
+                }
                 b"SEARCH" if i > verb_index => Place::SearchKey,
                 b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"EXPUNGE" if i == verb_index + 1 => {
                     if uid_form {
@@ -184,6 +188,10 @@ mod tests {
         assert_eq!(
             rewrite("a SEARCH OR $ (SEEN $)\r\n", "1").as_deref(),
             Some("a SEARCH OR UID 1 (SEEN UID 1)\r\n")
+        );
+        assert_eq!(
+            rewrite("a UID SEARCH UID $\r\n", "1,4").as_deref(),
+            Some("a UID SEARCH UID 1,4\r\n")
         );
     }
 

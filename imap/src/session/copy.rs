@@ -48,11 +48,20 @@ impl Session<'_> {
             } else {
                 tx.copy_messages(source, &uids, target.id).await?
             };
-            tx.commit().await?;
+            // As Dovecot does, a message of the view that another session
+            // expunged makes the whole command fail: the transaction is
+            // dropped, so nothing is copied or moved.
+            if map.as_ref().is_ok_and(|map| map.len() == uids.len()) {
+                tx.commit().await?;
+            }
             Ok::<Result<UidMap, Refusal>, StoreError>(map)
         };
         let map = match done.await {
-            Ok(Ok(map)) => map,
+            Ok(Ok(map)) if map.len() == uids.len() => map,
+            Ok(Ok(_)) => {
+                return Done::no("Some of the requested messages no longer exist")
+                    .code("EXPUNGEISSUED");
+            }
             Ok(Err(_)) => return Done::no("Over quota").code("OVERQUOTA"),
             Err(err) => return unavailable(&err),
         };

@@ -38,6 +38,16 @@ impl Session<'_> {
         if let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) {
             view.remove(&removed, qresync, &mut conn.out);
         }
-        Done::ok("EXPUNGE completed")
+        let done = Done::ok("EXPUNGE completed");
+        if !qresync {
+            return done;
+        }
+        // Under QRESYNC the client learns the mailbox's new HIGHESTMODSEQ
+        // (RFC 7162 §3.2.10), as Dovecot tells it.
+        match store.folder_by_id(folder_id).await {
+            Ok(Some(folder)) => done.code(format!("HIGHESTMODSEQ {}", folder.highestmodseq)),
+            Ok(None) => done,
+            Err(err) => unavailable(&err),
+        }
     }
 }

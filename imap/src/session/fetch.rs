@@ -137,10 +137,9 @@ impl Session<'_> {
         if by_uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
         }
-        if self.enabled.condstore
-            && !items.contains(&MessageDataItemName::ModSeq)
-            && (changed_since.is_some() || items.contains(&MessageDataItemName::Flags))
-        {
+        // CHANGEDSINCE implies MODSEQ (RFC 7162 §3.1.4.1); a plain FETCH of
+        // FLAGS gets none, as in Dovecot, unsolicited ones do.
+        if changed_since.is_some() && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
         let needs = needs(&items);
@@ -274,8 +273,14 @@ impl Session<'_> {
         let row = message.row;
         let _ = write!(out, "* {} FETCH (", message.seq);
         let mut unknown_encoding = false;
-        let mut flags_written = false;
-        for (n, item) in items.iter().enumerate() {
+        // A message that fetching marked seen shows its new flags (RFC 9051
+        // §6.4.5), where Dovecot puts them: first, or after UID.
+        let mut items: Vec<&MessageDataItemName<'_>> = items.iter().collect();
+        if seen_now && !items.contains(&&MessageDataItemName::Flags) {
+            let at = usize::from(items.first() == Some(&&MessageDataItemName::Uid));
+            items.insert(at, &MessageDataItemName::Flags);
+        }
+        for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 out.push(b' ');
             }
@@ -286,7 +291,6 @@ impl Session<'_> {
                 MessageDataItemName::Flags => {
                     out.extend_from_slice(b"FLAGS ");
                     write_flags(out, row.flags | seen_bit(seen_now), &row.keywords, recent);
-                    flags_written = true;
                 }
                 MessageDataItemName::InternalDate => {
                     let _ = write!(out, "INTERNALDATE \"{}\"", internal_date(row.internal_date));
@@ -372,12 +376,6 @@ impl Session<'_> {
                     write_partial(out, data.as_deref(), None, false);
                 }
             }
-        }
-        // A message that fetching marked seen shows its new flags
-        // (RFC 9051 §6.4.5).
-        if seen_now && !flags_written {
-            out.extend_from_slice(b" FLAGS ");
-            write_flags(out, row.flags | Flags::SEEN.0, &row.keywords, recent);
         }
         out.extend_from_slice(b")\r\n");
         unknown_encoding
@@ -477,7 +475,8 @@ fn decoded(
     mime::binary(message.raw?, message.structure.as_ref()?, &path)
 }
 
-/// Writes a section specifier as the client sent it: `1.2.HEADER.FIELDS (A B)`.
+/// Writes a section specifier as the client sent it, field names in
+/// capitals: `1.2.HEADER.FIELDS (A B)`.
 fn write_section_spec(out: &mut Vec<u8>, section: Option<&Section<'_>>) {
     let Some(section) = section else { return };
     let (part, text): (Option<&PartSpec>, &str) = match section {
@@ -501,16 +500,17 @@ fn write_section_spec(out: &mut Vec<u8>, section: Option<&Section<'_>>) {
             if n > 0 {
                 out.push(b' ');
             }
-            // Echoed as sent: an atom stays an atom (`(SUBJECT FROM)`).
-            let name: &[u8] = field.as_ref();
+            // In capitals, as Dovecot echoes them; an atom stays an atom
+            // (`(SUBJECT FROM)`).
+            let name = field.as_ref().to_ascii_uppercase();
             let atom = !name.is_empty()
                 && name
                     .iter()
                     .all(|&b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b));
             if atom {
-                out.extend_from_slice(name);
+                out.extend_from_slice(&name);
             } else {
-                crate::render::write_string(out, name, false);
+                crate::render::write_string(out, &name, false);
             }
         }
         out.push(b')');

@@ -86,7 +86,7 @@ impl Session<'_> {
             Ok(stored) => stored,
             Err(err) => return Ok(unavailable(&err)),
         };
-        let condstore = self.enabled.condstore;
+        let (condstore, qresync) = (self.enabled.condstore, self.enabled.qresync);
         let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) else {
             return Ok(Done::bad("No mailbox selected"));
         };
@@ -104,25 +104,22 @@ impl Session<'_> {
             let Some(seq) = view.seq_of(message.uid as u32) else {
                 continue;
             };
-            let out = &mut conn.out;
-            let _ = write!(out, "* {seq} FETCH (");
-            if by_uid {
-                let _ = write!(out, "UID {} ", message.uid);
-            }
-            if !silent {
-                out.extend_from_slice(b"FLAGS ");
-                let recent = view.is_recent(message.uid as u32);
-                write_flags(out, message.flags, &message.keywords, recent);
+            // As Dovecot writes them: UID (always under QRESYNC, RFC 7162
+            // §3.2.4), MODSEQ, FLAGS.
+            let mut items = Vec::new();
+            if by_uid || qresync {
+                items.push(format!("UID {}", message.uid));
             }
             if condstore {
-                let _ = write!(
-                    out,
-                    "{}MODSEQ ({})",
-                    if silent { "" } else { " " },
-                    message.modseq
-                );
+                items.push(format!("MODSEQ ({})", message.modseq));
             }
-            out.extend_from_slice(b")\r\n");
+            if !silent {
+                let mut flags = b"FLAGS ".to_vec();
+                let recent = view.is_recent(message.uid as u32);
+                write_flags(&mut flags, message.flags, &message.keywords, recent);
+                items.push(String::from_utf8_lossy(&flags).into_owned());
+            }
+            let _ = write!(conn.out, "* {seq} FETCH ({})\r\n", items.join(" "));
         }
         if stored.modified.is_empty() {
             return Ok(Done::ok("STORE completed"));

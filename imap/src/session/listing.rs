@@ -21,6 +21,9 @@ pub(crate) struct Selection {
     /// RECURSIVEMATCH: also names with a subscribed name below them, with
     /// `CHILDINFO ("SUBSCRIBED")`.
     pub recursive: bool,
+    /// LIST-EXTENDED options were given: a name that is no folder is
+    /// `\NonExistent` rather than `\Noselect` (RFC 5258 §3.4).
+    pub extended: bool,
 }
 
 /// One line of the answer.
@@ -53,13 +56,12 @@ pub(crate) fn entries<'a>(
     if lsub || selection.recursive {
         // Parents of subscribed names: LSUB shows one `\Noselect` when its
         // child does not match (`%`); RECURSIVEMATCH one with CHILDINFO.
-        for name in subscriptions {
-            let mut at = 0;
-            while let Some(slash) = name[at..].find('/') {
-                names.push(name[..at + slash].to_string());
-                at += slash + 1;
-            }
-        }
+        names.extend(subscriptions.iter().flat_map(|name| parents(name)));
+    }
+    if !lsub && !selection.subscribed_only {
+        // A folder deleted while it had children is still a level of the
+        // hierarchy (RFC 9051 §6.3.9): `\Noselect \HasChildren`.
+        names.extend(folders.iter().flat_map(|folder| parents(&folder.name)));
     }
     names.sort_by(|a, b| (a != "INBOX", a).cmp(&(b != "INBOX", b)));
     names.dedup();
@@ -83,32 +85,42 @@ pub(crate) fn entries<'a>(
                 }
                 attributes.push("\\Noselect");
             }
+            // Dovecot shows the special use in LSUB too.
+            if let Some(special_use) = folder.and_then(|f| f.special_use.as_deref()) {
+                attributes.push(special_use_attribute(special_use));
+            }
         } else {
+            let children = has_below(&name, folders.iter().map(|f| f.name.as_str()));
             let listed = match (selection.subscribed_only, selection.recursive) {
                 (true, true) => is_subscribed || subscribed_child,
                 (true, false) => is_subscribed,
-                (false, _) => folder.is_some(),
+                (false, _) => folder.is_some() || children,
             };
             if !listed || (selection.special_only && folder.is_none_or(|f| f.special_use.is_none()))
             {
                 continue;
             }
-            match folder {
-                Some(folder) => {
-                    let children = has_below(&name, folders.iter().map(|f| f.name.as_str()));
-                    attributes.push(if children {
-                        "\\HasChildren"
-                    } else {
-                        "\\HasNoChildren"
-                    });
-                    if let Some(special_use) = &folder.special_use {
-                        attributes.push(special_use_attribute(special_use));
-                    }
-                }
-                None => attributes.push("\\NonExistent"),
-            }
+            // In Dovecot's order: \Subscribed, then what the name is.
             if selection.mark_subscribed && is_subscribed {
                 attributes.push("\\Subscribed");
+            }
+            if folder.is_none() {
+                let extended = selection.extended || !children;
+                attributes.push(if extended {
+                    "\\NonExistent"
+                } else {
+                    "\\Noselect"
+                });
+            }
+            if folder.is_some() || children {
+                attributes.push(if children {
+                    "\\HasChildren"
+                } else {
+                    "\\HasNoChildren"
+                });
+            }
+            if let Some(special_use) = folder.and_then(|f| f.special_use.as_deref()) {
+                attributes.push(special_use_attribute(special_use));
             }
         }
         entries.push(Entry {
@@ -119,6 +131,12 @@ pub(crate) fn entries<'a>(
         });
     }
     entries
+}
+
+/// The names above `name` in the hierarchy: `a` and `a/b` for `a/b/c`.
+fn parents(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.match_indices('/')
+        .map(|(at, _)| name[..at].to_string())
 }
 
 /// Whether any of `names` is below `name`.
@@ -209,9 +227,9 @@ mod tests {
         assert_eq!(
             list(subscribed_only, "*"),
             [
-                "(\\HasNoChildren \\Subscribed) INBOX",
-                "(\\NonExistent \\Subscribed) Gone",
-                "(\\HasNoChildren \\Subscribed) a/b",
+                "(\\Subscribed \\HasNoChildren) INBOX",
+                "(\\Subscribed \\NonExistent) Gone",
+                "(\\Subscribed \\HasNoChildren) a/b",
             ]
         );
         let recursive = Selection {
@@ -221,8 +239,8 @@ mod tests {
         assert_eq!(
             list(recursive, "%"),
             [
-                "(\\HasNoChildren \\Subscribed) INBOX",
-                "(\\NonExistent \\Subscribed) Gone",
+                "(\\Subscribed \\HasNoChildren) INBOX",
+                "(\\Subscribed \\NonExistent) Gone",
                 "(\\HasChildren) a CHILDINFO",
             ]
         );
@@ -240,5 +258,33 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(list(special, "*"), ["(\\HasNoChildren \\Sent) Sent"]);
+    }
+
+    #[test]
+    fn a_level_without_its_folder_is_noselect() {
+        let folders = [folder("INBOX"), folder("a/b/c")];
+        let list = |selection: Selection, pattern: &str| {
+            lines(&entries(
+                &folders,
+                &[],
+                &strings(&[pattern]),
+                selection,
+                false,
+            ))
+        };
+        assert_eq!(
+            list(Selection::default(), "*"),
+            [
+                "(\\HasNoChildren) INBOX",
+                "(\\Noselect \\HasChildren) a",
+                "(\\Noselect \\HasChildren) a/b",
+                "(\\HasNoChildren) a/b/c",
+            ]
+        );
+        let extended = Selection {
+            extended: true,
+            ..Selection::default()
+        };
+        assert_eq!(list(extended, "a"), ["(\\NonExistent \\HasChildren) a"]);
     }
 }

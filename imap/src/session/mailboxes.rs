@@ -25,9 +25,6 @@ fn refused(err: &StoreError) -> Done {
             Done::no("Mailbox already exists").code("ALREADYEXISTS")
         }
         StoreError::NotFound { .. } => Done::no("No such mailbox").code("NONEXISTENT"),
-        StoreError::HasChildren { .. } => {
-            Done::no("Mailbox has children, delete them first").code("INUSE")
-        }
         other => unavailable(other),
     }
 }
@@ -165,6 +162,15 @@ impl Session<'_> {
             Ok(name) => name,
             Err(err) => return bad_name(err),
         };
+        // A name is subscribed only while it is a mailbox, as Dovecot checks
+        // (RFC 9051 §6.3.7 allows it); it may outlive the mailbox.
+        if subscribed {
+            match self.ctx.store.folder(account_id, &name).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Done::no("No such mailbox").code("NONEXISTENT"),
+                Err(err) => return unavailable(&err),
+            }
+        }
         let changed = async {
             let mut tx = self.ctx.store.begin().await?;
             tx.set_subscribed(account_id, &name, subscribed).await?;
@@ -210,9 +216,14 @@ impl Session<'_> {
             return Done::ok(format!("{verb} completed"));
         };
         if patterns.iter().all(String::is_empty) {
-            // The hierarchy delimiter and root (RFC 9051 §6.3.9).
-            self.conn()
-                .line(&format!("* {verb} (\\Noselect) \"/\" \"\""));
+            // The hierarchy delimiter and the root of the reference: up to
+            // its first delimiter (RFC 9051 §6.3.9).
+            let root = reference.find('/').map_or("", |at| &reference[..=at]);
+            let enabled = self.enabled;
+            let out = &mut self.conn().out;
+            let _ = write!(out, "* {verb} (\\Noselect) \"/\" ");
+            write_name(out, root, enabled);
+            out.extend_from_slice(b"\r\n");
             return Done::ok(format!("{verb} completed"));
         }
         let patterns: Vec<String> = patterns
@@ -235,6 +246,7 @@ impl Session<'_> {
             mark_subscribed: subscribed_only || options.returns.contains(&ListReturn::Subscribed),
             special_only: options.selection.contains(&ListSelect::SpecialUse),
             recursive: options.selection.contains(&ListSelect::RecursiveMatch),
+            extended: !options.selection.is_empty() || !options.returns.is_empty(),
         };
         for entry in entries(&folders, &subscriptions, &patterns, selection, lsub) {
             let enabled = self.enabled;
@@ -242,7 +254,7 @@ impl Session<'_> {
             let _ = write!(out, "* {verb} ({}) \"/\" ", entry.attributes.join(" "));
             write_name(out, &entry.name, enabled);
             if entry.subscribed_child {
-                out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+                out.extend_from_slice(b" (CHILDINFO (\"SUBSCRIBED\"))");
             }
             out.extend_from_slice(b"\r\n");
             if let (Some(items), Some(folder)) = (&status_items, entry.folder)

@@ -108,8 +108,6 @@ pub(crate) struct Enabled {
     pub utf8: bool,
     pub condstore: bool,
     pub qresync: bool,
-    /// The extensions ENABLE has already listed, as bits.
-    listed: u8,
 }
 
 /// A logged-in user's part of the session.
@@ -504,24 +502,23 @@ impl<'a> Session<'a> {
         }
         let mut enabled = Vec::new();
         for capability in capabilities.as_ref() {
-            // Each is listed once per session, even when another one
-            // already implied it (RFC 5161 §3.1).
-            let (name, bit) = match capability.to_string().to_ascii_uppercase().as_str() {
-                "UTF8=ACCEPT" => ("UTF8=ACCEPT", 1),
-                "CONDSTORE" => ("CONDSTORE", 2),
-                "IMAP4REV2" => ("IMAP4rev2", 4),
-                "QRESYNC" => ("QRESYNC", 8),
+            // Listed again when already on, as Dovecot does: RFC 5161 §3.1
+            // leaves it open.
+            let name = match capability.to_string().to_ascii_uppercase().as_str() {
+                "UTF8=ACCEPT" => "UTF8=ACCEPT",
+                "CONDSTORE" => "CONDSTORE",
+                "IMAP4REV2" => "IMAP4rev2",
+                "QRESYNC" => "QRESYNC",
                 _ => continue,
             };
-            if self.enabled.listed & bit != 0 {
+            if enabled.contains(&name) {
                 continue;
             }
-            self.enabled.listed |= bit;
             let now = &mut self.enabled;
-            match bit {
-                1 => now.utf8 = true,
-                2 => now.condstore = true,
-                4 => (now.rev2, now.utf8) = (true, true),
+            match name {
+                "UTF8=ACCEPT" => now.utf8 = true,
+                "CONDSTORE" => now.condstore = true,
+                "IMAP4rev2" => (now.rev2, now.utf8) = (true, true),
                 _ => (now.qresync, now.condstore) = (true, true),
             }
             enabled.push(name);

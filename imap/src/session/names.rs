@@ -3,11 +3,14 @@
 //! receive modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once they enabled
 //! UTF8=ACCEPT or IMAP4rev2 (RFC 6855 §3).
 
+use std::borrow::Cow;
+
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
+use unicode_normalization::UnicodeNormalization;
 
 use super::Enabled;
 use crate::mailbox_name;
-use crate::render::write_nstring;
+use crate::render::write_string;
 
 /// The longest mailbox name, in bytes of UTF-8.
 const MAX_NAME: usize = 255;
@@ -43,14 +46,16 @@ fn decoded(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
     }
 }
 
-/// Checks a name and writes its INBOX part in capitals: `inbox/x` is
-/// `INBOX/x`.
+/// Checks a name, puts it in Unicode's composed form (NFC, as RFC 5198
+/// asks of text on the wire, so that `è` typed two ways names one
+/// mailbox) and writes its INBOX part in capitals: `inbox/x` is `INBOX/x`.
+/// Levels named `.` or `..` are refused, as Dovecot refuses them.
 fn normalize(name: &str) -> Result<String, BadName> {
-    let bad = name.is_empty()
-        || name.len() > MAX_NAME
-        || name.starts_with('/')
-        || name.ends_with('/')
-        || name.contains("//")
+    let name: String = name.nfc().collect();
+    let bad = name.len() > MAX_NAME
+        || name
+            .split('/')
+            .any(|level| matches!(level, "" | "." | ".."))
         || name.chars().any(char::is_control);
     if bad {
         return Err(BadName);
@@ -62,14 +67,16 @@ fn normalize(name: &str) -> Result<String, BadName> {
     }
 }
 
-/// A LIST reference or pattern as UTF-8; `None` when it cannot be decoded.
+/// A LIST reference or pattern as UTF-8 in NFC, like the names it
+/// matches; `None` when it cannot be decoded.
 pub(crate) fn pattern_from_client(pattern: &[u8], enabled: Enabled) -> Option<String> {
     let text = std::str::from_utf8(pattern).ok()?;
-    if enabled.utf8 {
-        Some(text.to_string())
+    let text = if enabled.utf8 {
+        text.to_string()
     } else {
-        mailbox_name::decode(text).ok()
-    }
+        mailbox_name::decode(text).ok()?
+    };
+    Some(text.nfc().collect())
 }
 
 pub(crate) fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
@@ -79,14 +86,28 @@ pub(crate) fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
     }
 }
 
-/// Writes a mailbox name as the client reads it: a quoted string or
-/// literal, in modified UTF-7 unless UTF-8 is enabled.
+/// Writes a mailbox name as the client reads it, in modified UTF-7 unless
+/// UTF-8 is enabled: as an atom when it can be one (`INBOX`, `Sent`), as
+/// Dovecot writes it, else as a quoted string or literal.
 pub(crate) fn write_name(out: &mut Vec<u8>, name: &str, enabled: Enabled) {
-    if enabled.utf8 {
-        write_nstring(out, Some(name.as_bytes()), true);
+    let name = match enabled.utf8 {
+        true => Cow::Borrowed(name),
+        false => Cow::Owned(mailbox_name::encode(name)),
+    };
+    if is_astring_atom(&name) {
+        out.extend_from_slice(name.as_bytes());
     } else {
-        write_nstring(out, Some(mailbox_name::encode(name).as_bytes()), false);
+        write_string(out, name.as_bytes(), enabled.utf8);
     }
+}
+
+/// True when `text` reads as itself written bare where an astring goes
+/// (RFC 9051 §9: 1*ASTRING-CHAR), and not as NIL.
+fn is_astring_atom(text: &str) -> bool {
+    let astring_char = |b: u8| {
+        (0x21..0x7f).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\')
+    };
+    !text.is_empty() && text.bytes().all(astring_char) && !text.eq_ignore_ascii_case("NIL")
 }
 
 /// True when `name` matches a LIST pattern: `*` matches anything, `%`
@@ -137,13 +158,42 @@ mod tests {
         assert_eq!(normalize("inbox").unwrap(), "INBOX");
         assert_eq!(normalize("Inbox/Lavoro").unwrap(), "INBOX/Lavoro");
         assert_eq!(normalize("Inboxes").unwrap(), "Inboxes");
-        for bad in ["", "/a", "a/", "a//b", "a\nb"] {
+        for bad in ["", "/a", "a/", "a//b", "a\nb", "..", "a/../b", "./a", "a/."] {
             assert!(normalize(bad).is_err(), "{bad:?}");
         }
         // Every ATOM-CHAR and the wildcards too, as Dovecot allows.
-        for good in ["a*", "a%b", "!#$&-'+,-.:;<=>?@^_|}~[0123"] {
+        for good in ["a*", "a%b", "!#$&-'+,-.:;<=>?@^_|}~[0123", "a..b", ".a/b."] {
             assert_eq!(normalize(good).unwrap(), good);
         }
+    }
+
+    #[test]
+    fn names_are_atoms_where_they_can_be() {
+        let written = |name: &str| {
+            let mut out = Vec::new();
+            write_name(&mut out, name, Enabled::default());
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(written("INBOX"), "INBOX");
+        assert_eq!(written("Lavoro/2026]"), "Lavoro/2026]");
+        assert_eq!(written("Atti (2026)"), "\"Atti (2026)\"");
+        assert_eq!(written("50%"), "\"50%\"");
+        assert_eq!(written("nil"), "\"nil\"");
+        assert_eq!(written("Attività"), "Attivit&AOA-");
+    }
+
+    #[test]
+    fn names_are_composed() {
+        let decomposed = "Attivita\u{300}/Societa\u{300}";
+        assert_eq!(normalize(decomposed).unwrap(), "Attività/Società");
+        let pattern = pattern_from_client(
+            decomposed.as_bytes(),
+            Enabled {
+                utf8: true,
+                ..Enabled::default()
+            },
+        );
+        assert_eq!(pattern.as_deref(), Some("Attività/Società"));
     }
 
     #[test]

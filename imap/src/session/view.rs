@@ -139,7 +139,11 @@ impl View {
     /// not have (a client error, unlike an unknown UID).
     pub(crate) fn out_of_range(&self, set: &SequenceSet) -> bool {
         use imap_codec::imap_types::sequence::{SeqOrUid, Sequence};
-        let beyond = |s: &SeqOrUid| matches!(s, SeqOrUid::Value(n) if n.get() > self.exists());
+        // `*` in an empty mailbox names no message either, as in Dovecot.
+        let beyond = |s: &SeqOrUid| match s {
+            SeqOrUid::Value(n) => n.get() > self.exists(),
+            SeqOrUid::Asterisk => self.exists() == 0,
+        };
         set.0.as_ref().iter().any(|sequence| match sequence {
             Sequence::Single(s) => beyond(s),
             Sequence::Range(a, b) => beyond(a) && beyond(b),
@@ -171,17 +175,22 @@ impl View {
         }
         gone.sort_unstable();
         gone.dedup();
-        self.recent.retain(|uid| gone.binary_search(uid).is_err());
         if qresync {
             let _ = write!(out, "* VANISHED {}\r\n", uid_set(&gone));
             self.uids.retain(|uid| gone.binary_search(uid).is_err());
-            return;
-        }
-        for uid in gone.iter().rev() {
-            if let Ok(index) = self.uids.binary_search(uid) {
-                self.uids.remove(index);
-                let _ = write!(out, "* {} EXPUNGE\r\n", index + 1);
+        } else {
+            for uid in gone.iter().rev() {
+                if let Ok(index) = self.uids.binary_search(uid) {
+                    self.uids.remove(index);
+                    let _ = write!(out, "* {} EXPUNGE\r\n", index + 1);
+                }
             }
+        }
+        // The new RECENT count when recent messages went, as Dovecot says.
+        let recent = self.recent.len();
+        self.recent.retain(|uid| gone.binary_search(uid).is_err());
+        if self.recent.len() != recent {
+            let _ = write!(out, "* {} RECENT\r\n", self.recent.len());
         }
     }
 }
@@ -230,10 +239,10 @@ pub(crate) fn write_mailbox_flags(out: &mut Vec<u8>, keywords: &str, read_only: 
 pub(crate) fn write_flags(out: &mut Vec<u8>, flags: i64, keywords: &str, recent: bool) {
     use postino_common::store::Flags;
     let system = [
-        (Flags::SEEN, "\\Seen"),
         (Flags::ANSWERED, "\\Answered"),
         (Flags::FLAGGED, "\\Flagged"),
         (Flags::DELETED, "\\Deleted"),
+        (Flags::SEEN, "\\Seen"),
         (Flags::DRAFT, "\\Draft"),
     ];
     let names = system
@@ -339,7 +348,12 @@ async fn catch_up(
                 if view.own_modseqs.contains(&message.modseq) {
                     continue;
                 }
-                let _ = write!(out, "* {seq} FETCH (UID {uid} FLAGS ");
+                // UID only under QRESYNC (RFC 7162 §3.2.4), as Dovecot.
+                let _ = write!(out, "* {seq} FETCH (");
+                if enabled.qresync {
+                    let _ = write!(out, "UID {uid} ");
+                }
+                out.extend_from_slice(b"FLAGS ");
                 let recent = view.is_recent(uid);
                 write_flags(out, message.flags, &message.keywords, recent);
                 if enabled.condstore {

@@ -32,10 +32,10 @@
 //!
 //! Two answers are right only because another session expunged messages
 //! this one still sees, and are counted as races instead: a tagged
-//! `NO [EXPUNGEISSUED]` (RFC 9051 §7.1; Dovecot answers a COPY of such
-//! messages so), after which the session goes on, and a COPY answered OK
-//! without COPYUID, which servers send when none of the messages was left
-//! to copy (Postino does). So is a message this session marked `\Deleted`
+//! `NO [EXPUNGEISSUED]` (RFC 9051 §7.1; Dovecot and Postino answer a COPY
+//! of such messages so), after which the session goes on, and a COPY
+//! answered OK without COPYUID, which some servers send when none of the
+//! messages was left to copy. So is a message this session marked `\Deleted`
 //! and still sees after its own EXPUNGE: another session expunged it at
 //! the same moment and the server has not said so yet, which it may do
 //! later (RFC 9051 §7.5.1); fetching it again later is a violation. A

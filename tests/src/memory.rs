@@ -1,0 +1,143 @@
+//! Postino's IMAP service inside the test process, on a fresh store, each
+//! connection an in-memory pipe: what the transcript tests talk to.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use postino_common::address::Address;
+use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};
+use postino_common::listener::ConnectionLimits;
+use postino_common::store::testing::TestStore;
+use postino_common::store::{NewAccount, NewDomain};
+use postino_common::stream::Stream;
+use postino_common::tls::{CertificateSource, server_config};
+use tokio::io::DuplexStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::Backend;
+use crate::smtp::{ANNA, BRUNO, DOMAIN, PASSWORD};
+
+/// Room in each direction of a pipe, as a socket's buffers would have.
+const PIPE: usize = 64 * 1024;
+/// The address sessions see as their client's.
+const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A store with [`DOMAIN`], [`ANNA`] and [`BRUNO`] (password [`PASSWORD`]),
+/// and the IMAP service over it.
+pub struct MemorySite {
+    store: Option<TestStore>,
+    imap: Arc<postino_imap::Context>,
+    shutdown: CancellationToken,
+}
+
+impl MemorySite {
+    pub async fn new(backend: Backend) -> MemorySite {
+        let store = match backend {
+            Backend::Sqlite => TestStore::sqlite().await,
+            Backend::Postgres => TestStore::postgres().await,
+        };
+        let auth = Authenticator::new(store.store.clone(), throttle(), 2);
+        add_users(&store, &auth).await;
+        let imap = postino_imap::Context {
+            settings: postino_imap::Settings {
+                limits: ConnectionLimits {
+                    total: 100,
+                    per_ip: 100,
+                },
+                idle_timeout: Duration::from_secs(60),
+                max_message_size: 10 * 1024 * 1024,
+                max_errors: 10,
+                allow_plaintext_auth: true,
+            },
+            store: store.store.clone(),
+            auth,
+            tls: acceptor(),
+        };
+        MemorySite {
+            store: Some(store),
+            imap: Arc::new(imap),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// A new IMAP connection: the client's end of a pipe whose other end
+    /// a session serves.
+    pub async fn connect_imap(&self) -> DuplexStream {
+        let (client, server) = tokio::io::duplex(PIPE);
+        let (imap, shutdown) = (self.imap.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            postino_imap::converse(Stream::plain(server), PEER, &imap, &shutdown).await
+        });
+        client
+    }
+
+    /// Ends the sessions and removes the store.
+    pub async fn finish(mut self) {
+        self.shutdown.cancel();
+        if let Some(store) = self.store.take() {
+            store.finish().await;
+        }
+    }
+}
+
+/// Failed logins are few in a transcript: the limits stay out of the way
+/// unless a transcript is about them.
+fn throttle() -> ThrottlePolicy {
+    ThrottlePolicy {
+        max_failures_per_ip: 20,
+        max_failures_per_account: 10,
+        window: Duration::from_secs(900),
+        lockout: Duration::from_secs(900),
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+    }
+}
+
+async fn add_users(store: &TestStore, auth: &Authenticator) {
+    // One hash for every store of the run: argon2 is slow on purpose.
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = HASH
+        .get_or_init(|| async {
+            let hashed = auth.hash_password(&Secret::new(PASSWORD)).await;
+            hashed.expect("hash the test password")
+        })
+        .await;
+    let mut tx = store.store.begin().await.expect("begin");
+    tx.create_domain(&NewDomain {
+        name: DOMAIN.parse().expect("domain name"),
+        quota_bytes: 0,
+        max_mailboxes: 0,
+    })
+    .await
+    .expect("create the domain");
+    for user in [ANNA, BRUNO] {
+        let address: Address = user.parse().expect("address");
+        tx.create_account(&NewAccount {
+            address,
+            display_name: String::new(),
+            password_hash: Some(hash.clone()),
+            quota_bytes: 0,
+        })
+        .await
+        .expect("create an account");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// One self-signed certificate for every site of the run, for STARTTLS.
+fn acceptor() -> TlsAcceptor {
+    static CONFIG: OnceLock<TlsAcceptor> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let dir = tempfile::TempDir::new().expect("temporary directory");
+            let source = CertificateSource {
+                files: None,
+                data_dir: dir.path(),
+                hostname: "mail.comune.esempio.pu.it",
+            };
+            TlsAcceptor::from(server_config(&source).expect("TLS configuration"))
+        })
+        .clone()
+}
