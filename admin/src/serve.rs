@@ -122,6 +122,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         hostname: &config.hostname,
     })
     .context("cannot set up TLS")?;
+    // One authenticator for every service, so that the argon2 concurrency
+    // limit, its memory and the cache of verified passwords are the
+    // configured ones, not one set per service.
+    let auth = ops::authenticator(&store, &config);
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -147,7 +151,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             allow_plaintext_auth: smtp.allow_plaintext_auth,
         },
         store: store.clone(),
-        auth: ops::authenticator(&store, &config),
+        auth: auth.clone(),
         tls: TlsAcceptor::from(tls.clone()),
         verifier: Verifier::new(
             &config.hostname,
@@ -178,7 +182,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             allow_plaintext_auth: imap.allow_plaintext_auth,
         },
         store: store.clone(),
-        auth: ops::authenticator(&store, &config),
+        auth: auth.clone(),
         tls: TlsAcceptor::from(tls.clone()),
     });
     postino_imap::spawn(
@@ -194,7 +198,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         http::Setup {
             config: &config,
             store: store.clone(),
-            auth: ops::authenticator(&store, &config),
+            auth: auth.clone(),
             recorder,
             tls: config.tls.cert.is_some().then(|| TlsAcceptor::from(tls)),
         },
@@ -202,11 +206,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &tracker,
     );
     hourly_upkeep(
-        ops::Ops::new(
-            store.clone(),
-            ops::authenticator(&store, &config),
-            ops::Actor::server(),
-        ),
+        ops::Ops::new(store.clone(), auth, ops::Actor::server()),
         store.clone(),
         shutdown.clone(),
         &tracker,

@@ -15,6 +15,7 @@ store_tests!(
     admins_log_in,
     relay_clients_log_in_and_are_throttled,
     a_changed_password_is_not_remembered,
+    clones_share_verified_passwords_and_the_hashing_limit,
 );
 
 const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
@@ -308,4 +309,26 @@ async fn a_changed_password_is_not_remembered(store: Store) {
         Err(AuthError::Invalid)
     ));
     login("second password").await.unwrap();
+}
+
+/// `postino serve` hands one authenticator's clones to SMTP, IMAP and HTTP:
+/// a password verified by one is known to the others, and the limit on
+/// concurrent hashes is one limit.
+async fn clones_share_verified_passwords_and_the_hashing_limit(store: Store) {
+    let imap = authenticator(&store);
+    let smtp = imap.clone();
+    with_user(&store, &imap, "anna@comune.example.it", "correct horse").await;
+    let password = Secret::new("correct horse");
+    imap.login_user(Service::Imap, "anna@comune.example.it", &password, IP)
+        .await
+        .unwrap();
+    let hash = store
+        .credentials("anna@comune.example.it")
+        .await
+        .unwrap()
+        .and_then(|c| c.password_hash)
+        .unwrap();
+    assert!(smtp.verified.contains(&hash, &password));
+    let _permit = imap.hashing.acquire().await.unwrap();
+    assert_eq!(smtp.hashing.available_permits(), 1);
 }
