@@ -7,9 +7,12 @@
 //!
 //! Throttling counts failures per client IP and per name, in the store so
 //! that every node sees them. Each failure is answered after a delay that
-//! doubles with the count; past the limit, attempts are refused without a
-//! password check until the lockout has passed. Every failure is logged as
-//! one line a fail2ban filter can match:
+//! doubles with the count. Past the IP's limit, attempts from it are refused
+//! without a password check until the lockout has passed. Past a name's
+//! limit, attempts are only slowed, never refused, so that an attack cannot
+//! lock the owner out; and clients the name logged in from lately (known
+//! clients, also in the store) are not slowed by the name's failures at
+//! all. Every failure is logged as one line a fail2ban filter can match:
 //! `authentication failed service="imap" user="…" ip=192.0.2.1 reason="…"`.
 
 use std::collections::HashMap;
@@ -119,16 +122,26 @@ pub enum AuthError {
 /// When failed logins slow down and then stop further attempts.
 #[derive(Debug, Clone)]
 pub struct ThrottlePolicy {
+    /// Failures from one IP address before it is locked out.
     pub max_failures_per_ip: u32,
+    /// Failures under one name before attempts from clients it did not log
+    /// in from lately are slowed.
     pub max_failures_per_account: u32,
     /// Failures older than this are forgotten.
     pub window: Duration,
-    /// How long attempts are refused once a limit is reached.
+    /// How long a locked-out IP address is refused.
     pub lockout: Duration,
     /// The delay before answering the first failure; it doubles with each
     /// further one, up to `max_delay`.
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// The delay before answering an unknown client once the name's limit is
+    /// reached; it doubles with each further failure, up to
+    /// `max_account_delay`.
+    pub base_account_delay: Duration,
+    pub max_account_delay: Duration,
+    /// How long a client that logged in under a name stays known to it.
+    pub known_for: Duration,
 }
 
 impl ThrottlePolicy {
@@ -140,18 +153,41 @@ impl ThrottlePolicy {
             lockout: config.lockout.0,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(4),
+            base_account_delay: Duration::from_secs(1),
+            max_account_delay: Duration::from_secs(30),
+            known_for: Duration::from_secs(30 * 86_400),
         }
     }
 
+    /// The delay after the `failures`th failure.
     fn delay(&self, failures: i64) -> Duration {
-        let doublings = u32::try_from(failures.saturating_sub(1))
-            .unwrap_or(u32::MAX)
-            .min(16);
-        self.base_delay
-            .saturating_mul(1 << doublings)
-            .min(self.max_delay)
+        doubled(self.base_delay, failures - 1, self.max_delay)
+    }
+
+    /// The delay before answering an unknown client, if the name has failed
+    /// `failures` times.
+    fn account_delay(&self, failures: i64) -> Option<Duration> {
+        let over = failures - i64::from(self.max_failures_per_account);
+        (over >= 0).then(|| doubled(self.base_account_delay, over, self.max_account_delay))
     }
 }
+
+/// `base` doubled `doublings` times, at most `max`.
+fn doubled(base: Duration, doublings: i64, max: Duration) -> Duration {
+    let doublings = u32::try_from(doublings.max(0)).unwrap_or(u32::MAX).min(16);
+    base.saturating_mul(1 << doublings).min(max)
+}
+
+/// How a client stands with the name it logs in as.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    /// When the client last logged in under the name, if lately.
+    known_since: Option<i64>,
+}
+
+/// How often a known client's last login is written down again: each login
+/// would be a write, and a day is nothing next to `known_for`.
+const KNOWN_CLIENT_REFRESH: i64 = 86_400;
 
 /// A mailbox user who logged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,7 +350,7 @@ impl Authenticator {
     ) -> Result<User, AuthError> {
         let address = address.trim().to_lowercase();
         let key = format!("account:{address}");
-        self.check_throttle(service, &address, &key, ip).await?;
+        let standing = self.check_throttle(service, &address, &key, ip).await?;
         let credentials = self.store.credentials(&address).await?;
         let (hash, user) = match &credentials {
             Some(c) if c.active != 0 => (
@@ -329,7 +365,7 @@ impl Authenticator {
         let matched = self.verify(hash, password).await?;
         match user {
             Some(user) if matched => {
-                self.forget_failures(&key).await?;
+                self.succeed(&key, ip, standing).await?;
                 Ok(user)
             }
             _ => {
@@ -338,7 +374,9 @@ impl Authenticator {
                     Some(c) if c.active == 0 => Failure::Disabled,
                     Some(_) => Failure::BadPassword,
                 };
-                Err(self.fail(service, &address, &key, ip, reason).await)
+                Err(self
+                    .fail(service, &address, &key, ip, standing, reason)
+                    .await)
             }
         }
     }
@@ -351,7 +389,8 @@ impl Authenticator {
         ip: IpAddr,
     ) -> Result<Admin, AuthError> {
         let key = format!("admin:{username}");
-        self.check_throttle(Service::Admin, username, &key, ip)
+        let standing = self
+            .check_throttle(Service::Admin, username, &key, ip)
             .await?;
         let admin = self.store.admin(username).await?;
         let matched = self
@@ -359,7 +398,7 @@ impl Authenticator {
             .await?;
         match admin {
             Some(admin) if matched => {
-                self.forget_failures(&key).await?;
+                self.succeed(&key, ip, standing).await?;
                 Ok(admin)
             }
             other => {
@@ -368,7 +407,9 @@ impl Authenticator {
                 } else {
                     Failure::UnknownUser
                 };
-                Err(self.fail(Service::Admin, username, &key, ip, reason).await)
+                Err(self
+                    .fail(Service::Admin, username, &key, ip, standing, reason)
+                    .await)
             }
         }
     }
@@ -384,13 +425,13 @@ impl Authenticator {
     ) -> Result<RelayClient, AuthError> {
         let name = name.trim().to_lowercase();
         let key = format!("relay:{name}");
-        self.check_throttle(service, &name, &key, ip).await?;
+        let standing = self.check_throttle(service, &name, &key, ip).await?;
         let client = self.store.relay_client(&name).await?;
         let hash = client.as_ref().and_then(|c| c.password_hash.clone());
         let matched = self.verify(hash, password).await?;
         match client {
             Some(client) if matched => {
-                self.forget_failures(&key).await?;
+                self.succeed(&key, ip, standing).await?;
                 Ok(client)
             }
             other => {
@@ -399,30 +440,26 @@ impl Authenticator {
                     Some(c) if c.password_hash.is_none() => Failure::RelayClientWithoutPassword,
                     Some(_) => Failure::BadPassword,
                 };
-                Err(self.fail(service, &name, &key, ip, reason).await)
+                Err(self.fail(service, &name, &key, ip, standing, reason).await)
             }
         }
     }
 
+    /// Refuses a locked-out IP address; otherwise slows an unknown client
+    /// down once the name has failed too often, and says how the client
+    /// stands with the name.
     async fn check_throttle(
         &self,
         service: Service,
         user: &str,
         key: &str,
         ip: IpAddr,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Standing, AuthError> {
         let now = now();
         let since = now - self.policy.window.as_secs() as i64;
-        let limits = [
-            (ip_key(ip), self.policy.max_failures_per_ip),
-            (key.to_string(), self.policy.max_failures_per_account),
-        ];
-        for (key, max) in limits {
-            let Some(counts) = self.store.failures(&key, since).await? else {
-                continue;
-            };
+        if let Some(counts) = self.store.failures(&ip_key(ip), since).await? {
             let until = counts.last_at + self.policy.lockout.as_secs() as i64;
-            if counts.failures >= i64::from(max) && until > now {
+            if counts.failures >= i64::from(self.policy.max_failures_per_ip) && until > now {
                 tracing::warn!(
                     target: "postino::auth",
                     service = service.name(),
@@ -437,16 +474,40 @@ impl Authenticator {
                 });
             }
         }
-        Ok(())
+        let known_after = now - self.policy.known_for.as_secs() as i64;
+        let standing = Standing {
+            known_since: self
+                .store
+                .known_client(key, &client_key(ip), known_after)
+                .await?,
+        };
+        if standing.known_since.is_none()
+            && let Some(counts) = self.store.failures(key, since).await?
+            && let Some(delay) = self.policy.account_delay(counts.failures)
+        {
+            tracing::info!(
+                target: "postino::auth",
+                service = service.name(),
+                user,
+                %ip,
+                failures = counts.failures,
+                ?delay,
+                "login slowed: too many failures for this name from elsewhere"
+            );
+            tokio::time::sleep(delay).await;
+        }
+        Ok(standing)
     }
 
-    /// Records and logs a failure, then waits the growing delay.
+    /// Records and logs a failure, then waits the growing delay: the IP's,
+    /// and the name's too for a client the name does not know.
     async fn fail(
         &self,
         service: Service,
         user: &str,
         key: &str,
         ip: IpAddr,
+        standing: Standing,
         reason: Failure,
     ) -> AuthError {
         tracing::warn!(
@@ -461,9 +522,13 @@ impl Authenticator {
         let now = now();
         let since = now - self.policy.window.as_secs() as i64;
         let mut worst = 0;
-        for key in [ip_key(ip), key.to_string()] {
+        for (key, counts_here) in [
+            (ip_key(ip), true),
+            (key.to_string(), standing.known_since.is_none()),
+        ] {
             match self.store.record_failure(&key, now, since).await {
-                Ok(counts) => worst = worst.max(counts.failures),
+                Ok(counts) if counts_here => worst = worst.max(counts.failures),
+                Ok(_) => {}
                 Err(err) => return AuthError::Store(err),
             }
         }
@@ -471,13 +536,21 @@ impl Authenticator {
         AuthError::Invalid
     }
 
-    /// After a success, the name's failures are forgiven (the IP's are not:
-    /// one good login must not reset a scan across many names).
-    async fn forget_failures(&self, key: &str) -> Result<(), AuthError> {
-        let since = now() - self.policy.window.as_secs() as i64;
-        if self.store.failures(key, since).await?.is_some() {
-            self.store.clear_failures(key).await?;
+    /// After a success, the client is known to the name. The name's
+    /// failures stay: forgiving them would give an attacker elsewhere a
+    /// fresh start each time the owner logs in.
+    async fn succeed(&self, key: &str, ip: IpAddr, standing: Standing) -> Result<(), AuthError> {
+        let now = now();
+        if standing
+            .known_since
+            .is_some_and(|at| now - at < KNOWN_CLIENT_REFRESH)
+        {
+            return Ok(());
         }
+        let known_after = now - self.policy.known_for.as_secs() as i64;
+        self.store
+            .remember_client(key, &client_key(ip), now, known_after)
+            .await?;
         Ok(())
     }
 
@@ -559,6 +632,18 @@ pub fn parse_plain(message: &[u8]) -> Result<(String, Secret), PlainError> {
 
 fn ip_key(ip: IpAddr) -> String {
     format!("ip:{ip}")
+}
+
+/// A client as a name knows it: its IPv4 address, or its IPv6 /64, within
+/// which a host picks new temporary addresses (RFC 8981).
+fn client_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = v6.to_bits() & !u128::from(u64::MAX);
+            format!("{}/64", std::net::Ipv6Addr::from_bits(prefix))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -174,14 +174,15 @@ pub struct AuthConfig {
     /// Failed logins from one IP address within `failure_window` before it is
     /// locked out, at least 1. Default 10.
     pub max_failures_per_ip: u32,
-    /// Failed logins for one account within `failure_window` before it is
-    /// locked out, at least 1. Default 10.
+    /// Failed logins for one account within `failure_window` before logins
+    /// to it are slowed (by a delay from 1s doubling up to 30s), at least 1;
+    /// never refused, and not slowed at all from an address that logged in
+    /// to it in the last 30 days. Default 10.
     pub max_failures_per_account: u32,
     /// How long a failed login counts (a duration such as `"15m"`), at least
     /// 1s. Default `"15m"`.
     pub failure_window: HumanDuration,
-    /// How long a locked-out IP address or account waits, at least 1s.
-    /// Default `"15m"`.
+    /// How long a locked-out IP address waits, at least 1s. Default `"15m"`.
     pub lockout: HumanDuration,
     /// argon2 computations running at once, at least 1; each takes tens of
     /// MiB and a core for a fraction of a second. Default 2.

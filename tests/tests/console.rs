@@ -202,7 +202,7 @@ async fn mailboxes(config: &TestConfig, domain: &str) -> Vec<Value> {
 }
 
 async fn pages_need_a_login(config: &TestConfig) {
-    config.set("auth", "max_failures_per_account = 2");
+    config.set("auth", "max_failures_per_ip = 3");
     let _server = start(config).await;
     let mut visitor = Visitor::new(config);
 
@@ -309,7 +309,8 @@ async fn pages_need_a_login(config: &TestConfig) {
         "/console/login?next=%2Fconsole%2F",
     );
 
-    // Past the account's failure limit, even the right password waits.
+    // Past the address's failure limit (one failure above, two here), it is
+    // refused.
     for _ in 0..2 {
         assert_eq!(visitor.log_in("ignoto", "sbagliata").await.status, 401);
     }

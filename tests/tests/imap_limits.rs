@@ -248,33 +248,45 @@ async fn connections_per_ip_are_limited() {
     .await;
 }
 
-/// `[auth] max_failures_per_account`: after that many wrong passwords even
-/// the right one is refused until `lockout` has passed.
+/// `[auth]`: past `max_failures_per_account` the account's logins are
+/// slowed down, the right password still accepted; past
+/// `max_failures_per_ip` the address is refused until `lockout` has passed.
 #[tokio::test]
 async fn password_guessing_is_throttled() {
     within(TEST_LIMIT, async {
         let config = TestConfig::new(Backend::Sqlite).await;
-        config.set("auth", "max_failures_per_account = 3");
+        config.set("auth", "max_failures_per_account = 2");
+        config.set("auth", "max_failures_per_ip = 3");
         config.set("auth", "failure_window = \"1m\"");
         config.set("auth", "lockout = \"2s\"");
         let (_server, _dns) = started(&config, &[]).await;
         let mut client = ImapClient::connect(config.listeners.imap).await;
-        for _ in 0..3 {
+        for _ in 0..2 {
             client
                 .command(&format!("LOGIN {ANNA} sbagliata"))
                 .await
                 .no("AUTHENTICATIONFAILED");
         }
+        let asked = Instant::now();
         client
             .command(&format!("LOGIN {ANNA} {PASSWORD}"))
             .await
-            .no_any();
-        // Another account is not locked.
-        login(config.listeners.imap, BRUNO).await.logout().await;
+            .ok();
+        assert!(asked.elapsed() >= Duration::from_secs(1));
+        client.logout().await;
 
+        let mut client = ImapClient::connect(config.listeners.imap).await;
+        client
+            .command(&format!("LOGIN {ANNA} sbagliata"))
+            .await
+            .no("AUTHENTICATIONFAILED");
+        client
+            .command(&format!("LOGIN {BRUNO} {PASSWORD}"))
+            .await
+            .no_any();
         tokio::time::sleep(Duration::from_millis(2500)).await;
         client
-            .command(&format!("LOGIN {ANNA} {PASSWORD}"))
+            .command(&format!("LOGIN {BRUNO} {PASSWORD}"))
             .await
             .ok();
         client.logout().await;

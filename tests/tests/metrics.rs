@@ -138,7 +138,7 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         .expect("start a sink");
     let _dns = site(config, &["allow_plaintext_auth = true"], &[ANNA, BRUNO]).await;
     config.set("imap", "allow_plaintext_auth = true");
-    config.set("auth", "max_failures_per_account = 2");
+    config.set("auth", "max_failures_per_ip = 3");
     config.set(
         "delivery.routes",
         &format!("\"esterno.example\" = \"{}\"", friend.addr()),
@@ -202,18 +202,18 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         .expect(250, "2.0.0");
     submission.command("QUIT").await;
 
-    // IMAP: two wrong passwords for Bruno lock his account
-    // (max_failures_per_account = 2), so the right one is then throttled;
-    // and a name that does not exist.
+    // IMAP: a name that does not exist and two wrong passwords for Bruno
+    // lock the address out (max_failures_per_ip = 3), so the right one is
+    // then throttled.
     let mut imap = ImapClient::connect(listeners.imap).await;
+    imap.command(&format!("LOGIN \"nessuno@{DOMAIN}\" \"{PASSWORD}\""))
+        .await
+        .no_any();
     for password in ["sbagliata", "sbagliata", PASSWORD] {
         imap.command(&format!("LOGIN \"{BRUNO}\" \"{password}\""))
             .await
             .no_any();
     }
-    imap.command(&format!("LOGIN \"nessuno@{DOMAIN}\" \"{PASSWORD}\""))
-        .await
-        .no_any();
     scrape_until(admin, "the open IMAP session", |s| {
         s.get("postino_imap_sessions_open", &[]) == 1.0
     })

@@ -168,10 +168,11 @@ mod tests {
         let text = format!("{audit:?}");
         assert!(!text.contains(NEW) && !text.contains(OLD), "{text}");
 
-        // Past the account's failure limit (3 in the tests: the old
-        // password above, then these two), even the right password is
-        // refused, and the throttle surfaces as such.
-        for _ in 0..2 {
+        // Past the address's failure limit (5 in the tests: the wrong
+        // current password and the old password above, then these three),
+        // even the right password is refused, and the throttle surfaces as
+        // such.
+        for _ in 0..3 {
             let wrong = anna
                 .change_own_password(&Secret::new("sbagliata"), &Secret::new(OLD), IP)
                 .await;

@@ -248,6 +248,9 @@ pub(crate) mod testing {
             lockout: Duration::from_secs(900),
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
+            base_account_delay: Duration::from_millis(1),
+            max_account_delay: Duration::from_millis(4),
+            known_for: Duration::from_secs(86_400),
         };
         Ops::new(
             store.clone(),

@@ -9,7 +9,7 @@ use crate::store_tests;
 
 store_tests!(
     users_log_in_with_the_right_password_only,
-    repeated_failures_lock_out_the_account,
+    an_attack_on_an_account_slows_strangers_but_not_its_owner,
     repeated_failures_lock_out_the_ip,
     disabled_domains_cannot_log_in,
     admins_log_in,
@@ -20,6 +20,7 @@ store_tests!(
 
 const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
 const OTHER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20));
+const ACCOUNT_DELAY: Duration = Duration::from_secs(1);
 
 fn authenticator(store: &Store) -> Authenticator {
     let policy = ThrottlePolicy {
@@ -29,6 +30,9 @@ fn authenticator(store: &Store) -> Authenticator {
         lockout: Duration::from_secs(900),
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(4),
+        base_account_delay: ACCOUNT_DELAY,
+        max_account_delay: ACCOUNT_DELAY * 2,
+        known_for: Duration::from_secs(30 * 86_400),
     };
     Authenticator::new(store.clone(), policy, 2)
 }
@@ -94,7 +98,7 @@ async fn users_log_in_with_the_right_password_only(store: Store) {
         )
         .await;
     assert!(matches!(unknown, Err(AuthError::Invalid)));
-    // A success forgives the account's failures.
+    // A success makes the address known to the account.
     auth.login_user(
         Service::Imap,
         "anna@comune.example.it",
@@ -103,44 +107,78 @@ async fn users_log_in_with_the_right_password_only(store: Store) {
     )
     .await
     .unwrap();
-    assert!(
-        store
-            .failures("account:anna@comune.example.it", 0)
-            .await
-            .unwrap()
-            .is_none()
+    let known = store
+        .known_client("account:anna@comune.example.it", "192.0.2.10", 0)
+        .await
+        .unwrap();
+    assert!(known.is_some());
+}
+
+async fn an_attack_on_an_account_slows_strangers_but_not_its_owner(store: Store) {
+    let auth = authenticator(&store);
+    with_user(&store, &auth, "anna@comune.example.it", "right").await;
+    let login = |password: &'static str, ip: IpAddr| {
+        let auth = auth.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let outcome = auth
+                .login_user(
+                    Service::Imap,
+                    "anna@comune.example.it",
+                    &Secret::new(password),
+                    ip,
+                )
+                .await;
+            (outcome, started.elapsed())
+        }
+    };
+    login("right", IP).await.0.unwrap();
+    // Failures from many addresses, each below its own limit, add up on
+    // the account.
+    for last in 30..36 {
+        let attacker = IpAddr::V4(Ipv4Addr::new(198, 51, 100, last));
+        assert!(matches!(
+            login("wrong", attacker).await.0,
+            Err(AuthError::Invalid)
+        ));
+    }
+    // Anna, from where she logged in before, is neither refused nor slowed.
+    let (owner, took) = login("right", IP).await;
+    owner.unwrap();
+    assert!(took < ACCOUNT_DELAY, "{took:?}");
+    // From an address the account does not know, the right password is
+    // accepted after a delay, and a wrong one is not refused outright.
+    let (stranger, took) = login("right", OTHER_IP).await;
+    stranger.unwrap();
+    assert!(took >= ACCOUNT_DELAY, "{took:?}");
+    let stranger = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+    let (wrong, took) = login("wrong", stranger).await;
+    assert!(matches!(wrong, Err(AuthError::Invalid)));
+    assert!(took >= ACCOUNT_DELAY, "{took:?}");
+}
+
+#[test]
+fn the_account_delay_grows_up_to_its_cap() {
+    let policy = ThrottlePolicy::from_config(&postino_config::AuthConfig::default());
+    let limit = i64::from(policy.max_failures_per_account);
+    assert_eq!(policy.account_delay(limit - 1), None);
+    assert_eq!(policy.account_delay(limit), Some(Duration::from_secs(1)));
+    assert_eq!(
+        policy.account_delay(limit + 2),
+        Some(Duration::from_secs(4))
+    );
+    assert_eq!(
+        policy.account_delay(limit + 100),
+        Some(policy.max_account_delay)
     );
 }
 
-async fn repeated_failures_lock_out_the_account(store: Store) {
-    let auth = authenticator(&store);
-    with_user(&store, &auth, "anna@comune.example.it", "right").await;
-    // Failures from different addresses add up on the account.
-    for ip in [IP, OTHER_IP, IP] {
-        let failed = auth
-            .login_user(
-                Service::Imap,
-                "anna@comune.example.it",
-                &Secret::new("wrong"),
-                ip,
-            )
-            .await;
-        assert!(matches!(failed, Err(AuthError::Invalid)));
-    }
-    let refused = auth
-        .login_user(
-            Service::Imap,
-            "anna@comune.example.it",
-            &Secret::new("right"),
-            OTHER_IP,
-        )
-        .await;
-    match refused {
-        Err(AuthError::Throttled { retry_after }) => {
-            assert!(retry_after > Duration::from_secs(800))
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+#[test]
+fn ipv6_clients_are_known_by_their_64() {
+    let ip: IpAddr = "2001:db8:1:2:a:b:c:d".parse().unwrap();
+    assert_eq!(client_key(ip), "2001:db8:1:2::/64");
+    let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+    assert_eq!(client_key(mapped), "192.0.2.1");
 }
 
 async fn repeated_failures_lock_out_the_ip(store: Store) {
@@ -264,9 +302,18 @@ async fn relay_clients_log_in_and_are_throttled(store: Store) {
             "{name}"
         );
     }
-    // Three failures under one name lock it out, the right password too.
+    // Failures under its name only slow the client down where it never
+    // logged in from; five from one address lock that address out.
     login("protocollo", "sbagliata").await.ok();
     login("protocollo", "sbagliata").await.ok();
+    auth.login_relay(
+        Service::Smtp,
+        "protocollo",
+        &Secret::new("protocollo-segreto"),
+        OTHER_IP,
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         login("protocollo", "protocollo-segreto").await,
         Err(AuthError::Throttled { .. })

@@ -22,6 +22,7 @@ store_tests!(
     admins_keep_their_scope,
     audit_entries_are_listed_newest_first,
     failure_counters_count_and_reset,
+    known_clients_are_remembered_for_a_while,
     flags_change_with_one_modseq_per_store,
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
@@ -782,8 +783,24 @@ async fn failure_counters_count_and_reset(store: Store) {
             .unwrap()
             .is_none()
     );
-    store.clear_failures("ip:192.0.2.1").await.unwrap();
-    assert!(store.failures("ip:192.0.2.1", 0).await.unwrap().is_none());
+}
+
+async fn known_clients_are_remembered_for_a_while(store: Store) {
+    let (key, client) = ("account:anna@a.example.it", "192.0.2.1");
+    assert_eq!(store.known_client(key, client, 0).await.unwrap(), None);
+    store.remember_client(key, client, 1000, 0).await.unwrap();
+    store.remember_client(key, client, 2000, 0).await.unwrap();
+    assert_eq!(
+        store.known_client(key, client, 1500).await.unwrap(),
+        Some(2000)
+    );
+    assert_eq!(store.known_client(key, "192.0.2.2", 0).await.unwrap(), None);
+    // Remembering another client forgets the ones not seen lately.
+    store
+        .remember_client(key, "192.0.2.2", 9000, 5000)
+        .await
+        .unwrap();
+    assert_eq!(store.known_client(key, client, 0).await.unwrap(), None);
 }
 
 async fn flags_change_with_one_modseq_per_store(store: Store) {

@@ -1,4 +1,5 @@
-//! Failed-login counters, kept in the store so that every node sees them.
+//! Failed-login counters and the clients each name logged in from, kept in
+//! the store so that every node sees them.
 
 use sqlx::FromRow;
 
@@ -50,10 +51,39 @@ impl Store {
         Ok(counts)
     }
 
-    pub async fn clear_failures(&self, key: &str) -> Result<()> {
+    /// When `client` last logged in as `key`, if at `since` or later.
+    pub async fn known_client(&self, key: &str, client: &str, since: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT last_at FROM auth_known_clients WHERE key = $1 AND client = $2 AND last_at >= $3",
+        )
+        .bind(key)
+        .bind(client)
+        .bind(since)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Notes that `client` logged in as `key` at `at`, and forgets clients
+    /// not seen since `since`.
+    pub async fn remember_client(
+        &self,
+        key: &str,
+        client: &str,
+        at: i64,
+        since: i64,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM auth_failures WHERE key = $1")
-            .bind(key)
+        sqlx::query(
+            "INSERT INTO auth_known_clients (key, client, last_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key, client) DO UPDATE SET last_at = $3",
+        )
+        .bind(key)
+        .bind(client)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("DELETE FROM auth_known_clients WHERE last_at < $1")
+            .bind(since)
             .execute(tx.conn())
             .await?;
         tx.commit().await
