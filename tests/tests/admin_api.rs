@@ -24,6 +24,7 @@ on_both_backends!(
     comune_admins_reach_nothing_outside_their_domains,
     mailbox_users_reach_only_their_own_account,
     every_change_is_audited_without_secrets,
+    audit_entries_are_scoped_like_what_they_describe,
     bad_requests_get_json_errors,
     the_openapi_document_matches_the_server,
     curl_logs_in_and_adds_a_mailbox,
@@ -1337,6 +1338,56 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
     let next = next.as_array().expect("an array");
     assert_eq!(next.len(), 2, "{next:#?}");
     assert!(next.iter().all(|e| e["id"].as_i64() < Some(last)));
+}
+
+/// A relay client sending from two comuni is neither's alone: its audit
+/// entries, with its networks, are no more visible to a comune admin than
+/// the client itself, in JSON or in CSV.
+async fn audit_entries_are_scoped_like_what_they_describe(config: &TestConfig) {
+    let site = site(config).await;
+    let shared = [
+        "relay",
+        "add",
+        "protocollo-ab",
+        "--cidr",
+        "10.9.0.0/16",
+        "--sender-domain",
+        A,
+        "--sender-domain",
+        B,
+    ];
+    run(config, &shared, None).await;
+    let audit = |token: &str, format: &'static str| {
+        let request = Request::get(&api(&format!("/audit?limit=1000&format={format}")));
+        site.send(request.bearer(token))
+    };
+    for token in [&site.anna, &site.bruno] {
+        let json = audit(token, "json").await;
+        let csv = audit(token, "csv").await;
+        for (format, response) in [("JSON", &json), ("CSV", &csv)] {
+            assert_eq!(response.status, 200, "{response:#?}");
+            assert!(
+                !response.body.contains("protocollo-ab") && !response.body.contains("10.9.0.0"),
+                "{format}: {}",
+                response.body
+            );
+        }
+        // Their own domain's relay client is listed.
+        assert!(json.body.contains("\"relay.add\""), "{}", json.body);
+        assert!(csv.body.contains(",relay.add,"), "{}", csv.body);
+        let relays = site.get(token, "/relay-clients").await;
+        assert!(!relays.to_string().contains("protocollo-ab"), "{relays}");
+    }
+    let everything = audit(&site.provincia, "csv").await;
+    assert!(
+        everything
+            .body
+            .contains(",relay.add,comune-a.esempio.it,protocollo-ab,")
+    );
+    let under_b = site
+        .get(&site.provincia, &format!("/audit?limit=1000&domain={B}"))
+        .await;
+    assert!(under_b.to_string().contains("protocollo-ab"), "{under_b}");
 }
 
 async fn bad_requests_get_json_errors(config: &TestConfig) {

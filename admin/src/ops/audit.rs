@@ -1,8 +1,10 @@
 //! The audit log as admins read it: filtered, paged, newest first, and as
 //! CSV (RFC 4180) for a spreadsheet.
 //!
-//! A comune admin sees only the entries about its own domains; entries
-//! about no domain (admins, API tokens) are the provincial admins' alone.
+//! A comune admin sees only the entries all of whose domains are its own,
+//! as with the resources they describe (a relay client's entries are about
+//! all its sender domains); entries about no domain (admins, API tokens)
+//! are the provincial admins' alone.
 //! A provincial admin may ask for any domain name, including one removed
 //! since: its history stays.
 

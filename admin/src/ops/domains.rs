@@ -57,7 +57,7 @@ impl Ops {
         self.audit(
             &mut tx,
             "domain.add",
-            Some(&domain.name),
+            Some(domain.name.as_str()),
             &domain.name,
             None::<&()>,
             Some(&domain),
@@ -127,7 +127,7 @@ impl Ops {
             self.audit(
                 &mut tx,
                 "domain.update",
-                Some(&after.name),
+                Some(after.name.as_str()),
                 &after.name,
                 Some(&before),
                 Some(&after),
@@ -171,7 +171,7 @@ impl Ops {
         self.audit(
             &mut tx,
             "domain.remove",
-            Some(&domain.name),
+            Some(domain.name.as_str()),
             &domain.name,
             Some(&domain),
             None::<&()>,

@@ -120,7 +120,7 @@ impl Ops {
         self.audit(
             &mut tx,
             "mailbox.add",
-            Some(&domain.name),
+            Some(domain.name.as_str()),
             &account.address,
             None::<&()>,
             Some(&account),
@@ -211,7 +211,7 @@ impl Ops {
             self.audit(
                 &mut tx,
                 "mailbox.update",
-                Some(&domain.name),
+                Some(domain.name.as_str()),
                 address.as_str(),
                 Some(&before),
                 Some(&after),

@@ -194,12 +194,13 @@ impl Ops {
         Ok(self.auth.hash_password(password).await?)
     }
 
-    /// Records `action` on `target` in the transaction that makes the change.
-    async fn audit(
+    /// Records `action` on `target`, about `domains` (the first is the one
+    /// listed), in the transaction that makes the change.
+    async fn audit<'d>(
         &self,
         tx: &mut WriteTx,
         action: &str,
-        domain: Option<&str>,
+        domains: impl IntoIterator<Item = &'d str>,
         target: &str,
         before: Option<&impl Serialize>,
         after: Option<&impl Serialize>,
@@ -208,7 +209,7 @@ impl Ops {
             actor: self.actor.name.clone(),
             origin: self.actor.origin.clone(),
             action: action.to_string(),
-            domain: domain.map(str::to_string),
+            domains: domains.into_iter().map(str::to_string).collect(),
             target: target.to_string(),
             before: before.and_then(|v| serde_json::to_value(v).ok()),
             after: after.and_then(|v| serde_json::to_value(v).ok()),

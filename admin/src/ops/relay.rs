@@ -90,6 +90,19 @@ struct Updated<'a> {
     password_reset: bool,
 }
 
+/// The domains an audit entry about relay clients is about: every sender
+/// domain they have, so that a comune admin sees the entry only if it may
+/// see the clients.
+fn audited_domains<'c>(clients: &[&'c RelayClient]) -> Vec<&'c str> {
+    let mut domains: Vec<&str> = Vec::new();
+    for domain in clients.iter().flat_map(|c| &c.sender_domains) {
+        if !domains.contains(&domain.as_str()) {
+            domains.push(domain);
+        }
+    }
+    domains
+}
+
 fn relay_not_found(name: &str) -> OpsError {
     OpsError::NotFound {
         what: "relay client",
@@ -163,7 +176,7 @@ impl Ops {
         self.audit(
             &mut tx,
             "relay.add",
-            client.sender_domains.first().map(String::as_str),
+            audited_domains(&[&client]),
             &client.name,
             None::<&()>,
             Some(&client),
@@ -242,7 +255,7 @@ impl Ops {
             self.audit(
                 &mut tx,
                 "relay.update",
-                after.sender_domains.first().map(String::as_str),
+                audited_domains(&[&after, &before]),
                 &after.name,
                 Some(&before),
                 Some(&Updated {
@@ -268,7 +281,7 @@ impl Ops {
         self.audit(
             &mut tx,
             "relay.remove",
-            client.sender_domains.first().map(String::as_str),
+            audited_domains(&[&client]),
             &client.name,
             Some(&client),
             None::<&()>,

@@ -14,7 +14,10 @@ pub struct AuditEntry {
     pub origin: String,
     /// What was done, such as `domain.add`.
     pub action: String,
-    pub domain: Option<String>,
+    /// Every domain the entry is about, the one listed first; none for
+    /// entries about admins and tokens. A comune admin sees the entry only
+    /// if all of them are its own.
+    pub domains: Vec<String>,
     pub target: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -27,6 +30,7 @@ pub struct AuditRecord {
     pub actor: String,
     pub origin: String,
     pub action: String,
+    /// The first of the domains the entry is about.
     pub domain: Option<String>,
     pub target: String,
     pub before: Option<String>,
@@ -36,9 +40,10 @@ pub struct AuditRecord {
 /// Which entries to list: every condition given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Only entries about one of these domains (an admin's scope); entries
-    /// about no domain are then left out too.
+    /// Only entries about these domains and no other (an admin's scope);
+    /// entries about no domain are then left out too.
     pub within: Option<Vec<String>>,
+    /// Only entries about this domain, among others or alone.
     pub domain: Option<String>,
     pub actor: Option<String>,
     /// Seconds since the epoch, inclusive.
@@ -69,35 +74,47 @@ impl Store {
         }
         let mut conditions = Vec::new();
         let mut values: Vec<Value<'_>> = Vec::new();
-        let mut add = |condition: &str, value| {
-            values.push(value);
-            conditions.push(condition.replace('?', &format!("${}", values.len())));
+        // Numbered placeholders for `given`, whose values follow the others.
+        let mut placeholders = |given: Vec<_>| {
+            let first = values.len() + 1;
+            values.extend(given);
+            (first..=values.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         if let Some(domain) = &query.domain {
-            add("domain = ?", Value::Text(domain));
+            let p = placeholders(vec![Value::Text(domain)]);
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM audit_domains d WHERE d.audit_id = audit_log.id AND d.domain = {p})"
+            ));
         }
         if let Some(actor) = &query.actor {
-            add("actor = ?", Value::Text(actor));
+            conditions.push(format!(
+                "actor = {}",
+                placeholders(vec![Value::Text(actor)])
+            ));
         }
         if let Some(since) = query.since {
-            add("at >= ?", Value::Int(since));
+            conditions.push(format!("at >= {}", placeholders(vec![Value::Int(since)])));
         }
         if let Some(until) = query.until {
-            add("at < ?", Value::Int(until));
+            conditions.push(format!("at < {}", placeholders(vec![Value::Int(until)])));
         }
         if let Some(id) = query.before_id {
-            add("id < ?", Value::Int(id));
+            conditions.push(format!("id < {}", placeholders(vec![Value::Int(id)])));
         }
         if let Some(within) = &query.within {
             if within.is_empty() {
                 return Ok(Vec::new());
             }
-            let first = values.len() + 1;
-            let placeholders: Vec<String> = (first..first + within.len())
-                .map(|n| format!("${n}"))
-                .collect();
-            conditions.push(format!("domain IN ({})", placeholders.join(", ")));
-            values.extend(within.iter().map(|d| Value::Text(d)));
+            let texts = || within.iter().map(|d| Value::Text(d)).collect();
+            let listed = placeholders(texts());
+            let others = placeholders(texts());
+            conditions.push(format!(
+                "domain IN ({listed}) AND NOT EXISTS (SELECT 1 FROM audit_domains d \
+                 WHERE d.audit_id = audit_log.id AND d.domain NOT IN ({others}))"
+            ));
         }
         let filter = if conditions.is_empty() {
             String::new()
@@ -123,20 +140,29 @@ impl Store {
 
 impl WriteTx {
     pub async fn audit(&mut self, entry: &AuditEntry) -> Result<()> {
-        sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO audit_log (at, actor, origin, action, domain, target, before, after) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(now())
         .bind(&entry.actor)
         .bind(&entry.origin)
         .bind(&entry.action)
-        .bind(entry.domain.as_deref())
+        .bind(entry.domains.first())
         .bind(&entry.target)
         .bind(entry.before.as_ref().map(|v| v.to_string()))
         .bind(entry.after.as_ref().map(|v| v.to_string()))
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
+        for domain in &entry.domains {
+            sqlx::query(
+                "INSERT INTO audit_domains (audit_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(domain)
+            .execute(self.conn())
+            .await?;
+        }
         Ok(())
     }
 }

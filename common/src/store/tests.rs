@@ -737,7 +737,7 @@ async fn audit_entries_are_listed_newest_first(store: Store) {
             actor: "cli:root".into(),
             origin: "cli".into(),
             action: "mailbox.add".into(),
-            domain: Some(domain.to_string()),
+            domains: vec![domain.to_string()],
             target: format!("u{i}@{domain}"),
             before: None,
             after: Some(serde_json::json!({ "quota_bytes": i })),
@@ -754,6 +754,40 @@ async fn audit_entries_are_listed_newest_first(store: Store) {
     let a = store.audit_log(Some("a.example.it"), 10).await.unwrap();
     assert_eq!(a.len(), 2);
     assert_eq!(a[0].after.as_deref(), Some(r#"{"quota_bytes":2}"#));
+
+    // An entry about two domains is listed under either, but within a
+    // scope only if both are in it.
+    let mut tx = store.begin().await.unwrap();
+    tx.audit(&AuditEntry {
+        actor: "cli:root".into(),
+        origin: "cli".into(),
+        action: "relay.add".into(),
+        domains: vec!["a.example.it".into(), "b.example.it".into()],
+        target: "suap".into(),
+        before: None,
+        after: None,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let b = store.audit_log(Some("b.example.it"), 10).await.unwrap();
+    let targets = |records: &[AuditRecord]| -> Vec<String> {
+        records.iter().map(|r| r.target.clone()).collect()
+    };
+    assert_eq!(targets(&b), ["suap", "u1@b.example.it"]);
+    assert_eq!(b[0].domain.as_deref(), Some("a.example.it"));
+    let within = |domains: &[&str]| AuditQuery {
+        within: Some(domains.iter().map(|d| d.to_string()).collect()),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    let only_a = store
+        .audit_search(&within(&["a.example.it"]))
+        .await
+        .unwrap();
+    assert_eq!(targets(&only_a), ["u2@a.example.it", "u0@a.example.it"]);
+    let both = within(&["a.example.it", "b.example.it"]);
+    assert_eq!(store.audit_search(&both).await.unwrap().len(), 4);
 }
 
 async fn failure_counters_count_and_reset(store: Store) {
