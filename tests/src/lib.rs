@@ -156,12 +156,15 @@ fn wait_child(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 }
 
 /// A `postino` command running in `cwd`, isolated from the caller's
-/// environment: no `POSTINO_CONFIG`, and plain-text logs.
+/// environment: no `POSTINO_CONFIG`, no `USER` nor `SUDO_USER` (as under
+/// cron or systemd), and plain-text logs.
 fn postino_command(cwd: &Path) -> StdCommand {
     let mut command = StdCommand::new(postino_binary());
     command
         .current_dir(cwd)
         .env_remove("POSTINO_CONFIG")
+        .env_remove("USER")
+        .env_remove("SUDO_USER")
         .env("NO_COLOR", "1");
     command
 }

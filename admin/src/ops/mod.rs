@@ -74,11 +74,8 @@ impl Actor {
 
     /// The operator at the command line: every domain.
     pub fn cli() -> Actor {
-        let user = std::env::var("SUDO_USER")
-            .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "unknown".to_string());
         Actor {
-            name: format!("cli:{user}"),
+            name: format!("cli:{}", cli_user()),
             origin: "cli".to_string(),
             scope: AdminScope::AllDomains,
             own_address: None,
@@ -93,6 +90,21 @@ impl Actor {
             scope: AdminScope::AllDomains,
             own_address: None,
         }
+    }
+}
+
+/// Who runs the CLI: the user who ran sudo, else the real user id's name
+/// in the system's user database (not `$USER`, which cron and systemd do not
+/// set, and anyone may), else the number itself.
+fn cli_user() -> String {
+    use nix::unistd::{Uid, User};
+    if let Ok(user) = std::env::var("SUDO_USER") {
+        return user;
+    }
+    let uid = Uid::current();
+    match User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => uid.to_string(),
     }
 }
 
