@@ -1,5 +1,6 @@
 //! TLS server set-up: the configured certificate, or a self-signed one
-//! generated into the data directory on first start.
+//! generated into the data directory on first start, valid for a year and
+//! generated again at a start within 30 days of its end.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,15 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+
+/// How long a generated certificate is valid.
+const VALIDITY: Duration = Duration::days(365);
+/// How far before its generation a certificate becomes valid, so that
+/// clients whose clocks run a little behind accept it.
+const BACKDATED: Duration = Duration::hours(1);
+/// A generated certificate this close to its end is generated again.
+const RENEW_BEFORE: Duration = Duration::days(30);
 
 #[derive(Debug, Error)]
 pub enum TlsError {
@@ -63,26 +73,91 @@ pub fn server_config(source: &CertificateSource<'_>) -> Result<Arc<ServerConfig>
     Ok(Arc::new(config))
 }
 
-/// The self-signed pair under `data_dir/tls`, generated if missing.
+/// The self-signed pair under `data_dir/tls`, generated if missing, near
+/// its end, or valid for longer than this version makes them (older ones
+/// were valid until the year 4096).
 fn self_signed(data_dir: &Path, hostname: &str) -> Result<(PathBuf, PathBuf), TlsError> {
     let dir = data_dir.join("tls");
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");
-    if cert_path.exists() && key_path.exists() {
-        return Ok((cert_path, key_path));
+    let now = OffsetDateTime::now_utc();
+    if key_path.exists() {
+        match validity(&cert_path) {
+            Some((from, until))
+                if until - now > RENEW_BEFORE && until - from <= VALIDITY + BACKDATED =>
+            {
+                return Ok((cert_path, key_path));
+            }
+            Some((_, until)) => {
+                tracing::info!(cert = %cert_path.display(), %until, "replacing the self-signed TLS certificate")
+            }
+            None => {}
+        }
     }
-    let names = vec![hostname.to_string(), "localhost".to_string()];
-    let generated = rcgen::generate_simple_self_signed(names)?;
+    generate(&dir, hostname, now - BACKDATED, now + VALIDITY)?;
+    tracing::info!(cert = %cert_path.display(), hostname, "generated a self-signed TLS certificate");
+    Ok((cert_path, key_path))
+}
+
+/// Writes a self-signed pair for `hostname` and `localhost` into `dir`,
+/// valid from `from` until `until`.
+fn generate(
+    dir: &Path,
+    hostname: &str,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<(), TlsError> {
+    let mut params =
+        rcgen::CertificateParams::new(vec![hostname.to_string(), "localhost".to_string()])?;
+    params.not_before = from;
+    params.not_after = until;
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| TlsError::Write { path, source }
     };
-    std::fs::create_dir_all(&dir).map_err(write_err(&dir))?;
-    write_private(&key_path, generated.key_pair.serialize_pem().as_bytes())
-        .map_err(write_err(&key_path))?;
-    std::fs::write(&cert_path, generated.cert.pem()).map_err(write_err(&cert_path))?;
-    tracing::info!(cert = %cert_path.display(), hostname, "generated a self-signed TLS certificate");
-    Ok((cert_path, key_path))
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    write_private(&key_path, key.serialize_pem().as_bytes()).map_err(write_err(&key_path))?;
+    std::fs::write(&cert_path, cert.pem()).map_err(write_err(&cert_path))
+}
+
+/// The validity (not before, not after) of the first certificate in a PEM
+/// file, if it can be read (RFC 5280 §4.1.2.5).
+fn validity(path: &Path) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    use yasna::tags::TAG_UTCTIME;
+    let der = CertificateDer::pem_file_iter(path).ok()?.next()?.ok()?;
+    let time = |r: yasna::BERReader<'_, '_>| {
+        if r.lookahead_tag()? == TAG_UTCTIME {
+            r.read_utctime().map(|t| *t.datetime())
+        } else {
+            r.read_generalized_time().map(|t| *t.datetime())
+        }
+    };
+    let skip_rest = |r: &mut yasna::BERReaderSeq<'_, '_>| -> yasna::ASN1Result<()> {
+        while r.read_optional(|r| r.read_der())?.is_some() {}
+        Ok(())
+    };
+    yasna::parse_der(&der, |certificate| {
+        certificate.read_sequence(|certificate| {
+            let dates = certificate.next().read_sequence(|tbs| {
+                tbs.read_optional(|r| r.read_tagged(yasna::Tag::context(0), |r| r.read_der()))?;
+                // Serial number, signature algorithm, issuer.
+                for _ in 0..3 {
+                    tbs.next().read_der()?;
+                }
+                let dates = tbs
+                    .next()
+                    .read_sequence(|r| Ok((time(r.next())?, time(r.next())?)))?;
+                skip_rest(tbs)?;
+                Ok(dates)
+            })?;
+            skip_rest(certificate)?;
+            Ok(dates)
+        })
+    })
+    .ok()
 }
 
 /// Writes a file only its owner can read.
@@ -138,5 +213,81 @@ mod tests {
             hostname: "mail.example.it",
         };
         assert!(matches!(server_config(&source), Err(TlsError::Read { .. })));
+    }
+
+    fn generated_validity(dir: &Path) -> (OffsetDateTime, OffsetDateTime) {
+        validity(&dir.join("tls/cert.pem")).expect("a readable certificate")
+    }
+
+    #[test]
+    fn a_generated_certificate_is_valid_for_a_year_from_now() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let source = CertificateSource {
+            files: None,
+            data_dir: dir.path(),
+            hostname: "mail.example.it",
+        };
+        let before = OffsetDateTime::now_utc();
+        server_config(&source).unwrap();
+        let after = OffsetDateTime::now_utc();
+        let (from, until) = generated_validity(dir.path());
+        // The certificate stores whole seconds.
+        let second = Duration::seconds(1);
+        assert!(
+            from <= before && from >= before - BACKDATED - second,
+            "{from}"
+        );
+        assert!(
+            until >= before + VALIDITY - second && until <= after + VALIDITY,
+            "{until}"
+        );
+    }
+
+    #[test]
+    fn old_or_expiring_generated_certificates_are_replaced_at_start() {
+        let now = OffsetDateTime::now_utc();
+        let year_4096 = OffsetDateTime::from_unix_timestamp(65_000_000_000).unwrap();
+        for (from, until) in [
+            (now - Duration::days(340), now + Duration::days(25)),
+            (now - Duration::days(400), now - Duration::days(1)),
+            (OffsetDateTime::UNIX_EPOCH, year_4096),
+        ] {
+            let dir = tempfile::TempDir::new().unwrap();
+            generate(&dir.path().join("tls"), "mail.example.it", from, until).unwrap();
+            let source = CertificateSource {
+                files: None,
+                data_dir: dir.path(),
+                hostname: "mail.example.it",
+            };
+            server_config(&source).unwrap();
+            let (_, renewed) = generated_validity(dir.path());
+            assert!(
+                renewed > now + VALIDITY - Duration::days(1),
+                "{until}: {renewed}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_configured_certificate_is_left_as_it_is() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let tls = dir.path().join("tls");
+        let now = OffsetDateTime::now_utc();
+        generate(
+            &tls,
+            "mail.example.it",
+            now - Duration::days(360),
+            now + Duration::days(5),
+        )
+        .unwrap();
+        let (cert, key) = (tls.join("cert.pem"), tls.join("key.pem"));
+        let given = std::fs::read(&cert).unwrap();
+        let source = CertificateSource {
+            files: Some((&cert, &key)),
+            data_dir: dir.path(),
+            hostname: "mail.example.it",
+        };
+        server_config(&source).unwrap();
+        assert_eq!(std::fs::read(&cert).unwrap(), given);
     }
 }
