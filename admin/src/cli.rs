@@ -592,7 +592,7 @@ async fn domain(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             } else {
                 format!("at most {} mailboxes", d.max_mailboxes)
             };
-            let state = if d.active != 0 { "active" } else { "disabled" };
+            let state = if d.active { "active" } else { "disabled" };
             println!(
                 "domain {}: quota {}, {max}, {state}",
                 d.name,
@@ -686,7 +686,7 @@ async fn mailbox(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
                 active: activation(enable, disable),
             };
             let a = ops.update_mailbox(&address, &change).await?;
-            let state = if a.active != 0 {
+            let state = if a.active {
                 "active"
             } else {
                 "disabled (it still receives mail)"
@@ -973,7 +973,7 @@ fn domain_table(domains: &[Domain]) {
         } else {
             d.max_mailboxes.to_string()
         };
-        let active = if d.active != 0 { "yes" } else { "no" };
+        let active = if d.active { "yes" } else { "no" };
         println!(
             "{:<32} {:>10} {:>10} {:>9} {:>9} {:>6}",
             d.name,

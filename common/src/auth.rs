@@ -353,7 +353,7 @@ impl Authenticator {
         let standing = self.check_throttle(service, &address, &key, ip).await?;
         let credentials = self.store.credentials(&address).await?;
         let (hash, user) = match &credentials {
-            Some(c) if c.active != 0 => (
+            Some(c) if c.active => (
                 c.password_hash.clone(),
                 Some(User {
                     account_id: c.account_id,
@@ -371,7 +371,7 @@ impl Authenticator {
             _ => {
                 let reason = match &credentials {
                     None => Failure::UnknownUser,
-                    Some(c) if c.active == 0 => Failure::Disabled,
+                    Some(c) if !c.active => Failure::Disabled,
                     Some(_) => Failure::BadPassword,
                 };
                 Err(self

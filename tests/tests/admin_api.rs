@@ -1029,7 +1029,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
         )
         .await;
     let limit = json!({ "max_mailboxes": 5 });
-    changes
+    let limited = changes
         .make(
             "PATCH /domains/{domain}",
             provincia(Request::patch(&api(&format!("/domains/{C}"))).json(&limit)),
@@ -1037,6 +1037,8 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
             &[entry("domain.update", "provincia", Some(C), true, true)],
         )
         .await;
+    // Booleans are JSON booleans, not the store's integers.
+    assert_eq!(limited["active"], json!(true), "{limited}");
 
     let new_mailbox =
         json!({ "address": lucia, "password": LUCIA_PASSWORD, "display_name": "Lucia" });

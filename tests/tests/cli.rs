@@ -122,7 +122,7 @@ async fn domains(config: &TestConfig) {
     );
     assert_eq!(field(&list, "max_mailboxes"), [json!(0), json!(2)]);
     assert_eq!(field(&list, "mailboxes"), [json!(0), json!(0)]);
-    assert_eq!(field(&list, "active"), [json!(1), json!(1)]);
+    assert_eq!(field(&list, "active"), [json!(true), json!(true)]);
     let table = op.run("domain list").await;
     assert!(table.contains(COMUNE) && table.contains(ALTRO), "{table}");
 

@@ -254,7 +254,7 @@ async fn domains_and_mailboxes_are_updated(config: &TestConfig) {
             domains[0]["max_mailboxes"],
             domains[0]["active"]
         ]),
-        json!([2_000_000_000_u64, 2, 0])
+        json!([2_000_000_000_u64, 2, false])
     );
     let out = config
         .cli(
@@ -310,7 +310,7 @@ async fn domains_and_mailboxes_are_updated(config: &TestConfig) {
             mailboxes[0]["quota_bytes"],
             mailboxes[0]["active"]
         ]),
-        json!(["Anna Rossi", 300_000_000, 0])
+        json!(["Anna Rossi", 300_000_000, false])
     );
     // `mailbox quota` is the same change.
     let out = config.cli(&["mailbox", "quota", ANNA, "250MB"], None).await;

@@ -437,7 +437,7 @@ async fn an_admin_manages_a_domain_from_its_page(config: &TestConfig) {
         (
             &Value::from("Ufficio Anagrafe"),
             &Value::from(1_500_000_000),
-            &Value::from(0)
+            &Value::from(false)
         )
     );
     let page = visitor.page(&mailbox_page).await;
@@ -711,7 +711,7 @@ async fn a_comune_admin_reaches_only_its_own_domain(config: &TestConfig) {
     assert_eq!(theirs.len(), 1);
     assert_eq!(
         (&theirs[0]["display_name"], &theirs[0]["active"]),
-        (&Value::from(""), &Value::from(1))
+        (&Value::from(""), &Value::from(true))
     );
     let keys = config.cli(&["dkim", "list", "--json"], None).await.json();
     assert_eq!(keys, Value::Array(Vec::new()));

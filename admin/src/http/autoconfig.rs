@@ -165,7 +165,7 @@ async fn hosted_domain(store: &Store, name: &str) -> Result<DomainName, HttpErro
         .await
         .map_err(HttpError::Store)?
     {
-        Some(domain) if domain.active != 0 => Ok(name),
+        Some(domain) if domain.active => Ok(name),
         _ => Err(HttpError::NotFound),
     }
 }

@@ -90,7 +90,7 @@ pub async fn authenticate(
             };
             let active = state.store.credentials(&account.address).await?;
             active
-                .filter(|credentials| credentials.active != 0)
+                .filter(|credentials| credentials.active)
                 .map(|_| Principal {
                     actor: Actor::mailbox_user(account.address, origin),
                     kind: Kind::MailboxUser,

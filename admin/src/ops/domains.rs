@@ -213,7 +213,7 @@ mod tests {
         let domain = provincia.update_domain(COMUNE, &change).await.unwrap();
         assert_eq!(
             (domain.quota_bytes, domain.max_mailboxes, domain.active),
-            (20_000_000, 5, 0)
+            (20_000_000, 5, false)
         );
         assert_eq!(store.domain(COMUNE).await.unwrap(), Some(domain));
         let audit = store.audit_log(Some(COMUNE), 10).await.unwrap();
@@ -225,11 +225,11 @@ mod tests {
         let (before, after) = (json(&audit[0].before), json(&audit[0].after));
         assert_eq!(
             (&before["quota_bytes"], &before["active"]),
-            (&10_000_000.into(), &1.into())
+            (&10_000_000.into(), &true.into())
         );
         assert_eq!(
             (&after["quota_bytes"], &after["active"]),
-            (&20_000_000.into(), &0.into())
+            (&20_000_000.into(), &false.into())
         );
 
         // Not below a quota promised to a mailbox; 0 (none) always.
@@ -261,7 +261,7 @@ mod tests {
         let domain = provincia.update_domain(COMUNE, &unlimited).await.unwrap();
         assert_eq!(
             (domain.quota_bytes, domain.max_mailboxes, domain.active),
-            (0, 0, 1)
+            (0, 0, true)
         );
 
         // A change that changes nothing leaves no audit entry.

@@ -283,7 +283,7 @@ mod tests {
                 account.quota_bytes,
                 account.active
             ),
-            ("Anna Bianchi", 2_000_000, 0)
+            ("Anna Bianchi", 2_000_000, false)
         );
         let audit = store.audit_log(Some(COMUNE), 10).await.unwrap();
         let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
@@ -301,9 +301,9 @@ mod tests {
             before.contains("\"display_name\":\"Anna Rossi\""),
             "{before}"
         );
-        assert!(before.contains("\"active\":1"), "{before}");
+        assert!(before.contains("\"active\":true"), "{before}");
         assert!(after.contains("\"quota_bytes\":2000000"), "{after}");
-        assert!(after.contains("\"active\":0"), "{after}");
+        assert!(after.contains("\"active\":false"), "{after}");
         let text = format!("{audit:?}");
         assert!(
             !text.contains(PASSWORD) && !text.contains("argon2"),

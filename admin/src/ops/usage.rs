@@ -36,7 +36,7 @@ impl From<Account> for MailboxUsage {
             display_name: account.display_name,
             quota_bytes: account.quota_bytes,
             used_bytes: account.used_bytes,
-            active: account.active != 0,
+            active: account.active,
         }
     }
 }

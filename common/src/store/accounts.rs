@@ -6,7 +6,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::blobs::BlobRefs;
 use super::domains::{clamp, not_found as domain_not_found};
 use super::folders::DEFAULT_FOLDERS;
-use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{IntFlag, Result, Store, StoreError, WriteTx, is_unique_violation, now};
 use crate::address::Address;
 
 /// A mailbox. `quota_bytes` 0 means bounded only by the domain's quota.
@@ -18,7 +18,8 @@ pub struct Account {
     pub display_name: String,
     pub quota_bytes: i64,
     pub used_bytes: i64,
-    pub active: i64,
+    #[sqlx(try_from = "IntFlag")]
+    pub active: bool,
     pub created_at: i64,
 }
 
@@ -37,8 +38,9 @@ pub struct Credentials {
     pub account_id: i64,
     pub address: String,
     pub password_hash: Option<String>,
-    /// 1 when both the account and its domain are active.
-    pub active: i64,
+    /// Whether both the account and its domain are active.
+    #[sqlx(try_from = "IntFlag")]
+    pub active: bool,
 }
 
 macro_rules! select_account {

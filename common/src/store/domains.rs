@@ -3,10 +3,10 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{IntFlag, Result, Store, StoreError, WriteTx, is_unique_violation, now};
 use crate::address::DomainName;
 
-/// A hosted domain. Quotas and limits of 0 mean "none"; `active` is 0 or 1.
+/// A hosted domain. Quotas and limits of 0 mean "none".
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Domain {
     pub id: i64,
@@ -16,7 +16,8 @@ pub struct Domain {
     /// Bytes stored in all of the domain's mailboxes.
     pub used_bytes: i64,
     pub mailboxes: i64,
-    pub active: i64,
+    #[sqlx(try_from = "IntFlag")]
+    pub active: bool,
     pub created_at: i64,
 }
 

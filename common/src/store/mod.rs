@@ -77,6 +77,18 @@ pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};
 
+/// A boolean column, stored as 0 or 1 by both backends. Row types read it
+/// through this (`#[sqlx(try_from = "IntFlag")]`) and show a `bool`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct IntFlag(i64);
+
+impl From<IntFlag> for bool {
+    fn from(flag: IntFlag) -> bool {
+        flag.0 != 0
+    }
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

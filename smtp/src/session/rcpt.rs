@@ -64,7 +64,7 @@ impl Session {
         let mut local = Vec::new();
         let mut remote = Vec::new();
         match domain {
-            Some(domain) if domain.active == 0 => {
+            Some(domain) if !domain.active => {
                 return Err(rejected(
                     Rejection::UnknownRecipient,
                     Reply::new(550, "5.2.1", "Mailbox unavailable"),

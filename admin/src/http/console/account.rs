@@ -119,7 +119,8 @@ fn security(endpoint: &Endpoint) -> &'static str {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a password.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct PasswordChange {
     current: String,

@@ -186,16 +186,11 @@ pub fn usage(lang: Lang, used: i64, quota: i64) -> Markup {
 }
 
 pub fn domain_state(lang: Lang, domain: &Domain) -> Markup {
-    state(lang, domain.active != 0, T::DomainActive, T::DomainDisabled)
+    state(lang, domain.active, T::DomainActive, T::DomainDisabled)
 }
 
 pub fn mailbox_state(lang: Lang, account: &Account) -> Markup {
-    state(
-        lang,
-        account.active != 0,
-        T::MailboxActive,
-        T::MailboxDisabled,
-    )
+    state(lang, account.active, T::MailboxActive, T::MailboxDisabled)
 }
 
 fn state(lang: Lang, active: bool, on: T, off: T) -> Markup {

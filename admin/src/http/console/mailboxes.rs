@@ -103,7 +103,8 @@ fn new_form(ctx: &Ctx, domain: &Domain, rejected: Option<&Rejected>) -> Markup {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a password.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct NewMailbox {
     local: String,
@@ -199,7 +200,7 @@ async fn mailbox_page(
     let quota = form::size_input(account.quota_bytes);
     let active = match edit.value("active") {
         Some(value) => value == "1",
-        None => account.active != 0,
+        None => account.active,
     };
     let body = html! {
         p { a href=(domain_path(domain)) { (T::BackTo.fill(ctx.lang, &[&domain])) } }
@@ -327,7 +328,8 @@ fn account_path(account: &Account) -> String {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a password.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct NewPassword {
     password: String,

@@ -213,7 +213,7 @@ mod tests {
             display_name: display_name.to_string(),
             quota_bytes: 0,
             used_bytes: 0,
-            active: 1,
+            active: true,
             created_at: 0,
         }
     }

@@ -128,7 +128,8 @@ pub fn section(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a password.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct NewRelay {
     name: String,
@@ -275,7 +276,8 @@ async fn client_page(
     Ok(layout::render(ctx, view))
 }
 
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds a password.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct EditRelay {
     networks: Option<String>,
