@@ -149,6 +149,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_recipients: smtp.max_recipients as usize,
             max_errors: smtp.max_errors,
             allow_plaintext_auth: smtp.allow_plaintext_auth,
+            postmaster: smtp.postmaster.clone(),
         },
         store: store.clone(),
         auth: auth.clone(),

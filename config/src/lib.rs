@@ -206,6 +206,7 @@ max_message_size = "25 MiB"
 max_connections = 200
 max_connections_per_ip = 5
 idle_timeout = "2m"
+postmaster = "it@comune.esempio.pu.it"
 
 [imap]
 enabled = false
@@ -256,6 +257,10 @@ timeout = "2s"
         assert_eq!(config.smtp.max_connections, 200);
         assert_eq!(config.smtp.max_connections_per_ip, 5);
         assert_eq!(config.smtp.idle_timeout.0, Duration::from_secs(120));
+        assert_eq!(
+            config.smtp.postmaster.as_deref(),
+            Some("it@comune.esempio.pu.it")
+        );
         assert!(!config.imap.enabled);
         assert_eq!(addrs(&config.imap.listen), ["192.0.2.10:143"]);
         assert_eq!(addrs(&config.imap.listen_tls), ["192.0.2.10:993"]);
@@ -653,6 +658,22 @@ timeout = "2s"
             "`mail_server!`",
         );
         assert_fails("\ndata_dir = \"\"\n", "data_dir", 2, "must not be empty");
+    }
+
+    #[test]
+    fn a_bad_postmaster_address_is_refused() {
+        assert_fails(
+            "[smtp]\npostmaster = \"postmaster\"\n",
+            "smtp.postmaster",
+            2,
+            "`postmaster` is not a valid address",
+        );
+        assert_fails(
+            "[smtp]\n\npostmaster = \"it@comune_esempio.it\"\n",
+            "smtp.postmaster",
+            3,
+            "not a valid address",
+        );
     }
 
     #[test]

@@ -104,6 +104,11 @@ pub struct SmtpConfig {
     /// Whether submission offers AUTH before TLS; only for listeners on
     /// loopback or a trusted network. Default `false`.
     pub allow_plaintext_auth: bool,
+    /// Where mail to `<postmaster>` without a domain (RFC 5321 §4.5.1)
+    /// goes, an address such as `"it@comune.example.it"`. Default: none,
+    /// meaning postmaster at the hostname or its nearest parent domain that
+    /// is hosted here, else at the domain hosted first.
+    pub postmaster: Option<String>,
 }
 
 /// `[imap]`. An empty listen list disables that listener.
@@ -294,6 +299,7 @@ impl Default for SmtpConfig {
             max_recipients: defaults::smtp_max_recipients(),
             max_errors: defaults::smtp_max_errors(),
             allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),
+            postmaster: None,
         }
     }
 }

@@ -34,6 +34,26 @@ pub(crate) fn is_dns_name(name: &str) -> bool {
             .is_some_and(|last| last.bytes().any(|b| b.is_ascii_alphabetic()))
 }
 
+/// Characters RFC 5322 `atext` allows besides letters and digits.
+const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+
+/// Whether `address` is a plain `local@domain` address: a dot-atom local
+/// part of ASCII (RFC 5322 §3.4.1) and a host name of at least two labels.
+fn is_address(address: &str) -> bool {
+    let atom_ok = |atom: &str| {
+        !atom.is_empty()
+            && atom
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b))
+    };
+    address.rsplit_once('@').is_some_and(|(local, domain)| {
+        local.len() <= 64
+            && local.split('.').all(atom_ok)
+            && domain.contains('.')
+            && is_dns_name(domain)
+    })
+}
+
 /// Checks `config`, parsed from `file` whose keys `map` locates; relative
 /// paths are taken from `base`. Reports the problem nearest the top of the
 /// file.
@@ -48,6 +68,7 @@ pub(crate) fn check(
         found: Vec::new(),
     };
     check_host(config, &mut problems);
+    check_smtp(config, &mut problems);
     check_store(config, &mut problems);
     check_limits(config, &mut problems);
     check_tls(config, base, &mut problems);
@@ -106,6 +127,19 @@ fn check_host(config: &Config, problems: &mut Problems<'_, '_>) {
             format!(
                 "`{}` is not a valid host name (expected letters, digits, hyphens and dots, such as mail.example.org)",
                 config.hostname
+            ),
+        );
+    }
+}
+
+fn check_smtp(config: &Config, problems: &mut Problems<'_, '_>) {
+    if let Some(address) = &config.smtp.postmaster
+        && !is_address(address)
+    {
+        problems.at(
+            "smtp.postmaster",
+            format!(
+                "`{address}` is not a valid address (expected local-part@domain, such as it@comune.example.it)"
             ),
         );
     }
@@ -351,6 +385,27 @@ mod tests {
             long_name.as_str(),
         ] {
             assert!(!is_dns_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        for good in ["postmaster@example.org", "it.staff+pm@comune.esempio.pu.it"] {
+            assert!(is_address(good), "{good}");
+        }
+        for bad in [
+            "",
+            "postmaster",
+            "postmaster@",
+            "@example.org",
+            "postmaster@localhost",
+            "a b@example.org",
+            "a..b@example.org",
+            "\"quoted\"@example.org",
+            "niccolò@example.org",
+            "a@b@example.org",
+        ] {
+            assert!(!is_address(bad), "{bad}");
         }
     }
 

@@ -57,6 +57,9 @@ pub struct Settings {
     pub max_errors: u32,
     /// Allow AUTH without TLS: only for listeners on a trusted network.
     pub allow_plaintext_auth: bool,
+    /// Where `<postmaster>` without a domain goes; `None`: postmaster at
+    /// our own domain (see `session/rcpt.rs`).
+    pub postmaster: Option<String>,
 }
 
 /// What every session shares.

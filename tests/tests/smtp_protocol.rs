@@ -2,14 +2,16 @@
 //! listeners: EHLO and its extensions (RFC 5321 §4.1.1.1, RFC 1870, 2034,
 //! 2920, 3030, 3207, 3461, 6152, 6531), enhanced status codes on every
 //! reply (RFC 2034, 3463), the simple verbs, sequence and syntax errors,
-//! pipelining, BDAT, and the size and line-length limits.
+//! pipelining, BDAT, the size and line-length limits, and `<postmaster>`
+//! without a domain (RFC 5321 §4.5.1).
 //!
 //! Every refusal is followed by a command that must still work: a refused
 //! command never ends or desynchronises the session.
 
+use postino_common::store::Store;
 use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{
-    ANNA, BRUNO, DOMAIN, data, envelope, greeted, inbox, sqlite_site, stopped,
+    ANNA, BRUNO, DOMAIN, add_mailbox, data, envelope, greeted, inbox, sqlite_site, stopped,
 };
 use postino_tests::{LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, within};
 
@@ -644,6 +646,75 @@ async fn utf8_domains_are_accepted_with_smtputf8() {
             .command(&format!("RCPT TO:<{ANNA}>"))
             .await
             .expect(250, "2.1.5");
+    })
+    .await;
+}
+
+/// Sends a message with `subject` on MX to `<name>`, a postmaster without a
+/// domain, asserting that it is accepted.
+async fn send_to_postmaster(config: &TestConfig, name: &str, subject: &str) {
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<{name}>"))
+        .await
+        .expect(250, "2.1.5");
+    data(&mut client, message(subject).as_bytes())
+        .await
+        .expect(250, "2.0.0");
+    client.command("QUIT").await.expect(221, "2.0.0");
+}
+
+/// The subjects of the messages in a mailbox's INBOX.
+async fn subjects(store: &Store, address: &str) -> Vec<String> {
+    inbox(store, address)
+        .await
+        .iter()
+        .filter_map(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            let line = text.lines().find(|l| l.starts_with("Subject: "))?;
+            Some(line["Subject: ".len()..].to_string())
+        })
+        .collect()
+}
+
+/// RFC 5321 §4.5.1: `<postmaster>` without a domain, in any case, is
+/// accepted on MX from anyone and reaches our own postmaster: at the
+/// hostname's nearest hosted parent domain, else at the domain hosted
+/// first; or the address `smtp.postmaster` names.
+#[tokio::test]
+async fn postmaster_without_a_domain_reaches_our_postmaster() {
+    within(TEST_LIMIT, async {
+        let (config, _dns) = site(&[]).await;
+        let first = format!("postmaster@{DOMAIN}");
+        config.cli(&["alias", "add", &first, ANNA], None).await.ok();
+        let server = Server::start(&config).await;
+        // Nothing in mx.postino.test is hosted: the first domain's postmaster.
+        send_to_postmaster(&config, "Postmaster", "primo").await;
+        // Its parent postino.test now is, and it wins.
+        config
+            .cli(&["domain", "add", "postino.test"], None)
+            .await
+            .ok();
+        add_mailbox(&config, "postmaster@postino.test", &[]).await;
+        send_to_postmaster(&config, "POSTMASTER", "secondo").await;
+        let store = stopped(server, &config).await;
+        assert_eq!(subjects(&store, ANNA).await, ["primo"]);
+        assert_eq!(
+            subjects(&store, "postmaster@postino.test").await,
+            ["secondo"]
+        );
+        drop(store);
+
+        config.set("smtp", &format!("postmaster = \"{BRUNO}\""));
+        let server = Server::start(&config).await;
+        send_to_postmaster(&config, "postmaster", "terzo").await;
+        let store = stopped(server, &config).await;
+        assert_eq!(subjects(&store, BRUNO).await, ["terzo"]);
+        assert_eq!(subjects(&store, ANNA).await, ["primo"]);
     })
     .await;
 }

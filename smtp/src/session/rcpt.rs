@@ -1,6 +1,7 @@
 //! RCPT (RFC 5321 §4.1.1.3): local recipients through aliases and
 //! catch-alls, with a quota check; remote ones only for authenticated users
-//! and relay clients (never an open relay).
+//! and relay clients (never an open relay); `<postmaster>` without a
+//! domain (RFC 5321 §4.5.1) for our own postmaster.
 
 use postino_common::address::Address;
 use postino_common::store::{OutboundRecipient, Recipient, StoreError};
@@ -47,9 +48,10 @@ impl Session {
             ));
         }
         let size = envelope.mail.size.unwrap_or(0);
-        // RFC 5321 §4.5.1: <Postmaster> with no domain is this host's.
-        let path = if rcpt.path.eq_ignore_ascii_case("postmaster") {
-            format!("postmaster@{}", self.settings().hostname)
+        // RFC 5321 §4.5.1: <Postmaster> with no domain must be accepted.
+        let postmaster = rcpt.path.eq_ignore_ascii_case("postmaster");
+        let path = if postmaster {
+            self.postmaster().await?
         } else {
             rcpt.path.clone()
         };
@@ -108,7 +110,8 @@ impl Session {
                     }
                 }
             }
-            None if self.authenticated() => remote.push(OutboundRecipient {
+            // A postmaster configured on another server is our own choice.
+            None if self.authenticated() || postmaster => remote.push(OutboundRecipient {
                 address: address.to_string(),
                 orcpt: rcpt.orcpt.clone(),
                 notify: rcpt.notify.clone(),
@@ -141,6 +144,39 @@ impl Session {
         envelope.accepted += 1;
         tracing::debug!(to = %address, "RCPT accepted");
         Ok(Reply::new(250, "2.1.5", "Recipient OK"))
+    }
+
+    /// Where `<postmaster>` without a domain goes: the configured address,
+    /// else postmaster at the hostname or at its nearest parent domain
+    /// hosted here (mail.comune.example.it serves comune.example.it), else
+    /// at the domain hosted first, the installation's own as a rule.
+    async fn postmaster(&self) -> Result<String, Reply> {
+        if let Some(address) = &self.settings().postmaster {
+            return Ok(address.clone());
+        }
+        let store = &self.context.store;
+        let hostname = self.settings().hostname.as_str();
+        let ours = std::iter::successors(Some(hostname), |name| {
+            name.split_once('.').map(|(_, parent)| parent)
+        });
+        for name in ours {
+            let domain = store.domain(name).await.map_err(temporary_failure)?;
+            if domain.is_some_and(|d| d.active) {
+                return Ok(format!("postmaster@{name}"));
+            }
+        }
+        let domains = store.domains().await.map_err(temporary_failure)?;
+        domains
+            .iter()
+            .filter(|d| d.active)
+            .min_by_key(|d| (d.created_at, d.id))
+            .map(|first| format!("postmaster@{}", first.name))
+            .ok_or_else(|| {
+                rejected(
+                    Rejection::UnknownRecipient,
+                    Reply::new(550, "5.1.1", "No postmaster here"),
+                )
+            })
     }
 
     /// The refusal for a mailbox that is full, or too small for a message
