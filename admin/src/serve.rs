@@ -150,6 +150,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_errors: smtp.max_errors,
             allow_plaintext_auth: smtp.allow_plaintext_auth,
             postmaster: smtp.postmaster.clone(),
+            bare_newline_allow: smtp.bare_newline_allow.clone(),
         },
         store: store.clone(),
         auth: auth.clone(),

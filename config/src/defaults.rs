@@ -100,6 +100,11 @@ pub fn smtp_allow_plaintext_auth() -> bool {
     false
 }
 
+/// Bare LF line ends only from authenticated users and relay clients.
+pub fn smtp_bare_newline_allow() -> Vec<IpNet> {
+    Vec::new()
+}
+
 /// IMAP with STARTTLS on every IPv4 address, port 143.
 pub fn imap_listen() -> Vec<SocketAddr> {
     vec![any(143)]

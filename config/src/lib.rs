@@ -156,6 +156,7 @@ mod tests {
         assert_eq!(config.smtp.max_connections, 1000);
         assert_eq!(config.smtp.max_connections_per_ip, 20);
         assert_eq!(config.smtp.idle_timeout.0, Duration::from_secs(300));
+        assert!(config.smtp.bare_newline_allow.is_empty());
         assert!(config.imap.enabled);
         assert_eq!(addrs(&config.imap.listen), ["0.0.0.0:143"]);
         assert_eq!(addrs(&config.imap.listen_tls), ["0.0.0.0:993"]);
@@ -207,6 +208,7 @@ max_connections = 200
 max_connections_per_ip = 5
 idle_timeout = "2m"
 postmaster = "it@comune.esempio.pu.it"
+bare_newline_allow = ["10.20.0.0/16", "192.0.2.7"]
 
 [imap]
 enabled = false
@@ -260,6 +262,10 @@ timeout = "2s"
         assert_eq!(
             config.smtp.postmaster.as_deref(),
             Some("it@comune.esempio.pu.it")
+        );
+        assert_eq!(
+            nets(&config.smtp.bare_newline_allow),
+            ["10.20.0.0/16", "192.0.2.7/32"]
         );
         assert!(!config.imap.enabled);
         assert_eq!(addrs(&config.imap.listen), ["192.0.2.10:143"]);

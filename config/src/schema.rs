@@ -109,6 +109,13 @@ pub struct SmtpConfig {
     /// meaning postmaster at the hostname or its nearest parent domain that
     /// is hosted here, else at the domain hosted first.
     pub postmaster: Option<String>,
+    /// Networks whose clients may end lines with a bare LF, in CIDR
+    /// notation such as `"192.0.2.0/24"` (a bare address is a network of
+    /// one): their command and content lines are taken as ending in CRLF,
+    /// as authenticated users' and relay clients' are. Anyone else's
+    /// message with a bare LF is refused. Default `[]`.
+    #[serde(deserialize_with = "networks")]
+    pub bare_newline_allow: Vec<IpNet>,
 }
 
 /// `[imap]`. An empty listen list disables that listener.
@@ -300,6 +307,7 @@ impl Default for SmtpConfig {
             max_errors: defaults::smtp_max_errors(),
             allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),
             postmaster: None,
+            bare_newline_allow: defaults::smtp_bare_newline_allow(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use postino_common::auth::Authenticator;
 use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
 use postino_common::store::Store;
@@ -60,6 +61,9 @@ pub struct Settings {
     /// Where `<postmaster>` without a domain goes; `None`: postmaster at
     /// our own domain (see `session/rcpt.rs`).
     pub postmaster: Option<String>,
+    /// Networks whose clients may end lines with a bare LF, as
+    /// authenticated users and relay clients may.
+    pub bare_newline_allow: Vec<IpNet>,
 }
 
 /// What every session shares.

@@ -602,6 +602,20 @@ impl LineClient {
             .expect("write to the server");
     }
 
+    /// A connection from `source`, one of the loopback addresses
+    /// (127.0.0.0/8), so that a test can be several clients.
+    pub async fn connect_from(source: std::net::Ipv4Addr, addr: SocketAddr) -> LineClient {
+        let socket = tokio::net::TcpSocket::new_v4().expect("create a socket");
+        socket
+            .bind(SocketAddr::from((source, 0)))
+            .expect("bind a loopback address");
+        let stream = socket
+            .connect(addr)
+            .await
+            .unwrap_or_else(|err| panic!("connect from {source} to {addr}: {err}"));
+        LineClient::from_stream(stream)
+    }
+
     /// A client on a connection opened by the caller, such as one bound to
     /// another loopback address.
     pub fn from_stream(stream: TcpStream) -> LineClient {

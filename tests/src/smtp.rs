@@ -5,7 +5,8 @@
 //! - [`site`] sets up a configuration: the DNS stub, `smtp` settings, the
 //!   domain [`DOMAIN`] and mailboxes with [`PASSWORD`]; [`sqlite_site`]
 //!   does it on a fresh SQLite configuration.
-//! - [`greeted`] connects and gets past the greeting and EHLO;
+//! - [`greeted`] connects and gets past the greeting and EHLO ([`greet`]
+//!   on a connection made by the caller);
 //!   [`envelope`] and [`data`] run the steps of a transaction, each
 //!   asserting the server accepted it; [`plain`] is an AUTH PLAIN response.
 //! - [`stopped`] stops the server and opens its store; [`inbox`],
@@ -76,7 +77,11 @@ pub async fn add_mailbox(config: &TestConfig, address: &str, options: &[&str]) {
 
 /// A connected client past the greeting and EHLO.
 pub async fn greeted(addr: SocketAddr) -> LineClient {
-    let mut client = LineClient::connect(addr).await;
+    greet(LineClient::connect(addr).await).await
+}
+
+/// `client`, just connected, past the greeting and EHLO.
+pub async fn greet(mut client: LineClient) -> LineClient {
     assert_eq!(client.read_reply().await.code, 220);
     let ehlo = client.command("EHLO client.example").await;
     assert_eq!(ehlo.code, 250, "{ehlo:?}");

@@ -3,7 +3,7 @@
 //! AUTH exchange, in a TLS handshake), errors per session; and whatever
 //! one client sends, the others are served.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -12,7 +12,7 @@ use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{ANNA, data, envelope, greeted, inbox_len, sqlite_site};
 use postino_tests::{LineClient, Server, TEST_LIMIT, TestConfig, within};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 /// What the tests set `smtp.idle_timeout` to, and how long they wait for
 /// the server to act on it.
@@ -33,19 +33,6 @@ async fn start_settled(config: &TestConfig) -> Server {
     server
 }
 
-/// A connection from `source`, one of the loopback addresses.
-async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> LineClient {
-    let socket = TcpSocket::new_v4().expect("create a socket");
-    socket
-        .bind(SocketAddr::new(IpAddr::V4(source), 0))
-        .expect("bind a loopback address");
-    let stream = socket
-        .connect(addr)
-        .await
-        .unwrap_or_else(|err| panic!("connect from {source} to {addr}: {err}"));
-    LineClient::from_stream(stream)
-}
-
 #[tokio::test]
 async fn connections_are_limited_per_address_and_in_total() {
     within(TEST_LIMIT, async {
@@ -54,21 +41,21 @@ async fn connections_are_limited_per_address_and_in_total() {
         let (mx, submission) = (config.listeners.smtp_mx, config.listeners.smtp_submission);
         let one = Ipv4Addr::new(127, 0, 0, 1);
 
-        let mut first = connect_from(one, mx).await;
+        let mut first = LineClient::connect_from(one, mx).await;
         assert_eq!(first.read_reply().await.code, 220);
-        let mut second = connect_from(one, submission).await;
+        let mut second = LineClient::connect_from(one, submission).await;
         assert_eq!(second.read_reply().await.code, 220);
         // A third from the same address, on either listener, is turned away.
         for addr in [mx, submission] {
-            let mut refused = connect_from(one, addr).await;
+            let mut refused = LineClient::connect_from(one, addr).await;
             let lines = refused.closed_within(Duration::from_secs(5)).await;
             assert_eq!(lines.len(), 1, "{lines:?}");
             assert!(lines[0].starts_with("421 4."), "{lines:?}");
         }
         // Another address still gets in, up to the total.
-        let mut third = connect_from(Ipv4Addr::new(127, 0, 0, 2), mx).await;
+        let mut third = LineClient::connect_from(Ipv4Addr::new(127, 0, 0, 2), mx).await;
         assert_eq!(third.read_reply().await.code, 220);
-        let mut over = connect_from(Ipv4Addr::new(127, 0, 0, 3), mx).await;
+        let mut over = LineClient::connect_from(Ipv4Addr::new(127, 0, 0, 3), mx).await;
         let lines = over.closed_within(Duration::from_secs(5)).await;
         assert!(
             lines.len() == 1 && lines[0].starts_with("421 4."),
@@ -81,7 +68,7 @@ async fn connections_are_limited_per_address_and_in_total() {
         first.closed_within(Duration::from_secs(5)).await;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let mut again = connect_from(one, mx).await;
+            let mut again = LineClient::connect_from(one, mx).await;
             let reply = again.read_reply().await;
             if reply.code == 220 {
                 again.command("NOOP").await.expect(250, "2.0.0");

@@ -4,14 +4,21 @@
 //! holding a bare line end is refused whole (554 5.6.0, RFC 5321 §2.3.8),
 //! so it is neither stored nor passed on. Raw sockets only: no client
 //! library would send these bytes.
+//!
+//! Authenticated users, relay clients and the networks of
+//! `smtp.bare_newline_allow` may end lines with a bare LF, stored as CRLF
+//! (Postfix's `smtpd_forbid_bare_newline = normalize`); even from them only
+//! `CRLF . CRLF` ends DATA.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{
-    ANNA, BRUNO, DOMAIN, PASSWORD, envelope, greeted, inbox, inbox_len, plain, sqlite_site, stopped,
+    ANNA, BRUNO, DOMAIN, PASSWORD, data, envelope, greet, greeted, inbox, inbox_len,
+    outside_world_unreachable, plain, sqlite_site, stopped,
 };
-use postino_tests::{Server, TEST_LIMIT, TestConfig, within};
+use postino_tests::{LineClient, Server, TEST_LIMIT, TestConfig, within};
 
 /// The sequences that end DATA on a lenient server (SEC Consult's list).
 const SMUGGLING: [&str; 5] = ["\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r", "\r\n.\n"];
@@ -181,12 +188,15 @@ async fn bare_line_ends_anywhere_refuse_the_message() {
     .await;
 }
 
-/// An authenticated user's message for another server is refused whole too:
-/// nothing with a bare line end reaches the outbound queue.
+/// An authenticated user's message for another server never passes a
+/// smuggling sequence on: one with a bare CR is refused whole, and one
+/// with a bare LF reaches the outbound queue with CRLF line ends and the
+/// dot unstuffed, so the hidden transaction is only text of the message.
 #[tokio::test]
 async fn smuggling_is_never_passed_on_to_other_servers() {
     within(TEST_LIMIT, async {
         let (config, _dns) = site(&["allow_plaintext_auth = true"]).await;
+        outside_world_unreachable(&config);
         let server = Server::start(&config).await;
         let mut client = greeted(config.listeners.smtp_submission).await;
         let plain = plain(ANNA, PASSWORD);
@@ -201,17 +211,201 @@ async fn smuggling_is_never_passed_on_to_other_servers() {
                 .send_raw(smuggling_message(sequence).as_bytes())
                 .await;
             let end = client.read_reply().await;
-            assert_eq!(
-                (end.code, end.status()),
-                (554, Some("5.6.0")),
-                "{sequence:?}: {end:?}"
-            );
+            let expected = if has_bare_cr(sequence) {
+                (554, Some("5.6.0"))
+            } else {
+                (250, Some("2.0.0"))
+            };
+            assert_eq!((end.code, end.status()), expected, "{sequence:?}: {end:?}");
             client.command("NOOP").await.expect(250, "2.0.0");
         }
         let store = stopped(server, &config).await;
         let queued = store.queued_recipients().await.expect("read the queue");
-        assert!(queued.is_empty(), "smuggled mail queued: {queued:?}");
+        let bare_lf_only = SMUGGLING.iter().filter(|s| !has_bare_cr(s)).count();
+        assert_eq!(queued.len(), bare_lf_only, "{queued:?}");
+        for recipient in queued {
+            let message = store
+                .queued_message(recipient.queue_id)
+                .await
+                .expect("read a queued message")
+                .expect("the queued message has a body");
+            let text = String::from_utf8_lossy(&message);
+            assert!(!has_bare_lf(&message), "{text:?}");
+            assert!(
+                !text.contains("\r\n.\r\n"),
+                "an end of data queued: {text:?}"
+            );
+            assert!(text.contains("\r\nMAIL FROM:<direttore@"), "{text}");
+        }
         assert_eq!(inbox_len(&store, BRUNO).await, 0);
+    })
+    .await;
+}
+
+/// The network of `bare_newline_allow` in [`lenient_site`].
+const EXEMPT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// The network of the relay client of [`lenient_site`].
+const RELAY: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+/// The relay client's sender.
+const SENDER: &str = "protocollo@comune.esempio.pu.it";
+
+/// A [`site`] where 127.0.0.2 may send bare LFs, 127.0.0.3 is a relay
+/// client's network and AUTH works without TLS.
+async fn lenient_site() -> (TestConfig, DnsStub) {
+    let (config, dns) = site(&[
+        "bare_newline_allow = [\"127.0.0.2\"]",
+        "allow_plaintext_auth = true",
+    ])
+    .await;
+    let relay = ["relay", "add", "protocollo", "--cidr", "127.0.0.3/32"];
+    let mut args = relay.to_vec();
+    args.extend_from_slice(&["--sender-domain", DOMAIN]);
+    config.cli(&args, None).await.ok();
+    (config, dns)
+}
+
+/// A message with bare LF line ends, as Unix tools write it, with a
+/// stuffed dot; its last line ends in CRLF, so that `.` CRLF ends the data.
+fn lf_message(subject: &str) -> String {
+    format!("From: <{SENDER}>\nSubject: {subject}\n\nprima riga\n..punto\nultima\r\n")
+}
+
+/// How [`lf_message`] is stored: CRLF line ends, the dot unstuffed.
+fn lf_stored(subject: &str) -> String {
+    format!("From: <{SENDER}>\r\nSubject: {subject}\r\n\r\nprima riga\r\n.punto\r\nultima\r\n")
+}
+
+/// Whether `bytes` holds an LF without a CR before it.
+fn has_bare_lf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\n") || bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r')
+}
+
+/// Asserts that `stored` ends with `sent` and has CRLF line ends only.
+#[track_caller]
+fn assert_stored(stored: &[u8], sent: &str) {
+    let text = String::from_utf8_lossy(stored);
+    assert!(stored.ends_with(sent.as_bytes()), "{text}");
+    assert!(!has_bare_lf(stored), "a bare LF was stored: {text:?}");
+}
+
+#[tokio::test]
+async fn trusted_clients_may_end_lines_with_bare_lf() {
+    within(TEST_LIMIT, async {
+        let (config, _dns) = lenient_site().await;
+        let server = Server::start(&config).await;
+        let mx = config.listeners.smtp_mx;
+
+        // A network of bare_newline_allow, on MX: DATA, and BDAT with a CRLF
+        // split between chunks (BDAT content is never unstuffed).
+        let mut exempt = greet(LineClient::connect_from(EXEMPT, mx).await).await;
+        envelope(&mut exempt, "mittente@esterno.example", &[ANNA]).await;
+        data(&mut exempt, lf_message("rete").as_bytes())
+            .await
+            .expect(250, "2.0.0");
+        envelope(&mut exempt, "mittente@esterno.example", &[ANNA]).await;
+        for (chunk, last) in [("Subject: bdat\n\nuno\r", ""), ("\ndue\n..tre\n", " LAST")] {
+            exempt.send(&format!("BDAT {}{last}", chunk.len())).await;
+            exempt.send_raw(chunk.as_bytes()).await;
+            let reply = exempt.read_reply().await;
+            assert_eq!(reply.code, 250, "{chunk:?}: {reply:?}");
+        }
+
+        // A relay client known by its address, on MX too.
+        let mut relay = greet(LineClient::connect_from(RELAY, mx).await).await;
+        envelope(&mut relay, SENDER, &[ANNA]).await;
+        data(&mut relay, lf_message("relay").as_bytes())
+            .await
+            .expect(250, "2.0.0");
+
+        // A user once logged in, commands ending in bare LF too.
+        let mut user = greeted(config.listeners.smtp_submission).await;
+        user.command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+            .await
+            .expect(235, "2.7.0");
+        user.send_raw(format!("MAIL FROM:<{ANNA}>\nRCPT TO:<{BRUNO}>\nDATA\n").as_bytes())
+            .await;
+        user.read_reply().await.expect(250, "2.1.0");
+        user.read_reply().await.expect(250, "2.1.5");
+        assert_eq!(user.read_reply().await.code, 354);
+        user.send_raw(lf_message("utente").as_bytes()).await;
+        user.command(".").await.expect(250, "2.0.0");
+
+        // Anyone else on MX: refused, as ever.
+        let mut stranger = greeted(mx).await;
+        envelope(&mut stranger, "mittente@esterno.example", &[ANNA]).await;
+        data(&mut stranger, lf_message("estraneo").as_bytes())
+            .await
+            .expect(554, "5.6.0");
+
+        let store = stopped(server, &config).await;
+        let anna = inbox(&store, ANNA).await;
+        assert_eq!(anna.len(), 3, "the stranger's message was stored");
+        assert_stored(&anna[0], &lf_stored("rete"));
+        assert_stored(&anna[1], "Subject: bdat\r\n\r\nuno\r\ndue\r\n..tre\r\n");
+        assert_stored(&anna[2], &lf_stored("relay"));
+        let bruno = inbox(&store, BRUNO).await;
+        assert_eq!(bruno.len(), 1);
+        assert_stored(&bruno[0], &lf_stored("utente"));
+    })
+    .await;
+}
+
+/// Whether `sequence`, followed by a letter, holds a CR without an LF after.
+fn has_bare_cr(sequence: &str) -> bool {
+    let bytes = sequence.as_bytes();
+    bytes.ends_with(b"\r") || bytes.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n')
+}
+
+/// From a client whose bare LFs end lines, a dot line after one still does
+/// not end DATA: the smuggled transaction is content, stored as such (or
+/// refused whole for a bare CR), and never run.
+#[tokio::test]
+async fn a_trusted_client_cannot_end_data_with_a_bare_line_end_dot() {
+    within(TEST_LIMIT, async {
+        let (config, _dns) = lenient_site().await;
+        let server = Server::start(&config).await;
+        let mut accepted = 0;
+        for sequence in SMUGGLING {
+            let connection = LineClient::connect_from(EXEMPT, config.listeners.smtp_mx).await;
+            let mut client = greet(connection).await;
+            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+            assert_eq!(client.command("DATA").await.code, 354);
+            let content = smuggling_message(sequence);
+            let (head, tail) = content.split_at(content.find("MAIL FROM").unwrap_or_default());
+            client.send_raw(head.as_bytes()).await;
+            let early = client.line_within(Duration::from_millis(700)).await;
+            assert_eq!(early, None, "{sequence:?} ended DATA");
+            client.send_raw(tail.as_bytes()).await;
+            let end = client.read_reply().await;
+            if has_bare_cr(sequence) {
+                assert_eq!(
+                    (end.code, end.status()),
+                    (554, Some("5.6.0")),
+                    "{sequence:?}: {end:?}"
+                );
+            } else {
+                assert_eq!(
+                    (end.code, end.status()),
+                    (250, Some("2.0.0")),
+                    "{sequence:?}: {end:?}"
+                );
+                accepted += 1;
+            }
+            client.command("NOOP").await.expect(250, "2.0.0");
+        }
+        let store = stopped(server, &config).await;
+        assert_eq!(
+            inbox_len(&store, BRUNO).await,
+            0,
+            "a smuggled message was stored"
+        );
+        let anna = inbox(&store, ANNA).await;
+        assert_eq!(anna.len(), accepted);
+        for message in anna {
+            let text = String::from_utf8_lossy(&message);
+            assert!(text.contains("\r\nMAIL FROM:<direttore@"), "{text}");
+            assert!(!has_bare_lf(&message), "{text:?}");
+        }
     })
     .await;
 }

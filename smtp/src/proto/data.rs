@@ -1,20 +1,38 @@
 //! The content of DATA (RFC 5321 §4.1.1.4, §4.5.2): dot-unstuffing, the
 //! end-of-data line, size limit, and bare line ends.
 //!
-//! Only CR LF "." CR LF ends the data. A bare LF or a bare CR never ends it
-//! and never starts a line, so no smuggling sequence (`\n.\n`, `\n.\r\n`,
-//! `\r.\r\n`, `\r\n.\r`) can end a message early; a message holding one is
-//! then refused whole (RFC 5321 §2.3.8), so it is never passed on. So is a
-//! message with a line longer than RFC 5321 §4.5.3.1.6 allows. BDAT content
-//! gets the same line checks through [`LineCheck`].
+//! Only CR LF "." CR LF ends the data. A bare LF or a bare CR never ends it,
+//! so no smuggling sequence (`\n.\n`, `\n.\r\n`, `\r.\r\n`, `\r\n.\r`)
+//! can end a message early; a message holding one is then refused whole
+//! (RFC 5321 §2.3.8), so it is never passed on. So is a message with a line
+//! longer than RFC 5321 §4.5.3.1.6 allows. BDAT content gets the same line
+//! checks through [`LineCheck`].
+//!
+//! From clients trusted with it, a bare LF is a line end instead
+//! ([`BareLf::Normalize`], as Postfix's `smtpd_forbid_bare_newline =
+//! normalize`): it is stored as CRLF and the next line's leading dot is
+//! unstuffed, but a dot line after it still never ends the data. A bare CR
+//! is refused from everyone.
 
 /// The longest text line, CRLF excluded (RFC 5321 §4.5.3.1.6).
 pub const MAX_TEXT_LINE: usize = 998;
 
+/// What a bare LF in content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareLf {
+    /// A fault that refuses the message.
+    Refuse,
+    /// A line end, stored as CRLF.
+    Normalize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// At the start of a line.
+    /// At the start of a line, after CRLF.
     LineStart,
+    /// At the start of a line after a bare LF taken as CRLF: a leading dot
+    /// is stuffing, but a dot line here is not the end of the data.
+    LooseStart,
     /// Inside a line.
     Inside,
     /// After a CR inside a line.
@@ -37,6 +55,7 @@ pub enum DataError {
 #[derive(Debug)]
 pub struct DataReader {
     state: State,
+    bare_lf: BareLf,
     limit: usize,
     content: Vec<u8>,
     too_big: bool,
@@ -45,9 +64,10 @@ pub struct DataReader {
 
 impl DataReader {
     /// A reader keeping at most `limit` bytes of content.
-    pub fn new(limit: usize) -> DataReader {
+    pub fn new(limit: usize, bare_lf: BareLf) -> DataReader {
         DataReader {
             state: State::LineStart,
+            bare_lf,
             limit,
             content: Vec::new(),
             too_big: false,
@@ -90,6 +110,8 @@ impl DataReader {
     fn step(&mut self, byte: u8) -> bool {
         self.state = match (self.state, byte) {
             (State::LineStart, b'.') => State::Dot,
+            // The dot is dropped (unstuffed).
+            (State::LooseStart, b'.') => State::Inside,
             (State::DotCr, b'\n') => return true,
             // A CR after a leading dot: the dot was stuffing; the CR is
             // pending, as after any CR.
@@ -108,6 +130,10 @@ impl DataReader {
                 return self.step(byte);
             }
             (_, b'\r') => State::Cr,
+            (_, b'\n') if self.bare_lf == BareLf::Normalize => {
+                self.emit(b"\r\n");
+                State::LooseStart
+            }
             (_, b'\n') => {
                 self.emit(b"\n");
                 State::Inside
@@ -165,15 +191,43 @@ impl LineCheck {
     }
 }
 
+/// Rewrites every bare LF of content fed in pieces as CRLF, wherever the
+/// pieces split a CRLF: BDAT content under [`BareLf::Normalize`].
+#[derive(Debug, Default)]
+pub struct LfToCrlf {
+    after_cr: bool,
+}
+
+impl LfToCrlf {
+    /// Appends `piece`, rewritten, to `out`.
+    pub fn push(&mut self, piece: &[u8], out: &mut Vec<u8>) {
+        for &byte in piece {
+            if byte == b'\n' && !self.after_cr {
+                out.push(b'\r');
+            }
+            out.push(byte);
+            self.after_cr = byte == b'\r';
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Feeds `input` one byte at a time and in one piece; both must agree.
     fn decode(input: &[u8], limit: usize) -> (Result<Vec<u8>, DataError>, usize) {
-        let mut whole = DataReader::new(limit);
+        decode_with(input, limit, BareLf::Refuse)
+    }
+
+    fn decode_with(
+        input: &[u8],
+        limit: usize,
+        bare_lf: BareLf,
+    ) -> (Result<Vec<u8>, DataError>, usize) {
+        let mut whole = DataReader::new(limit, bare_lf);
         let (used, done) = whole.feed(input);
-        let mut bytewise = DataReader::new(limit);
+        let mut bytewise = DataReader::new(limit, bare_lf);
         let mut used_bytewise = 0;
         for chunk in input.chunks(1) {
             let (n, end) = bytewise.feed(chunk);
@@ -188,7 +242,9 @@ mod tests {
         } else {
             Err(DataError::TooBig)
         };
-        let _ = bytewise.finish();
+        if done {
+            assert_eq!(bytewise.finish(), whole);
+        }
         (whole, used)
     }
 
@@ -215,6 +271,45 @@ mod tests {
             assert_eq!(used, input.len(), "{smuggle:?} ended the data early");
             assert_eq!(content, Err(DataError::BareLineEnd), "{smuggle:?}");
         }
+    }
+
+    #[test]
+    fn normalized_bare_lf_ends_lines_but_never_the_data() {
+        let input = b"Subject: x\n\nuno\n..due\n.\ntre\r\n.\r\nQUIT\r\n";
+        let (content, used) = decode_with(input, 1000, BareLf::Normalize);
+        assert_eq!(
+            content.unwrap(),
+            b"Subject: x\r\n\r\nuno\r\n.due\r\n\r\ntre\r\n"
+        );
+        assert_eq!(&input[used..], b"QUIT\r\n");
+        for smuggle in [&b"\n.\n"[..], b"\n.\r\n", b"\r\n.\n"] {
+            let mut input = b"Subject: x\r\n\r\nhello".to_vec();
+            input.extend_from_slice(smuggle);
+            input.extend_from_slice(b"MAIL FROM:<evil@example.org>\r\nbody\r\n.\r\n");
+            let (content, used) = decode_with(&input, 1000, BareLf::Normalize);
+            assert_eq!(used, input.len(), "{smuggle:?} ended the data early");
+            let content = content.unwrap_or_else(|err| panic!("{smuggle:?}: {err:?}"));
+            assert!(!content.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        }
+        // A bare CR is refused even so.
+        for smuggle in [&b"\r.\r\n"[..], b"\r\n.\r"] {
+            let mut input = b"hello".to_vec();
+            input.extend_from_slice(smuggle);
+            input.extend_from_slice(b"MAIL FROM:<evil@example.org>\r\n.\r\n");
+            let (content, used) = decode_with(&input, 1000, BareLf::Normalize);
+            assert_eq!(used, input.len(), "{smuggle:?} ended the data early");
+            assert_eq!(content, Err(DataError::BareLineEnd), "{smuggle:?}");
+        }
+    }
+
+    #[test]
+    fn bdat_bare_lf_becomes_crlf_across_pieces() {
+        let mut crlf = LfToCrlf::default();
+        let mut out = Vec::new();
+        for piece in [&b"a\n"[..], b"b\r", b"\nc\n\n", b"\r", b"\n"] {
+            crlf.push(piece, &mut out);
+        }
+        assert_eq!(out, b"a\r\nb\r\nc\r\n\r\n\r\n");
     }
 
     #[test]

@@ -8,5 +8,5 @@ mod data;
 mod reply;
 
 pub use command::{Body, Command, MailFrom, RcptTo, SyntaxError, parse};
-pub use data::{DataError, DataReader, LineCheck, MAX_TEXT_LINE};
+pub use data::{BareLf, DataError, DataReader, LfToCrlf, LineCheck, MAX_TEXT_LINE};
 pub use reply::Reply;

@@ -1,12 +1,13 @@
 //! DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030). Content is always read to
 //! its end, even when it will be refused, so that none of it is ever taken
-//! for a command.
+//! for a command. Bare LF line ends are refused or normalised as
+//! `Session::bare_lf` says, in DATA and BDAT alike.
 
 use std::io;
 
 use super::{Chunks, Session};
 use crate::metrics::{Rejection, rejected};
-use crate::proto::{DataError, DataReader, MAX_TEXT_LINE, Reply};
+use crate::proto::{BareLf, DataError, DataReader, MAX_TEXT_LINE, Reply};
 
 impl Session {
     /// Why this transaction cannot take content now, if it cannot.
@@ -33,7 +34,7 @@ impl Session {
             "",
             "Start mail input; end with <CRLF>.<CRLF>",
         ));
-        let mut reader = DataReader::new(self.settings().max_message_size);
+        let mut reader = DataReader::new(self.settings().max_message_size, self.bare_lf());
         if !self.conn.data(&mut reader).await? {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
@@ -53,11 +54,13 @@ impl Session {
             (None, Some(envelope)) => envelope.chunks.take().unwrap_or_default(),
             _ => Chunks::default(),
         };
+        // Normalised line ends may grow the content past `max` by at most
+        // one chunk: it is refused then, after the chunk was read.
         let keep = refusal.is_none() && chunks.content.len() as u64 + size <= max as u64;
+        let bare_lf = self.bare_lf();
         let read = self.conn.chunk(size, |bytes| {
             if keep {
-                chunks.lines.scan(bytes);
-                chunks.content.extend_from_slice(bytes);
+                chunks.take(bytes, bare_lf);
             }
         });
         if !read.await? {
@@ -66,7 +69,7 @@ impl Session {
         if let Some(refusal) = refusal {
             return Ok(refusal);
         }
-        if !keep {
+        if !keep || chunks.content.len() > max {
             self.envelope = None;
             return Ok(content_error(DataError::TooBig, max));
         }
@@ -81,6 +84,18 @@ impl Session {
             return Ok(content_error(err, max));
         }
         Ok(self.deliver(chunks.content).await)
+    }
+}
+
+impl Chunks {
+    /// Adds a piece of a BDAT chunk to the content, line ends checked.
+    fn take(&mut self, bytes: &[u8], bare_lf: BareLf) {
+        let start = self.content.len();
+        match bare_lf {
+            BareLf::Normalize => self.crlf.push(bytes, &mut self.content),
+            BareLf::Refuse => self.content.extend_from_slice(bytes),
+        }
+        self.lines.scan(&self.content[start..]);
     }
 }
 

@@ -20,7 +20,7 @@ use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, Line};
-use crate::proto::{self, Command, LineCheck, MailFrom, Reply, SyntaxError};
+use crate::proto::{self, BareLf, Command, LfToCrlf, LineCheck, MailFrom, Reply, SyntaxError};
 use crate::{Context, ListenerKind};
 
 /// The longest command line, CRLF excluded: RFC 5321's 512 octets, raised
@@ -56,6 +56,7 @@ struct LocalRecipient {
 struct Chunks {
     content: Vec<u8>,
     lines: LineCheck,
+    crlf: LfToCrlf,
 }
 
 /// The relay client a session sends for (see [`relay`]).
@@ -134,6 +135,20 @@ impl Session {
     /// Whether the client may relay: a mailbox user or a relay client.
     fn authenticated(&self) -> bool {
         self.user.is_some() || self.relay.is_some()
+    }
+
+    /// What a bare LF in this client's content is: a line end from
+    /// authenticated users, relay clients and the networks of
+    /// `bare_newline_allow`; from anyone else, the Internet at large on MX,
+    /// a fault (the smuggling defence of `proto/data.rs`).
+    fn bare_lf(&self) -> BareLf {
+        let peer = self.peer.to_canonical();
+        let allowed = &self.settings().bare_newline_allow;
+        if self.authenticated() || allowed.iter().any(|net| net.contains(&peer)) {
+            BareLf::Normalize
+        } else {
+            BareLf::Refuse
+        }
     }
 
     /// Queues a reply, counting errors.
