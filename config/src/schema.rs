@@ -212,7 +212,9 @@ pub struct DnsConfig {
     #[serde(deserialize_with = "socket_addrs")]
     pub nameservers: Vec<SocketAddr>,
     /// How long one query may wait for an answer (a duration such as
-    /// `"5s"`), at least 1s. Default `"5s"`.
+    /// `"5s"`), at least 1s; also how long all the SPF, DKIM, ARC and
+    /// DMARC checks of one inbound message may take together. Default
+    /// `"5s"`.
     pub timeout: HumanDuration,
 }
 
