@@ -144,7 +144,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 total: smtp.max_connections as usize,
                 per_ip: smtp.max_connections_per_ip as usize,
             },
-            idle_timeout: smtp.idle_timeout.0,
+            timeouts: postino_smtp::Timeouts {
+                idle: smtp.idle_timeout.0,
+                command: smtp.command_timeout.0,
+                min_data_rate: smtp.min_data_rate.0,
+                session: smtp.session_timeout.0,
+            },
             max_message_size: usize::try_from(smtp.max_message_size.0).unwrap_or(usize::MAX),
             max_recipients: smtp.max_recipients as usize,
             max_errors: smtp.max_errors,

@@ -85,6 +85,24 @@ pub fn smtp_idle_timeout() -> HumanDuration {
     HumanDuration::from_secs(5 * 60)
 }
 
+/// A command line must arrive whole within 5 minutes, the idle timeout: a
+/// client sending one byte at a time cannot make it last longer.
+pub fn smtp_command_timeout() -> HumanDuration {
+    HumanDuration::from_secs(5 * 60)
+}
+
+/// Message content at 500 bytes a second or faster, as Postfix's
+/// `smtpd_min_data_rate`: far below any real link, far above a trickle.
+pub fn smtp_min_data_rate() -> ByteSize {
+    ByteSize(500)
+}
+
+/// An SMTP session lasts at most an hour: enough for hundreds of messages
+/// or one of the largest at a slow link's pace.
+pub fn smtp_session_timeout() -> HumanDuration {
+    HumanDuration::from_secs(3600)
+}
+
 /// 100 recipients per message, RFC 5321 4.5.3.1.8's minimum.
 pub fn smtp_max_recipients() -> u32 {
     100

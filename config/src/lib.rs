@@ -156,6 +156,9 @@ mod tests {
         assert_eq!(config.smtp.max_connections, 1000);
         assert_eq!(config.smtp.max_connections_per_ip, 20);
         assert_eq!(config.smtp.idle_timeout.0, Duration::from_secs(300));
+        assert_eq!(config.smtp.command_timeout.0, Duration::from_secs(300));
+        assert_eq!(config.smtp.min_data_rate, ByteSize(500));
+        assert_eq!(config.smtp.session_timeout.0, Duration::from_secs(3600));
         assert!(config.smtp.bare_newline_allow.is_empty());
         assert!(config.imap.enabled);
         assert_eq!(addrs(&config.imap.listen), ["0.0.0.0:143"]);
@@ -207,6 +210,9 @@ max_message_size = "25 MiB"
 max_connections = 200
 max_connections_per_ip = 5
 idle_timeout = "2m"
+command_timeout = "1m"
+min_data_rate = "2KB"
+session_timeout = "30m"
 postmaster = "it@comune.esempio.pu.it"
 bare_newline_allow = ["10.20.0.0/16", "192.0.2.7"]
 
@@ -259,6 +265,9 @@ timeout = "2s"
         assert_eq!(config.smtp.max_connections, 200);
         assert_eq!(config.smtp.max_connections_per_ip, 5);
         assert_eq!(config.smtp.idle_timeout.0, Duration::from_secs(120));
+        assert_eq!(config.smtp.command_timeout.0, Duration::from_secs(60));
+        assert_eq!(config.smtp.min_data_rate, ByteSize(2000));
+        assert_eq!(config.smtp.session_timeout.0, Duration::from_secs(1800));
         assert_eq!(
             config.smtp.postmaster.as_deref(),
             Some("it@comune.esempio.pu.it")
@@ -525,6 +534,18 @@ timeout = "2s"
             "at least 1s",
         );
         assert_fails("[dns]\ntimeout = 0\n", "dns.timeout", 2, "at least 1s");
+        assert_fails(
+            "[smtp]\nsession_timeout = 0\n",
+            "smtp.session_timeout",
+            2,
+            "at least 1s",
+        );
+        assert_fails(
+            "[smtp]\nmin_data_rate = 0\n",
+            "smtp.min_data_rate",
+            2,
+            "at least 1 byte",
+        );
         assert_fails("[dns]\n\ntimeout = \"soon\"\n", "dns.timeout", 3, "`soon`");
     }
 

@@ -97,6 +97,18 @@ pub struct SmtpConfig {
     /// How long a silent client is kept (a duration such as `"5m"`), at
     /// least 1s. Default `"5m"`.
     pub idle_timeout: HumanDuration,
+    /// How long one command line may take to arrive whole, from when the
+    /// server is ready for it, however it trickles in; at least 1s.
+    /// Default `"5m"`.
+    pub command_timeout: HumanDuration,
+    /// The slowest message content accepted, in bytes per second (a size
+    /// such as `"500B"`), at least 1 byte: DATA content and each BDAT chunk
+    /// may take `idle_timeout` plus one second for every this many bytes
+    /// received. Default `"500B"`.
+    pub min_data_rate: ByteSize,
+    /// How long one session may last, whatever it does; at least 1s.
+    /// Default `"1h"`.
+    pub session_timeout: HumanDuration,
     /// Recipients accepted per message, at least 1. Default 100.
     pub max_recipients: u32,
     /// Error replies before a session is closed, at least 1. Default 10.
@@ -305,6 +317,9 @@ impl Default for SmtpConfig {
             max_connections: defaults::smtp_max_connections(),
             max_connections_per_ip: defaults::smtp_max_connections_per_ip(),
             idle_timeout: defaults::smtp_idle_timeout(),
+            command_timeout: defaults::smtp_command_timeout(),
+            min_data_rate: defaults::smtp_min_data_rate(),
+            session_timeout: defaults::smtp_session_timeout(),
             max_recipients: defaults::smtp_max_recipients(),
             max_errors: defaults::smtp_max_errors(),
             allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),

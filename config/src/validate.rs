@@ -201,6 +201,8 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
 
     let durations = [
         ("smtp.idle_timeout", config.smtp.idle_timeout),
+        ("smtp.command_timeout", config.smtp.command_timeout),
+        ("smtp.session_timeout", config.smtp.session_timeout),
         ("imap.idle_timeout", config.imap.idle_timeout),
         ("auth.failure_window", config.auth.failure_window),
         ("auth.lockout", config.auth.lockout),
@@ -215,6 +217,9 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
     // SIZE 0 would announce "no limit" (RFC 1870 4).
     if config.smtp.max_message_size.0 == 0 {
         problems.at("smtp.max_message_size", "must be at least 1 byte");
+    }
+    if config.smtp.min_data_rate.0 == 0 {
+        problems.at("smtp.min_data_rate", "must be at least 1 byte");
     }
     if config.imap.max_message_size.0 == 0 {
         problems.at("imap.max_message_size", "must be at least 1 byte");

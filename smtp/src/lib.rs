@@ -45,13 +45,31 @@ impl ListenerKind {
     }
 }
 
+/// How long a client may take. Every wait for it ends at the first of these
+/// limits that applies, and the session with `421 4.4.2`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Silence: the longest wait for any byte, in a command, in content or
+    /// in a TLS handshake, and for the client to take our replies.
+    pub idle: Duration,
+    /// One command line (or SASL response), whole, from when the server
+    /// waits for it: a client sending a byte now and then is not idle, but
+    /// cannot make a line last longer than this.
+    pub command: Duration,
+    /// DATA content and each BDAT chunk may take `idle` plus one second for
+    /// every `min_data_rate` bytes received: a steady sender of a large
+    /// message is never cut off, a trickle soon is.
+    pub min_data_rate: u64,
+    /// The whole session, from its greeting.
+    pub session: Duration,
+}
+
 /// The limits and names a session works with.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub hostname: String,
     pub limits: ConnectionLimits,
-    /// How long a client may stay silent, in a command or in DATA.
-    pub idle_timeout: Duration,
+    pub timeouts: Timeouts,
     pub max_message_size: usize,
     pub max_recipients: usize,
     /// Error replies before the session is closed.
@@ -120,7 +138,7 @@ async fn connection(
     let mut stream = Stream::plain(incoming.stream);
     if kind == ListenerKind::Submissions {
         let handshake = stream.into_tls(&context.tls);
-        stream = match tokio::time::timeout(context.settings.idle_timeout, handshake).await {
+        stream = match tokio::time::timeout(context.settings.timeouts.idle, handshake).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(err)) => return tracing::debug!(error = %err, "TLS handshake failed"),
             Err(_) => return tracing::debug!("TLS handshake timed out"),

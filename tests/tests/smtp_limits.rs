@@ -1,9 +1,11 @@
 //! Limits on what one client can take: connections per IP address and in
 //! total, idle time (between commands, inside a command, in DATA, in an
-//! AUTH exchange, in a TLS handshake), errors per session; and whatever
-//! one client sends, the others are served.
+//! AUTH exchange, in a TLS handshake), time for a whole command line, for
+//! message content and for the whole session however the client trickles
+//! its bytes, errors per session; and whatever one client sends, the others
+//! are served.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -11,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{ANNA, data, envelope, greeted, inbox_len, sqlite_site};
 use postino_tests::{LineClient, Server, TEST_LIMIT, TestConfig, within};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// What the tests set `smtp.idle_timeout` to, and how long they wait for
@@ -142,7 +144,8 @@ async fn idle_clients_are_disconnected() {
 }
 
 /// The idle limit is about silence: a client that keeps sending a long
-/// message is not idle, however long the whole DATA takes.
+/// message, faster than `min_data_rate` (500 bytes a second), is not
+/// idle, however long the whole DATA takes.
 #[tokio::test]
 async fn a_steady_sender_is_not_idle() {
     within(TEST_LIMIT, async {
@@ -154,9 +157,125 @@ async fn a_steady_sender_is_not_idle() {
         client.send_raw(b"Subject: lento\r\n\r\n").await;
         for i in 0..10 {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            client.send_raw(format!("riga {i}\r\n").as_bytes()).await;
+            let line = format!("riga {i} {}\r\n", "x".repeat(900));
+            client.send_raw(line.as_bytes()).await;
         }
         client.command(".").await.expect(250, "2.0.0");
+    })
+    .await;
+}
+
+/// What a trickling client heard before the server closed the connection,
+/// and how long after it began to trickle.
+struct Trickled {
+    lines: Vec<String>,
+    after: Duration,
+}
+
+/// Connects to `addr`, sends `before` at once, then `bytes` one at a time,
+/// `every` apart, until the server closes the connection.
+async fn trickle(addr: SocketAddr, before: &str, bytes: &[u8], every: Duration) -> Trickled {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (read, mut write) = stream.into_split();
+    let started = Instant::now();
+    let reading = tokio::spawn(async move {
+        let mut reader = BufReader::new(read);
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line).await {
+                Ok(0) | Err(_) => return (lines, started.elapsed()),
+                Ok(_) => lines.push(line.trim_end().to_owned()),
+            }
+        }
+    });
+    write.write_all(before.as_bytes()).await.expect("write");
+    for &byte in bytes {
+        tokio::time::sleep(every).await;
+        if reading.is_finished() || write.write_all(&[byte]).await.is_err() {
+            break;
+        }
+    }
+    let (lines, after) = tokio::time::timeout(Duration::from_secs(5), reading)
+        .await
+        .expect("the server kept a trickling client to the end")
+        .expect("the reading task panicked");
+    Trickled { lines, after }
+}
+
+/// A client that sends a byte now and then is never idle, but a command
+/// line must still be whole within `command_timeout`, DATA content and a
+/// BDAT chunk must come at `min_data_rate`, and a session ends after
+/// `session_timeout`: each is told `421 4.4.2` and closed, and the log
+/// names the limit with the session id.
+#[tokio::test]
+async fn trickling_clients_are_cut_off() {
+    within(TEST_LIMIT, async {
+        let (config, _dns) = site(&[
+            "idle_timeout = \"2s\"",
+            "command_timeout = \"3s\"",
+            "session_timeout = \"6s\"",
+        ])
+        .await;
+        let mut server = Server::start(&config).await;
+        let mx = config.listeners.smtp_mx;
+        let every = Duration::from_millis(250);
+        let transaction = format!(
+            "EHLO client.example\r\nMAIL FROM:<mittente@esterno.example>\r\nRCPT TO:<{ANNA}>\r\n"
+        );
+        let content = "Subject: goccia a goccia\r\n\r\n".repeat(10);
+        let noops = "NOOP\r\n".repeat(40);
+        let cases = [
+            (
+                "command line too slow",
+                3,
+                String::new(),
+                "NOOP ".repeat(40),
+            ),
+            (
+                "message content too slow",
+                2,
+                format!("{transaction}DATA\r\n"),
+                content.clone(),
+            ),
+            (
+                "message content too slow",
+                2,
+                format!("{transaction}BDAT 1000 LAST\r\n"),
+                content,
+            ),
+            // Whole commands, each well within its time.
+            ("session too long", 6, String::new(), noops),
+        ];
+        for (limit, seconds, before, bytes) in cases {
+            let trickled = trickle(mx, &before, bytes.as_bytes(), every).await;
+            let last = trickled.lines.last().map_or("", String::as_str);
+            assert_eq!(
+                last,
+                format!("421 4.4.2 Timeout: {limit}, closing connection"),
+                "{:?}",
+                trickled.lines
+            );
+            let expected = Duration::from_secs(seconds);
+            assert!(
+                trickled.after > expected - Duration::from_millis(500)
+                    && trickled.after < expected + Duration::from_secs(2),
+                "{limit}: closed after {:?}",
+                trickled.after
+            );
+        }
+        server.stop().await;
+        let log = server.log();
+        for limit in ["command line", "message content", "session"] {
+            let needle = format!("closing: timeout limit={limit} too");
+            assert!(
+                log.lines()
+                    .any(|line| line.contains(&needle) && line.contains("session=")),
+                "no {needle:?} with the session id in:\n{log}"
+            );
+        }
+        let store = config.open_store().await;
+        assert_eq!(inbox_len(&store, ANNA).await, 0);
     })
     .await;
 }

@@ -19,7 +19,7 @@ use postino_common::store::{OutboundRecipient, RelayClient};
 use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, Line};
+use crate::connection::{Connection, Expired, Line};
 use crate::proto::{self, BareLf, Command, LfToCrlf, LineCheck, MailFrom, Reply, SyntaxError};
 use crate::{Context, ListenerKind};
 
@@ -99,7 +99,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let mut session = Session {
-        conn: Connection::new(stream, context.settings.idle_timeout),
+        conn: Connection::new(stream, context.settings.timeouts),
         context,
         kind,
         peer,
@@ -171,10 +171,8 @@ impl Session {
                 line = self.conn.line(MAX_COMMAND_LINE) => line,
             };
             let line = match line {
-                Err(err) if err.kind() == io::ErrorKind::TimedOut => {
-                    return self.idle_close().await;
-                }
-                line => line?,
+                Ok(line) => line,
+                Err(err) => return self.ended(err).await,
             };
             let next = match line {
                 None => return Ok(()),
@@ -184,10 +182,8 @@ impl Session {
                 }
                 Some(Line::Complete(line)) => match proto::parse(&line) {
                     Ok(command) => match self.command(command).await {
-                        Err(err) if err.kind() == io::ErrorKind::TimedOut => {
-                            return self.idle_close().await;
-                        }
-                        next => next?,
+                        Ok(next) => next,
+                        Err(err) => return self.ended(err).await,
                     },
                     Err(err) => {
                         self.send(syntax_reply(err));
@@ -216,13 +212,17 @@ impl Session {
         }
     }
 
-    /// Says goodbye to a client that stayed silent too long.
-    async fn idle_close(&mut self) -> io::Result<()> {
-        tracing::info!("closing: idle for too long");
+    /// Ends the session on `err`; a client that ran out of time is told
+    /// why first.
+    async fn ended(&mut self, err: io::Error) -> io::Result<()> {
+        let Some(expired) = Expired::of(&err) else {
+            return Err(err);
+        };
+        tracing::info!(limit = %expired, "closing: timeout");
         self.send(Reply::new(
             421,
             "4.4.2",
-            "Idle for too long, closing connection",
+            format!("Timeout: {expired}, closing connection"),
         ));
         self.conn.flush().await
     }
