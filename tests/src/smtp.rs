@@ -3,11 +3,10 @@
 //! a transaction, and what a stopped server left in its store.
 //!
 //! - [`site`] sets up a configuration: the DNS stub, `smtp` settings, the
-//!   domain [`DOMAIN`] and mailboxes with [`PASSWORD`]; [`sqlite_site`]
-//!   does it on a fresh SQLite configuration.
+//!   domain [`DOMAIN`] and mailboxes with [`PASSWORD`].
 //! - [`greeted`] connects and gets past the greeting and EHLO ([`greet`]
-//!   on a connection made by the caller);
-//!   [`envelope`] and [`data`] run the steps of a transaction, each
+//!   on a connection made by the caller); [`envelope`] and [`data`] run
+//!   the steps of a transaction, each
 //!   asserting the server accepted it; [`plain`] is an AUTH PLAIN response.
 //! - [`stopped`] stops the server and opens its store; [`inbox`],
 //!   [`inbox_len`] and [`queued_addresses`] read it.
@@ -19,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_common::store::Store;
 
 use crate::dns::DnsStub;
-use crate::{Backend, LineClient, Server, SmtpReply, TestConfig};
+use crate::{LineClient, Server, SmtpReply, TestConfig};
 
 /// The hosted domain.
 pub const DOMAIN: &str = "comune.esempio.pu.it";
@@ -59,13 +58,6 @@ pub fn outside_world_unreachable(config: &TestConfig) {
         "delivery.routes",
         &format!("\"esterno.example\" = \"{closed}\""),
     );
-}
-
-/// A [`site`] on a fresh SQLite configuration.
-pub async fn sqlite_site(smtp: &[&str], mailboxes: &[&str]) -> (TestConfig, DnsStub) {
-    let config = TestConfig::new(Backend::Sqlite).await;
-    let dns = site(&config, smtp, mailboxes).await;
-    (config, dns)
 }
 
 /// Adds a mailbox with [`PASSWORD`] and `options` (`--quota N`).

@@ -3,7 +3,7 @@
 //! checked against the DNS stub), aliases and catch-alls, one blob per
 //! message, quotas, never an open relay, authenticated submission (RFC
 //! 4954, RFC 6409) with its sender rule and its queue, DSN parameters
-//! (RFC 3461). Delivery, quota and alias tests run on both store backends.
+//! (RFC 3461). Everything runs on SQLite and on PostgreSQL.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -11,9 +11,7 @@ use postino_tests::smtp::{
     ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, greeted, inbox, outside_world_unreachable,
     plain, site, stopped,
 };
-use postino_tests::{
-    Backend, LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, on_both_backends, within,
-};
+use postino_tests::{LineClient, Server, SmtpReply, TestConfig, on_both_backends};
 
 on_both_backends!(
     local_delivery_adds_trace_fields_and_stores_one_blob,
@@ -21,6 +19,10 @@ on_both_backends!(
     quotas_are_checked_at_rcpt_and_at_delivery,
     a_message_larger_than_the_quota_is_refused_for_good,
     submission_queues_remote_mail_and_delivers_local_mail,
+    mx_is_never_an_open_relay,
+    submission_requires_authentication,
+    submission_sender_must_be_the_user_or_its_alias,
+    auth_plain_and_login,
 );
 
 fn message(from: &str, subject: &str, filler: usize) -> String {
@@ -469,218 +471,198 @@ async fn submission_queues_remote_mail_and_delivers_local_mail(config: &TestConf
 }
 
 /// Whatever the sender claims, MX takes mail only for hosted domains.
-#[tokio::test]
-async fn mx_is_never_an_open_relay() {
-    within(TEST_LIMIT, async {
-        let config = TestConfig::new(Backend::Sqlite).await;
-        let _dns = site(&config, &["max_errors = 100"], &[ANNA]).await;
-        outside_world_unreachable(&config);
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let senders = [
-            "mittente@esterno.example".to_string(),
-            ANNA.to_string(),
-            format!("postmaster@{DOMAIN}"),
-            String::new(),
-        ];
-        let recipients = [
-            "vittima@esterno.example".to_string(),
-            format!("@{DOMAIN}:vittima@esterno.example"),
-            format!("vittima@esterno.example.{DOMAIN}.example"),
-            format!("vittima@sub.{DOMAIN}"),
-            "postmaster@esterno.example".to_string(),
-        ];
-        for sender in &senders {
-            client
-                .command(&format!("MAIL FROM:<{sender}>"))
-                .await
-                .expect(250, "2.1.0");
-            for rcpt in &recipients {
-                let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
-                assert_eq!(
-                    (reply.code, reply.status()),
-                    (554, Some("5.7.1")),
-                    "MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {reply:?}"
-                );
-            }
-            // Malformed paths, and tricks that stay inside the domain, are
-            // refused too (as syntax errors or unknown users).
-            for rcpt in [
-                "vittima@esterno.example.".to_string(),
-                "vittima@[192.0.2.1]".to_string(),
-                format!("vittima%esterno.example@{DOMAIN}"),
-                format!("\"vittima@esterno.example\"@{DOMAIN}"),
-            ] {
-                let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
-                assert!(reply.code >= 500, "RCPT TO:<{rcpt}>: {reply:?}");
-            }
-            let data = client.command("DATA").await;
-            assert!(
-                data.code >= 500,
-                "DATA with only refused recipients: {data:?}"
+async fn mx_is_never_an_open_relay(config: &TestConfig) {
+    let _dns = site(config, &["max_errors = 100"], &[ANNA]).await;
+    outside_world_unreachable(config);
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let senders = [
+        "mittente@esterno.example".to_string(),
+        ANNA.to_string(),
+        format!("postmaster@{DOMAIN}"),
+        String::new(),
+    ];
+    let recipients = [
+        "vittima@esterno.example".to_string(),
+        format!("@{DOMAIN}:vittima@esterno.example"),
+        format!("vittima@esterno.example.{DOMAIN}.example"),
+        format!("vittima@sub.{DOMAIN}"),
+        "postmaster@esterno.example".to_string(),
+    ];
+    for sender in &senders {
+        client
+            .command(&format!("MAIL FROM:<{sender}>"))
+            .await
+            .expect(250, "2.1.0");
+        for rcpt in &recipients {
+            let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
+            assert_eq!(
+                (reply.code, reply.status()),
+                (554, Some("5.7.1")),
+                "MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {reply:?}"
             );
-            client.command("RSET").await.expect(250, "2.0.0");
         }
-        client.command("NOOP").await.expect(250, "2.0.0");
-        let store = stopped(server, &config).await;
+        // Malformed paths, and tricks that stay inside the domain, are
+        // refused too (as syntax errors or unknown users).
+        for rcpt in [
+            "vittima@esterno.example.".to_string(),
+            "vittima@[192.0.2.1]".to_string(),
+            format!("vittima%esterno.example@{DOMAIN}"),
+            format!("\"vittima@esterno.example\"@{DOMAIN}"),
+        ] {
+            let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
+            assert!(reply.code >= 500, "RCPT TO:<{rcpt}>: {reply:?}");
+        }
+        let data = client.command("DATA").await;
         assert!(
-            store
-                .queued_recipients()
-                .await
-                .expect("read the queue")
-                .is_empty()
+            data.code >= 500,
+            "DATA with only refused recipients: {data:?}"
         );
-    })
-    .await;
+        client.command("RSET").await.expect(250, "2.0.0");
+    }
+    client.command("NOOP").await.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    assert!(
+        store
+            .queued_recipients()
+            .await
+            .expect("read the queue")
+            .is_empty()
+    );
 }
 
 /// Submission without AUTH sends nothing, and AUTH needs TLS by default.
-#[tokio::test]
-async fn submission_requires_authentication() {
-    within(TEST_LIMIT, async {
-        let config = TestConfig::new(Backend::Sqlite).await;
-        let _dns = site(&config, &[], &[ANNA, BRUNO]).await;
-        let server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_submission).await;
-        client.read_reply().await;
-        let ehlo = client.command("EHLO client.example").await;
-        assert!(
-            ehlo.lines.iter().all(|l| !l[4..].starts_with("AUTH")),
-            "{ehlo:?}"
-        );
-        let auth = client
-            .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
-            .await;
-        assert_eq!(auth.code, 538, "RFC 4954 §6: encryption required: {auth:?}");
-        for sender in [ANNA, "mittente@esterno.example"] {
-            client
-                .command(&format!("MAIL FROM:<{sender}>"))
-                .await
-                .expect(530, "5.7.0");
-        }
+async fn submission_requires_authentication(config: &TestConfig) {
+    let _dns = site(config, &[], &[ANNA, BRUNO]).await;
+    let server = Server::start(config).await;
+    let mut client = LineClient::connect(config.listeners.smtp_submission).await;
+    client.read_reply().await;
+    let ehlo = client.command("EHLO client.example").await;
+    assert!(
+        ehlo.lines.iter().all(|l| !l[4..].starts_with("AUTH")),
+        "{ehlo:?}"
+    );
+    let auth = client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+        .await;
+    assert_eq!(auth.code, 538, "RFC 4954 §6: encryption required: {auth:?}");
+    for sender in [ANNA, "mittente@esterno.example"] {
         client
-            .command(&format!("RCPT TO:<{BRUNO}>"))
+            .command(&format!("MAIL FROM:<{sender}>"))
             .await
-            .expect(503, "5.5.1");
-        client.command("NOOP").await.expect(250, "2.0.0");
-        let store = stopped(server, &config).await;
-        assert!(inbox(&store, BRUNO).await.is_empty());
-    })
-    .await;
+            .expect(530, "5.7.0");
+    }
+    client
+        .command(&format!("RCPT TO:<{BRUNO}>"))
+        .await
+        .expect(503, "5.5.1");
+    client.command("NOOP").await.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    assert!(inbox(&store, BRUNO).await.is_empty());
 }
 
 /// A user sends as itself or as one of its aliases; a catch-all that
 /// delivers to it does not make every address of the domain its own.
-#[tokio::test]
-async fn submission_sender_must_be_the_user_or_its_alias() {
-    within(TEST_LIMIT, async {
-        let config = TestConfig::new(Backend::Sqlite).await;
-        let _dns = site(&config, &["allow_plaintext_auth = true"], &[ANNA, BRUNO]).await;
-        let segreteria = format!("segreteria@{DOMAIN}");
-        config
-            .cli(&["alias", "add", &segreteria, ANNA], None)
-            .await
-            .ok();
-        config
-            .cli(&["alias", "add", &format!("@{DOMAIN}"), ANNA], None)
-            .await
-            .ok();
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_submission).await;
+async fn submission_sender_must_be_the_user_or_its_alias(config: &TestConfig) {
+    let _dns = site(config, &["allow_plaintext_auth = true"], &[ANNA, BRUNO]).await;
+    let segreteria = format!("segreteria@{DOMAIN}");
+    config
+        .cli(&["alias", "add", &segreteria, ANNA], None)
+        .await
+        .ok();
+    config
+        .cli(&["alias", "add", &format!("@{DOMAIN}"), ANNA], None)
+        .await
+        .ok();
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_submission).await;
+    client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+        .await
+        .expect(235, "2.7.0");
+    for sender in [
+        BRUNO.to_string(),
+        format!("chiunque@{DOMAIN}"),
+        "sindaco@esterno.example".to_string(),
+        String::new(),
+    ] {
+        let reply = client.command(&format!("MAIL FROM:<{sender}>")).await;
+        assert_eq!(
+            (reply.code, reply.status()),
+            (553, Some("5.7.1")),
+            "sending as <{sender}>: {reply:?}"
+        );
+    }
+    for sender in [
+        ANNA.to_string(),
+        "Anna@Comune.Esempio.PU.it".to_string(),
+        segreteria,
+    ] {
         client
-            .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+            .command(&format!("MAIL FROM:<{sender}>"))
             .await
-            .expect(235, "2.7.0");
-        for sender in [
-            BRUNO.to_string(),
-            format!("chiunque@{DOMAIN}"),
-            "sindaco@esterno.example".to_string(),
-            String::new(),
-        ] {
-            let reply = client.command(&format!("MAIL FROM:<{sender}>")).await;
-            assert_eq!(
-                (reply.code, reply.status()),
-                (553, Some("5.7.1")),
-                "sending as <{sender}>: {reply:?}"
-            );
-        }
-        for sender in [
-            ANNA.to_string(),
-            "Anna@Comune.Esempio.PU.it".to_string(),
-            segreteria,
-        ] {
-            client
-                .command(&format!("MAIL FROM:<{sender}>"))
-                .await
-                .expect(250, "2.1.0");
-            client.command("RSET").await;
-        }
-        drop(server);
-    })
-    .await;
+            .expect(250, "2.1.0");
+        client.command("RSET").await;
+    }
+    drop(server);
 }
 
 /// PLAIN and LOGIN (RFC 4616, draft-murchison-sasl-login), where AUTH is
 /// allowed in clear; failures and cancellations are protocol replies.
-#[tokio::test]
-async fn auth_plain_and_login() {
-    within(TEST_LIMIT, async {
-        let config = TestConfig::new(Backend::Sqlite).await;
-        let _dns = site(&config, &["allow_plaintext_auth = true"], &[ANNA]).await;
-        let _server = Server::start(&config).await;
-        let submission = config.listeners.smtp_submission;
+async fn auth_plain_and_login(config: &TestConfig) {
+    let _dns = site(config, &["allow_plaintext_auth = true"], &[ANNA]).await;
+    let _server = Server::start(config).await;
+    let submission = config.listeners.smtp_submission;
 
-        let mut client = LineClient::connect(submission).await;
-        client.read_reply().await;
-        client.command("HELO client.example").await;
-        client
-            .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
-            .await
-            .expect(503, "5.5.1");
-        let ehlo = client.command("EHLO client.example").await;
-        assert!(
-            ehlo.lines.iter().any(|l| &l[4..] == "AUTH PLAIN LOGIN"),
-            "{ehlo:?}"
-        );
-        client
-            .command(&format!("AUTH PLAIN {}", plain(ANNA, "sbagliata")))
-            .await
-            .expect(535, "5.7.8");
-        client.command("AUTH CRAM-MD5").await.expect(504, "5.5.4");
-        let challenge = client.command("AUTH PLAIN").await;
-        assert_eq!(challenge.code, 334, "{challenge:?}");
-        client.command("*").await.expect(501, "5.0.0");
-        let challenge = client.command("AUTH PLAIN").await;
-        assert_eq!(challenge.code, 334, "{challenge:?}");
-        client
-            .command(&plain(ANNA, PASSWORD))
-            .await
-            .expect(235, "2.7.0");
-        client
-            .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
-            .await
-            .expect(503, "5.5.1");
+    let mut client = LineClient::connect(submission).await;
+    client.read_reply().await;
+    client.command("HELO client.example").await;
+    client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+        .await
+        .expect(503, "5.5.1");
+    let ehlo = client.command("EHLO client.example").await;
+    assert!(
+        ehlo.lines.iter().any(|l| &l[4..] == "AUTH PLAIN LOGIN"),
+        "{ehlo:?}"
+    );
+    client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, "sbagliata")))
+        .await
+        .expect(535, "5.7.8");
+    client.command("AUTH CRAM-MD5").await.expect(504, "5.5.4");
+    let challenge = client.command("AUTH PLAIN").await;
+    assert_eq!(challenge.code, 334, "{challenge:?}");
+    client.command("*").await.expect(501, "5.0.0");
+    let challenge = client.command("AUTH PLAIN").await;
+    assert_eq!(challenge.code, 334, "{challenge:?}");
+    client
+        .command(&plain(ANNA, PASSWORD))
+        .await
+        .expect(235, "2.7.0");
+    client
+        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
+        .await
+        .expect(503, "5.5.1");
 
-        let mut client = greeted(submission).await;
-        let user = client.command("AUTH LOGIN").await;
-        assert_eq!(user.lines, ["334 VXNlcm5hbWU6"], "{user:?}");
-        let password = client.command(&BASE64.encode(ANNA)).await;
-        assert_eq!(password.lines, ["334 UGFzc3dvcmQ6"], "{password:?}");
-        client
-            .command(&BASE64.encode(PASSWORD))
-            .await
-            .expect(235, "2.7.0");
-        client
-            .command(&format!("MAIL FROM:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.0");
+    let mut client = greeted(submission).await;
+    let user = client.command("AUTH LOGIN").await;
+    assert_eq!(user.lines, ["334 VXNlcm5hbWU6"], "{user:?}");
+    let password = client.command(&BASE64.encode(ANNA)).await;
+    assert_eq!(password.lines, ["334 UGFzc3dvcmQ6"], "{password:?}");
+    client
+        .command(&BASE64.encode(PASSWORD))
+        .await
+        .expect(235, "2.7.0");
+    client
+        .command(&format!("MAIL FROM:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.0");
 
-        // Acting for another user is refused (RFC 4616 §2 authzid).
-        let mut client = greeted(submission).await;
-        let other = BASE64.encode(format!("{BRUNO}\0{ANNA}\0{PASSWORD}"));
-        let reply = client.command(&format!("AUTH PLAIN {other}")).await;
-        assert!(reply.code == 535 || reply.code == 501, "{reply:?}");
-        client.command("NOOP").await.expect(250, "2.0.0");
-    })
-    .await;
+    // Acting for another user is refused (RFC 4616 §2 authzid).
+    let mut client = greeted(submission).await;
+    let other = BASE64.encode(format!("{BRUNO}\0{ANNA}\0{PASSWORD}"));
+    let reply = client.command(&format!("AUTH PLAIN {other}")).await;
+    assert!(reply.code == 535 || reply.code == 501, "{reply:?}");
+    client.command("NOOP").await.expect(250, "2.0.0");
 }

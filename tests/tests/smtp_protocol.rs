@@ -6,19 +6,38 @@
 //! without a domain (RFC 5321 §4.5.1).
 //!
 //! Every refusal is followed by a command that must still work: a refused
-//! command never ends or desynchronises the session.
+//! command never ends or desynchronises the session. Everything runs on
+//! SQLite and on PostgreSQL.
 
 use postino_common::store::Store;
 use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{
-    ANNA, BRUNO, DOMAIN, add_mailbox, data, envelope, greeted, inbox, sqlite_site, stopped,
+    ANNA, BRUNO, DOMAIN, add_mailbox, data, envelope, greeted, inbox, stopped,
 };
-use postino_tests::{LineClient, Server, SmtpReply, TEST_LIMIT, TestConfig, within};
+use postino_tests::{LineClient, Server, SmtpReply, TestConfig, on_both_backends};
 
-/// A configuration on SQLite with a DNS stub, the domain and two mailboxes,
-/// plus `smtp` settings.
-async fn site(smtp: &[&str]) -> (TestConfig, DnsStub) {
-    sqlite_site(smtp, &[ANNA, BRUNO]).await
+on_both_backends!(
+    ehlo_lists_the_extensions_of_each_listener,
+    every_reply_has_an_enhanced_status_code,
+    commands_out_of_sequence_get_503,
+    syntax_errors_get_500_and_501,
+    rset_noop_vrfy_help_and_quit,
+    over_long_command_line_is_refused_and_the_session_goes_on,
+    pipelined_transactions_get_every_reply_in_order,
+    bdat_chunks_are_delivered_byte_for_byte,
+    refused_bdat_chunks_are_consumed_not_executed,
+    messages_over_the_size_limit_are_refused,
+    over_long_text_lines_are_refused,
+    too_many_recipients_get_452,
+    utf8_addresses_need_smtputf8,
+    utf8_domains_are_accepted_with_smtputf8,
+    postmaster_without_a_domain_reaches_our_postmaster,
+);
+
+/// Sets `config` up with a DNS stub, the domain and two mailboxes, plus
+/// `smtp` settings.
+async fn site(config: &TestConfig, smtp: &[&str]) -> DnsStub {
+    postino_tests::smtp::site(config, smtp, &[ANNA, BRUNO]).await
 }
 
 /// A small message with a subject that finds it again.
@@ -57,597 +76,541 @@ fn assert_delivered(stored: &[u8], sent: &[u8]) {
     }
 }
 
-#[tokio::test]
-async fn ehlo_lists_the_extensions_of_each_listener() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_message_size = \"12345\""]).await;
-        let server = Server::start(&config).await;
-        let listeners = config.listeners;
+async fn ehlo_lists_the_extensions_of_each_listener(config: &TestConfig) {
+    let _dns = site(config, &["max_message_size = \"12345\""]).await;
+    let server = Server::start(config).await;
+    let listeners = config.listeners;
 
-        for (addr, submission) in [
-            (listeners.smtp_mx, false),
-            (listeners.smtp_submission, true),
+    for (addr, submission) in [
+        (listeners.smtp_mx, false),
+        (listeners.smtp_submission, true),
+    ] {
+        let mut client = LineClient::connect(addr).await;
+        let greeting = client.read_reply().await;
+        assert_eq!(greeting.code, 220, "{greeting:?}");
+        assert!(
+            greeting.lines[0].starts_with("220 mx.postino.test "),
+            "{greeting:?}"
+        );
+        let ehlo = client.command("EHLO client.example").await;
+        assert_eq!(ehlo.code, 250, "{ehlo:?}");
+        assert!(ehlo.lines[0].starts_with("250-mx.postino.test"), "{ehlo:?}");
+        let keywords: Vec<&str> = ehlo.lines[1..].iter().map(|l| &l[4..]).collect();
+        for wanted in [
+            "PIPELINING",
+            "SIZE 12345",
+            "8BITMIME",
+            "SMTPUTF8",
+            "ENHANCEDSTATUSCODES",
+            "CHUNKING",
+            "DSN",
+            "STARTTLS",
         ] {
-            let mut client = LineClient::connect(addr).await;
-            let greeting = client.read_reply().await;
-            assert_eq!(greeting.code, 220, "{greeting:?}");
-            assert!(
-                greeting.lines[0].starts_with("220 mx.postino.test "),
-                "{greeting:?}"
-            );
-            let ehlo = client.command("EHLO client.example").await;
-            assert_eq!(ehlo.code, 250, "{ehlo:?}");
-            assert!(ehlo.lines[0].starts_with("250-mx.postino.test"), "{ehlo:?}");
-            let keywords: Vec<&str> = ehlo.lines[1..].iter().map(|l| &l[4..]).collect();
-            for wanted in [
-                "PIPELINING",
-                "SIZE 12345",
-                "8BITMIME",
-                "SMTPUTF8",
-                "ENHANCEDSTATUSCODES",
-                "CHUNKING",
-                "DSN",
-                "STARTTLS",
-            ] {
-                assert!(keywords.contains(&wanted), "{wanted} missing: {ehlo:?}");
-            }
-            // Never AUTH in clear by default, and never on MX.
-            assert!(
-                !keywords.iter().any(|k| k.starts_with("AUTH")),
-                "AUTH offered in clear (submission: {submission}): {ehlo:?}"
-            );
-            let helo = client.command("HELO client.example").await;
-            assert_eq!(helo.lines.len(), 1, "HELO gets one line: {helo:?}");
-            assert!(helo.lines[0].starts_with("250 mx.postino.test"), "{helo:?}");
-            client.command("QUIT").await.expect(221, "2.0.0");
+            assert!(keywords.contains(&wanted), "{wanted} missing: {ehlo:?}");
         }
-        drop(server);
-    })
-    .await;
+        // Never AUTH in clear by default, and never on MX.
+        assert!(
+            !keywords.iter().any(|k| k.starts_with("AUTH")),
+            "AUTH offered in clear (submission: {submission}): {ehlo:?}"
+        );
+        let helo = client.command("HELO client.example").await;
+        assert_eq!(helo.lines.len(), 1, "HELO gets one line: {helo:?}");
+        assert!(helo.lines[0].starts_with("250 mx.postino.test"), "{helo:?}");
+        client.command("QUIT").await.expect(221, "2.0.0");
+    }
+    drop(server);
 }
 
 /// RFC 2034 §3: with ENHANCEDSTATUSCODES, every reply but the greeting, the
 /// EHLO/HELO replies and the 3xx intermediate ones carries a status code.
-#[tokio::test]
-async fn every_reply_has_an_enhanced_status_code() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_errors = 100"]).await;
-        let _server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let mut replies: Vec<(&str, SmtpReply)> = Vec::new();
-        for command in [
-            "NOOP",
-            "HELP",
-            "VRFY anna",
-            "EXPN staff",
-            "RSET",
-            "RCPT TO:<anna@comune.esempio.pu.it>",
-            "DATA",
-            "FROB",
-            "MAIL FROM:broken",
-            "MAIL FROM:<mittente@esterno.example> FROB=1",
-            "MAIL FROM:<mittente@esterno.example>",
-            "MAIL FROM:<mittente@esterno.example>",
-            "RCPT TO:<nessuno@comune.esempio.pu.it>",
-            "RCPT TO:<qualcuno@altrove.example>",
-            "RCPT TO:<anna@comune.esempio.pu.it>",
-            "AUTH PLAIN AGFubmEAcGFzc3dvcmQ=",
-            "STARTTLS now",
-        ] {
-            replies.push((command, client.command(command).await));
-        }
-        client.send("DATA").await;
-        let go_ahead = client.read_reply().await;
-        assert_eq!(go_ahead.code, 354, "{go_ahead:?}");
-        client.send_raw(b"Subject: x\r\n\r\nx\r\n.\r\n").await;
-        replies.push(("end of data", client.read_reply().await));
-        replies.push(("QUIT", client.command("QUIT").await));
-        for (command, reply) in &replies {
-            let status = reply.status();
-            assert!(
-                status.is_some_and(|s| s.as_bytes()[0] == reply.lines[0].as_bytes()[0]),
-                "`{command}`: no matching enhanced status code in {reply:?}"
-            );
-            for line in &reply.lines {
-                assert!(
-                    line.get(4..).and_then(|t| t.split(' ').next()) == status,
-                    "`{command}`: a line without the status code: {reply:?}"
-                );
-            }
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn commands_out_of_sequence_get_503() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_errors = 100"]).await;
-        let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-        client.read_reply().await;
-        // Before any greeting.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(503, "5.5.1");
-        client.command("HELO client.example").await;
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(503, "5.5.1");
-        let data = client.command("DATA").await;
-        assert!(matches!(data.code, 503 | 554), "DATA before MAIL: {data:?}");
-        assert_eq!(data.status(), Some("5.5.1"), "{data:?}");
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(503, "5.5.1");
-        // DATA with no accepted recipient (RFC 5321 §3.3: 503 or 554).
-        let data = client.command("DATA").await;
+async fn every_reply_has_an_enhanced_status_code(config: &TestConfig) {
+    let _dns = site(config, &["max_errors = 100"]).await;
+    let _server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let mut replies: Vec<(&str, SmtpReply)> = Vec::new();
+    for command in [
+        "NOOP",
+        "HELP",
+        "VRFY anna",
+        "EXPN staff",
+        "RSET",
+        "RCPT TO:<anna@comune.esempio.pu.it>",
+        "DATA",
+        "FROB",
+        "MAIL FROM:broken",
+        "MAIL FROM:<mittente@esterno.example> FROB=1",
+        "MAIL FROM:<mittente@esterno.example>",
+        "MAIL FROM:<mittente@esterno.example>",
+        "RCPT TO:<nessuno@comune.esempio.pu.it>",
+        "RCPT TO:<qualcuno@altrove.example>",
+        "RCPT TO:<anna@comune.esempio.pu.it>",
+        "AUTH PLAIN AGFubmEAcGFzc3dvcmQ=",
+        "STARTTLS now",
+    ] {
+        replies.push((command, client.command(command).await));
+    }
+    client.send("DATA").await;
+    let go_ahead = client.read_reply().await;
+    assert_eq!(go_ahead.code, 354, "{go_ahead:?}");
+    client.send_raw(b"Subject: x\r\n\r\nx\r\n.\r\n").await;
+    replies.push(("end of data", client.read_reply().await));
+    replies.push(("QUIT", client.command("QUIT").await));
+    for (command, reply) in &replies {
+        let status = reply.status();
         assert!(
-            matches!(data.code, 503 | 554),
-            "DATA without RCPT: {data:?}"
+            status.is_some_and(|s| s.as_bytes()[0] == reply.lines[0].as_bytes()[0]),
+            "`{command}`: no matching enhanced status code in {reply:?}"
         );
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        client.command("RSET").await.expect(250, "2.0.0");
-        // RSET ended the transaction.
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(503, "5.5.1");
-        // AUTH on MX is not offered at all.
-        let auth = client.command("AUTH PLAIN AGFubmEAcGFzcw==").await;
-        assert!(auth.code >= 500, "AUTH on MX: {auth:?}");
-        client.command("NOOP").await.expect(250, "2.0.0");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn syntax_errors_get_500_and_501() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_errors = 100"]).await;
-        let _server = Server::start(&config).await;
-        let mut client = LineClient::connect(config.listeners.smtp_mx).await;
-        client.read_reply().await;
-        client.command("FROB").await.expect(500, "5.5.1");
-        client.command("").await;
-        let ehlo = client.command("EHLO").await;
-        assert_eq!(ehlo.code, 501, "{ehlo:?}");
-        assert!(
-            ehlo.status().is_some_and(|s| s.starts_with("5.5.")),
-            "{ehlo:?}"
-        );
-        client.command("EHLO client.example").await;
-        for bad in [
-            "MAIL FROM:mittente@esterno.example",
-            "MAIL TO:<mittente@esterno.example>",
-            "MAIL FROM:<mittente@>",
-            "MAIL FROM:<mittente@esterno.example> SIZE=grande",
-            "DATA adesso",
-            "RSET tutto",
-            "BDAT tanti",
-        ] {
-            let reply = client.command(bad).await;
-            assert_eq!(reply.code, 501, "`{bad}`: {reply:?}");
+        for line in &reply.lines {
             assert!(
-                reply.status().is_some_and(|s| s.starts_with("5.5.")),
-                "`{bad}`: {reply:?}"
+                line.get(4..).and_then(|t| t.split(' ').next()) == status,
+                "`{command}`: a line without the status code: {reply:?}"
             );
         }
-        // An unknown parameter: 555 (RFC 5321 §4.1.1.11) or 501.
-        let reply = client
-            .command("MAIL FROM:<mittente@esterno.example> FROB=1")
-            .await;
-        assert!(matches!(reply.code, 501 | 555), "{reply:?}");
+    }
+}
+
+async fn commands_out_of_sequence_get_503(config: &TestConfig) {
+    let _dns = site(config, &["max_errors = 100"]).await;
+    let _server = Server::start(config).await;
+    let mut client = LineClient::connect(config.listeners.smtp_mx).await;
+    client.read_reply().await;
+    // Before any greeting.
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(503, "5.5.1");
+    client.command("HELO client.example").await;
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(503, "5.5.1");
+    let data = client.command("DATA").await;
+    assert!(matches!(data.code, 503 | 554), "DATA before MAIL: {data:?}");
+    assert_eq!(data.status(), Some("5.5.1"), "{data:?}");
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(503, "5.5.1");
+    // DATA with no accepted recipient (RFC 5321 §3.3: 503 or 554).
+    let data = client.command("DATA").await;
+    assert!(
+        matches!(data.code, 503 | 554),
+        "DATA without RCPT: {data:?}"
+    );
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
+    client.command("RSET").await.expect(250, "2.0.0");
+    // RSET ended the transaction.
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(503, "5.5.1");
+    // AUTH on MX is not offered at all.
+    let auth = client.command("AUTH PLAIN AGFubmEAcGFzcw==").await;
+    assert!(auth.code >= 500, "AUTH on MX: {auth:?}");
+    client.command("NOOP").await.expect(250, "2.0.0");
+}
+
+async fn syntax_errors_get_500_and_501(config: &TestConfig) {
+    let _dns = site(config, &["max_errors = 100"]).await;
+    let _server = Server::start(config).await;
+    let mut client = LineClient::connect(config.listeners.smtp_mx).await;
+    client.read_reply().await;
+    client.command("FROB").await.expect(500, "5.5.1");
+    client.command("").await;
+    let ehlo = client.command("EHLO").await;
+    assert_eq!(ehlo.code, 501, "{ehlo:?}");
+    assert!(
+        ehlo.status().is_some_and(|s| s.starts_with("5.5.")),
+        "{ehlo:?}"
+    );
+    client.command("EHLO client.example").await;
+    for bad in [
+        "MAIL FROM:mittente@esterno.example",
+        "MAIL TO:<mittente@esterno.example>",
+        "MAIL FROM:<mittente@>",
+        "MAIL FROM:<mittente@esterno.example> SIZE=grande",
+        "DATA adesso",
+        "RSET tutto",
+        "BDAT tanti",
+    ] {
+        let reply = client.command(bad).await;
+        assert_eq!(reply.code, 501, "`{bad}`: {reply:?}");
         assert!(
             reply.status().is_some_and(|s| s.starts_with("5.5.")),
-            "{reply:?}"
+            "`{bad}`: {reply:?}"
         );
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        for bad in [
-            "RCPT TO:<>",
-            "RCPT TO:<a b@comune.esempio.pu.it>",
-            "RCPT TO:anna",
-        ] {
-            let reply = client.command(bad).await;
-            assert_eq!(reply.code, 501, "`{bad}`: {reply:?}");
-        }
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-    })
-    .await;
+    }
+    // An unknown parameter: 555 (RFC 5321 §4.1.1.11) or 501.
+    let reply = client
+        .command("MAIL FROM:<mittente@esterno.example> FROB=1")
+        .await;
+    assert!(matches!(reply.code, 501 | 555), "{reply:?}");
+    assert!(
+        reply.status().is_some_and(|s| s.starts_with("5.5.")),
+        "{reply:?}"
+    );
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
+    for bad in [
+        "RCPT TO:<>",
+        "RCPT TO:<a b@comune.esempio.pu.it>",
+        "RCPT TO:anna",
+    ] {
+        let reply = client.command(bad).await;
+        assert_eq!(reply.code, 501, "`{bad}`: {reply:?}");
+    }
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
 }
 
-#[tokio::test]
-async fn rset_noop_vrfy_help_and_quit() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        client.command("NOOP").await.expect(250, "2.0.0");
-        client.command("NOOP anything").await.expect(250, "2.0.0");
-        let help = client.command("HELP").await;
-        assert!(matches!(help.code, 211 | 214), "{help:?}");
-        // RFC 5321 §3.5.3: 252 when the server will not say.
-        let vrfy = client.command(&format!("VRFY {ANNA}")).await;
-        assert_eq!(vrfy.code, 252, "{vrfy:?}");
-        let vrfy = client.command("VRFY nessuno@comune.esempio.pu.it").await;
-        assert_eq!(vrfy.code, 252, "VRFY must not tell users apart: {vrfy:?}");
+async fn rset_noop_vrfy_help_and_quit(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client.command("NOOP").await.expect(250, "2.0.0");
+    client.command("NOOP anything").await.expect(250, "2.0.0");
+    let help = client.command("HELP").await;
+    assert!(matches!(help.code, 211 | 214), "{help:?}");
+    // RFC 5321 §3.5.3: 252 when the server will not say.
+    let vrfy = client.command(&format!("VRFY {ANNA}")).await;
+    assert_eq!(vrfy.code, 252, "{vrfy:?}");
+    let vrfy = client.command("VRFY nessuno@comune.esempio.pu.it").await;
+    assert_eq!(vrfy.code, 252, "VRFY must not tell users apart: {vrfy:?}");
 
-        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-        client.command("RSET").await.expect(250, "2.0.0");
-        // A new transaction after RSET, delivered to Bruno only.
-        envelope(&mut client, "mittente@esterno.example", &[BRUNO]).await;
-        let sent = message("dopo-rset");
-        data(&mut client, sent.as_bytes())
-            .await
-            .expect(250, "2.0.0");
-        client.command("QUIT").await.expect(221, "2.0.0");
-        let after = client
-            .closed_within(std::time::Duration::from_secs(5))
-            .await;
-        assert!(after.is_empty(), "lines after QUIT: {after:?}");
+    envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+    client.command("RSET").await.expect(250, "2.0.0");
+    // A new transaction after RSET, delivered to Bruno only.
+    envelope(&mut client, "mittente@esterno.example", &[BRUNO]).await;
+    let sent = message("dopo-rset");
+    data(&mut client, sent.as_bytes())
+        .await
+        .expect(250, "2.0.0");
+    client.command("QUIT").await.expect(221, "2.0.0");
+    let after = client
+        .closed_within(std::time::Duration::from_secs(5))
+        .await;
+    assert!(after.is_empty(), "lines after QUIT: {after:?}");
 
-        let store = stopped(server, &config).await;
-        assert!(
-            inbox(&store, ANNA).await.is_empty(),
-            "RSET did not drop Anna"
-        );
-        let bruno = inbox(&store, BRUNO).await;
-        assert_eq!(bruno.len(), 1);
-        assert_delivered(&bruno[0], sent.as_bytes());
-    })
-    .await;
+    let store = stopped(server, config).await;
+    assert!(
+        inbox(&store, ANNA).await.is_empty(),
+        "RSET did not drop Anna"
+    );
+    let bruno = inbox(&store, BRUNO).await;
+    assert_eq!(bruno.len(), 1);
+    assert_delivered(&bruno[0], sent.as_bytes());
 }
 
-#[tokio::test]
-async fn over_long_command_line_is_refused_and_the_session_goes_on() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let _server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let long = format!("MAIL FROM:<{}@esterno.example>", "a".repeat(5000));
-        let reply = client.command(&long).await;
-        assert_eq!(reply.code, 500, "{reply:?}");
-        assert!(
-            reply.status().is_some_and(|s| s.starts_with("5.5.")),
-            "{reply:?}"
-        );
-        // 200 KB with no line end at all, then the end: one refusal, and
-        // nothing of it is taken for a command.
-        let mut flood = b"NOOP ".to_vec();
-        flood.extend(std::iter::repeat_n(b'x', 200_000));
-        flood.extend_from_slice(b"\r\nNOOP\r\n");
-        client.send_raw(&flood).await;
-        assert_eq!(client.read_reply().await.code, 500);
-        client.read_reply().await.expect(250, "2.0.0");
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-    })
-    .await;
+async fn over_long_command_line_is_refused_and_the_session_goes_on(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let _server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let long = format!("MAIL FROM:<{}@esterno.example>", "a".repeat(5000));
+    let reply = client.command(&long).await;
+    assert_eq!(reply.code, 500, "{reply:?}");
+    assert!(
+        reply.status().is_some_and(|s| s.starts_with("5.5.")),
+        "{reply:?}"
+    );
+    // 200 KB with no line end at all, then the end: one refusal, and
+    // nothing of it is taken for a command.
+    let mut flood = b"NOOP ".to_vec();
+    flood.extend(std::iter::repeat_n(b'x', 200_000));
+    flood.extend_from_slice(b"\r\nNOOP\r\n");
+    client.send_raw(&flood).await;
+    assert_eq!(client.read_reply().await.code, 500);
+    client.read_reply().await.expect(250, "2.0.0");
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
 }
 
-#[tokio::test]
-async fn pipelined_transactions_get_every_reply_in_order() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let first = message("pipelined-1");
-        let second = message("pipelined-2");
-        // RFC 2920: the client waits only after DATA.
-        client
-            .send_raw(
-                format!(
-                    "MAIL FROM:<mittente@esterno.example>\r\nRCPT TO:<{ANNA}>\r\n\
-                     RCPT TO:<nessuno@{DOMAIN}>\r\nRCPT TO:<{BRUNO}>\r\nDATA\r\n"
-                )
-                .as_bytes(),
+async fn pipelined_transactions_get_every_reply_in_order(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let first = message("pipelined-1");
+    let second = message("pipelined-2");
+    // RFC 2920: the client waits only after DATA.
+    client
+        .send_raw(
+            format!(
+                "MAIL FROM:<mittente@esterno.example>\r\nRCPT TO:<{ANNA}>\r\n\
+                 RCPT TO:<nessuno@{DOMAIN}>\r\nRCPT TO:<{BRUNO}>\r\nDATA\r\n"
             )
-            .await;
-        client.read_reply().await.expect(250, "2.1.0");
-        client.read_reply().await.expect(250, "2.1.5");
-        client.read_reply().await.expect(550, "5.1.1");
-        client.read_reply().await.expect(250, "2.1.5");
-        assert_eq!(client.read_reply().await.code, 354);
-        // The end of data, a whole second transaction and QUIT in one write.
-        client
-            .send_raw(
-                format!(
-                    "{first}.\r\nMAIL FROM:<mittente@esterno.example>\r\nRCPT TO:<{ANNA}>\r\n\
-                     BDAT {} LAST\r\n{second}QUIT\r\n",
-                    second.len()
-                )
-                .as_bytes(),
+            .as_bytes(),
+        )
+        .await;
+    client.read_reply().await.expect(250, "2.1.0");
+    client.read_reply().await.expect(250, "2.1.5");
+    client.read_reply().await.expect(550, "5.1.1");
+    client.read_reply().await.expect(250, "2.1.5");
+    assert_eq!(client.read_reply().await.code, 354);
+    // The end of data, a whole second transaction and QUIT in one write.
+    client
+        .send_raw(
+            format!(
+                "{first}.\r\nMAIL FROM:<mittente@esterno.example>\r\nRCPT TO:<{ANNA}>\r\n\
+                 BDAT {} LAST\r\n{second}QUIT\r\n",
+                second.len()
             )
-            .await;
-        client.read_reply().await.expect(250, "2.0.0");
-        client.read_reply().await.expect(250, "2.1.0");
-        client.read_reply().await.expect(250, "2.1.5");
-        client.read_reply().await.expect(250, "2.0.0");
-        client.read_reply().await.expect(221, "2.0.0");
+            .as_bytes(),
+        )
+        .await;
+    client.read_reply().await.expect(250, "2.0.0");
+    client.read_reply().await.expect(250, "2.1.0");
+    client.read_reply().await.expect(250, "2.1.5");
+    client.read_reply().await.expect(250, "2.0.0");
+    client.read_reply().await.expect(221, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        let anna = inbox(&store, ANNA).await;
-        assert_eq!(anna.len(), 2);
-        assert_delivered(&anna[0], first.as_bytes());
-        assert_delivered(&anna[1], second.as_bytes());
-        let bruno = inbox(&store, BRUNO).await;
-        assert_eq!(bruno.len(), 1);
-        assert_eq!(bruno[0], anna[0], "one message, the same bytes for both");
-    })
-    .await;
+    let store = stopped(server, config).await;
+    let anna = inbox(&store, ANNA).await;
+    assert_eq!(anna.len(), 2);
+    assert_delivered(&anna[0], first.as_bytes());
+    assert_delivered(&anna[1], second.as_bytes());
+    let bruno = inbox(&store, BRUNO).await;
+    assert_eq!(bruno.len(), 1);
+    assert_eq!(bruno[0], anna[0], "one message, the same bytes for both");
 }
 
 /// RFC 3030: BDAT content is taken byte for byte: no dot-stuffing, and a
 /// `CRLF . CRLF` inside a chunk ends nothing.
-#[tokio::test]
-async fn bdat_chunks_are_delivered_byte_for_byte() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        client
-            .command("MAIL FROM:<mittente@esterno.example> BODY=8BITMIME")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        let sent = format!(
-            "{}..due punti\r\n.\r\nMAIL FROM:<x@esterno.example>\r\nperché è così\r\n",
-            message("bdat")
-        );
-        let (one, two) = sent.as_bytes().split_at(40);
-        client.send(&format!("BDAT {}", one.len())).await;
-        client.send_raw(one).await;
-        let reply = client.read_reply().await;
-        assert_eq!(reply.code, 250, "{reply:?}");
-        client.send(&format!("BDAT {} LAST", two.len())).await;
-        client.send_raw(two).await;
-        client.read_reply().await.expect(250, "2.0.0");
-        // An empty last chunk ends a message too (RFC 3030 §2).
-        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-        let small = message("bdat-0-last");
-        client.send(&format!("BDAT {}", small.len())).await;
-        client.send_raw(small.as_bytes()).await;
-        assert_eq!(client.read_reply().await.code, 250);
-        client.command("BDAT 0 LAST").await.expect(250, "2.0.0");
-        // DATA cannot follow BDAT in one transaction (RFC 3030 §2).
-        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-        client.send("BDAT 3").await;
-        client.send_raw(b"abc").await;
-        assert_eq!(client.read_reply().await.code, 250);
-        client.command("DATA").await.expect(503, "5.5.1");
-        client.command("NOOP").await.expect(250, "2.0.0");
+async fn bdat_chunks_are_delivered_byte_for_byte(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client
+        .command("MAIL FROM:<mittente@esterno.example> BODY=8BITMIME")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
+    let sent = format!(
+        "{}..due punti\r\n.\r\nMAIL FROM:<x@esterno.example>\r\nperché è così\r\n",
+        message("bdat")
+    );
+    let (one, two) = sent.as_bytes().split_at(40);
+    client.send(&format!("BDAT {}", one.len())).await;
+    client.send_raw(one).await;
+    let reply = client.read_reply().await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    client.send(&format!("BDAT {} LAST", two.len())).await;
+    client.send_raw(two).await;
+    client.read_reply().await.expect(250, "2.0.0");
+    // An empty last chunk ends a message too (RFC 3030 §2).
+    envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+    let small = message("bdat-0-last");
+    client.send(&format!("BDAT {}", small.len())).await;
+    client.send_raw(small.as_bytes()).await;
+    assert_eq!(client.read_reply().await.code, 250);
+    client.command("BDAT 0 LAST").await.expect(250, "2.0.0");
+    // DATA cannot follow BDAT in one transaction (RFC 3030 §2).
+    envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+    client.send("BDAT 3").await;
+    client.send_raw(b"abc").await;
+    assert_eq!(client.read_reply().await.code, 250);
+    client.command("DATA").await.expect(503, "5.5.1");
+    client.command("NOOP").await.expect(250, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        let anna = inbox(&store, ANNA).await;
-        assert_eq!(
-            anna.len(),
-            2,
-            "the BDAT followed by DATA must not be stored"
-        );
-        assert_delivered(&anna[0], sent.as_bytes());
-        assert_delivered(&anna[1], small.as_bytes());
-    })
-    .await;
+    let store = stopped(server, config).await;
+    let anna = inbox(&store, ANNA).await;
+    assert_eq!(
+        anna.len(),
+        2,
+        "the BDAT followed by DATA must not be stored"
+    );
+    assert_delivered(&anna[0], sent.as_bytes());
+    assert_delivered(&anna[1], small.as_bytes());
 }
 
 /// A BDAT chunk that is refused is still read whole: none of it is ever
 /// taken for commands (STYLE.md anti-pattern 2).
-#[tokio::test]
-async fn refused_bdat_chunks_are_consumed_not_executed() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let inside = format!("MAIL FROM:<x@esterno.example>\r\nRCPT TO:<{ANNA}>\r\nDATA\r\n");
-        client.send(&format!("BDAT {} LAST", inside.len())).await;
-        client.send_raw(inside.as_bytes()).await;
-        client.read_reply().await.expect(503, "5.5.1");
-        client.command("NOOP").await.expect(250, "2.0.0");
-        // No valid recipient: refused, and consumed too.
-        client
-            .command("MAIL FROM:<mittente@esterno.example>")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<nessuno@{DOMAIN}>"))
-            .await
-            .expect(550, "5.1.1");
-        client.send(&format!("BDAT {} LAST", inside.len())).await;
-        client.send_raw(inside.as_bytes()).await;
-        let reply = client.read_reply().await;
-        assert!(reply.code >= 500, "{reply:?}");
-        client.command("NOOP").await.expect(250, "2.0.0");
+async fn refused_bdat_chunks_are_consumed_not_executed(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let inside = format!("MAIL FROM:<x@esterno.example>\r\nRCPT TO:<{ANNA}>\r\nDATA\r\n");
+    client.send(&format!("BDAT {} LAST", inside.len())).await;
+    client.send_raw(inside.as_bytes()).await;
+    client.read_reply().await.expect(503, "5.5.1");
+    client.command("NOOP").await.expect(250, "2.0.0");
+    // No valid recipient: refused, and consumed too.
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<nessuno@{DOMAIN}>"))
+        .await
+        .expect(550, "5.1.1");
+    client.send(&format!("BDAT {} LAST", inside.len())).await;
+    client.send_raw(inside.as_bytes()).await;
+    let reply = client.read_reply().await;
+    assert!(reply.code >= 500, "{reply:?}");
+    client.command("NOOP").await.expect(250, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        assert!(inbox(&store, ANNA).await.is_empty());
-    })
-    .await;
+    let store = stopped(server, config).await;
+    assert!(inbox(&store, ANNA).await.is_empty());
 }
 
 /// RFC 1870: SIZE refuses a message announced too big at MAIL, and one that
 /// turns out too big in DATA or over BDAT chunks, and the session goes on.
-#[tokio::test]
-async fn messages_over_the_size_limit_are_refused() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_message_size = \"20KB\""]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        client
-            .command("MAIL FROM:<mittente@esterno.example> SIZE=20001")
-            .await
-            .expect(552, "5.3.4");
-        client
-            .command("MAIL FROM:<mittente@esterno.example> SIZE=20000")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        // Announced small, sent big: 30 lines of 998 characters.
-        let line = format!("{}\r\n", "x".repeat(998));
-        let big = format!("{}{}", message("troppo-grande"), line.repeat(30));
-        data_unchecked(&mut client, big.as_bytes())
-            .await
-            .expect(552, "5.3.4");
-        client.command("NOOP").await.expect(250, "2.0.0");
+async fn messages_over_the_size_limit_are_refused(config: &TestConfig) {
+    let _dns = site(config, &["max_message_size = \"20KB\""]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client
+        .command("MAIL FROM:<mittente@esterno.example> SIZE=20001")
+        .await
+        .expect(552, "5.3.4");
+    client
+        .command("MAIL FROM:<mittente@esterno.example> SIZE=20000")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
+    // Announced small, sent big: 30 lines of 998 characters.
+    let line = format!("{}\r\n", "x".repeat(998));
+    let big = format!("{}{}", message("troppo-grande"), line.repeat(30));
+    data_unchecked(&mut client, big.as_bytes())
+        .await
+        .expect(552, "5.3.4");
+    client.command("NOOP").await.expect(250, "2.0.0");
 
-        // Over BDAT: each chunk fits, the sum does not.
-        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-        let chunk = line.repeat(12);
-        client.send(&format!("BDAT {}", chunk.len())).await;
-        client.send_raw(chunk.as_bytes()).await;
-        assert_eq!(client.read_reply().await.code, 250);
-        client.send(&format!("BDAT {} LAST", chunk.len())).await;
-        client.send_raw(chunk.as_bytes()).await;
-        client.read_reply().await.expect(552, "5.3.4");
-        client.command("NOOP").await.expect(250, "2.0.0");
+    // Over BDAT: each chunk fits, the sum does not.
+    envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+    let chunk = line.repeat(12);
+    client.send(&format!("BDAT {}", chunk.len())).await;
+    client.send_raw(chunk.as_bytes()).await;
+    assert_eq!(client.read_reply().await.code, 250);
+    client.send(&format!("BDAT {} LAST", chunk.len())).await;
+    client.send_raw(chunk.as_bytes()).await;
+    client.read_reply().await.expect(552, "5.3.4");
+    client.command("NOOP").await.expect(250, "2.0.0");
 
-        // Just under the limit passes.
-        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-        let head = message("quasi-troppo");
-        let fits = format!("{head}{}", line.repeat((20_000 - head.len()) / line.len()));
-        data_unchecked(&mut client, fits.as_bytes())
-            .await
-            .expect(250, "2.0.0");
+    // Just under the limit passes.
+    envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+    let head = message("quasi-troppo");
+    let fits = format!("{head}{}", line.repeat((20_000 - head.len()) / line.len()));
+    data_unchecked(&mut client, fits.as_bytes())
+        .await
+        .expect(250, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        let anna = inbox(&store, ANNA).await;
-        assert_eq!(anna.len(), 1);
-        assert_delivered(&anna[0], fits.as_bytes());
-    })
-    .await;
+    let store = stopped(server, config).await;
+    let anna = inbox(&store, ANNA).await;
+    assert_eq!(anna.len(), 1);
+    assert_delivered(&anna[0], fits.as_bytes());
 }
 
 /// RFC 5321 §4.5.3.1.6: text lines are at most 998 characters.
-#[tokio::test]
-async fn over_long_text_lines_are_refused() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        for (how, length) in [("DATA", 5000), ("BDAT", 999)] {
-            envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-            let content = format!("{}{}\r\n", message("riga-lunga"), "y".repeat(length));
-            if how == "DATA" {
-                client.command("DATA").await;
-                client.send_raw(content.as_bytes()).await;
-                client.send(".").await;
-            } else {
-                client.send(&format!("BDAT {} LAST", content.len())).await;
-                client.send_raw(content.as_bytes()).await;
-            }
-            let reply = client.read_reply().await;
-            assert!(reply.code >= 500, "{how}: line of {length}: {reply:?}");
-            client.command("NOOP").await.expect(250, "2.0.0");
+async fn over_long_text_lines_are_refused(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    for (how, length) in [("DATA", 5000), ("BDAT", 999)] {
+        envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
+        let content = format!("{}{}\r\n", message("riga-lunga"), "y".repeat(length));
+        if how == "DATA" {
+            client.command("DATA").await;
+            client.send_raw(content.as_bytes()).await;
+            client.send(".").await;
+        } else {
+            client.send(&format!("BDAT {} LAST", content.len())).await;
+            client.send_raw(content.as_bytes()).await;
         }
-        let store = stopped(server, &config).await;
-        assert!(inbox(&store, ANNA).await.is_empty());
-    })
-    .await;
+        let reply = client.read_reply().await;
+        assert!(reply.code >= 500, "{how}: line of {length}: {reply:?}");
+        client.command("NOOP").await.expect(250, "2.0.0");
+    }
+    let store = stopped(server, config).await;
+    assert!(inbox(&store, ANNA).await.is_empty());
 }
 
-#[tokio::test]
-async fn too_many_recipients_get_452() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&["max_recipients = 2"]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        envelope(&mut client, "mittente@esterno.example", &[ANNA, BRUNO]).await;
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(452, "4.5.3");
-        let sent = message("due-destinatari");
-        data_unchecked(&mut client, sent.as_bytes())
-            .await
-            .expect(250, "2.0.0");
+async fn too_many_recipients_get_452(config: &TestConfig) {
+    let _dns = site(config, &["max_recipients = 2"]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    envelope(&mut client, "mittente@esterno.example", &[ANNA, BRUNO]).await;
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(452, "4.5.3");
+    let sent = message("due-destinatari");
+    data_unchecked(&mut client, sent.as_bytes())
+        .await
+        .expect(250, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        assert_eq!(inbox(&store, ANNA).await.len(), 1);
-        assert_eq!(inbox(&store, BRUNO).await.len(), 1);
-    })
-    .await;
+    let store = stopped(server, config).await;
+    assert_eq!(inbox(&store, ANNA).await.len(), 1);
+    assert_eq!(inbox(&store, BRUNO).await.len(), 1);
 }
 
 /// RFC 6531 §3.4: a UTF-8 address needs SMTPUTF8 on MAIL.
-#[tokio::test]
-async fn utf8_addresses_need_smtputf8() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        let reply = client.command("MAIL FROM:<niccolò@esterno.example>").await;
-        assert!(reply.code == 553 || reply.code == 550, "{reply:?}");
-        assert_eq!(reply.status(), Some("5.6.7"), "{reply:?}");
-        client
-            .command("MAIL FROM:<niccolò@esterno.example> SMTPUTF8")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-        let sent = "From: Niccolò <niccolò@esterno.example>\r\nSubject: perché\r\n\r\nè così\r\n";
-        data_unchecked(&mut client, sent.as_bytes())
-            .await
-            .expect(250, "2.0.0");
+async fn utf8_addresses_need_smtputf8(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    let reply = client.command("MAIL FROM:<niccolò@esterno.example>").await;
+    assert!(reply.code == 553 || reply.code == 550, "{reply:?}");
+    assert_eq!(reply.status(), Some("5.6.7"), "{reply:?}");
+    client
+        .command("MAIL FROM:<niccolò@esterno.example> SMTPUTF8")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
+    let sent = "From: Niccolò <niccolò@esterno.example>\r\nSubject: perché\r\n\r\nè così\r\n";
+    data_unchecked(&mut client, sent.as_bytes())
+        .await
+        .expect(250, "2.0.0");
 
-        let store = stopped(server, &config).await;
-        let anna = inbox(&store, ANNA).await;
-        assert_eq!(anna.len(), 1);
-        assert_delivered(&anna[0], sent.as_bytes());
-        let text = String::from_utf8_lossy(&anna[0]);
-        assert!(
-            text.starts_with("Return-Path: <niccolò@esterno.example>\r\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("with UTF8SMTP"),
-            "RFC 6531 §3.7.3 protocol: {text}"
-        );
-    })
-    .await;
+    let store = stopped(server, config).await;
+    let anna = inbox(&store, ANNA).await;
+    assert_eq!(anna.len(), 1);
+    assert_delivered(&anna[0], sent.as_bytes());
+    let text = String::from_utf8_lossy(&anna[0]);
+    assert!(
+        text.starts_with("Return-Path: <niccolò@esterno.example>\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("with UTF8SMTP"),
+        "RFC 6531 §3.7.3 protocol: {text}"
+    );
 }
 
 /// RFC 6531 §3.2: with SMTPUTF8, domains may be in UTF-8 (U-labels) too.
-#[tokio::test]
-async fn utf8_domains_are_accepted_with_smtputf8() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let _server = Server::start(&config).await;
-        let mut client = greeted(config.listeners.smtp_mx).await;
-        client
-            .command("MAIL FROM:<niccolò@città.example> SMTPUTF8")
-            .await
-            .expect(250, "2.1.0");
-        client
-            .command(&format!("RCPT TO:<{ANNA}>"))
-            .await
-            .expect(250, "2.1.5");
-    })
-    .await;
+async fn utf8_domains_are_accepted_with_smtputf8(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let _server = Server::start(config).await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client
+        .command("MAIL FROM:<niccolò@città.example> SMTPUTF8")
+        .await
+        .expect(250, "2.1.0");
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
 }
 
 /// Sends a message with `subject` on MX to `<name>`, a postmaster without a
@@ -685,36 +648,32 @@ async fn subjects(store: &Store, address: &str) -> Vec<String> {
 /// accepted on MX from anyone and reaches our own postmaster: at the
 /// hostname's nearest hosted parent domain, else at the domain hosted
 /// first; or the address `smtp.postmaster` names.
-#[tokio::test]
-async fn postmaster_without_a_domain_reaches_our_postmaster() {
-    within(TEST_LIMIT, async {
-        let (config, _dns) = site(&[]).await;
-        let first = format!("postmaster@{DOMAIN}");
-        config.cli(&["alias", "add", &first, ANNA], None).await.ok();
-        let server = Server::start(&config).await;
-        // Nothing in mx.postino.test is hosted: the first domain's postmaster.
-        send_to_postmaster(&config, "Postmaster", "primo").await;
-        // Its parent postino.test now is, and it wins.
-        config
-            .cli(&["domain", "add", "postino.test"], None)
-            .await
-            .ok();
-        add_mailbox(&config, "postmaster@postino.test", &[]).await;
-        send_to_postmaster(&config, "POSTMASTER", "secondo").await;
-        let store = stopped(server, &config).await;
-        assert_eq!(subjects(&store, ANNA).await, ["primo"]);
-        assert_eq!(
-            subjects(&store, "postmaster@postino.test").await,
-            ["secondo"]
-        );
-        drop(store);
+async fn postmaster_without_a_domain_reaches_our_postmaster(config: &TestConfig) {
+    let _dns = site(config, &[]).await;
+    let first = format!("postmaster@{DOMAIN}");
+    config.cli(&["alias", "add", &first, ANNA], None).await.ok();
+    let server = Server::start(config).await;
+    // Nothing in mx.postino.test is hosted: the first domain's postmaster.
+    send_to_postmaster(config, "Postmaster", "primo").await;
+    // Its parent postino.test now is, and it wins.
+    config
+        .cli(&["domain", "add", "postino.test"], None)
+        .await
+        .ok();
+    add_mailbox(config, "postmaster@postino.test", &[]).await;
+    send_to_postmaster(config, "POSTMASTER", "secondo").await;
+    let store = stopped(server, config).await;
+    assert_eq!(subjects(&store, ANNA).await, ["primo"]);
+    assert_eq!(
+        subjects(&store, "postmaster@postino.test").await,
+        ["secondo"]
+    );
+    drop(store);
 
-        config.set("smtp", &format!("postmaster = \"{BRUNO}\""));
-        let server = Server::start(&config).await;
-        send_to_postmaster(&config, "postmaster", "terzo").await;
-        let store = stopped(server, &config).await;
-        assert_eq!(subjects(&store, BRUNO).await, ["terzo"]);
-        assert_eq!(subjects(&store, ANNA).await, ["primo"]);
-    })
-    .await;
+    config.set("smtp", &format!("postmaster = \"{BRUNO}\""));
+    let server = Server::start(config).await;
+    send_to_postmaster(config, "postmaster", "terzo").await;
+    let store = stopped(server, config).await;
+    assert_eq!(subjects(&store, BRUNO).await, ["terzo"]);
+    assert_eq!(subjects(&store, ANNA).await, ["primo"]);
 }
