@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod proto;
 mod session;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,4 +160,21 @@ async fn connection(
         Err(err) => tracing::debug!(error = %err, "connection ended"),
     }
     drop(incoming.slot);
+}
+
+/// Runs one client's session over `stream` (an in-memory pipe in the
+/// transcript tests) as a `kind` listener's, from the greeting to the end.
+pub async fn converse(
+    stream: Stream,
+    kind: ListenerKind,
+    peer: IpAddr,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let id = listener::SessionId::next();
+    let span =
+        tracing::info_span!("smtp", session = %id, %peer, ?kind, relay = tracing::field::Empty);
+    session::run(stream, true, kind, peer, id, context, shutdown)
+        .instrument(span)
+        .await
 }

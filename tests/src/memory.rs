@@ -1,5 +1,6 @@
-//! Postino's IMAP service inside the test process, on a fresh store, each
-//! connection an in-memory pipe: what the transcript tests talk to.
+//! Postino's IMAP and SMTP services inside the test process, on a fresh
+//! store, each connection an in-memory pipe: what the transcript tests talk
+//! to.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
@@ -12,23 +13,31 @@ use postino_common::store::testing::TestStore;
 use postino_common::store::{NewAccount, NewDomain};
 use postino_common::stream::Stream;
 use postino_common::tls::{CertificateSource, server_config};
+use postino_smtp::authres::Verifier;
+use postino_smtp::{ListenerKind, Timeouts};
 use tokio::io::DuplexStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::Backend;
+use crate::dns::DnsStub;
 use crate::smtp::{ANNA, BRUNO, DOMAIN, PASSWORD};
 
 /// Room in each direction of a pipe, as a socket's buffers would have.
 const PIPE: usize = 64 * 1024;
+/// The server's name.
+const HOSTNAME: &str = "mail.comune.esempio.pu.it";
 /// The address sessions see as their client's.
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A store with [`DOMAIN`], [`ANNA`] and [`BRUNO`] (password [`PASSWORD`]),
-/// and the IMAP service over it.
+/// and the IMAP and SMTP services over it; SMTP's DNS is a stub on
+/// loopback that knows no name.
 pub struct MemorySite {
     store: Option<TestStore>,
     imap: Arc<postino_imap::Context>,
+    smtp: Arc<postino_smtp::Context>,
+    _dns: DnsStub,
     shutdown: CancellationToken,
 }
 
@@ -55,9 +64,13 @@ impl MemorySite {
             auth,
             tls: acceptor(),
         };
+        let dns = DnsStub::start().await.expect("DNS stub");
+        let smtp = smtp_context(&store, &imap.auth, &dns);
         MemorySite {
             store: Some(store),
             imap: Arc::new(imap),
+            smtp: Arc::new(smtp),
+            _dns: dns,
             shutdown: CancellationToken::new(),
         }
     }
@@ -73,12 +86,57 @@ impl MemorySite {
         client
     }
 
+    /// A new SMTP connection to a `kind` listener, as from 127.0.0.1.
+    pub async fn connect_smtp(&self, kind: ListenerKind) -> DuplexStream {
+        let (client, server) = tokio::io::duplex(PIPE);
+        let (smtp, shutdown) = (self.smtp.clone(), self.shutdown.clone());
+        tokio::spawn(postino_smtp::converse(
+            Stream::plain(server),
+            kind,
+            PEER,
+            smtp,
+            shutdown,
+        ));
+        client
+    }
+
     /// Ends the sessions and removes the store.
     pub async fn finish(mut self) {
         self.shutdown.cancel();
         if let Some(store) = self.store.take() {
             store.finish().await;
         }
+    }
+}
+
+/// The SMTP service as `serve` sets it up by default, with short waits.
+fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> postino_smtp::Context {
+    let timeout = Duration::from_secs(1);
+    let verifier = Verifier::new(HOSTNAME, &[dns.addr()], timeout).expect("DNS checks");
+    postino_smtp::Context {
+        settings: postino_smtp::Settings {
+            hostname: HOSTNAME.into(),
+            limits: ConnectionLimits {
+                total: 100,
+                per_ip: 100,
+            },
+            timeouts: Timeouts {
+                idle: Duration::from_secs(60),
+                command: Duration::from_secs(60),
+                min_data_rate: 500,
+                session: Duration::from_secs(600),
+            },
+            max_message_size: 1024 * 1024,
+            max_recipients: 10,
+            max_errors: 10,
+            allow_plaintext_auth: true,
+            postmaster: None,
+            bare_newline_allow: Vec::new(),
+        },
+        store: store.store.clone(),
+        auth: auth.clone(),
+        tls: acceptor(),
+        verifier,
     }
 }
 
@@ -138,7 +196,7 @@ fn acceptor() -> TlsAcceptor {
             let source = CertificateSource {
                 files: None,
                 data_dir: dir.path(),
-                hostname: "mail.comune.esempio.pu.it",
+                hostname: HOSTNAME,
             };
             TlsAcceptor::from(server_config(&source).expect("TLS configuration"))
         })
