@@ -1,5 +1,5 @@
-//! Management rules, written once: the CLI, and later the HTTP API and the
-//! console, are thin adapters over these operations.
+//! Management rules, written once: the CLI, the HTTP API and the web
+//! console are thin adapters over these operations.
 //!
 //! Every operation checks the actor's scope (a comune admin reaches only its
 //! own domains and is told "not found" for the rest, so it cannot learn that

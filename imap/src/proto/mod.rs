@@ -5,9 +5,11 @@
 //!
 //! A session feeds what it reads to an [`Assembler`]; for each
 //! [`Event::Command`] it calls [`decode_command`], which gives imap-types'
-//! `Command` and the [`Options`] imap-types has no room for; it writes what
-//! [`encode_response`] (or [`encode_esearch`]) returns. imap-types is
-//! re-exported as [`imap_types`] for the values on both sides.
+//! `Command` and the [`Options`] imap-types has no room for. Of the
+//! encoders here, sessions use [`encode_esearch`] so far; most responses
+//! are still written by the sessions themselves.
+//! imap-types is re-exported as [`imap_types`] for the values on both
+//! sides.
 
 mod decode;
 mod encode;
