@@ -30,7 +30,8 @@ const HOSTNAME: &str = "mail.comune.esempio.pu.it";
 /// The address sessions see as their client's.
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// A store with [`DOMAIN`], [`ANNA`] and [`BRUNO`] (password [`PASSWORD`]),
+/// A store with [`DOMAIN`], [`ANNA`] (its postmaster) and [`BRUNO`]
+/// (password [`PASSWORD`]),
 /// and the IMAP and SMTP services over it; SMTP's DNS is a stub on
 /// loopback that knows no name.
 pub struct MemorySite {
@@ -166,13 +167,14 @@ async fn add_users(store: &TestStore, auth: &Authenticator) {
         })
         .await;
     let mut tx = store.store.begin().await.expect("begin");
-    tx.create_domain(&NewDomain {
-        name: DOMAIN.parse().expect("domain name"),
-        quota_bytes: 0,
-        max_mailboxes: 0,
-    })
-    .await
-    .expect("create the domain");
+    let domain = tx
+        .create_domain(&NewDomain {
+            name: DOMAIN.parse().expect("domain name"),
+            quota_bytes: 0,
+            max_mailboxes: 0,
+        })
+        .await
+        .expect("create the domain");
     for user in [ANNA, BRUNO] {
         let address: Address = user.parse().expect("address");
         tx.create_account(&NewAccount {
@@ -184,6 +186,11 @@ async fn add_users(store: &TestStore, auth: &Authenticator) {
         .await
         .expect("create an account");
     }
+    // The domain's postmaster is Anna, as an installation sets one up.
+    let postmaster = format!("postmaster@{DOMAIN}");
+    tx.add_alias(domain.id, &postmaster, &[ANNA.to_string()])
+        .await
+        .expect("postmaster alias");
     tx.commit().await.expect("commit");
 }
 

@@ -180,7 +180,7 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         .expect(550, "5.1.1");
     mx.command(&format!("RCPT TO:<{FRIEND}>"))
         .await
-        .expect(554, "5.7.1");
+        .expect(550, "5.7.1");
     mx.command("QUIT").await;
 
     // Submission: MAIL before AUTH is refused; then one message for two

@@ -317,7 +317,7 @@ async fn swaks_over_every_listener(config: &TestConfig) {
     ])
     .await;
     assert!(!relay.status.success(), "{relay:#?}");
-    assert!(relay.stdout.contains("554 5.7.1"), "{relay:#?}");
+    assert!(relay.stdout.contains("550 5.7.1"), "{relay:#?}");
     let anonymous = swaks(&[
         "--server",
         &submission,

@@ -498,7 +498,7 @@ async fn mx_is_never_an_open_relay(config: &TestConfig) {
             let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
             assert_eq!(
                 (reply.code, reply.status()),
-                (554, Some("5.7.1")),
+                (550, Some("5.7.1")),
                 "MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {reply:?}"
             );
         }

@@ -121,7 +121,7 @@ async fn a_client_on_another_network_is_anonymous(config: &TestConfig) {
         .expect(250, "2.1.0");
     mx.command(&format!("RCPT TO:<{REMOTE}>"))
         .await
-        .expect(554, "5.7.1");
+        .expect(550, "5.7.1");
     mx.command("QUIT").await;
 
     let mut submission = greeted(config.listeners.smtp_submission).await;

@@ -121,6 +121,8 @@ pub fn parse(line: &[u8]) -> Result<Command, SyntaxError> {
         // Arguments are allowed and ignored (RFC 5321 §4.1.1.9 and others).
         b"NOOP" => Ok(Command::Noop),
         b"HELP" => Ok(Command::Help),
+        // VRFY needs its string (RFC 5321 §4.1.1.6); what it says is not used.
+        b"VRFY" if argument().is_empty() => Err(SyntaxError::Arguments("VRFY")),
         b"VRFY" => Ok(Command::Vrfy),
         b"EXPN" => Ok(Command::Expn),
         b"BDAT" => bdat(rest),

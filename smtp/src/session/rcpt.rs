@@ -73,10 +73,19 @@ impl Session {
                 ));
             }
             Some(_) => {
-                let recipients = store
+                let mut recipients = store
                     .resolve(address.as_str())
                     .await
                     .map_err(temporary_failure)?;
+                // RFC 5321 §4.5.1: postmaster at every domain we host, in any
+                // case; without a mailbox or alias of its own, the server's.
+                if recipients.is_empty() && address.local_part().eq_ignore_ascii_case("postmaster")
+                {
+                    let ours = self.postmaster().await?;
+                    if !ours.eq_ignore_ascii_case(address.as_str()) {
+                        recipients = store.resolve(&ours).await.map_err(temporary_failure)?;
+                    }
+                }
                 if recipients.is_empty() {
                     return Err(rejected(
                         Rejection::UnknownRecipient,
@@ -119,7 +128,8 @@ impl Session {
             None => {
                 return Err(rejected(
                     Rejection::RelayDenied,
-                    Reply::new(554, "5.7.1", "Relay access denied"),
+                    // 550, as RFC 5321 §3.6.2 asks of a refusal to relay.
+                    Reply::new(550, "5.7.1", "Relay access denied"),
                 ));
             }
         }
