@@ -1,1 +1,12 @@
-//! placeholder
+//! Postino management: the CLI and its commands (`cli`, over the rules in
+//! `ops`), the admin HTTP service (`http`) and the `serve` launcher. The
+//! `postino` binary is a thin `main` over [`run`]; [`fuzzing`] opens the
+//! HTTP service's request parsers to the fuzz targets.
+
+mod cli;
+pub mod fuzzing;
+mod http;
+mod ops;
+mod serve;
+
+pub use cli::{Args, run};

@@ -1,17 +1,13 @@
 //! `postino`: the Postino binary. `postino serve` runs the mail services;
 //! the other commands manage domains, mailboxes, aliases and admins.
 
-mod cli;
-mod http;
-mod ops;
-mod serve;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use postino_admin::{Args, run};
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -19,7 +15,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, with the causes: `failed to X: because Y`.

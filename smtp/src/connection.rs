@@ -19,19 +19,10 @@ use tokio::time::{Duration, Instant};
 use tokio_rustls::TlsAcceptor;
 
 use crate::Timeouts;
-use crate::proto::{DataReader, Reply};
+use crate::proto::{DataReader, Line, LineReader, Reply};
 
 /// Bytes asked of the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
-
-/// A command line as read.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Line {
-    /// A line without its CRLF (or bare LF).
-    Complete(Vec<u8>),
-    /// Longer than allowed; it was read to its end and dropped.
-    TooLong,
-}
 
 /// The limit a wait for the client ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -166,25 +157,12 @@ impl Connection {
             at: later(self.timeouts.command),
             expired: Expired::Command,
         };
-        let mut too_long = false;
+        let mut reader = LineReader::new(limit);
         loop {
-            if let Some(end) = self.unread().iter().position(|&b| b == b'\n') {
-                let mut line = self.unread()[..end].to_vec();
-                self.consume(end + 1);
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                return Ok(Some(if too_long || line.len() > limit {
-                    Line::TooLong
-                } else {
-                    Line::Complete(line)
-                }));
-            }
-            if self.unread().len() > limit + 2 {
-                // Drop what we have and keep reading to the line's end.
-                too_long = true;
-                let n = self.unread().len();
-                self.consume(n);
+            let (used, line) = reader.feed(self.unread());
+            self.consume(used);
+            if line.is_some() {
+                return Ok(line);
             }
             if !self.fill(Some(deadline)).await? {
                 return Ok(None);

@@ -139,22 +139,32 @@ pub async fn autodiscover(
     State(clients): State<Arc<ClientSettings>>,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let body = std::str::from_utf8(&body)
-        .map_err(|_| HttpError::BadRequest("the request is not UTF-8"))?;
+    let address = autodiscover_request(&body)?;
+    hosted_domain(&store, address.domain().as_str()).await?;
+    Ok(xml_response(autodiscover_xml(&clients, &address)))
+}
+
+/// The address a POX request body asks about; whether its domain is hosted
+/// is the handler's question.
+pub(crate) fn autodiscover_request(body: &[u8]) -> Result<Address, HttpError> {
+    let body =
+        std::str::from_utf8(body).map_err(|_| HttpError::BadRequest("the request is not UTF-8"))?;
     let requested = requested_address(body)
         .ok_or(HttpError::BadRequest("the request has no <EMailAddress>"))?;
-    let address = hosted_address(&store, requested).await?;
-    Ok(xml_response(autodiscover_xml(&clients, &address)))
+    parse_address(requested)
 }
 
 /// `text` as an address whose domain is hosted and active.
 async fn hosted_address(store: &Store, text: &str) -> Result<Address, HttpError> {
-    let address: Address = text
-        .trim()
-        .parse()
-        .map_err(|_| HttpError::BadRequest("not a valid e-mail address"))?;
+    let address = parse_address(text)?;
     hosted_domain(store, address.domain().as_str()).await?;
     Ok(address)
+}
+
+fn parse_address(text: &str) -> Result<Address, HttpError> {
+    text.trim()
+        .parse()
+        .map_err(|_| HttpError::BadRequest("not a valid e-mail address"))
 }
 
 /// `name` as a domain that is hosted and active; `404` for any other.

@@ -30,6 +30,9 @@ use tokio_util::task::TaskTracker;
 
 use self::autoconfig::ClientSettings;
 
+pub(crate) use self::api::REQUEST_BODIES;
+pub(crate) use self::autoconfig::autodiscover_request;
+
 /// What the handlers share; each takes the part it needs.
 #[derive(Clone)]
 pub(crate) struct AppState {

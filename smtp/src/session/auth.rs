@@ -3,14 +3,11 @@
 
 use std::io;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_common::auth::{AuthError, PlainError, Secret, Service, User, parse_plain};
 use postino_common::store::RelayClient;
 
 use super::Session;
-use crate::connection::Line;
-use crate::proto::Reply;
+use crate::proto::{Line, Reply, SaslResponse, decode_response};
 
 /// The longest line of a SASL exchange.
 const MAX_SASL_LINE: usize = 4096;
@@ -133,16 +130,15 @@ impl Session {
                 }
             }
         };
-        if text == "*" {
-            return Ok(Err(Reply::new(501, "5.0.0", "Authentication cancelled")));
-        }
-        // RFC 4954 §4: "=" is an empty initial response.
-        if text == "=" {
-            return Ok(Ok(Vec::new()));
-        }
-        Ok(BASE64
-            .decode(text.trim())
-            .map_err(|_| Reply::new(501, "5.5.2", "Invalid base64 in authentication exchange")))
+        Ok(match decode_response(&text) {
+            SaslResponse::Data(bytes) => Ok(bytes),
+            SaslResponse::Cancelled => Err(Reply::new(501, "5.0.0", "Authentication cancelled")),
+            SaslResponse::Invalid => Err(Reply::new(
+                501,
+                "5.5.2",
+                "Invalid base64 in authentication exchange",
+            )),
+        })
     }
 
     /// PLAIN: `authzid NUL authcid NUL password`, where an authzid, if

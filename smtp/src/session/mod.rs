@@ -19,8 +19,10 @@ use postino_common::store::{OutboundRecipient, RelayClient};
 use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Connection, Expired, Line};
-use crate::proto::{self, BareLf, Command, LfToCrlf, LineCheck, MailFrom, Reply, SyntaxError};
+use crate::connection::{Connection, Expired};
+use crate::proto::{
+    self, BareLf, Command, LfToCrlf, Line, LineCheck, MailFrom, Reply, SyntaxError,
+};
 use crate::{Context, ListenerKind};
 
 /// The longest command line, CRLF excluded: RFC 5321's 512 octets, raised

@@ -100,6 +100,46 @@ pub fn router() -> (Router<AppState>, OpenApi) {
     (api, doc)
 }
 
+/// A JSON request body's parser, discarding what it parsed.
+pub(crate) type BodyParser = fn(&[u8]) -> Result<(), ApiError>;
+
+/// Every JSON request body the API reads, by type name, with the parser its
+/// handler uses: what the `http_json` fuzz target feeds.
+pub(crate) const REQUEST_BODIES: &[(&str, BodyParser)] = &[
+    ("Credentials", |b| {
+        body::parse::<session::Credentials>(b).map(drop)
+    }),
+    ("PasswordChange", |b| {
+        body::parse::<me::PasswordChange>(b).map(drop)
+    }),
+    ("NewDomain", |b| {
+        body::parse::<domains::NewDomain>(b).map(drop)
+    }),
+    ("DomainChange", |b| {
+        body::parse::<crate::ops::DomainChange>(b).map(drop)
+    }),
+    ("NewMailbox", |b| {
+        body::parse::<mailboxes::NewMailbox>(b).map(drop)
+    }),
+    ("MailboxChange", |b| {
+        body::parse::<crate::ops::MailboxChange>(b).map(drop)
+    }),
+    ("NewPassword", |b| {
+        body::parse::<mailboxes::NewPassword>(b).map(drop)
+    }),
+    ("NewAlias", |b| {
+        body::parse::<aliases::NewAlias>(b).map(drop)
+    }),
+    ("NewKeys", |b| body::parse::<dkim::NewKeys>(b).map(drop)),
+    ("Rotation", |b| body::parse::<dkim::Rotation>(b).map(drop)),
+    ("NewRelayClient", |b| {
+        body::parse::<relay::NewRelayClient>(b).map(drop)
+    }),
+    ("RelayClientChange", |b| {
+        body::parse::<relay::RelayClientChange>(b).map(drop)
+    }),
+];
+
 async fn no_endpoint() -> ApiError {
     ApiError::not_found("no such API endpoint")
 }
