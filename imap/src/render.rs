@@ -19,6 +19,15 @@ use postino_common::mime::{
 /// buffers.
 const MAX_QUOTED: usize = 1000;
 
+/// The most levels of nesting a BODY or BODYSTRUCTURE shows. Clients read
+/// it recursively and bound the recursion: imap-codec (its `body(8)`)
+/// reads seven levels and refuses the whole response beyond. Delivery keeps deeper structures
+/// (`postino_common::mime::MAX_DEPTH`, and descriptions stored before this
+/// limit); a multipart or message part on the last level goes out as an
+/// `application/octet-stream` leaf, as delivery describes parts nested
+/// deeper than it reads. Part numbers in sections are unaffected.
+const MAX_LEVELS: usize = 7;
+
 /// Appends an IMAP string: NIL for None, a quoted string when it is safe (no
 /// CR/LF/NUL, length <= 1000, ASCII — or UTF-8 when `utf8` is true), else a
 /// literal `{n}\r\n...`. A literal cannot carry NUL (RFC 9051 `CHAR8`):
@@ -82,13 +91,29 @@ pub fn write_envelope(out: &mut Vec<u8>, env: &Envelope, utf8: bool) {
 /// Appends the BODYSTRUCTURE of `part` (`extended`), or its BODY: the same
 /// without extension data.
 pub fn write_body_structure(out: &mut Vec<u8>, part: &Part, extended: bool, utf8: bool) {
+    write_structure(out, part, extended, utf8, 0);
+}
+
+/// [`write_body_structure`] for a part `depth` levels below the top.
+fn write_structure(out: &mut Vec<u8>, part: &Part, extended: bool, utf8: bool, depth: usize) {
+    let nests = matches!(part.kind, Kind::Multipart(_) | Kind::Message { .. });
+    if nests && depth + 1 >= MAX_LEVELS {
+        let leaf = Part {
+            media_type: "application".to_string(),
+            subtype: "octet-stream".to_string(),
+            params: Vec::new(),
+            kind: Kind::Basic,
+            ..part.clone()
+        };
+        return write_structure(out, &leaf, extended, utf8, depth);
+    }
     out.push(b'(');
     match &part.kind {
         Kind::Multipart(children) => {
             // body-type-mpart = 1*body SP media-subtype: no space between
             // the bodies.
             for child in children {
-                write_body_structure(out, child, extended, utf8);
+                write_structure(out, child, extended, utf8, depth + 1);
             }
             out.push(b' ');
             write_lower(out, &part.subtype, utf8);
@@ -126,7 +151,7 @@ pub fn write_body_structure(out: &mut Vec<u8>, part: &Part, extended: bool, utf8
                     out.push(b' ');
                     write_envelope(out, envelope, utf8);
                     out.push(b' ');
-                    write_body_structure(out, root, extended, utf8);
+                    write_structure(out, root, extended, utf8, depth + 1);
                     out.push(b' ');
                     write_number(out, *lines);
                 }
@@ -714,5 +739,41 @@ hello\n",
             true,
             false,
         );
+    }
+
+    /// Found by the `imap_render` fuzz target: a message nested deeper than
+    /// seven levels gave a BODYSTRUCTURE imap-codec refused whole.
+    #[test]
+    fn deep_nesting_stays_readable() {
+        let mut raw = Vec::new();
+        for level in 0..12 {
+            if level % 2 == 0 {
+                raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+            } else {
+                raw.extend_from_slice(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n");
+            }
+        }
+        raw.extend_from_slice(b"Subject: deep\r\n\r\nbody\r\n");
+        let p = parse(&raw);
+        for (extended, utf8) in [(false, false), (true, true)] {
+            let mut levels = 0;
+            let mut node = structure(&p.structure, extended, utf8);
+            loop {
+                levels += 1;
+                node = match node {
+                    BodyStructure::Multi { bodies, .. } => bodies.into_inner().remove(0),
+                    BodyStructure::Single {
+                        body:
+                            imap_codec::imap_types::body::Body {
+                                specific: SpecificFields::Message { body_structure, .. },
+                                ..
+                            },
+                        ..
+                    } => *body_structure,
+                    BodyStructure::Single { .. } => break,
+                };
+            }
+            assert_eq!(levels, MAX_LEVELS);
+        }
     }
 }
