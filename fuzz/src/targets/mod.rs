@@ -3,8 +3,10 @@
 //! input itself, so that a target splitting its input at random still
 //! repeats exactly on replay.
 
+mod admin;
 mod imap;
 mod mime;
+mod smtp;
 
 use fastrand::Rng;
 
@@ -71,9 +73,14 @@ pub const TARGETS: &[Target] = &[
     imap::FRAMING,
     imap::COMMAND,
     imap::RENDER,
+    smtp::COMMAND,
+    smtp::DATA,
+    smtp::AUTH,
     mime::PARSE,
     mime::SECTION,
     mime::ADDRESS,
+    admin::AUTODISCOVER,
+    admin::JSON,
 ];
 
 /// The target called `name`.
