@@ -331,7 +331,7 @@ fn auth(input: &[u8]) -> Result<(), Violation> {
 /// last with at most two `=` at its end.
 fn strict_base64(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
