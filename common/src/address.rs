@@ -10,6 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use postino_config::{MAX_DNS_NAME, is_dns_label};
 use thiserror::Error;
 
 /// Why a domain name or an address was refused.
@@ -41,18 +42,10 @@ impl FromStr for DomainName {
         } else {
             idna::domain_to_ascii(name).map_err(|_| AddressError::Domain(s.to_string()))?
         };
-        let label_ok = |label: &str| {
-            (1..=63).contains(&label.len())
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        };
         let labels: Vec<&str> = name.split('.').collect();
-        let valid = name.len() <= 253
+        let valid = name.len() <= MAX_DNS_NAME
             && labels.len() >= 2
-            && labels.iter().all(|l| label_ok(l))
+            && labels.iter().all(|l| is_dns_label(l))
             // A top-level label that is all digits would make an IP address look like a domain.
             && labels.last().is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()));
         if valid {

@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use postino_config::is_dns_label;
 use rand_core::OsRng;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rustls::pki_types::PrivatePkcs8KeyDer;
@@ -153,16 +154,8 @@ pub fn private_key_der(private_key: &Secret) -> Result<PrivatePkcs8KeyDer<'stati
 /// Checks a selector (RFC 6376 §3.1: DNS labels, here letters, digits and
 /// hyphens) and returns it in lowercase, as DNS compares it.
 pub fn parse_selector(selector: &str) -> Result<String, DkimError> {
-    let label_ok = |label: &str| {
-        (1..=63).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
     // The selector and `._domainkey.` must leave room for the domain.
-    if selector.len() <= 128 && selector.split('.').all(label_ok) {
+    if selector.len() <= 128 && selector.split('.').all(is_dns_label) {
         Ok(selector.to_ascii_lowercase())
     } else {
         Err(DkimError::Selector(selector.to_string()))

@@ -11,6 +11,7 @@
 
 pub mod defaults;
 mod delivery;
+mod dns;
 mod duration;
 mod error;
 mod locate;
@@ -21,6 +22,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use crate::delivery::{DeliveryConfig, HostPort};
+pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
 pub use crate::schema::{

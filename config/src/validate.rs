@@ -5,29 +5,17 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::dns::{MAX_DNS_NAME, is_dns_label};
 use crate::error::ConfigError;
 use crate::locate::SourceMap;
 use crate::schema::{Backend, Config};
-
-/// Longest DNS name, RFC 1035 2.3.4 (without the trailing dot).
-const MAX_DNS_NAME: usize = 253;
-/// Longest DNS label, RFC 1035 2.3.4.
-const MAX_DNS_LABEL: usize = 63;
 
 /// Whether `name` is a plausible host name: dot-separated labels of letters,
 /// digits and inner hyphens (RFC 1123 2.1), with a non-numeric last label so
 /// that an IP address is not taken for a name.
 pub(crate) fn is_dns_name(name: &str) -> bool {
-    let label_ok = |label: &str| {
-        (1..=MAX_DNS_LABEL).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
     name.len() <= MAX_DNS_NAME
-        && name.split('.').all(label_ok)
+        && name.split('.').all(is_dns_label)
         && name
             .rsplit('.')
             .next()

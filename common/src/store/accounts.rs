@@ -6,7 +6,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::blobs::BlobRefs;
 use super::domains::{clamp, not_found as domain_not_found};
 use super::folders::DEFAULT_FOLDERS;
-use super::{IntFlag, Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::address::Address;
 
 /// A mailbox. `quota_bytes` 0 means bounded only by the domain's quota.
@@ -134,7 +134,7 @@ impl WriteTx {
                 max: domain.max_mailboxes,
             });
         }
-        let inserted = sqlx::query(
+        let result = sqlx::query(
             "INSERT INTO accounts (domain_id, address, display_name, password_hash, quota_bytes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -146,15 +146,7 @@ impl WriteTx {
         .bind(now())
         .execute(self.conn())
         .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    what: "mailbox",
-                    name: new.address.to_string(),
-                });
-            }
-            other => other?,
-        };
+        inserted(result, "mailbox", || new.address.to_string())?;
         let account = self
             .account(new.address.as_str())
             .await?

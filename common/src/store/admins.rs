@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Result, Store, StoreError, WriteTx, domains, is_unique_violation, now};
+use super::{Result, Store, WriteTx, domains, inserted, now};
 
 /// Which domains an admin may manage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -110,7 +110,7 @@ impl WriteTx {
         password_hash: &str,
         scope: &AdminScope,
     ) -> Result<i64> {
-        let inserted: std::result::Result<(i64,), _> = sqlx::query_as(
+        let result: std::result::Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO admins (username, password_hash, all_domains, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(username)
@@ -119,15 +119,7 @@ impl WriteTx {
         .bind(now())
         .fetch_one(self.conn())
         .await;
-        let id = match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    what: "admin",
-                    name: username.to_string(),
-                });
-            }
-            other => other?.0,
-        };
+        let (id,) = inserted(result, "admin", || username.to_string())?;
         if let AdminScope::Domains(names) = scope {
             for name in names {
                 let domain = self

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{Result, Store, StoreError, WriteTx, inserted, now};
 
 /// How deep aliases may point to aliases before resolution stops.
 const MAX_ALIAS_DEPTH: usize = 8;
@@ -116,7 +116,7 @@ impl WriteTx {
             });
         }
         for target in targets {
-            let inserted = sqlx::query(
+            let result = sqlx::query(
                 "INSERT INTO aliases (domain_id, source, target, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(domain_id)
@@ -125,15 +125,7 @@ impl WriteTx {
             .bind(now())
             .execute(self.conn())
             .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::AlreadyExists {
-                        what: "alias",
-                        name: format!("{source} -> {target}"),
-                    });
-                }
-                other => other?,
-            };
+            inserted(result, "alias", || format!("{source} -> {target}"))?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Backend, Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{Backend, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::auth::Secret;
 use crate::dkim::{self as keys, Algorithm};
 
@@ -229,7 +229,7 @@ impl WriteTx {
                 name: active.selector.clone(),
             });
         }
-        let inserted: std::result::Result<(i64,), _> = sqlx::query_as(
+        let result: std::result::Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO dkim_keys (domain_id, selector, algorithm, private_key, public_key, created_at, state) \
              VALUES ($1, $2, $3, $4, $5, $6, 'active') RETURNING id",
         )
@@ -241,16 +241,7 @@ impl WriteTx {
         .bind(now())
         .fetch_one(self.conn())
         .await;
-        let id = match inserted {
-            // A concurrent writer got there between the checks and the insert.
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    what: "DKIM key",
-                    name: key.selector.clone(),
-                });
-            }
-            other => other?.0,
-        };
+        let (id,) = inserted(result, "DKIM key", || key.selector.clone())?;
         let query = sqlx::query_as(select_key!("WHERE k.id = $1")).bind(id);
         let mut added = convert(query.fetch_all(self.conn()).await?)?;
         added.pop().ok_or_else(|| StoreError::NotFound {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::{IntFlag, Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::address::DomainName;
 
 /// A hosted domain. Quotas and limits of 0 mean "none".
@@ -77,7 +77,7 @@ impl WriteTx {
     }
 
     pub async fn create_domain(&mut self, new: &NewDomain) -> Result<Domain> {
-        let inserted = sqlx::query(
+        let result = sqlx::query(
             "INSERT INTO domains (name, quota_bytes, max_mailboxes, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(new.name.as_str())
@@ -86,18 +86,10 @@ impl WriteTx {
         .bind(now())
         .execute(self.conn())
         .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
-                what: "domain",
-                name: new.name.to_string(),
-            }),
-            other => {
-                other?;
-                self.domain(new.name.as_str())
-                    .await?
-                    .ok_or_else(|| not_found(new.name.as_str()))
-            }
-        }
+        inserted(result, "domain", || new.name.to_string())?;
+        self.domain(new.name.as_str())
+            .await?
+            .ok_or_else(|| not_found(new.name.as_str()))
     }
 
     /// Locks a domain's row until the transaction ends, and returns it: for

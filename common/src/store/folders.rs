@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx, is_unique_violation, now};
+use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx, inserted, now};
 
 /// Special-use attributes (RFC 6154).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +189,7 @@ impl WriteTx {
         .bind(now().max(1))
         .fetch_one(self.conn())
         .await?;
-        let inserted = sqlx::query(
+        let result = sqlx::query(
             "INSERT INTO folders (account_id, name, special_use, uidvalidity) VALUES ($1, $2, $3, $4)",
         )
         .bind(account_id)
@@ -198,28 +198,20 @@ impl WriteTx {
         .bind(uidvalidity)
         .execute(self.conn())
         .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
+        inserted(result, "folder", || name.to_string())?;
+        let folder = by_name(self.conn(), account_id, name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
                 what: "folder",
                 name: name.to_string(),
-            }),
-            other => {
-                other?;
-                let folder = by_name(self.conn(), account_id, name)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "folder",
-                        name: name.to_string(),
-                    })?;
-                self.announce(Change {
-                    account_id,
-                    folder_id: folder.id,
-                    kind: ChangeKind::Folders,
-                    modseq: folder.highestmodseq,
-                });
-                Ok(folder)
-            }
-        }
+            })?;
+        self.announce(Change {
+            account_id,
+            folder_id: folder.id,
+            kind: ChangeKind::Folders,
+            modseq: folder.highestmodseq,
+        });
+        Ok(folder)
     }
 
     /// Renames a folder and every folder below it (`name/...`). Renaming

@@ -516,9 +516,20 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// True when `err` is a unique-constraint violation.
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// An insert's result, its unique-constraint violation told as the
+/// `what` called `name` already existing (a concurrent writer may get there
+/// between a check and the insert).
+fn inserted<T>(
+    result: std::result::Result<T, sqlx::Error>,
+    what: &'static str,
+    name: impl FnOnce() -> String,
+) -> Result<T> {
+    match result {
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(StoreError::AlreadyExists { what, name: name() })
+        }
+        other => Ok(other?),
+    }
 }
 
 #[cfg(any(test, feature = "testing"))]

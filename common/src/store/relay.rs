@@ -18,7 +18,7 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 use thiserror::Error;
 
-use super::{Result, Store, StoreError, WriteTx, domains, is_unique_violation, now};
+use super::{Result, Store, StoreError, WriteTx, domains, inserted, now};
 
 /// How long a rate window lasts, in seconds.
 const RATE_WINDOW: i64 = 60;
@@ -246,7 +246,7 @@ impl WriteTx {
     }
 
     pub async fn create_relay_client(&mut self, new: &NewRelayClient) -> Result<RelayClient> {
-        let inserted: std::result::Result<(i64,), _> = sqlx::query_as(
+        let result: std::result::Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO relay_clients (name, password_hash, rate_per_minute, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -256,15 +256,7 @@ impl WriteTx {
         .bind(now())
         .fetch_one(self.conn())
         .await;
-        let id = match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    what: "relay client",
-                    name: new.name.clone(),
-                });
-            }
-            other => other?.0,
-        };
+        let (id,) = inserted(result, "relay client", || new.name.clone())?;
         self.insert_networks(id, &new.networks).await?;
         self.insert_sender_domains(id, &new.sender_domains).await?;
         self.relay_client(&new.name)
