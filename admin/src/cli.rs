@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::ops::{
     self, Actor, AuditFilter, DnsRecord, DomainChange, DomainUsage, MailboxChange, Ops, OpsError,
-    RelayChange,
+    RelayChange, Time,
 };
 use crate::serve;
 
@@ -91,14 +91,15 @@ enum Command {
         /// cli:root.
         #[arg(long, value_name = "NAME")]
         actor: Option<String>,
-        /// Only the entries from this time on: RFC 3339, or YYYY-MM-DD for
-        /// midnight UTC.
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
-        since: Option<i64>,
-        /// Only the entries before this time: RFC 3339, or YYYY-MM-DD for
-        /// midnight UTC (that day is not included).
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
-        until: Option<i64>,
+        /// Only the entries from this time on: RFC 3339, YYYY-MM-DD for
+        /// midnight UTC, or seconds since the epoch.
+        #[arg(long, value_name = "TIME")]
+        since: Option<Time>,
+        /// Only the entries before this time: RFC 3339, YYYY-MM-DD for
+        /// midnight UTC (that day is not included), or seconds since the
+        /// epoch.
+        #[arg(long, value_name = "TIME")]
+        until: Option<Time>,
         /// At most this many entries, 1 to 1000.
         #[arg(long, value_name = "N", default_value_t = 100)]
         limit: i64,
@@ -504,8 +505,8 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
                 .audit_log(&AuditFilter {
                     domain,
                     actor,
-                    since,
-                    until,
+                    since: since.map(Time::start),
+                    until: until.map(Time::start),
                     before_id: None,
                     limit: Some(limit),
                 })
@@ -527,23 +528,6 @@ fn activation(enable: bool, disable: bool) -> Option<bool> {
         (_, true) => Some(false),
         _ => None,
     }
-}
-
-/// A time as RFC 3339, or a date (YYYY-MM-DD) for its midnight UTC, in
-/// seconds since the epoch.
-fn parse_time(text: &str) -> Result<i64, String> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.timestamp());
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|midnight| midnight.and_utc().timestamp())
-        .ok_or_else(|| {
-            format!(
-                "`{text}` is not a time such as 2025-03-03T10:00:00Z, nor a date such as 2025-03-03"
-            )
-        })
 }
 
 async fn domain(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {

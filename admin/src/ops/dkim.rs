@@ -18,6 +18,7 @@ use postino_common::store::{
 use serde::Serialize;
 
 use super::domains::parse_domain;
+use super::time::utc;
 use super::{Ops, OpsError, Result};
 
 /// The longest an old key may stay published after a rotation: verifiers
@@ -45,14 +46,6 @@ pub struct DnsRecord {
     pub data: String,
     /// What the record is for.
     pub comment: String,
-}
-
-/// A time as operators read it, in UTC.
-pub fn utc(secs: i64) -> String {
-    match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(time) => time.format("%Y-%m-%d %H:%M UTC").to_string(),
-        None => secs.to_string(),
-    }
 }
 
 /// The algorithms an operator asks for: `rsa`, `ed25519` or `both` (or an
@@ -497,10 +490,5 @@ mod tests {
             format!("\"{}\" \"{}\"", "a".repeat(255), "a".repeat(45))
         );
         assert_eq!(quoted("say \"hi\""), "\"say \\\"hi\\\"\"");
-    }
-
-    #[test]
-    fn times_are_shown_in_utc() {
-        assert_eq!(utc(1_740_996_000), "2025-03-03 10:00 UTC");
     }
 }

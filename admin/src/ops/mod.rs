@@ -16,6 +16,7 @@ mod error;
 mod mailboxes;
 mod queue;
 mod relay;
+mod time;
 mod tokens;
 mod usage;
 
@@ -26,11 +27,12 @@ use postino_config::{Backend, Config};
 use serde::Serialize;
 
 pub use audit::{AuditFilter, audit_csv};
-pub use dkim::{DnsRecord, utc};
+pub use dkim::DnsRecord;
 pub use domains::DomainChange;
 pub use error::OpsError;
 pub use mailboxes::MailboxChange;
 pub use relay::RelayChange;
+pub use time::{Time, utc};
 pub use usage::DomainUsage;
 
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;

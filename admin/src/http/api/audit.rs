@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::DateTime;
 use postino_common::store::AuditRecord;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +16,7 @@ use utoipa_axum::routes;
 use super::query::Params;
 use super::{AdminCaller, ApiError, ErrorBody};
 use crate::http::AppState;
-use crate::ops::{AuditFilter, audit_csv};
+use crate::ops::{AuditFilter, Time, audit_csv};
 
 const CSV_TYPE: &str = "text/csv; charset=utf-8";
 const CSV_DISPOSITION: &str = "attachment; filename=\"postino-audit.csv\"";
@@ -34,8 +33,9 @@ pub enum AuditFormat {
 }
 
 /// Which entries to list: every condition given must hold. A time is
-/// RFC 3339 (`2025-03-01T00:00:00Z`, `2025-03-01T01:00:00+01:00`) or
-/// whole seconds since the Unix epoch (`1740787200`).
+/// RFC 3339 (`2025-03-01T00:00:00Z`, `2025-03-01T01:00:00+01:00`), a date
+/// for its midnight UTC (`2025-03-01`), or whole seconds since the Unix
+/// epoch (`1740787200`).
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -63,24 +63,11 @@ pub struct AuditParams {
     format: Option<AuditFormat>,
 }
 
-/// A time: RFC 3339, or seconds since the epoch.
+/// A time, as [`Time`] reads it; a date is its midnight UTC.
 fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     let text = String::deserialize(deserializer)?;
-    parse_time(&text).map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "`{text}` is neither an RFC 3339 time nor seconds since the epoch"
-        ))
-    })
-}
-
-fn parse_time(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().ok();
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp())
+    let time: Time = text.parse().map_err(serde::de::Error::custom)?;
+    Ok(Some(time.start()))
 }
 
 /// Whether the Accept header prefers CSV to JSON: the listed type of each
@@ -157,16 +144,6 @@ async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_rfc_3339_or_epoch_seconds() {
-        assert_eq!(parse_time("1740787200"), Some(1_740_787_200));
-        assert_eq!(parse_time("2025-03-01T00:00:00Z"), Some(1_740_787_200));
-        assert_eq!(parse_time("2025-03-01T01:00:00+01:00"), Some(1_740_787_200));
-        for bad in ["", "2025-03-01", "-5", "1e9", "ieri"] {
-            assert_eq!(parse_time(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn csv_when_the_client_prefers_it() {

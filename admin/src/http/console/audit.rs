@@ -6,7 +6,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use maud::{Markup, html};
 use postino_common::store::AuditRecord;
 use serde::Deserialize;
@@ -16,14 +15,13 @@ use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Failure, Page, encode};
 use crate::http::AppState;
-use crate::ops::{AuditFilter, audit_csv, utc};
+use crate::ops::{AuditFilter, Time, audit_csv, utc};
 
 const FILTER: &str = "audit-filter";
 /// Entries on a page.
 const PAGE_SIZE: i64 = 100;
 /// Entries in a download: the most the ops layer lists at once.
 const DOWNLOAD_SIZE: i64 = 1000;
-const DAY: i64 = 24 * 3600;
 
 /// The filter as the query carries it, typed text all.
 #[derive(Debug, Default, Deserialize)]
@@ -41,10 +39,11 @@ impl Params {
     /// The ops filter, or the input at fault and why.
     fn filter(&self, limit: i64) -> Result<AuditFilter, (&'static str, T)> {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let since = day(&self.from).map_err(|()| ("from", T::ErrDate))?;
-        let until = day(&self.to)
-            .map_err(|()| ("to", T::ErrDate))?
-            .map(|day| day + DAY);
+        let time = |s: &str| text(s).map(|t| t.parse::<Time>()).transpose();
+        let since = time(&self.from).map_err(|_| ("from", T::ErrDate))?;
+        let until = time(&self.to).map_err(|_| ("to", T::ErrDate))?;
+        // The last day is included: the filter ends after it.
+        let (since, until) = (since.map(Time::start), until.map(Time::end));
         if let (Some(since), Some(until)) = (since, until)
             && until <= since
         {
@@ -81,17 +80,6 @@ impl Params {
             .collect::<Vec<_>>()
             .join("&")
     }
-}
-
-/// A day (`YYYY-MM-DD`) as its midnight UTC in seconds; empty for none.
-fn day(text: &str) -> Result<Option<i64>, ()> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ())?;
-    let midnight = date.and_hms_opt(0, 0, 0).ok_or(())?;
-    Ok(Some(midnight.and_utc().timestamp()))
 }
 
 /// `GET /console/audit`.
@@ -321,7 +309,7 @@ mod tests {
         };
         let filter = params.filter(10).unwrap();
         assert_eq!(filter.since, Some(1_740_960_000));
-        assert_eq!(filter.until, Some(1_740_960_000 + DAY));
+        assert_eq!(filter.until, Some(1_740_960_000 + 24 * 3600));
         assert_eq!(filter.limit, Some(10));
         assert_eq!((filter.domain, filter.actor), (None, None));
 
@@ -336,6 +324,16 @@ mod tests {
             ..Params::default()
         };
         assert_eq!(bad.filter(10).unwrap_err(), ("from", T::ErrDate));
+
+        // What the CLI and the API take is taken here too.
+        let instants = Params {
+            from: "2025-03-03T10:00:00+01:00".into(),
+            to: "1740996000".into(),
+            ..Params::default()
+        };
+        let filter = instants.filter(10).unwrap();
+        assert_eq!(filter.since, Some(1_740_992_400));
+        assert_eq!(filter.until, Some(1_740_996_000));
     }
 
     #[test]
