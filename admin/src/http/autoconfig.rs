@@ -36,6 +36,7 @@ use postino_config::Config;
 use serde::Deserialize;
 
 use super::error::HttpError;
+use super::xml::escape;
 
 /// Largest Autodiscover request body accepted, in bytes; a POX request is a
 /// few hundred.
@@ -196,23 +197,6 @@ fn requested_address(body: &str) -> Option<&str> {
     let start = body.find("<EMailAddress>")? + "<EMailAddress>".len();
     let len = body[start..].find("</EMailAddress>")?;
     Some(&body[start..start + len])
-}
-
-/// `text` with the five XML special characters escaped, for element
-/// content and attribute values alike.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn thunderbird_xml(clients: &ClientSettings, domain: &DomainName) -> String {
@@ -439,13 +423,5 @@ mod tests {
         assert_eq!(requested_address(body), Some(" a@comune.it "));
         assert_eq!(requested_address("<EMailAddress>a@b.it"), None);
         assert_eq!(requested_address("</EMailAddress><EMailAddress>"), None);
-    }
-
-    #[test]
-    fn escape_covers_the_xml_specials() {
-        assert_eq!(
-            escape(r#"<a href="x">&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;"
-        );
     }
 }

@@ -11,6 +11,7 @@ mod listener;
 mod login;
 mod metrics;
 mod principal;
+mod xml;
 
 use std::sync::Arc;
 use std::time::Duration;

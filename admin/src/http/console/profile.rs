@@ -18,6 +18,7 @@ use rand_core::{OsRng, RngCore};
 
 use super::i18n::{Lang, T};
 use crate::http::autoconfig::{ClientSettings, Endpoint, Security};
+use crate::http::xml::escape;
 
 /// Whether a profile can be made: it needs an IMAP and an SMTP server.
 pub fn available(clients: &ClientSettings) -> bool {
@@ -168,25 +169,6 @@ fn uuid_v4(mut bytes: [u8; 16]) -> String {
         &hex[16..20],
         &hex[20..]
     )
-}
-
-/// `text` for XML element content: the special characters escaped, and
-/// the characters XML 1.0 cannot hold at all (other controls) left out.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
