@@ -3,11 +3,12 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use postino_common::auth::{AuthError, Secret, Service, bearer};
 use postino_common::store::SessionOwner;
 
 use super::AppState;
+use super::cookie::{self, Jar};
 use super::principal::{Kind, SESSION_COOKIE};
 
 /// How long a session lasts after its login, in seconds: a working day.
@@ -53,31 +54,33 @@ pub async fn log_in(
     })
 }
 
-/// Ends the session a cookie names.
-pub async fn log_out(state: &AppState, cookie: &str) -> Result<(), AuthError> {
-    Ok(state
-        .store
-        .delete_web_session(&bearer::digest(cookie))
-        .await?)
+/// Ends the session the request's cookie names, if it names one.
+pub async fn log_out(state: &AppState, headers: &HeaderMap) -> Result<(), AuthError> {
+    if let Some(token) = cookie::read(headers, SESSION_COOKIE) {
+        state
+            .store
+            .delete_web_session(&bearer::digest(token))
+            .await?;
+    }
+    Ok(())
 }
 
-/// The `Set-Cookie` value for a new session: never readable by scripts,
-/// sent only to this site's own pages and forms (`Lax`), and only over TLS
-/// when the service runs on it.
+/// The session cookie: never readable by scripts, sent only to this
+/// site's own pages and forms (`Lax`), and only over TLS when the service
+/// runs on it.
+const SESSION: Jar = Jar {
+    name: SESSION_COOKIE,
+    path: "/",
+    http_only: true,
+    same_site: "Lax",
+};
+
+/// The `Set-Cookie` value for a new session.
 pub fn session_cookie(token: &Secret, secure: bool) -> HeaderValue {
-    cookie(token.expose(), SESSION_LIFETIME, secure)
+    SESSION.set(token.expose(), SESSION_LIFETIME, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn cleared_cookie(secure: bool) -> HeaderValue {
-    cookie("", 0, secure)
-}
-
-fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-    );
-    // The value is base64url and the rest fixed text: always a valid header.
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    SESSION.clear(secure)
 }

@@ -6,6 +6,7 @@
 mod api;
 mod autoconfig;
 mod console;
+mod cookie;
 mod error;
 mod listener;
 mod login;

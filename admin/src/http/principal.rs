@@ -12,6 +12,7 @@ use postino_common::auth::bearer;
 use postino_common::store::{SessionOwner, StoreError};
 
 use super::AppState;
+use super::cookie;
 use crate::ops::{Actor, Ops};
 
 /// The session cookie's name.
@@ -71,7 +72,7 @@ pub async fn authenticate(
             csrf: None,
         }));
     }
-    let Some(cookie) = session_cookie(&parts.headers) else {
+    let Some(cookie) = cookie::read(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let Some(session) = state.store.web_session(&bearer::digest(cookie)).await? else {
@@ -110,18 +111,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The session cookie's value, from any of the request's Cookie headers.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
-}
-
 /// Compares secrets without an early exit that would time the match.
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -136,18 +125,6 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
-
-    #[test]
-    fn finds_the_session_cookie_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
-        headers.append(
-            header::COOKIE,
-            HeaderValue::from_static("theme=dark; postino_session=abc; x=y"),
-        );
-        assert_eq!(session_cookie(&headers), Some("abc"));
-        assert_eq!(session_cookie(&HeaderMap::new()), None);
-    }
 
     #[test]
     fn reads_bearer_tokens_only() {

@@ -77,9 +77,7 @@ async fn log_out(
     Caller(_): Caller,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    if let Some(cookie) = principal::session_cookie(&headers) {
-        login::log_out(&state, cookie).await?;
-    }
+    login::log_out(&state, &headers).await?;
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(header::SET_COOKIE, cleared_cookie(state.secure_cookies))]),

@@ -11,18 +11,24 @@
 use std::fmt::Display;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::{console_target, see_other};
 use crate::http::AppState;
+use crate::http::cookie::{self, Jar};
 
-/// The cookie that keeps the chosen language.
-pub const LANG_COOKIE: &str = "postino_lang";
+/// The cookie that keeps the chosen language, for the whole site.
+const LANG_COOKIE: Jar = Jar {
+    name: "postino_lang",
+    path: "/",
+    http_only: false,
+    same_site: "Lax",
+};
 
 /// How long the choice is kept, in seconds: a year.
-const LANG_COOKIE_AGE: u32 = 365 * 24 * 3600;
+const LANG_COOKIE_AGE: i64 = 365 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -58,7 +64,7 @@ impl Lang {
 
     /// The language of a request.
     pub fn of(headers: &HeaderMap) -> Lang {
-        cookie(headers, LANG_COOKIE)
+        cookie::read(headers, LANG_COOKIE.name)
             .and_then(Lang::from_code)
             .or_else(|| {
                 headers
@@ -101,18 +107,6 @@ impl Lang {
             s => T::Minutes.fill(self, &[&s.div_ceil(60)]),
         }
     }
-}
-
-/// A cookie's value, from any of the request's Cookie headers.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
 }
 
 /// The language of ours an `Accept-Language` value ranks highest, if any:
@@ -166,14 +160,8 @@ pub struct Switch {
 pub async fn switch(State(state): State<AppState>, Query(switch): Query<Switch>) -> Response {
     let mut response = see_other(console_target(&switch.next).unwrap_or("/console/"));
     if let Some(lang) = Lang::from_code(&switch.set) {
-        let secure = if state.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age={LANG_COOKIE_AGE}; SameSite=Lax{secure}",
-            lang.code()
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
+        let cookie = LANG_COOKIE.set(lang.code(), LANG_COOKIE_AGE, state.secure_cookies);
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -524,6 +512,8 @@ texts! {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     #[test]

@@ -17,16 +17,23 @@ use maud::html;
 use postino_common::auth::{AuthError, Secret, bearer};
 use serde::Deserialize;
 
-use super::i18n::{T, cookie};
+use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Flash, NoFields, Submit, console_target, done, home, see_other};
+use crate::http::cookie::{self, Jar};
 use crate::http::login::{self as session, cleared_cookie, session_cookie};
 use crate::http::{AppState, principal};
 
-/// The cookie holding the login form's token.
-const LOGIN_COOKIE: &str = "postino_login";
+/// The cookie holding the login form's token, sent back to the login form
+/// only, and only from this site's own pages.
+const LOGIN_COOKIE: Jar = Jar {
+    name: "postino_login",
+    path: "/console/login",
+    http_only: true,
+    same_site: "Strict",
+};
 /// How long a login form stays usable, in seconds.
-const LOGIN_COOKIE_AGE: u32 = 3600;
+const LOGIN_COOKIE_AGE: i64 = 3600;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -67,7 +74,7 @@ fn login_page(
     attempt: Attempt,
     status: StatusCode,
 ) -> Response {
-    let kept = cookie(headers, LOGIN_COOKIE).filter(|t| is_token(t));
+    let kept = cookie::read(headers, LOGIN_COOKIE.name).filter(|t| is_token(t));
     let token = match kept {
         Some(token) => token.to_string(),
         None => bearer::generate("").0.expose().to_string(),
@@ -104,14 +111,8 @@ fn login_page(
     view.refused = refused;
     let mut response = layout::render(ctx, view);
     if kept.is_none() {
-        let secure = if state.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!(
-            "{LOGIN_COOKIE}={token}; Path=/console/login; Max-Age={LOGIN_COOKIE_AGE}; \
-             HttpOnly; SameSite=Strict{secure}"
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        let cookie = LOGIN_COOKIE.set(&token, LOGIN_COOKIE_AGE, state.secure_cookies);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -152,8 +153,8 @@ pub async fn submit(
         };
         login_page(&ctx, &state, &parts.headers, attempt, status)
     };
-    let token_ok =
-        cookie(&parts.headers, LOGIN_COOKIE).is_some_and(|t| is_token(t) && t == credentials.token);
+    let token_ok = cookie::read(&parts.headers, LOGIN_COOKIE.name)
+        .is_some_and(|t| is_token(t) && t == credentials.token);
     if !token_ok {
         return refuse(ctx.t(T::LoginExpired).into(), StatusCode::FORBIDDEN);
     }
@@ -175,10 +176,7 @@ pub async fn submit(
                 header::SET_COOKIE,
                 session_cookie(&opened.token, state.secure_cookies),
             );
-            let cleared = format!("{LOGIN_COOKIE}=; Path=/console/login; Max-Age=0");
-            if let Ok(value) = HeaderValue::from_str(&cleared) {
-                headers.append(header::SET_COOKIE, value);
-            }
+            headers.append(header::SET_COOKIE, LOGIN_COOKIE.clear(state.secure_cookies));
             response
         }
         Err(AuthError::Invalid) => refuse(ctx.t(T::LoginWrong).into(), StatusCode::UNAUTHORIZED),
@@ -201,9 +199,7 @@ pub async fn log_out(
     headers: HeaderMap,
     submit: Submit<NoFields>,
 ) -> Response {
-    if let Some(cookie) = principal::session_cookie(&headers)
-        && let Err(err) = session::log_out(&state, cookie).await
-    {
+    if let Err(err) = session::log_out(&state, &headers).await {
         return layout::failure(&submit.page.ctx, err.into());
     }
     let mut response = done("/console/login", Flash::LoggedOut);
