@@ -159,6 +159,23 @@ impl ThrottlePolicy {
         }
     }
 
+    /// The given limits, with delays of a few milliseconds: tests count
+    /// failures as a server does without waiting on them.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn for_tests(max_failures_per_ip: u32, max_failures_per_account: u32) -> ThrottlePolicy {
+        ThrottlePolicy {
+            max_failures_per_ip,
+            max_failures_per_account,
+            window: Duration::from_secs(900),
+            lockout: Duration::from_secs(900),
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            base_account_delay: Duration::from_millis(1),
+            max_account_delay: Duration::from_millis(4),
+            known_for: Duration::from_secs(86_400),
+        }
+    }
+
     /// The delay after the `failures`th failure.
     fn delay(&self, failures: i64) -> Duration {
         doubled(self.base_delay, failures - 1, self.max_delay)

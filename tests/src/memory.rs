@@ -144,17 +144,7 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
 /// Failed logins are few in a transcript: the limits stay out of the way
 /// unless a transcript is about them.
 fn throttle() -> ThrottlePolicy {
-    ThrottlePolicy {
-        max_failures_per_ip: 20,
-        max_failures_per_account: 10,
-        window: Duration::from_secs(900),
-        lockout: Duration::from_secs(900),
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(4),
-        base_account_delay: Duration::from_millis(1),
-        max_account_delay: Duration::from_millis(4),
-        known_for: Duration::from_secs(86_400),
-    }
+    ThrottlePolicy::for_tests(20, 10)
 }
 
 async fn add_users(store: &TestStore, auth: &Authenticator) {

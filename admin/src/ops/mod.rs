@@ -236,8 +236,6 @@ impl Ops {
 /// What the ops tests share.
 #[cfg(test)]
 pub(crate) mod testing {
-    use std::time::Duration;
-
     use postino_common::auth::{Authenticator, ThrottlePolicy};
     use postino_common::store::{AdminScope, Store};
 
@@ -256,20 +254,9 @@ pub(crate) mod testing {
 
     /// Ops acting as `actor`, with the same throttling as [`ops`].
     pub(crate) fn acting(store: &Store, actor: Actor) -> Ops {
-        let policy = ThrottlePolicy {
-            max_failures_per_ip: 5,
-            max_failures_per_account: 3,
-            window: Duration::from_secs(900),
-            lockout: Duration::from_secs(900),
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-            base_account_delay: Duration::from_millis(1),
-            max_account_delay: Duration::from_millis(4),
-            known_for: Duration::from_secs(86_400),
-        };
         Ops::new(
             store.clone(),
-            Authenticator::new(store.clone(), policy, 2),
+            Authenticator::new(store.clone(), ThrottlePolicy::for_tests(5, 3), 2),
             actor,
         )
     }

@@ -23,16 +23,12 @@ const OTHER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20));
 const ACCOUNT_DELAY: Duration = Duration::from_secs(1);
 
 fn authenticator(store: &Store) -> Authenticator {
+    // The account delay is long enough to tell a delayed answer apart.
     let policy = ThrottlePolicy {
-        max_failures_per_ip: 5,
-        max_failures_per_account: 3,
-        window: Duration::from_secs(900),
-        lockout: Duration::from_secs(900),
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(4),
         base_account_delay: ACCOUNT_DELAY,
         max_account_delay: ACCOUNT_DELAY * 2,
         known_for: Duration::from_secs(30 * 86_400),
+        ..ThrottlePolicy::for_tests(5, 3)
     };
     Authenticator::new(store.clone(), policy, 2)
 }
