@@ -117,7 +117,7 @@ pub async fn thunderbird(
             let host = headers
                 .get(header::HOST)
                 .and_then(|host| host.to_str().ok())
-                .ok_or(HttpError::BadRequest("no emailaddress and no Host"))?;
+                .ok_or_else(|| HttpError::bad_request("no emailaddress and no Host"))?;
             hosted_domain(&store, domain_of_host(host)).await?
         }
     };
@@ -148,10 +148,10 @@ pub async fn autodiscover(
 /// The address a POX request body asks about; whether its domain is hosted
 /// is the handler's question.
 pub(crate) fn autodiscover_request(body: &[u8]) -> Result<Address, HttpError> {
-    let body =
-        std::str::from_utf8(body).map_err(|_| HttpError::BadRequest("the request is not UTF-8"))?;
+    let body = std::str::from_utf8(body)
+        .map_err(|_| HttpError::bad_request("the request is not UTF-8"))?;
     let requested = requested_address(body)
-        .ok_or(HttpError::BadRequest("the request has no <EMailAddress>"))?;
+        .ok_or_else(|| HttpError::bad_request("the request has no <EMailAddress>"))?;
     parse_address(requested)
 }
 
@@ -165,20 +165,21 @@ async fn hosted_address(store: &Store, text: &str) -> Result<Address, HttpError>
 fn parse_address(text: &str) -> Result<Address, HttpError> {
     text.trim()
         .parse()
-        .map_err(|_| HttpError::BadRequest("not a valid e-mail address"))
+        .map_err(|_| HttpError::bad_request("not a valid e-mail address"))
 }
 
 /// `name` as a domain that is hosted and active; `404` for any other.
 async fn hosted_domain(store: &Store, name: &str) -> Result<DomainName, HttpError> {
-    let name: DomainName = name.parse().map_err(|_| HttpError::NotFound)?;
-    match store
-        .domain(name.as_str())
-        .await
-        .map_err(HttpError::Store)?
-    {
+    let name: DomainName = name.parse().map_err(|_| not_hosted())?;
+    match store.domain(name.as_str()).await? {
         Some(domain) if domain.active => Ok(name),
-        _ => Err(HttpError::NotFound),
+        _ => Err(not_hosted()),
     }
+}
+
+/// The refusal of a domain not hosted here, or not active.
+fn not_hosted() -> HttpError {
+    HttpError::not_found("not found")
 }
 
 fn xml_response(body: String) -> Response {

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::{AdminCaller, ApiError, Body, ErrorBody};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -81,7 +82,7 @@ async fn add(
         .ops(&state)
         .add_alias(&new.source, &new.targets)
         .await
-        .map_err(|e| ApiError::from(e).renaming(&NEW_ALIAS_FIELDS))?;
+        .map_err(|e| HttpError::from(e).renaming(&NEW_ALIAS_FIELDS))?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -104,7 +105,7 @@ async fn remove(
         .ops(&state)
         .remove_alias(&source, &[])
         .await
-        .map_err(|e| ApiError::from(e).renaming(&SOURCE_FIELDS))?;
+        .map_err(|e| HttpError::from(e).renaming(&SOURCE_FIELDS))?;
     Ok(Json(removed))
 }
 
@@ -131,6 +132,6 @@ async fn remove_target(
         .ops(&state)
         .remove_alias(&source, &[target])
         .await
-        .map_err(|e| ApiError::from(e).renaming(&SOURCE_FIELDS))?;
+        .map_err(|e| HttpError::from(e).renaming(&SOURCE_FIELDS))?;
     Ok(Json(removed))
 }

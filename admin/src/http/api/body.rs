@@ -7,6 +7,7 @@ use axum::http::header;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::http::error::HttpError;
 
 /// The largest request body the API reads.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -29,12 +30,13 @@ where
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(ApiError::bad_request(
+            let err = HttpError::bad_request(
                 "the body must be JSON, sent as Content-Type: application/json",
-            ));
+            );
+            return Err(err.into());
         }
         let bytes = Bytes::from_request(request, state).await.map_err(|_| {
-            ApiError::bad_request(format!("the body must be at most {MAX_BODY} bytes"))
+            HttpError::bad_request(format!("the body must be at most {MAX_BODY} bytes"))
         })?;
         parse(&bytes).map(Body)
     }
@@ -48,7 +50,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad_request(format!("malformed JSON: {inner}"));
+            return HttpError::bad_request(format!("malformed JSON: {inner}")).into();
         }
         invalid_at(&path, &inner.to_string())
     })
@@ -65,7 +67,7 @@ pub(super) fn invalid_at(path: &str, message: &str) -> ApiError {
         (Some(name), parent) => format!("{parent}.{name}"),
         (None, _) => path.to_string(),
     };
-    ApiError::invalid(field, without_position(message))
+    HttpError::invalid(field, without_position(message)).into()
 }
 
 fn missing_field(message: &str) -> Option<&str> {

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::{AdminCaller, ApiError, Body, ErrorBody};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::ops::DnsRecord;
 
 /// How long replaced keys stay published when a rotation does not say: a
@@ -139,7 +140,7 @@ async fn rotate(
         .ops(&state)
         .rotate_dkim_keys(&domain, grace)
         .await
-        .map_err(|e| ApiError::from(e).renaming(&[("grace", "grace_seconds")]))?;
+        .map_err(|e| HttpError::from(e).renaming(&[("grace", "grace_seconds")]))?;
     Ok(Json(rotation))
 }
 

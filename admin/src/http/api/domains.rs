@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::query::Params;
 use super::{AdminCaller, ApiError, Body, ErrorBody};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::ops::{DomainChange, DomainUsage};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -160,7 +161,7 @@ async fn usage(
     report
         .pop()
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("domain `{domain}` does not exist")))
+        .ok_or_else(|| HttpError::not_found(format!("domain `{domain}` does not exist")).into())
 }
 
 /// Usage of every domain the caller manages.

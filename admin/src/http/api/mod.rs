@@ -27,6 +27,7 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
+use super::error::HttpError;
 use super::principal::{self, Kind, Principal};
 
 pub use body::Body;
@@ -45,10 +46,10 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let principal = principal::authenticate(state, parts)
             .await?
-            .ok_or_else(ApiError::unauthenticated)?;
+            .ok_or_else(HttpError::unauthenticated)?;
         let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !parts.method.is_safe() && !principal.allows_change(presented) {
-            return Err(ApiError::csrf());
+            return Err(HttpError::csrf().into());
         }
         Ok(Caller(principal))
     }
@@ -67,9 +68,10 @@ impl FromRequestParts<AppState> for AdminCaller {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         match principal.kind {
             Kind::Admin => Ok(AdminCaller(principal)),
-            Kind::MailboxUser => Err(ApiError::forbidden(
+            Kind::MailboxUser => Err(HttpError::forbidden(
                 "this needs an admin; a mailbox user may only use /api/v1/me",
-            )),
+            )
+            .into()),
         }
     }
 }
@@ -141,7 +143,7 @@ pub(crate) const REQUEST_BODIES: &[(&str, BodyParser)] = &[
 ];
 
 async fn no_endpoint() -> ApiError {
-    ApiError::not_found("no such API endpoint")
+    HttpError::not_found("no such API endpoint").into()
 }
 
 /// The document's title, server prefix and ways to authenticate.

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::body;
 use super::error::ApiError;
+use crate::http::error::HttpError;
 
 /// The query string, deserialized into `T`.
 pub struct Params<T>(pub T);
@@ -41,7 +42,7 @@ fn rejected(rejection: &QueryRejection) -> ApiError {
         });
     match cause {
         Some(error) => body::invalid_at(&error.path().to_string(), &error.inner().to_string()),
-        None => ApiError::bad_request(rejection.body_text()),
+        None => HttpError::bad_request(rejection.body_text()).into(),
     }
 }
 

@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 use super::{AdminCaller, ApiError, Body, ErrorBody};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::ops::RelayChange;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -114,7 +115,7 @@ async fn add(
             new.rate_per_minute,
         )
         .await
-        .map_err(|e| ApiError::from(e).renaming(&CLIENT_FIELDS))?;
+        .map_err(|e| HttpError::from(e).renaming(&CLIENT_FIELDS))?;
     Ok((StatusCode::CREATED, Json(client)))
 }
 
@@ -146,7 +147,7 @@ async fn update(
         .ops(&state)
         .update_relay_client(&name, &change)
         .await
-        .map_err(|e| ApiError::from(e).renaming(&CLIENT_FIELDS))?;
+        .map_err(|e| HttpError::from(e).renaming(&CLIENT_FIELDS))?;
     Ok(Json(client))
 }
 

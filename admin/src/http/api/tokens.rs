@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::query::Params;
 use super::{AdminCaller, ApiError, ErrorBody};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,6 +73,6 @@ async fn revoke(
     // that is no number names no token.
     let id = id
         .parse()
-        .map_err(|_| ApiError::not_found(format!("token `{id}` does not exist")))?;
+        .map_err(|_| HttpError::not_found(format!("token `{id}` does not exist")))?;
     Ok(Json(caller.ops(&state).revoke_api_token(id).await?))
 }

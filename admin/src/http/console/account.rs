@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
-use super::{Ctx, Failure, Flash, Page, Submit, done, profile};
+use super::{Ctx, Flash, Page, Submit, done, profile};
 use crate::http::autoconfig::{ClientSettings, Endpoint, Security};
+use crate::http::error::HttpError;
 use crate::http::{AppState, login};
 
 const CHANGE_PASSWORD: &str = "change-password";
@@ -31,7 +32,7 @@ async fn account_page(
     page: &Page,
     state: &AppState,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let account = page.ops(state).own_account().await?;
     let ctx = &page.ctx;
     let view = FormView::new(CHANGE_PASSWORD, rejected.as_ref());
@@ -141,7 +142,7 @@ async fn change_own_password(
     page: &Page,
     state: &AppState,
     form: PasswordChange,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     if form.new != form.repeat {
         let rejected = Rejected::new(
@@ -174,7 +175,8 @@ async fn change_own_password(
         }
         Err(err) => {
             let fields = [("current_password", "current"), ("new_password", "new")];
-            let rejected = Rejected::from_ops(CHANGE_PASSWORD, err, lang, &fields, T::ErrConflict)?;
+            let rejected =
+                Rejected::from_error(CHANGE_PASSWORD, err, lang, &fields, T::ErrConflict)?;
             account_page(page, state, Some(rejected)).await
         }
     }
@@ -185,7 +187,7 @@ pub async fn profile(State(state): State<AppState>, page: Page) -> Response {
     let result = async {
         let account = page.ops(&state).own_account().await?;
         let text = profile::mobileconfig(&state.clients, &account, page.ctx.lang)
-            .ok_or(Failure::NotFound)?;
+            .ok_or_else(|| HttpError::not_found("no profile without IMAP and SMTP"))?;
         Ok((
             [
                 (

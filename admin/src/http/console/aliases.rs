@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::domains::refused;
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
-use super::{Ctx, Failure, Flash, Page, Submit, domain_path, done};
+use super::{Ctx, Flash, Page, Submit, domain_path, done};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 
 const NEW_ALIAS: &str = "new-alias";
 
@@ -132,7 +133,7 @@ async fn add_alias(
     state: &AppState,
     domain: &str,
     form: NewAlias,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let refuse = |rejected: Rejected| {
         rejected
             .keep("source", &form.source)
@@ -160,7 +161,7 @@ async fn add_alias(
                 ("mailbox or alias", "targets"),
             ];
             let rejected =
-                Rejected::from_ops(NEW_ALIAS, err, page.ctx.lang, &fields, T::ErrConflict);
+                Rejected::from_error(NEW_ALIAS, err, page.ctx.lang, &fields, T::ErrConflict);
             refused(page, state, domain, rejected.map(refuse)).await
         }
     }
@@ -188,7 +189,7 @@ pub async fn remove(
         .rsplit_once('@')
         .is_some_and(|(_, d)| d.eq_ignore_ascii_case(&domain));
     if !on_page {
-        return page.respond(Err(Failure::NotFound));
+        return page.respond(Err(HttpError::not_found("no such alias on this page")));
     }
     let removed = page
         .ops(&state)

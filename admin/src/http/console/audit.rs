@@ -13,8 +13,9 @@ use serde::Deserialize;
 use super::form::{Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
-use super::{Ctx, Failure, Page, encode};
+use super::{Ctx, Page, encode};
 use crate::http::AppState;
+use crate::http::error::{Code, HttpError};
 use crate::ops::{AuditFilter, Time, audit_csv, utc};
 
 const FILTER: &str = "audit-filter";
@@ -95,9 +96,9 @@ async fn audit_page(
     page: &Page,
     state: &AppState,
     params: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
-    let Query(params) = params.map_err(|_| Failure::BadRequest)?;
+    let Query(params) = params.map_err(|_| HttpError::bad_request("malformed query"))?;
     let ctx = &page.ctx;
     let lang = ctx.lang;
     let (records, rejected) = match params.filter(PAGE_SIZE) {
@@ -105,16 +106,16 @@ async fn audit_page(
             Ok(records) => (records, None),
             Err(err) => {
                 let fields = [("domain", "domain"), ("until", "to")];
-                let rejected = Rejected::from_ops(FILTER, err, lang, &fields, T::ErrConflict)
-                    .or_else(|failure| match failure {
+                let rejected = Rejected::from_error(FILTER, err, lang, &fields, T::ErrConflict)
+                    .or_else(|failure| match failure.code() {
                         // An unknown domain, or one out of reach, is not a
                         // missing page here: the filter names it.
-                        Failure::NotFound => Ok(Rejected::new(
+                        Code::NotFound => Ok(Rejected::new(
                             FILTER,
                             Some("domain"),
                             T::ErrDomain.get(lang).into(),
                         )),
-                        other => Err(other),
+                        _ => Err(failure),
                     })?;
                 (Vec::new(), Some(rejected))
             }
@@ -261,7 +262,7 @@ pub async fn json(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Response {
     let result = download(&page, &state, params).await.and_then(|records| {
-        let body = serde_json::to_vec_pretty(&records).map_err(|e| Failure::Internal(e.into()))?;
+        let body = serde_json::to_vec_pretty(&records).map_err(HttpError::internal)?;
         Ok(attachment("application/json", "postino-audit.json", body))
     });
     page.respond(result)
@@ -271,12 +272,12 @@ async fn download(
     page: &Page,
     state: &AppState,
     params: Result<Query<Params>, QueryRejection>,
-) -> Result<Vec<AuditRecord>, Failure> {
+) -> Result<Vec<AuditRecord>, HttpError> {
     page.require_admin()?;
-    let Query(params) = params.map_err(|_| Failure::BadRequest)?;
+    let Query(params) = params.map_err(|_| HttpError::bad_request("malformed query"))?;
     let filter = params
         .filter(DOWNLOAD_SIZE)
-        .map_err(|_| Failure::BadRequest)?;
+        .map_err(|(field, _)| HttpError::invalid(field, "not a valid filter"))?;
     Ok(page.ops(state).audit_log(&filter).await?)
 }
 

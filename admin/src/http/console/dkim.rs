@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::{Lang, T};
 use super::layout::{self, View};
-use super::{Ctx, Failure, Flash, Page, Submit, domain_path, done};
+use super::{Ctx, Flash, Page, Submit, domain_path, done};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::ops::{DnsRecord, utc};
 
 const GENERATE: &str = "dkim-generate";
@@ -44,7 +45,7 @@ async fn dkim_page(
     state: &AppState,
     domain: &str,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
     let ops = page.ops(state);
     let keys = ops.dkim_keys(Some(domain)).await?;
@@ -223,7 +224,7 @@ pub async fn generate(
         Ok(_) => Ok(done(&dkim_path(&domain), Flash::DkimGenerated)),
         Err(err) => {
             let fields = [("selector", "selector"), ("DKIM selector", "selector")];
-            match Rejected::from_ops(GENERATE, err, page.ctx.lang, &fields, T::ErrDkimActive) {
+            match Rejected::from_error(GENERATE, err, page.ctx.lang, &fields, T::ErrDkimActive) {
                 Ok(rejected) => {
                     let rejected = rejected
                         .keep("algorithm", &form.algorithm)
@@ -258,7 +259,7 @@ async fn rotate_keys(
     state: &AppState,
     domain: &str,
     form: Rotate,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let days = match form::parse_count(&form.grace_days) {
         Some(days) if days <= MAX_GRACE_DAYS && !form.grace_days.trim().is_empty() => days,
@@ -272,7 +273,7 @@ async fn rotate_keys(
     match page.ops(state).rotate_dkim_keys(domain, grace).await {
         Ok(_) => Ok(done(&dkim_path(domain), Flash::DkimRotated)),
         Err(err) => {
-            let rejected = Rejected::from_ops(ROTATE, err, lang, &[], T::ErrDkimNoActive)?;
+            let rejected = Rejected::from_error(ROTATE, err, lang, &[], T::ErrDkimNoActive)?;
             dkim_page(page, state, domain, Some(rejected)).await
         }
     }

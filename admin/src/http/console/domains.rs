@@ -12,8 +12,9 @@ use serde::Deserialize;
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
-use super::{Ctx, Failure, Flash, Page, Submit, aliases, domain_path, done, mailboxes, relay};
+use super::{Ctx, Flash, Page, Submit, aliases, domain_path, done, mailboxes, relay};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::http::principal::Kind;
 
 const NEW_DOMAIN: &str = "new-domain";
@@ -30,7 +31,7 @@ async fn list_page(
     page: &Page,
     state: &AppState,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
     let domains = page.ops(state).domains().await?;
     let ctx = &page.ctx;
@@ -132,7 +133,7 @@ pub async fn add(State(state): State<AppState>, submit: Submit<NewDomain>) -> Re
     page.respond(add_domain(&page, &state, form).await)
 }
 
-async fn add_domain(page: &Page, state: &AppState, form: NewDomain) -> Result<Response, Failure> {
+async fn add_domain(page: &Page, state: &AppState, form: NewDomain) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let refuse = |rejected: Rejected| {
         rejected
@@ -160,7 +161,7 @@ async fn add_domain(page: &Page, state: &AppState, form: NewDomain) -> Result<Re
         Ok(_) => Ok(done("/console/", Flash::DomainAdded)),
         Err(err) => {
             let fields = [("domain", "name"), ("quota_bytes", "quota")];
-            let rejected = Rejected::from_ops(NEW_DOMAIN, err, lang, &fields, T::ErrConflict)?;
+            let rejected = Rejected::from_error(NEW_DOMAIN, err, lang, &fields, T::ErrConflict)?;
             list_page(page, state, Some(refuse(rejected))).await
         }
     }
@@ -181,7 +182,7 @@ pub async fn domain_page(
     state: &AppState,
     name: &str,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
     let ops = page.ops(state);
     let details = ops.domain(name).await?;
@@ -218,7 +219,7 @@ pub async fn refused(
     page: &Page,
     state: &AppState,
     domain: &str,
-    rejected: Result<Rejected, Failure>,
-) -> Result<Response, Failure> {
+    rejected: Result<Rejected, HttpError>,
+) -> Result<Response, HttpError> {
     domain_page(page, state, domain, Some(rejected?)).await
 }

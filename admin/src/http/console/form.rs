@@ -8,12 +8,10 @@
 
 use axum::http::StatusCode;
 use maud::{Markup, html};
-use postino_common::auth::AuthError;
 use postino_config::ByteSize;
 
-use super::Failure;
 use super::i18n::{Lang, T};
-use crate::ops::OpsError;
+use crate::http::error::{Code, HttpError};
 
 /// A form sent back: which one, the values to show again, and why.
 #[derive(Debug)]
@@ -37,42 +35,44 @@ impl Rejected {
         }
     }
 
-    /// Reads an ops refusal as a rejected form, or as a failure with a page
-    /// of its own (out of reach, forbidden, internal). `fields` maps the
-    /// ops layer's field names, and the kinds of things that may already
-    /// exist or be missing, to the form's inputs; `conflict` says what a
-    /// broken rule means for this form.
-    pub fn from_ops(
+    /// Reads a refusal, as [`HttpError`] classifies it, as a rejected form,
+    /// or leaves it a failure with a page of its own (out of reach,
+    /// forbidden, internal). `fields` maps the ops layer's field names, and
+    /// the kinds of things that may already exist or be missing, to the
+    /// form's inputs; `conflict` says what a broken rule means for this
+    /// form.
+    pub fn from_error(
         form: &'static str,
-        err: OpsError,
+        err: impl Into<HttpError>,
         lang: Lang,
         fields: &[(&str, &'static str)],
         conflict: T,
-    ) -> Result<Rejected, Failure> {
+    ) -> Result<Rejected, HttpError> {
+        let err = err.into();
         let input = |name: &str| fields.iter().find(|(n, _)| *n == name).map(|&(_, i)| i);
-        let (field, message, status) = match err {
-            OpsError::Invalid { field, .. } => (
-                input(field),
-                invalid(field).get(lang).to_string(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            OpsError::AlreadyExists { what, name } => (
-                input(what),
-                T::ErrExists.fill(lang, &[&name]),
-                StatusCode::CONFLICT,
-            ),
-            OpsError::NotFound { what, name } if what != "domain" && input(what).is_some() => (
-                input(what),
-                T::ErrTargetMissing.fill(lang, &[&name]),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            OpsError::Conflict(_) => (None, conflict.get(lang).to_string(), StatusCode::CONFLICT),
-            OpsError::Auth(AuthError::Throttled { retry_after }) => (
-                None,
-                T::LoginThrottled.fill(lang, &[&lang.wait(retry_after.as_secs())]),
-                StatusCode::TOO_MANY_REQUESTS,
-            ),
-            other => return Err(other.into()),
+        let (field, message, status) = match (err.code(), err.subject()) {
+            (Code::Invalid, _) => {
+                let field = err.field().unwrap_or_default();
+                let message = invalid(field).get(lang).to_string();
+                (input(field), message, err.status())
+            }
+            (Code::AlreadyExists, Some((what, name))) => {
+                let message = T::ErrExists.fill(lang, &[&name]);
+                (input(what), message, err.status())
+            }
+            // Something the form names that is missing is a wrong input of
+            // the form, not a missing page.
+            (Code::NotFound, Some((what, name))) if what != "domain" && input(what).is_some() => {
+                let message = T::ErrTargetMissing.fill(lang, &[&name]);
+                (input(what), message, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            (Code::Conflict, _) => (None, conflict.get(lang).to_string(), err.status()),
+            (Code::Throttled, _) => {
+                let wait = err.retry_after().unwrap_or_default();
+                let message = T::LoginThrottled.fill(lang, &[&lang.wait(wait)]);
+                (None, message, err.status())
+            }
+            _ => return Err(err),
         };
         let mut rejected = Rejected::new(form, field, message);
         rejected.status = status;

@@ -12,7 +12,8 @@ use maud::{DOCTYPE, Markup, html};
 use postino_common::store::{Account, Domain};
 
 use super::i18n::{Lang, T};
-use super::{Ctx, Failure, encode};
+use super::{Ctx, encode};
+use crate::http::error::{Code, HttpError};
 use crate::http::principal::Kind;
 
 /// What one page puts in the frame.
@@ -136,18 +137,23 @@ fn languages(ctx: &Ctx, here: &str) -> Markup {
     }
 }
 
-/// The page of a failure. Internal errors are logged here, once, with
-/// their chain; the page says no more than that something went wrong.
-pub fn failure(ctx: &Ctx, failure: Failure) -> Response {
-    let (title, text) = match &failure {
-        Failure::NotFound => (T::NotFoundTitle, T::NotFoundText),
-        Failure::Forbidden => (T::ForbiddenTitle, T::ForbiddenText),
-        Failure::Csrf => (T::CsrfTitle, T::CsrfText),
-        Failure::BadRequest => (T::BadRequestTitle, T::BadRequestText),
-        Failure::Internal(err) => {
-            tracing::error!(error = format!("{err:#}"), "console request failed");
-            (T::InternalTitle, T::InternalText)
+/// The page of a refusal or failure that is not a form's to show: fixed
+/// words for its kind, with its status. An internal error was logged as
+/// it was classified; the page says no more than that something went
+/// wrong.
+pub fn failure(ctx: &Ctx, failure: HttpError) -> Response {
+    let (title, text) = match failure.code() {
+        Code::NotFound => (T::NotFoundTitle, T::NotFoundText),
+        Code::Forbidden | Code::Unauthenticated | Code::InvalidCredentials => {
+            (T::ForbiddenTitle, T::ForbiddenText)
         }
+        Code::Csrf => (T::CsrfTitle, T::CsrfText),
+        Code::Internal => (T::InternalTitle, T::InternalText),
+        Code::BadRequest
+        | Code::Invalid
+        | Code::AlreadyExists
+        | Code::Conflict
+        | Code::Throttled => (T::BadRequestTitle, T::BadRequestText),
     };
     let home = ctx
         .user

@@ -14,13 +14,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::html;
-use postino_common::auth::{AuthError, Secret, bearer};
+use postino_common::auth::{Secret, bearer};
 use serde::Deserialize;
 
 use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Flash, NoFields, Submit, console_target, done, home, see_other};
 use crate::http::cookie::{self, Jar};
+use crate::http::error::{Code, HttpError};
 use crate::http::login::{self as session, cleared_cookie, session_cookie};
 use crate::http::{AppState, principal};
 
@@ -143,7 +144,7 @@ pub async fn submit(
 ) -> Response {
     let ctx = Ctx::new(&parts, None);
     let Ok(Form(credentials)) = form else {
-        return layout::failure(&ctx, super::Failure::BadRequest);
+        return layout::failure(&ctx, HttpError::bad_request("malformed form"));
     };
     let refuse = |text: String, status| {
         let attempt = Attempt {
@@ -167,7 +168,7 @@ pub async fn submit(
     }
     let password = Secret::new(credentials.password.as_str());
     let ip = principal::client_ip(&parts);
-    match session::log_in(&state, username, &password, ip).await {
+    let err = match session::log_in(&state, username, &password, ip).await {
         Ok(opened) => {
             let target = console_target(&credentials.next).unwrap_or(home(opened.kind));
             let mut response = see_other(target);
@@ -177,19 +178,21 @@ pub async fn submit(
                 session_cookie(&opened.token, state.secure_cookies),
             );
             headers.append(header::SET_COOKIE, LOGIN_COOKIE.clear(state.secure_cookies));
-            response
+            return response;
         }
-        Err(AuthError::Invalid) => refuse(ctx.t(T::LoginWrong).into(), StatusCode::UNAUTHORIZED),
-        Err(AuthError::Throttled { retry_after }) => {
-            let seconds = retry_after.as_secs().max(1);
+        Err(err) => HttpError::from(err),
+    };
+    match (err.code(), err.retry_after()) {
+        (Code::InvalidCredentials, _) => refuse(ctx.t(T::LoginWrong).into(), err.status()),
+        (Code::Throttled, Some(seconds)) => {
             let text = T::LoginThrottled.fill(ctx.lang, &[&ctx.lang.wait(seconds)]);
-            let mut response = refuse(text, StatusCode::TOO_MANY_REQUESTS);
+            let mut response = refuse(text, err.status());
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
-        Err(other) => layout::failure(&ctx, other.into()),
+        _ => layout::failure(&ctx, err),
     }
 }
 

@@ -14,8 +14,9 @@ use super::domains::{domain_page, refused};
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
-use super::{Ctx, Failure, Flash, NoFields, Page, Submit, domain_path, done, encode};
+use super::{Ctx, Flash, NoFields, Page, Submit, domain_path, done, encode};
 use crate::http::AppState;
+use crate::http::error::HttpError;
 use crate::ops::MailboxChange;
 
 const NEW_MAILBOX: &str = "new-mailbox";
@@ -128,7 +129,7 @@ async fn add_mailbox(
     state: &AppState,
     domain: &str,
     form: NewMailbox,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let refuse = |rejected: Rejected| {
         rejected
@@ -164,7 +165,8 @@ async fn add_mailbox(
                 ("password", "password"),
                 ("quota_bytes", "quota"),
             ];
-            let rejected = Rejected::from_ops(NEW_MAILBOX, err, lang, &fields, T::ErrMailboxLimit);
+            let rejected =
+                Rejected::from_error(NEW_MAILBOX, err, lang, &fields, T::ErrMailboxLimit);
             refused(page, state, domain, rejected.map(refuse)).await
         }
     }
@@ -185,7 +187,7 @@ async fn mailbox_page(
     domain: &str,
     local: &str,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
     let account = page
         .ops(state)
@@ -288,7 +290,7 @@ async fn update_mailbox(
     domain: &str,
     local: &str,
     form: EditMailbox,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let refuse = |rejected: Rejected| {
         rejected
@@ -314,7 +316,7 @@ async fn update_mailbox(
         Ok(account) => Ok(done(&account_path(&account), Flash::MailboxUpdated)),
         Err(err) => {
             let fields = [("display_name", "display_name"), ("quota_bytes", "quota")];
-            let rejected = Rejected::from_ops(EDIT_MAILBOX, err, lang, &fields, T::ErrConflict)?;
+            let rejected = Rejected::from_error(EDIT_MAILBOX, err, lang, &fields, T::ErrConflict)?;
             mailbox_page(page, state, domain, local, Some(refuse(rejected))).await
         }
     }
@@ -352,7 +354,7 @@ async fn set_mailbox_password(
     domain: &str,
     local: &str,
     form: NewPassword,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     if form.password != form.repeat {
         let rejected = Rejected::new(
@@ -372,7 +374,7 @@ async fn set_mailbox_password(
         Ok(()) => Ok(done(&mailbox_path(domain, local), Flash::PasswordSet)),
         Err(err) => {
             let fields = [("password", "password")];
-            let rejected = Rejected::from_ops(SET_PASSWORD, err, lang, &fields, T::ErrConflict)?;
+            let rejected = Rejected::from_error(SET_PASSWORD, err, lang, &fields, T::ErrConflict)?;
             mailbox_page(page, state, domain, local, Some(rejected)).await
         }
     }
@@ -393,7 +395,7 @@ async fn confirm_page(
     state: &AppState,
     domain: &str,
     local: &str,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     page.require_admin()?;
     let account = page
         .ops(state)

@@ -34,15 +34,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use postino_common::auth::AuthError;
-use postino_common::store::{AdminScope, StoreError};
+use postino_common::store::AdminScope;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use self::i18n::{Lang, T};
 use super::AppState;
+use super::error::HttpError;
 use super::principal::{self, Kind, Principal};
-use crate::ops::{Ops, OpsError};
+use crate::ops::Ops;
 
 /// The largest form body read, in bytes; the longest form, a list of
 /// alias targets, fits many times over.
@@ -107,7 +107,7 @@ async fn to_console() -> Response {
 }
 
 async fn not_found(page: Page) -> Response {
-    page.respond(Err(Failure::NotFound))
+    page.respond(Err(HttpError::not_found("no such page")))
 }
 
 async fn protect(mut response: Response) -> Response {
@@ -237,16 +237,18 @@ impl Page {
     }
 
     /// The answer of a handler: its response, or the page of its failure.
-    pub fn respond(&self, result: Result<Response, Failure>) -> Response {
+    pub fn respond(&self, result: Result<Response, HttpError>) -> Response {
         result.unwrap_or_else(|failure| layout::failure(&self.ctx, failure))
     }
 
     /// Fails unless the principal is an admin: mailbox users have their
     /// own account page only.
-    pub fn require_admin(&self) -> Result<(), Failure> {
+    pub fn require_admin(&self) -> Result<(), HttpError> {
         match self.principal.kind {
             Kind::Admin => Ok(()),
-            Kind::MailboxUser => Err(Failure::Forbidden),
+            Kind::MailboxUser => Err(HttpError::forbidden(
+                "this needs an admin; a mailbox user has its account page only",
+            )),
         }
     }
 }
@@ -276,14 +278,14 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Submit<T> {
         let request = Request::from_parts(parts, body);
         let Form(posted) = Form::<Posted<T>>::from_request(request, state)
             .await
-            .map_err(|_| layout::failure(&page.ctx, Failure::BadRequest))?;
+            .map_err(|_| layout::failure(&page.ctx, HttpError::bad_request("malformed form")))?;
         if !page.principal.allows_change(Some(&posted.csrf)) {
             tracing::warn!(
                 actor = page.principal.actor.name,
                 origin = page.principal.actor.origin,
                 "console form refused: missing or wrong CSRF token"
             );
-            return Err(layout::failure(&page.ctx, Failure::Csrf));
+            return Err(layout::failure(&page.ctx, HttpError::csrf()));
         }
         Ok(Submit {
             page,
@@ -295,56 +297,6 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Submit<T> {
 /// A form with no fields but its token, such as a confirmation.
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
-
-/// Why a page cannot be shown; each gets a page of its own.
-#[derive(Debug)]
-pub enum Failure {
-    /// Missing, or out of the principal's reach (the ops layer does not
-    /// tell these apart, and neither does the console).
-    NotFound,
-    Forbidden,
-    /// A form without the session's CSRF token.
-    Csrf,
-    BadRequest,
-    /// Logged once with its chain; the page says no more than "internal".
-    Internal(anyhow::Error),
-}
-
-impl Failure {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Failure::NotFound => StatusCode::NOT_FOUND,
-            Failure::Forbidden | Failure::Csrf => StatusCode::FORBIDDEN,
-            Failure::BadRequest => StatusCode::BAD_REQUEST,
-            Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl From<OpsError> for Failure {
-    fn from(err: OpsError) -> Failure {
-        match err {
-            OpsError::NotFound { .. } => Failure::NotFound,
-            OpsError::Forbidden(_) => Failure::Forbidden,
-            OpsError::Invalid { .. } | OpsError::AlreadyExists { .. } | OpsError::Conflict(_) => {
-                Failure::BadRequest
-            }
-            other => Failure::Internal(other.into()),
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Failure {
-        Failure::from(OpsError::from(err))
-    }
-}
-
-impl From<AuthError> for Failure {
-    fn from(err: AuthError) -> Failure {
-        Failure::Internal(err.into())
-    }
-}
 
 /// The confirmations shown after a change: a fixed text each, named by a
 /// key in the query, so that a link cannot make the console say anything

@@ -18,9 +18,10 @@ use super::domains::refused;
 use super::form::{self, Field, FormView, Rejected};
 use super::i18n::T;
 use super::layout::{self, View};
-use super::{Ctx, Failure, Flash, Page, Submit, domain_path, done, encode};
+use super::{Ctx, Flash, Page, Submit, domain_path, done, encode};
 use crate::http::AppState;
-use crate::ops::{OpsError, RelayChange};
+use crate::http::error::{Code, HttpError};
+use crate::ops::RelayChange;
 
 const NEW_RELAY: &str = "new-relay";
 const EDIT_RELAY: &str = "edit-relay";
@@ -37,7 +38,7 @@ async fn client_on_page(
     state: &AppState,
     domain: &str,
     name: &str,
-) -> Result<RelayClient, Failure> {
+) -> Result<RelayClient, HttpError> {
     page.require_admin()?;
     let name = name.trim().to_ascii_lowercase();
     page.ops(state)
@@ -45,7 +46,7 @@ async fn client_on_page(
         .await?
         .into_iter()
         .find(|c| c.name == name && c.may_send_from(domain))
-        .ok_or(Failure::NotFound)
+        .ok_or_else(|| HttpError::not_found(format!("relay client `{name}` does not exist")))
 }
 
 /// The section of a domain's page.
@@ -154,7 +155,7 @@ async fn add_relay(
     state: &AppState,
     domain: &str,
     form: NewRelay,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let refuse = |rejected: Rejected| {
         rejected
@@ -186,7 +187,7 @@ async fn add_relay(
                 ("cidr", "networks"),
                 ("password", "password"),
             ];
-            let rejected = Rejected::from_ops(NEW_RELAY, err, lang, &fields, T::ErrConflict);
+            let rejected = Rejected::from_error(NEW_RELAY, err, lang, &fields, T::ErrConflict);
             refused(page, state, domain, rejected.map(refuse)).await
         }
     }
@@ -232,7 +233,7 @@ async fn client_page(
     domain: &str,
     name: &str,
     rejected: Option<Rejected>,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let client = client_on_page(page, state, domain, name).await?;
     let ctx = &page.ctx;
     let path = client_path(domain, &client.name);
@@ -303,7 +304,7 @@ async fn update_relay(
     domain: &str,
     name: &str,
     form: EditRelay,
-) -> Result<Response, Failure> {
+) -> Result<Response, HttpError> {
     let lang = page.ctx.lang;
     let client = client_on_page(page, state, domain, name).await?;
     let refuse = |rejected: Rejected| {
@@ -331,11 +332,11 @@ async fn update_relay(
         sender_domains: Some(form::items(&form.sender_domains)),
         rate_per_minute: Some(rate),
     };
-    match page
+    let updated = page
         .ops(state)
         .update_relay_client(&client.name, &change)
-        .await
-    {
+        .await;
+    let err = match updated {
         Ok(client) => {
             // Back to this domain's page if the client still sends from
             // it, else to the page of one it does.
@@ -344,27 +345,26 @@ async fn update_relay(
             } else {
                 client.sender_domains.first().map_or(domain, String::as_str)
             };
-            Ok(done(&domain_path(back), Flash::RelayUpdated))
+            return Ok(done(&domain_path(back), Flash::RelayUpdated));
         }
-        Err(OpsError::NotFound {
-            what: "domain",
-            name: missing,
-        }) => {
+        Err(err) => HttpError::from(err),
+    };
+    let rejected = match (err.code(), err.subject()) {
+        (Code::NotFound, Some(("domain", missing))) => {
             // A sender domain not hosted, or not the admin's: the same
             // words for both, so that neither tells the other apart.
             let message = T::ErrSenderDomainMissing.fill(lang, &[&missing]);
-            let rejected = Rejected::new(EDIT_RELAY, Some("sender_domains"), message);
-            client_page(page, state, domain, name, Some(refuse(rejected))).await
+            Rejected::new(EDIT_RELAY, Some("sender_domains"), message)
         }
-        Err(err) => {
+        _ => {
             let fields = [
                 ("cidr", "networks"),
                 ("password", "password"),
                 ("sender-domain", "sender_domains"),
                 ("domain", "sender_domains"),
             ];
-            let rejected = Rejected::from_ops(EDIT_RELAY, err, lang, &fields, T::ErrConflict)?;
-            client_page(page, state, domain, name, Some(refuse(rejected))).await
+            Rejected::from_error(EDIT_RELAY, err, lang, &fields, T::ErrConflict)?
         }
-    }
+    };
+    client_page(page, state, domain, name, Some(refuse(rejected))).await
 }
