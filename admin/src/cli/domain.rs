@@ -1,0 +1,155 @@
+//! `postino domain`: the hosted domains, their quotas, mailbox limits and
+//! state.
+
+use clap::{ArgGroup, Subcommand};
+use postino_common::store::Domain;
+use postino_config::ByteSize;
+
+use super::activation;
+use super::alias::alias_table;
+use super::mailbox::account_table;
+use super::print::{ListFormat, print_json, print_list, quota_text, size_text};
+use crate::ops::{DomainChange, Ops, OpsError};
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Add a domain.
+    Add {
+        name: String,
+        /// Storage for the whole domain, such as 10GB (default: no limit).
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<ByteSize>,
+        /// Most mailboxes the domain may have (default: no limit).
+        #[arg(long, value_name = "N")]
+        max_mailboxes: Option<u64>,
+    },
+    /// List domains.
+    List(ListFormat),
+    /// Show a domain with its mailboxes and aliases.
+    Show {
+        name: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Change a domain's quota, mailbox limit or state.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        name: String,
+        /// Storage for the whole domain, such as 10GB (0: no limit).
+        #[arg(long, value_name = "SIZE", group = "change")]
+        quota: Option<ByteSize>,
+        /// Most mailboxes the domain may have (0: no limit).
+        #[arg(long, value_name = "N", group = "change")]
+        max_mailboxes: Option<u64>,
+        /// Let the domain take mail and its users log in again.
+        #[arg(long, group = "change", conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse mail for the domain and logins of its users; nothing is
+        /// removed.
+        #[arg(long, group = "change")]
+        disable: bool,
+    },
+    /// Remove a domain.
+    Remove {
+        name: String,
+        /// Remove it even if it has mailboxes, with all their mail.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
+    match command {
+        DomainCommand::Add {
+            name,
+            quota,
+            max_mailboxes,
+        } => {
+            let domain = ops
+                .add_domain(&name, quota.map_or(0, |q| q.0), max_mailboxes.unwrap_or(0))
+                .await?;
+            println!("added domain {}", domain.name);
+        }
+        DomainCommand::List(format) => {
+            let domains = ops.domains().await?;
+            print_list(&format, &domains, domain_table)?;
+        }
+        DomainCommand::Show { name, format } => {
+            let details = ops.domain(&name).await?;
+            if format.json {
+                print_json(&details)?;
+            } else {
+                domain_table(std::slice::from_ref(&details.domain));
+                println!();
+                account_table(&details.accounts);
+                println!();
+                alias_table(&details.aliases);
+            }
+        }
+        DomainCommand::Update {
+            name,
+            quota,
+            max_mailboxes,
+            enable,
+            disable,
+        } => {
+            let change = DomainChange {
+                quota_bytes: quota.map(|q| q.0),
+                max_mailboxes,
+                active: activation(enable, disable),
+            };
+            let d = ops.update_domain(&name, &change).await?;
+            let max = if d.max_mailboxes == 0 {
+                "no mailbox limit".to_string()
+            } else {
+                format!("at most {} mailboxes", d.max_mailboxes)
+            };
+            let state = if d.active { "active" } else { "disabled" };
+            println!(
+                "domain {}: quota {}, {max}, {state}",
+                d.name,
+                quota_text(d.quota_bytes)
+            );
+        }
+        DomainCommand::Remove { name, force } => {
+            let domain = ops
+                .remove_domain(&name, force)
+                .await
+                .map_err(|err| match err {
+                    OpsError::Conflict(message) => {
+                        anyhow::anyhow!("{message} (--force removes them too)")
+                    }
+                    other => other.into(),
+                })?;
+            println!(
+                "removed domain {} ({} mailboxes)",
+                domain.name, domain.mailboxes
+            );
+        }
+    }
+    Ok(())
+}
+
+fn domain_table(domains: &[Domain]) {
+    println!(
+        "{:<32} {:>10} {:>10} {:>9} {:>9} {:>6}",
+        "DOMAIN", "USED", "QUOTA", "MAILBOXES", "MAX", "ACTIVE"
+    );
+    for d in domains {
+        let max = if d.max_mailboxes == 0 {
+            "unlimited".to_string()
+        } else {
+            d.max_mailboxes.to_string()
+        };
+        let active = if d.active { "yes" } else { "no" };
+        println!(
+            "{:<32} {:>10} {:>10} {:>9} {:>9} {:>6}",
+            d.name,
+            size_text(d.used_bytes),
+            quota_text(d.quota_bytes),
+            d.mailboxes,
+            max,
+            active
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! `postino mailbox`: mailboxes, their passwords, quotas and state.
+
+use clap::{ArgGroup, Subcommand};
+use postino_common::store::Account;
+use postino_config::ByteSize;
+
+use super::print::{ListFormat, print_json, print_list, quota_text, size_text};
+use super::{activation, read_password};
+use crate::ops::{MailboxChange, Ops};
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    /// Add a mailbox.
+    Add {
+        address: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Storage for this mailbox, such as 2GB (default: only the domain's quota).
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<ByteSize>,
+        /// The owner's name, such as "Mario Rossi".
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List mailboxes, all or one domain's.
+    List {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Show a mailbox with its folders.
+    Show {
+        address: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Set a mailbox's password.
+    Passwd {
+        address: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a mailbox's quota (0: only the domain's quota).
+    Quota { address: String, size: ByteSize },
+    /// Change a mailbox's owner name, quota or state.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        address: String,
+        /// The owner's name, such as "Mario Rossi".
+        #[arg(long, value_name = "NAME", group = "change")]
+        display_name: Option<String>,
+        /// Storage for this mailbox, such as 2GB (0: only the domain's quota).
+        #[arg(long, value_name = "SIZE", group = "change")]
+        quota: Option<ByteSize>,
+        /// Let the mailbox log in again.
+        #[arg(long, group = "change", conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse the mailbox's logins; it still receives mail.
+        #[arg(long, group = "change")]
+        disable: bool,
+    },
+    /// Remove a mailbox with all its mail.
+    Remove { address: String },
+}
+
+pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
+    match command {
+        MailboxCommand::Add {
+            address,
+            password_stdin,
+            quota,
+            name,
+        } => {
+            let password = password_stdin.then(read_password).transpose()?;
+            let account = ops
+                .add_mailbox(&address, password.as_ref(), quota.map_or(0, |q| q.0), &name)
+                .await?;
+            println!("added mailbox {}", account.address);
+            if password.is_none() {
+                println!(
+                    "it has no password yet: set one with `postino mailbox passwd {} --password-stdin`",
+                    account.address
+                );
+            }
+        }
+        MailboxCommand::List { domain, format } => {
+            let accounts = ops.mailboxes(domain.as_deref()).await?;
+            print_list(&format, &accounts, account_table)?;
+        }
+        MailboxCommand::Show { address, format } => {
+            let details = ops.mailbox(&address).await?;
+            if format.json {
+                print_json(&details)?;
+            } else {
+                account_table(std::slice::from_ref(&details.account));
+                println!();
+                println!("{:<20} {:<12} {:>10}", "FOLDER", "SPECIAL-USE", "UIDNEXT");
+                for folder in &details.folders {
+                    let special = folder.special_use.as_deref().unwrap_or("-");
+                    println!("{:<20} {:<12} {:>10}", folder.name, special, folder.uidnext);
+                }
+            }
+        }
+        MailboxCommand::Passwd { address, .. } => {
+            ops.set_mailbox_password(&address, &read_password()?)
+                .await?;
+            println!("password of {address} changed");
+        }
+        MailboxCommand::Quota { address, size } => {
+            let change = MailboxChange {
+                quota_bytes: Some(size.0),
+                ..MailboxChange::default()
+            };
+            let account = ops.update_mailbox(&address, &change).await?;
+            println!(
+                "quota of {} is now {}",
+                account.address,
+                quota_text(account.quota_bytes)
+            );
+        }
+        MailboxCommand::Update {
+            address,
+            display_name,
+            quota,
+            enable,
+            disable,
+        } => {
+            let change = MailboxChange {
+                display_name,
+                quota_bytes: quota.map(|q| q.0),
+                active: activation(enable, disable),
+            };
+            let a = ops.update_mailbox(&address, &change).await?;
+            let state = if a.active {
+                "active"
+            } else {
+                "disabled (it still receives mail)"
+            };
+            println!(
+                "mailbox {}: name \"{}\", quota {}, {state}",
+                a.address,
+                a.display_name,
+                quota_text(a.quota_bytes)
+            );
+        }
+        MailboxCommand::Remove { address } => {
+            let account = ops.remove_mailbox(&address).await?;
+            println!(
+                "removed mailbox {} ({} of mail)",
+                account.address,
+                size_text(account.used_bytes)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn account_table(accounts: &[Account]) {
+    println!("{:<40} {:>10} {:>10}  NAME", "MAILBOX", "USED", "QUOTA");
+    for a in accounts {
+        println!(
+            "{:<40} {:>10} {:>10}  {}",
+            a.address,
+            size_text(a.used_bytes),
+            quota_text(a.quota_bytes),
+            a.display_name
+        );
+    }
+}

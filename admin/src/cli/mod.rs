@@ -1,0 +1,173 @@
+//! The command line: argument parsing and output, a module per command
+//! group (`postino domain …` in `domain`, and so on). Each command is a
+//! thin adapter over [`crate::ops`].
+
+mod admin;
+mod alias;
+mod audit;
+mod dkim;
+mod dns;
+mod domain;
+mod logging;
+mod mailbox;
+mod print;
+mod queue;
+mod relay;
+mod token;
+mod usage;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use postino_common::auth::Secret;
+use postino_config::Config;
+
+use self::print::ListFormat;
+use crate::ops::{self, Actor, Ops};
+use crate::serve;
+
+/// Postino: mail for the comuni of a province.
+#[derive(Debug, Parser)]
+#[command(name = "postino", version, about)]
+pub struct Args {
+    /// The configuration file. Without one, Postino runs on its embedded
+    /// default: data in ./postino-data, every listener on loopback.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "POSTINO_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every enabled service until SIGTERM or Ctrl-C.
+    Serve,
+    /// Check a configuration file without starting anything.
+    CheckConfig {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+    /// Manage hosted domains.
+    #[command(subcommand)]
+    Domain(domain::DomainCommand),
+    /// Manage mailboxes.
+    #[command(subcommand)]
+    Mailbox(mailbox::MailboxCommand),
+    /// Manage aliases and catch-alls (`@domain`).
+    #[command(subcommand)]
+    Alias(alias::AliasCommand),
+    /// Manage admin principals.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Manage DKIM signing keys.
+    #[command(subcommand)]
+    Dkim(dkim::DkimCommand),
+    /// Manage relay clients: agency systems that send mail through Postino.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
+    /// Inspect the outbound queue, retry or remove queued messages.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
+    /// Print the DNS records a domain needs: MX, SPF, DKIM, DMARC and
+    /// client autoconfiguration, for its zone file.
+    Dns {
+        domain: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Show the storage used by every domain (or one) and its mailboxes,
+    /// against their quotas.
+    Usage {
+        domain: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Show the audit log, newest first: who changed what, when, from where.
+    Audit(audit::AuditArgs),
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    if let Command::CheckConfig { file } = &args.command {
+        let Some(path) = file.as_deref().or(args.config.as_deref()) else {
+            anyhow::bail!("check-config needs a file: postino check-config FILE");
+        };
+        let checked = postino_config::load(path)?;
+        println!(
+            "{}: ok (store: {:?}, data_dir: {})",
+            path.display(),
+            checked.store.backend,
+            checked.data_dir.display()
+        );
+        return Ok(());
+    }
+    let config = load_config(args.config.as_deref())?;
+    logging::init(matches!(args.command, Command::Serve));
+    if let Command::Serve = args.command {
+        if args.config.is_none() {
+            tracing::info!(
+                "no configuration file: running on the embedded default (data in ./postino-data)"
+            );
+        }
+        return serve::run(config).await;
+    }
+    let store = ops::open_store(&config).await?;
+    let ops = Ops::new(
+        store.clone(),
+        ops::authenticator(&store, &config),
+        Actor::cli(),
+    );
+    let result = manage(&ops, &config.hostname, args.command).await;
+    store.close().await;
+    result
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Ok(postino_config::load(path)?),
+        None => Ok(Config::embedded()),
+    }
+}
+
+async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve | Command::CheckConfig { .. } => unreachable!("handled in run"),
+        Command::Domain(command) => domain::run(ops, command).await,
+        Command::Mailbox(command) => mailbox::run(ops, command).await,
+        Command::Alias(command) => alias::run(ops, command).await,
+        Command::Admin(command) => admin::run(ops, command).await,
+        Command::Dkim(command) => dkim::run(ops, command).await,
+        Command::Relay(command) => relay::run(ops, command).await,
+        Command::Queue(command) => queue::run(ops, command).await,
+        Command::Dns { domain, format } => dns::run(ops, &domain, hostname, &format).await,
+        Command::Usage { domain, format } => usage::run(ops, domain.as_deref(), &format).await,
+        Command::Audit(args) => audit::run(ops, args).await,
+    }
+}
+
+/// `--enable` and `--disable` as the state to set, if any.
+fn activation(enable: bool, disable: bool) -> Option<bool> {
+    match (enable, disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// The first line of standard input, without its line end.
+fn read_password() -> anyhow::Result<Secret> {
+    let mut input = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
+    let line = input.lines().next().unwrap_or_default();
+    Ok(Secret::new(line))
+}
