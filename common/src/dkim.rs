@@ -57,7 +57,7 @@ pub enum DkimError {
 }
 
 /// A DKIM signing algorithm, named as in the `a=` tag of a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Algorithm {
     #[serde(rename = "rsa-sha256")]
     RsaSha256,

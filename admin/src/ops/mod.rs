@@ -33,7 +33,7 @@ pub use error::OpsError;
 pub use mailboxes::MailboxChange;
 pub use relay::RelayChange;
 pub use time::{Time, utc};
-pub use usage::DomainUsage;
+pub use usage::{DomainUsage, MailboxUsage};
 
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Ops, OpsError, Result};
 
 /// A domain's use, with each of its mailboxes'.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct DomainUsage {
     #[serde(flatten)]
     pub domain: Domain,

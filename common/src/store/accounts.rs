@@ -10,7 +10,7 @@ use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::address::Address;
 
 /// A mailbox. `quota_bytes` 0 means bounded only by the domain's quota.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct Account {
     pub id: i64,
     pub domain_id: i64,

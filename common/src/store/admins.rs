@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{Result, Store, WriteTx, domains, inserted, now};
 
 /// Which domains an admin may manage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminScope {
     AllDomains,

@@ -12,7 +12,7 @@ use super::{Result, Store, StoreError, WriteTx, inserted, now};
 /// How deep aliases may point to aliases before resolution stops.
 const MAX_ALIAS_DEPTH: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct Alias {
     pub source: String,
     pub target: String,

@@ -10,7 +10,7 @@ use super::{Admin, Result, Store, StoreError, WriteTx, now};
 /// should not turn every read into a write.
 const LAST_USED_RESOLUTION: i64 = 60;
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct ApiToken {
     pub id: i64,
     /// The admin principal the token acts as.

@@ -23,7 +23,7 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: i64,

@@ -19,7 +19,7 @@ use crate::auth::Secret;
 use crate::dkim::{self as keys, Algorithm};
 
 /// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DkimKeyState {
     /// Signs, and is published.
@@ -51,7 +51,7 @@ impl DkimKeyState {
 }
 
 /// A stored key. Its private key is never serialized nor printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DkimKey {
     pub id: i64,
     pub domain: String,
@@ -112,7 +112,7 @@ impl From<(String, keys::GeneratedKey)> for NewDkimKey {
 }
 
 /// What a rotation did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DkimRotation {
     /// The keys that were active, now retiring.
     pub retiring: Vec<DkimKey>,

@@ -7,7 +7,7 @@ use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::address::DomainName;
 
 /// A hosted domain. Quotas and limits of 0 mean "none".
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct Domain {
     pub id: i64,
     pub name: String,

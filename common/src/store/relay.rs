@@ -24,7 +24,7 @@ use super::{Result, Store, StoreError, WriteTx, domains, inserted, now};
 const RATE_WINDOW: i64 = 60;
 
 /// A relay client. Its password hash is never serialized nor printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RelayClient {
     pub id: i64,
     pub name: String,

@@ -5,13 +5,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use postino_common::store::Alias;
-use serde::Deserialize;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminCaller, ApiError, Body, ErrorBody};
+use super::{AdminCaller, ApiError, Body, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 
@@ -31,6 +31,21 @@ const NEW_ALIAS_FIELDS: [(&str, &str); 3] = [
     ("domain", "source"),
     ("target", "targets"),
 ];
+
+#[derive(Serialize, ToSchema)]
+pub struct Alias {
+    source: String,
+    target: String,
+}
+
+impl From<store::Alias> for Alias {
+    fn from(alias: store::Alias) -> Alias {
+        Alias {
+            source: alias.source,
+            target: alias.target,
+        }
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +74,7 @@ async fn list(
     AdminCaller(caller): AdminCaller,
     Path(domain): Path<String>,
 ) -> Result<Json<Vec<Alias>>, ApiError> {
-    Ok(Json(caller.ops(&state).aliases(Some(&domain)).await?))
+    Ok(json_list(caller.ops(&state).aliases(Some(&domain)).await?))
 }
 
 /// Adds an alias, or more targets to one.
@@ -83,7 +98,7 @@ async fn add(
         .add_alias(&new.source, &new.targets)
         .await
         .map_err(|e| HttpError::from(e).renaming(&NEW_ALIAS_FIELDS))?;
-    Ok((StatusCode::CREATED, Json(added)))
+    Ok((StatusCode::CREATED, json_list(added)))
 }
 
 /// Removes an alias with all its targets.
@@ -106,7 +121,7 @@ async fn remove(
         .remove_alias(&source, &[])
         .await
         .map_err(|e| HttpError::from(e).renaming(&SOURCE_FIELDS))?;
-    Ok(Json(removed))
+    Ok(json_list(removed))
 }
 
 /// Removes one target of an alias; the others stay.
@@ -133,5 +148,5 @@ async fn remove_target(
         .remove_alias(&source, &[target])
         .await
         .map_err(|e| HttpError::from(e).renaming(&SOURCE_FIELDS))?;
-    Ok(Json(removed))
+    Ok(json_list(removed))
 }

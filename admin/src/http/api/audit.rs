@@ -3,18 +3,17 @@
 //! only (the ops layer's rule); entries about no domain (admins, API
 //! tokens) are the provincial admins' alone.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use postino_common::store::AuditRecord;
-use serde::{Deserialize, Deserializer};
+use postino_common::store;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::query::Params;
-use super::{AdminCaller, ApiError, ErrorBody};
+use super::{AdminCaller, ApiError, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::ops::{AuditFilter, Time, audit_csv};
 
@@ -23,6 +22,36 @@ const CSV_DISPOSITION: &str = "attachment; filename=\"postino-audit.csv\"";
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditRecord {
+    id: i64,
+    at: i64,
+    actor: String,
+    origin: String,
+    action: String,
+    /// The first of the domains the entry is about.
+    domain: Option<String>,
+    target: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl From<store::AuditRecord> for AuditRecord {
+    fn from(record: store::AuditRecord) -> AuditRecord {
+        AuditRecord {
+            id: record.id,
+            at: record.at,
+            actor: record.actor,
+            origin: record.origin,
+            action: record.action,
+            domain: record.domain,
+            target: record.target,
+            before: record.before,
+            after: record.after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -123,13 +152,13 @@ async fn list(
         before_id: params.before_id,
         limit: params.limit,
     };
-    let records: Vec<AuditRecord> = caller.ops(&state).audit_log(&filter).await?;
+    let records = caller.ops(&state).audit_log(&filter).await?;
     let csv = match params.format {
         Some(format) => format == AuditFormat::Csv,
         None => prefers_csv(&headers),
     };
     if !csv {
-        return Ok(Json(records).into_response());
+        return Ok(json_list::<_, AuditRecord>(records).into_response());
     }
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(CSV_TYPE)),

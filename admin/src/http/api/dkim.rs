@@ -8,13 +8,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use postino_common::store::{DkimKey, DkimRotation};
-use serde::Deserialize;
+use postino_common::dkim;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminCaller, ApiError, Body, ErrorBody};
+use super::{AdminCaller, ApiError, Body, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::ops::DnsRecord;
@@ -28,6 +29,95 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, generate))
         .routes(routes!(rotate))
         .routes(routes!(dns))
+}
+
+/// A stored key. Its private key is never serialized nor printed.
+#[derive(Serialize, ToSchema)]
+pub struct DkimKey {
+    id: i64,
+    domain: String,
+    selector: String,
+    algorithm: Algorithm,
+    /// Base64, the `p=` tag of the key record.
+    public_key: String,
+    state: DkimKeyState,
+    created_at: i64,
+    /// When a retiring key is to be (or a retired one was) retired.
+    retire_at: Option<i64>,
+}
+
+impl From<store::DkimKey> for DkimKey {
+    fn from(key: store::DkimKey) -> DkimKey {
+        DkimKey {
+            id: key.id,
+            domain: key.domain,
+            selector: key.selector,
+            algorithm: key.algorithm.into(),
+            public_key: key.public_key,
+            state: key.state.into(),
+            created_at: key.created_at,
+            retire_at: key.retire_at,
+        }
+    }
+}
+
+/// A DKIM signing algorithm, named as in the `a=` tag of a signature.
+#[derive(Serialize, ToSchema)]
+pub enum Algorithm {
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+    #[serde(rename = "ed25519-sha256")]
+    Ed25519Sha256,
+}
+
+impl From<dkim::Algorithm> for Algorithm {
+    fn from(algorithm: dkim::Algorithm) -> Algorithm {
+        match algorithm {
+            dkim::Algorithm::RsaSha256 => Algorithm::RsaSha256,
+            dkim::Algorithm::Ed25519Sha256 => Algorithm::Ed25519Sha256,
+        }
+    }
+}
+
+/// Where a key is in its life.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DkimKeyState {
+    /// Signs, and is published.
+    Active,
+    /// Replaced: published until `retire_at`, signs nothing.
+    Retiring,
+    /// Neither signs nor needs publishing.
+    Retired,
+}
+
+impl From<store::DkimKeyState> for DkimKeyState {
+    fn from(state: store::DkimKeyState) -> DkimKeyState {
+        match state {
+            store::DkimKeyState::Active => DkimKeyState::Active,
+            store::DkimKeyState::Retiring => DkimKeyState::Retiring,
+            store::DkimKeyState::Retired => DkimKeyState::Retired,
+        }
+    }
+}
+
+/// What a rotation did.
+#[derive(Serialize, ToSchema)]
+pub struct DkimRotation {
+    /// The keys that were active, now retiring.
+    retiring: Vec<DkimKey>,
+    /// The new active keys.
+    added: Vec<DkimKey>,
+}
+
+impl From<store::DkimRotation> for DkimRotation {
+    fn from(rotation: store::DkimRotation) -> DkimRotation {
+        let keys = |keys: Vec<store::DkimKey>| keys.into_iter().map(DkimKey::from).collect();
+        DkimRotation {
+            retiring: keys(rotation.retiring),
+            added: keys(rotation.added),
+        }
+    }
 }
 
 /// Which keys to generate.
@@ -87,7 +177,9 @@ async fn list(
     AdminCaller(caller): AdminCaller,
     Path(domain): Path<String>,
 ) -> Result<Json<Vec<DkimKey>>, ApiError> {
-    Ok(Json(caller.ops(&state).dkim_keys(Some(&domain)).await?))
+    Ok(json_list(
+        caller.ops(&state).dkim_keys(Some(&domain)).await?,
+    ))
 }
 
 /// Generates a domain's first signing keys; they sign at once. Publish
@@ -113,7 +205,7 @@ async fn generate(
         .ops(&state)
         .generate_dkim_keys(&domain, new.selector.as_deref(), new.algorithm.as_str())
         .await?;
-    Ok((StatusCode::CREATED, Json(keys)))
+    Ok((StatusCode::CREATED, json_list(keys)))
 }
 
 /// Replaces each active key of a domain with a new one of its algorithm,
@@ -141,7 +233,7 @@ async fn rotate(
         .rotate_dkim_keys(&domain, grace)
         .await
         .map_err(|e| HttpError::from(e).renaming(&[("grace", "grace_seconds")]))?;
-    Ok(Json(rotation))
+    Ok(Json(rotation.into()))
 }
 
 /// The records to publish in the domain's zone: MX, SPF, every DKIM key

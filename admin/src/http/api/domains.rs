@@ -3,17 +3,17 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use postino_common::store::Domain;
-use serde::Deserialize;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::query::Params;
-use super::{AdminCaller, ApiError, Body, ErrorBody};
+use super::{AdminCaller, ApiError, Body, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::http::error::HttpError;
-use crate::ops::{DomainChange, DomainUsage};
+use crate::ops::{self, DomainChange, MailboxUsage};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,6 +21,53 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
         .routes(routes!(usage))
         .routes(routes!(all_usage))
+}
+
+/// A hosted domain. Quotas and limits of 0 mean "none".
+#[derive(Serialize, ToSchema)]
+pub struct Domain {
+    id: i64,
+    name: String,
+    quota_bytes: i64,
+    max_mailboxes: i64,
+    /// Bytes stored in all of the domain's mailboxes.
+    used_bytes: i64,
+    mailboxes: i64,
+    active: bool,
+    created_at: i64,
+}
+
+impl From<store::Domain> for Domain {
+    fn from(domain: store::Domain) -> Domain {
+        Domain {
+            id: domain.id,
+            name: domain.name,
+            quota_bytes: domain.quota_bytes,
+            max_mailboxes: domain.max_mailboxes,
+            used_bytes: domain.used_bytes,
+            mailboxes: domain.mailboxes,
+            active: domain.active,
+            created_at: domain.created_at,
+        }
+    }
+}
+
+/// A domain's use, with each of its mailboxes'.
+#[derive(Serialize, ToSchema)]
+pub struct DomainUsage {
+    #[serde(flatten)]
+    domain: Domain,
+    /// By address.
+    accounts: Vec<MailboxUsage>,
+}
+
+impl From<ops::DomainUsage> for DomainUsage {
+    fn from(usage: ops::DomainUsage) -> DomainUsage {
+        DomainUsage {
+            domain: usage.domain.into(),
+            accounts: usage.accounts,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -56,7 +103,7 @@ async fn list(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<Vec<Domain>>, ApiError> {
-    Ok(Json(caller.ops(&state).domains().await?))
+    Ok(json_list(caller.ops(&state).domains().await?))
 }
 
 /// Adds a domain (provincial admins only).
@@ -78,7 +125,7 @@ async fn add(
         .ops(&state)
         .add_domain(&new.name, new.quota_bytes, new.max_mailboxes)
         .await?;
-    Ok((StatusCode::CREATED, Json(domain)))
+    Ok((StatusCode::CREATED, Json(domain.into())))
 }
 
 #[utoipa::path(get, path = "/domains/{domain}", operation_id = "show_domain", tag = "domains",
@@ -94,7 +141,9 @@ async fn show(
     AdminCaller(caller): AdminCaller,
     Path(domain): Path<String>,
 ) -> Result<Json<Domain>, ApiError> {
-    Ok(Json(caller.ops(&state).domain(&domain).await?.domain))
+    Ok(Json(
+        caller.ops(&state).domain(&domain).await?.domain.into(),
+    ))
 }
 
 /// Changes a domain's quota, mailbox limit or active flag (provincial
@@ -114,9 +163,8 @@ async fn update(
     Path(domain): Path<String>,
     Body(change): Body<DomainChange>,
 ) -> Result<Json<Domain>, ApiError> {
-    Ok(Json(
-        caller.ops(&state).update_domain(&domain, &change).await?,
-    ))
+    let domain = caller.ops(&state).update_domain(&domain, &change).await?;
+    Ok(Json(domain.into()))
 }
 
 /// Removes a domain (provincial admins only).
@@ -135,12 +183,11 @@ async fn remove(
     Path(domain): Path<String>,
     Params(removal): Params<Removal>,
 ) -> Result<Json<Domain>, ApiError> {
-    Ok(Json(
-        caller
-            .ops(&state)
-            .remove_domain(&domain, removal.force)
-            .await?,
-    ))
+    let domain = caller
+        .ops(&state)
+        .remove_domain(&domain, removal.force)
+        .await?;
+    Ok(Json(domain.into()))
 }
 
 /// A domain's usage, mailbox by mailbox.
@@ -160,7 +207,7 @@ async fn usage(
     let mut report = caller.ops(&state).usage(Some(&domain)).await?;
     report
         .pop()
-        .map(Json)
+        .map(|usage| Json(usage.into()))
         .ok_or_else(|| HttpError::not_found(format!("domain `{domain}` does not exist")).into())
 }
 
@@ -175,5 +222,5 @@ async fn all_usage(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<Vec<DomainUsage>>, ApiError> {
-    Ok(Json(caller.ops(&state).usage(None).await?))
+    Ok(json_list(caller.ops(&state).usage(None).await?))
 }

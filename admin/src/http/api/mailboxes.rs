@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use postino_common::auth::Secret;
-use postino_common::store::Account;
-use serde::Deserialize;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminCaller, ApiError, Body, ErrorBody};
+use super::{AdminCaller, ApiError, Body, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::ops::MailboxChange;
 
@@ -20,6 +20,34 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add))
         .routes(routes!(show, update, remove))
         .routes(routes!(set_password))
+}
+
+/// A mailbox. `quota_bytes` 0 means bounded only by the domain's quota.
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    id: i64,
+    domain_id: i64,
+    address: String,
+    display_name: String,
+    quota_bytes: i64,
+    used_bytes: i64,
+    active: bool,
+    created_at: i64,
+}
+
+impl From<store::Account> for Account {
+    fn from(account: store::Account) -> Account {
+        Account {
+            id: account.id,
+            domain_id: account.domain_id,
+            address: account.address,
+            display_name: account.display_name,
+            quota_bytes: account.quota_bytes,
+            used_bytes: account.used_bytes,
+            active: account.active,
+            created_at: account.created_at,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -59,7 +87,9 @@ async fn list(
     AdminCaller(caller): AdminCaller,
     Path(domain): Path<String>,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    Ok(Json(caller.ops(&state).mailboxes(Some(&domain)).await?))
+    Ok(json_list(
+        caller.ops(&state).mailboxes(Some(&domain)).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/mailboxes",
@@ -87,7 +117,7 @@ async fn add(
             &new.display_name,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(account)))
+    Ok((StatusCode::CREATED, Json(account.into())))
 }
 
 #[utoipa::path(get, path = "/mailboxes/{address}", operation_id = "show_mailbox", tag = "mailboxes",
@@ -103,7 +133,9 @@ async fn show(
     AdminCaller(caller): AdminCaller,
     Path(address): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    Ok(Json(caller.ops(&state).mailbox(&address).await?.account))
+    Ok(Json(
+        caller.ops(&state).mailbox(&address).await?.account.into(),
+    ))
 }
 
 /// Changes a mailbox's display name, quota or active flag. A disabled
@@ -124,9 +156,8 @@ async fn update(
     Path(address): Path<String>,
     Body(change): Body<MailboxChange>,
 ) -> Result<Json<Account>, ApiError> {
-    Ok(Json(
-        caller.ops(&state).update_mailbox(&address, &change).await?,
-    ))
+    let account = caller.ops(&state).update_mailbox(&address, &change).await?;
+    Ok(Json(account.into()))
 }
 
 /// Removes a mailbox with all its mail.
@@ -144,7 +175,9 @@ async fn remove(
     AdminCaller(caller): AdminCaller,
     Path(address): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    Ok(Json(caller.ops(&state).remove_mailbox(&address).await?))
+    Ok(Json(
+        caller.ops(&state).remove_mailbox(&address).await?.into(),
+    ))
 }
 
 /// Resets a mailbox's password.

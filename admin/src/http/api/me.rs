@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use postino_common::auth::Secret;
-use postino_common::store::AdminScope;
+use postino_common::store;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,6 +20,23 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(change_password))
+}
+
+/// Which domains an admin may manage.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminScope {
+    AllDomains,
+    Domains(Vec<String>),
+}
+
+impl From<store::AdminScope> for AdminScope {
+    fn from(scope: store::AdminScope) -> AdminScope {
+        match scope {
+            store::AdminScope::AllDomains => AdminScope::AllDomains,
+            store::AdminScope::Domains(names) => AdminScope::Domains(names),
+        }
+    }
 }
 
 /// The caller: an admin with its scope, or a mailbox with its usage.
@@ -48,7 +65,7 @@ async fn me(State(state): State<AppState>, Caller(caller): Caller) -> Result<Jso
     let me = match caller.kind {
         Kind::Admin => Me::Admin {
             username: caller.actor.name.clone(),
-            scope: caller.actor.scope.clone(),
+            scope: caller.actor.scope.clone().into(),
         },
         Kind::MailboxUser => {
             let account = caller.ops(&state).own_account().await?;

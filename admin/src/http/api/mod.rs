@@ -102,6 +102,13 @@ pub fn router() -> (Router<AppState>, OpenApi) {
     (api, doc)
 }
 
+/// Store rows as the API's JSON of them: each resource module has its own
+/// types, converted from the rows, so that the document describes what is
+/// served and the store's types stay the store's.
+fn json_list<Row, View: From<Row>>(rows: Vec<Row>) -> Json<Vec<View>> {
+    Json(rows.into_iter().map(View::from).collect())
+}
+
 /// A JSON request body's parser, discarding what it parsed.
 pub(crate) type BodyParser = fn(&[u8]) -> Result<(), ApiError>;
 
@@ -173,4 +180,141 @@ fn describe(doc: &mut OpenApi) {
         "session",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(principal::SESSION_COOKIE))),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use postino_common::auth::Secret;
+    use postino_common::dkim::Algorithm;
+    use postino_common::store::{self, AdminScope, DkimKeyState};
+    use serde::Serialize;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::ops::{DomainUsage, MailboxUsage};
+
+    /// The JSON of the API's type for `row`, which must be the JSON of
+    /// the row itself, as `postino … --json` prints it: scripts read both.
+    fn same_json<View: Serialize + From<Row>, Row: Serialize + Clone>(row: &Row) -> Value {
+        let json = serde_json::to_value(row).unwrap();
+        assert_eq!(serde_json::to_value(View::from(row.clone())).unwrap(), json);
+        json
+    }
+
+    fn domain() -> store::Domain {
+        store::Domain {
+            id: 1,
+            name: "comune.esempio.it".to_string(),
+            quota_bytes: 10,
+            max_mailboxes: 2,
+            used_bytes: 3,
+            mailboxes: 1,
+            active: true,
+            created_at: 1_740_787_200,
+        }
+    }
+
+    fn account() -> store::Account {
+        store::Account {
+            id: 2,
+            domain_id: 1,
+            address: "anna@comune.esempio.it".to_string(),
+            display_name: "Anna".to_string(),
+            quota_bytes: 0,
+            used_bytes: 3,
+            active: false,
+            created_at: 1_740_787_201,
+        }
+    }
+
+    fn key(state: DkimKeyState, algorithm: Algorithm) -> store::DkimKey {
+        store::DkimKey {
+            id: 3,
+            domain: "comune.esempio.it".to_string(),
+            selector: "20250301-rsa".to_string(),
+            algorithm,
+            public_key: "MIIB".to_string(),
+            state,
+            created_at: 1_740_787_202,
+            retire_at: (state != DkimKeyState::Active).then_some(1_741_392_002),
+            private_key: Secret::new("-----BEGIN PRIVATE KEY-----"),
+        }
+    }
+
+    #[test]
+    fn resources_are_the_json_of_their_rows() {
+        let json = same_json::<domains::Domain, _>(&domain());
+        assert_eq!(json["active"], true);
+        same_json::<mailboxes::Account, _>(&account());
+        same_json::<aliases::Alias, _>(&store::Alias {
+            source: "@comune.esempio.it".to_string(),
+            target: "anna@comune.esempio.it".to_string(),
+        });
+        let client = store::RelayClient {
+            id: 4,
+            name: "protocollo".to_string(),
+            networks: vec!["10.1.0.0/16".to_string()],
+            password: false,
+            sender_domains: vec!["comune.esempio.it".to_string()],
+            rate_per_minute: 30,
+            created_at: 1_740_787_203,
+            password_hash: Some("$argon2id$".to_string()),
+        };
+        let json = same_json::<relay::RelayClient, _>(&client);
+        assert!(!json.to_string().contains("argon2"), "{json}");
+        same_json::<audit::AuditRecord, _>(&store::AuditRecord {
+            id: 5,
+            at: 1_740_787_204,
+            actor: "cli:root".to_string(),
+            origin: "cli".to_string(),
+            action: "domain.add".to_string(),
+            domain: Some("comune.esempio.it".to_string()),
+            target: "comune.esempio.it".to_string(),
+            before: None,
+            after: Some("{}".to_string()),
+        });
+        same_json::<tokens::ApiToken, _>(&store::ApiToken {
+            id: 6,
+            admin: "provincia".to_string(),
+            name: "script".to_string(),
+            created_at: 1_740_787_205,
+            last_used_at: None,
+            revoked_at: Some(1_740_787_206),
+        });
+        for scope in [
+            AdminScope::AllDomains,
+            AdminScope::Domains(vec!["comune.esempio.it".to_string()]),
+        ] {
+            same_json::<me::AdminScope, _>(&scope);
+        }
+    }
+
+    #[test]
+    fn dkim_keys_are_the_json_of_their_rows() {
+        for state in [
+            DkimKeyState::Active,
+            DkimKeyState::Retiring,
+            DkimKeyState::Retired,
+        ] {
+            for algorithm in Algorithm::ALL {
+                let json = same_json::<dkim::DkimKey, _>(&key(state, algorithm));
+                assert!(!json.to_string().contains("PRIVATE"), "{json}");
+            }
+        }
+        same_json::<dkim::DkimRotation, _>(&store::DkimRotation {
+            retiring: vec![key(DkimKeyState::Retiring, Algorithm::RsaSha256)],
+            added: vec![key(DkimKeyState::Active, Algorithm::Ed25519Sha256)],
+        });
+    }
+
+    #[test]
+    fn usage_is_the_json_of_the_ops_report() {
+        let report = DomainUsage {
+            domain: domain(),
+            accounts: vec![MailboxUsage::from(account())],
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        let view = domains::DomainUsage::from(report);
+        assert_eq!(serde_json::to_value(view).unwrap(), json);
+    }
 }

@@ -12,13 +12,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use postino_common::auth::Secret;
-use postino_common::store::RelayClient;
-use serde::Deserialize;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AdminCaller, ApiError, Body, ErrorBody};
+use super::{AdminCaller, ApiError, Body, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::ops::RelayChange;
@@ -36,6 +36,36 @@ const CLIENT_FIELDS: [(&str, &str); 3] = [
     ("sender-domain", "sender_domains"),
     ("domain", "sender_domains"),
 ];
+
+/// A relay client. Its password hash is never serialized nor printed.
+#[derive(Serialize, ToSchema)]
+pub struct RelayClient {
+    id: i64,
+    name: String,
+    /// Source networks that identify the client, in CIDR notation.
+    networks: Vec<String>,
+    /// Whether the client logs in with a password.
+    password: bool,
+    /// The domains it may use in MAIL FROM, by name.
+    sender_domains: Vec<String>,
+    /// Messages a minute; 0 is no limit.
+    rate_per_minute: i64,
+    created_at: i64,
+}
+
+impl From<store::RelayClient> for RelayClient {
+    fn from(client: store::RelayClient) -> RelayClient {
+        RelayClient {
+            id: client.id,
+            name: client.name,
+            networks: client.networks,
+            password: client.password,
+            sender_domains: client.sender_domains,
+            rate_per_minute: client.rate_per_minute,
+            created_at: client.created_at,
+        }
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +115,7 @@ async fn list(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
 ) -> Result<Json<Vec<RelayClient>>, ApiError> {
-    Ok(Json(caller.ops(&state).relay_clients().await?))
+    Ok(json_list(caller.ops(&state).relay_clients().await?))
 }
 
 /// Adds a relay client.
@@ -116,7 +146,7 @@ async fn add(
         )
         .await
         .map_err(|e| HttpError::from(e).renaming(&CLIENT_FIELDS))?;
-    Ok((StatusCode::CREATED, Json(client)))
+    Ok((StatusCode::CREATED, Json(client.into())))
 }
 
 /// Changes a relay client's networks, sender domains or rate, or resets
@@ -148,7 +178,7 @@ async fn update(
         .update_relay_client(&name, &change)
         .await
         .map_err(|e| HttpError::from(e).renaming(&CLIENT_FIELDS))?;
-    Ok(Json(client))
+    Ok(Json(client.into()))
 }
 
 /// Removes a relay client: it can send no more.
@@ -167,5 +197,7 @@ async fn remove(
     AdminCaller(caller): AdminCaller,
     Path(name): Path<String>,
 ) -> Result<Json<RelayClient>, ApiError> {
-    Ok(Json(caller.ops(&state).remove_relay_client(&name).await?))
+    Ok(Json(
+        caller.ops(&state).remove_relay_client(&name).await?.into(),
+    ))
 }

@@ -5,14 +5,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use postino_common::store::ApiToken;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use postino_common::store;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::query::Params;
-use super::{AdminCaller, ApiError, ErrorBody};
+use super::{AdminCaller, ApiError, ErrorBody, json_list};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 
@@ -20,6 +20,30 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(revoke))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiToken {
+    id: i64,
+    /// The admin principal the token acts as.
+    admin: String,
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<store::ApiToken> for ApiToken {
+    fn from(token: store::ApiToken) -> ApiToken {
+        ApiToken {
+            id: token.id,
+            admin: token.admin,
+            name: token.name,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -46,12 +70,11 @@ async fn list(
     AdminCaller(caller): AdminCaller,
     Params(filter): Params<TokenFilter>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    Ok(Json(
-        caller
-            .ops(&state)
-            .api_tokens(filter.admin.as_deref())
-            .await?,
-    ))
+    let tokens = caller
+        .ops(&state)
+        .api_tokens(filter.admin.as_deref())
+        .await?;
+    Ok(json_list(tokens))
 }
 
 /// Revokes a token: it stops working at once. Revoking a revoked token
@@ -74,5 +97,5 @@ async fn revoke(
     let id = id
         .parse()
         .map_err(|_| HttpError::not_found(format!("token `{id}` does not exist")))?;
-    Ok(Json(caller.ops(&state).revoke_api_token(id).await?))
+    Ok(Json(caller.ops(&state).revoke_api_token(id).await?.into()))
 }
