@@ -301,38 +301,32 @@ fn attachment(content_type: &'static str, name: &'static str, body: Vec<u8>) -> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn days_are_whole_utc_days_and_the_last_is_included() {
+    /// The filter of the form with its dates only.
+    fn dates(from: &str, to: &str) -> Result<AuditFilter, (&'static str, T)> {
         let params = Params {
-            from: "2025-03-03".into(),
-            to: "2025-03-03".into(),
+            from: from.into(),
+            to: to.into(),
             ..Params::default()
         };
-        let filter = params.filter(10).unwrap();
+        params.filter(10)
+    }
+
+    #[test]
+    fn days_are_whole_utc_days_and_the_last_is_included() {
+        let filter = dates("2025-03-03", "2025-03-03").unwrap();
         assert_eq!(filter.since, Some(1_740_960_000));
         assert_eq!(filter.until, Some(1_740_960_000 + 24 * 3600));
         assert_eq!(filter.limit, Some(10));
         assert_eq!((filter.domain, filter.actor), (None, None));
 
-        let backwards = Params {
-            from: "2025-03-04".into(),
-            to: "2025-03-02".into(),
-            ..Params::default()
-        };
-        assert_eq!(backwards.filter(10).unwrap_err(), ("to", T::ErrDateOrder));
-        let bad = Params {
-            from: "03/03/2025".into(),
-            ..Params::default()
-        };
-        assert_eq!(bad.filter(10).unwrap_err(), ("from", T::ErrDate));
+        let backwards = dates("2025-03-04", "2025-03-02");
+        assert_eq!(backwards.unwrap_err(), ("to", T::ErrDateOrder));
+        assert_eq!(dates("03/03/2025", "").unwrap_err(), ("from", T::ErrDate));
+    }
 
-        // What the CLI and the API take is taken here too.
-        let instants = Params {
-            from: "2025-03-03T10:00:00+01:00".into(),
-            to: "1740996000".into(),
-            ..Params::default()
-        };
-        let filter = instants.filter(10).unwrap();
+    #[test]
+    fn times_are_read_as_the_cli_and_the_api_read_them() {
+        let filter = dates("2025-03-03T10:00:00+01:00", "1740996000").unwrap();
         assert_eq!(filter.since, Some(1_740_992_400));
         assert_eq!(filter.until, Some(1_740_996_000));
     }
