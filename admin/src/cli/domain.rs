@@ -8,8 +8,8 @@ use postino_config::ByteSize;
 use super::activation;
 use super::alias::alias_table;
 use super::mailbox::account_table;
-use super::print::{ListFormat, print_json, print_list, quota_text, size_text};
-use crate::ops::{DomainChange, Ops, OpsError};
+use super::print::{ListFormat, print, print_list, quota_text, size_text};
+use crate::ops::{DomainChange, DomainDetails, Ops, OpsError};
 
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
@@ -76,15 +76,7 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
         }
         DomainCommand::Show { name, format } => {
             let details = ops.domain(&name).await?;
-            if format.json {
-                print_json(&details)?;
-            } else {
-                domain_table(std::slice::from_ref(&details.domain));
-                println!();
-                account_table(&details.accounts);
-                println!();
-                alias_table(&details.aliases);
-            }
+            print(&format, &details, domain_details)?;
         }
         DomainCommand::Update {
             name,
@@ -128,6 +120,15 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The domain's line, then its mailboxes and aliases.
+fn domain_details(details: &DomainDetails) {
+    domain_table(std::slice::from_ref(&details.domain));
+    println!();
+    account_table(&details.accounts);
+    println!();
+    alias_table(&details.aliases);
 }
 
 fn domain_table(domains: &[Domain]) {

@@ -4,9 +4,9 @@ use clap::{ArgGroup, Subcommand};
 use postino_common::store::Account;
 use postino_config::ByteSize;
 
-use super::print::{ListFormat, print_json, print_list, quota_text, size_text};
+use super::print::{ListFormat, print, print_list, quota_text, size_text};
 use super::{activation, read_password};
-use crate::ops::{MailboxChange, Ops};
+use crate::ops::{MailboxChange, MailboxDetails, Ops};
 
 #[derive(Debug, Subcommand)]
 pub enum MailboxCommand {
@@ -91,17 +91,7 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
         }
         MailboxCommand::Show { address, format } => {
             let details = ops.mailbox(&address).await?;
-            if format.json {
-                print_json(&details)?;
-            } else {
-                account_table(std::slice::from_ref(&details.account));
-                println!();
-                println!("{:<20} {:<12} {:>10}", "FOLDER", "SPECIAL-USE", "UIDNEXT");
-                for folder in &details.folders {
-                    let special = folder.special_use.as_deref().unwrap_or("-");
-                    println!("{:<20} {:<12} {:>10}", folder.name, special, folder.uidnext);
-                }
-            }
+            print(&format, &details, mailbox_details)?;
         }
         MailboxCommand::Passwd { address, .. } => {
             ops.set_mailbox_password(&address, &read_password()?)
@@ -155,6 +145,17 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The mailbox's line, then its folders.
+fn mailbox_details(details: &MailboxDetails) {
+    account_table(std::slice::from_ref(&details.account));
+    println!();
+    println!("{:<20} {:<12} {:>10}", "FOLDER", "SPECIAL-USE", "UIDNEXT");
+    for folder in &details.folders {
+        let special = folder.special_use.as_deref().unwrap_or("-");
+        println!("{:<20} {:<12} {:>10}", folder.name, special, folder.uidnext);
+    }
 }
 
 pub fn account_table(accounts: &[Account]) {

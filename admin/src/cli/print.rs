@@ -13,22 +13,27 @@ pub struct ListFormat {
     pub json: bool,
 }
 
-pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+/// `value` as JSON, or as `text` prints it for people.
+pub fn print<T: Serialize + ?Sized>(
+    format: &ListFormat,
+    value: &T,
+    text: fn(&T),
+) -> anyhow::Result<()> {
+    if format.json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        text(value);
+    }
     Ok(())
 }
 
+/// `items` as a JSON array, or as `table` prints them.
 pub fn print_list<T: Serialize>(
     format: &ListFormat,
     items: &[T],
     table: fn(&[T]),
 ) -> anyhow::Result<()> {
-    if format.json {
-        print_json(&items)
-    } else {
-        table(items);
-        Ok(())
-    }
+    print(format, items, table)
 }
 
 pub fn size_text(bytes: i64) -> String {

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use postino_common::store::{QueueEntry, now};
 
-use super::print::{ListFormat, print_json, print_list, size_text};
+use super::print::{ListFormat, print, print_list, size_text};
 use crate::ops::{self, Ops};
 
 #[derive(Debug, Subcommand)]
@@ -38,11 +38,7 @@ pub async fn run(ops: &Ops, command: QueueCommand) -> anyhow::Result<()> {
         }
         QueueCommand::Show { id, format } => {
             let entry = ops.queued(&id).await?;
-            if format.json {
-                print_json(&entry)?;
-            } else {
-                queue_details(&entry);
-            }
+            print(&format, &entry, queue_details)?;
         }
         QueueCommand::Retry { id, .. } => {
             let retried = ops.retry_queued(id.as_deref()).await?;

@@ -28,9 +28,9 @@ use serde::Serialize;
 
 pub use audit::{AuditFilter, audit_csv};
 pub use dkim::DnsRecord;
-pub use domains::DomainChange;
+pub use domains::{DomainChange, DomainDetails};
 pub use error::OpsError;
-pub use mailboxes::MailboxChange;
+pub use mailboxes::{MailboxChange, MailboxDetails};
 pub use relay::RelayChange;
 pub use time::{Time, utc};
 pub use usage::{DomainUsage, MailboxUsage};
