@@ -86,7 +86,7 @@ pub struct HttpError {
 }
 
 impl HttpError {
-    pub fn new(code: Code, message: impl Into<String>) -> HttpError {
+    fn new(code: Code, message: impl Into<String>) -> HttpError {
         HttpError {
             code,
             message: message.into(),

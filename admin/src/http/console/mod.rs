@@ -11,6 +11,8 @@
 //! refused shows its form again with the reason next to the field
 //! (`form`). Refusals that are not about a field get a page of their own:
 //! 404 for what the principal cannot see, 403 for what it may not do.
+//! Either way the refusal is classified once, as for the API
+//! (`http::error`); the console only words it for people.
 
 mod account;
 mod aliases;
