@@ -212,7 +212,7 @@ impl Connection {
 
     /// Queues a reply; it is sent before the next wait for input.
     pub fn reply(&mut self, reply: &Reply) {
-        self.output.extend_from_slice(&reply.to_bytes());
+        reply.encode(&mut self.output);
     }
 
     /// Sends the queued replies, unless the client takes none for the

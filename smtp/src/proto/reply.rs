@@ -30,17 +30,17 @@ impl Reply {
         }
     }
 
-    pub fn is_positive(&self) -> bool {
-        self.code < 400
-    }
-
-    /// The reply as sent: `250-first` … `250 last`, each line ending in CRLF.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// Appends the reply as sent to `out`: `250-first` … `250 last`, each
+    /// line ending in CRLF. Written in place: a reply costs no buffer of
+    /// its own.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        // Reply codes are three digits (RFC 5321 §4.2).
+        let code =
+            [self.code / 100 % 10, self.code / 10 % 10, self.code % 10].map(|d| b'0' + d as u8);
         let last = self.lines.len().saturating_sub(1);
         for (i, line) in self.lines.iter().enumerate() {
-            let separator = if i == last { ' ' } else { '-' };
-            out.extend_from_slice(format!("{}{separator}", self.code).as_bytes());
+            out.extend_from_slice(&code);
+            out.push(if i == last { b' ' } else { b'-' });
             if !self.status.is_empty() {
                 out.extend_from_slice(self.status.as_bytes());
                 out.push(b' ');
@@ -48,7 +48,6 @@ impl Reply {
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        out
     }
 }
 
@@ -56,10 +55,16 @@ impl Reply {
 mod tests {
     use super::*;
 
+    fn encoded(reply: &Reply) -> Vec<u8> {
+        let mut out = Vec::new();
+        reply.encode(&mut out);
+        out
+    }
+
     #[test]
     fn single_and_multi_line_replies() {
         assert_eq!(
-            Reply::new(250, "2.1.0", "OK").to_bytes(),
+            encoded(&Reply::new(250, "2.1.0", "OK")),
             b"250 2.1.0 OK\r\n"
         );
         let ehlo = Reply::plain(
@@ -71,7 +76,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            ehlo.to_bytes(),
+            encoded(&ehlo),
             b"250-mx.example.it\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"
         );
         let multi = Reply {
@@ -79,6 +84,6 @@ mod tests {
             status: "5.7.1",
             lines: vec!["first".into(), "second".into()],
         };
-        assert_eq!(multi.to_bytes(), b"550-5.7.1 first\r\n550 5.7.1 second\r\n");
+        assert_eq!(encoded(&multi), b"550-5.7.1 first\r\n550 5.7.1 second\r\n");
     }
 }
