@@ -4,11 +4,13 @@
 //!
 //! `proto` is the protocol as bytes; `connection` owns a socket and its
 //! buffers; `session` runs one client's conversation, a file per verb group;
+//! `error` turns what goes wrong into replies;
 //! `session/deliver` turns an accepted message into a stored one; `metrics`
 //! counts sessions, messages, refusals and delivery attempts.
 
 pub mod authres;
 mod connection;
+mod error;
 pub mod metrics;
 pub mod outbound;
 pub mod proto;

@@ -6,7 +6,8 @@ use std::io;
 use postino_common::auth::{AuthError, PlainError, Secret, Service, User, parse_plain};
 use postino_common::store::RelayClient;
 
-use super::Session;
+use super::{Identity, Session};
+use crate::error::{Error, Internal};
 use crate::proto::{Line, Reply, SaslResponse, decode_response};
 
 /// The longest line of a SASL exchange.
@@ -29,7 +30,7 @@ impl Session {
         &mut self,
         mechanism: &str,
         initial: Option<String>,
-    ) -> io::Result<Reply> {
+    ) -> Result<Reply, Error> {
         if !self.kind.is_submission() {
             return Ok(Reply::new(
                 503,
@@ -44,14 +45,19 @@ impl Session {
                 "Encryption required: use STARTTLS first",
             ));
         }
-        if !self.helo.as_ref().is_some_and(|h| h.extended) {
+        if !self.state.helo().is_some_and(|h| h.extended) {
             return Ok(Reply::new(503, "5.5.1", "Send EHLO first"));
         }
         // A relay client known by its address may still log in as someone.
-        if self.user.is_some() || self.relay.as_ref().is_some_and(|r| !r.by_address) {
+        let logged_in = match &self.identity {
+            Identity::Anonymous => false,
+            Identity::User(_) => true,
+            Identity::Relay(relay) => !relay.by_address,
+        };
+        if logged_in {
             return Ok(Reply::new(503, "5.5.1", "Already authenticated"));
         }
-        if self.envelope.is_some() {
+        if self.state.in_transaction() {
             return Ok(Reply::new(
                 503,
                 "5.5.1",
@@ -84,8 +90,7 @@ impl Session {
         Ok(match result {
             Ok(Principal::User(user)) => {
                 tracing::info!(user = %user.address, "authenticated");
-                self.relay = None;
-                self.user = Some(user);
+                self.identity = Identity::User(user);
                 Reply::new(235, "2.7.0", "Authentication successful")
             }
             Ok(Principal::Relay(client)) => {
@@ -98,9 +103,8 @@ impl Session {
             Err(AuthError::Throttled { .. }) => {
                 Reply::new(454, "4.7.0", "Too many failed logins, try again later")
             }
-            Err(err) => {
-                tracing::error!(error = %err, "authentication could not complete");
-                Reply::new(454, "4.7.0", "Temporary authentication failure")
+            Err(err @ (AuthError::Hashing | AuthError::Store(_))) => {
+                return Err(Internal::Auth(err).into());
             }
         })
     }

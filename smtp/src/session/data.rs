@@ -5,58 +5,68 @@
 
 use std::io;
 
-use super::{Chunks, Session};
-use crate::metrics::{Rejection, rejected};
-use crate::proto::{BareLf, DataError, DataReader, MAX_TEXT_LINE, Reply};
+use super::{Chunks, Envelope, Helo, Session, State};
+use crate::error::{self, Error};
+use crate::proto::{BareLf, DataError, DataReader, Reply};
+
+/// Why a session in `state`, with no transaction open or one without
+/// recipients, cannot take content.
+fn content_refusal(state: &State) -> Reply {
+    match state {
+        State::Mail(..) => Reply::new(554, "5.5.1", "No valid recipients"),
+        _ => Reply::new(503, "5.5.1", "Send MAIL first"),
+    }
+}
 
 impl Session {
-    /// Why this transaction cannot take content now, if it cannot.
-    fn content_refusal(&self) -> Option<Reply> {
-        match &self.envelope {
-            None => Some(Reply::new(503, "5.5.1", "Send MAIL first")),
-            Some(envelope) if envelope.accepted == 0 => {
-                Some(Reply::new(554, "5.5.1", "No valid recipients"))
+    pub(super) async fn data(&mut self) -> Result<Reply, Error> {
+        let (helo, envelope) = match std::mem::take(&mut self.state) {
+            State::Mail(helo, envelope) if envelope.accepted > 0 => (helo, envelope),
+            State::Chunking(helo, ..) => {
+                self.state = State::Greeted(helo);
+                return Ok(Reply::new(503, "5.5.1", "DATA is not allowed after BDAT"));
             }
-            Some(_) => None,
-        }
-    }
-
-    pub(super) async fn data(&mut self) -> io::Result<Reply> {
-        if let Some(refusal) = self.content_refusal() {
-            return Ok(refusal);
-        }
-        if self.envelope.as_ref().is_some_and(|e| e.chunks.is_some()) {
-            self.envelope = None;
-            return Ok(Reply::new(503, "5.5.1", "DATA is not allowed after BDAT"));
-        }
+            other => {
+                let refusal = content_refusal(&other);
+                self.state = other;
+                return Ok(refusal);
+            }
+        };
         self.conn.reply(&Reply::new(
             354,
             "",
             "Start mail input; end with <CRLF>.<CRLF>",
         ));
-        let mut reader = DataReader::new(self.settings().max_message_size, self.bare_lf());
+        let max = self.settings().max_message_size;
+        let mut reader = DataReader::new(max, self.bare_lf());
         if !self.conn.data(&mut reader).await? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
         }
-        Ok(match reader.finish() {
-            Ok(content) => self.deliver(content).await,
+        match reader.finish() {
+            Ok(content) => self.deliver_and_reset(helo, envelope, content).await,
             Err(err) => {
-                self.envelope = None;
-                content_error(err, self.settings().max_message_size)
+                self.state = State::Greeted(helo);
+                Ok(error::content(err, max))
             }
-        })
+        }
     }
 
-    pub(super) async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Reply> {
-        let refusal = self.content_refusal();
-        let max = self.settings().max_message_size;
-        let mut chunks = match (&refusal, self.envelope.as_mut()) {
-            (None, Some(envelope)) => envelope.chunks.take().unwrap_or_default(),
-            _ => Chunks::default(),
+    pub(super) async fn bdat(&mut self, size: u64, last: bool) -> Result<Reply, Error> {
+        let (open, mut chunks) = match std::mem::take(&mut self.state) {
+            State::Mail(helo, envelope) if envelope.accepted > 0 => {
+                (Ok((helo, envelope)), Chunks::default())
+            }
+            State::Chunking(helo, envelope, chunks) => (Ok((helo, envelope)), chunks),
+            other => {
+                let refusal = content_refusal(&other);
+                self.state = other;
+                (Err(refusal), Chunks::default())
+            }
         };
+        let max = self.settings().max_message_size;
         // Normalised line ends may grow the content past `max` by at most
         // one chunk: it is refused then, after the chunk was read.
-        let keep = refusal.is_none() && chunks.content.len() as u64 + size <= max as u64;
+        let keep = open.is_ok() && chunks.content.len() as u64 + size <= max as u64;
         let bare_lf = self.bare_lf();
         let read = self.conn.chunk(size, |bytes| {
             if keep {
@@ -64,26 +74,38 @@ impl Session {
             }
         });
         if !read.await? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
         }
-        if let Some(refusal) = refusal {
-            return Ok(refusal);
-        }
+        let (helo, envelope) = match open {
+            Ok(open) => open,
+            Err(refusal) => return Ok(refusal),
+        };
         if !keep || chunks.content.len() > max {
-            self.envelope = None;
-            return Ok(content_error(DataError::TooBig, max));
+            self.state = State::Greeted(helo);
+            return Ok(error::content(DataError::TooBig, max));
         }
         if !last {
-            if let Some(envelope) = self.envelope.as_mut() {
-                envelope.chunks = Some(chunks);
-            }
+            self.state = State::Chunking(helo, envelope, chunks);
             return Ok(Reply::new(250, "2.0.0", format!("{size} octets received")));
         }
         if let Err(err) = chunks.lines.verdict() {
-            self.envelope = None;
-            return Ok(content_error(err, max));
+            self.state = State::Greeted(helo);
+            return Ok(error::content(err, max));
         }
-        Ok(self.deliver(chunks.content).await)
+        self.deliver_and_reset(helo, envelope, chunks.content).await
+    }
+
+    /// Delivers the transaction's message and ends the transaction,
+    /// whatever came of it.
+    async fn deliver_and_reset(
+        &mut self,
+        helo: Helo,
+        envelope: Envelope,
+        content: Vec<u8>,
+    ) -> Result<Reply, Error> {
+        let delivered = self.deliver(&helo, envelope, content).await;
+        self.state = State::Greeted(helo);
+        delivered
     }
 }
 
@@ -96,36 +118,5 @@ impl Chunks {
             BareLf::Refuse => self.content.extend_from_slice(bytes),
         }
         self.lines.scan(&self.content[start..]);
-    }
-}
-
-fn content_error(err: DataError, max: usize) -> Reply {
-    match err {
-        DataError::TooBig => rejected(
-            Rejection::TooLarge,
-            Reply::new(
-                552,
-                "5.3.4",
-                format!("Message too big: the limit is {max} bytes"),
-            ),
-        ),
-        DataError::BareLineEnd => rejected(
-            Rejection::BadData,
-            Reply::new(
-                554,
-                "5.6.0",
-                "Message refused: bare CR or LF; lines must end with CRLF (RFC 5321 section 2.3.8)",
-            ),
-        ),
-        DataError::LineTooLong => rejected(
-            Rejection::BadData,
-            Reply::new(
-                554,
-                "5.6.0",
-                format!(
-                    "Message refused: a line is longer than {MAX_TEXT_LINE} characters (RFC 5321 section 4.5.3.1.6)"
-                ),
-            ),
-        ),
     }
 }

@@ -10,85 +10,90 @@ use std::sync::Arc;
 use mail_parser::DateTime;
 use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal};
 
-use super::Session;
+use super::{Envelope, Helo, Identity, LocalRecipient, Session};
+use crate::error::Error;
 use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
 use crate::{ListenerKind, authres};
 
 impl Session {
-    /// Stores the message of the open transaction and closes it; the reply
+    /// Stores the message of a transaction opened after `helo`; the reply
     /// is positive only once the message is durably committed.
-    pub(crate) async fn deliver(&mut self, content: Vec<u8>) -> Reply {
-        let Some(envelope) = self.envelope.take() else {
-            return Reply::new(503, "5.5.1", "Send MAIL first");
-        };
+    pub(super) async fn deliver(
+        &mut self,
+        helo: &Helo,
+        envelope: Envelope,
+        content: Vec<u8>,
+    ) -> Result<Reply, Error> {
         self.accepted_messages += 1;
         let queue_id = format!("{}.{}", self.id, self.accepted_messages);
-        let hostname = self.settings().hostname.clone();
-        let sender = envelope.mail.path.clone();
-        let mut raw = format!("Return-Path: <{sender}>\r\n").into_bytes();
+        let Envelope {
+            mail,
+            local,
+            remote,
+            ..
+        } = envelope;
+        let mut raw = format!("Return-Path: <{}>\r\n", mail.path).into_bytes();
         // Only we may write results under our name (RFC 8601 §5), whoever sends.
-        let content = authres::strip_forged_results(&content, &hostname);
+        let content = authres::strip_forged_results(&content, &self.settings().hostname);
         // A relay client on the MX listener sends our own mail, not the world's.
-        if self.kind == ListenerKind::Mx && self.relay.is_none() {
-            let helo = self.helo.as_ref().map_or("", |h| h.name.as_str());
+        if self.kind == ListenerKind::Mx && !matches!(self.identity, Identity::Relay(_)) {
             let results = self
                 .context
                 .verifier
-                .authentication_results(self.peer, helo, &sender, &content)
+                .authentication_results(self.peer, &helo.name, &mail.path, &content)
                 .await;
             raw.extend_from_slice(results.as_bytes());
         }
         raw.extend_from_slice(
-            self.received_header(&queue_id, envelope.mail.smtputf8)
+            self.received_header(helo, &queue_id, mail.smtputf8)
                 .as_bytes(),
         );
         raw.extend_from_slice(&content);
         let size = raw.len();
-        let outbound = (!envelope.remote.is_empty()).then(|| Outbound {
-            sender: sender.clone(),
-            envid: envelope.mail.envid.clone(),
-            ret: envelope.mail.ret.clone(),
-            recipients: envelope.remote.clone(),
+        let remote_count = remote.len();
+        let outbound = (!remote.is_empty()).then(|| Outbound {
+            sender: mail.path.clone(),
+            envid: mail.envid,
+            ret: mail.ret,
+            recipients: remote,
         });
         let message = NewMessage {
             raw: Arc::from(raw),
-            targets: envelope
-                .local
-                .iter()
-                .map(|r| AppendTarget::new(r.inbox))
-                .collect(),
+            targets: local.iter().map(|r| AppendTarget::new(r.inbox)).collect(),
             outbound,
         };
-        match self.context.store.append(message).await {
-            Ok(Ok(stored)) => {
+        let stored = self.context.store.append(message).await;
+        match stored.map_err(Error::store("store a message"))? {
+            Ok(stored) => {
                 metrics::message_accepted(self.kind);
                 tracing::info!(
                     queue_id,
-                    from = %sender,
-                    local = envelope.local.len(),
-                    remote = envelope.remote.len(),
+                    from = %mail.path,
+                    local = local.len(),
+                    remote = remote_count,
                     outbound_id = stored.queue_id,
                     size,
                     "message accepted"
                 );
-                Reply::new(250, "2.0.0", format!("OK: queued as {queue_id}"))
+                Ok(Reply::new(
+                    250,
+                    "2.0.0",
+                    format!("OK: queued as {queue_id}"),
+                ))
             }
-            Ok(Err(refusal)) => {
+            Err(refusal) => {
                 tracing::info!(queue_id, %refusal, "message refused at delivery");
-                match refusal {
+                Ok(match refusal {
                     Refusal::AccountOverQuota(_) | Refusal::DomainOverQuota(_) => rejected(
                         Rejection::OverQuota,
-                        self.quota_refusal(&envelope.local, size as u64).await,
+                        self.quota_refusal(&local, size as u64).await,
                     ),
+                    // The mailbox was deleted after RCPT took it.
                     Refusal::NoSuchFolder(_) => {
-                        Reply::new(451, "4.3.0", "Mailbox unavailable, try again later")
+                        Reply::new(450, "4.2.1", "Mailbox unavailable, try again later")
                     }
-                }
-            }
-            Err(err) => {
-                tracing::error!(queue_id, error = %err, "message could not be stored");
-                Reply::new(451, "4.3.0", "Temporary server error, try again later")
+                })
             }
         }
     }
@@ -96,7 +101,7 @@ impl Session {
     /// The reply when a message did not fit: permanent if it can never fit
     /// (larger than a whole quota, which the RCPT check could not know
     /// without SIZE), else temporary.
-    async fn quota_refusal(&self, recipients: &[super::LocalRecipient], size: u64) -> Reply {
+    async fn quota_refusal(&self, recipients: &[LocalRecipient], size: u64) -> Reply {
         for recipient in recipients {
             if let Ok(Some(reply)) = self.check_quota(&recipient.address, size).await
                 && reply.code == 552
@@ -109,10 +114,8 @@ impl Session {
 
     /// The `Received` trace field (RFC 5321 §4.4) with the protocol of
     /// RFC 3848 / RFC 6531.
-    fn received_header(&self, queue_id: &str, smtputf8: bool) -> String {
-        let helo = self.helo.as_ref().map_or("unknown", |h| h.name.as_str());
-        let extended = self.helo.as_ref().is_some_and(|h| h.extended);
-        let protocol = match (smtputf8, extended) {
+    fn received_header(&self, helo: &Helo, queue_id: &str, smtputf8: bool) -> String {
+        let protocol = match (smtputf8, helo.extended) {
             (true, _) => "UTF8SMTP",
             (false, true) => "ESMTP",
             (false, false) => "SMTP",
@@ -121,7 +124,8 @@ impl Session {
         let authenticated = if self.authenticated() { "A" } else { "" };
         let date = DateTime::from_timestamp(postino_common::store::now()).to_rfc822();
         format!(
-            "Received: from {helo} ([{peer}])\r\n\tby {host} (Postino) with {protocol}{tls}{authenticated}\r\n\tid {queue_id}; {date}\r\n",
+            "Received: from {name} ([{peer}])\r\n\tby {host} (Postino) with {protocol}{tls}{authenticated}\r\n\tid {queue_id}; {date}\r\n",
+            name = helo.name,
             peer = self.peer,
             host = self.settings().hostname,
         )

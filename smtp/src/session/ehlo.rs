@@ -1,13 +1,11 @@
 //! EHLO, HELO (RFC 5321 §4.1.1.1) and STARTTLS (RFC 3207).
 
-use super::{Helo, Next, Session};
+use super::{Helo, Identity, Next, Session, State};
 use crate::proto::Reply;
 
 impl Session {
     pub(super) fn ehlo(&mut self, name: String, extended: bool) -> Reply {
-        // A new greeting resets any transaction (RFC 5321 §4.1.4).
-        self.envelope = None;
-        let hostname = self.settings().hostname.clone();
+        let hostname = &self.settings().hostname;
         let reply = if extended {
             let mut lines = vec![
                 format!("{hostname} Hello {name}").into(),
@@ -29,7 +27,8 @@ impl Session {
         } else {
             Reply::plain(250, vec![format!("{hostname} Hello {name}").into()])
         };
-        self.helo = Some(Helo { name, extended });
+        // A new greeting ends any transaction (RFC 5321 §4.1.4).
+        self.state = State::Greeted(Helo { name, extended });
         reply
     }
 
@@ -51,13 +50,11 @@ impl Session {
 
     /// Everything learned in clear is forgotten (RFC 3207 §4.2).
     pub(super) fn tls_started(&mut self) {
-        self.helo = None;
-        self.user = None;
+        self.state = State::Connected;
         // Who the address says the client is still holds; a login does not.
-        if self.relay.as_ref().is_some_and(|relay| !relay.by_address) {
-            self.relay = None;
+        if !matches!(&self.identity, Identity::Relay(relay) if relay.by_address) {
+            self.identity = Identity::Anonymous;
         }
-        self.envelope = None;
         tracing::debug!("TLS started");
     }
 }

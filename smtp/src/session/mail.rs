@@ -2,86 +2,105 @@
 
 use postino_common::address::Address;
 
-use super::{Envelope, Session};
+use super::{Envelope, Identity, Session, State};
+use crate::error::Error;
 use crate::metrics::{Rejection, rejected};
 use crate::proto::{MailFrom, Reply};
 
 impl Session {
-    pub(super) async fn mail(&mut self, mail: MailFrom) -> Reply {
-        if self.helo.is_none() {
-            return Reply::new(503, "5.5.1", "Send EHLO or HELO first");
+    pub(super) async fn mail(&mut self, mail: MailFrom) -> Result<Reply, Error> {
+        let helo = match std::mem::take(&mut self.state) {
+            State::Greeted(helo) => helo,
+            State::Connected => return Ok(Reply::new(503, "5.5.1", "Send EHLO or HELO first")),
+            open => {
+                self.state = open;
+                return Ok(Reply::new(
+                    503,
+                    "5.5.1",
+                    "A mail transaction is already open",
+                ));
+            }
+        };
+        match self.mail_refusal(&mail).await {
+            Ok(None) => {
+                tracing::debug!(from = %mail.path, "MAIL accepted");
+                self.state = State::Mail(helo, Envelope::new(mail));
+                Ok(Reply::new(250, "2.1.0", "Sender OK"))
+            }
+            Ok(Some(refusal)) => {
+                self.state = State::Greeted(helo);
+                Ok(refusal)
+            }
+            Err(err) => {
+                self.state = State::Greeted(helo);
+                Err(err)
+            }
         }
-        if self.envelope.is_some() {
-            return Reply::new(503, "5.5.1", "A mail transaction is already open");
-        }
+    }
+
+    /// Why `mail` cannot start a transaction; `None` when it can.
+    async fn mail_refusal(&self, mail: &MailFrom) -> Result<Option<Reply>, Error> {
         if self.kind.is_submission() && !self.authenticated() {
-            return rejected(
+            return Ok(Some(rejected(
                 Rejection::AuthRequired,
                 Reply::new(530, "5.7.0", "Authentication required"),
-            );
+            )));
         }
         if !mail.path.is_ascii() && !mail.smtputf8 {
-            return Reply::new(553, "5.6.7", "A UTF-8 address needs the SMTPUTF8 parameter");
+            return Ok(Some(Reply::new(
+                553,
+                "5.6.7",
+                "A UTF-8 address needs the SMTPUTF8 parameter",
+            )));
         }
         let max = self.settings().max_message_size as u64;
         if mail.size.is_some_and(|size| size > max) {
-            return rejected(
+            return Ok(Some(rejected(
                 Rejection::TooLarge,
                 Reply::new(
                     552,
                     "5.3.4",
                     format!("Message too big: the limit is {max} bytes"),
                 ),
-            );
+            )));
         }
         if !mail.path.is_empty() && mail.path.parse::<Address>().is_err() {
-            return Reply::new(553, "5.1.7", "Invalid sender address");
+            return Ok(Some(Reply::new(553, "5.1.7", "Invalid sender address")));
         }
-        if let Some(refusal) = self.check_sender(&mail.path).await {
-            return refusal;
+        if let Some(refusal) = self.check_sender(&mail.path).await? {
+            return Ok(Some(refusal));
         }
-        if let Some(refusal) = self.check_relay_sender(&mail.path).await {
-            return refusal;
-        }
-        tracing::debug!(from = %mail.path, "MAIL accepted");
-        self.envelope = Some(Envelope {
-            mail,
-            local: Vec::new(),
-            remote: Vec::new(),
-            accepted: 0,
-            chunks: None,
-        });
-        Reply::new(250, "2.1.0", "Sender OK")
+        self.check_relay_sender(&mail.path).await
     }
 
     /// On submission, a user may send only as itself or as one of its
     /// aliases; `None` when the sender is allowed.
-    async fn check_sender(&self, path: &str) -> Option<Reply> {
-        let user = self.user.as_ref()?;
-        let sender = path.parse::<Address>().ok().map(|a| a.to_string());
-        let refused = || {
-            Some(rejected(
-                Rejection::SenderRefused,
-                Reply::new(553, "5.7.1", format!("You may not send as <{path}>")),
-            ))
+    async fn check_sender(&self, path: &str) -> Result<Option<Reply>, Error> {
+        let Identity::User(user) = &self.identity else {
+            return Ok(None);
         };
-        let Some(sender) = sender else {
-            return refused();
-        };
-        if sender == user.address {
-            return None;
-        }
-        match self.context.store.aliases_to(&user.address).await {
-            Ok(aliases) if aliases.contains(&sender) => None,
-            Ok(_) => refused(),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot check the sender's aliases");
-                Some(Reply::new(
-                    451,
-                    "4.3.0",
-                    "Temporary server error, try again later",
-                ))
+        let allowed = match path.parse::<Address>() {
+            Ok(sender) => {
+                let sender = sender.to_string();
+                sender == user.address
+                    || self
+                        .context
+                        .store
+                        .aliases_to(&user.address)
+                        .await
+                        .map_err(Error::store("look up the sender's aliases"))?
+                        .contains(&sender)
             }
-        }
+            Err(_) => false,
+        };
+        Ok((!allowed).then(|| sender_refused(path)))
     }
+}
+
+/// The refusal of a sender the client may not use.
+pub(super) fn sender_refused(path: &str) -> Reply {
+    rejected(
+        Rejection::SenderRefused,
+        Reply::new(553, "5.7.1", format!("You may not send as <{path}>")),
+    )
 }

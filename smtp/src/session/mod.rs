@@ -1,5 +1,7 @@
 //! One client's SMTP conversation (RFC 5321 §4.1), from the greeting to
-//! QUIT. The state lives in [`Session`]; each verb group has its own file.
+//! QUIT. [`Session`] holds where the conversation stands ([`State`]) and
+//! who the client is ([`Identity`]); each verb group has its own file, and
+//! what cannot complete becomes a reply in `crate::error`.
 
 mod auth;
 mod data;
@@ -20,14 +22,52 @@ use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, Expired};
-use crate::proto::{
-    self, BareLf, Command, LfToCrlf, Line, LineCheck, MailFrom, Reply, SyntaxError,
-};
+use crate::error::{self, Error};
+use crate::proto::{self, BareLf, Command, LfToCrlf, Line, LineCheck, MailFrom, Reply};
 use crate::{Context, ListenerKind};
 
 /// The longest command line, CRLF excluded: RFC 5321's 512 octets, raised
 /// for UTF-8 addresses and extension parameters.
 const MAX_COMMAND_LINE: usize = 2048;
+
+/// Where the conversation stands (RFC 5321 §4.1.4): each state holds
+/// only what is valid in it.
+#[derive(Default)]
+enum State {
+    /// Before EHLO or HELO, and again after STARTTLS (RFC 3207 §4.2).
+    #[default]
+    Connected,
+    /// Greeted, with no mail transaction open.
+    Greeted(Helo),
+    /// A mail transaction: MAIL given, recipients being added.
+    Mail(Helo, Envelope),
+    /// A mail transaction whose content is coming in BDAT chunks (RFC
+    /// 3030): no more recipients, and no DATA.
+    Chunking(Helo, Envelope, Chunks),
+}
+
+impl State {
+    fn helo(&self) -> Option<&Helo> {
+        match self {
+            State::Connected => None,
+            State::Greeted(helo) | State::Mail(helo, _) | State::Chunking(helo, ..) => Some(helo),
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        matches!(self, State::Mail(..) | State::Chunking(..))
+    }
+
+    /// Ends the mail transaction, if one is open.
+    fn reset(&mut self) {
+        *self = match std::mem::take(self) {
+            State::Connected => State::Connected,
+            State::Greeted(helo) | State::Mail(helo, _) | State::Chunking(helo, ..) => {
+                State::Greeted(helo)
+            }
+        };
+    }
+}
 
 /// What the client said in EHLO or HELO.
 struct Helo {
@@ -35,7 +75,7 @@ struct Helo {
     extended: bool,
 }
 
-/// A mail transaction, from MAIL to the end of DATA or the last BDAT.
+/// A mail transaction, from MAIL to the end of its content.
 struct Envelope {
     mail: MailFrom,
     /// The INBOXes of local recipients, each once.
@@ -44,8 +84,17 @@ struct Envelope {
     remote: Vec<OutboundRecipient>,
     /// Accepted RCPT commands, counted against the recipient limit.
     accepted: usize,
-    /// Content received so far with BDAT.
-    chunks: Option<Chunks>,
+}
+
+impl Envelope {
+    fn new(mail: MailFrom) -> Envelope {
+        Envelope {
+            mail,
+            local: Vec::new(),
+            remote: Vec::new(),
+            accepted: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +103,7 @@ struct LocalRecipient {
     inbox: i64,
 }
 
+/// Content received so far with BDAT.
 #[derive(Default)]
 struct Chunks {
     content: Vec<u8>,
@@ -61,7 +111,18 @@ struct Chunks {
     crlf: LfToCrlf,
 }
 
-/// The relay client a session sends for (see [`relay`]).
+/// Who the client is.
+enum Identity {
+    /// Anyone: on MX, mail for our own domains only; on submission, nothing
+    /// until AUTH.
+    Anonymous,
+    /// A mailbox user, logged in with AUTH.
+    User(User),
+    /// A relay client (see [`relay`]).
+    Relay(Relay),
+}
+
+/// The relay client a session sends for.
 struct Relay {
     client: RelayClient,
     /// Recognised by the source address rather than by AUTH.
@@ -82,10 +143,8 @@ pub(crate) struct Session {
     kind: ListenerKind,
     peer: IpAddr,
     id: SessionId,
-    helo: Option<Helo>,
-    user: Option<User>,
-    relay: Option<Relay>,
-    envelope: Option<Envelope>,
+    state: State,
+    identity: Identity,
     errors: u32,
     /// Messages accepted in this session, to number their ids.
     accepted_messages: u32,
@@ -106,10 +165,8 @@ pub(crate) async fn run(
         kind,
         peer,
         id,
-        helo: None,
-        user: None,
-        relay: None,
-        envelope: None,
+        state: State::Connected,
+        identity: Identity::Anonymous,
         errors: 0,
         accepted_messages: 0,
     };
@@ -122,8 +179,8 @@ pub(crate) async fn run(
         ));
         return session.conn.flush().await;
     }
-    if let Err(reply) = session.recognise_relay_client().await {
-        session.send(reply);
+    if let Err(err) = session.recognise_relay_client().await {
+        session.send(err.into_closing_reply()?);
         return session.conn.flush().await;
     }
     session.serve(shutdown).await
@@ -136,7 +193,7 @@ impl Session {
 
     /// Whether the client may relay: a mailbox user or a relay client.
     fn authenticated(&self) -> bool {
-        self.user.is_some() || self.relay.is_some()
+        !matches!(self.identity, Identity::Anonymous)
     }
 
     /// What a bare LF in this client's content is: a line end from
@@ -188,7 +245,7 @@ impl Session {
                         Err(err) => return self.ended(err).await,
                     },
                     Err(err) => {
-                        self.send(syntax_reply(err));
+                        self.send(error::syntax(err));
                         Next::Continue
                     }
                 },
@@ -221,64 +278,44 @@ impl Session {
             return Err(err);
         };
         tracing::info!(limit = %expired, "closing: timeout");
-        self.send(Reply::new(
-            421,
-            "4.4.2",
-            format!("Timeout: {expired}, closing connection"),
-        ));
+        self.send(error::timed_out(expired));
         self.conn.flush().await
     }
 
     async fn command(&mut self, command: Command) -> io::Result<Next> {
-        let reply = match command {
-            Command::Ehlo(name) => self.ehlo(name, true),
-            Command::Helo(name) => self.ehlo(name, false),
+        let outcome = match command {
+            Command::Ehlo(name) => Ok(self.ehlo(name, true)),
+            Command::Helo(name) => Ok(self.ehlo(name, false)),
             Command::StartTls => return Ok(self.start_tls()),
-            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial).await?,
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial).await,
             Command::Mail(mail) => self.mail(mail).await,
             Command::Rcpt(rcpt) => self.rcpt(rcpt).await,
-            Command::Data => self.data().await?,
-            Command::Bdat { size, last } => self.bdat(size, last).await?,
+            Command::Data => self.data().await,
+            Command::Bdat { size, last } => self.bdat(size, last).await,
             Command::Rset => {
-                self.envelope = None;
-                Reply::new(250, "2.0.0", "OK")
+                self.state.reset();
+                Ok(Reply::new(250, "2.0.0", "OK"))
             }
-            Command::Noop => Reply::new(250, "2.0.0", "OK"),
-            Command::Help => Reply::new(
+            Command::Noop => Ok(Reply::new(250, "2.0.0", "OK")),
+            Command::Help => Ok(Reply::new(
                 214,
                 "2.0.0",
                 "See RFC 5321; this server offers the commands listed by EHLO",
-            ),
+            )),
             // RFC 5321 §3.5.3: 252 when we will not say whether a user exists.
-            Command::Vrfy => Reply::new(
+            Command::Vrfy => Ok(Reply::new(
                 252,
                 "2.5.0",
                 "Cannot VRFY user, but will accept message and attempt delivery",
-            ),
-            Command::Expn => Reply::new(502, "5.5.1", "EXPN is not available"),
+            )),
+            Command::Expn => Ok(Reply::new(502, "5.5.1", "EXPN is not available")),
             Command::Quit => {
                 self.send(Reply::new(221, "2.0.0", "Bye"));
                 return Ok(Next::Close);
             }
         };
+        let reply = outcome.or_else(Error::into_reply)?;
         self.send(reply);
         Ok(Next::Continue)
-    }
-}
-
-/// The reply to a line that did not parse.
-fn syntax_reply(err: SyntaxError) -> Reply {
-    match err {
-        SyntaxError::UnknownCommand => Reply::new(500, "5.5.1", "Unrecognized command"),
-        SyntaxError::Arguments(command) => {
-            Reply::new(501, "5.5.2", format!("Syntax error in {command} arguments"))
-        }
-        SyntaxError::UnknownParameter(name) => {
-            Reply::new(555, "5.5.4", format!("Unsupported parameter {name}"))
-        }
-        SyntaxError::BadParameter(name) => {
-            Reply::new(501, "5.5.4", format!("Invalid value for parameter {name}"))
-        }
-        SyntaxError::NotUtf8 => Reply::new(501, "5.6.7", "Address is not valid UTF-8"),
     }
 }

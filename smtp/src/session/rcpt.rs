@@ -4,44 +4,43 @@
 //! domain (RFC 5321 §4.5.1) for our own postmaster.
 
 use postino_common::address::Address;
-use postino_common::store::{OutboundRecipient, Recipient, StoreError};
+use postino_common::store::{OutboundRecipient, Recipient};
 
-use super::{LocalRecipient, Session};
+use super::{Envelope, LocalRecipient, Session, State};
+use crate::error::Error;
 use crate::metrics::{Rejection, rejected};
 use crate::proto::{RcptTo, Reply};
 
-fn temporary_failure(err: StoreError) -> Reply {
-    tracing::error!(error = %err, "store error while checking a recipient");
-    Reply::new(451, "4.3.0", "Temporary server error, try again later")
-}
-
 impl Session {
-    pub(super) async fn rcpt(&mut self, rcpt: RcptTo) -> Reply {
-        match self.accept_recipient(rcpt).await {
-            Ok(reply) | Err(reply) => reply,
-        }
+    pub(super) async fn rcpt(&mut self, rcpt: RcptTo) -> Result<Reply, Error> {
+        let (helo, mut envelope) = match std::mem::take(&mut self.state) {
+            State::Mail(helo, envelope) => (helo, envelope),
+            other => {
+                let reply = match other {
+                    State::Chunking(..) => "RCPT is not allowed after BDAT",
+                    _ => "Send MAIL first",
+                };
+                self.state = other;
+                return Ok(Reply::new(503, "5.5.1", reply));
+            }
+        };
+        let added = self.add_recipient(&mut envelope, &rcpt).await;
+        self.state = State::Mail(helo, envelope);
+        added
     }
 
-    /// `Ok` with the positive reply once the recipient is added; `Err` with
-    /// the refusal.
-    async fn accept_recipient(&mut self, rcpt: RcptTo) -> Result<Reply, Reply> {
+    /// Adds the recipient of `rcpt` to `envelope`, or refuses it.
+    async fn add_recipient(&self, envelope: &mut Envelope, rcpt: &RcptTo) -> Result<Reply, Error> {
         let max = self.settings().max_recipients;
-        let envelope = self
-            .envelope
-            .as_ref()
-            .ok_or_else(|| Reply::new(503, "5.5.1", "Send MAIL first"))?;
-        if envelope.chunks.is_some() {
-            return Err(Reply::new(503, "5.5.1", "RCPT is not allowed after BDAT"));
-        }
         if envelope.accepted >= max {
-            return Err(Reply::new(
+            return Ok(Reply::new(
                 452,
                 "4.5.3",
                 format!("Too many recipients: at most {max} per message"),
             ));
         }
         if !rcpt.path.is_ascii() && !envelope.mail.smtputf8 {
-            return Err(Reply::new(
+            return Ok(Reply::new(
                 553,
                 "5.6.7",
                 "A UTF-8 address needs SMTPUTF8 in MAIL",
@@ -51,43 +50,48 @@ impl Session {
         // RFC 5321 §4.5.1: <Postmaster> with no domain must be accepted.
         let postmaster = rcpt.path.eq_ignore_ascii_case("postmaster");
         let path = if postmaster {
-            self.postmaster().await?
+            let Some(ours) = self.postmaster().await? else {
+                return Ok(rejected(
+                    Rejection::UnknownRecipient,
+                    Reply::new(550, "5.1.1", "No postmaster here"),
+                ));
+            };
+            ours
         } else {
             rcpt.path.clone()
         };
-        let address: Address = path
-            .parse()
-            .map_err(|_| Reply::new(501, "5.1.3", "Invalid recipient address"))?;
+        let Ok(address) = path.parse::<Address>() else {
+            return Ok(Reply::new(501, "5.1.3", "Invalid recipient address"));
+        };
         let store = &self.context.store;
         let domain = store
             .domain(address.domain().as_str())
             .await
-            .map_err(temporary_failure)?;
+            .map_err(Error::store("look up a recipient's domain"))?;
         let mut local = Vec::new();
         let mut remote = Vec::new();
         match domain {
             Some(domain) if !domain.active => {
-                return Err(rejected(
+                return Ok(rejected(
                     Rejection::UnknownRecipient,
                     Reply::new(550, "5.2.1", "Mailbox unavailable"),
                 ));
             }
             Some(_) => {
-                let mut recipients = store
-                    .resolve(address.as_str())
-                    .await
-                    .map_err(temporary_failure)?;
+                let resolve = Error::store("resolve a recipient");
+                let mut recipients = store.resolve(address.as_str()).await.map_err(resolve)?;
                 // RFC 5321 §4.5.1: postmaster at every domain we host, in any
                 // case; without a mailbox or alias of its own, the server's.
-                if recipients.is_empty() && address.local_part().eq_ignore_ascii_case("postmaster")
+                if recipients.is_empty()
+                    && address.local_part().eq_ignore_ascii_case("postmaster")
+                    && let Some(ours) = self.postmaster().await?
+                    && !ours.eq_ignore_ascii_case(address.as_str())
                 {
-                    let ours = self.postmaster().await?;
-                    if !ours.eq_ignore_ascii_case(address.as_str()) {
-                        recipients = store.resolve(&ours).await.map_err(temporary_failure)?;
-                    }
+                    let resolve = Error::store("resolve our postmaster");
+                    recipients = store.resolve(&ours).await.map_err(resolve)?;
                 }
                 if recipients.is_empty() {
-                    return Err(rejected(
+                    return Ok(rejected(
                         Rejection::UnknownRecipient,
                         Reply::new(550, "5.1.1", "No such user here"),
                     ));
@@ -99,13 +103,15 @@ impl Session {
                             address,
                         } => {
                             if let Some(refusal) = self.check_quota(&address, size).await? {
-                                return Err(rejected(Rejection::OverQuota, refusal));
+                                return Ok(rejected(Rejection::OverQuota, refusal));
                             }
                             let inbox = store
                                 .folder(account_id, "INBOX")
                                 .await
-                                .map_err(temporary_failure)?
-                                .ok_or_else(|| Reply::new(550, "5.2.1", "Mailbox unavailable"))?;
+                                .map_err(Error::store("look up a recipient's INBOX"))?;
+                            let Some(inbox) = inbox else {
+                                return Ok(Reply::new(550, "5.2.1", "Mailbox unavailable"));
+                            };
                             local.push(LocalRecipient {
                                 address,
                                 inbox: inbox.id,
@@ -126,17 +132,13 @@ impl Session {
                 notify: rcpt.notify.clone(),
             }),
             None => {
-                return Err(rejected(
+                return Ok(rejected(
                     Rejection::RelayDenied,
                     // 550, as RFC 5321 §3.6.2 asks of a refusal to relay.
                     Reply::new(550, "5.7.1", "Relay access denied"),
                 ));
             }
         }
-        let envelope = self
-            .envelope
-            .as_mut()
-            .ok_or_else(|| Reply::new(503, "5.5.1", "Send MAIL first"))?;
         for recipient in local {
             if !envelope.local.contains(&recipient) {
                 envelope.local.push(recipient);
@@ -159,10 +161,11 @@ impl Session {
     /// Where `<postmaster>` without a domain goes: the configured address,
     /// else postmaster at the hostname or at its nearest parent domain
     /// hosted here (mail.comune.example.it serves comune.example.it), else
-    /// at the domain hosted first, the installation's own as a rule.
-    async fn postmaster(&self) -> Result<String, Reply> {
+    /// at the domain hosted first, the installation's own as a rule;
+    /// `None` when no domain is hosted.
+    async fn postmaster(&self) -> Result<Option<String>, Error> {
         if let Some(address) = &self.settings().postmaster {
-            return Ok(address.clone());
+            return Ok(Some(address.clone()));
         }
         let store = &self.context.store;
         let hostname = self.settings().hostname.as_str();
@@ -170,40 +173,46 @@ impl Session {
             name.split_once('.').map(|(_, parent)| parent)
         });
         for name in ours {
-            let domain = store.domain(name).await.map_err(temporary_failure)?;
+            let domain = store
+                .domain(name)
+                .await
+                .map_err(Error::store("look up our own domain"))?;
             if domain.is_some_and(|d| d.active) {
-                return Ok(format!("postmaster@{name}"));
+                return Ok(Some(format!("postmaster@{name}")));
             }
         }
-        let domains = store.domains().await.map_err(temporary_failure)?;
-        domains
+        let domains = store
+            .domains()
+            .await
+            .map_err(Error::store("list the hosted domains"))?;
+        Ok(domains
             .iter()
             .filter(|d| d.active)
             .min_by_key(|d| (d.created_at, d.id))
-            .map(|first| format!("postmaster@{}", first.name))
-            .ok_or_else(|| {
-                rejected(
-                    Rejection::UnknownRecipient,
-                    Reply::new(550, "5.1.1", "No postmaster here"),
-                )
-            })
+            .map(|first| format!("postmaster@{}", first.name)))
     }
 
     /// The refusal for a mailbox that is full, or too small for a message
     /// of `size` bytes, whether by its own quota or its domain's; `None`
-    /// when the message fits, `Err` when the store cannot say.
+    /// when the message fits.
     pub(super) async fn check_quota(
         &self,
         address: &str,
         size: u64,
-    ) -> Result<Option<Reply>, Reply> {
+    ) -> Result<Option<Reply>, Error> {
         let store = &self.context.store;
-        let account = store.account(address).await.map_err(temporary_failure)?;
+        let account = store
+            .account(address)
+            .await
+            .map_err(Error::store("look up a recipient's quota"))?;
         let Some(account) = account else {
             return Ok(None);
         };
         let domain_name = address.rsplit_once('@').map_or("", |(_, d)| d);
-        let domain = store.domain(domain_name).await.map_err(temporary_failure)?;
+        let domain = store
+            .domain(domain_name)
+            .await
+            .map_err(Error::store("look up a recipient domain's quota"))?;
         let limits = [
             Some((account.quota_bytes, account.used_bytes)),
             domain.map(|d| (d.quota_bytes, d.used_bytes)),

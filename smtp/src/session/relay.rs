@@ -20,29 +20,20 @@
 use postino_common::address::Address;
 use postino_common::store::RelayClient;
 
-use super::{Relay, Session};
+use super::mail::sender_refused;
+use super::{Identity, Relay, Session};
+use crate::error::Error;
 use crate::metrics::{Rejection, rejected};
 use crate::proto::Reply;
 
 impl Session {
-    /// Looks the peer up among the relay clients' networks; `Err` is the
-    /// reply that ends the session when the store cannot say.
-    pub(super) async fn recognise_relay_client(&mut self) -> Result<(), Reply> {
-        match self.context.store.relay_client_for(self.peer).await {
-            Ok(Some(client)) => {
-                self.relay_client_known(client, true);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot look up relay clients");
-                Err(Reply::new(
-                    421,
-                    "4.3.0",
-                    "Temporary server error, try again later",
-                ))
-            }
+    /// Looks the peer up among the relay clients' networks.
+    pub(super) async fn recognise_relay_client(&mut self) -> Result<(), Error> {
+        let found = self.context.store.relay_client_for(self.peer).await;
+        if let Some(client) = found.map_err(Error::store("look up relay clients"))? {
+            self.relay_client_known(client, true);
         }
+        Ok(())
     }
 
     /// Makes `client` the one this session sends for.
@@ -50,57 +41,46 @@ impl Session {
         tracing::Span::current().record("relay", tracing::field::display(&client.name));
         let how = if by_address { "address" } else { "password" };
         tracing::info!(client = %client.name, by = how, "relay client recognised");
-        self.user = None;
-        self.relay = Some(Relay { client, by_address });
+        self.identity = Identity::Relay(Relay { client, by_address });
     }
 
     /// For a relay client, whether it may send as `path` now: one of its
     /// sender domains, within its rate. `None` when it may, or when the
     /// session is not a relay client's.
-    pub(super) async fn check_relay_sender(&self, path: &str) -> Option<Reply> {
-        let client = &self.relay.as_ref()?.client;
+    pub(super) async fn check_relay_sender(&self, path: &str) -> Result<Option<Reply>, Error> {
+        let Identity::Relay(Relay { client, .. }) = &self.identity else {
+            return Ok(None);
+        };
         let allowed = path
             .parse::<Address>()
             .is_ok_and(|a| client.may_send_from(a.domain().as_str()));
         if !allowed {
             tracing::info!(from = %path, "relay client refused: not one of its sender domains");
-            return Some(rejected(
-                Rejection::SenderRefused,
-                Reply::new(553, "5.7.1", format!("You may not send as <{path}>")),
-            ));
+            return Ok(Some(sender_refused(path)));
         }
         let store = &self.context.store;
         let now = postino_common::store::now();
-        match store
+        let within_rate = store
             .count_relay_message(client.id, client.rate_per_minute, now)
             .await
-        {
-            Ok(true) => None,
-            Ok(false) => {
-                tracing::info!(
-                    rate = client.rate_per_minute,
-                    "relay client refused: over its rate"
-                );
-                Some(rejected(
-                    Rejection::RateLimited,
-                    Reply::new(
-                        451,
-                        "4.7.1",
-                        format!(
-                            "Rate limit reached: at most {} messages a minute, try again later",
-                            client.rate_per_minute
-                        ),
-                    ),
-                ))
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot count a relay client's message");
-                Some(Reply::new(
-                    451,
-                    "4.3.0",
-                    "Temporary server error, try again later",
-                ))
-            }
+            .map_err(Error::store("count a relay client's message"))?;
+        if within_rate {
+            return Ok(None);
         }
+        tracing::info!(
+            rate = client.rate_per_minute,
+            "relay client refused: over its rate"
+        );
+        Ok(Some(rejected(
+            Rejection::RateLimited,
+            Reply::new(
+                451,
+                "4.7.1",
+                format!(
+                    "Rate limit reached: at most {} messages a minute, try again later",
+                    client.rate_per_minute
+                ),
+            ),
+        )))
     }
 }
