@@ -5,11 +5,15 @@
 //! - [`site`] sets up a configuration: the DNS stub, `smtp` settings, the
 //!   domain [`DOMAIN`] and mailboxes with [`PASSWORD`].
 //! - [`greeted`] connects and gets past the greeting and EHLO ([`greet`]
-//!   on a connection made by the caller); [`envelope`] and [`data`] run
-//!   the steps of a transaction, each
-//!   asserting the server accepted it; [`plain`] is an AUTH PLAIN response.
+//!   on a connection made by the caller; [`started`] starts the server
+//!   too; [`logged_in`] logs in on submission too); [`envelope`]
+//!   ([`envelope_with`] for parameters) and [`data`] run the steps of a
+//!   transaction, each asserting the server accepted it; [`bdat`] sends
+//!   one chunk; [`expect_reply`] checks the reply to any command and
+//!   [`read_replies`] those to a pipelined batch; [`plain`] is an AUTH
+//!   PLAIN response.
 //! - [`stopped`] stops the server and opens its store; [`inbox`],
-//!   [`inbox_len`] and [`queued_addresses`] read it.
+//!   [`only_message`], [`inbox_len`] and [`queued_addresses`] read it.
 
 use std::net::SocketAddr;
 
@@ -72,6 +76,19 @@ pub async fn greeted(addr: SocketAddr) -> LineClient {
     greet(LineClient::connect(addr).await).await
 }
 
+/// Sets `config` up as [`site`] does, starts the server, and connects a
+/// client past the greeting and EHLO on its MX listener.
+pub async fn started(
+    config: &TestConfig,
+    smtp: &[&str],
+    mailboxes: &[&str],
+) -> (DnsStub, Server, LineClient) {
+    let dns = site(config, smtp, mailboxes).await;
+    let server = Server::start(config).await;
+    let client = greeted(config.listeners.smtp_mx).await;
+    (dns, server, client)
+}
+
 /// `client`, just connected, past the greeting and EHLO.
 pub async fn greet(mut client: LineClient) -> LineClient {
     assert_eq!(client.read_reply().await.code, 220);
@@ -83,16 +100,36 @@ pub async fn greet(mut client: LineClient) -> LineClient {
 /// Starts a transaction: MAIL FROM `from`, then RCPT TO each of `to`,
 /// asserting that each is accepted (250 2.1.0, 250 2.1.5).
 pub async fn envelope(client: &mut LineClient, from: &str, to: &[&str]) {
+    let to: Vec<String> = to.iter().map(|rcpt| format!("<{rcpt}>")).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    envelope_with(client, &format!("<{from}>"), &to).await;
+}
+
+/// [`envelope`] with the arguments of MAIL FROM and of each RCPT TO as
+/// sent: the path in its brackets and any parameters
+/// (`<a@b.example> SMTPUTF8`).
+pub async fn envelope_with(client: &mut LineClient, mail: &str, rcpts: &[&str]) {
     client
-        .command(&format!("MAIL FROM:<{from}>"))
+        .command(&format!("MAIL FROM:{mail}"))
         .await
         .expect(250, "2.1.0");
-    for rcpt in to {
+    for rcpt in rcpts {
         client
-            .command(&format!("RCPT TO:<{rcpt}>"))
+            .command(&format!("RCPT TO:{rcpt}"))
             .await
             .expect(250, "2.1.5");
     }
+}
+
+/// A client past EHLO and AUTH PLAIN as `user`, with [`PASSWORD`], on the
+/// submission listener at `addr`.
+pub async fn logged_in(addr: SocketAddr, user: &str) -> LineClient {
+    let mut client = greeted(addr).await;
+    client
+        .command(&format!("AUTH PLAIN {}", plain(user, PASSWORD)))
+        .await
+        .expect(235, "2.7.0");
+    client
 }
 
 /// Sends `content` with DATA, asserting the 354, and returns the reply to
@@ -101,6 +138,36 @@ pub async fn data(client: &mut LineClient, content: &[u8]) -> SmtpReply {
     assert_eq!(client.command("DATA").await.code, 354);
     client.send_raw(content).await;
     client.command(".").await
+}
+
+/// Sends `command` and asserts that its reply has `code` and the
+/// enhanced status code `status`; a failure names the command.
+pub async fn expect_reply(client: &mut LineClient, command: &str, code: u16, status: &str) {
+    let reply = client.command(command).await;
+    assert!(
+        reply.code == code && reply.status() == Some(status),
+        "`{command}`: expected {code} {status}, got {reply:?}"
+    );
+}
+
+/// Reads a reply for each of `expected`, a code and an enhanced status
+/// code such as `"250 2.1.0"`, asserting each in turn: the answers to
+/// pipelined commands.
+pub async fn read_replies(client: &mut LineClient, expected: &[&str]) {
+    for expected in expected {
+        let (code, status) = expected.split_once(' ').expect("a code and a status");
+        let code = code.parse().expect("a reply code");
+        client.read_reply().await.expect(code, status);
+    }
+}
+
+/// Sends `chunk` with BDAT (RFC 3030), the last one if `last`, and
+/// returns the reply.
+pub async fn bdat(client: &mut LineClient, chunk: &[u8], last: bool) -> SmtpReply {
+    let last = if last { " LAST" } else { "" };
+    client.send(&format!("BDAT {}{last}", chunk.len())).await;
+    client.send_raw(chunk).await;
+    client.read_reply().await
 }
 
 /// The PLAIN initial response (RFC 4616) for `user` and `password`.
@@ -128,6 +195,13 @@ pub async fn inbox(store: &Store, address: &str) -> Vec<Vec<u8>> {
         bodies.push(body);
     }
     bodies
+}
+
+/// The one message in a mailbox's INBOX, asserting it holds just one.
+pub async fn only_message(store: &Store, address: &str) -> Vec<u8> {
+    let mut messages = inbox(store, address).await;
+    assert_eq!(messages.len(), 1, "messages in the INBOX of {address}");
+    messages.remove(0)
 }
 
 /// How many messages a mailbox's INBOX holds.

@@ -8,8 +8,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_tests::smtp::{
-    ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, greeted, inbox, outside_world_unreachable,
-    plain, site, stopped,
+    ANNA, BRUNO, CARLA, DOMAIN, PASSWORD, add_mailbox, data, envelope_with, expect_reply, greeted,
+    inbox, logged_in, only_message, outside_world_unreachable, plain, queued_addresses, site,
+    stopped,
 };
 use postino_tests::{LineClient, Server, SmtpReply, TestConfig, on_both_backends};
 
@@ -340,9 +341,8 @@ async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     client.command("QUIT").await;
 
     let store = stopped(server, config).await;
-    let carla = inbox(&store, CARLA).await;
-    assert_eq!(carla.len(), 1);
-    assert!(carla[0].ends_with(first.as_bytes()));
+    let carla = only_message(&store, CARLA).await;
+    assert!(carla.ends_with(first.as_bytes()));
     assert!(
         inbox(&store, ANNA).await.is_empty(),
         "a refused message was stored for Anna"
@@ -351,7 +351,7 @@ async fn quotas_are_checked_at_rcpt_and_at_delivery(config: &TestConfig) {
     let account = store.account(CARLA).await.expect("read").expect("Carla");
     assert_eq!(
         account.used_bytes,
-        carla[0].len() as i64,
+        carla.len() as i64,
         "usage counts the stored bytes"
     );
     let drift = store.usage_drift().await.expect("check usage");
@@ -382,45 +382,32 @@ async fn submission_queues_remote_mail_and_delivers_local_mail(config: &TestConf
     let _dns = site(config, &["allow_plaintext_auth = true"], &[ANNA, BRUNO]).await;
     outside_world_unreachable(config);
     let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_submission).await;
-    client
-        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
-        .await
-        .expect(235, "2.7.0");
-    client
-        .command(&format!("MAIL FROM:<{ANNA}> RET=HDRS ENVID=pratica+2B42"))
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(
-            "RCPT TO:<amico@esterno.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;amico@esterno.example",
-        )
-        .await
-        .expect(250, "2.1.5");
-    client
-        .command(&format!("RCPT TO:<{BRUNO}>"))
-        .await
-        .expect(250, "2.1.5");
-    client
-        .command("RCPT TO:<altro@altrove.example>")
-        .await
-        .expect(250, "2.1.5");
-    assert_eq!(client.command("DATA").await.code, 354);
+    let mut client = logged_in(config.listeners.smtp_submission, ANNA).await;
+    envelope_with(
+        &mut client,
+        &format!("<{ANNA}> RET=HDRS ENVID=pratica+2B42"),
+        &[
+            "<amico@esterno.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;amico@esterno.example",
+            &format!("<{BRUNO}>"),
+            "<altro@altrove.example>",
+        ],
+    )
+    .await;
     let sent = message(ANNA, "in-uscita", 400);
-    client.send_raw(sent.as_bytes()).await;
-    client.command(".").await.expect(250, "2.0.0");
+    data(&mut client, sent.as_bytes())
+        .await
+        .expect(250, "2.0.0");
     client.command("QUIT").await;
 
     let store = stopped(server, config).await;
-    let bruno = inbox(&store, BRUNO).await;
-    assert_eq!(bruno.len(), 1);
-    assert!(bruno[0].ends_with(sent.as_bytes()));
-    let text = String::from_utf8_lossy(&bruno[0]);
+    let bruno = only_message(&store, BRUNO).await;
+    assert!(bruno.ends_with(sent.as_bytes()));
+    let text = String::from_utf8_lossy(&bruno);
     assert!(
         text.starts_with(&format!("Return-Path: <{ANNA}>\r\n")),
         "{text}"
     );
-    let received: Vec<_> = header_fields(&bruno[0])
+    let received: Vec<_> = header_fields(&bruno)
         .into_iter()
         .filter(|(n, _)| n == "Received")
         .collect();
@@ -495,12 +482,7 @@ async fn mx_is_never_an_open_relay(config: &TestConfig) {
             .await
             .expect(250, "2.1.0");
         for rcpt in &recipients {
-            let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
-            assert_eq!(
-                (reply.code, reply.status()),
-                (550, Some("5.7.1")),
-                "MAIL FROM:<{sender}> RCPT TO:<{rcpt}>: {reply:?}"
-            );
+            expect_reply(&mut client, &format!("RCPT TO:<{rcpt}>"), 550, "5.7.1").await;
         }
         // Malformed paths, and tricks that stay inside the domain, are
         // refused too (as syntax errors or unknown users).
@@ -522,13 +504,7 @@ async fn mx_is_never_an_open_relay(config: &TestConfig) {
     }
     client.command("NOOP").await.expect(250, "2.0.0");
     let store = stopped(server, config).await;
-    assert!(
-        store
-            .queued_recipients()
-            .await
-            .expect("read the queue")
-            .is_empty()
-    );
+    assert!(queued_addresses(&store).await.is_empty());
 }
 
 /// Submission without AUTH sends nothing, and AUTH needs TLS by default.
@@ -575,23 +551,14 @@ async fn submission_sender_must_be_the_user_or_its_alias(config: &TestConfig) {
         .await
         .ok();
     let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_submission).await;
-    client
-        .command(&format!("AUTH PLAIN {}", plain(ANNA, PASSWORD)))
-        .await
-        .expect(235, "2.7.0");
+    let mut client = logged_in(config.listeners.smtp_submission, ANNA).await;
     for sender in [
         BRUNO.to_string(),
         format!("chiunque@{DOMAIN}"),
         "sindaco@esterno.example".to_string(),
         String::new(),
     ] {
-        let reply = client.command(&format!("MAIL FROM:<{sender}>")).await;
-        assert_eq!(
-            (reply.code, reply.status()),
-            (553, Some("5.7.1")),
-            "sending as <{sender}>: {reply:?}"
-        );
+        expect_reply(&mut client, &format!("MAIL FROM:<{sender}>"), 553, "5.7.1").await;
     }
     for sender in [
         ANNA.to_string(),

@@ -10,9 +10,9 @@
 //! SQLite and on PostgreSQL.
 
 use postino_common::store::Store;
-use postino_tests::dns::DnsStub;
 use postino_tests::smtp::{
-    ANNA, BRUNO, DOMAIN, add_mailbox, data, envelope, greeted, inbox, stopped,
+    ANNA, BRUNO, DOMAIN, add_mailbox, bdat, data, envelope, envelope_with, greeted, inbox,
+    only_message, read_replies, site, started, stopped,
 };
 use postino_tests::{LineClient, Server, SmtpReply, TestConfig, on_both_backends};
 
@@ -34,11 +34,8 @@ on_both_backends!(
     postmaster_without_a_domain_reaches_our_postmaster,
 );
 
-/// Sets `config` up with a DNS stub, the domain and two mailboxes, plus
-/// `smtp` settings.
-async fn site(config: &TestConfig, smtp: &[&str]) -> DnsStub {
-    postino_tests::smtp::site(config, smtp, &[ANNA, BRUNO]).await
-}
+/// The mailboxes of every test's site.
+const MAILBOXES: &[&str] = &[ANNA, BRUNO];
 
 /// A small message with a subject that finds it again.
 fn message(subject: &str) -> String {
@@ -77,7 +74,7 @@ fn assert_delivered(stored: &[u8], sent: &[u8]) {
 }
 
 async fn ehlo_lists_the_extensions_of_each_listener(config: &TestConfig) {
-    let _dns = site(config, &["max_message_size = \"12345\""]).await;
+    let _dns = site(config, &["max_message_size = \"12345\""], MAILBOXES).await;
     let server = Server::start(config).await;
     let listeners = config.listeners;
 
@@ -124,9 +121,7 @@ async fn ehlo_lists_the_extensions_of_each_listener(config: &TestConfig) {
 /// RFC 2034 §3: with ENHANCEDSTATUSCODES, every reply but the greeting, the
 /// EHLO/HELO replies and the 3xx intermediate ones carries a status code.
 async fn every_reply_has_an_enhanced_status_code(config: &TestConfig) {
-    let _dns = site(config, &["max_errors = 100"]).await;
-    let _server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, _server, mut client) = started(config, &["max_errors = 100"], MAILBOXES).await;
     let mut replies: Vec<(&str, SmtpReply)> = Vec::new();
     for command in [
         "NOOP",
@@ -171,7 +166,7 @@ async fn every_reply_has_an_enhanced_status_code(config: &TestConfig) {
 }
 
 async fn commands_out_of_sequence_get_503(config: &TestConfig) {
-    let _dns = site(config, &["max_errors = 100"]).await;
+    let _dns = site(config, &["max_errors = 100"], MAILBOXES).await;
     let _server = Server::start(config).await;
     let mut client = LineClient::connect(config.listeners.smtp_mx).await;
     client.read_reply().await;
@@ -219,7 +214,7 @@ async fn commands_out_of_sequence_get_503(config: &TestConfig) {
 }
 
 async fn syntax_errors_get_500_and_501(config: &TestConfig) {
-    let _dns = site(config, &["max_errors = 100"]).await;
+    let _dns = site(config, &["max_errors = 100"], MAILBOXES).await;
     let _server = Server::start(config).await;
     let mut client = LineClient::connect(config.listeners.smtp_mx).await;
     client.read_reply().await;
@@ -276,9 +271,7 @@ async fn syntax_errors_get_500_and_501(config: &TestConfig) {
 }
 
 async fn rset_noop_vrfy_help_and_quit(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
     client.command("NOOP").await.expect(250, "2.0.0");
     client.command("NOOP anything").await.expect(250, "2.0.0");
     let help = client.command("HELP").await;
@@ -308,15 +301,11 @@ async fn rset_noop_vrfy_help_and_quit(config: &TestConfig) {
         inbox(&store, ANNA).await.is_empty(),
         "RSET did not drop Anna"
     );
-    let bruno = inbox(&store, BRUNO).await;
-    assert_eq!(bruno.len(), 1);
-    assert_delivered(&bruno[0], sent.as_bytes());
+    assert_delivered(&only_message(&store, BRUNO).await, sent.as_bytes());
 }
 
 async fn over_long_command_line_is_refused_and_the_session_goes_on(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let _server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, _server, mut client) = started(config, &[], MAILBOXES).await;
     let long = format!("MAIL FROM:<{}@esterno.example>", "a".repeat(5000));
     let reply = client.command(&long).await;
     assert_eq!(reply.code, 500, "{reply:?}");
@@ -339,9 +328,7 @@ async fn over_long_command_line_is_refused_and_the_session_goes_on(config: &Test
 }
 
 async fn pipelined_transactions_get_every_reply_in_order(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
     let first = message("pipelined-1");
     let second = message("pipelined-2");
     // RFC 2920: the client waits only after DATA.
@@ -354,10 +341,8 @@ async fn pipelined_transactions_get_every_reply_in_order(config: &TestConfig) {
             .as_bytes(),
         )
         .await;
-    client.read_reply().await.expect(250, "2.1.0");
-    client.read_reply().await.expect(250, "2.1.5");
-    client.read_reply().await.expect(550, "5.1.1");
-    client.read_reply().await.expect(250, "2.1.5");
+    let envelope = ["250 2.1.0", "250 2.1.5", "550 5.1.1", "250 2.1.5"];
+    read_replies(&mut client, &envelope).await;
     assert_eq!(client.read_reply().await.code, 354);
     // The end of data, a whole second transaction and QUIT in one write.
     client
@@ -370,11 +355,14 @@ async fn pipelined_transactions_get_every_reply_in_order(config: &TestConfig) {
             .as_bytes(),
         )
         .await;
-    client.read_reply().await.expect(250, "2.0.0");
-    client.read_reply().await.expect(250, "2.1.0");
-    client.read_reply().await.expect(250, "2.1.5");
-    client.read_reply().await.expect(250, "2.0.0");
-    client.read_reply().await.expect(221, "2.0.0");
+    let replies = [
+        "250 2.0.0",
+        "250 2.1.0",
+        "250 2.1.5",
+        "250 2.0.0",
+        "221 2.0.0",
+    ];
+    read_replies(&mut client, &replies).await;
 
     let store = stopped(server, config).await;
     let anna = inbox(&store, ANNA).await;
@@ -389,41 +377,29 @@ async fn pipelined_transactions_get_every_reply_in_order(config: &TestConfig) {
 /// RFC 3030: BDAT content is taken byte for byte: no dot-stuffing, and a
 /// `CRLF . CRLF` inside a chunk ends nothing.
 async fn bdat_chunks_are_delivered_byte_for_byte(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
-    client
-        .command("MAIL FROM:<mittente@esterno.example> BODY=8BITMIME")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{ANNA}>"))
-        .await
-        .expect(250, "2.1.5");
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
+    envelope_with(
+        &mut client,
+        "<mittente@esterno.example> BODY=8BITMIME",
+        &[&format!("<{ANNA}>")],
+    )
+    .await;
     let sent = format!(
         "{}..due punti\r\n.\r\nMAIL FROM:<x@esterno.example>\r\nperché è così\r\n",
         message("bdat")
     );
     let (one, two) = sent.as_bytes().split_at(40);
-    client.send(&format!("BDAT {}", one.len())).await;
-    client.send_raw(one).await;
-    let reply = client.read_reply().await;
+    let reply = bdat(&mut client, one, false).await;
     assert_eq!(reply.code, 250, "{reply:?}");
-    client.send(&format!("BDAT {} LAST", two.len())).await;
-    client.send_raw(two).await;
-    client.read_reply().await.expect(250, "2.0.0");
+    bdat(&mut client, two, true).await.expect(250, "2.0.0");
     // An empty last chunk ends a message too (RFC 3030 §2).
     envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
     let small = message("bdat-0-last");
-    client.send(&format!("BDAT {}", small.len())).await;
-    client.send_raw(small.as_bytes()).await;
-    assert_eq!(client.read_reply().await.code, 250);
-    client.command("BDAT 0 LAST").await.expect(250, "2.0.0");
+    assert_eq!(bdat(&mut client, small.as_bytes(), false).await.code, 250);
+    bdat(&mut client, b"", true).await.expect(250, "2.0.0");
     // DATA cannot follow BDAT in one transaction (RFC 3030 §2).
     envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
-    client.send("BDAT 3").await;
-    client.send_raw(b"abc").await;
-    assert_eq!(client.read_reply().await.code, 250);
+    assert_eq!(bdat(&mut client, b"abc", false).await.code, 250);
     client.command("DATA").await.expect(503, "5.5.1");
     client.command("NOOP").await.expect(250, "2.0.0");
 
@@ -441,13 +417,11 @@ async fn bdat_chunks_are_delivered_byte_for_byte(config: &TestConfig) {
 /// A BDAT chunk that is refused is still read whole: none of it is ever
 /// taken for commands (STYLE.md anti-pattern 2).
 async fn refused_bdat_chunks_are_consumed_not_executed(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
     let inside = format!("MAIL FROM:<x@esterno.example>\r\nRCPT TO:<{ANNA}>\r\nDATA\r\n");
-    client.send(&format!("BDAT {} LAST", inside.len())).await;
-    client.send_raw(inside.as_bytes()).await;
-    client.read_reply().await.expect(503, "5.5.1");
+    bdat(&mut client, inside.as_bytes(), true)
+        .await
+        .expect(503, "5.5.1");
     client.command("NOOP").await.expect(250, "2.0.0");
     // No valid recipient: refused, and consumed too.
     client
@@ -458,9 +432,7 @@ async fn refused_bdat_chunks_are_consumed_not_executed(config: &TestConfig) {
         .command(&format!("RCPT TO:<nessuno@{DOMAIN}>"))
         .await
         .expect(550, "5.1.1");
-    client.send(&format!("BDAT {} LAST", inside.len())).await;
-    client.send_raw(inside.as_bytes()).await;
-    let reply = client.read_reply().await;
+    let reply = bdat(&mut client, inside.as_bytes(), true).await;
     assert!(reply.code >= 500, "{reply:?}");
     client.command("NOOP").await.expect(250, "2.0.0");
 
@@ -471,21 +443,18 @@ async fn refused_bdat_chunks_are_consumed_not_executed(config: &TestConfig) {
 /// RFC 1870: SIZE refuses a message announced too big at MAIL, and one that
 /// turns out too big in DATA or over BDAT chunks, and the session goes on.
 async fn messages_over_the_size_limit_are_refused(config: &TestConfig) {
-    let _dns = site(config, &["max_message_size = \"20KB\""]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) =
+        started(config, &["max_message_size = \"20KB\""], MAILBOXES).await;
     client
         .command("MAIL FROM:<mittente@esterno.example> SIZE=20001")
         .await
         .expect(552, "5.3.4");
-    client
-        .command("MAIL FROM:<mittente@esterno.example> SIZE=20000")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{ANNA}>"))
-        .await
-        .expect(250, "2.1.5");
+    envelope_with(
+        &mut client,
+        "<mittente@esterno.example> SIZE=20000",
+        &[&format!("<{ANNA}>")],
+    )
+    .await;
     // Announced small, sent big: 30 lines of 998 characters.
     let line = format!("{}\r\n", "x".repeat(998));
     let big = format!("{}{}", message("troppo-grande"), line.repeat(30));
@@ -497,12 +466,10 @@ async fn messages_over_the_size_limit_are_refused(config: &TestConfig) {
     // Over BDAT: each chunk fits, the sum does not.
     envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
     let chunk = line.repeat(12);
-    client.send(&format!("BDAT {}", chunk.len())).await;
-    client.send_raw(chunk.as_bytes()).await;
-    assert_eq!(client.read_reply().await.code, 250);
-    client.send(&format!("BDAT {} LAST", chunk.len())).await;
-    client.send_raw(chunk.as_bytes()).await;
-    client.read_reply().await.expect(552, "5.3.4");
+    assert_eq!(bdat(&mut client, chunk.as_bytes(), false).await.code, 250);
+    bdat(&mut client, chunk.as_bytes(), true)
+        .await
+        .expect(552, "5.3.4");
     client.command("NOOP").await.expect(250, "2.0.0");
 
     // Just under the limit passes.
@@ -514,28 +481,20 @@ async fn messages_over_the_size_limit_are_refused(config: &TestConfig) {
         .expect(250, "2.0.0");
 
     let store = stopped(server, config).await;
-    let anna = inbox(&store, ANNA).await;
-    assert_eq!(anna.len(), 1);
-    assert_delivered(&anna[0], fits.as_bytes());
+    assert_delivered(&only_message(&store, ANNA).await, fits.as_bytes());
 }
 
 /// RFC 5321 §4.5.3.1.6: text lines are at most 998 characters.
 async fn over_long_text_lines_are_refused(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
     for (how, length) in [("DATA", 5000), ("BDAT", 999)] {
         envelope(&mut client, "mittente@esterno.example", &[ANNA]).await;
         let content = format!("{}{}\r\n", message("riga-lunga"), "y".repeat(length));
-        if how == "DATA" {
-            client.command("DATA").await;
-            client.send_raw(content.as_bytes()).await;
-            client.send(".").await;
+        let reply = if how == "DATA" {
+            data_unchecked(&mut client, content.as_bytes()).await
         } else {
-            client.send(&format!("BDAT {} LAST", content.len())).await;
-            client.send_raw(content.as_bytes()).await;
-        }
-        let reply = client.read_reply().await;
+            bdat(&mut client, content.as_bytes(), true).await
+        };
         assert!(reply.code >= 500, "{how}: line of {length}: {reply:?}");
         client.command("NOOP").await.expect(250, "2.0.0");
     }
@@ -544,9 +503,7 @@ async fn over_long_text_lines_are_refused(config: &TestConfig) {
 }
 
 async fn too_many_recipients_get_452(config: &TestConfig) {
-    let _dns = site(config, &["max_recipients = 2"]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &["max_recipients = 2"], MAILBOXES).await;
     envelope(&mut client, "mittente@esterno.example", &[ANNA, BRUNO]).await;
     client
         .command(&format!("RCPT TO:<{ANNA}>"))
@@ -564,30 +521,25 @@ async fn too_many_recipients_get_452(config: &TestConfig) {
 
 /// RFC 6531 §3.4: a UTF-8 address needs SMTPUTF8 on MAIL.
 async fn utf8_addresses_need_smtputf8(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
+    let (_dns, server, mut client) = started(config, &[], MAILBOXES).await;
     let reply = client.command("MAIL FROM:<niccolò@esterno.example>").await;
     assert!(reply.code == 553 || reply.code == 550, "{reply:?}");
     assert_eq!(reply.status(), Some("5.6.7"), "{reply:?}");
-    client
-        .command("MAIL FROM:<niccolò@esterno.example> SMTPUTF8")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{ANNA}>"))
-        .await
-        .expect(250, "2.1.5");
+    envelope_with(
+        &mut client,
+        "<niccolò@esterno.example> SMTPUTF8",
+        &[&format!("<{ANNA}>")],
+    )
+    .await;
     let sent = "From: Niccolò <niccolò@esterno.example>\r\nSubject: perché\r\n\r\nè così\r\n";
     data_unchecked(&mut client, sent.as_bytes())
         .await
         .expect(250, "2.0.0");
 
     let store = stopped(server, config).await;
-    let anna = inbox(&store, ANNA).await;
-    assert_eq!(anna.len(), 1);
-    assert_delivered(&anna[0], sent.as_bytes());
-    let text = String::from_utf8_lossy(&anna[0]);
+    let anna = only_message(&store, ANNA).await;
+    assert_delivered(&anna, sent.as_bytes());
+    let text = String::from_utf8_lossy(&anna);
     assert!(
         text.starts_with("Return-Path: <niccolò@esterno.example>\r\n"),
         "{text}"
@@ -600,31 +552,16 @@ async fn utf8_addresses_need_smtputf8(config: &TestConfig) {
 
 /// RFC 6531 §3.2: with SMTPUTF8, domains may be in UTF-8 (U-labels) too.
 async fn utf8_domains_are_accepted_with_smtputf8(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
-    let _server = Server::start(config).await;
-    let mut client = greeted(config.listeners.smtp_mx).await;
-    client
-        .command("MAIL FROM:<niccolò@città.example> SMTPUTF8")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{ANNA}>"))
-        .await
-        .expect(250, "2.1.5");
+    let (_dns, _server, mut client) = started(config, &[], MAILBOXES).await;
+    let anna = format!("<{ANNA}>");
+    envelope_with(&mut client, "<niccolò@città.example> SMTPUTF8", &[&anna]).await;
 }
 
 /// Sends a message with `subject` on MX to `<name>`, a postmaster without a
 /// domain, asserting that it is accepted.
 async fn send_to_postmaster(config: &TestConfig, name: &str, subject: &str) {
     let mut client = greeted(config.listeners.smtp_mx).await;
-    client
-        .command("MAIL FROM:<mittente@esterno.example>")
-        .await
-        .expect(250, "2.1.0");
-    client
-        .command(&format!("RCPT TO:<{name}>"))
-        .await
-        .expect(250, "2.1.5");
+    envelope(&mut client, "mittente@esterno.example", &[name]).await;
     data(&mut client, message(subject).as_bytes())
         .await
         .expect(250, "2.0.0");
@@ -649,7 +586,7 @@ async fn subjects(store: &Store, address: &str) -> Vec<String> {
 /// hostname's nearest hosted parent domain, else at the domain hosted
 /// first; or the address `smtp.postmaster` names.
 async fn postmaster_without_a_domain_reaches_our_postmaster(config: &TestConfig) {
-    let _dns = site(config, &[]).await;
+    let _dns = site(config, &[], MAILBOXES).await;
     let first = format!("postmaster@{DOMAIN}");
     config.cli(&["alias", "add", &first, ANNA], None).await.ok();
     let server = Server::start(config).await;

@@ -4,8 +4,10 @@
 //! (`451 4.7.1`); delivering to local mailboxes and queueing the rest. A
 //! client whose network does not contain the peer is anybody: never a relay.
 
+use postino_common::store::Store;
 use postino_tests::smtp::{
-    ANNA, DOMAIN, data, envelope, greeted, inbox, outside_world_unreachable, site, stopped,
+    ANNA, DOMAIN, data, envelope, greeted, inbox, only_message, outside_world_unreachable, site,
+    stopped,
 };
 use postino_tests::{LineClient, Output, Server, TestConfig, on_both_backends, run_program};
 
@@ -24,6 +26,13 @@ fn message(subject: &str) -> String {
     format!(
         "From: <{SENDER}>\r\nTo: <{REMOTE}>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@comune.esempio.pu.it>\r\n\r\nComunicazione {subject}.\r\n"
     )
+}
+
+/// The outbound queue's senders and recipients, `[sender, recipient]`, in
+/// the store's order.
+async fn queued(store: &Store) -> Vec<[String; 2]> {
+    let queued = store.queued_recipients().await.expect("read the queue");
+    queued.into_iter().map(|r| [r.sender, r.address]).collect()
 }
 
 async fn add_relay(config: &TestConfig, args: &[&str], stdin: Option<&str>) {
@@ -93,20 +102,13 @@ async fn a_client_is_recognised_by_address_on_mx_and_submission(config: &TestCon
         "log lines name the session and the client: {log}"
     );
     let store = stopped(server, config).await;
-    let anna = inbox(&store, ANNA).await;
-    assert_eq!(anna.len(), 1);
-    let text = String::from_utf8_lossy(&anna[0]);
+    let text = String::from_utf8_lossy(&only_message(&store, ANNA).await).into_owned();
     assert!(text.contains("Subject: mx"), "{text}");
     assert!(
         !text.contains("Authentication-Results"),
         "a relay client's mail is not checked as the world's: {text}"
     );
-    let queued = store.queued_recipients().await.expect("read the queue");
-    let queued: Vec<(&str, &str)> = queued
-        .iter()
-        .map(|r| (r.sender.as_str(), r.address.as_str()))
-        .collect();
-    assert_eq!(queued, [(SENDER, REMOTE), (SENDER, REMOTE)]);
+    assert_eq!(queued(&store).await, [[SENDER, REMOTE], [SENDER, REMOTE]]);
 }
 
 async fn a_client_on_another_network_is_anonymous(config: &TestConfig) {
@@ -132,13 +134,7 @@ async fn a_client_on_another_network_is_anonymous(config: &TestConfig) {
     submission.command("QUIT").await;
 
     let store = stopped(server, config).await;
-    assert!(
-        store
-            .queued_recipients()
-            .await
-            .expect("read the queue")
-            .is_empty()
-    );
+    assert!(queued(&store).await.is_empty());
 }
 
 async fn a_client_logs_in_with_its_password(config: &TestConfig) {
@@ -176,10 +172,11 @@ async fn a_client_logs_in_with_its_password(config: &TestConfig) {
     clear.command("QUIT").await;
 
     let store = stopped(server, config).await;
-    let queued = store.queued_recipients().await.expect("read the queue");
-    let addresses: Vec<&str> = queued.iter().map(|r| r.address.as_str()).collect();
-    assert_eq!(addresses, [REMOTE], "only the accepted message is queued");
-    assert_eq!(queued[0].sender, SENDER);
+    assert_eq!(
+        queued(&store).await,
+        [[SENDER, REMOTE]],
+        "only the accepted message is queued"
+    );
 }
 
 async fn a_client_is_held_to_its_rate(config: &TestConfig) {
