@@ -85,15 +85,22 @@ impl Internal {
     }
 }
 
-/// An error and its causes, `outer: inner: …`, for the log.
+/// An error and its causes, `outer: inner: …`, for the log; a cause
+/// whose text the error before it already gave (as sqlx's database errors
+/// give their source's) is not repeated.
 struct Chain<'a>(&'a dyn std::error::Error);
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut said = self.0.to_string();
+        f.write_str(&said)?;
         let mut cause = self.0.source();
         while let Some(err) = cause {
-            write!(f, ": {err}")?;
+            let text = err.to_string();
+            if !said.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            said = text;
             cause = err.source();
         }
         Ok(())
@@ -181,12 +188,21 @@ mod tests {
         );
     }
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("error returned from database: {0}")]
+    struct Repeating(#[source] io::Error);
+
     #[test]
-    fn the_log_has_the_whole_chain() {
+    fn the_log_has_the_whole_chain_each_cause_once() {
         let failed = Internal::Auth(AuthError::Store(StoreError::WriterGone));
         assert_eq!(
             Chain(&failed).to_string(),
             "failed to check a password: the message store's writer has stopped"
+        );
+        let repeating = Repeating(io::Error::other("no such table: domains"));
+        assert_eq!(
+            Chain(&repeating).to_string(),
+            "error returned from database: no such table: domains"
         );
     }
 }

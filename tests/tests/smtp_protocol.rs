@@ -2,8 +2,8 @@
 //! listeners: EHLO and its extensions (RFC 5321 §4.1.1.1, RFC 1870, 2034,
 //! 2920, 3030, 3207, 3461, 6152, 6531), enhanced status codes on every
 //! reply (RFC 2034, 3463), the simple verbs, sequence and syntax errors,
-//! pipelining, BDAT, the size and line-length limits, and `<postmaster>`
-//! without a domain (RFC 5321 §4.5.1).
+//! pipelining, BDAT, the size and line-length limits, `<postmaster>`
+//! without a domain (RFC 5321 §4.5.1), and a failing store.
 //!
 //! Every refusal is followed by a command that must still work: a refused
 //! command never ends or desynchronises the session. Everything runs on
@@ -32,6 +32,7 @@ on_both_backends!(
     utf8_addresses_need_smtputf8,
     utf8_domains_are_accepted_with_smtputf8,
     postmaster_without_a_domain_reaches_our_postmaster,
+    a_store_failure_is_a_fixed_temporary_reply,
 );
 
 /// The mailboxes of every test's site.
@@ -613,4 +614,57 @@ async fn postmaster_without_a_domain_reaches_our_postmaster(config: &TestConfig)
     let store = stopped(server, config).await;
     assert_eq!(subjects(&store, BRUNO).await, ["terzo"]);
     assert_eq!(subjects(&store, ANNA).await, ["primo"]);
+}
+
+/// Runs `sql` on the store's database, under the running server.
+async fn execute(config: &TestConfig, sql: &'static str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&config.database_url())
+        .await
+        .expect("connect to the store's database");
+    sqlx::query(sql).execute(&pool).await.expect(sql);
+    pool.close().await;
+}
+
+/// A store failing under a session: the client gets a fixed temporary
+/// reply with nothing of the database in it, the session goes on, and
+/// the log has the failure once, with its causes, in the session's span.
+async fn a_store_failure_is_a_fixed_temporary_reply(config: &TestConfig) {
+    let (_dns, mut server, mut client) = started(config, &[], MAILBOXES).await;
+    client
+        .command("MAIL FROM:<mittente@esterno.example>")
+        .await
+        .expect(250, "2.1.0");
+    execute(config, "ALTER TABLE domains RENAME TO domains_away").await;
+    let reply = client.command(&format!("RCPT TO:<{ANNA}>")).await;
+    assert_eq!(
+        reply.lines,
+        ["451 4.3.0 Temporary server error, try again later"]
+    );
+    client.command("NOOP").await.expect(250, "2.0.0");
+    execute(config, "ALTER TABLE domains_away RENAME TO domains").await;
+    client
+        .command(&format!("RCPT TO:<{ANNA}>"))
+        .await
+        .expect(250, "2.1.5");
+    client.command("QUIT").await.expect(221, "2.0.0");
+
+    assert!(server.stop().await.success(), "exit after SIGTERM");
+    let log = server.log();
+    let failures: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("temporary failure"))
+        .collect();
+    assert_eq!(failures.len(), 1, "logged once: {log}");
+    for part in [
+        "session=",
+        "failed to look up a recipient's domain: database error: ",
+        "domains",
+    ] {
+        assert!(
+            failures[0].contains(part),
+            "`{part}` not in {}",
+            failures[0]
+        );
+    }
 }
