@@ -9,7 +9,8 @@
 //! client hears as a fixed temporary reply and may try again. Such a
 //! failure is logged here, once, with its whole chain of causes, inside the
 //! session's span (which names the session and the peer); none of its text
-//! reaches the client.
+//! reaches the client. [`Chain`] is how every error of the service, the
+//! outbound queue's included, is written to the log.
 
 use std::fmt;
 use std::io;
@@ -85,10 +86,11 @@ impl Internal {
     }
 }
 
-/// An error and its causes, `outer: inner: …`, for the log; a cause
+/// An error and its causes, `outer: inner: …`, as every error of the
+/// service is logged (the outbound queue's too); a cause
 /// whose text the error before it already gave (as sqlx's database errors
 /// give their source's) is not repeated.
-struct Chain<'a>(&'a dyn std::error::Error);
+pub(crate) struct Chain<'a>(pub(crate) &'a dyn std::error::Error);
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -143,7 +143,9 @@ async fn connection(
         let handshake = stream.into_tls(&context.tls);
         stream = match tokio::time::timeout(context.settings.timeouts.idle, handshake).await {
             Ok(Ok(tls)) => tls,
-            Ok(Err(err)) => return tracing::debug!(error = %err, "TLS handshake failed"),
+            Ok(Err(err)) => {
+                return tracing::debug!(error = %error::Chain(&err), "TLS handshake failed");
+            }
             Err(_) => return tracing::debug!("TLS handshake timed out"),
         };
     }
@@ -159,7 +161,7 @@ async fn connection(
     .await;
     match ended {
         Ok(()) => tracing::debug!("closed"),
-        Err(err) => tracing::debug!(error = %err, "connection ended"),
+        Err(err) => tracing::debug!(error = %error::Chain(&err), "connection ended"),
     }
     drop(incoming.slot);
 }

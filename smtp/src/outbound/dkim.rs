@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::error::Chain;
 use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256, SigningKey};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
@@ -92,7 +93,7 @@ impl Signing {
         let keys = match store.active_dkim_keys(domain).await {
             Ok(keys) => keys,
             Err(err) => {
-                tracing::warn!(domain, error = %err, "cannot read DKIM keys; sending unsigned");
+                tracing::warn!(domain, error = %Chain(&err), "cannot read DKIM keys; sending unsigned");
                 return message.to_vec();
             }
         };
@@ -108,7 +109,7 @@ impl Signing {
             match signer.sign(message) {
                 Ok(field) => signatures.push_str(&field),
                 Err(err) => {
-                    tracing::warn!(domain, selector = %key.selector, error = %err, "cannot DKIM-sign");
+                    tracing::warn!(domain, selector = %key.selector, error = %Chain(&err), "cannot DKIM-sign");
                 }
             }
         }

@@ -49,6 +49,7 @@ pub use retry::Schedule;
 pub use route::Hop;
 
 use crate::authres::{self, VerifierError};
+use crate::error::Chain;
 use crate::metrics;
 use crate::proto::client::ServerReply;
 use client::{Attempt, Client, Transaction};
@@ -159,7 +160,7 @@ async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: Tas
             {
                 Ok(ids) => ids,
                 Err(err) => {
-                    tracing::error!(error = %err, "cannot read the outbound queue");
+                    tracing::error!(error = %Chain(&err), "cannot read the outbound queue");
                     failed = true;
                     Vec::new()
                 }
@@ -208,7 +209,7 @@ async fn deliver_or_release(
         () = deliver(&delivery, queue_id) => delivery.finished.notify_one(),
         () = shutdown.cancelled() => {
             if let Err(err) = delivery.store.release_lease(queue_id, &delivery.worker).await {
-                tracing::warn!(error = %err, "cannot release the lease at shutdown");
+                tracing::warn!(error = %Chain(&err), "cannot release the lease at shutdown");
             }
         }
     }
@@ -219,7 +220,7 @@ async fn until_next_due(store: &Store) -> Duration {
     match store.next_due().await {
         Ok(due) => wait_until(due, SystemTime::now()),
         Err(err) => {
-            tracing::error!(error = %err, "cannot read the outbound queue");
+            tracing::error!(error = %Chain(&err), "cannot read the outbound queue");
             ERROR_POLL
         }
     }
@@ -251,7 +252,7 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
         Ok(Some(message)) => message,
         Ok(None) => return,
         Err(err) => {
-            return tracing::error!(error = %err, "cannot read a queued message");
+            return tracing::error!(error = %Chain(&err), "cannot read a queued message");
         }
     };
     let entry = &message.entry;
@@ -348,7 +349,7 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
     {
         Ok(true) => tracing::info!("message done; removed from the queue"),
         Ok(false) => {}
-        Err(err) => tracing::error!(error = %err, "cannot record a delivery attempt"),
+        Err(err) => tracing::error!(error = %Chain(&err), "cannot record a delivery attempt"),
     }
 }
 
@@ -414,7 +415,7 @@ async fn send_delay_notice(
     {
         Ok(true) => {}
         Ok(false) => return,
-        Err(err) => return tracing::error!(error = %err, "cannot record a delay notice"),
+        Err(err) => return tracing::error!(error = %Chain(&err), "cannot record a delay notice"),
     }
     let report = dsn::build(&dsn::Report {
         hostname: &delivery.settings.hostname,
@@ -583,11 +584,13 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
         Ok(Some(account)) => match store.folder(account.id, "INBOX").await {
             Ok(folder) => folder.map(|f| f.id),
             Err(err) => {
-                return tracing::error!(error = %err, "cannot find the sender's INBOX for a bounce");
+                return tracing::error!(error = %Chain(&err), "cannot find the sender's INBOX for a bounce");
             }
         },
         Ok(None) => None,
-        Err(err) => return tracing::error!(error = %err, "cannot look up the sender for a bounce"),
+        Err(err) => {
+            return tracing::error!(error = %Chain(&err), "cannot look up the sender for a bounce");
+        }
     };
     let message = match inbox {
         Some(folder) => NewMessage::to_folders(Arc::from(raw), vec![AppendTarget::new(folder)]),
@@ -612,7 +615,7 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
             "{what} sent"
         ),
         Ok(Err(refusal)) => tracing::warn!(to = sender, %refusal, "{what} refused"),
-        Err(err) => tracing::error!(to = sender, error = %err, "cannot store a {what}"),
+        Err(err) => tracing::error!(to = sender, error = %Chain(&err), "cannot store a {what}"),
     }
 }
 
