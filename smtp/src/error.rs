@@ -37,6 +37,7 @@ pub(crate) enum Error {
 /// A failure on the server's side; its text is for the log only.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Internal {
+    /// The store failed at what the session was doing ("look up a domain").
     #[error("failed to {doing}")]
     Store {
         doing: &'static str,
@@ -49,8 +50,7 @@ pub(crate) enum Internal {
 }
 
 impl Error {
-    /// For `map_err`: the store failed while the session tried to `doing`
-    /// ("look up a domain").
+    /// For `map_err`: the store failed at `doing` ("look up a domain").
     pub(crate) fn store(doing: &'static str) -> impl FnOnce(StoreError) -> Error {
         move |source| Error::Internal(Internal::Store { doing, source })
     }
@@ -65,8 +65,8 @@ impl Error {
     }
 
     /// The reply that ends a session which could not start because of
-    /// `self`: [`Error::into_reply`]'s as 421, which closes the connection
-    /// (RFC 5321 §3.8).
+    /// `self`: that of [`Error::into_reply`] with the code 421, which says
+    /// the connection closes (RFC 5321 §3.8).
     pub(crate) fn into_closing_reply(self) -> io::Result<Reply> {
         self.into_reply().map(|reply| Reply { code: 421, ..reply })
     }
