@@ -11,7 +11,7 @@ use postino_common::stream::Stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
-use crate::proto::{Assembler, Event, Limits};
+use crate::proto::{Assembler, Event, Limits, Response, encode};
 
 /// Room kept for reading; what an idle connection holds besides its state.
 const READ_CHUNK: usize = 2048;
@@ -26,7 +26,7 @@ pub(crate) struct Connection {
     /// Bytes read and not yet given to the assembler.
     unread: Vec<u8>,
     /// Responses not yet written.
-    pub(crate) out: Vec<u8>,
+    out: Vec<u8>,
 }
 
 impl Connection {
@@ -77,10 +77,10 @@ impl Connection {
         self.assembler.expect_line();
     }
 
-    /// Appends one line, CRLF added.
-    pub(crate) fn line(&mut self, text: &str) {
-        self.out.extend_from_slice(text.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+    /// Appends a response to those the next flush writes; `utf8` as
+    /// [`encode`] takes it.
+    pub(crate) fn send(&mut self, response: &Response<'_>, utf8: bool) {
+        encode(response, utf8, &mut self.out);
     }
 
     /// Writes every pending response.

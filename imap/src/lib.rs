@@ -3,15 +3,13 @@
 //!
 //! `proto` is the protocol as bytes (framing, decoding, encoding);
 //! `connection` owns a socket and its buffers; `session` runs one client's
-//! conversation, a file per group of commands; `render`, `search` and
-//! `mailbox_name` are the pure pieces FETCH, SEARCH and mailbox names use;
-//! `metrics` counts sessions.
+//! conversation, a file per group of commands; `search` is the pure
+//! matching SEARCH uses; `metrics` counts sessions.
 
 mod connection;
-pub mod mailbox_name;
+mod error;
 pub mod metrics;
 pub mod proto;
-pub mod render;
 pub mod search;
 mod session;
 
@@ -113,7 +111,8 @@ async fn serve(
     if slot.is_none() {
         tracing::info!("refused: too many connections");
         let mut conn = Connection::new(stream, limits(context));
-        conn.line("* BYE Too many connections, try again later");
+        let bye = proto::Status::bye("Too many connections, try again later");
+        conn.send(&proto::Response::Untagged(bye), false);
         return conn.flush().await;
     }
     converse(stream, peer.ip(), context, shutdown).await

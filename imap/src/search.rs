@@ -150,10 +150,13 @@ pub fn in_sequence_set(set: &SequenceSet, n: u32, largest: u32) -> bool {
     })
 }
 
-/// Whether a SEARCH `CHARSET` is one whose strings this module reads
-/// correctly; others deserve `NO [BADCHARSET]`.
+/// The SEARCH `CHARSET`s whose strings this module reads correctly.
+pub const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
+
+/// Whether a SEARCH `CHARSET` is one of [`CHARSETS`]; others deserve
+/// `NO [BADCHARSET]`.
 pub fn charset_supported(charset: &str) -> bool {
-    charset.eq_ignore_ascii_case("UTF-8") || charset.eq_ignore_ascii_case("US-ASCII")
+    CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset))
 }
 
 #[derive(Debug, Clone)]

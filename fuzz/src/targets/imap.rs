@@ -10,8 +10,8 @@ use imap_codec::imap_types::response::{Data, Response};
 use imap_codec::{CommandCodec, ResponseCodec};
 use postino_imap::proto::{
     Assembler, Event, Limits, decode_authenticate_data, decode_command, decode_idle_done,
+    write_body_structure, write_envelope,
 };
-use postino_imap::render::{write_body_structure, write_envelope};
 
 use super::{Target, Violation, ensure, input_rng, pieces};
 use crate::corpus;

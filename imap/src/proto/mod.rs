@@ -5,9 +5,10 @@
 //!
 //! A session feeds what it reads to an [`Assembler`]; for each
 //! [`Event::Command`] it calls [`decode_command`], which gives imap-types'
-//! `Command` and the [`Options`] imap-types has no room for. Of the
-//! encoders here, sessions use [`encode_esearch`] so far; most responses
-//! are still written by the sessions themselves.
+//! `Command` and the [`Options`] imap-types has no room for. What it
+//! answers it builds as a [`Response`], which [`encode`] appends to the
+//! connection's output; `render` writes the ENVELOPE and BODYSTRUCTURE
+//! inside FETCH responses, `mailbox_name` the modified UTF-7 of names.
 //! imap-types is re-exported as [`imap_types`] for the values on both
 //! sides.
 
@@ -15,22 +16,27 @@ mod decode;
 mod encode;
 mod extended;
 mod framing;
+pub mod mailbox_name;
+mod render;
+mod response;
 mod searchres;
 
 pub use decode::{
     BadAuthenticateData, DecodeError, Decoded, NotDone, decode_authenticate_data, decode_command,
     decode_idle_done,
 };
-pub use encode::{
-    Esearch, encode_esearch, encode_greeting, encode_list_with_childinfo, encode_response,
-    encode_response_into, message_literal,
-};
+pub use encode::encode;
 pub use extended::{ListOptions, ListReturn, ListSelect, Options, SearchReturn};
 pub use framing::{
     Assembler, DEFAULT_MAX_LINE, DEFAULT_MAX_LITERAL, Event, LITERAL_MINUS_MAX, Limits, Reason,
     Refusal, recover_tag,
 };
 pub use imap_codec::imap_types;
+pub use render::{write_body_structure, write_envelope};
+pub use response::{
+    Attribute, Capabilities, Code, Data, Esearch, Extension, FetchItem, List, LoginCapabilities,
+    MessageFlags, Resource, Response, Status, StatusItem, StatusKind,
+};
 pub use searchres::substitute_saved;
 
 #[cfg(test)]

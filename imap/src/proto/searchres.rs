@@ -12,6 +12,8 @@
 //! An empty saved result becomes UID 4294967295, which no message has (UIDs
 //! count up from 1 and a folder never reaches the last one).
 
+use super::encode::write_set;
+
 /// The UID set standing for an empty saved result.
 const NO_MESSAGE: &str = "4294967295";
 
@@ -26,11 +28,10 @@ enum Place {
     SearchKey,
 }
 
-/// `command` with each `$` replaced by `uids` (a UID set such as `4,7:9`,
-/// empty for an empty result); `None` when the command has no `$` outside
-/// quoted strings and literals.
-pub fn substitute_saved(command: &[u8], uids: &str) -> Option<Vec<u8>> {
-    let uids = if uids.is_empty() { NO_MESSAGE } else { uids };
+/// `command` with each `$` replaced by `uids` (ascending) as a UID set such
+/// as `4,7:9`; `None` when the command has no `$` outside quoted strings
+/// and literals.
+pub fn substitute_saved(command: &[u8], uids: &[u32]) -> Option<Vec<u8>> {
     let tokens = top_level_tokens(command);
     let name_at = |i: usize| {
         tokens
@@ -68,7 +69,12 @@ pub fn substitute_saved(command: &[u8], uids: &str) -> Option<Vec<u8>> {
     if dollars.is_empty() {
         return None;
     }
-    let mut rewritten = Vec::with_capacity(command.len() + uids.len() * dollars.len());
+    let mut set = Vec::new();
+    write_set(&mut set, uids);
+    if set.is_empty() {
+        set.extend_from_slice(NO_MESSAGE.as_bytes());
+    }
+    let mut rewritten = Vec::with_capacity(command.len() + set.len() * dollars.len());
     let mut copied = 0;
     if dollars
         .iter()
@@ -85,7 +91,7 @@ pub fn substitute_saved(command: &[u8], uids: &str) -> Option<Vec<u8>> {
         if place == Place::SearchKey {
             rewritten.extend_from_slice(b"UID ");
         }
-        rewritten.extend_from_slice(uids.as_bytes());
+        rewritten.extend_from_slice(&set);
         copied = end;
     }
     rewritten.extend_from_slice(&command[copied..]);
@@ -155,26 +161,26 @@ fn literal_end(command: &[u8], i: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn rewrite(command: &str, uids: &str) -> Option<String> {
+    fn rewrite(command: &str, uids: &[u32]) -> Option<String> {
         substitute_saved(command.as_bytes(), uids).map(|b| String::from_utf8(b).unwrap())
     }
 
     #[test]
     fn sets_become_uid_sets() {
         assert_eq!(
-            rewrite("a FETCH $ (FLAGS)\r\n", "4,7:9").as_deref(),
+            rewrite("a FETCH $ (FLAGS)\r\n", &[4, 7, 8, 9]).as_deref(),
             Some("a UID FETCH 4,7:9 (FLAGS)\r\n")
         );
         assert_eq!(
-            rewrite("a uid copy $ Trash\r\n", "3").as_deref(),
+            rewrite("a uid copy $ Trash\r\n", &[3]).as_deref(),
             Some("a uid copy 3 Trash\r\n")
         );
         assert_eq!(
-            rewrite("a STORE $ +FLAGS (\\Seen)\r\n", "").as_deref(),
+            rewrite("a STORE $ +FLAGS (\\Seen)\r\n", &[]).as_deref(),
             Some("a UID STORE 4294967295 +FLAGS (\\Seen)\r\n")
         );
         assert_eq!(
-            rewrite("a UID EXPUNGE $\r\n", "2").as_deref(),
+            rewrite("a UID EXPUNGE $\r\n", &[2]).as_deref(),
             Some("a UID EXPUNGE 2\r\n")
         );
     }
@@ -182,25 +188,25 @@ mod tests {
     #[test]
     fn search_keys_become_uid_keys() {
         assert_eq!(
-            rewrite("a SEARCH RETURN (SAVE) $ SMALLER 4\r\n", "5:6").as_deref(),
+            rewrite("a SEARCH RETURN (SAVE) $ SMALLER 4\r\n", &[5, 6]).as_deref(),
             Some("a SEARCH RETURN (SAVE) UID 5:6 SMALLER 4\r\n")
         );
         assert_eq!(
-            rewrite("a SEARCH OR $ (SEEN $)\r\n", "1").as_deref(),
+            rewrite("a SEARCH OR $ (SEEN $)\r\n", &[1]).as_deref(),
             Some("a SEARCH OR UID 1 (SEEN UID 1)\r\n")
         );
         assert_eq!(
-            rewrite("a UID SEARCH UID $\r\n", "1,4").as_deref(),
+            rewrite("a UID SEARCH UID $\r\n", &[1, 4]).as_deref(),
             Some("a UID SEARCH UID 1,4\r\n")
         );
     }
 
     #[test]
     fn dollars_in_strings_and_literals_stay() {
-        assert_eq!(rewrite("a SEARCH SUBJECT \"$\"\r\n", "1"), None);
-        assert_eq!(rewrite("a SEARCH SUBJECT {1}\r\n$\r\n", "1"), None);
-        assert_eq!(rewrite("a SELECT $\r\n", "1"), None);
-        assert_eq!(rewrite("a FETCH 1 $\r\n", "1"), None);
-        assert_eq!(rewrite("a FETCH 1:* FLAGS\r\n", "1"), None);
+        assert_eq!(rewrite("a SEARCH SUBJECT \"$\"\r\n", &[1]), None);
+        assert_eq!(rewrite("a SEARCH SUBJECT {1}\r\n$\r\n", &[1]), None);
+        assert_eq!(rewrite("a SELECT $\r\n", &[1]), None);
+        assert_eq!(rewrite("a FETCH 1 $\r\n", &[1]), None);
+        assert_eq!(rewrite("a FETCH 1:* FLAGS\r\n", &[1]), None);
     }
 }

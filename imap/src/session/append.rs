@@ -12,35 +12,34 @@ use postino_common::store::{AppendTarget, NewMessage, Refusal, now};
 
 use super::flags::split_flags;
 use super::names::from_client;
-use super::{Done, Session, unavailable};
+use super::view::View;
+use super::{Client, Outcome};
+use crate::proto::{Code, Status};
 
-impl Session<'_> {
+impl Client<'_> {
     pub(super) async fn append(
         &mut self,
         account_id: i64,
+        selected: Option<&View>,
         mailbox: &Mailbox<'_>,
         flags: &[Flag<'_>],
         date: Option<&DateTime>,
         message: &LiteralOrLiteral8<'_>,
-    ) -> Done {
-        let Ok(name) = from_client(mailbox, self.enabled) else {
-            return Done::no("Invalid mailbox name").code("CANNOT");
-        };
+    ) -> Outcome {
+        let name = from_client(mailbox, self.enabled)?;
         let raw: &[u8] = match message {
             LiteralOrLiteral8::Literal(literal) => literal.as_ref(),
             LiteralOrLiteral8::Literal8(literal) => &literal.data,
         };
         if raw.is_empty() {
-            return Done::no("Empty message").code("CANNOT");
+            return Ok(Status::no("Empty message").code(Code::Cannot));
         }
         let Some((flags, keywords)) = split_flags(flags) else {
-            return Done::bad("That flag cannot be stored");
+            return Ok(Status::bad("That flag cannot be stored"));
         };
         let store = &self.ctx.store;
-        let folder = match store.folder(account_id, &name).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Done::no("No such mailbox").code("TRYCREATE"),
-            Err(err) => return unavailable(&err),
+        let Some(folder) = store.folder(account_id, &name).await? else {
+            return Ok(Status::no("No such mailbox").code(Code::TryCreate));
         };
         let target = AppendTarget {
             folder_id: folder.id,
@@ -49,25 +48,24 @@ impl Session<'_> {
             internal_date: date.map_or_else(now, |d| d.as_ref().timestamp()),
         };
         let message = NewMessage::to_folders(Arc::from(raw), vec![target]);
-        match store.append(message).await {
-            Ok(Ok(stored)) => {
-                let Some(appended) = stored.appended.first() else {
-                    return Done::no("Message not stored").code("SERVERBUG");
-                };
-                tracing::info!(folder = %folder.name, uid = appended.uid, size = raw.len(), "appended");
-                if self
-                    .selected
-                    .as_ref()
-                    .is_some_and(|v| v.folder_id == folder.id)
-                {
-                    self.forced_sync = true;
-                }
-                Done::ok("APPEND completed")
-                    .code(format!("APPENDUID {} {}", folder.uidvalidity, appended.uid))
+        let stored = match store.append(message).await? {
+            Ok(stored) => stored,
+            Err(Refusal::NoSuchFolder(_)) => {
+                return Ok(Status::no("No such mailbox").code(Code::TryCreate));
             }
-            Ok(Err(Refusal::NoSuchFolder(_))) => Done::no("No such mailbox").code("TRYCREATE"),
-            Ok(Err(_)) => Done::no("Over quota").code("OVERQUOTA"),
-            Err(err) => unavailable(&err),
+            Err(_) => return Ok(Status::no("Over quota").code(Code::OverQuota)),
+        };
+        let Some(appended) = stored.appended.first() else {
+            return Ok(Status::no("Message not stored").code(Code::ServerBug));
+        };
+        tracing::info!(folder = %folder.name, uid = appended.uid, size = raw.len(), "appended");
+        if selected.is_some_and(|v| v.folder_id == folder.id) {
+            self.forced_sync = true;
         }
+        let code = Code::AppendUid {
+            uid_validity: folder.uidvalidity as u32,
+            uid: appended.uid as u32,
+        };
+        Ok(Status::ok("APPEND completed").code(code))
     }
 }

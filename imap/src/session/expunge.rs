@@ -2,52 +2,39 @@
 
 use imap_codec::imap_types::sequence::SequenceSet;
 
-use super::{Done, Session, unavailable};
+use super::view::View;
+use super::{Client, Outcome};
+use crate::proto::{Code, Status};
 
-impl Session<'_> {
-    pub(super) async fn expunge(&mut self, only: Option<&SequenceSet>) -> Done {
-        let Some(view) = &self.selected else {
-            return Done::bad("No mailbox selected");
-        };
+impl Client<'_> {
+    pub(super) async fn expunge(&mut self, view: &mut View, only: Option<&SequenceSet>) -> Outcome {
         if view.read_only {
-            return Done::no("Mailbox is read-only").code("READ-ONLY");
+            return Ok(Status::no("Mailbox is read-only").code(Code::ReadOnly));
         }
-        let folder_id = view.folder_id;
         let among: Option<Vec<i64>> = only.map(|set| {
             view.resolve(set, true)
                 .into_iter()
                 .map(|(_, uid)| i64::from(uid))
                 .collect()
         });
-        let store = self.ctx.store.clone();
-        let expunged = async {
-            let mut tx = store.begin().await?;
-            let removed = tx.expunge_deleted(folder_id, among.as_deref()).await?;
-            tx.commit().await?;
-            Ok::<_, postino_common::store::StoreError>(removed)
-        };
-        let removed = match expunged.await {
-            Ok(removed) => removed,
-            Err(err) => return unavailable(&err),
-        };
+        let store = &self.ctx.store;
+        let mut tx = store.begin().await?;
+        let removed = tx.expunge_deleted(view.folder_id, among.as_deref()).await?;
+        tx.commit().await?;
         let removed: Vec<u32> = removed.into_iter().map(|uid| uid as u32).collect();
         // Report what other sessions expunged too before the tagged OK, as
         // Dovecot does, even if their notification is still on its way.
         self.forced_sync = true;
-        let qresync = self.enabled.qresync;
-        if let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) {
-            view.remove(&removed, qresync, &mut conn.out);
-        }
-        let done = Done::ok("EXPUNGE completed");
-        if !qresync {
-            return done;
+        self.remove(view, &removed);
+        let done = Status::ok("EXPUNGE completed");
+        if !self.enabled.qresync {
+            return Ok(done);
         }
         // Under QRESYNC the client learns the mailbox's new HIGHESTMODSEQ
         // (RFC 7162 §3.2.10), as Dovecot tells it.
-        match store.folder_by_id(folder_id).await {
-            Ok(Some(folder)) => done.code(format!("HIGHESTMODSEQ {}", folder.highestmodseq)),
-            Ok(None) => done,
-            Err(err) => unavailable(&err),
-        }
+        Ok(match self.ctx.store.folder_by_id(view.folder_id).await? {
+            Some(folder) => done.code(Code::HighestModSeq(folder.highestmodseq as u64)),
+            None => done,
+        })
     }
 }

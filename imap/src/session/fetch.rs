@@ -7,7 +7,6 @@
 //! description stored at delivery; sections are cut with its offsets.
 
 use std::borrow::Cow;
-use std::io::Write as _;
 use std::num::NonZeroU32;
 
 use imap_codec::imap_types::command::FetchModifier;
@@ -17,11 +16,13 @@ use imap_codec::imap_types::fetch::{
 };
 use imap_codec::imap_types::sequence::SequenceSet;
 use postino_common::mime::{self, Envelope, Part, SectionText};
-use postino_common::store::{Columns, FlagChange, FlagOp, Flags, MessageDetails, StoreError};
+use postino_common::store::{
+    Columns, FlagChange, FlagOp, Flags, MessageDetails, Store, StoreError,
+};
 
-use super::view::{uid_set, write_flags};
-use super::{Done, End, Session, unavailable};
-use crate::render::{write_body_structure, write_envelope};
+use super::view::View;
+use super::{Client, End, Outcome};
+use crate::proto::{Code, Data, FetchItem, MessageFlags, Status};
 use crate::search::in_sequence_set;
 
 /// Messages whose flags and descriptions are read in one query.
@@ -103,19 +104,17 @@ struct Message<'a> {
     structure: Option<Part>,
 }
 
-impl Session<'_> {
+impl Client<'_> {
     pub(super) async fn fetch(
         &mut self,
+        view: &mut View,
         set: &SequenceSet,
         items: MacroOrMessageDataItemNames<'_>,
         by_uid: bool,
         modifiers: &[FetchModifier],
-    ) -> Result<Done, End> {
-        let Some(view) = &self.selected else {
-            return Ok(Done::bad("No mailbox selected"));
-        };
+    ) -> Result<Outcome, End> {
         if !by_uid && view.out_of_range(set) {
-            return Ok(Done::bad("No such message"));
+            return Ok(Ok(Status::bad("No such message")));
         }
         let mut items = expand(items);
         let mut changed_since = None;
@@ -127,12 +126,11 @@ impl Session<'_> {
             }
         }
         if vanished && !(by_uid && self.enabled.qresync && changed_since.is_some()) {
-            return Ok(Done::bad(
-                "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE",
-            ));
+            let refused = Status::bad("VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
+            return Ok(Ok(refused));
         }
         if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
-            self.enable_condstore();
+            self.enable_condstore(view);
         }
         if by_uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
@@ -143,13 +141,10 @@ impl Session<'_> {
             items.push(MessageDataItemName::ModSeq);
         }
         let needs = needs(&items);
-        let Some(view) = &self.selected else {
-            return Ok(Done::bad("No mailbox selected"));
-        };
         let folder_id = view.folder_id;
-        let read_only = view.read_only;
         let messages = view.resolve(set, by_uid);
-        let store = self.ctx.store.clone();
+        let ctx = self.ctx;
+        let store = &ctx.store;
         if let (true, Some(since)) = (vanished, changed_since) {
             let largest = view.max_uid();
             let gone: Vec<u32> = match store.vanished(folder_id, since, i64::MAX).await {
@@ -158,20 +153,22 @@ impl Session<'_> {
                     .map(|uid| uid as u32)
                     .filter(|&uid| in_sequence_set(set, uid, largest))
                     .collect(),
-                Err(err) => return Ok(unavailable(&err)),
+                Err(err) => return Ok(Err(err.into())),
             };
             if !gone.is_empty() {
-                self.conn()
-                    .line(&format!("* VANISHED (EARLIER) {}", uid_set(&gone)));
+                self.send(Data::Vanished {
+                    earlier: true,
+                    uids: &gone,
+                });
             }
         }
         // Mark as seen first, so that the answer shows the new flags.
         let mut seen_now = Vec::new();
-        if needs.sets_seen && !read_only && !messages.is_empty() {
+        if needs.sets_seen && !view.read_only && !messages.is_empty() {
             let uids: Vec<i64> = messages.iter().map(|&(_, uid)| i64::from(uid)).collect();
-            match self.mark_seen(folder_id, &uids).await {
+            match mark_seen(store, view, &uids).await {
                 Ok(uids) => seen_now = uids,
-                Err(err) => return Ok(unavailable(&err)),
+                Err(err) => return Ok(Err(err.into())),
             }
         }
         let columns = if needs.parsed {
@@ -184,7 +181,7 @@ impl Session<'_> {
             let uids: Vec<i64> = window.iter().map(|&(_, uid)| i64::from(uid)).collect();
             let rows = match store.message_details(folder_id, &uids, columns).await {
                 Ok(rows) => rows,
-                Err(err) => return Ok(unavailable(&err)),
+                Err(err) => return Ok(Err(err.into())),
             };
             let rows: Vec<(u32, &MessageDetails)> = window
                 .iter()
@@ -205,7 +202,7 @@ impl Session<'_> {
                 } else {
                     match store.message_bodies(folder_id, &wanted).await {
                         Ok(bodies) => bodies,
-                        Err(err) => return Ok(unavailable(&err)),
+                        Err(err) => return Ok(Err(err.into())),
                     }
                 };
                 for &(seq, row) in batch {
@@ -219,167 +216,134 @@ impl Session<'_> {
                     }
                     let message = describe(seq, row, raw, needs.parsed);
                     let seen = seen_now.binary_search(&row.uid).is_ok();
-                    unknown_encoding |= self.write_message(&message, &items, seen);
+                    let recent = view.is_recent(row.uid as u32);
+                    unknown_encoding |= self.send_message(&message, &items, seen, recent);
                 }
-                self.conn().flush_if_full().await?;
+                self.conn.flush_if_full().await?;
             }
         }
         if unknown_encoding {
-            return Ok(Done::no("Unknown content transfer encoding").code("UNKNOWN-CTE"));
+            let refused = Status::no("Unknown content transfer encoding");
+            return Ok(Ok(refused.code(Code::UnknownCte)));
         }
-        Ok(Done::ok("FETCH completed"))
+        Ok(Ok(Status::ok("FETCH completed")))
     }
 
-    /// Sets `\Seen` on the messages that lack it; returns their UIDs.
-    async fn mark_seen(&mut self, folder_id: i64, uids: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let change = FlagChange {
-            op: FlagOp::Add,
-            flags: Flags::SEEN,
-            keywords: Vec::new(),
-        };
-        let store = self.ctx.store.clone();
-        let before = store.message_details(folder_id, uids, Columns::Flags);
-        let unseen: Vec<i64> = before
-            .await?
-            .into_iter()
-            .filter(|m| !Flags(m.flags).contains(Flags::SEEN))
-            .map(|m| m.uid)
-            .collect();
-        if unseen.is_empty() {
-            return Ok(unseen);
-        }
-        let mut tx = store.begin().await?;
-        let stored = tx.store_flags(folder_id, &unseen, &change, None).await?;
-        tx.commit().await?;
-        if let Some(view) = &mut self.selected {
-            for message in &stored.messages {
-                view.own_change(message.modseq);
-            }
-        }
-        Ok(unseen)
-    }
-
-    /// Writes `* seq FETCH (...)`; returns true when a BINARY item met an
+    /// Sends `* seq FETCH (...)`; returns true when a BINARY item met an
     /// encoding it cannot undo (answered NIL).
-    fn write_message(
+    fn send_message(
         &mut self,
         message: &Message<'_>,
-        items: &[MessageDataItemName<'_>],
+        names: &[MessageDataItemName<'_>],
         seen_now: bool,
+        recent: bool,
     ) -> bool {
-        let utf8 = self.enabled.utf8;
-        let recent = (self.selected.as_ref()).is_some_and(|v| v.is_recent(message.row.uid as u32));
-        let out = &mut self.conn().out;
         let row = message.row;
-        let _ = write!(out, "* {} FETCH (", message.seq);
         let mut unknown_encoding = false;
         // A message that fetching marked seen shows its new flags (RFC 9051
         // §6.4.5), where Dovecot puts them: first, or after UID.
-        let mut items: Vec<&MessageDataItemName<'_>> = items.iter().collect();
-        if seen_now && !items.contains(&&MessageDataItemName::Flags) {
-            let at = usize::from(items.first() == Some(&&MessageDataItemName::Uid));
-            items.insert(at, &MessageDataItemName::Flags);
+        let mut names: Vec<&MessageDataItemName<'_>> = names.iter().collect();
+        if seen_now && !names.contains(&&MessageDataItemName::Flags) {
+            let at = usize::from(names.first() == Some(&&MessageDataItemName::Uid));
+            names.insert(at, &MessageDataItemName::Flags);
         }
-        for (n, item) in items.into_iter().enumerate() {
-            if n > 0 {
-                out.push(b' ');
-            }
-            match item {
-                MessageDataItemName::Uid => {
-                    let _ = write!(out, "UID {}", row.uid);
-                }
-                MessageDataItemName::Flags => {
-                    out.extend_from_slice(b"FLAGS ");
-                    write_flags(out, row.flags | seen_bit(seen_now), &row.keywords, recent);
-                }
-                MessageDataItemName::InternalDate => {
-                    let _ = write!(out, "INTERNALDATE \"{}\"", internal_date(row.internal_date));
-                }
-                MessageDataItemName::Rfc822Size => {
-                    let _ = write!(out, "RFC822.SIZE {}", row.size);
-                }
-                MessageDataItemName::ModSeq => {
-                    let _ = write!(out, "MODSEQ ({})", row.modseq);
-                }
-                MessageDataItemName::Envelope => {
-                    out.extend_from_slice(b"ENVELOPE ");
-                    match &message.envelope {
-                        Some(envelope) => write_envelope(out, envelope, utf8),
-                        None => write_envelope(out, &Envelope::default(), utf8),
-                    }
-                }
-                MessageDataItemName::Body | MessageDataItemName::BodyStructure => {
-                    let extended = *item == MessageDataItemName::BodyStructure;
-                    out.extend_from_slice(if extended {
-                        b"BODYSTRUCTURE "
-                    } else {
-                        b"BODY "
-                    });
-                    match &message.structure {
-                        Some(part) => write_body_structure(out, part, extended, utf8),
-                        None => out.extend_from_slice(b"NIL"),
-                    }
+        let items: Vec<FetchItem<'_>> = names
+            .into_iter()
+            .map(|name| match name {
+                MessageDataItemName::Uid => FetchItem::Uid(row.uid as u32),
+                MessageDataItemName::Flags => FetchItem::Flags(MessageFlags {
+                    flags: Flags(row.flags | seen_bit(seen_now)),
+                    recent,
+                    keywords: &row.keywords,
+                }),
+                MessageDataItemName::InternalDate => FetchItem::InternalDate(row.internal_date),
+                MessageDataItemName::Rfc822Size => FetchItem::Rfc822Size(row.size as u64),
+                MessageDataItemName::ModSeq => FetchItem::ModSeq(row.modseq as u64),
+                MessageDataItemName::Envelope => FetchItem::Envelope(message.envelope.as_ref()),
+                MessageDataItemName::Body => FetchItem::Body(message.structure.as_ref()),
+                MessageDataItemName::BodyStructure => {
+                    FetchItem::BodyStructure(message.structure.as_ref())
                 }
                 MessageDataItemName::BodyExt {
                     section, partial, ..
                 } => {
-                    out.extend_from_slice(b"BODY[");
-                    write_section_spec(out, section.as_ref());
-                    out.push(b']');
                     let (path, text) = section_parts(section.as_ref());
-                    let data = cut(message, &path, &text);
-                    write_partial(out, data.as_deref(), *partial, false);
+                    FetchItem::Section {
+                        section: section.as_ref(),
+                        partial: *partial,
+                        data: cut(message, &path, &text).unwrap_or_default(),
+                    }
                 }
                 MessageDataItemName::Binary {
                     section, partial, ..
-                } => {
-                    out.extend_from_slice(b"BINARY[");
-                    write_path(out, section);
-                    out.push(b']');
-                    match decoded(message, section) {
-                        Some(Ok(data)) => write_partial(out, Some(&data), *partial, true),
+                } => FetchItem::Binary {
+                    part: section,
+                    partial: *partial,
+                    data: match decoded(message, section) {
+                        Some(Ok(data)) => Some(Cow::Owned(data)),
                         Some(Err(_)) => {
                             unknown_encoding = true;
-                            out.extend_from_slice(b" NIL");
+                            None
                         }
-                        None => out.extend_from_slice(b" NIL"),
-                    }
-                }
-                MessageDataItemName::BinarySize { section } => {
-                    out.extend_from_slice(b"BINARY.SIZE[");
-                    write_path(out, section);
-                    out.push(b']');
-                    match decoded(message, section) {
-                        Some(Ok(data)) => {
-                            let _ = write!(out, " {}", data.len());
-                        }
+                        None => None,
+                    },
+                },
+                MessageDataItemName::BinarySize { section } => FetchItem::BinarySize {
+                    part: section,
+                    size: match decoded(message, section) {
+                        Some(Ok(data)) => Some(data.len() as u64),
                         Some(Err(_)) => {
                             unknown_encoding = true;
-                            out.extend_from_slice(b" NIL");
+                            None
                         }
-                        None => out.extend_from_slice(b" NIL"),
-                    }
-                }
+                        None => None,
+                    },
+                },
                 MessageDataItemName::Rfc822 => {
-                    out.extend_from_slice(b"RFC822");
-                    let data = cut(message, &[], &SectionText::Full);
-                    write_partial(out, data.as_deref(), None, false);
+                    FetchItem::Rfc822(cut(message, &[], &SectionText::Full).unwrap_or_default())
                 }
-                MessageDataItemName::Rfc822Header => {
-                    out.extend_from_slice(b"RFC822.HEADER");
-                    let data = cut(message, &[], &SectionText::Header);
-                    write_partial(out, data.as_deref(), None, false);
-                }
+                MessageDataItemName::Rfc822Header => FetchItem::Rfc822Header(
+                    cut(message, &[], &SectionText::Header).unwrap_or_default(),
+                ),
                 MessageDataItemName::Rfc822Text => {
-                    out.extend_from_slice(b"RFC822.TEXT");
-                    let data = cut(message, &[], &SectionText::Text);
-                    write_partial(out, data.as_deref(), None, false);
+                    FetchItem::Rfc822Text(cut(message, &[], &SectionText::Text).unwrap_or_default())
                 }
-            }
-        }
-        out.extend_from_slice(b")\r\n");
+            })
+            .collect();
+        self.send(Data::Fetch {
+            seq: message.seq,
+            items: &items,
+        });
         unknown_encoding
     }
+}
+
+/// Sets `\Seen` on the messages that lack it; returns their UIDs.
+async fn mark_seen(store: &Store, view: &mut View, uids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let change = FlagChange {
+        op: FlagOp::Add,
+        flags: Flags::SEEN,
+        keywords: Vec::new(),
+    };
+    let unseen: Vec<i64> = store
+        .message_details(view.folder_id, uids, Columns::Flags)
+        .await?
+        .into_iter()
+        .filter(|m| !Flags(m.flags).contains(Flags::SEEN))
+        .map(|m| m.uid)
+        .collect();
+    if unseen.is_empty() {
+        return Ok(unseen);
+    }
+    let mut tx = store.begin().await?;
+    let stored = tx
+        .store_flags(view.folder_id, &unseen, &change, None)
+        .await?;
+    tx.commit().await?;
+    for message in &stored.messages {
+        view.own_change(message.modseq);
+    }
+    Ok(unseen)
 }
 
 fn seen_bit(seen_now: bool) -> i64 {
@@ -473,125 +437,4 @@ fn decoded(
 ) -> Option<Result<Vec<u8>, mime::UnknownEncoding>> {
     let path: Vec<u32> = path.iter().map(|n| n.get()).collect();
     mime::binary(message.raw?, message.structure.as_ref()?, &path)
-}
-
-/// Writes a section specifier as the client sent it, field names in
-/// capitals: `1.2.HEADER.FIELDS (A B)`.
-fn write_section_spec(out: &mut Vec<u8>, section: Option<&Section<'_>>) {
-    let Some(section) = section else { return };
-    let (part, text): (Option<&PartSpec>, &str) = match section {
-        Section::Part(part) => (Some(part), ""),
-        Section::Header(part) => (part.as_ref(), "HEADER"),
-        Section::HeaderFields(part, _) => (part.as_ref(), "HEADER.FIELDS"),
-        Section::HeaderFieldsNot(part, _) => (part.as_ref(), "HEADER.FIELDS.NOT"),
-        Section::Text(part) => (part.as_ref(), "TEXT"),
-        Section::Mime(part) => (Some(part), "MIME"),
-    };
-    if let Some(part) = part {
-        write_path(out, part.0.as_ref());
-        if !text.is_empty() {
-            out.push(b'.');
-        }
-    }
-    out.extend_from_slice(text.as_bytes());
-    if let Section::HeaderFields(_, fields) | Section::HeaderFieldsNot(_, fields) = section {
-        out.extend_from_slice(b" (");
-        for (n, field) in fields.as_ref().iter().enumerate() {
-            if n > 0 {
-                out.push(b' ');
-            }
-            // In capitals, as Dovecot echoes them; an atom stays an atom
-            // (`(SUBJECT FROM)`).
-            let name = field.as_ref().to_ascii_uppercase();
-            let atom = !name.is_empty()
-                && name
-                    .iter()
-                    .all(|&b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b));
-            if atom {
-                out.extend_from_slice(&name);
-            } else {
-                crate::render::write_string(out, &name, false);
-            }
-        }
-        out.push(b')');
-    }
-}
-
-fn write_path(out: &mut Vec<u8>, path: &[NonZeroU32]) {
-    for (n, number) in path.iter().enumerate() {
-        if n > 0 {
-            out.push(b'.');
-        }
-        let _ = write!(out, "{number}");
-    }
-}
-
-/// Writes ` <origin> {n}\r\n<bytes>` (or ` ""` for a missing part). A
-/// literal may not hold NUL: like Dovecot, a NUL goes out as 0x80, except
-/// in BINARY, which sends a literal8 (`~{n}`) instead.
-fn write_partial(
-    out: &mut Vec<u8>,
-    data: Option<&[u8]>,
-    partial: Option<(u32, NonZeroU32)>,
-    binary: bool,
-) {
-    let data = data.unwrap_or_default();
-    let data = match partial {
-        Some((origin, length)) => {
-            let _ = write!(out, "<{origin}>");
-            let start = (origin as usize).min(data.len());
-            let end = start.saturating_add(length.get() as usize).min(data.len());
-            &data[start..end]
-        }
-        None => data,
-    };
-    let has_nul = data.contains(&0);
-    if binary && has_nul {
-        let _ = write!(out, " ~{{{}}}\r\n", data.len());
-        out.extend_from_slice(data);
-    } else {
-        let _ = write!(out, " {{{}}}\r\n", data.len());
-        if has_nul {
-            out.extend(data.iter().map(|&b| if b == 0 { 0x80 } else { b }));
-        } else {
-            out.extend_from_slice(data);
-        }
-    }
-}
-
-/// INTERNALDATE as `dd-Mon-yyyy hh:mm:ss +0000` (RFC 9051 `date-time`), UTC.
-fn internal_date(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .unwrap_or_default()
-        .format("%d-%b-%Y %H:%M:%S +0000")
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_dates_are_imap_date_times() {
-        assert_eq!(internal_date(0), "01-Jan-1970 00:00:00 +0000");
-        assert_eq!(internal_date(1_790_000_000), "21-Sep-2026 14:13:20 +0000");
-    }
-
-    #[test]
-    fn partial_fetches_cut_and_escape() {
-        let mut out = Vec::new();
-        write_partial(
-            &mut out,
-            Some(b"hello\0world"),
-            NonZeroU32::new(4).map(|n| (3, n)),
-            false,
-        );
-        assert_eq!(out, b"<3> {4}\r\nlo\x80w");
-        let mut out = Vec::new();
-        write_partial(&mut out, Some(b"a\0"), None, true);
-        assert_eq!(out, b" ~{2}\r\na\0");
-        let mut out = Vec::new();
-        write_partial(&mut out, None, None, false);
-        assert_eq!(out, b" {0}\r\n");
-    }
 }

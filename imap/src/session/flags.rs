@@ -1,15 +1,16 @@
 //! STORE and UID STORE (RFC 9051 §6.4.6), with UNCHANGEDSINCE (RFC 7162
 //! §3.1.3).
 
-use std::io::Write as _;
+use std::borrow::Cow;
 
 use imap_codec::imap_types::command::StoreModifier;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
 use postino_common::store::{FlagChange, FlagOp, Flags};
 
-use super::view::{uid_set, write_flags};
-use super::{Done, End, Session, unavailable};
+use super::view::View;
+use super::{Client, Outcome};
+use crate::proto::{Code, Data, FetchItem, Status};
 
 /// System flags as bits and keywords by name; `None` for a flag that may
 /// not be stored (`\Recent`, unknown `\` flags).
@@ -30,27 +31,26 @@ pub(super) fn split_flags(flags: &[Flag<'_>]) -> Option<(Flags, Vec<String>)> {
     Some((bits, keywords))
 }
 
-impl Session<'_> {
+impl Client<'_> {
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn store(
         &mut self,
+        view: &mut View,
         set: &SequenceSet,
         kind: StoreType,
         response: StoreResponse,
         flags: &[Flag<'_>],
         by_uid: bool,
         modifiers: &[StoreModifier],
-    ) -> Result<Done, End> {
-        let Some(view) = &self.selected else {
-            return Ok(Done::bad("No mailbox selected"));
-        };
+    ) -> Outcome {
         if view.read_only {
-            return Ok(Done::no("Mailbox is read-only").code("READ-ONLY"));
+            return Ok(Status::no("Mailbox is read-only").code(Code::ReadOnly));
         }
         if !by_uid && view.out_of_range(set) {
-            return Ok(Done::bad("No such message"));
+            return Ok(Status::bad("No such message"));
         }
         let Some((bits, keywords)) = split_flags(flags) else {
-            return Ok(Done::bad("That flag cannot be stored"));
+            return Ok(Status::bad("That flag cannot be stored"));
         };
         let unchanged_since = modifiers
             .iter()
@@ -67,37 +67,29 @@ impl Session<'_> {
             flags: bits,
             keywords,
         };
-        let messages = view.resolve(set, by_uid);
-        let folder_id = view.folder_id;
+        let uids: Vec<i64> = view
+            .resolve(set, by_uid)
+            .iter()
+            .map(|&(_, uid)| i64::from(uid))
+            .collect();
         if unchanged_since.is_some() {
-            self.enable_condstore();
+            self.enable_condstore(view);
         }
-        let uids: Vec<i64> = messages.iter().map(|&(_, uid)| i64::from(uid)).collect();
-        let store = self.ctx.store.clone();
-        let stored = async {
-            let mut tx = store.begin().await?;
-            let stored = tx
-                .store_flags(folder_id, &uids, &change, unchanged_since)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, postino_common::store::StoreError>(stored)
-        };
-        let stored = match stored.await {
-            Ok(stored) => stored,
-            Err(err) => return Ok(unavailable(&err)),
-        };
+        let mut tx = self.ctx.store.begin().await?;
+        let stored = tx
+            .store_flags(view.folder_id, &uids, &change, unchanged_since)
+            .await?;
+        tx.commit().await?;
         let (condstore, qresync) = (self.enabled.condstore, self.enabled.qresync);
-        let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) else {
-            return Ok(Done::bad("No mailbox selected"));
-        };
         if let Some(keywords) = &stored.folder_keywords {
-            view.announce_keywords(keywords, &mut conn.out);
+            self.announce_keywords(view, keywords);
         }
+        // SILENT still reports the new MODSEQ under CONDSTORE, as Dovecot
+        // does (RFC 7162 §3.1.3 requires it with UNCHANGEDSINCE).
+        let silent = response == StoreResponse::Silent;
+        let mut items = Vec::with_capacity(3);
         for message in &stored.messages {
             view.own_change(message.modseq);
-            // SILENT still reports the new MODSEQ under CONDSTORE, as
-            // Dovecot does (RFC 7162 §3.1.3 requires it with UNCHANGEDSINCE).
-            let silent = response == StoreResponse::Silent;
             if silent && !condstore {
                 continue;
             }
@@ -106,23 +98,21 @@ impl Session<'_> {
             };
             // As Dovecot writes them: UID (always under QRESYNC, RFC 7162
             // §3.2.4), MODSEQ, FLAGS.
-            let mut items = Vec::new();
+            items.clear();
             if by_uid || qresync {
-                items.push(format!("UID {}", message.uid));
+                items.push(FetchItem::Uid(message.uid as u32));
             }
             if condstore {
-                items.push(format!("MODSEQ ({})", message.modseq));
+                items.push(FetchItem::ModSeq(message.modseq as u64));
             }
             if !silent {
-                let mut flags = b"FLAGS ".to_vec();
-                let recent = view.is_recent(message.uid as u32);
-                write_flags(&mut flags, message.flags, &message.keywords, recent);
-                items.push(String::from_utf8_lossy(&flags).into_owned());
+                let flags = view.flags(message.uid, message.flags, &message.keywords);
+                items.push(FetchItem::Flags(flags));
             }
-            let _ = write!(conn.out, "* {seq} FETCH ({})\r\n", items.join(" "));
+            self.send(Data::Fetch { seq, items: &items });
         }
         if stored.modified.is_empty() {
-            return Ok(Done::ok("STORE completed"));
+            return Ok(Status::ok("STORE completed"));
         }
         let modified: Vec<u32> = stored
             .modified
@@ -135,9 +125,7 @@ impl Session<'_> {
                 }
             })
             .collect();
-        Ok(
-            Done::ok("Some messages changed since")
-                .code(format!("MODIFIED {}", uid_set(&modified))),
-        )
+        let code = Code::Modified(Cow::Owned(modified));
+        Ok(Status::ok("Some messages changed since").code(code))
     }
 }

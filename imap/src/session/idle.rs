@@ -2,50 +2,49 @@
 //! reports changes as they are committed, here or on another node (the
 //! store's change notifications), until the client sends DONE.
 
-use super::{Done, End, Session};
-use crate::proto::{Event, decode_idle_done};
+use super::view::View;
+use super::{Client, End, LoggedIn, Outcome};
+use crate::proto::{Event, Response, Status, decode_idle_done};
 
-impl Session<'_> {
-    pub(super) async fn idle(&mut self) -> Result<Done, End> {
-        self.conn().line("+ idling");
-        self.conn().expect_line();
+impl Client<'_> {
+    pub(super) async fn idle(
+        &mut self,
+        login: &mut LoggedIn,
+        mut selected: Option<&mut View>,
+    ) -> Result<Outcome, End> {
+        self.send(Response::Continue("idling"));
+        self.conn.expect_line();
         loop {
-            self.conn().flush().await?;
+            self.conn.flush().await?;
             let timeout = self.ctx.settings.idle_timeout;
-            let (conn, login) = match (&mut self.conn, &mut self.login) {
-                (Some(conn), Some(login)) => (conn, login),
-                _ => return Ok(Done::bad("Log in first")),
-            };
             let event = tokio::select! {
                 _ = self.shutdown.cancelled() => {
-                    conn.line("* BYE Server shutting down");
-                    conn.flush().await?;
+                    self.send(Response::Untagged(Status::bye("Server shutting down")));
                     return Err(End::Closed);
                 }
-                read = tokio::time::timeout(timeout, conn.next()) => match read {
+                read = tokio::time::timeout(timeout, self.conn.next()) => match read {
                     Ok(event) => event?,
                     Err(_) => {
-                        conn.line("* BYE Idle for too long");
-                        conn.flush().await?;
+                        self.send(Response::Untagged(Status::bye("Idle for too long")));
                         return Err(End::Closed);
                     }
                 },
                 _ = login.watch.changed() => {
                     // The wake-up is taken: make the report read the store.
                     self.forced_sync = true;
-                    if self.selected.is_some() {
-                        self.report_changes(true).await;
+                    if let Some(view) = selected.as_deref_mut() {
+                        self.report_changes(login, view, true).await;
                     }
                     continue;
                 }
             };
-            return Ok(match event {
+            return Ok(Ok(match event {
                 Some(Event::Line(line)) if decode_idle_done(&line).is_ok() => {
-                    Done::ok("IDLE terminated")
+                    Status::ok("IDLE terminated")
                 }
-                Some(_) => Done::bad("Expected DONE"),
+                Some(_) => Status::bad("Expected DONE"),
                 None => return Err(End::Closed),
-            });
+            }));
         }
     }
 }

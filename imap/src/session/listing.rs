@@ -4,9 +4,10 @@
 //! a folder deleted since (`\NonExistent`), and a folder may be listed
 //! only because something below it is subscribed.
 
-use postino_common::store::Folder;
+use postino_common::store::{Folder, SpecialUse};
 
 use super::names::matches_pattern;
+use crate::proto::Attribute;
 
 /// What the client asked to see.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,7 +33,7 @@ pub(crate) struct Entry<'a> {
     pub name: String,
     /// The folder of that name, when there is one.
     pub folder: Option<&'a Folder>,
-    pub attributes: Vec<&'static str>,
+    pub attributes: Vec<Attribute>,
     /// Something below is subscribed (for RECURSIVEMATCH).
     pub subscribed_child: bool,
 }
@@ -83,12 +84,10 @@ pub(crate) fn entries<'a>(
                 if child_listed || !subscribed_child {
                     continue;
                 }
-                attributes.push("\\Noselect");
+                attributes.push(Attribute::NoSelect);
             }
             // Dovecot shows the special use in LSUB too.
-            if let Some(special_use) = folder.and_then(|f| f.special_use.as_deref()) {
-                attributes.push(special_use_attribute(special_use));
-            }
+            attributes.extend(special_use(folder));
         } else {
             let children = has_below(&name, folders.iter().map(|f| f.name.as_str()));
             let listed = match (selection.subscribed_only, selection.recursive) {
@@ -102,26 +101,24 @@ pub(crate) fn entries<'a>(
             }
             // In Dovecot's order: \Subscribed, then what the name is.
             if selection.mark_subscribed && is_subscribed {
-                attributes.push("\\Subscribed");
+                attributes.push(Attribute::Subscribed);
             }
             if folder.is_none() {
                 let extended = selection.extended || !children;
                 attributes.push(if extended {
-                    "\\NonExistent"
+                    Attribute::NonExistent
                 } else {
-                    "\\Noselect"
+                    Attribute::NoSelect
                 });
             }
             if folder.is_some() || children {
                 attributes.push(if children {
-                    "\\HasChildren"
+                    Attribute::HasChildren
                 } else {
-                    "\\HasNoChildren"
+                    Attribute::HasNoChildren
                 });
             }
-            if let Some(special_use) = folder.and_then(|f| f.special_use.as_deref()) {
-                attributes.push(special_use_attribute(special_use));
-            }
+            attributes.extend(special_use(folder));
         }
         entries.push(Entry {
             name,
@@ -145,10 +142,11 @@ fn has_below<'n>(name: &str, mut names: impl Iterator<Item = &'n str>) -> bool {
     names.any(|n| n.starts_with(&prefix))
 }
 
-/// The attribute of a special use as the store spells it (`\Sent`).
-fn special_use_attribute(stored: &str) -> &'static str {
-    use postino_common::store::SpecialUse;
-    SpecialUse::from_attribute(stored).map_or("", SpecialUse::attribute)
+/// The special-use attribute of a folder, which the store spells as in
+/// `\Sent`.
+fn special_use(folder: Option<&Folder>) -> Option<Attribute> {
+    let stored = folder?.special_use.as_deref()?;
+    SpecialUse::from_attribute(stored).map(Attribute::SpecialUse)
 }
 
 #[cfg(test)]
@@ -179,7 +177,8 @@ mod tests {
             .iter()
             .map(|e| {
                 let child = if e.subscribed_child { " CHILDINFO" } else { "" };
-                format!("({}) {}{child}", e.attributes.join(" "), e.name)
+                let attributes: Vec<&str> = e.attributes.iter().map(|a| a.name()).collect();
+                format!("({}) {}{child}", attributes.join(" "), e.name)
             })
             .collect()
     }

@@ -1,11 +1,15 @@
 //! One client's IMAP conversation: the states of RFC 9051 §3 and a file per
 //! group of commands.
 //!
-//! Every command is framed and decoded by `proto`; its handler writes any
-//! untagged responses into the connection's buffer and returns the tagged
-//! status. After each command in the selected state the session reports
-//! what other sessions and deliveries changed (EXISTS, EXPUNGE or VANISHED,
-//! flag FETCHes), at the points RFC 9051 §7.5.1 allows.
+//! Every command is framed and decoded by `proto`. Its handler sends any
+//! untagged responses, as `proto` values, into the connection's buffer and
+//! ends with the tagged status, or with an error that `crate::error` turns
+//! into one. The [`State`] holds only what is valid in it; the rest of the
+//! session is the [`Client`], apart, so that a handler can hold the
+//! account or the selected mailbox beside the connection. After each
+//! command in the selected state the session reports what other sessions
+//! and deliveries changed (EXISTS, EXPUNGE or VANISHED, flag FETCHes), at
+//! the points RFC 9051 §7.5.1 allows.
 
 mod append;
 mod auth;
@@ -23,81 +27,45 @@ mod select;
 mod status;
 mod view;
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::{Tag, Vec1};
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
 use postino_common::auth::User;
-use postino_common::store::{StoreError, Watch};
+use postino_common::store::Watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::Context;
 use crate::connection::Connection;
-use crate::proto::{Decoded, Event, Options, Reason, decode_command, substitute_saved};
+use crate::error::Error;
+use crate::proto::{
+    Capabilities, Code, Data, Decoded, Event, Extension, LoginCapabilities, Options, Reason,
+    Response, Status, StatusKind, decode_command, substitute_saved,
+};
+pub(crate) use names::BadName;
 use view::View;
 
-/// How a command ended: the tagged response's status, code and text.
-pub(crate) struct Done {
-    status: Status,
-    code: Option<Cow<'static, str>>,
-    text: Cow<'static, str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Ok,
-    No,
-    Bad,
-}
-
-impl Done {
-    pub(crate) fn ok(text: impl Into<Cow<'static, str>>) -> Done {
-        Done {
-            status: Status::Ok,
-            code: None,
-            text: text.into(),
-        }
-    }
-
-    pub(crate) fn no(text: impl Into<Cow<'static, str>>) -> Done {
-        Done {
-            status: Status::No,
-            ..Done::ok(text)
-        }
-    }
-
-    pub(crate) fn bad(text: impl Into<Cow<'static, str>>) -> Done {
-        Done {
-            status: Status::Bad,
-            ..Done::ok(text)
-        }
-    }
-
-    /// Adds a response code, such as `TRYCREATE` or `APPENDUID 1 2`.
-    pub(crate) fn code(mut self, code: impl Into<Cow<'static, str>>) -> Done {
-        self.code = Some(code.into());
-        self
-    }
-}
+/// How a command ends: its tagged status, or the error that decides it.
+type Outcome = Result<Status<'static>, Error>;
 
 /// Why a session ends early.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum End {
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The client logged out, or the server said BYE.
+    /// The session is over: the server said BYE, or the client left in
+    /// the middle of a command.
     #[error("session closed")]
     Closed,
 }
 
-/// A store failure during a command: logged, and answered with a NO the
-/// client may retry.
-pub(crate) fn unavailable(err: &StoreError) -> Done {
-    tracing::error!(error = %err, "store failure");
-    Done::no("Temporary failure, try again later").code("UNAVAILABLE")
+/// What the session does after an event.
+enum Next {
+    Read,
+    /// Switch the connection to TLS, then read.
+    StartTls,
+    Leave,
 }
 
 /// What the client turned on with ENABLE.
@@ -110,20 +78,64 @@ pub(crate) struct Enabled {
     pub qresync: bool,
 }
 
-/// A logged-in user's part of the session.
+/// A logged-in user.
 pub(crate) struct LoggedIn {
     user: User,
     /// Wakes on changes to the user's mail, from any session or node.
     watch: Watch,
 }
 
+/// Where the conversation is (RFC 9051 §3), with what is valid there.
+enum State {
+    NotAuthenticated,
+    Authenticated(LoggedIn),
+    Selected(LoggedIn, View),
+}
+
+impl State {
+    fn view(&self) -> Option<&View> {
+        match self {
+            State::Selected(_, view) => Some(view),
+            _ => None,
+        }
+    }
+
+    /// Leaves the selected state; the mailbox that was selected.
+    fn unselect(&mut self) -> Option<View> {
+        match std::mem::replace(self, State::NotAuthenticated) {
+            State::Selected(login, view) => {
+                *self = State::Authenticated(login);
+                Some(view)
+            }
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    /// Enters the selected state, which only a logged-in session can.
+    fn select(&mut self, view: View) {
+        if let State::Authenticated(login) | State::Selected(login, _) =
+            std::mem::replace(self, State::NotAuthenticated)
+        {
+            *self = State::Selected(login, view);
+        }
+    }
+}
+
 pub(crate) struct Session<'a> {
+    client: Client<'a>,
+    state: State,
+}
+
+/// The session but its state: the connection, what sessions share, and
+/// what the client enabled.
+pub(crate) struct Client<'a> {
     ctx: &'a Context,
-    conn: Option<Connection>,
+    conn: Connection,
     peer: IpAddr,
     shutdown: &'a CancellationToken,
-    login: Option<LoggedIn>,
-    selected: Option<View>,
     enabled: Enabled,
     /// Set by a command that changed the selected folder, so that the
     /// client hears of it before the tagged response even if the change
@@ -140,95 +152,110 @@ impl<'a> Session<'a> {
         shutdown: &'a CancellationToken,
     ) -> Session<'a> {
         Session {
-            ctx,
-            conn: Some(conn),
-            peer,
-            shutdown,
-            login: None,
-            selected: None,
-            enabled: Enabled::default(),
-            forced_sync: false,
-            errors: 0,
+            client: Client {
+                ctx,
+                conn,
+                peer,
+                shutdown,
+                enabled: Enabled::default(),
+                forced_sync: false,
+                errors: 0,
+            },
+            state: State::NotAuthenticated,
         }
-    }
-
-    fn conn(&mut self) -> &mut Connection {
-        // Only STARTTLS takes the connection out, and puts it back before
-        // anything else runs.
-        self.conn.as_mut().expect("the session has its connection")
     }
 
     /// Greets and serves the client until it leaves.
     pub(crate) async fn run(mut self) -> Result<(), End> {
-        let ended = self.serve().await;
-        // A session closed by the server has its last words (BYE) to write.
-        if let (Err(End::Closed), Some(conn)) = (&ended, &mut self.conn) {
-            conn.flush().await?;
-        }
-        ended
-    }
-
-    async fn serve(&mut self) -> Result<(), End> {
-        let greeting = format!("* OK [CAPABILITY {}] Postino ready", self.capabilities());
-        self.conn().line(&greeting);
-        self.conn().flush().await?;
+        let capabilities = self.client.capabilities(false);
+        let greeting = Status::ok("Postino ready").code(Code::Capability(capabilities));
+        self.client.send(Response::Untagged(greeting));
+        self.client.conn.flush().await?;
         loop {
-            let event = tokio::select! {
-                _ = self.shutdown.cancelled() => return self.bye("Server shutting down").await,
-                read = tokio::time::timeout(self.ctx.settings.idle_timeout, self.conn().next()) => match read {
-                    Ok(event) => event?,
-                    Err(_) => return self.bye("Idle for too long").await,
-                },
-            };
-            let Some(event) = event else {
-                tracing::debug!("client closed the connection");
-                return Ok(());
-            };
-            match event {
-                Event::Command(bytes) => self.command(&bytes).await?,
-                Event::Continue { .. } => {
-                    self.conn().line("+ Ready for literal data");
+            let next = self.step().await;
+            // What the event left to say, last words (BYE) included.
+            self.client.conn.flush().await?;
+            match next? {
+                Next::Read => {}
+                Next::Leave => return Ok(()),
+                Next::StartTls => {
+                    let ctx = self.client.ctx;
+                    let handshake = tokio::time::timeout(
+                        ctx.settings.idle_timeout,
+                        self.client.conn.start_tls(&ctx.tls),
+                    );
+                    self.client.conn = handshake
+                        .await
+                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+                    tracing::debug!("TLS started");
                 }
-                Event::Refused(refusal) => {
-                    let done = match refusal.reason {
-                        Reason::LiteralTooBig { append: true, .. } => {
-                            Done::no("Message too large").code("TOOBIG")
-                        }
-                        Reason::LiteralTooBig { .. } => {
-                            Done::bad("Literal too large").code("TOOBIG")
-                        }
-                        Reason::LineTooLong { .. } => Done::bad("Command line too long"),
-                    };
-                    self.finish(refusal.tag.as_ref(), done)?;
-                }
-                // A bare line outside AUTHENTICATE and IDLE: the framing
-                // only produces one when asked.
-                Event::Line(_) => self.finish(None, Done::bad("Unexpected line"))?,
             }
-            self.conn().flush().await?;
         }
     }
 
-    async fn command(&mut self, bytes: &[u8]) -> Result<(), End> {
-        let rewritten = match &self.selected {
-            Some(view) if bytes.contains(&b'$') => {
-                substitute_saved(bytes, &view::uid_set(&view.saved))
+    /// Waits for the client's next event and answers it.
+    async fn step(&mut self) -> Result<Next, End> {
+        let client = &mut self.client;
+        let event = tokio::select! {
+            _ = client.shutdown.cancelled() => return Ok(client.bye("Server shutting down")),
+            read = tokio::time::timeout(client.ctx.settings.idle_timeout, client.conn.next()) => match read {
+                Ok(event) => event?,
+                Err(_) => return Ok(client.bye("Idle for too long")),
+            },
+        };
+        let Some(event) = event else {
+            tracing::debug!("client closed the connection");
+            return Ok(Next::Leave);
+        };
+        match event {
+            Event::Command(bytes) => return self.command(&bytes).await,
+            Event::Continue { .. } => client.send(Response::Continue("Ready for literal data")),
+            Event::Refused(refusal) => {
+                let status = match refusal.reason {
+                    Reason::LiteralTooBig { append: true, .. } => {
+                        Status::no("Message too large").code(Code::TooBig)
+                    }
+                    Reason::LiteralTooBig { .. } => {
+                        Status::bad("Literal too large").code(Code::TooBig)
+                    }
+                    Reason::LineTooLong { .. } => Status::bad("Command line too long"),
+                };
+                client.finish(refusal.tag.as_ref(), status)?;
             }
+            // A bare line outside AUTHENTICATE and IDLE: the framing
+            // only produces one when asked.
+            Event::Line(_) => client.finish(None, Status::bad("Unexpected line"))?,
+        }
+        Ok(Next::Read)
+    }
+
+    async fn command(&mut self, bytes: &[u8]) -> Result<Next, End> {
+        let rewritten = match self.state.view() {
+            Some(view) if bytes.contains(&b'$') => substitute_saved(bytes, &view.saved),
             _ => None,
         };
         let bytes = rewritten.as_deref().unwrap_or(bytes);
         let decoded = match decode_command(bytes) {
             Ok(decoded) => decoded,
             Err(err) => {
-                let done = Done::bad(format!("Invalid command: {err}"));
-                return self.finish(err.tag.as_ref(), done);
+                let status = Status::bad(format!("Invalid command: {err}"));
+                self.client.finish(err.tag.as_ref(), status)?;
+                return Ok(Next::Read);
             }
         };
         let Decoded { command, options } = decoded;
         let Command { tag, body } = command;
         tracing::debug!(tag = tag.inner(), command = body.name(), "command");
-        if body == CommandBody::StartTLS {
-            return self.start_tls(&tag).await;
+        match body {
+            CommandBody::StartTLS => return self.start_tls(&tag),
+            CommandBody::Logout => {
+                self.client
+                    .send(Response::Untagged(Status::bye("Logging out")));
+                self.client
+                    .finish(Some(&tag), Status::ok("LOGOUT completed"))?;
+                return Ok(Next::Leave);
+            }
+            _ => {}
         }
         let uid_command = matches!(
             body,
@@ -245,11 +272,33 @@ impl<'a> Session<'a> {
                 body,
                 CommandBody::Fetch { .. } | CommandBody::Store { .. } | CommandBody::Search { .. }
             );
-        let done = self.dispatch(&tag, body, options).await?;
-        if self.selected.is_some() {
-            self.report_changes(expunge_allowed).await;
+        let status = self
+            .dispatch(&tag, body, options)
+            .await?
+            .unwrap_or_else(|err| err.status());
+        if let State::Selected(login, view) = &mut self.state {
+            self.client
+                .report_changes(login, view, expunge_allowed)
+                .await;
         }
-        self.finish(Some(&tag), done)
+        self.client.finish(Some(&tag), status)?;
+        Ok(Next::Read)
+    }
+
+    /// Answers STARTTLS, whose tagged OK goes out before the handshake.
+    fn start_tls(&mut self, tag: &Tag<'_>) -> Result<Next, End> {
+        let logged_in = !matches!(self.state, State::NotAuthenticated);
+        if self.client.conn.is_tls() || logged_in {
+            let refused = Status::bad("STARTTLS is not allowed now");
+            self.client.finish(Some(tag), refused)?;
+            return Ok(Next::Read);
+        }
+        if self.client.conn.has_unread() {
+            tracing::info!("client sent data after STARTTLS; dropped");
+        }
+        let ready = Status::ok("Begin TLS negotiation now");
+        self.client.finish(Some(tag), ready)?;
+        Ok(Next::StartTls)
     }
 
     async fn dispatch(
@@ -257,154 +306,214 @@ impl<'a> Session<'a> {
         tag: &Tag<'_>,
         body: CommandBody<'_>,
         options: Options,
-    ) -> Result<Done, End> {
+    ) -> Result<Outcome, End> {
+        let client = &mut self.client;
         // Commands valid in every state.
         match body {
             CommandBody::Capability => {
-                let line = format!("* CAPABILITY {}", self.capabilities());
-                self.conn().line(&line);
-                return Ok(Done::ok("CAPABILITY completed"));
+                let logged_in = !matches!(self.state, State::NotAuthenticated);
+                client.send(Data::Capability(client.capabilities(logged_in)));
+                return Ok(Ok(Status::ok("CAPABILITY completed")));
             }
             CommandBody::Noop => {
                 // The client polls: read the store even if no notification
                 // came yet (PostgreSQL delivers them after the commit).
-                self.forced_sync = true;
-                return Ok(Done::ok("NOOP completed"));
-            }
-            CommandBody::Logout => {
-                self.conn().line("* BYE Logging out");
-                self.finish(Some(tag), Done::ok("LOGOUT completed"))?;
-                self.conn().flush().await?;
-                return Err(End::Closed);
+                client.forced_sync = true;
+                return Ok(Ok(Status::ok("NOOP completed")));
             }
             CommandBody::Id { .. } => {
-                self.conn()
-                    .line("* ID (\"name\" \"Postino\" \"vendor\" \"Postino\")");
-                return Ok(Done::ok("ID completed"));
+                client.send(Data::Id(&[("name", "Postino"), ("vendor", "Postino")]));
+                return Ok(Ok(Status::ok("ID completed")));
             }
-            CommandBody::Enable { capabilities } => return Ok(self.enable(&capabilities)),
             _ => {}
         }
-        let Some(login) = &self.login else {
-            return match body {
-                CommandBody::Login { username, password } => Ok(self
-                    .login(username.as_ref(), password.declassify().as_ref())
-                    .await),
-                CommandBody::Authenticate {
-                    mechanism,
-                    initial_response,
-                } => {
-                    self.authenticate(
-                        &mechanism,
-                        initial_response.map(|r| r.declassify().to_vec()),
-                    )
-                    .await
-                }
-                _ => Ok(Done::bad("Log in first")),
-            };
+        let (login, view) = match &mut self.state {
+            State::NotAuthenticated => {
+                return Ok(match body {
+                    CommandBody::Login { username, password } => {
+                        let (user, password) = (username.as_ref(), password.declassify());
+                        client.login(&mut self.state, user, password.as_ref()).await
+                    }
+                    CommandBody::Authenticate {
+                        mechanism,
+                        initial_response,
+                    } => {
+                        let initial = initial_response.map(|r| r.declassify().to_vec());
+                        client
+                            .authenticate(&mut self.state, &mechanism, initial)
+                            .await?
+                    }
+                    _ => Ok(Status::bad("Log in first")),
+                });
+            }
+            State::Authenticated(login) => (login, None),
+            State::Selected(login, view) => (login, Some(view)),
         };
         let account_id = login.user.account_id;
-        let done = match body {
+        let outcome = match body {
             CommandBody::Login { .. } | CommandBody::Authenticate { .. } => {
-                Done::bad("Already logged in")
+                Ok(Status::bad("Already logged in"))
             }
+            CommandBody::Enable { capabilities } => Ok(client.enable(&capabilities)),
             CommandBody::Namespace => {
-                self.conn().line("* NAMESPACE ((\"\" \"/\")) NIL NIL");
-                Done::ok("NAMESPACE completed")
+                client.send(Data::Namespace);
+                Ok(Status::ok("NAMESPACE completed"))
             }
             CommandBody::Select {
                 mailbox,
                 parameters,
-            } => self.select(&mailbox, &parameters, false).await,
+            } => {
+                client
+                    .select(account_id, &mut self.state, &mailbox, &parameters, false)
+                    .await
+            }
             CommandBody::Examine {
                 mailbox,
                 parameters,
-            } => self.select(&mailbox, &parameters, true).await,
-            CommandBody::Create { mailbox } => self.create(account_id, &mailbox, &options).await,
-            CommandBody::Delete { mailbox } => self.delete(account_id, &mailbox).await,
-            CommandBody::Rename { from, to } => self.rename(account_id, &from, &to).await,
-            CommandBody::Subscribe { mailbox } => self.subscribe(account_id, &mailbox, true).await,
+            } => {
+                client
+                    .select(account_id, &mut self.state, &mailbox, &parameters, true)
+                    .await
+            }
+            CommandBody::Close => client.close(&mut self.state, true).await,
+            CommandBody::Unselect => client.close(&mut self.state, false).await,
+            CommandBody::Create { mailbox } => client.create(account_id, &mailbox, &options).await,
+            CommandBody::Delete { mailbox } => {
+                client.delete(account_id, &mut self.state, &mailbox).await
+            }
+            CommandBody::Rename { from, to } => client.rename(account_id, view, &from, &to).await,
+            CommandBody::Subscribe { mailbox } => {
+                client.subscribe(account_id, &mailbox, true).await
+            }
             CommandBody::Unsubscribe { mailbox } => {
-                self.subscribe(account_id, &mailbox, false).await
+                client.subscribe(account_id, &mailbox, false).await
             }
             CommandBody::List {
                 reference,
                 mailbox_wildcard,
             } => {
-                self.list(account_id, &reference, &mailbox_wildcard, &options, false)
+                let lsub = false;
+                client
+                    .list(
+                        account_id,
+                        view.as_deref(),
+                        &reference,
+                        &mailbox_wildcard,
+                        &options,
+                        lsub,
+                    )
                     .await
             }
             CommandBody::Lsub {
                 reference,
                 mailbox_wildcard,
             } => {
-                self.list(account_id, &reference, &mailbox_wildcard, &options, true)
+                let lsub = true;
+                client
+                    .list(
+                        account_id,
+                        view.as_deref(),
+                        &reference,
+                        &mailbox_wildcard,
+                        &options,
+                        lsub,
+                    )
                     .await
             }
             CommandBody::Status {
                 mailbox,
                 item_names,
-            } => self.status(account_id, &mailbox, &item_names).await,
+            } => {
+                client
+                    .status(account_id, view.as_deref(), &mailbox, &item_names)
+                    .await
+            }
             CommandBody::Append {
                 mailbox,
                 flags,
                 date,
                 message,
             } => {
-                self.append(account_id, &mailbox, &flags, date.as_ref(), &message)
+                let date = date.as_ref();
+                client
+                    .append(
+                        account_id,
+                        view.as_deref(),
+                        &mailbox,
+                        &flags,
+                        date,
+                        &message,
+                    )
                     .await
             }
-            CommandBody::Idle => self.idle().await?,
-            CommandBody::GetQuota { root } => self.get_quota(account_id, root.as_ref()).await,
+            CommandBody::Idle => client.idle(login, view).await?,
+            CommandBody::GetQuota { root } => client.get_quota(account_id, root.as_ref()).await,
             CommandBody::GetQuotaRoot { mailbox } => {
-                self.get_quota_root(account_id, &mailbox).await
+                client.get_quota_root(account_id, &mailbox).await
             }
             CommandBody::SetQuota { .. } => {
-                Done::no("Quotas are set by the administrators").code("NOPERM")
+                Ok(Status::no("Quotas are set by the administrators").code(Code::NoPerm))
             }
-            body => self.selected_command(tag, body, options).await?,
+            body => match view {
+                Some(view) => {
+                    client
+                        .selected_command(tag, account_id, view, body, options)
+                        .await?
+                }
+                None => Ok(not_selected(&body)),
+            },
         };
-        Ok(done)
+        Ok(outcome)
+    }
+}
+
+/// The answer to a command of the selected state in another.
+fn not_selected(body: &CommandBody<'_>) -> Status<'static> {
+    match body {
+        CommandBody::Check
+        | CommandBody::Expunge
+        | CommandBody::ExpungeUid { .. }
+        | CommandBody::Search { .. }
+        | CommandBody::Fetch { .. }
+        | CommandBody::Store { .. }
+        | CommandBody::Copy { .. }
+        | CommandBody::Move { .. } => Status::bad("Select a mailbox first"),
+        _ => Status::bad("Command not supported"),
+    }
+}
+
+impl Client<'_> {
+    /// Appends a response to those the next flush writes.
+    fn send<'r>(&mut self, response: impl Into<Response<'r>>) {
+        self.conn.send(&response.into(), self.enabled.utf8);
     }
 
     /// Commands of the selected state.
     async fn selected_command(
         &mut self,
         tag: &Tag<'_>,
+        account_id: i64,
+        view: &mut View,
         body: CommandBody<'_>,
         options: Options,
-    ) -> Result<Done, End> {
-        if self.selected.is_none() {
-            return Ok(match body {
-                CommandBody::Check
-                | CommandBody::Close
-                | CommandBody::Unselect
-                | CommandBody::Expunge
-                | CommandBody::ExpungeUid { .. }
-                | CommandBody::Search { .. }
-                | CommandBody::Fetch { .. }
-                | CommandBody::Store { .. }
-                | CommandBody::Copy { .. }
-                | CommandBody::Move { .. } => Done::bad("Select a mailbox first"),
-                _ => Done::bad("Command not supported"),
-            });
-        }
+    ) -> Result<Outcome, End> {
         Ok(match body {
             CommandBody::Check => {
                 self.forced_sync = true;
-                Done::ok("CHECK completed")
+                Ok(Status::ok("CHECK completed"))
             }
-            CommandBody::Close => self.close(true).await,
-            CommandBody::Unselect => self.close(false).await,
-            CommandBody::Expunge => self.expunge(None).await,
-            CommandBody::ExpungeUid { sequence_set } => self.expunge(Some(&sequence_set)).await,
+            CommandBody::Expunge => self.expunge(view, None).await,
+            CommandBody::ExpungeUid { sequence_set } => {
+                self.expunge(view, Some(&sequence_set)).await
+            }
             CommandBody::Search {
                 charset,
                 criteria,
                 uid,
             } => {
-                self.search(tag, charset.as_ref(), criteria.as_ref(), uid, &options)
-                    .await?
+                let criteria = criteria.as_ref();
+                self.search(tag, view, charset.as_ref(), criteria, uid, &options)
+                    .await
             }
             CommandBody::Fetch {
                 sequence_set,
@@ -412,7 +521,7 @@ impl<'a> Session<'a> {
                 uid,
                 modifiers,
             } => {
-                self.fetch(&sequence_set, macro_or_item_names, uid, &modifiers)
+                self.fetch(view, &sequence_set, macro_or_item_names, uid, &modifiers)
                     .await?
             }
             CommandBody::Store {
@@ -423,112 +532,85 @@ impl<'a> Session<'a> {
                 uid,
                 modifiers,
             } => {
-                self.store(&sequence_set, kind, response, &flags, uid, &modifiers)
-                    .await?
+                self.store(view, &sequence_set, kind, response, &flags, uid, &modifiers)
+                    .await
             }
             CommandBody::Copy {
                 sequence_set,
                 mailbox,
                 uid,
-            } => self.copy(&sequence_set, &mailbox, uid, false).await,
+            } => {
+                self.copy(account_id, view, &sequence_set, &mailbox, uid, false)
+                    .await
+            }
             CommandBody::Move {
                 sequence_set,
                 mailbox,
                 uid,
-            } => self.copy(&sequence_set, &mailbox, uid, true).await,
-            _ => Done::bad("Command not supported"),
+            } => {
+                self.copy(account_id, view, &sequence_set, &mailbox, uid, true)
+                    .await
+            }
+            _ => Ok(Status::bad("Command not supported")),
         })
     }
 
     /// Writes the tagged response (or `* BAD` without a tag) and counts
     /// failures; too many end the session.
-    fn finish(&mut self, tag: Option<&Tag<'_>>, done: Done) -> Result<(), End> {
-        let mut line = match tag {
-            Some(tag) => tag.inner().to_string(),
-            None => "*".to_string(),
-        };
-        line.push_str(match done.status {
-            Status::Ok => " OK",
-            Status::No => " NO",
-            Status::Bad => " BAD",
+    fn finish(&mut self, tag: Option<&Tag<'_>>, status: Status<'_>) -> Result<(), End> {
+        let failed = status.kind != StatusKind::Ok;
+        self.send(match tag {
+            Some(tag) => Response::Tagged(tag, status),
+            None => Response::Untagged(status),
         });
-        if let Some(code) = &done.code {
-            let _ = write!(line, " [{code}]");
-        }
-        let _ = write!(line, " {}", done.text);
-        self.conn().line(&line);
-        if done.status != Status::Ok {
+        if failed {
             self.errors += 1;
             if self.errors >= self.ctx.settings.max_errors {
                 tracing::info!(errors = self.errors, "closing after too many errors");
-                self.conn().line("* BYE Too many errors");
+                self.send(Response::Untagged(Status::bye("Too many errors")));
                 return Err(End::Closed);
             }
         }
         Ok(())
     }
 
-    async fn bye(&mut self, text: &str) -> Result<(), End> {
-        self.conn().line(&format!("* BYE {text}"));
-        self.conn().flush().await?;
-        Ok(())
+    fn bye(&mut self, text: &str) -> Next {
+        self.send(Response::Untagged(Status::bye(text)));
+        Next::Leave
     }
 
-    fn capabilities(&mut self) -> String {
-        let tls = self.conn().is_tls();
-        let mut caps = String::from("IMAP4rev1 IMAP4rev2");
-        if self.login.is_none() {
-            if !tls {
-                caps.push_str(" STARTTLS");
-            }
-            if tls || self.ctx.settings.allow_plaintext_auth {
-                caps.push_str(" AUTH=PLAIN SASL-IR");
-            } else {
-                caps.push_str(" LOGINDISABLED");
-            }
+    fn capabilities(&self, logged_in: bool) -> Capabilities {
+        let tls = self.conn.is_tls();
+        Capabilities {
+            login: (!logged_in).then_some(LoginCapabilities {
+                starttls: !tls,
+                auth: tls || self.ctx.settings.allow_plaintext_auth,
+            }),
+            append_limit: self.ctx.settings.max_message_size,
         }
-        caps.push_str(
-            " LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN \
-             SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES \
-             QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC UTF8=ACCEPT BINARY",
-        );
-        let _ = write!(caps, " APPENDLIMIT={}", self.ctx.settings.max_message_size);
-        caps
     }
 
-    fn enable(&mut self, capabilities: &Vec1<CapabilityEnable<'_>>) -> Done {
-        if self.login.is_none() {
-            return Done::bad("Log in first");
-        }
+    fn enable(&mut self, capabilities: &Vec1<CapabilityEnable<'_>>) -> Status<'static> {
         let mut enabled = Vec::new();
         for capability in capabilities.as_ref() {
             // Listed again when already on, as Dovecot does: RFC 5161 §3.1
             // leaves it open.
-            let name = match capability.to_string().to_ascii_uppercase().as_str() {
-                "UTF8=ACCEPT" => "UTF8=ACCEPT",
-                "CONDSTORE" => "CONDSTORE",
-                "IMAP4REV2" => "IMAP4rev2",
-                "QRESYNC" => "QRESYNC",
-                _ => continue,
+            let Some(extension) = Extension::from_name(&capability.to_string()) else {
+                continue;
             };
-            if enabled.contains(&name) {
+            if enabled.contains(&extension) {
                 continue;
             }
             let now = &mut self.enabled;
-            match name {
-                "UTF8=ACCEPT" => now.utf8 = true,
-                "CONDSTORE" => now.condstore = true,
-                "IMAP4rev2" => (now.rev2, now.utf8) = (true, true),
-                _ => (now.qresync, now.condstore) = (true, true),
+            match extension {
+                Extension::Utf8Accept => now.utf8 = true,
+                Extension::CondStore => now.condstore = true,
+                Extension::Imap4Rev2 => (now.rev2, now.utf8) = (true, true),
+                Extension::QResync => (now.qresync, now.condstore) = (true, true),
             }
-            enabled.push(name);
+            enabled.push(extension);
         }
-        let mut line = String::from("* ENABLED");
-        for name in enabled {
-            line.push(' ');
-            line.push_str(name);
-        }
-        self.conn().line(&line);
-        Done::ok("ENABLE completed")
+        self.send(Data::Enabled(&enabled));
+        Status::ok("ENABLE completed")
     }
 }

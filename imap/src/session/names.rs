@@ -3,14 +3,11 @@
 //! receive modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 once they enabled
 //! UTF8=ACCEPT or IMAP4rev2 (RFC 6855 §3).
 
-use std::borrow::Cow;
-
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 use unicode_normalization::UnicodeNormalization;
 
 use super::Enabled;
-use crate::mailbox_name;
-use crate::render::write_string;
+use crate::proto::mailbox_name;
 
 /// The longest mailbox name, in bytes of UTF-8.
 const MAX_NAME: usize = 255;
@@ -86,30 +83,6 @@ pub(crate) fn list_mailbox_bytes<'a>(pattern: &'a ListMailbox<'_>) -> &'a [u8] {
     }
 }
 
-/// Writes a mailbox name as the client reads it, in modified UTF-7 unless
-/// UTF-8 is enabled: as an atom when it can be one (`INBOX`, `Sent`), as
-/// Dovecot writes it, else as a quoted string or literal.
-pub(crate) fn write_name(out: &mut Vec<u8>, name: &str, enabled: Enabled) {
-    let name = match enabled.utf8 {
-        true => Cow::Borrowed(name),
-        false => Cow::Owned(mailbox_name::encode(name)),
-    };
-    if is_astring_atom(&name) {
-        out.extend_from_slice(name.as_bytes());
-    } else {
-        write_string(out, name.as_bytes(), enabled.utf8);
-    }
-}
-
-/// True when `text` reads as itself written bare where an astring goes
-/// (RFC 9051 §9: 1*ASTRING-CHAR), and not as NIL.
-fn is_astring_atom(text: &str) -> bool {
-    let astring_char = |b: u8| {
-        (0x21..0x7f).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\')
-    };
-    !text.is_empty() && text.bytes().all(astring_char) && !text.eq_ignore_ascii_case("NIL")
-}
-
 /// True when `name` matches a LIST pattern: `*` matches anything, `%`
 /// anything but the hierarchy delimiter (RFC 9051 §6.3.9).
 pub(crate) fn matches_pattern(name: &str, pattern: &str) -> bool {
@@ -165,21 +138,6 @@ mod tests {
         for good in ["a*", "a%b", "!#$&-'+,-.:;<=>?@^_|}~[0123", "a..b", ".a/b."] {
             assert_eq!(normalize(good).unwrap(), good);
         }
-    }
-
-    #[test]
-    fn names_are_atoms_where_they_can_be() {
-        let written = |name: &str| {
-            let mut out = Vec::new();
-            write_name(&mut out, name, Enabled::default());
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(written("INBOX"), "INBOX");
-        assert_eq!(written("Lavoro/2026]"), "Lavoro/2026]");
-        assert_eq!(written("Atti (2026)"), "\"Atti (2026)\"");
-        assert_eq!(written("50%"), "\"50%\"");
-        assert_eq!(written("nil"), "\"nil\"");
-        assert_eq!(written("Attività"), "Attivit&AOA-");
     }
 
     #[test]

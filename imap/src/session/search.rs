@@ -5,16 +5,14 @@
 //! folder; only messages that the metadata leaves undecided have their
 //! bodies read, a few at a time.
 
-use std::io::Write as _;
-use std::num::{NonZeroU32, NonZeroU64};
-
 use imap_codec::imap_types::core::{Charset, Tag};
 use imap_codec::imap_types::search::SearchKey;
-use postino_common::store::{Columns, Flags, MessageDetails, StoreError};
+use postino_common::store::{Columns, Flags, MessageDetails, Store, StoreError};
 
-use super::{Done, End, Session, unavailable};
-use crate::proto::{Esearch, Options, SearchReturn, encode_esearch};
-use crate::search::{Candidate, Context, Query, charset_supported};
+use super::view::View;
+use super::{Client, Outcome};
+use crate::proto::{Code, Data, Esearch, Options, SearchReturn, Status};
+use crate::search::{CHARSETS, Candidate, Context, Query, charset_supported};
 
 /// Bodies read at once for content keys.
 const BODY_BATCH: usize = 64;
@@ -61,37 +59,34 @@ struct Hit {
     modseq: i64,
 }
 
-impl Session<'_> {
+impl Client<'_> {
     pub(super) async fn search(
         &mut self,
         tag: &Tag<'_>,
+        view: &mut View,
         charset: Option<&Charset<'_>>,
         keys: &[SearchKey<'_>],
         by_uid: bool,
         options: &Options,
-    ) -> Result<Done, End> {
+    ) -> Outcome {
         if let Some(charset) = charset
             && !charset_supported(charset.as_ref())
         {
-            return Ok(Done::no("Unsupported charset").code("BADCHARSET (UTF-8 US-ASCII)"));
+            return Ok(Status::no("Unsupported charset").code(Code::BadCharset(CHARSETS)));
         }
-        let hits = match self.find(keys).await {
-            Ok(hits) => hits,
-            Err(err) => return Ok(unavailable(&err)),
-        };
+        let hits = find(&self.ctx.store, view, keys).await?;
         let modseq = uses_modseq(keys)
-            .then(|| hits.iter().map(|h| h.modseq).max())
+            .then(|| hits.iter().map(|h| h.modseq as u64).max())
             .flatten();
         if uses_modseq(keys) {
-            self.enable_condstore();
+            self.enable_condstore(view);
         }
-        let number = |hit: &Hit| if by_uid { hit.uid } else { hit.seq };
         let returns = match options {
             Options::SearchReturn(returns) => Some(returns.as_slice()),
             _ if self.enabled.rev2 => Some(&[][..]),
             _ => None,
         };
-        if let (Some(returns), Some(view)) = (returns, &mut self.selected)
+        if let Some(returns) = returns
             && returns.contains(&SearchReturn::Save)
         {
             let mut uids: Vec<u32> = hits.iter().map(|h| h.uid).collect();
@@ -99,109 +94,94 @@ impl Session<'_> {
             view.saved = uids;
             // SAVE alone asks for no answer (RFC 5182 §2.1).
             if returns == [SearchReturn::Save] {
-                return Ok(Done::ok("SEARCH completed, result saved"));
+                return Ok(Status::ok("SEARCH completed, result saved"));
             }
         }
-        let out = &mut self.conn().out;
+        let numbers: Vec<u32> = hits
+            .iter()
+            .map(|hit| if by_uid { hit.uid } else { hit.seq })
+            .collect();
         match returns {
-            None => {
-                out.extend_from_slice(b"* SEARCH");
-                for hit in &hits {
-                    let _ = write!(out, " {}", number(hit));
-                }
-                if let Some(modseq) = modseq {
-                    let _ = write!(out, " (MODSEQ {modseq})");
-                }
-                out.extend_from_slice(b"\r\n");
-            }
+            None => self.send(Data::Search {
+                numbers: &numbers,
+                modseq,
+            }),
             Some(returns) => {
-                let numbers: Vec<NonZeroU32> = hits
-                    .iter()
-                    .filter_map(|h| NonZeroU32::new(number(h)))
-                    .collect();
                 // No return option (but SAVE) means ALL (RFC 4731 §3.1).
                 let all = returns.iter().all(|r| *r == SearchReturn::Save)
                     || returns.contains(&SearchReturn::All);
-                let esearch = Esearch {
+                let asked = |option| returns.contains(&option);
+                self.send(Data::Esearch(Esearch {
                     tag: Some(tag),
                     uid: by_uid,
-                    min: returns
-                        .contains(&SearchReturn::Min)
+                    min: asked(SearchReturn::Min)
                         .then(|| numbers.first().copied())
                         .flatten(),
-                    max: returns
-                        .contains(&SearchReturn::Max)
+                    max: asked(SearchReturn::Max)
                         .then(|| numbers.last().copied())
                         .flatten(),
                     all: all.then_some(numbers.as_slice()),
-                    count: returns
-                        .contains(&SearchReturn::Count)
-                        .then_some(numbers.len() as u32),
-                    modseq: modseq.and_then(|m| NonZeroU64::new(m as u64)),
-                };
-                out.extend_from_slice(&encode_esearch(&esearch));
+                    count: asked(SearchReturn::Count).then_some(numbers.len() as u32),
+                    modseq,
+                }));
             }
         }
-        Ok(Done::ok("SEARCH completed"))
+        Ok(Status::ok("SEARCH completed"))
     }
+}
 
-    /// The messages of the selected folder matching `keys`, ascending.
-    async fn find(&mut self, keys: &[SearchKey<'_>]) -> Result<Vec<Hit>, StoreError> {
-        let Some(view) = &self.selected else {
-            return Ok(Vec::new());
+/// The messages of the selected folder matching `keys`, ascending.
+async fn find(store: &Store, view: &View, keys: &[SearchKey<'_>]) -> Result<Vec<Hit>, StoreError> {
+    let query = Query::new(keys);
+    let context = Context {
+        max_seq: view.exists(),
+        max_uid: view.max_uid(),
+    };
+    let uids: Vec<i64> = view.uids.iter().map(|&uid| i64::from(uid)).collect();
+    let rows = store
+        .message_details(view.folder_id, &uids, Columns::Search)
+        .await?;
+    let mut hits = Vec::new();
+    let mut undecided = Vec::new();
+    for row in &rows {
+        let Some(seq) = view.seq_of(row.uid as u32) else {
+            continue;
         };
-        let store = &self.ctx.store;
-        let query = Query::new(keys);
-        let context = Context {
-            max_seq: view.exists(),
-            max_uid: view.max_uid(),
+        let recent = view.is_recent(row.uid as u32);
+        let candidate = candidate(seq, row, None, recent);
+        let decided = if query.needs_content() {
+            query.prefilter(&candidate, &context)
+        } else {
+            Some(query.matches(&candidate, &context))
         };
-        let uids: Vec<i64> = view.uids.iter().map(|&uid| i64::from(uid)).collect();
-        let rows = store
-            .message_details(view.folder_id, &uids, Columns::Search)
-            .await?;
-        let mut hits = Vec::new();
-        let mut undecided = Vec::new();
-        for row in &rows {
-            let Some(seq) = view.seq_of(row.uid as u32) else {
+        match decided {
+            Some(true) => hits.push(Hit {
+                seq,
+                uid: row.uid as u32,
+                modseq: row.modseq,
+            }),
+            Some(false) => {}
+            None => undecided.push((seq, row)),
+        }
+    }
+    for batch in undecided.chunks(BODY_BATCH) {
+        let uids: Vec<i64> = batch.iter().map(|(_, row)| row.uid).collect();
+        let bodies = store.message_bodies(view.folder_id, &uids).await?;
+        for (seq, row) in batch {
+            let Some((_, raw)) = bodies.iter().find(|(uid, _)| *uid == row.uid) else {
                 continue;
             };
             let recent = view.is_recent(row.uid as u32);
-            let candidate = candidate(seq, row, None, recent);
-            let decided = if query.needs_content() {
-                query.prefilter(&candidate, &context)
-            } else {
-                Some(query.matches(&candidate, &context))
-            };
-            match decided {
-                Some(true) => hits.push(Hit {
-                    seq,
+            let candidate = candidate(*seq, row, Some(raw), recent);
+            if query.matches(&candidate, &context) {
+                hits.push(Hit {
+                    seq: *seq,
                     uid: row.uid as u32,
                     modseq: row.modseq,
-                }),
-                Some(false) => {}
-                None => undecided.push((seq, row)),
+                });
             }
         }
-        for batch in undecided.chunks(BODY_BATCH) {
-            let uids: Vec<i64> = batch.iter().map(|(_, row)| row.uid).collect();
-            let bodies = store.message_bodies(view.folder_id, &uids).await?;
-            for (seq, row) in batch {
-                let Some((_, raw)) = bodies.iter().find(|(uid, _)| *uid == row.uid) else {
-                    continue;
-                };
-                let recent = view.is_recent(row.uid as u32);
-                let candidate = candidate(*seq, row, Some(raw), recent);
-                if query.matches(&candidate, &context) {
-                    hits.push(Hit {
-                        seq: *seq,
-                        uid: row.uid as u32,
-                        modseq: row.modseq,
-                    });
-                }
-            }
-        }
-        hits.sort_by_key(|h| h.seq);
-        Ok(hits)
     }
+    hits.sort_by_key(|h| h.seq);
+    Ok(hits)
 }

@@ -1,36 +1,34 @@
 //! SELECT and EXAMINE (RFC 9051 §6.3.2-3, with CONDSTORE and QRESYNC
 //! parameters, RFC 7162 §3.1.8 and §3.2.5), CLOSE and UNSELECT.
 
-use std::io::Write as _;
-
 use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
+use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::store::StoreError;
 
-use super::names::{from_client, write_name};
-use super::view::{View, uid_set, write_flags, write_mailbox_flags};
-use super::{Done, Session, unavailable};
+use super::names::from_client;
+use super::view::View;
+use super::{Client, Outcome, State};
+use crate::proto::{Code, Data, FetchItem, List, Response, Status};
 use crate::search::in_sequence_set;
 
-impl Session<'_> {
+impl Client<'_> {
     pub(super) async fn select(
         &mut self,
+        account_id: i64,
+        state: &mut State,
         mailbox: &Mailbox<'_>,
         parameters: &[SelectParameter],
         read_only: bool,
-    ) -> Done {
+    ) -> Outcome {
         // A failed SELECT leaves no mailbox selected (RFC 9051 §6.3.2).
         // CLOSED tells where the old mailbox's responses end (RFC 7162
         // §3.2.11); Dovecot sends it without QRESYNC too.
-        if self.selected.take().is_some() {
-            self.conn().line("* OK [CLOSED] Previous mailbox closed");
+        if state.unselect().is_some() {
+            let closed = Status::ok("Previous mailbox closed").code(Code::Closed);
+            self.send(Response::Untagged(closed));
         }
-        let Some(login) = &self.login else {
-            return Done::bad("Log in first");
-        };
-        let account_id = login.user.account_id;
-        let Ok(name) = from_client(mailbox, self.enabled) else {
-            return Done::no("Invalid mailbox name").code("CANNOT");
-        };
+        let name = from_client(mailbox, self.enabled)?;
         let mut qresync = None;
         for parameter in parameters {
             match parameter {
@@ -42,7 +40,7 @@ impl Session<'_> {
                     ..
                 } => {
                     if !self.enabled.qresync {
-                        return Done::bad("Enable QRESYNC first");
+                        return Ok(Status::bad("Enable QRESYNC first"));
                     }
                     qresync = Some((
                         i64::from(uid_validity.get()),
@@ -52,68 +50,63 @@ impl Session<'_> {
                 }
             }
         }
-        let store = self.ctx.store.clone();
+        let ctx = self.ctx;
+        let store = &ctx.store;
         // The folder before its UIDs: a message added in between is then
         // both listed and reported again, never missed.
-        let folder = match store.folder(account_id, &name).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Done::no("No such mailbox").code("NONEXISTENT"),
-            Err(err) => return unavailable(&err),
+        let Some(folder) = store.folder(account_id, &name).await? else {
+            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
         };
-        let uids = match store.message_uids(folder.id).await {
-            Ok(uids) => uids.into_iter().map(|uid| uid as u32).collect(),
-            Err(err) => return unavailable(&err),
-        };
+        let uids = store.message_uids(folder.id).await?;
+        let uids = uids.into_iter().map(|uid| uid as u32).collect();
         let mut view = View::new(&folder, uids, read_only);
         let enabled = self.enabled;
-        view.take_recent(&store, &folder, enabled).await;
+        view.take_recent(store, &folder, enabled).await;
         // IMAP4rev2 dropped the UNSEEN response code.
         let first_unseen = match enabled.rev2 || folder.unseen == 0 {
             true => None,
-            false => match store.first_unseen(folder.id).await {
-                Ok(uid) => uid.and_then(|uid| view.seq_of(uid as u32)),
-                Err(err) => return unavailable(&err),
-            },
+            false => store
+                .first_unseen(folder.id)
+                .await?
+                .and_then(|uid| view.seq_of(uid as u32)),
         };
-        let conn = self.conn();
-        write_mailbox_flags(&mut conn.out, &folder.keywords, read_only);
-        conn.line(&format!("* {} EXISTS", view.exists()));
+        self.send_mailbox_flags(&folder.keywords, read_only);
+        self.send(Data::Exists(view.exists()));
         if !enabled.rev2 {
-            conn.line(&format!("* {} RECENT", view.recent_count()));
+            self.send(Data::Recent(view.recent_count() as u32));
             if let Some(seq) = first_unseen {
-                conn.line(&format!("* OK [UNSEEN {seq}] First unseen"));
+                let unseen = Status::ok("First unseen").code(Code::Unseen(seq));
+                self.send(Response::Untagged(unseen));
             }
         }
-        conn.line(&format!(
-            "* OK [UIDVALIDITY {}] UIDs valid",
-            folder.uidvalidity
-        ));
-        conn.line(&format!(
-            "* OK [UIDNEXT {}] Predicted next UID",
-            folder.uidnext
-        ));
-        conn.line(&format!(
-            "* OK [HIGHESTMODSEQ {}] Highest",
-            folder.highestmodseq
-        ));
+        let uid_validity = folder.uidvalidity as u32;
+        let untagged = [
+            Status::ok("UIDs valid").code(Code::UidValidity(uid_validity)),
+            Status::ok("Predicted next UID").code(Code::UidNext(folder.uidnext as u32)),
+            Status::ok("Highest").code(Code::HighestModSeq(folder.highestmodseq as u64)),
+        ];
+        for status in untagged {
+            self.send(Response::Untagged(status));
+        }
         if enabled.rev2 {
-            let out = &mut conn.out;
-            out.extend_from_slice(b"* LIST () \"/\" ");
-            write_name(out, &folder.name, enabled);
-            out.extend_from_slice(b"\r\n");
+            self.send(Data::List(List {
+                lsub: false,
+                attributes: &[],
+                mailbox: &folder.name,
+                subscribed_child: false,
+            }));
         }
         if let Some((uidvalidity, since, known)) = qresync
             && uidvalidity == folder.uidvalidity
-            && let Err(err) = self.resync(&view, since, known.as_ref()).await
         {
-            return unavailable(&err);
+            self.resync(&view, since, known.as_ref()).await?;
         }
-        self.selected = Some(view);
-        if read_only {
-            Done::ok("EXAMINE completed").code("READ-ONLY")
+        state.select(view);
+        Ok(if read_only {
+            Status::ok("EXAMINE completed").code(Code::ReadOnly)
         } else {
-            Done::ok("SELECT completed").code("READ-WRITE")
-        }
+            Status::ok("SELECT completed").code(Code::ReadWrite)
+        })
     }
 
     /// QRESYNC: what the client missed since `since`: expunged UIDs it knew
@@ -122,9 +115,10 @@ impl Session<'_> {
         &mut self,
         view: &View,
         since: i64,
-        known: Option<&imap_codec::imap_types::sequence::SequenceSet>,
-    ) -> Result<(), postino_common::store::StoreError> {
-        let store = self.ctx.store.clone();
+        known: Option<&SequenceSet>,
+    ) -> Result<(), StoreError> {
+        let ctx = self.ctx;
+        let store = &ctx.store;
         let mut vanished: Vec<u32> = store
             .vanished(view.folder_id, since, view.modseq)
             .await?
@@ -135,42 +129,41 @@ impl Session<'_> {
             vanished.retain(|&uid| in_sequence_set(known, uid, u32::MAX));
         }
         let changed = store.messages_changed_since(view.folder_id, since).await?;
-        let out = &mut self.conn().out;
         if !vanished.is_empty() {
-            let _ = write!(out, "* VANISHED (EARLIER) {}\r\n", uid_set(&vanished));
+            self.send(Data::Vanished {
+                earlier: true,
+                uids: &vanished,
+            });
         }
         for message in changed.iter().filter(|m| m.modseq <= view.modseq) {
             let Some(seq) = view.seq_of(message.uid as u32) else {
                 continue;
             };
-            let _ = write!(out, "* {seq} FETCH (UID {} FLAGS ", message.uid);
-            let recent = view.is_recent(message.uid as u32);
-            write_flags(out, message.flags, &message.keywords, recent);
-            let _ = write!(out, " MODSEQ ({}))\r\n", message.modseq);
+            let items = [
+                FetchItem::Uid(message.uid as u32),
+                FetchItem::Flags(view.flags(message.uid, message.flags, &message.keywords)),
+                FetchItem::ModSeq(message.modseq as u64),
+            ];
+            self.send(Data::Fetch { seq, items: &items });
         }
         Ok(())
     }
 
     /// CLOSE expunges silently what is marked deleted, UNSELECT does not;
     /// both leave the selected state.
-    pub(super) async fn close(&mut self, expunge: bool) -> Done {
-        let Some(view) = self.selected.take() else {
-            return Done::bad("No mailbox selected");
+    pub(super) async fn close(&mut self, state: &mut State, expunge: bool) -> Outcome {
+        let Some(view) = state.unselect() else {
+            return Ok(Status::bad("Select a mailbox first"));
         };
         if expunge && !view.read_only {
-            let expunged = async {
-                let mut tx = self.ctx.store.begin().await?;
-                tx.expunge_deleted(view.folder_id, None).await?;
-                tx.commit().await
-            };
-            if let Err(err) = expunged.await {
-                return unavailable(&err);
-            }
+            let mut tx = self.ctx.store.begin().await?;
+            tx.expunge_deleted(view.folder_id, None).await?;
+            tx.commit().await?;
         }
-        if expunge {
-            Done::ok("CLOSE completed")
+        Ok(if expunge {
+            Status::ok("CLOSE completed")
         } else {
-            Done::ok("UNSELECT completed")
-        }
+            Status::ok("UNSELECT completed")
+        })
     }
 }

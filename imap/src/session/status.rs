@@ -1,54 +1,47 @@
 //! STATUS (RFC 9051 §6.3.11, STATUS=SIZE of RFC 8438, HIGHESTMODSEQ of
 //! RFC 7162 §3.1.4), also used by LIST-STATUS (RFC 5819).
 
-use std::fmt::Write as _;
-use std::io::Write as _;
-
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
 use postino_common::store::{Folder, StoreError};
 
-use super::names::{from_client, write_name};
+use super::names::from_client;
 use super::view::View;
-use super::{Done, Session, unavailable};
+use super::{Client, Outcome};
+use crate::proto::{Code, Data, Status, StatusItem};
 
-impl Session<'_> {
+impl Client<'_> {
     pub(super) async fn status(
         &mut self,
         account_id: i64,
+        selected: Option<&View>,
         mailbox: &Mailbox<'_>,
         items: &[StatusDataItemName],
-    ) -> Done {
+    ) -> Outcome {
         // RFC 9051 §9: status-att-list is one or more items.
         if items.is_empty() {
-            return Done::bad("STATUS needs at least one item");
+            return Ok(Status::bad("STATUS needs at least one item"));
         }
-        let Ok(name) = from_client(mailbox, self.enabled) else {
-            return Done::no("Invalid mailbox name").code("CANNOT");
+        let name = from_client(mailbox, self.enabled)?;
+        let Some(folder) = self.ctx.store.folder(account_id, &name).await? else {
+            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
         };
-        let folder = match self.ctx.store.folder(account_id, &name).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Done::no("No such mailbox").code("NONEXISTENT"),
-            Err(err) => return unavailable(&err),
-        };
-        let selected = self
-            .selected
-            .as_ref()
-            .is_some_and(|v| v.folder_id == folder.id);
-        match self.write_status(&folder, items).await {
+        let selected = selected.filter(|view| view.folder_id == folder.id);
+        self.send_status(&folder, items, selected).await?;
+        Ok(match selected {
             // RFC 9051 §6.3.11 advises against it; Dovecot says so.
-            Ok(()) if selected => Done::ok("STATUS on the selected mailbox").code("CLIENTBUG"),
-            Ok(()) => Done::ok("STATUS completed"),
-            Err(err) => unavailable(&err),
-        }
+            Some(_) => Status::ok("STATUS on the selected mailbox").code(Code::ClientBug),
+            None => Status::ok("STATUS completed"),
+        })
     }
 
-    /// Writes `* STATUS name (items)` for a folder, the items in
-    /// Dovecot's order whatever the order asked.
-    pub(super) async fn write_status(
+    /// Sends `* STATUS name (items)` for a folder; `selected` is the
+    /// selected mailbox's view, if any.
+    pub(super) async fn send_status(
         &mut self,
         folder: &Folder,
         items: &[StatusDataItemName],
+        selected: Option<&View>,
     ) -> Result<(), StoreError> {
         // What a session selecting the folder now would take as recent,
         // and what this session holds as recent if it has it selected.
@@ -63,60 +56,35 @@ impl Session<'_> {
             }
             false => 0,
         };
-        let held = (self.selected.as_ref())
-            .filter(|view| view.folder_id == folder.id)
-            .map_or(0, View::recent_count);
+        let held =
+            (selected.filter(|view| view.folder_id == folder.id)).map_or(0, View::recent_count);
         let recent = untaken + held as i64;
-        let enabled = self.enabled;
-        let out = &mut self.conn().out;
-        out.extend_from_slice(b"* STATUS ");
-        write_name(out, &folder.name, enabled);
-        let mut items = items.to_vec();
-        items.sort_by_key(dovecot_rank);
-        items.dedup();
-        let mut values = String::new();
-        for item in &items {
-            if !values.is_empty() {
-                values.push(' ');
-            }
-            let _ = match item {
-                StatusDataItemName::Messages => {
-                    write!(values, "MESSAGES {}", folder.messages)
-                }
-                StatusDataItemName::Recent => write!(values, "RECENT {recent}"),
-                StatusDataItemName::UidNext => write!(values, "UIDNEXT {}", folder.uidnext),
+        let values: Vec<StatusItem> = items
+            .iter()
+            .map(|item| match item {
+                StatusDataItemName::Messages => StatusItem::Messages(folder.messages as u64),
+                StatusDataItemName::Recent => StatusItem::Recent(recent as u64),
+                StatusDataItemName::UidNext => StatusItem::UidNext(folder.uidnext as u32),
                 StatusDataItemName::UidValidity => {
-                    write!(values, "UIDVALIDITY {}", folder.uidvalidity)
+                    StatusItem::UidValidity(folder.uidvalidity as u32)
                 }
-                StatusDataItemName::Unseen => write!(values, "UNSEEN {}", folder.unseen),
-                StatusDataItemName::Deleted => write!(values, "DELETED {}", folder.deleted),
+                StatusDataItemName::Unseen => StatusItem::Unseen(folder.unseen as u64),
+                StatusDataItemName::Deleted => StatusItem::Deleted(folder.deleted as u64),
                 // Space an expunge would give back; shared bodies count
                 // once per message, as quota does.
                 StatusDataItemName::DeletedStorage => {
-                    write!(values, "DELETED-STORAGE {}", folder.deleted_bytes)
+                    StatusItem::DeletedStorage(folder.deleted_bytes as u64)
                 }
-                StatusDataItemName::Size => write!(values, "SIZE {}", folder.bytes),
+                StatusDataItemName::Size => StatusItem::Size(folder.bytes as u64),
                 StatusDataItemName::HighestModSeq => {
-                    write!(values, "HIGHESTMODSEQ {}", folder.highestmodseq)
+                    StatusItem::HighestModSeq(folder.highestmodseq as u64)
                 }
-            };
-        }
-        let _ = write!(out, " ({values})\r\n");
+            })
+            .collect();
+        self.send(Data::Status {
+            mailbox: &folder.name,
+            items: &values,
+        });
         Ok(())
-    }
-}
-
-/// Where Dovecot puts an item in a STATUS response.
-fn dovecot_rank(item: &StatusDataItemName) -> u8 {
-    match item {
-        StatusDataItemName::Messages => 0,
-        StatusDataItemName::Recent => 1,
-        StatusDataItemName::UidNext => 2,
-        StatusDataItemName::UidValidity => 3,
-        StatusDataItemName::Unseen => 4,
-        StatusDataItemName::HighestModSeq => 5,
-        StatusDataItemName::Size => 6,
-        StatusDataItemName::Deleted => 7,
-        StatusDataItemName::DeletedStorage => 8,
     }
 }

@@ -7,13 +7,12 @@
 //! (RFC 9051 §7.5.1): new messages as EXISTS, flag changes as FETCH, and
 //! expunges as EXPUNGE or, under QRESYNC, VANISHED.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
-
 use imap_codec::imap_types::sequence::SequenceSet;
-use postino_common::store::{Folder, Store, StoreError};
+use postino_common::store::{Flags, Folder, Store, StoreError};
 
-use super::{Enabled, Session};
+use super::{Client, Enabled, LoggedIn};
+use crate::error::Chain;
+use crate::proto::{Code, Data, FetchItem, MessageFlags, Response, Status};
 use crate::search::in_sequence_set;
 
 pub(crate) struct View {
@@ -80,7 +79,7 @@ impl View {
                 Ok(Some(first)) => first,
                 Ok(None) => return,
                 Err(err) => {
-                    tracing::warn!(error = %err, "cannot take new messages as recent");
+                    tracing::warn!(error = %Chain(&err), "cannot take new messages as recent");
                     return;
                 }
             }
@@ -89,15 +88,6 @@ impl View {
         self.recent.extend(taken);
         self.recent.sort_unstable();
         self.recent.dedup();
-    }
-
-    /// Announces the folder's keywords with FLAGS and PERMANENTFLAGS
-    /// (RFC 9051 §7.3.5) when they are not what the client was told.
-    pub(crate) fn announce_keywords(&mut self, keywords: &str, out: &mut Vec<u8>) {
-        if self.keywords != keywords {
-            keywords.clone_into(&mut self.keywords);
-            write_mailbox_flags(out, keywords, self.read_only);
-        }
     }
 
     pub(crate) fn exists(&self) -> u32 {
@@ -162,12 +152,44 @@ impl View {
         }
     }
 
-    /// Takes messages out of the view and writes EXPUNGE (highest sequence
+    /// The flags of a message of the view.
+    pub(crate) fn flags<'k>(&self, uid: i64, flags: i64, keywords: &'k str) -> MessageFlags<'k> {
+        MessageFlags {
+            flags: Flags(flags),
+            recent: self.is_recent(uid as u32),
+            keywords,
+        }
+    }
+}
+
+impl Client<'_> {
+    /// Sends the flags a mailbox has (system flags and its keywords) and
+    /// those a client may set, as SELECT does.
+    pub(crate) fn send_mailbox_flags(&mut self, keywords: &str, read_only: bool) {
+        self.send(Data::Flags(keywords));
+        let permanent = if read_only {
+            Status::ok("Read-only mailbox").code(Code::PermanentFlags(None))
+        } else {
+            Status::ok("Flags permitted").code(Code::PermanentFlags(Some(keywords)))
+        };
+        self.send(Response::Untagged(permanent));
+    }
+
+    /// Announces the folder's keywords with FLAGS and PERMANENTFLAGS
+    /// (RFC 9051 §7.3.5) when they are not what the client was told.
+    pub(crate) fn announce_keywords(&mut self, view: &mut View, keywords: &str) {
+        if view.keywords != keywords {
+            keywords.clone_into(&mut view.keywords);
+            self.send_mailbox_flags(keywords, view.read_only);
+        }
+    }
+
+    /// Takes messages out of the view and sends EXPUNGE (highest sequence
     /// number first, so that each is right when read) or one VANISHED.
-    pub(crate) fn remove(&mut self, uids: &[u32], qresync: bool, out: &mut Vec<u8>) {
+    pub(crate) fn remove(&mut self, view: &mut View, uids: &[u32]) {
         let mut gone: Vec<u32> = uids
             .iter()
-            .filter(|uid| self.uids.binary_search(uid).is_ok())
+            .filter(|uid| view.uids.binary_search(uid).is_ok())
             .copied()
             .collect();
         if gone.is_empty() {
@@ -175,208 +197,126 @@ impl View {
         }
         gone.sort_unstable();
         gone.dedup();
-        if qresync {
-            let _ = write!(out, "* VANISHED {}\r\n", uid_set(&gone));
-            self.uids.retain(|uid| gone.binary_search(uid).is_err());
+        if self.enabled.qresync {
+            self.send(Data::Vanished {
+                earlier: false,
+                uids: &gone,
+            });
+            view.uids.retain(|uid| gone.binary_search(uid).is_err());
         } else {
             for uid in gone.iter().rev() {
-                if let Ok(index) = self.uids.binary_search(uid) {
-                    self.uids.remove(index);
-                    let _ = write!(out, "* {} EXPUNGE\r\n", index + 1);
+                if let Ok(index) = view.uids.binary_search(uid) {
+                    view.uids.remove(index);
+                    self.send(Data::Expunge(index as u32 + 1));
                 }
             }
         }
         // The new RECENT count when recent messages went, as Dovecot says.
-        let recent = self.recent.len();
-        self.recent.retain(|uid| gone.binary_search(uid).is_err());
-        if self.recent.len() != recent {
-            let _ = write!(out, "* {} RECENT\r\n", self.recent.len());
+        let recent = view.recent.len();
+        view.recent.retain(|uid| gone.binary_search(uid).is_err());
+        if view.recent.len() != recent {
+            self.send(Data::Recent(view.recent.len() as u32));
         }
     }
-}
 
-/// Numbers as a compact IMAP set (`1:3,7`), from ascending numbers.
-pub(crate) fn uid_set(numbers: &[u32]) -> String {
-    let mut set = String::new();
-    let mut i = 0;
-    while i < numbers.len() {
-        let first = numbers[i];
-        while i + 1 < numbers.len() && numbers[i + 1] == numbers[i] + 1 {
-            i += 1;
-        }
-        if !set.is_empty() {
-            set.push(',');
-        }
-        if numbers[i] == first {
-            let _ = write!(set, "{first}");
-        } else {
-            let _ = write!(set, "{first}:{}", numbers[i]);
-        }
-        i += 1;
-    }
-    set
-}
-
-/// Writes the flags a mailbox has (system flags and its keywords) and
-/// those a client may set, as SELECT does.
-pub(crate) fn write_mailbox_flags(out: &mut Vec<u8>, keywords: &str, read_only: bool) {
-    const SYSTEM: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-    let space = if keywords.is_empty() { "" } else { " " };
-    let _ = write!(out, "* FLAGS ({SYSTEM}{space}{keywords})\r\n");
-    if read_only {
-        out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-    } else {
-        let _ = write!(
-            out,
-            "* OK [PERMANENTFLAGS ({SYSTEM}{space}{keywords} \\*)] Flags permitted\r\n"
-        );
-    }
-}
-
-/// Writes a message's flags as a parenthesized list: system flags,
-/// `\Recent` when it is recent in this session, then keywords, in
-/// Dovecot's order.
-pub(crate) fn write_flags(out: &mut Vec<u8>, flags: i64, keywords: &str, recent: bool) {
-    use postino_common::store::Flags;
-    let system = [
-        (Flags::ANSWERED, "\\Answered"),
-        (Flags::FLAGGED, "\\Flagged"),
-        (Flags::DELETED, "\\Deleted"),
-        (Flags::SEEN, "\\Seen"),
-        (Flags::DRAFT, "\\Draft"),
-    ];
-    let names = system
-        .into_iter()
-        .filter(|&(flag, _)| Flags(flags).contains(flag))
-        .map(|(_, name)| name)
-        .chain(recent.then_some("\\Recent"))
-        .chain(keywords.split_whitespace());
-    out.push(b'(');
-    for (n, name) in names.enumerate() {
-        if n > 0 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
-    out.push(b')');
-}
-
-impl Session<'_> {
     /// Tells the client what changed in the selected folder since it was
     /// last told. Store failures are logged and retried at the next point.
-    pub(crate) async fn report_changes(&mut self, expunge_allowed: bool) {
-        let Some(login) = &mut self.login else { return };
+    pub(crate) async fn report_changes(
+        &mut self,
+        login: &mut LoggedIn,
+        view: &mut View,
+        expunge_allowed: bool,
+    ) {
         // Any change to the account wakes the watch; without one, nothing
         // changed (this session's own changes wake it too).
         if !login.watch.take_change() && !self.forced_sync {
-            self.flush_pending(expunge_allowed);
+            if expunge_allowed && !view.pending_expunge.is_empty() {
+                let pending = std::mem::take(&mut view.pending_expunge);
+                self.remove(view, &pending);
+            }
             return;
         }
         self.forced_sync = false;
-        let store = self.ctx.store.clone();
-        let enabled = self.enabled;
-        let Some(view) = &mut self.selected else {
-            return;
-        };
-        let out = match &mut self.conn {
-            Some(conn) => &mut conn.out,
-            None => return,
-        };
-        if let Err(err) = catch_up(&store, view, enabled, expunge_allowed, out).await {
-            tracing::warn!(error = %err, "cannot read the selected folder's changes");
+        if let Err(err) = self.catch_up(view, expunge_allowed).await {
+            tracing::warn!(error = %Chain(&err), "cannot read the selected folder's changes");
         }
     }
 
     /// Turns CONDSTORE on for a command that uses it (RFC 7162 §3.1); the
-    /// first such command with a mailbox selected also gets the mailbox's
-    /// HIGHESTMODSEQ.
-    pub(crate) fn enable_condstore(&mut self) {
+    /// first such command also gets the mailbox's HIGHESTMODSEQ.
+    pub(crate) fn enable_condstore(&mut self, view: &View) {
         if self.enabled.condstore {
             return;
         }
         self.enabled.condstore = true;
-        if let (Some(view), Some(conn)) = (&self.selected, &mut self.conn) {
-            let _ = write!(conn.out, "* OK [HIGHESTMODSEQ {}] Highest\r\n", view.modseq);
-        }
+        let highest = Status::ok("Highest").code(Code::HighestModSeq(view.modseq as u64));
+        self.send(Response::Untagged(highest));
     }
 
-    /// Reports expunges held back while they could not be.
-    fn flush_pending(&mut self, expunge_allowed: bool) {
-        let qresync = self.enabled.qresync;
-        let (Some(view), Some(conn)) = (&mut self.selected, &mut self.conn) else {
-            return;
+    async fn catch_up(&mut self, view: &mut View, expunge_allowed: bool) -> Result<(), StoreError> {
+        let ctx = self.ctx;
+        let store = &ctx.store;
+        let Some(folder) = store.folder_by_id(view.folder_id).await? else {
+            // Deleted by another session: everything in it is gone.
+            let all = view.uids.clone();
+            if expunge_allowed {
+                self.remove(view, &all);
+            }
+            return Ok(());
         };
+        let until = folder.highestmodseq;
+        // Keywords first: the FETCH responses below may show them.
+        self.announce_keywords(view, &folder.keywords);
+        if until > view.modseq {
+            let vanished = store.vanished(view.folder_id, view.modseq, until).await?;
+            view.pending_expunge
+                .extend(vanished.into_iter().map(|uid| uid as u32));
+            let changed = store
+                .messages_changed_since(view.folder_id, view.modseq)
+                .await?;
+            let Enabled {
+                condstore, qresync, ..
+            } = self.enabled;
+            let mut added = false;
+            let mut items = Vec::with_capacity(3);
+            for message in changed.iter().filter(|m| m.modseq <= until) {
+                let uid = message.uid as u32;
+                if uid > view.max_uid() {
+                    view.uids.push(uid);
+                    added = true;
+                } else if let Some(seq) = view.seq_of(uid) {
+                    if view.own_modseqs.contains(&message.modseq) {
+                        continue;
+                    }
+                    // UID only under QRESYNC (RFC 7162 §3.2.4), as Dovecot.
+                    items.clear();
+                    if qresync {
+                        items.push(FetchItem::Uid(uid));
+                    }
+                    let flags = view.flags(message.uid, message.flags, &message.keywords);
+                    items.push(FetchItem::Flags(flags));
+                    if condstore {
+                        items.push(FetchItem::ModSeq(message.modseq as u64));
+                    }
+                    self.send(Data::Fetch { seq, items: &items });
+                }
+            }
+            if added {
+                self.send(Data::Exists(view.exists()));
+                // RECENT when it changed, as Dovecot does.
+                let recent = view.recent_count();
+                view.take_recent(store, &folder, self.enabled).await;
+                if view.recent_count() != recent {
+                    self.send(Data::Recent(view.recent_count() as u32));
+                }
+            }
+            view.modseq = until;
+            view.own_modseqs.clear();
+        }
         if expunge_allowed && !view.pending_expunge.is_empty() {
             let pending = std::mem::take(&mut view.pending_expunge);
-            view.remove(&pending, qresync, &mut conn.out);
+            self.remove(view, &pending);
         }
+        Ok(())
     }
-}
-
-async fn catch_up(
-    store: &Store,
-    view: &mut View,
-    enabled: Enabled,
-    expunge_allowed: bool,
-    out: &mut Vec<u8>,
-) -> Result<(), StoreError> {
-    let Some(folder) = store.folder_by_id(view.folder_id).await? else {
-        // Deleted by another session: everything in it is gone.
-        let all = view.uids.clone();
-        if expunge_allowed {
-            view.remove(&all, enabled.qresync, out);
-        }
-        return Ok(());
-    };
-    let until = folder.highestmodseq;
-    // Keywords first: the FETCH responses below may show them.
-    view.announce_keywords(&folder.keywords, out);
-    if until > view.modseq {
-        let vanished = store.vanished(view.folder_id, view.modseq, until).await?;
-        view.pending_expunge
-            .extend(vanished.into_iter().map(|uid| uid as u32));
-        let changed = store
-            .messages_changed_since(view.folder_id, view.modseq)
-            .await?;
-        let mut added = false;
-        for message in changed.iter().filter(|m| m.modseq <= until) {
-            let uid = message.uid as u32;
-            if uid > view.max_uid() {
-                view.uids.push(uid);
-                added = true;
-            } else if let Some(seq) = view.seq_of(uid) {
-                if view.own_modseqs.contains(&message.modseq) {
-                    continue;
-                }
-                // UID only under QRESYNC (RFC 7162 §3.2.4), as Dovecot.
-                let _ = write!(out, "* {seq} FETCH (");
-                if enabled.qresync {
-                    let _ = write!(out, "UID {uid} ");
-                }
-                out.extend_from_slice(b"FLAGS ");
-                let recent = view.is_recent(uid);
-                write_flags(out, message.flags, &message.keywords, recent);
-                if enabled.condstore {
-                    let _ = write!(out, " MODSEQ ({})", message.modseq);
-                }
-                out.extend_from_slice(b")\r\n");
-            }
-        }
-        if added {
-            let _ = write!(out, "* {} EXISTS\r\n", view.exists());
-            // RECENT when it changed, as Dovecot does.
-            let recent = view.recent_count();
-            view.take_recent(store, &folder, enabled).await;
-            if view.recent_count() != recent {
-                let _ = write!(out, "* {} RECENT\r\n", view.recent_count());
-            }
-        }
-        view.modseq = until;
-        view.own_modseqs.clear();
-    }
-    if expunge_allowed && !view.pending_expunge.is_empty() {
-        let pending = std::mem::take(&mut view.pending_expunge);
-        view.remove(&pending, enabled.qresync, out);
-    }
-    Ok(())
 }
