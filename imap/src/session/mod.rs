@@ -350,6 +350,7 @@ impl<'a> Session<'a> {
             State::Selected(login, view) => (login, Some(view)),
         };
         let account_id = login.user.account_id;
+        let lsub = matches!(body, CommandBody::Lsub { .. });
         let outcome = match body {
             CommandBody::Login { .. } | CommandBody::Authenticate { .. } => {
                 Ok(Status::bad("Already logged in"))
@@ -391,24 +392,11 @@ impl<'a> Session<'a> {
             CommandBody::List {
                 reference,
                 mailbox_wildcard,
-            } => {
-                let lsub = false;
-                client
-                    .list(
-                        account_id,
-                        view.as_deref(),
-                        &reference,
-                        &mailbox_wildcard,
-                        &options,
-                        lsub,
-                    )
-                    .await
             }
-            CommandBody::Lsub {
+            | CommandBody::Lsub {
                 reference,
                 mailbox_wildcard,
             } => {
-                let lsub = true;
                 client
                     .list(
                         account_id,
