@@ -239,77 +239,75 @@ impl Client<'_> {
         recent: bool,
     ) -> bool {
         let row = message.row;
+        let flags = MessageFlags {
+            flags: Flags(row.flags | seen_bit(seen_now)),
+            recent,
+            keywords: &row.keywords,
+        };
         let mut unknown_encoding = false;
+        let mut items: Vec<FetchItem<'_>> = Vec::with_capacity(names.len() + 1);
+        items.extend(names.iter().map(|name| match name {
+            MessageDataItemName::Uid => FetchItem::Uid(row.uid as u32),
+            MessageDataItemName::Flags => FetchItem::Flags(flags),
+            MessageDataItemName::InternalDate => FetchItem::InternalDate(row.internal_date),
+            MessageDataItemName::Rfc822Size => FetchItem::Rfc822Size(row.size as u64),
+            MessageDataItemName::ModSeq => FetchItem::ModSeq(row.modseq as u64),
+            MessageDataItemName::Envelope => FetchItem::Envelope(message.envelope.as_ref()),
+            MessageDataItemName::Body => FetchItem::Body(message.structure.as_ref()),
+            MessageDataItemName::BodyStructure => {
+                FetchItem::BodyStructure(message.structure.as_ref())
+            }
+            MessageDataItemName::BodyExt {
+                section, partial, ..
+            } => {
+                let (path, text) = section_parts(section.as_ref());
+                FetchItem::Section {
+                    section: section.as_ref(),
+                    partial: *partial,
+                    data: cut(message, &path, &text).unwrap_or_default(),
+                }
+            }
+            MessageDataItemName::Binary {
+                section, partial, ..
+            } => FetchItem::Binary {
+                part: section,
+                partial: *partial,
+                data: match decoded(message, section) {
+                    Some(Ok(data)) => Some(Cow::Owned(data)),
+                    Some(Err(_)) => {
+                        unknown_encoding = true;
+                        None
+                    }
+                    None => None,
+                },
+            },
+            MessageDataItemName::BinarySize { section } => FetchItem::BinarySize {
+                part: section,
+                size: match decoded(message, section) {
+                    Some(Ok(data)) => Some(data.len() as u64),
+                    Some(Err(_)) => {
+                        unknown_encoding = true;
+                        None
+                    }
+                    None => None,
+                },
+            },
+            MessageDataItemName::Rfc822 => {
+                FetchItem::Rfc822(cut(message, &[], &SectionText::Full).unwrap_or_default())
+            }
+            MessageDataItemName::Rfc822Header => {
+                FetchItem::Rfc822Header(cut(message, &[], &SectionText::Header).unwrap_or_default())
+            }
+            MessageDataItemName::Rfc822Text => {
+                FetchItem::Rfc822Text(cut(message, &[], &SectionText::Text).unwrap_or_default())
+            }
+        }));
         // A message that fetching marked seen shows its new flags (RFC 9051
         // §6.4.5), where Dovecot puts them: first, or after UID.
-        let mut names: Vec<&MessageDataItemName<'_>> = names.iter().collect();
-        if seen_now && !names.contains(&&MessageDataItemName::Flags) {
-            let at = usize::from(names.first() == Some(&&MessageDataItemName::Uid));
-            names.insert(at, &MessageDataItemName::Flags);
+        if seen_now && !names.contains(&MessageDataItemName::Flags) {
+            let at = usize::from(names.first() == Some(&MessageDataItemName::Uid));
+            items.insert(at, FetchItem::Flags(flags));
         }
-        let items: Vec<FetchItem<'_>> = names
-            .into_iter()
-            .map(|name| match name {
-                MessageDataItemName::Uid => FetchItem::Uid(row.uid as u32),
-                MessageDataItemName::Flags => FetchItem::Flags(MessageFlags {
-                    flags: Flags(row.flags | seen_bit(seen_now)),
-                    recent,
-                    keywords: &row.keywords,
-                }),
-                MessageDataItemName::InternalDate => FetchItem::InternalDate(row.internal_date),
-                MessageDataItemName::Rfc822Size => FetchItem::Rfc822Size(row.size as u64),
-                MessageDataItemName::ModSeq => FetchItem::ModSeq(row.modseq as u64),
-                MessageDataItemName::Envelope => FetchItem::Envelope(message.envelope.as_ref()),
-                MessageDataItemName::Body => FetchItem::Body(message.structure.as_ref()),
-                MessageDataItemName::BodyStructure => {
-                    FetchItem::BodyStructure(message.structure.as_ref())
-                }
-                MessageDataItemName::BodyExt {
-                    section, partial, ..
-                } => {
-                    let (path, text) = section_parts(section.as_ref());
-                    FetchItem::Section {
-                        section: section.as_ref(),
-                        partial: *partial,
-                        data: cut(message, &path, &text).unwrap_or_default(),
-                    }
-                }
-                MessageDataItemName::Binary {
-                    section, partial, ..
-                } => FetchItem::Binary {
-                    part: section,
-                    partial: *partial,
-                    data: match decoded(message, section) {
-                        Some(Ok(data)) => Some(Cow::Owned(data)),
-                        Some(Err(_)) => {
-                            unknown_encoding = true;
-                            None
-                        }
-                        None => None,
-                    },
-                },
-                MessageDataItemName::BinarySize { section } => FetchItem::BinarySize {
-                    part: section,
-                    size: match decoded(message, section) {
-                        Some(Ok(data)) => Some(data.len() as u64),
-                        Some(Err(_)) => {
-                            unknown_encoding = true;
-                            None
-                        }
-                        None => None,
-                    },
-                },
-                MessageDataItemName::Rfc822 => {
-                    FetchItem::Rfc822(cut(message, &[], &SectionText::Full).unwrap_or_default())
-                }
-                MessageDataItemName::Rfc822Header => FetchItem::Rfc822Header(
-                    cut(message, &[], &SectionText::Header).unwrap_or_default(),
-                ),
-                MessageDataItemName::Rfc822Text => {
-                    FetchItem::Rfc822Text(cut(message, &[], &SectionText::Text).unwrap_or_default())
-                }
-            })
-            .collect();
         self.send(Data::Fetch {
             seq: message.seq,
             items: &items,
