@@ -33,6 +33,7 @@ on_both_backends!(
     utf8_domains_are_accepted_with_smtputf8,
     postmaster_without_a_domain_reaches_our_postmaster,
     a_store_failure_is_a_fixed_temporary_reply,
+    a_store_failure_before_the_greeting_is_421,
 );
 
 /// The mailboxes of every test's site.
@@ -667,4 +668,33 @@ async fn a_store_failure_is_a_fixed_temporary_reply(config: &TestConfig) {
             failures[0]
         );
     }
+}
+
+/// A store failing before the greeting: the session cannot start, says so
+/// with 421 and the same fixed text (RFC 5321 §3.8), and closes.
+async fn a_store_failure_before_the_greeting_is_421(config: &TestConfig) {
+    let _dns = site(config, &[], MAILBOXES).await;
+    let _server = Server::start(config).await;
+    execute(
+        config,
+        "ALTER TABLE relay_clients RENAME TO relay_clients_away",
+    )
+    .await;
+    let mut client = LineClient::connect(config.listeners.smtp_mx).await;
+    let refused = client.read_reply().await;
+    assert_eq!(
+        refused.lines,
+        ["421 4.3.0 Temporary server error, try again later"]
+    );
+    let after = client
+        .closed_within(std::time::Duration::from_secs(5))
+        .await;
+    assert!(after.is_empty(), "lines after 421: {after:?}");
+    execute(
+        config,
+        "ALTER TABLE relay_clients_away RENAME TO relay_clients",
+    )
+    .await;
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    client.command("QUIT").await.expect(221, "2.0.0");
 }
