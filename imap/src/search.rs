@@ -35,7 +35,7 @@ use imap_codec::imap_types::datetime::NaiveDate;
 use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 use mail_parser::{Header, HeaderValue, Message, MessageParser, PartType};
-use postino_common::store::Flags;
+use postino_common::store::{Flags, Keywords};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -45,8 +45,7 @@ pub struct Candidate<'a> {
     pub seq: u32,
     pub uid: u32,
     pub flags: Flags,
-    /// Keywords separated by spaces, as stored.
-    pub keywords: &'a str,
+    pub keywords: &'a Keywords,
     /// INTERNALDATE, in unix seconds.
     pub internal_date: i64,
     pub size: i64,
@@ -358,13 +357,7 @@ impl Node {
             Node::Uid(set) => Some(in_sequence_set(set, m.uid, ctx.max_uid)),
             Node::Recent => Some(m.recent),
             Node::Flag { flag, set } => Some(m.flags.contains(*flag) == *set),
-            Node::Keyword { name, set } => {
-                let has = m
-                    .keywords
-                    .split_ascii_whitespace()
-                    .any(|k| k.eq_ignore_ascii_case(name));
-                Some(has == *set)
-            }
+            Node::Keyword { name, set } => Some(m.keywords.contains(name) == *set),
             Node::Date { field, cmp, day } => {
                 let at = match field {
                     DateField::Internal => m.internal_date,
@@ -522,6 +515,8 @@ fn body_contains(message: &Message<'_>, needle: &Needle) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use imap_codec::CommandCodec;
     use imap_codec::decode::Decoder;
     use imap_codec::imap_types::IntoStatic;
@@ -601,12 +596,14 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
         }
     }
 
+    static NO_KEYWORDS: LazyLock<Keywords> = LazyLock::new(Keywords::default);
+
     fn message(raw: &'static [u8]) -> Candidate<'static> {
         Candidate {
             seq: 3,
             uid: 30,
             flags: Flags::default(),
-            keywords: "",
+            keywords: &NO_KEYWORDS,
             internal_date: FEB_1 + 3600,
             size: 1000,
             modseq: 5,
@@ -661,8 +658,7 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
             ("SEEN", "UNSEEN", Flags::SEEN),
         ];
         for (set, unset, flag) in cases {
-            let other = Flags(Flags::SEEN.0 | Flags::DRAFT.0 | Flags::DELETED.0);
-            let other = Flags(other.0 & !flag.0);
+            let other = (Flags::SEEN | Flags::DRAFT | Flags::DELETED) - flag;
             assert!(hit(set, &with_flags(flag | other)), "{set}");
             assert!(!hit(set, &with_flags(other)), "{set}");
             assert!(hit(unset, &with_flags(other)), "{unset}");
@@ -694,8 +690,9 @@ aGlkZGVuIGJpbmFyeQ==\r\n\
 
     #[test]
     fn keywords() {
+        let keywords = ["$Forwarded", "$Label1", "Work"].into_iter().collect();
         let m = Candidate {
-            keywords: "$Forwarded $Label1 Work",
+            keywords: &keywords,
             ..plain()
         };
         assert!(hit("KEYWORD $Label1", &m));

@@ -18,7 +18,8 @@ use crate::mime;
 
 use super::counters::Tally;
 use super::{
-    Backend, Change, ChangeKind, Flags, Inner, Result, Store, StoreError, WriteTx, is_transient,
+    Backend, Change, ChangeKind, Flags, Inner, Keywords, Result, Store, StoreError, WriteTx,
+    is_transient,
 };
 
 /// Most appends in one commit.
@@ -76,8 +77,7 @@ pub struct OutboundRecipient {
 pub struct AppendTarget {
     pub folder_id: i64,
     pub flags: Flags,
-    /// Keywords separated by spaces.
-    pub keywords: String,
+    pub keywords: Keywords,
     /// INTERNALDATE, Unix seconds.
     pub internal_date: i64,
 }
@@ -88,7 +88,7 @@ impl AppendTarget {
         AppendTarget {
             folder_id,
             flags: Flags::default(),
-            keywords: String::new(),
+            keywords: Keywords::default(),
             internal_date: super::now(),
         }
     }
@@ -355,7 +355,7 @@ impl WriteTx {
         }
         let mut reserved = Vec::with_capacity(owners.len());
         for (target, account_id) in message.targets.iter().zip(owners) {
-            let added = Tally::of(target.flags.0, size);
+            let added = Tally::of(target.flags, size);
             let touched = self
                 .touch_folder(target.folder_id, 1, added, &target.keywords)
                 .await?;
@@ -400,7 +400,7 @@ impl WriteTx {
             .bind(hash)
             .bind(size)
             .bind(target.internal_date)
-            .bind(target.flags.0)
+            .bind(target.flags)
             .bind(&target.keywords)
             .bind(modseq)
             .bind(text(|d| &d.envelope))

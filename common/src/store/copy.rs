@@ -8,7 +8,8 @@ use sqlx::AssertSqlSafe;
 use super::blobs::BlobRefs;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
-use super::{Change, ChangeKind, Result, WriteTx};
+use super::keywords::Keywords;
+use super::{Change, ChangeKind, Flags, Result, WriteTx};
 
 /// Where copied or moved messages landed: `(source UID, new UID)` pairs in
 /// source UID order.
@@ -17,20 +18,18 @@ pub type UidMap = Vec<(i64, i64)>;
 struct Source {
     uid: i64,
     size: i64,
-    flags: i64,
-    keywords: String,
+    flags: Flags,
+    keywords: Keywords,
     blob_hash: String,
 }
 
-/// Every keyword some messages have, space-separated (repeats left for
-/// [`WriteTx::touch_folder`] to skip).
-fn keywords(messages: &[Source]) -> String {
-    let words: Vec<&str> = messages
-        .iter()
-        .map(|m| m.keywords.as_str())
-        .filter(|k| !k.is_empty())
-        .collect();
-    words.join(" ")
+/// Every keyword some messages have.
+fn keywords(messages: &[Source]) -> Keywords {
+    let mut all = Keywords::default();
+    for message in messages {
+        all.insert_all(&message.keywords);
+    }
+    all
 }
 
 /// What some messages add to a folder's counters.
@@ -118,7 +117,9 @@ impl WriteTx {
                 .bind_each(chunk);
             query.execute(self.conn()).await?;
         }
-        let left = self.touch_folder(source, 0, -moved, "").await?;
+        let left = self
+            .touch_folder(source, 0, -moved, &Keywords::default())
+            .await?;
         self.record_expunged(source, &uids, left.modseq).await?;
         self.announce(Change {
             account_id: left.account_id,
@@ -182,9 +183,10 @@ impl WriteTx {
                  WHERE folder_id = $1 AND uid IN ({})",
                 placeholders(2, chunk.len())
             );
-            let query = sqlx::query_as::<_, (i64, i64, i64, String, String)>(AssertSqlSafe(sql))
-                .bind(folder_id)
-                .bind_each(chunk);
+            let query =
+                sqlx::query_as::<_, (i64, i64, Flags, Keywords, String)>(AssertSqlSafe(sql))
+                    .bind(folder_id)
+                    .bind_each(chunk);
             found.extend(query.fetch_all(self.conn()).await?.into_iter().map(
                 |(uid, size, flags, keywords, blob_hash)| Source {
                     uid,

@@ -10,6 +10,7 @@
 
 use std::ops::{AddAssign, Neg};
 
+use super::keywords::Keywords;
 use super::{Flags, Result, StoreError, WriteTx};
 
 /// What some messages add to a folder's STATUS counters.
@@ -24,11 +25,11 @@ pub(super) struct Tally {
 
 impl Tally {
     /// One message with these flags and size.
-    pub fn of(flags: i64, size: i64) -> Tally {
-        let deleted = Flags(flags).contains(Flags::DELETED);
+    pub fn of(flags: Flags, size: i64) -> Tally {
+        let deleted = flags.contains(Flags::DELETED);
         Tally {
             messages: 1,
-            unseen: i64::from(!Flags(flags).contains(Flags::SEEN)),
+            unseen: i64::from(!flags.contains(Flags::SEEN)),
             bytes: size,
             deleted: i64::from(deleted),
             deleted_bytes: if deleted { size } else { 0 },
@@ -36,7 +37,7 @@ impl Tally {
     }
 
     /// What a message's flags changing from `before` to `after` does.
-    pub fn reflagged(before: i64, after: i64, size: i64) -> Tally {
+    pub fn reflagged(before: Flags, after: Flags, size: i64) -> Tally {
         let mut delta = Tally::of(after, size);
         delta += -Tally::of(before, size);
         delta
@@ -76,39 +77,21 @@ pub(super) struct Touched {
     /// The folder's new HIGHESTMODSEQ, the MODSEQ of this change.
     pub modseq: i64,
     /// The keywords the folder has, after this change.
-    pub keywords: String,
-}
-
-/// `known` with the keywords of `brings` it lacks (keywords compare
-/// without case), or `None` when it lacks none.
-fn with_keywords(known: &str, brings: &str) -> Option<String> {
-    let mut all = known.to_string();
-    for word in brings.split_ascii_whitespace() {
-        if !all
-            .split_ascii_whitespace()
-            .any(|k| k.eq_ignore_ascii_case(word))
-        {
-            if !all.is_empty() {
-                all.push(' ');
-            }
-            all.push_str(word);
-        }
-    }
-    (all.len() > known.len()).then_some(all)
+    pub keywords: Keywords,
 }
 
 impl WriteTx {
     /// Takes `new_uids` consecutive UIDs and one new MODSEQ in a folder and
     /// adds `delta` to its counters, in one statement; a second adds the
-    /// keywords of `brings` (space-separated) the folder did not have yet.
+    /// keywords of `brings` the folder did not have yet.
     pub(super) async fn touch_folder(
         &mut self,
         folder_id: i64,
         new_uids: usize,
         delta: Tally,
-        brings: &str,
+        brings: &Keywords,
     ) -> Result<Touched> {
-        let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
+        let row: Option<(i64, i64, i64, Keywords)> = sqlx::query_as(
             "UPDATE folders SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, \
              messages = messages + $3, unseen = unseen + $4, bytes = bytes + $5, \
              deleted = deleted + $6, deleted_bytes = deleted_bytes + $7 \
@@ -128,13 +111,12 @@ impl WriteTx {
                 what: "folder",
                 name: folder_id.to_string(),
             })?;
-        if let Some(more) = with_keywords(&keywords, brings) {
+        if keywords.insert_all(brings) {
             sqlx::query("UPDATE folders SET keywords = $2 WHERE id = $1")
                 .bind(folder_id)
-                .bind(&more)
+                .bind(&keywords)
                 .execute(self.conn())
                 .await?;
-            keywords = more;
         }
         Ok(Touched {
             account_id,
@@ -151,9 +133,9 @@ mod tests {
 
     #[test]
     fn flag_changes_move_the_right_counters() {
-        let seen_deleted = (Flags::SEEN | Flags::DELETED).0;
+        let seen_deleted = Flags::SEEN | Flags::DELETED;
         assert_eq!(
-            Tally::reflagged(0, seen_deleted, 100),
+            Tally::reflagged(Flags::default(), seen_deleted, 100),
             Tally {
                 messages: 0,
                 unseen: -1,
@@ -162,17 +144,10 @@ mod tests {
                 deleted_bytes: 100,
             }
         );
-        assert_eq!(Tally::reflagged(5, 5, 100), Tally::default());
-    }
-
-    #[test]
-    fn a_folder_learns_only_keywords_it_lacks() {
-        assert_eq!(with_keywords("", "$Label1"), Some("$Label1".into()));
+        let seen_flagged = Flags::SEEN | Flags::FLAGGED;
         assert_eq!(
-            with_keywords("$Label1 work", "WORK $label1 $Junk"),
-            Some("$Label1 work $Junk".into())
+            Tally::reflagged(seen_flagged, seen_flagged, 100),
+            Tally::default()
         );
-        assert_eq!(with_keywords("$Label1", "$LABEL1"), None);
-        assert_eq!(with_keywords("$Label1", ""), None);
     }
 }

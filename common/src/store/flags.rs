@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
+use super::keywords::Keywords;
 use super::{Change, ChangeKind, Flags, MessageSummary, Result, WriteTx};
 
 /// How a STORE changes flags.
@@ -17,36 +18,32 @@ pub enum FlagOp {
     Replace,
 }
 
-/// The flags a STORE names: system flags as bits, keywords by name.
+/// The flags a STORE names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagChange {
     pub op: FlagOp,
     pub flags: Flags,
-    pub keywords: Vec<String>,
+    pub keywords: Keywords,
 }
 
 impl FlagChange {
     /// The flags and keywords a message ends with.
-    fn apply(&self, flags: i64, keywords: &str) -> (i64, String) {
-        let mut words: Vec<&str> = match self.op {
-            FlagOp::Replace => Vec::new(),
-            FlagOp::Add | FlagOp::Remove => keywords.split_whitespace().collect(),
-        };
-        if self.op == FlagOp::Remove {
-            words.retain(|w| !self.keywords.iter().any(|k| k.eq_ignore_ascii_case(w)));
-        } else {
-            for keyword in &self.keywords {
-                if !words.iter().any(|w| w.eq_ignore_ascii_case(keyword)) {
-                    words.push(keyword);
-                }
+    fn apply(&self, flags: Flags, keywords: &Keywords) -> (Flags, Keywords) {
+        match self.op {
+            FlagOp::Add => {
+                let mut keywords = keywords.clone();
+                keywords.insert_all(&self.keywords);
+                (flags | self.flags, keywords)
             }
+            FlagOp::Remove => {
+                let mut keywords = keywords.clone();
+                for keyword in &self.keywords {
+                    keywords.remove(keyword);
+                }
+                (flags - self.flags, keywords)
+            }
+            FlagOp::Replace => (self.flags, self.keywords.clone()),
         }
-        let flags = match self.op {
-            FlagOp::Add => flags | self.flags.0,
-            FlagOp::Remove => flags & !self.flags.0,
-            FlagOp::Replace => self.flags.0,
-        };
-        (flags, words.join(" "))
     }
 }
 
@@ -59,7 +56,7 @@ pub struct FlagsStored {
     /// UIDs left alone because they changed after UNCHANGEDSINCE.
     pub modified: Vec<i64>,
     /// Every keyword of the folder after the change, when anything changed.
-    pub folder_keywords: Option<String>,
+    pub folder_keywords: Option<Keywords>,
 }
 
 impl WriteTx {
@@ -93,7 +90,7 @@ impl WriteTx {
         let mut stored = FlagsStored::default();
         // Messages to change, grouped by the flags they end with, so that
         // marking a whole folder seen is a handful of statements.
-        let mut groups: BTreeMap<(i64, String), Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Flags, Keywords), Vec<usize>> = BTreeMap::new();
         let mut delta = Tally::default();
         for (index, message) in current.iter().enumerate() {
             if unchanged_since.is_some_and(|since| message.modseq > since) {
@@ -101,17 +98,18 @@ impl WriteTx {
                 continue;
             }
             let after = change.apply(message.flags, &message.keywords);
-            if after != (message.flags, message.keywords.clone()) {
+            if after.0 != message.flags || after.1 != message.keywords {
                 delta += Tally::reflagged(message.flags, after.0, message.size);
                 groups.entry(after).or_default().push(index);
             }
         }
         if !groups.is_empty() {
+            let none = Keywords::default();
             let brings = match change.op {
-                FlagOp::Remove => String::new(),
-                FlagOp::Add | FlagOp::Replace => change.keywords.join(" "),
+                FlagOp::Remove => &none,
+                FlagOp::Add | FlagOp::Replace => &change.keywords,
             };
-            let touched = self.touch_folder(folder_id, 0, delta, &brings).await?;
+            let touched = self.touch_folder(folder_id, 0, delta, brings).await?;
             for ((flags, keywords), indexes) in groups {
                 for chunk in indexes.chunks(MAX_IN_LIST) {
                     let sql = format!(
@@ -152,24 +150,34 @@ impl WriteTx {
 mod tests {
     use super::*;
 
-    fn change(op: FlagOp, flags: Flags, keywords: &[&str]) -> FlagChange {
+    fn change(op: FlagOp, flags: Flags, keywords: &str) -> FlagChange {
         FlagChange {
             op,
             flags,
-            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+            keywords: keywords.split_whitespace().collect(),
         }
+    }
+
+    fn keywords(text: &str) -> Keywords {
+        text.split_whitespace().collect()
     }
 
     #[test]
     fn flags_and_keywords_combine() {
-        let add = change(FlagOp::Add, Flags::SEEN, &["$Junk", "work"]);
+        let add = change(FlagOp::Add, Flags::SEEN, "$Junk work");
         assert_eq!(
-            add.apply(Flags::FLAGGED.0, "Work"),
-            (5, "Work $Junk".into())
+            add.apply(Flags::FLAGGED, &keywords("Work")),
+            (Flags::SEEN | Flags::FLAGGED, keywords("Work $Junk"))
         );
-        let remove = change(FlagOp::Remove, Flags::SEEN, &["WORK"]);
-        assert_eq!(remove.apply(5, "Work $Junk"), (4, "$Junk".into()));
-        let replace = change(FlagOp::Replace, Flags::DRAFT, &["a", "A"]);
-        assert_eq!(replace.apply(31, "x y"), (16, "a".into()));
+        let remove = change(FlagOp::Remove, Flags::SEEN, "WORK");
+        assert_eq!(
+            remove.apply(Flags::SEEN | Flags::FLAGGED, &keywords("Work $Junk")),
+            (Flags::FLAGGED, keywords("$Junk"))
+        );
+        let replace = change(FlagOp::Replace, Flags::DRAFT, "a A");
+        assert_eq!(
+            replace.apply(Flags::ALL, &keywords("x y")),
+            (Flags::DRAFT, keywords("a"))
+        );
     }
 }

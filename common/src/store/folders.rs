@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx, inserted, now};
+use super::{Change, ChangeKind, Keywords, Result, Store, StoreError, WriteTx, inserted, now};
 
 /// Special-use attributes (RFC 6154).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +68,9 @@ pub struct Folder {
     pub bytes: i64,
     pub deleted: i64,
     pub deleted_bytes: i64,
-    /// Every keyword the folder's messages have had, space-separated.
+    /// Every keyword the folder's messages have had.
     #[serde(skip)]
-    pub keywords: String,
+    pub keywords: Keywords,
     /// The first UID no session has taken as `\Recent` yet.
     #[serde(skip)]
     pub first_recent: i64,

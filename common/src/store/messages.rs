@@ -6,11 +6,16 @@ use sqlx::{AssertSqlSafe, FromRow};
 use super::blobs::BlobRefs;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
+use super::keywords::Keywords;
 use super::{Change, ChangeKind, Result, Store, WriteTx};
 
-/// The system flags of RFC 9051 §2.3.2, as bits of the `flags` column.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Flags(pub i64);
+/// The system flags of RFC 9051 §2.3.2 a message has, as the bits of its
+/// `flags` column. `\Recent` is not among them: it belongs to a session.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type,
+)]
+#[sqlx(transparent)]
+pub struct Flags(i64);
 
 impl Flags {
     pub const SEEN: Flags = Flags(1);
@@ -18,17 +23,56 @@ impl Flags {
     pub const FLAGGED: Flags = Flags(4);
     pub const DELETED: Flags = Flags(8);
     pub const DRAFT: Flags = Flags(16);
+    /// Every system flag.
+    pub const ALL: Flags = Flags(31);
 
+    /// Each flag with its IMAP name, in the order IMAP lists them
+    /// (Dovecot's).
+    const NAMES: [(Flags, &str); 5] = [
+        (Flags::ANSWERED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::DELETED, "\\Deleted"),
+        (Flags::SEEN, "\\Seen"),
+        (Flags::DRAFT, "\\Draft"),
+    ];
+
+    /// Whether every flag of `other` is set.
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// The IMAP names of the flags set (`\Answered`, `\Seen`, …), in the
+    /// order IMAP lists them. The names are static; the lifetime is left to
+    /// the caller so that they chain with borrowed words such as keywords.
+    pub fn names<'a>(self) -> impl Iterator<Item = &'a str> {
+        Flags::NAMES
+            .into_iter()
+            .filter(move |&(flag, _)| self.contains(flag))
+            .map(|(_, name)| name)
+    }
 }
 
+/// The union: the flags set in either.
 impl std::ops::BitOr for Flags {
     type Output = Flags;
 
     fn bitor(self, rhs: Flags) -> Flags {
         Flags(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Flags {
+    fn bitor_assign(&mut self, rhs: Flags) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// The difference: the flags of `self` not set in `rhs`.
+impl std::ops::Sub for Flags {
+    type Output = Flags;
+
+    fn sub(self, rhs: Flags) -> Flags {
+        Flags(self.0 & !rhs.0)
     }
 }
 
@@ -38,9 +82,8 @@ pub struct MessageSummary {
     pub uid: i64,
     pub size: i64,
     pub internal_date: i64,
-    pub flags: i64,
-    /// Keywords (user flags), separated by spaces.
-    pub keywords: String,
+    pub flags: Flags,
+    pub keywords: Keywords,
     pub modseq: i64,
 }
 
@@ -59,8 +102,8 @@ pub struct MessageDetails {
     pub uid: i64,
     pub size: i64,
     pub internal_date: i64,
-    pub flags: i64,
-    pub keywords: String,
+    pub flags: Flags,
+    pub keywords: Keywords,
     pub modseq: i64,
     /// The envelope and body structure, as `mime::Parsed` wrote them.
     pub envelope: Option<String>,
@@ -333,7 +376,7 @@ impl WriteTx {
         } else {
             ""
         };
-        let mut rows: Vec<(i64, i64, i64, String)> = Vec::new();
+        let mut rows: Vec<(i64, i64, Flags, String)> = Vec::new();
         match among {
             None => {
                 let sql = format!(
@@ -369,7 +412,9 @@ impl WriteTx {
             removed += Tally::of(*flags, *size);
             refs.add(hash);
         }
-        let touched = self.touch_folder(folder_id, 0, -removed, "").await?;
+        let touched = self
+            .touch_folder(folder_id, 0, -removed, &Keywords::default())
+            .await?;
         let uids: Vec<i64> = rows.into_iter().map(|row| row.0).collect();
         self.record_expunged(folder_id, &uids, touched.modseq)
             .await?;
@@ -383,5 +428,43 @@ impl WriteTx {
             modseq: touched.modseq,
         });
         Ok(uids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_combine_as_sets() {
+        let seen_flagged = Flags::SEEN | Flags::FLAGGED;
+        assert!(seen_flagged.contains(Flags::SEEN));
+        assert!(!seen_flagged.contains(Flags::SEEN | Flags::DELETED));
+        assert_eq!(seen_flagged - Flags::SEEN, Flags::FLAGGED);
+        assert_eq!(seen_flagged - Flags::DRAFT, seen_flagged);
+        let mut all = Flags::default();
+        for flag in [Flags::SEEN, Flags::ANSWERED, Flags::FLAGGED] {
+            all |= flag;
+        }
+        all |= Flags::DELETED | Flags::DRAFT;
+        assert_eq!(all, Flags::ALL);
+    }
+
+    #[test]
+    fn flags_are_named_in_the_order_imap_lists_them() {
+        let names: Vec<&str> = Flags::ALL.names().collect();
+        assert_eq!(
+            names,
+            ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"]
+        );
+        let some: Vec<&str> = (Flags::DRAFT | Flags::SEEN).names().collect();
+        assert_eq!(some, ["\\Seen", "\\Draft"]);
+        assert_eq!(Flags::default().names().next(), None);
+    }
+
+    #[test]
+    fn flags_serialize_as_the_stored_bits() {
+        let json = serde_json::to_string(&(Flags::SEEN | Flags::DELETED)).unwrap();
+        assert_eq!(json, "9");
     }
 }

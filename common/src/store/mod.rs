@@ -30,6 +30,7 @@ mod domains;
 mod flags;
 mod folders;
 mod in_list;
+mod keywords;
 mod messages;
 mod queue;
 mod recent;
@@ -67,6 +68,7 @@ pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
 pub use domains::{Domain, NewDomain};
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, SpecialUse, Usage};
+pub use keywords::Keywords;
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,

@@ -24,6 +24,7 @@ store_tests!(
     failure_counters_count_and_reset,
     known_clients_are_remembered_for_a_while,
     flags_change_with_one_modseq_per_store,
+    flags_and_keywords_read_back_as_stored,
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
     subscriptions_are_names_apart_from_folders,
@@ -853,7 +854,7 @@ async fn flags_change_with_one_modseq_per_store(store: Store) {
     let seen = FlagChange {
         op: FlagOp::Add,
         flags: Flags::SEEN,
-        keywords: vec!["$Work".into()],
+        keywords: ["$Work"].into_iter().collect(),
     };
     let mut tx = store.begin().await.unwrap();
     let stored = tx
@@ -868,7 +869,7 @@ async fn flags_change_with_one_modseq_per_store(store: Store) {
         stored
             .messages
             .iter()
-            .all(|m| m.flags == 1 && m.keywords == "$Work")
+            .all(|m| m.flags == Flags::SEEN && m.keywords.iter().eq(["$Work"]))
     );
     let after = store.folder_by_id(folder.id).await.unwrap().unwrap();
     assert_eq!(after.highestmodseq, modseqs[0]);
@@ -887,6 +888,47 @@ async fn flags_change_with_one_modseq_per_store(store: Store) {
         .await
         .unwrap();
     assert_eq!(changed.iter().map(|m| m.uid).collect::<Vec<_>>(), [3]);
+}
+
+async fn flags_and_keywords_read_back_as_stored(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    let marks = [
+        (Flags::ALL, "$Label1 Work"),
+        (Flags::DELETED | Flags::DRAFT, "$Junk"),
+        (Flags::SEEN, ""),
+    ];
+    for (flags, keywords) in marks {
+        let mut new = message(50, &[folder.id]);
+        new.targets[0].flags = flags;
+        new.targets[0].keywords = keywords.split_whitespace().collect();
+        store.append(new).await.unwrap().unwrap();
+    }
+    let listed = store.messages(folder.id).await.unwrap();
+    let details = store
+        .message_details(folder.id, &[1, 2, 3], Columns::Flags)
+        .await
+        .unwrap();
+    assert_eq!((listed.len(), details.len()), (3, 3));
+    for ((summary, detail), (flags, keywords)) in listed.iter().zip(&details).zip(marks) {
+        assert_eq!(summary.flags, flags);
+        assert_eq!(detail.flags, flags);
+        assert!(summary.keywords.iter().eq(keywords.split_whitespace()));
+        assert_eq!(detail.keywords, summary.keywords);
+    }
+    let after = store.folder_by_id(folder.id).await.unwrap().unwrap();
+    assert!(after.keywords.iter().eq(["$Label1", "Work", "$Junk"]));
+    assert_eq!((after.unseen, after.deleted), (1, 2));
+    // EXPUNGE finds the messages marked \Deleted in SQL.
+    let mut tx = store.begin().await.unwrap();
+    let removed = tx.expunge_deleted(folder.id, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(removed, [1, 2]);
+    assert_eq!(store.first_unseen(folder.id).await.unwrap(), None);
+    assert!(store.usage_drift().await.unwrap().is_empty());
 }
 
 async fn copies_charge_quota_and_moves_do_not(store: Store) {

@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::num::NonZeroU32;
 
 use imap_codec::imap_types::fetch::{Part as PartSpec, Section};
-use postino_common::store::Flags;
+use postino_common::store::{Flags, Keywords};
 
 use super::mailbox_name;
 use super::render::{write_body_structure, write_envelope, write_string};
@@ -20,15 +20,6 @@ use super::response::{
     Capabilities, Code, Data, Esearch, FetchItem, List, MessageFlags, Resource, Response, Status,
     StatusItem, StatusKind,
 };
-
-/// The system flags, in the order FLAGS lists them.
-const SYSTEM_FLAGS: [(Flags, &str); 5] = [
-    (Flags::ANSWERED, "\\Answered"),
-    (Flags::FLAGGED, "\\Flagged"),
-    (Flags::DELETED, "\\Deleted"),
-    (Flags::SEEN, "\\Seen"),
-    (Flags::DRAFT, "\\Draft"),
-];
 
 /// Appends `response` to `out`, CRLF included.
 pub fn encode(response: &Response<'_>, utf8: bool, out: &mut Vec<u8>) {
@@ -277,14 +268,13 @@ fn write_data(out: &mut Vec<u8>, data: &Data<'_>, utf8: bool) {
 
 /// The system flags and `keywords`, with `\*` when `any` (new keywords may
 /// be made).
-fn write_mailbox_flags(out: &mut Vec<u8>, keywords: &str, any: bool) {
+fn write_mailbox_flags(out: &mut Vec<u8>, keywords: &Keywords, any: bool) {
     out.push(b'(');
     write_joined(
         out,
-        SYSTEM_FLAGS
-            .iter()
-            .map(|&(_, name)| name)
-            .chain(keywords.split_whitespace())
+        Flags::ALL
+            .names()
+            .chain(keywords)
             .chain(any.then_some("\\*")),
     );
     out.push(b')');
@@ -294,12 +284,11 @@ fn write_message_flags(out: &mut Vec<u8>, flags: &MessageFlags<'_>) {
     out.push(b'(');
     write_joined(
         out,
-        SYSTEM_FLAGS
-            .iter()
-            .filter(|&&(flag, _)| flags.flags.contains(flag))
-            .map(|&(_, name)| name)
+        flags
+            .flags
+            .names()
             .chain(flags.recent.then_some("\\Recent"))
-            .chain(flags.keywords.split_whitespace()),
+            .chain(flags.keywords),
     );
     out.push(b')');
 }
@@ -605,6 +594,10 @@ mod tests {
     use super::*;
     use crate::proto::response::{Attribute, Extension, LoginCapabilities};
 
+    fn keywords(text: &str) -> Keywords {
+        text.split_whitespace().collect()
+    }
+
     fn nz(n: u32) -> NonZeroU32 {
         NonZeroU32::new(n).expect("non-zero")
     }
@@ -687,8 +680,9 @@ mod tests {
             with(Code::BadCharset(&["UTF-8", "US-ASCII"])),
             "* OK [BADCHARSET (UTF-8 US-ASCII)] t\r\n"
         );
+        let forwarded_work = keywords("$Forwarded Work");
         assert_eq!(
-            with(Code::PermanentFlags(Some("$Forwarded Work"))),
+            with(Code::PermanentFlags(Some(&forwarded_work))),
             "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \
              $Forwarded Work \\*)] t\r\n"
         );
@@ -793,11 +787,11 @@ mod tests {
     fn mailbox_data() {
         // RFC 3501 §6.3.1.
         assert_eq!(
-            data(Data::Flags("")),
+            data(Data::Flags(&Keywords::default())),
             "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
         );
         assert_eq!(
-            data(Data::Flags("$Junk")),
+            data(Data::Flags(&keywords("$Junk"))),
             "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk)\r\n"
         );
         assert_eq!(data(Data::Exists(172)), "* 172 EXISTS\r\n");
@@ -1017,7 +1011,7 @@ mod tests {
         let flags = MessageFlags {
             flags: Flags::SEEN | Flags::ANSWERED,
             recent: true,
-            keywords: "$Forwarded  Work",
+            keywords: &keywords("$Forwarded Work"),
         };
         assert_eq!(
             fetch(&[
@@ -1034,7 +1028,7 @@ mod tests {
         let none = MessageFlags {
             flags: Flags::default(),
             recent: false,
-            keywords: "",
+            keywords: &Keywords::default(),
         };
         assert_eq!(
             fetch(&[FetchItem::Flags(none), FetchItem::InternalDate(0)]),

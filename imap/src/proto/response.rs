@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use imap_codec::imap_types::core::Tag;
 use imap_codec::imap_types::fetch::Section;
 use postino_common::mime::{Envelope, Part};
-use postino_common::store::{Flags, SpecialUse};
+use postino_common::store::{Flags, Keywords, SpecialUse};
 
 pub enum Response<'a> {
     /// A command's end: `tag OK [code] text`.
@@ -114,7 +114,7 @@ pub enum Code<'a> {
     OverQuota,
     /// The flags a client may store: the system flags, the mailbox's
     /// keywords and new ones (`\*`); `None` for none (a read-only mailbox).
-    PermanentFlags(Option<&'a str>),
+    PermanentFlags(Option<&'a Keywords>),
     PrivacyRequired,
     ReadOnly,
     ReadWrite,
@@ -190,7 +190,7 @@ pub enum Data<'a> {
     /// other users' or shared ones.
     Namespace,
     /// The mailbox's flags: the system flags and these keywords.
-    Flags(&'a str),
+    Flags(&'a Keywords),
     Exists(u32),
     Recent(u32),
     Expunge(u32),
@@ -269,7 +269,7 @@ pub enum FetchItem<'a> {
 pub struct MessageFlags<'a> {
     pub flags: Flags,
     pub recent: bool,
-    pub keywords: &'a str,
+    pub keywords: &'a Keywords,
 }
 
 /// A LIST or LSUB response.

@@ -44,7 +44,7 @@ impl Client<'_> {
         let target = AppendTarget {
             folder_id: folder.id,
             flags,
-            keywords: keywords.join(" "),
+            keywords,
             internal_date: date.map_or_else(now, |d| d.as_ref().timestamp()),
         };
         let message = NewMessage::to_folders(Arc::from(raw), vec![target]);

@@ -17,7 +17,7 @@ use imap_codec::imap_types::fetch::{
 use imap_codec::imap_types::sequence::SequenceSet;
 use postino_common::mime::{self, Envelope, Part, SectionText};
 use postino_common::store::{
-    Columns, FlagChange, FlagOp, Flags, MessageDetails, Store, StoreError,
+    Columns, FlagChange, FlagOp, Flags, Keywords, MessageDetails, Store, StoreError,
 };
 
 use super::view::View;
@@ -240,7 +240,11 @@ impl Client<'_> {
     ) -> bool {
         let row = message.row;
         let flags = MessageFlags {
-            flags: Flags(row.flags | seen_bit(seen_now)),
+            flags: if seen_now {
+                row.flags | Flags::SEEN
+            } else {
+                row.flags
+            },
             recent,
             keywords: &row.keywords,
         };
@@ -321,13 +325,13 @@ async fn mark_seen(store: &Store, view: &mut View, uids: &[i64]) -> Result<Vec<i
     let change = FlagChange {
         op: FlagOp::Add,
         flags: Flags::SEEN,
-        keywords: Vec::new(),
+        keywords: Keywords::default(),
     };
     let unseen: Vec<i64> = store
         .message_details(view.folder_id, uids, Columns::Flags)
         .await?
         .into_iter()
-        .filter(|m| !Flags(m.flags).contains(Flags::SEEN))
+        .filter(|m| !m.flags.contains(Flags::SEEN))
         .map(|m| m.uid)
         .collect();
     if unseen.is_empty() {
@@ -342,10 +346,6 @@ async fn mark_seen(store: &Store, view: &mut View, uids: &[i64]) -> Result<Vec<i
         view.own_change(message.modseq);
     }
     Ok(unseen)
-}
-
-fn seen_bit(seen_now: bool) -> i64 {
-    if seen_now { Flags::SEEN.0 } else { 0 }
 }
 
 /// The message with its description, read from the cache or, when the

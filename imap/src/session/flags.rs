@@ -6,29 +6,31 @@ use std::borrow::Cow;
 use imap_codec::imap_types::command::StoreModifier;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
-use postino_common::store::{FlagChange, FlagOp, Flags};
+use postino_common::store::{FlagChange, FlagOp, Flags, Keywords};
 
 use super::view::View;
 use super::{Client, Outcome};
 use crate::proto::{Code, Data, FetchItem, Status};
 
-/// System flags as bits and keywords by name; `None` for a flag that may
-/// not be stored (`\Recent`, unknown `\` flags).
-pub(super) fn split_flags(flags: &[Flag<'_>]) -> Option<(Flags, Vec<String>)> {
-    let mut bits = Flags::default();
-    let mut keywords = Vec::new();
+/// The system flags and the keywords of a flag list; `None` for a flag that
+/// may not be stored (`\Recent`, unknown `\` flags).
+pub(super) fn split_flags(flags: &[Flag<'_>]) -> Option<(Flags, Keywords)> {
+    let mut system = Flags::default();
+    let mut keywords = Keywords::default();
     for flag in flags {
         match flag {
-            Flag::Seen => bits = bits | Flags::SEEN,
-            Flag::Answered => bits = bits | Flags::ANSWERED,
-            Flag::Flagged => bits = bits | Flags::FLAGGED,
-            Flag::Deleted => bits = bits | Flags::DELETED,
-            Flag::Draft => bits = bits | Flags::DRAFT,
-            Flag::Keyword(atom) => keywords.push(atom.inner().to_string()),
+            Flag::Seen => system |= Flags::SEEN,
+            Flag::Answered => system |= Flags::ANSWERED,
+            Flag::Flagged => system |= Flags::FLAGGED,
+            Flag::Deleted => system |= Flags::DELETED,
+            Flag::Draft => system |= Flags::DRAFT,
+            Flag::Keyword(atom) => {
+                keywords.insert(atom.inner());
+            }
             Flag::Extension(_) => return None,
         }
     }
-    Some((bits, keywords))
+    Some((system, keywords))
 }
 
 impl Client<'_> {
@@ -49,7 +51,7 @@ impl Client<'_> {
         if !by_uid && view.out_of_range(set) {
             return Ok(Status::bad("No such message"));
         }
-        let Some((bits, keywords)) = split_flags(flags) else {
+        let Some((system, keywords)) = split_flags(flags) else {
             return Ok(Status::bad("That flag cannot be stored"));
         };
         let unchanged_since = modifiers
@@ -64,7 +66,7 @@ impl Client<'_> {
                 StoreType::Remove => FlagOp::Remove,
                 StoreType::Replace => FlagOp::Replace,
             },
-            flags: bits,
+            flags: system,
             keywords,
         };
         let uids: Vec<i64> = view

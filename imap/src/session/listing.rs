@@ -151,6 +151,8 @@ fn special_use(folder: Option<&Folder>) -> Option<Attribute> {
 
 #[cfg(test)]
 mod tests {
+    use postino_common::store::Keywords;
+
     use super::*;
 
     fn folder(name: &str) -> Folder {
@@ -167,7 +169,7 @@ mod tests {
             bytes: 0,
             deleted: 0,
             deleted_bytes: 0,
-            keywords: String::new(),
+            keywords: Keywords::default(),
             first_recent: 1,
         }
     }

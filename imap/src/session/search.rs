@@ -7,7 +7,7 @@
 
 use imap_codec::imap_types::core::{Charset, Tag};
 use imap_codec::imap_types::search::SearchKey;
-use postino_common::store::{Columns, Flags, MessageDetails, Store, StoreError};
+use postino_common::store::{Columns, MessageDetails, Store, StoreError};
 
 use super::view::View;
 use super::{Client, Outcome};
@@ -40,7 +40,7 @@ fn candidate<'a>(
     Candidate {
         seq,
         uid: row.uid as u32,
-        flags: Flags(row.flags),
+        flags: row.flags,
         keywords: &row.keywords,
         internal_date: row.internal_date,
         size: row.size,

@@ -8,7 +8,7 @@
 //! expunges as EXPUNGE or, under QRESYNC, VANISHED.
 
 use imap_codec::imap_types::sequence::SequenceSet;
-use postino_common::store::{Flags, Folder, Store, StoreError};
+use postino_common::store::{Flags, Folder, Keywords, Store, StoreError};
 
 use super::{Client, Enabled, LoggedIn};
 use crate::error::Chain;
@@ -33,7 +33,7 @@ pub(crate) struct View {
     /// (SEARCHRES, RFC 5182).
     pub saved: Vec<u32>,
     /// The folder's keywords as last announced in FLAGS.
-    keywords: String,
+    keywords: Keywords,
     /// UIDs that are `\Recent` in this session, ascending.
     recent: Vec<u32>,
 }
@@ -153,9 +153,14 @@ impl View {
     }
 
     /// The flags of a message of the view.
-    pub(crate) fn flags<'k>(&self, uid: i64, flags: i64, keywords: &'k str) -> MessageFlags<'k> {
+    pub(crate) fn flags<'k>(
+        &self,
+        uid: i64,
+        flags: Flags,
+        keywords: &'k Keywords,
+    ) -> MessageFlags<'k> {
         MessageFlags {
-            flags: Flags(flags),
+            flags,
             recent: self.is_recent(uid as u32),
             keywords,
         }
@@ -165,7 +170,7 @@ impl View {
 impl Client<'_> {
     /// Sends the flags a mailbox has (system flags and its keywords) and
     /// those a client may set, as SELECT does.
-    pub(crate) fn send_mailbox_flags(&mut self, keywords: &str, read_only: bool) {
+    pub(crate) fn send_mailbox_flags(&mut self, keywords: &Keywords, read_only: bool) {
         self.send(Data::Flags(keywords));
         let permanent = if read_only {
             Status::ok("Read-only mailbox").code(Code::PermanentFlags(None))
@@ -177,9 +182,9 @@ impl Client<'_> {
 
     /// Announces the folder's keywords with FLAGS and PERMANENTFLAGS
     /// (RFC 9051 §7.3.5) when they are not what the client was told.
-    pub(crate) fn announce_keywords(&mut self, view: &mut View, keywords: &str) {
-        if view.keywords != keywords {
-            keywords.clone_into(&mut view.keywords);
+    pub(crate) fn announce_keywords(&mut self, view: &mut View, keywords: &Keywords) {
+        if view.keywords != *keywords {
+            view.keywords.clone_from(keywords);
             self.send_mailbox_flags(keywords, view.read_only);
         }
     }

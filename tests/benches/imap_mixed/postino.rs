@@ -117,11 +117,11 @@ async fn fill(store: &Store, inboxes: &[i64], messages: usize, domain: &str) {
                     (message.flagged, Flags::FLAGGED),
                 ] {
                     if set {
-                        target.flags = target.flags | flag;
+                        target.flags |= flag;
                     }
                 }
                 if let Some(label) = message.label {
-                    target.keywords = LABELS[label].to_string();
+                    target.keywords = [LABELS[label]].into_iter().collect();
                 }
                 let stored = store
                     .append(NewMessage::to_folders(message.raw.into(), vec![target]))
