@@ -76,6 +76,11 @@ impl std::ops::Sub for Flags {
     }
 }
 
+/// The SQL test of `\Deleted`, written as the partial index
+/// `messages_deleted` has it (migration 0015), so that the index serves the
+/// queries that use it.
+pub(super) const IS_DELETED: &str = "(flags & 8) <> 0";
+
 /// What a folder listing gives for each message.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
 pub struct MessageSummary {
@@ -148,7 +153,7 @@ impl Store {
     /// order, stopping at the first.
     pub async fn first_unseen(&self, folder_id: i64) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT uid FROM messages WHERE folder_id = $1 AND flags % 2 = 0 ORDER BY uid LIMIT 1",
+            "SELECT uid FROM messages WHERE folder_id = $1 AND (flags & 1) = 0 ORDER BY uid LIMIT 1",
         )
         .bind(folder_id)
         .fetch_optional(self.pool())
@@ -292,10 +297,10 @@ impl Store {
         let folders: Vec<FolderTally> = sqlx::query_as(
             "SELECT a.address, f.name, f.messages, f.unseen, f.bytes, f.deleted, f.deleted_bytes, \
              COUNT(m.uid) AS counted_messages, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 2 = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_unseen, \
+             CAST(COALESCE(SUM(CASE WHEN (m.flags & 1) = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_unseen, \
              CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS counted_bytes, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_deleted, \
-             CAST(COALESCE(SUM(CASE WHEN m.flags % 16 >= 8 THEN m.size ELSE 0 END), 0) AS BIGINT) \
+             CAST(COALESCE(SUM(CASE WHEN (m.flags & 8) <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS counted_deleted, \
+             CAST(COALESCE(SUM(CASE WHEN (m.flags & 8) <> 0 THEN m.size ELSE 0 END), 0) AS BIGINT) \
              AS counted_deleted_bytes \
              FROM folders f JOIN accounts a ON a.id = f.account_id \
              LEFT JOIN messages m ON m.folder_id = f.id GROUP BY f.id, a.address",
@@ -369,12 +374,10 @@ impl WriteTx {
         only_deleted: bool,
     ) -> Result<Vec<i64>> {
         self.lock_folders(&[folder_id]).await?;
-        // The predicate is written as the partial index `messages_deleted`
-        // has it, so that the index serves it.
         let deleted = if only_deleted {
-            " AND flags % 16 >= 8"
+            format!(" AND {IS_DELETED}")
         } else {
-            ""
+            String::new()
         };
         let mut rows: Vec<(i64, i64, Flags, String)> = Vec::new();
         match among {

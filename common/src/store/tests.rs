@@ -25,6 +25,7 @@ store_tests!(
     known_clients_are_remembered_for_a_while,
     flags_change_with_one_modseq_per_store,
     flags_and_keywords_read_back_as_stored,
+    deleted_messages_are_found_through_their_index,
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
     subscriptions_are_names_apart_from_folders,
@@ -929,6 +930,31 @@ async fn flags_and_keywords_read_back_as_stored(store: Store) {
     assert_eq!(removed, [1, 2]);
     assert_eq!(store.first_unseen(folder.id).await.unwrap(), None);
     assert!(store.usage_drift().await.unwrap().is_empty());
+}
+
+async fn deleted_messages_are_found_through_their_index(store: Store) {
+    use sqlx::Row;
+
+    let explain = match store.backend() {
+        Backend::Sqlite => "EXPLAIN QUERY PLAN",
+        Backend::Postgres => "EXPLAIN",
+    };
+    let sql = format!(
+        "{explain} DELETE FROM messages WHERE folder_id = 1 AND {} RETURNING uid",
+        messages::IS_DELETED
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let plan: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get(row.len() - 1).unwrap())
+        .collect();
+    assert!(
+        plan.iter().any(|line| line.contains("messages_deleted")),
+        "{plan:?}"
+    );
 }
 
 async fn copies_charge_quota_and_moves_do_not(store: Store) {
