@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;
-use super::{Change, ChangeKind, Flags, MessageSummary, Result, WriteTx};
+use super::{Change, ChangeKind, Flags, MessageSummary, Result, Store, WriteTx};
 
 /// How a STORE changes flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +59,33 @@ pub struct FlagsStored {
     pub folder_keywords: Option<Keywords>,
 }
 
+impl Store {
+    /// Changes the flags of the messages `uids` of a folder, as
+    /// [`WriteTx::store_flags`] does, in a transaction of its own that is
+    /// made durable with the next flush rather than waiting for it (see
+    /// [`Durability`](super::Durability)).
+    pub async fn store_flags(
+        &self,
+        folder_id: i64,
+        uids: &[i64],
+        change: &FlagChange,
+        unchanged_since: Option<i64>,
+    ) -> Result<FlagsStored> {
+        let mut tx = self.begin().await?;
+        let stored = tx
+            .store_flags(folder_id, uids, change, unchanged_since)
+            .await?;
+        tx.commit_flushed_later().await?;
+        Ok(stored)
+    }
+}
+
 impl WriteTx {
     /// Changes the flags of the messages `uids` of a folder. Messages whose
     /// flags end as they were keep their MODSEQ; all the others get one new
     /// MODSEQ. With `unchanged_since`, a message whose MODSEQ is above it is
     /// not changed and is listed in `modified`.
-    pub async fn store_flags(
+    async fn store_flags(
         &mut self,
         folder_id: i64,
         uids: &[i64],

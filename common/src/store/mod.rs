@@ -367,6 +367,21 @@ enum Open {
     Writer(Option<OwnedMutexGuard<Writer>>),
 }
 
+/// When a commit returns.
+///
+/// Every commit is atomic, and nothing is ever acknowledged half done. Most
+/// wait until the commit is on disk. Flag changes need not: like Dovecot's
+/// default (`mail_fsync = optimized`), which leaves its index files to the
+/// kernel, a STORE is answered once committed, and the flush follows at
+/// once, shared with other commits. Killing the server loses nothing (the
+/// commit is with the database); only a crash of the machine in those few
+/// milliseconds can take back the last flag changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Flushed,
+    FlushedLater,
+}
+
 /// An open write transaction.
 pub struct WriteTx {
     tx: Open,
@@ -396,11 +411,28 @@ impl WriteTx {
     }
 
     /// Makes every change of this transaction durable, then announces it.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
+        self.finish(Durability::Flushed).await
+    }
+
+    /// Commits and announces the changes without waiting for the disk
+    /// flush, which follows within milliseconds; see [`Durability`].
+    pub(crate) async fn commit_flushed_later(self) -> Result<()> {
+        self.finish(Durability::FlushedLater).await
+    }
+
+    async fn finish(mut self, durability: Durability) -> Result<()> {
         let started = Instant::now();
         let pending = std::mem::take(&mut self.pending);
         match std::mem::replace(&mut self.tx, Open::Writer(None)) {
             Open::Pooled(mut tx) => {
+                if durability == Durability::FlushedLater {
+                    // PostgreSQL's WAL writer flushes it within a few
+                    // hundred milliseconds; the commit is atomic either way.
+                    sqlx::query("SET LOCAL synchronous_commit = off")
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 // NOTIFY is delivered at commit, to this node's listener too.
                 for change in &pending {
                     sqlx::query("SELECT pg_notify($1, $2)")
@@ -423,7 +455,10 @@ impl WriteTx {
                 // The next writer may go while this commit is being flushed.
                 drop(turn);
                 if let Some(wal_sync) = &self.store.inner.wal_sync {
-                    wal_sync.durable().await?;
+                    match durability {
+                        Durability::Flushed => wal_sync.durable().await?,
+                        Durability::FlushedLater => wal_sync.flush_soon(),
+                    }
                 }
             }
         }

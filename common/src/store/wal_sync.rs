@@ -39,6 +39,14 @@ impl WalSync {
         Ok(WalSync { waiting })
     }
 
+    /// Asks for a flush of everything committed before the call, without
+    /// waiting for it.
+    pub(super) fn flush_soon(&self) {
+        let (done, _) = oneshot::channel();
+        // A stopped flusher is reported by the next durable commit.
+        let _ = self.waiting.send(done);
+    }
+
     /// Returns once everything committed before the call is on disk.
     pub(super) async fn durable(&self) -> Result<()> {
         let (done, flushed) = oneshot::channel();

@@ -337,11 +337,9 @@ async fn mark_seen(store: &Store, view: &mut View, uids: &[i64]) -> Result<Vec<i
     if unseen.is_empty() {
         return Ok(unseen);
     }
-    let mut tx = store.begin().await?;
-    let stored = tx
+    let stored = store
         .store_flags(view.folder_id, &unseen, &change, None)
         .await?;
-    tx.commit().await?;
     for message in &stored.messages {
         view.own_change(message.modseq);
     }

@@ -77,11 +77,11 @@ impl Client<'_> {
         if unchanged_since.is_some() {
             self.enable_condstore(view);
         }
-        let mut tx = self.ctx.store.begin().await?;
-        let stored = tx
+        let stored = self
+            .ctx
+            .store
             .store_flags(view.folder_id, &uids, &change, unchanged_since)
             .await?;
-        tx.commit().await?;
         let (condstore, qresync) = (self.enabled.condstore, self.enabled.qresync);
         if let Some(keywords) = &stored.folder_keywords {
             self.announce_keywords(view, keywords);
