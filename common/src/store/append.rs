@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::mime;
 
 use super::counters::Tally;
+use super::writer_thread::WriterThread;
 use super::{
     Backend, Change, ChangeKind, Flags, Inner, Keywords, Result, Store, StoreError, WriteTx,
     is_transient,
@@ -204,9 +205,14 @@ pub(super) struct Handle {
 
 impl Handle {
     /// Starts the writers: one on SQLite, which has one writer at a time
-    /// anyway; several on PostgreSQL, where batches for different mailboxes
-    /// lock different rows and their commits' flushes overlap.
-    pub(super) fn spawn(store: Weak<Inner>, backend: Backend) -> Handle {
+    /// anyway, on the writer's thread; several on PostgreSQL, where batches
+    /// for different mailboxes lock different rows and their commits'
+    /// flushes overlap.
+    pub(super) fn spawn(
+        store: Weak<Inner>,
+        backend: Backend,
+        thread: Option<&WriterThread>,
+    ) -> Handle {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let queue = Arc::new(Mutex::new(queue));
         let writers = match backend {
@@ -214,7 +220,11 @@ impl Handle {
             Backend::Postgres => POSTGRES_WRITERS,
         };
         for _ in 0..writers {
-            tokio::spawn(write_batches(store.clone(), queue.clone()));
+            let writer = write_batches(store.clone(), queue.clone());
+            match thread {
+                Some(thread) => thread.spawn(writer),
+                None => drop(tokio::spawn(writer)),
+            }
         }
         Handle { jobs }
     }

@@ -71,12 +71,16 @@ impl Store {
         change: &FlagChange,
         unchanged_since: Option<i64>,
     ) -> Result<FlagsStored> {
-        let mut tx = self.begin().await?;
-        let stored = tx
-            .store_flags(folder_id, uids, change, unchanged_since)
-            .await?;
-        tx.commit_flushed_later().await?;
-        Ok(stored)
+        let uids = uids.to_vec();
+        let change = change.clone();
+        self.write(move |mut tx| async move {
+            let stored = tx
+                .store_flags(folder_id, &uids, &change, unchanged_since)
+                .await?;
+            tx.commit_flushed_later().await?;
+            Ok(stored)
+        })
+        .await
     }
 }
 

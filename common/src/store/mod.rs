@@ -40,7 +40,9 @@ mod throttle;
 mod vanished;
 mod wal_sync;
 mod web_sessions;
+mod writer_thread;
 
+use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -165,6 +167,8 @@ struct Inner {
     /// Makes SQLite commits durable, many at a time; `None` on PostgreSQL,
     /// whose commits are durable when they return.
     wal_sync: Option<wal_sync::WalSync>,
+    /// Runs SQLite's hot write transactions; `None` on PostgreSQL.
+    writer_thread: Option<writer_thread::WriterThread>,
     changes: changes::Hub,
     appender: append::Handle,
 }
@@ -217,13 +221,18 @@ impl Store {
             Backend::Sqlite => Some(Arc::new(Mutex::new(Writer::open(&options).await?))),
             Backend::Postgres => None,
         };
+        let writer_thread = match backend {
+            Backend::Sqlite => Some(writer_thread::WriterThread::start().map_err(sqlx::Error::Io)?),
+            Backend::Postgres => None,
+        };
         let inner = Arc::new_cyclic(|weak| Inner {
             pool,
             backend,
             writer,
             wal_sync,
+            appender: append::Handle::spawn(weak.clone(), backend, writer_thread.as_ref()),
+            writer_thread,
             changes,
-            appender: append::Handle::spawn(weak.clone(), backend),
         });
         Ok(Store { inner })
     }
@@ -268,23 +277,52 @@ impl Store {
     /// loss in a crash costs nothing: on SQLite in the writer's turn, with
     /// no BEGIN and COMMIT around it and no wait for the disk; on
     /// PostgreSQL on any connection. Returns the row it returns, if any.
-    async fn write_alone<'q, O>(
+    async fn write_alone<O>(
         &self,
-        query: QueryAs<'q, Any, O, AnyArguments>,
+        query: QueryAs<'static, Any, O, AnyArguments>,
     ) -> Result<Option<O>>
     where
-        O: Send + Unpin + for<'r> FromRow<'r, AnyRow>,
+        O: Send + Unpin + 'static + for<'r> FromRow<'r, AnyRow>,
     {
-        let Some(writer) = &self.inner.writer else {
+        let Some(writer) = self.inner.writer.clone() else {
             return Ok(query.fetch_optional(self.pool()).await?);
         };
-        let started = Instant::now();
-        let mut turn = writer.lock().await;
-        crate::metrics::lock_waited(started.elapsed());
-        if turn.open {
-            turn.rollback().await?;
+        self.on_writer_thread(async move {
+            let started = Instant::now();
+            let mut turn = writer.lock().await;
+            crate::metrics::lock_waited(started.elapsed());
+            if turn.open {
+                turn.rollback().await?;
+            }
+            Ok(query.fetch_optional(turn.conn()?).await?)
+        })
+        .await
+    }
+
+    /// Runs `work` with a new write transaction, on SQLite on the writer's
+    /// own thread (see [`writer_thread`]); `work` commits it or drops it.
+    pub async fn write<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(WriteTx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        self.on_writer_thread(async move { work(store.begin().await?).await })
+            .await
+    }
+
+    /// Runs a write transaction on SQLite's writer thread, or where it is
+    /// on PostgreSQL, whose writers do not take turns.
+    async fn on_writer_thread<T, F>(&self, work: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inner.writer_thread {
+            Some(thread) => thread.run(work).await,
+            None => work.await,
         }
-        Ok(query.fetch_optional(turn.conn()?).await?)
     }
 
     /// Closes every database connection.

@@ -38,23 +38,34 @@ impl Client<'_> {
             .into_iter()
             .map(|(_, uid)| i64::from(uid))
             .collect();
-        let mut tx = store.begin().await?;
-        let map = if moving {
-            tx.move_messages(source, &uids, target.id).await?
-        } else {
-            match tx.copy_messages(source, &uids, target.id).await? {
-                Ok(map) => map,
-                Err(_) => return Ok(Status::no("Over quota").code(Code::OverQuota)),
-            }
+        let target_id = target.id;
+        let named = uids.len();
+        let copied = store
+            .write(move |mut tx| async move {
+                let map = if moving {
+                    tx.move_messages(source, &uids, target_id).await?
+                } else {
+                    match tx.copy_messages(source, &uids, target_id).await? {
+                        Ok(map) => map,
+                        Err(_) => return Ok(None),
+                    }
+                };
+                // As Dovecot does, a message of the view that another
+                // session expunged makes the whole command fail: the
+                // transaction is dropped, so nothing is copied or moved.
+                if map.len() == uids.len() {
+                    tx.commit().await?;
+                }
+                Ok(Some(map))
+            })
+            .await?;
+        let Some(map) = copied else {
+            return Ok(Status::no("Over quota").code(Code::OverQuota));
         };
-        // As Dovecot does, a message of the view that another session
-        // expunged makes the whole command fail: the transaction is
-        // dropped, so nothing is copied or moved.
-        if map.len() != uids.len() {
+        if map.len() != named {
             let refused = Status::no("Some of the requested messages no longer exist");
             return Ok(refused.code(Code::ExpungeIssued));
         }
-        tx.commit().await?;
         if map.is_empty() {
             return Ok(Status::ok(if moving {
                 "MOVE completed, nothing to do"

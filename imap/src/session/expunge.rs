@@ -17,10 +17,16 @@ impl Client<'_> {
                 .map(|(_, uid)| i64::from(uid))
                 .collect()
         });
-        let store = &self.ctx.store;
-        let mut tx = store.begin().await?;
-        let removed = tx.expunge_deleted(view.folder_id, among.as_deref()).await?;
-        tx.commit().await?;
+        let folder_id = view.folder_id;
+        let removed = self
+            .ctx
+            .store
+            .write(move |mut tx| async move {
+                let removed = tx.expunge_deleted(folder_id, among.as_deref()).await?;
+                tx.commit().await?;
+                Ok(removed)
+            })
+            .await?;
         let removed: Vec<u32> = removed.into_iter().map(|uid| uid as u32).collect();
         // Report what other sessions expunged too before the tagged OK, as
         // Dovecot does, even if their notification is still on its way.
