@@ -5,6 +5,7 @@
 
 mod admin;
 mod imap;
+mod imap_encode;
 mod mime;
 mod smtp;
 
@@ -73,6 +74,7 @@ pub const TARGETS: &[Target] = &[
     imap::FRAMING,
     imap::COMMAND,
     imap::RENDER,
+    imap_encode::ENCODE,
     smtp::COMMAND,
     smtp::DATA,
     smtp::AUTH,
