@@ -383,18 +383,12 @@ impl WriteTx {
             return Ok(Ok(Stored::default()));
         }
         sqlx::query(
-            "INSERT INTO blobs (hash, size, refcount) VALUES ($1, $2, $3) \
+            "INSERT INTO blobs (hash, size, refcount, data) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount",
         )
         .bind(hash)
         .bind(size)
         .bind(references as i64)
-        .execute(self.conn())
-        .await?;
-        sqlx::query(
-            "INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
-        )
-        .bind(hash)
         .bind(&message.raw[..])
         .execute(self.conn())
         .await?;

@@ -1,7 +1,5 @@
 //! Message bodies: stored once however many messages and queue entries use
-//! them, and counted, so that the last one to go deletes the body. The
-//! count is in `blobs`, the bytes in `blob_data`, so that counting does not
-//! write the bytes again; deleting a `blobs` row deletes its bytes.
+//! them, and counted, so that the last one to go deletes the body.
 //!
 //! A write that adds or drops references changes them set by set: one
 //! statement per distinct count, not one per message.

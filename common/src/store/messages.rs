@@ -245,7 +245,7 @@ impl Store {
         let mut bodies = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(MAX_IN_LIST) {
             let sql = format!(
-                "SELECT m.uid, b.data FROM messages m JOIN blob_data b ON b.hash = m.blob_hash \
+                "SELECT m.uid, b.data FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
                  WHERE m.folder_id = $1 AND m.uid IN ({}) ORDER BY m.uid",
                 placeholders(2, chunk.len())
             );
@@ -271,7 +271,7 @@ impl Store {
     /// The raw bytes of one message.
     pub async fn message_body(&self, folder_id: i64, uid: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT b.data FROM messages m JOIN blob_data b ON b.hash = m.blob_hash \
+            "SELECT b.data FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
              WHERE m.folder_id = $1 AND m.uid = $2",
         )
         .bind(folder_id)

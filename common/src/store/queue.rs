@@ -152,7 +152,7 @@ impl Store {
     /// The raw message of a queue entry.
     pub async fn queued_message(&self, queue_id: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT b.data FROM queue q JOIN blob_data b ON b.hash = q.blob_hash WHERE q.id = $1",
+            "SELECT b.data FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1",
         )
         .bind(queue_id)
         .fetch_optional(self.pool())
@@ -243,9 +243,8 @@ impl Store {
     ) -> Result<Option<LeasedMessage>> {
         let row: Option<LeasedRow> = sqlx::query_as(
             "SELECT q.id, q.sender, b.size, q.created_at, q.next_attempt_at, q.leased_until, \
-             q.leased_by, q.envid, q.ret, d.data, q.delay_notice_at \
-             FROM queue q JOIN blobs b ON b.hash = q.blob_hash JOIN blob_data d ON d.hash = q.blob_hash \
-             WHERE q.id = $1 AND q.leased_by = $2",
+             q.leased_by, q.envid, q.ret, b.data, q.delay_notice_at \
+             FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1 AND q.leased_by = $2",
         )
         .bind(queue_id)
         .bind(worker)

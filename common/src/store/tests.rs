@@ -252,7 +252,6 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
         .unwrap()
         .unwrap();
     assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 3);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM blob_data").await, 1);
 
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.expunge(a.id, &[1, 2, 99]).await.unwrap(), [1, 2]);
@@ -262,7 +261,6 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
     tx.expunge(b.id, &[1]).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM blobs").await, 0);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM blob_data").await, 0);
     assert!(store.usage_drift().await.unwrap().is_empty());
 }
 
