@@ -19,8 +19,7 @@ use crate::mime;
 use super::counters::Tally;
 use super::writer_thread::WriterThread;
 use super::{
-    Backend, Change, ChangeKind, Flags, Inner, Keywords, Result, Store, StoreError, WriteTx,
-    is_transient,
+    Change, ChangeKind, Flags, Inner, Keywords, Result, Store, StoreError, WriteTx, is_transient,
 };
 
 /// Most appends in one commit.
@@ -204,26 +203,19 @@ pub(super) struct Handle {
 }
 
 impl Handle {
-    /// Starts the writers: one on SQLite, which has one writer at a time
-    /// anyway, on the writer's thread; several on PostgreSQL, where batches
-    /// for different mailboxes lock different rows and their commits'
-    /// flushes overlap.
-    pub(super) fn spawn(
-        store: Weak<Inner>,
-        backend: Backend,
-        thread: Option<&WriterThread>,
-    ) -> Handle {
+    /// Starts the writers: on SQLite's writer thread, one, since SQLite has
+    /// one writer at a time anyway; without one (PostgreSQL), several, as
+    /// batches for different mailboxes lock different rows and their
+    /// commits' flushes overlap.
+    pub(super) fn spawn(store: Weak<Inner>, thread: Option<&WriterThread>) -> Handle {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let queue = Arc::new(Mutex::new(queue));
-        let writers = match backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => POSTGRES_WRITERS,
-        };
-        for _ in 0..writers {
-            let writer = write_batches(store.clone(), queue.clone());
-            match thread {
-                Some(thread) => thread.spawn(writer),
-                None => drop(tokio::spawn(writer)),
+        match thread {
+            Some(thread) => thread.spawn(write_batches(store, queue)),
+            None => {
+                for _ in 0..POSTGRES_WRITERS {
+                    tokio::spawn(write_batches(store.clone(), queue.clone()));
+                }
             }
         }
         Handle { jobs }

@@ -230,7 +230,7 @@ impl Store {
             backend,
             writer,
             wal_sync,
-            appender: append::Handle::spawn(weak.clone(), backend, writer_thread.as_ref()),
+            appender: append::Handle::spawn(weak.clone(), writer_thread.as_ref()),
             writer_thread,
             changes,
         });
