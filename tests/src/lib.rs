@@ -296,10 +296,13 @@ pub struct Listeners {
 }
 
 impl Listeners {
+    /// How many listeners a configuration has.
+    pub const COUNT: usize = 6;
+
     /// Six distinct loopback ports that were free a moment ago: bound
     /// together, then released for the server to take.
     pub fn free() -> Listeners {
-        let sockets: Vec<StdTcpListener> = (0..6).map(|_| bind_unused_port()).collect();
+        let sockets: Vec<StdTcpListener> = (0..Self::COUNT).map(|_| bind_unused_port()).collect();
         let addr = |i: usize| sockets[i].local_addr().expect("address of a bound socket");
         Listeners {
             smtp_mx: addr(0),
@@ -312,7 +315,7 @@ impl Listeners {
     }
 
     /// Each listener with its configuration key, in the order `serve` binds them.
-    pub fn keyed(&self) -> [(&'static str, SocketAddr); 6] {
+    pub fn keyed(&self) -> [(&'static str, SocketAddr); Self::COUNT] {
         [
             ("smtp.listen_mx", self.smtp_mx),
             ("smtp.listen_submission", self.smtp_submission),

@@ -3,11 +3,12 @@
 //! one error line that names the configuration key (and the line of the
 //! file), and a good file must pass.
 
-use std::net::TcpListener;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use postino_tests::{Backend, TEST_LIMIT, TestConfig, cli, postino, within};
+use postino_tests::{Backend, Listeners, TEST_LIMIT, TestConfig, cli, postino, within};
 use tempfile::TempDir;
 
 /// How long a start that cannot succeed may take to say so.
@@ -16,9 +17,11 @@ const FAIL_FAST: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn serve_on_a_taken_port_names_the_key() {
     within(TEST_LIMIT, async {
-        let config = TestConfig::new(Backend::Sqlite).await;
-        for (key, addr) in config.listeners.keyed() {
-            let _taken = TcpListener::bind(addr).unwrap();
+        for index in 0..Listeners::COUNT {
+            // A fresh configuration for each key, its port taken at once: the
+            // ports of a configuration are free only for a moment, and other
+            // test binaries pick from the same range.
+            let (config, key, addr, _taken) = config_with_taken(index).await;
             let started = Instant::now();
             let out = cli(&config.path, &["serve"], None).await;
             assert!(
@@ -40,6 +43,20 @@ async fn serve_on_a_taken_port_names_the_key() {
         }
     })
     .await;
+}
+
+/// A new configuration whose listener number `index` this test holds, with
+/// that listener's key and address.
+async fn config_with_taken(index: usize) -> (TestConfig, &'static str, SocketAddr, TcpListener) {
+    loop {
+        let config = TestConfig::new(Backend::Sqlite).await;
+        let (key, addr) = config.listeners.keyed()[index];
+        match TcpListener::bind(addr) {
+            Ok(taken) => return (config, key, addr, taken),
+            Err(error) if error.kind() == ErrorKind::AddrInUse => continue,
+            Err(error) => panic!("bind {addr}: {error}"),
+        }
+    }
 }
 
 /// `check-config` on `text`, expected to fail on `key` at `line`.
