@@ -44,10 +44,10 @@ pub struct Measured {
     pub figures: Figures,
     /// How long the warm-up SELECTs (one per user) took.
     pub warm_up: Duration,
-    /// The resident set (KiB) of the server's processes before the load
-    /// and at the end of the window.
-    pub rss_start: Option<u64>,
-    pub rss_end: Option<u64>,
+    /// The resident set (KiB) of the server's processes before the load,
+    /// then at the end of each quarter of the measured window: whether the
+    /// memory levels off shows in the last ones.
+    pub rss: [Option<u64>; 5],
     pub failures: Vec<String>,
     pub violations: Vec<String>,
     /// Answers explained by another session's EXPUNGE (see [`session`]).
@@ -77,7 +77,7 @@ impl Figures {
 /// [`WARM_UP`] and `seconds` more, measured.
 pub async fn run(target: &Target<'_>, clients: usize, seconds: u64, mode: Mode) -> Measured {
     let (warm_up, mut failures) = select_each(target.addr, target.users, clients).await;
-    let rss_start = tree_rss(target.pid);
+    let mut rss = [tree_rss(target.pid), None, None, None, None];
     let started = Instant::now();
     let window = started + WARM_UP;
     let deadline = window + Duration::from_secs(seconds);
@@ -87,8 +87,12 @@ pub async fn run(target: &Target<'_>, clients: usize, seconds: u64, mode: Mode) 
         let (addr, users) = (target.addr, users.clone());
         tasks.spawn(async move { client(i, addr, &users, mode, deadline).await });
     }
-    tokio::time::sleep_until(deadline.into()).await;
-    let rss_end = tree_rss(target.pid);
+    // The last quarter ends at the deadline.
+    let quarter = Duration::from_secs(seconds) / 4;
+    for (i, sample) in rss.iter_mut().enumerate().skip(1) {
+        tokio::time::sleep_until((window + quarter * i as u32).into()).await;
+        *sample = tree_rss(target.pid);
+    }
     let mut samples = Vec::new();
     let mut violations = Vec::new();
     let mut races = Races::default();
@@ -103,8 +107,7 @@ pub async fn run(target: &Target<'_>, clients: usize, seconds: u64, mode: Mode) 
     Measured {
         figures: Figures::of(&samples, window, deadline),
         warm_up,
-        rss_start,
-        rss_end,
+        rss,
         failures,
         violations,
         races,

@@ -47,8 +47,9 @@ pub fn table(title: &str, left: &Side<'_>, right: &Side<'_>) {
         ("warm-up SELECTs", |m| {
             format!("{:.1} s", m.warm_up.as_secs_f64())
         }),
-        ("RSS start / end", |m| {
-            format!("{} / {}", mib(m.rss_start), mib(m.rss_end))
+        ("RSS MiB", |m| {
+            let each: Vec<String> = m.rss.iter().map(|&kib| mib(kib)).collect();
+            each.join(" / ")
         }),
         ("failures", |m| m.failures.len().to_string()),
         ("violations", |m| m.violations.len().to_string()),
@@ -97,7 +98,7 @@ fn millis(duration: Duration) -> String {
 
 fn mib(kib: Option<u64>) -> String {
     kib.map_or("n/a".to_string(), |kib| {
-        format!("{:.1} MiB", kib as f64 / 1024.0)
+        format!("{:.0}", kib as f64 / 1024.0)
     })
 }
 
@@ -107,7 +108,8 @@ pub fn legend() {
         "Latency is from sending a command to its tagged OK; only commands answered OK and sent \
          in the measured window count. A stall is the longest time in the window during which \
          no command of any client completed. Slow: over {} s. RSS: the server's processes (for \
-         Dovecot, the master and its children), before the warm-up and at the end of the window. \
+         Dovecot, the master and its children), before the load and at the end of each quarter \
+         of the measured window. \
          Expunge races: NO [EXPUNGEISSUED], or COPY answered OK without COPYUID, because another \
          session expunged the messages. Left after EXPUNGE: messages a session marked \\Deleted \
          and still saw after its EXPUNGE, expunged by another session and not yet reported.",
