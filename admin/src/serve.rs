@@ -11,8 +11,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use postino_common::listener::ConnectionLimits;
 use postino_common::store::{EXPUNGED_KEPT_FOR, Store, now};
 use postino_common::tls::{CertificateSource, server_config};
-use postino_config::Config;
+use postino_config::{ClamdAddress, Config, OnFailure};
 use postino_smtp::authres::Verifier;
+use postino_smtp::scan::Clamd;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_rustls::TlsAcceptor;
@@ -166,6 +167,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.dns.timeout.0,
         )
         .context("cannot set up the DNS resolver for SPF, DKIM and DMARC checks")?,
+        scanner: scanner(&config),
     });
     postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
     if smtp.enabled {
@@ -290,6 +292,28 @@ fn hourly_upkeep(ops: ops::Ops, store: Store, shutdown: CancellationToken, track
             }
         }
     });
+}
+
+/// Content scanning on the MX, from `[antispam]`; `None` when no scanner is set.
+fn scanner(config: &Config) -> Option<postino_smtp::scan::Scanner> {
+    let antispam = &config.antispam;
+    antispam.enabled().then(|| postino_smtp::scan::Scanner {
+        clamd: antispam.clamd.as_ref().map(|address| match address {
+            ClamdAddress::Tcp(host_port) => Clamd::Tcp(host_port.to_string()),
+            ClamdAddress::Unix(path) => Clamd::Unix(path.clone()),
+        }),
+        servers: antispam
+            .rspamd_url
+            .iter()
+            .map(|url| url.0.to_string())
+            .collect(),
+        timeout: antispam.timeout.0,
+        max_size: usize::try_from(antispam.max_size.0).unwrap_or(usize::MAX),
+        on_failure: match antispam.on_failure {
+            OnFailure::Tempfail => postino_smtp::scan::OnFailure::Tempfail,
+            OnFailure::Accept => postino_smtp::scan::OnFailure::Accept,
+        },
+    })
 }
 
 /// The settings of outbound delivery, from `[delivery]` and `[dns]`.

@@ -239,6 +239,18 @@ pub fn delivery_max_concurrent() -> u32 {
     50
 }
 
+/// A scan may take 15 seconds: rspamd's own DNS look-ups are bounded
+/// well inside that, and the client waits for the reply anyway.
+pub fn antispam_timeout() -> HumanDuration {
+    HumanDuration::from_secs(15)
+}
+
+/// Messages up to 20 MB are scanned; spam is small, and larger mail (scans
+/// of documents between offices) would only slow the scanner down.
+pub fn antispam_max_size() -> ByteSize {
+    ByteSize(20 * MB)
+}
+
 fn any(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
 }

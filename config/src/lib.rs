@@ -9,6 +9,7 @@
 //!
 //! This crate knows TOML and the file system only: no sockets, no store.
 
+mod antispam;
 pub mod defaults;
 mod delivery;
 mod dns;
@@ -21,6 +22,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::antispam::{AntispamConfig, ClamdAddress, OnFailure, RspamdUrl};
 pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+use crate::antispam::AntispamConfig;
 use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
@@ -44,6 +45,8 @@ pub struct Config {
     pub dns: DnsConfig,
     /// `[delivery]`: how queued mail reaches other servers.
     pub delivery: DeliveryConfig,
+    /// `[antispam]`: content scanning on the MX.
+    pub antispam: AntispamConfig,
 }
 
 /// Which database holds the store.
@@ -258,6 +261,7 @@ impl Config {
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
+            antispam: AntispamConfig::default(),
         }
     }
 
@@ -281,6 +285,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
+            antispam: AntispamConfig::default(),
         }
     }
 }

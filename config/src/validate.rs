@@ -62,6 +62,7 @@ pub(crate) fn check(
     check_tls(config, base, &mut problems);
     check_listeners(config, &mut problems);
     check_delivery(config, &mut problems);
+    check_antispam(config, &mut problems);
     match problems
         .found
         .into_iter()
@@ -211,6 +212,15 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
     }
     if config.imap.max_message_size.0 == 0 {
         problems.at("imap.max_message_size", "must be at least 1 byte");
+    }
+}
+
+fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
+    if config.antispam.timeout.0.is_zero() {
+        problems.at("antispam.timeout", "must be at least 1s");
+    }
+    if config.antispam.max_size.0 == 0 {
+        problems.at("antispam.max_size", "must be at least 1 byte");
     }
 }
 

@@ -288,50 +288,15 @@ fn fold_point(line: &str) -> Option<usize> {
 /// may write those (RFC 8601 §5). Everything else, the body included, is
 /// kept byte for byte.
 pub fn strip_forged_results(message: &[u8], hostname: &str) -> Vec<u8> {
-    let mut kept = Vec::with_capacity(message.len());
-    let mut rest = message;
-    while !rest.is_empty() && !starts_with_line_end(rest) {
-        let field_len = field_length(rest);
-        let (field, tail) = rest.split_at(field_len);
-        if !is_our_result(field, hostname) {
-            kept.extend_from_slice(field);
-        }
-        rest = tail;
-    }
-    kept.extend_from_slice(rest);
-    kept
-}
-
-/// Whether `bytes` starts with the empty line that ends the header section.
-fn starts_with_line_end(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\r\n") || bytes.starts_with(b"\n")
-}
-
-/// The length of the header field at the start of `header`: its first line
-/// and every continuation line (one starting with a space or tab), each with
-/// its line ending.
-fn field_length(header: &[u8]) -> usize {
-    let mut end = 0;
-    loop {
-        match header[end..].iter().position(|&b| b == b'\n') {
-            None => return header.len(),
-            Some(newline) => end += newline + 1,
-        }
-        if !matches!(header.get(end), Some(b' ' | b'\t')) {
-            return end;
-        }
-    }
+    crate::header::without_fields(message, |field| is_forged_result(field, hostname))
 }
 
 /// Whether `field` is an `Authentication-Results` field with authserv-id
-/// `hostname`.
-fn is_our_result(field: &[u8], hostname: &str) -> bool {
-    let Some(colon) = field.iter().position(|&b| b == b':') else {
+/// `hostname`, which only we may write.
+pub(crate) fn is_forged_result(field: &[u8], hostname: &str) -> bool {
+    let Some((name, value)) = crate::header::split_field(field) else {
         return false;
     };
-    let (name, value) = (&field[..colon], &field[colon + 1..]);
-    // RFC 5322 §4.5 (obsolete syntax): white space before the colon.
-    let name = name.trim_ascii_end();
     if !name.eq_ignore_ascii_case(FIELD_NAME.as_bytes()) {
         return false;
     }

@@ -21,6 +21,7 @@ use postino_common::store::StoreError;
 use crate::connection::Expired;
 use crate::metrics::{Rejection, rejected};
 use crate::proto::{DataError, MAX_TEXT_LINE, Reply, SyntaxError};
+use crate::scan::Outcome;
 
 /// Why a command could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +158,29 @@ pub(crate) fn content(err: DataError, max: usize) -> Reply {
             ),
         ),
     }
+}
+
+/// The reply to a message the content scan refused, or `None` when it
+/// is to be delivered.
+pub(crate) fn refused_by_scan(outcome: &Outcome) -> Option<Reply> {
+    Some(match outcome {
+        Outcome::Inbox { .. } | Outcome::Junk { .. } => return None,
+        Outcome::Infected { signature } => rejected(
+            Rejection::Malware,
+            Reply::new(
+                554,
+                "5.7.1",
+                format!("Message refused: malware found ({signature})"),
+            ),
+        ),
+        Outcome::Reject { text } => {
+            rejected(Rejection::Spam, Reply::new(550, "5.7.1", text.clone()))
+        }
+        Outcome::Defer { text } => rejected(
+            Rejection::ScanDeferred,
+            Reply::new(451, "4.7.1", text.clone()),
+        ),
+    })
 }
 
 /// The reply that ends a session whose client ran out of time.

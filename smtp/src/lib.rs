@@ -5,15 +5,18 @@
 //! `proto` is the protocol as bytes; `connection` owns a socket and its
 //! buffers; `session` runs one client's conversation, a file per verb group;
 //! `error` turns what goes wrong into replies;
-//! `session/deliver` turns an accepted message into a stored one; `metrics`
-//! counts sessions, messages, refusals and delivery attempts.
+//! `session/deliver` turns an accepted message into a stored one, after
+//! `scan` has had rspamd look at it; `metrics` counts sessions, messages,
+//! refusals, verdicts and delivery attempts.
 
 pub mod authres;
 mod connection;
 mod error;
+mod header;
 pub mod metrics;
 pub mod outbound;
 pub mod proto;
+pub mod scan;
 mod session;
 
 use std::net::IpAddr;
@@ -95,6 +98,8 @@ pub struct Context {
     pub tls: TlsAcceptor,
     /// SPF, DKIM, DMARC and ARC checks on the MX listener.
     pub verifier: authres::Verifier,
+    /// Content scanning of the mail arriving on the MX; `None`: none.
+    pub scanner: Option<scan::Scanner>,
 }
 
 /// Starts serving on every listener until `shutdown`.

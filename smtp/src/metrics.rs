@@ -2,7 +2,11 @@
 //! reason, and outbound delivery attempts by outcome. Names and labels are
 //! defined here once; the session and delivery code call the functions.
 
-use ::metrics::{counter, describe_counter, describe_gauge, gauge};
+use std::time::Duration;
+
+use ::metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use postino_common::metrics::InUse;
 use postino_common::store::RecipientOutcome;
 
@@ -19,6 +23,26 @@ pub const MESSAGES_ACCEPTED: &str = "postino_smtp_messages_accepted_total";
 pub const REJECTIONS: &str = "postino_smtp_rejections_total";
 /// Outbound delivery attempts, one per recipient, by `outcome`.
 pub const DELIVERY_ATTEMPTS: &str = "postino_delivery_attempts_total";
+/// Messages scanned on the MX, by `action`: rspamd's, or `infected` (clamd
+/// found a signature), `clean` (clamd alone), `unscanned`.
+pub const SCAN_VERDICTS: &str = "postino_antispam_verdicts_total";
+/// How long a scan that gave a verdict took, failed servers included.
+pub const SCAN_SECONDS: &str = "postino_antispam_scan_seconds";
+/// Scans a server failed to answer (refused, timed out, bad reply).
+pub const SCAN_ERRORS: &str = "postino_antispam_errors_total";
+
+/// The `action` labels of [`SCAN_VERDICTS`].
+const SCAN_ACTIONS: [&str; 9] = [
+    "infected",
+    "clean",
+    "no action",
+    "greylist",
+    "add header",
+    "rewrite subject",
+    "soft reject",
+    "reject",
+    "unscanned",
+];
 
 const LISTENERS: [ListenerKind; 3] = [
     ListenerKind::Mx,
@@ -53,10 +77,17 @@ pub(crate) enum Rejection {
     BadData,
     /// A sender the client may not use.
     SenderRefused,
+    /// Content clamd found malware in.
+    Malware,
+    /// Content rspamd says to reject.
+    Spam,
+    /// Content the scanner says to hold back (soft reject, greylist), or
+    /// could not scan.
+    ScanDeferred,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 8] = [
+    const ALL: [Rejection; 11] = [
         Rejection::AuthRequired,
         Rejection::RelayDenied,
         Rejection::UnknownRecipient,
@@ -65,6 +96,9 @@ impl Rejection {
         Rejection::RateLimited,
         Rejection::BadData,
         Rejection::SenderRefused,
+        Rejection::Malware,
+        Rejection::Spam,
+        Rejection::ScanDeferred,
     ];
 
     fn label(self) -> &'static str {
@@ -77,6 +111,9 @@ impl Rejection {
             Rejection::RateLimited => "rate_limited",
             Rejection::BadData => "bad_data",
             Rejection::SenderRefused => "sender_refused",
+            Rejection::Malware => "malware",
+            Rejection::Spam => "spam",
+            Rejection::ScanDeferred => "scan_deferred",
         }
     }
 }
@@ -109,12 +146,32 @@ pub fn describe() {
     describe_counter!(
         REJECTIONS,
         "SMTP commands and messages refused, by reason (auth_required, relay_denied, \
-         unknown_recipient, over_quota, too_large, rate_limited, bad_data, sender_refused)"
+         unknown_recipient, over_quota, too_large, rate_limited, bad_data, sender_refused, malware, \
+         spam, scan_deferred)"
     );
     describe_counter!(
         DELIVERY_ATTEMPTS,
         "Outbound delivery attempts, one per recipient, by outcome (delivered, deferred, failed)"
     );
+    describe_counter!(
+        SCAN_VERDICTS,
+        "Messages scanned on the MX, by action: rspamd's (no action, greylist, add header, \
+         rewrite subject, soft reject, reject), infected (clamd found malware), clean (clamd \
+         alone, nothing found) or unscanned"
+    );
+    describe_histogram!(
+        SCAN_SECONDS,
+        Unit::Seconds,
+        "Time to get a content scanner's verdict on a message"
+    );
+    describe_counter!(
+        SCAN_ERRORS,
+        "Content scans a server failed to answer (refused, timed out, bad reply)"
+    );
+    counter!(SCAN_ERRORS).increment(0);
+    for action in SCAN_ACTIONS {
+        counter!(SCAN_VERDICTS, "action" => action).increment(0);
+    }
     for kind in LISTENERS {
         let listener = listener_label(kind);
         counter!(SESSIONS, "listener" => listener).increment(0);
@@ -149,4 +206,17 @@ pub(crate) fn rejected(reason: Rejection, reply: Reply) -> Reply {
 
 pub(crate) fn delivery_attempted(outcome: RecipientOutcome) {
     counter!(DELIVERY_ATTEMPTS, "outcome" => outcome_label(outcome)).increment(1);
+}
+
+/// Counts a scanned message by rspamd's `action`, one of [`SCAN_ACTIONS`].
+pub(crate) fn scanned(action: &'static str) {
+    counter!(SCAN_VERDICTS, "action" => action).increment(1);
+}
+
+pub(crate) fn scan_took(elapsed: Duration) {
+    histogram!(SCAN_SECONDS).record(elapsed);
+}
+
+pub(crate) fn scan_failed() {
+    counter!(SCAN_ERRORS).increment(1);
 }

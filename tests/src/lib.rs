@@ -17,6 +17,8 @@
 //! - [`smtp`] holds what the SMTP tests share: a hosted domain with its
 //!   mailboxes, transactions, and reading the store afterwards.
 //! - [`webdriver`] drives a headless Chromium, for the web console's tests.
+//! - [`rspamd`] and [`clamd`] run a real rspamd and clamd for the
+//!   content-scanning tests, through [`daemon`].
 //! - [`bench`] holds what the benches share: settings from the environment,
 //!   percentiles, a process's resident set.
 //!
@@ -784,10 +786,13 @@ macro_rules! on_both_backends {
 }
 
 pub mod bench;
+pub mod clamd;
+pub mod daemon;
 pub mod dns;
 pub mod http;
 pub mod imap;
 pub mod memory;
+pub mod rspamd;
 pub mod sink;
 pub mod smtp;
 pub mod transcript;

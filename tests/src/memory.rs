@@ -138,6 +138,7 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
         auth: auth.clone(),
         tls: acceptor(),
         verifier,
+        scanner: None,
     }
 }
 

@@ -13,7 +13,8 @@
 //!   [`read_replies`] those to a pipelined batch; [`plain`] is an AUTH
 //!   PLAIN response.
 //! - [`stopped`] stops the server and opens its store; [`inbox`],
-//!   [`only_message`], [`inbox_len`] and [`queued_addresses`] read it.
+//!   [`folder_messages`], [`only_message`], [`inbox_len`] and
+//!   [`queued_addresses`] read it.
 
 use std::net::SocketAddr;
 
@@ -184,9 +185,14 @@ pub async fn stopped(mut server: Server, config: &TestConfig) -> Store {
 
 /// The messages in a mailbox's INBOX, in UID order.
 pub async fn inbox(store: &Store, address: &str) -> Vec<Vec<u8>> {
-    let folder = inbox_id(store, address).await;
+    folder_messages(store, address, "INBOX").await
+}
+
+/// The messages in one folder of a mailbox, in UID order.
+pub async fn folder_messages(store: &Store, address: &str, name: &str) -> Vec<Vec<u8>> {
+    let folder = folder_id(store, address, name).await;
     let mut bodies = Vec::new();
-    for summary in store.messages(folder).await.expect("list INBOX") {
+    for summary in store.messages(folder).await.expect("list a folder") {
         let body = store
             .message_body(folder, summary.uid)
             .await
@@ -206,21 +212,21 @@ pub async fn only_message(store: &Store, address: &str) -> Vec<u8> {
 
 /// How many messages a mailbox's INBOX holds.
 pub async fn inbox_len(store: &Store, address: &str) -> usize {
-    let folder = inbox_id(store, address).await;
+    let folder = folder_id(store, address, "INBOX").await;
     store.messages(folder).await.expect("list INBOX").len()
 }
 
-async fn inbox_id(store: &Store, address: &str) -> i64 {
+async fn folder_id(store: &Store, address: &str, name: &str) -> i64 {
     let account = store
         .account(address)
         .await
         .expect("read the account")
         .expect("the account exists");
     store
-        .folder(account.id, "INBOX")
+        .folder(account.id, name)
         .await
         .expect("read the folder")
-        .expect("INBOX exists")
+        .expect("the folder exists")
         .id
 }
 

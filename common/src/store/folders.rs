@@ -156,6 +156,22 @@ impl Store {
     pub async fn folder(&self, account_id: i64, name: &str) -> Result<Option<Folder>> {
         by_name(self.pool(), account_id, name).await
     }
+
+    /// The account's folder for `usage` (such as Junk, where spam is
+    /// filed), the first by name if the user marked several.
+    pub async fn special_folder(
+        &self,
+        account_id: i64,
+        usage: SpecialUse,
+    ) -> Result<Option<Folder>> {
+        Ok(sqlx::query_as(select_folder!(
+            "WHERE account_id = $1 AND special_use = $2 ORDER BY name LIMIT 1"
+        ))
+        .bind(account_id)
+        .bind(usage.attribute())
+        .fetch_optional(self.pool())
+        .await?)
+    }
 }
 
 fn folder_not_found(name: &str) -> StoreError {

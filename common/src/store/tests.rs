@@ -158,6 +158,19 @@ async fn new_accounts_get_the_standard_folders(store: Store) {
     ]
     .map(|(n, s)| (n.to_string(), s.map(str::to_string)));
     assert_eq!(folders, expected);
+    let junk = store
+        .special_folder(account.id, SpecialUse::Junk)
+        .await
+        .unwrap();
+    assert_eq!(junk.map(|f| f.name).as_deref(), Some("Junk"));
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_folder(account.id, "Archive").await.unwrap();
+    tx.commit().await.unwrap();
+    let archive = store
+        .special_folder(account.id, SpecialUse::Archive)
+        .await
+        .unwrap();
+    assert_eq!(archive, None);
     let again = add_account(&store, "anna@comune.example.it", 0).await;
     assert!(matches!(
         again,

@@ -7,14 +7,16 @@
 
 use std::sync::Arc;
 
+use hyper::body::Bytes;
 use mail_parser::DateTime;
-use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal};
+use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal, SpecialUse};
 
 use super::{Envelope, Helo, Identity, LocalRecipient, Session};
-use crate::error::Error;
+use crate::error::{self, Error};
 use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
-use crate::{ListenerKind, authres};
+use crate::scan::{self, Outcome};
+use crate::{ListenerKind, authres, header};
 
 impl Session {
     /// Stores the message of a transaction opened after `helo`; the reply
@@ -33,11 +35,20 @@ impl Session {
             remote,
             ..
         } = envelope;
-        let mut raw = format!("Return-Path: <{}>\r\n", mail.path).into_bytes();
-        // Only we may write results under our name (RFC 8601 §5), whoever sends.
-        let content = authres::strip_forged_results(&content, &self.settings().hostname);
         // A relay client on the MX listener sends our own mail, not the world's.
-        if self.kind == ListenerKind::Mx && !matches!(self.identity, Identity::Relay(_)) {
+        let from_outside =
+            self.kind == ListenerKind::Mx && !matches!(self.identity, Identity::Relay(_));
+        let scanner = self.context.scanner.as_ref().filter(|_| from_outside);
+        let hostname = &self.settings().hostname;
+        // Only we may write results under our name (RFC 8601 §5), whoever
+        // sends, and only our scanner its verdict.
+        let content = header::without_fields(&content, |field| {
+            authres::is_forged_result(field, hostname)
+                || (scanner.is_some() && scan::is_scan_field(field))
+        });
+        let mut raw = format!("Return-Path: <{}>\r\n", mail.path).into_bytes();
+        let trace_start = raw.len();
+        if from_outside {
             let results = self
                 .context
                 .verifier
@@ -50,6 +61,35 @@ impl Session {
                 .as_bytes(),
         );
         raw.extend_from_slice(&content);
+        let mut folders: Vec<i64> = local.iter().map(|r| r.inbox).collect();
+        if let Some(scanner) = scanner {
+            let rcpt_to = local
+                .iter()
+                .map(|r| r.address.as_str())
+                .chain(remote.iter().map(|r| r.address.as_str()))
+                .collect();
+            let envelope = scan::Envelope {
+                ip: self.peer,
+                helo: &helo.name,
+                mail_from: &mail.path,
+                rcpt_to,
+                hostname,
+                queue_id: &queue_id,
+            };
+            // rspamd sees the message as it arrived here, trace fields included.
+            let scanned = Bytes::copy_from_slice(&raw[trace_start..]);
+            let outcome = scanner.scan(&envelope, scanned).await;
+            if let Some(refusal) = error::refused_by_scan(&outcome) {
+                tracing::info!(queue_id, reply = %refusal.code, "message refused by the scan");
+                return Ok(refusal);
+            }
+            if let Outcome::Junk { .. } = outcome {
+                folders = self.junk_folders(&local).await?;
+            }
+            if let Outcome::Inbox { fields } | Outcome::Junk { fields } = outcome {
+                raw.splice(trace_start..trace_start, fields.into_bytes());
+            }
+        }
         let size = raw.len();
         let remote_count = remote.len();
         let outbound = (!remote.is_empty()).then(|| Outbound {
@@ -60,7 +100,7 @@ impl Session {
         });
         let message = NewMessage {
             raw: Arc::from(raw),
-            targets: local.iter().map(|r| AppendTarget::new(r.inbox)).collect(),
+            targets: folders.into_iter().map(AppendTarget::new).collect(),
             outbound,
         };
         let stored = self.context.store.append(message).await;
@@ -96,6 +136,22 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// The recipients' Junk folders, where spam goes; the INBOX of one who
+    /// has none.
+    async fn junk_folders(&self, recipients: &[LocalRecipient]) -> Result<Vec<i64>, Error> {
+        let mut folders = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let junk = self
+                .context
+                .store
+                .special_folder(recipient.account_id, SpecialUse::Junk)
+                .await
+                .map_err(Error::store("look up a recipient's Junk folder"))?;
+            folders.push(junk.map_or(recipient.inbox, |folder| folder.id));
+        }
+        Ok(folders)
     }
 
     /// The reply when a message did not fit: permanent if it can never fit

@@ -100,6 +100,7 @@ impl Envelope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct LocalRecipient {
     address: String,
+    account_id: i64,
     inbox: i64,
 }
 

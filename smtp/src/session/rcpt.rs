@@ -114,6 +114,7 @@ impl Session {
                             };
                             local.push(LocalRecipient {
                                 address,
+                                account_id,
                                 inbox: inbox.id,
                             });
                         }

@@ -1,0 +1,185 @@
+//! `[antispam]`: content scanning of the mail that arrives on the MX, by
+//! ClamAV's clamd and rspamd, and what to do when they cannot answer.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+use crate::delivery::HostPort;
+use crate::duration::HumanDuration;
+use crate::size::ByteSize;
+
+/// `[antispam]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AntispamConfig {
+    /// clamd, for malware: `host:port` (its `TCPSocket`) or `unix:PATH`
+    /// (its `LocalSocket`, `unix:/run/clamav/clamd.ctl` on Debian).
+    /// Default: none, no malware scanning.
+    pub clamd: Option<ClamdAddress>,
+    /// rspamd's normal workers, as `http://host:port`, tried in order
+    /// until one answers. Default `[]`: no scanning.
+    pub rspamd_url: Vec<RspamdUrl>,
+    /// How long one scan may take, connecting included, at least 1s;
+    /// past it the next server is tried. Default `"15s"`.
+    pub timeout: HumanDuration,
+    /// Larger messages are delivered unscanned (and marked so), at least
+    /// 1 byte. Default `"20MB"`.
+    pub max_size: ByteSize,
+    /// When no server answers: `"tempfail"` refuses the message for now
+    /// (`451 4.7.1`, the sender retries), `"accept"` delivers it unscanned
+    /// and marked so. Default `"tempfail"`.
+    pub on_failure: OnFailure,
+}
+
+impl Default for AntispamConfig {
+    fn default() -> Self {
+        AntispamConfig {
+            clamd: None,
+            rspamd_url: Vec::new(),
+            timeout: crate::defaults::antispam_timeout(),
+            max_size: crate::defaults::antispam_max_size(),
+            on_failure: OnFailure::Tempfail,
+        }
+    }
+}
+
+impl AntispamConfig {
+    /// Whether the MX scans mail at all.
+    pub fn enabled(&self) -> bool {
+        self.clamd.is_some() || !self.rspamd_url.is_empty()
+    }
+}
+
+/// What the MX does with a message no scanner could look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    Tempfail,
+    Accept,
+}
+
+/// Where clamd listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClamdAddress {
+    Tcp(HostPort),
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for ClamdAddress {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<ClamdAddress, String> {
+        match value.strip_prefix("unix:") {
+            Some(path) if path.starts_with('/') => Ok(ClamdAddress::Unix(PathBuf::from(path))),
+            Some(_) => Err(format!(
+                "invalid socket `{value}` (expected unix:/absolute/path)"
+            )),
+            None => value.parse().map(ClamdAddress::Tcp).map_err(|_| {
+                format!("invalid address `{value}` (expected host:port or unix:/path)")
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClamdAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+/// The address of an rspamd worker: `http://host:port`. rspamd speaks
+/// plain HTTP; a path other than `/` is refused, since the scan's is fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RspamdUrl(pub HostPort);
+
+impl fmt::Display for RspamdUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}", self.0)
+    }
+}
+
+impl std::str::FromStr for RspamdUrl {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<RspamdUrl, String> {
+        let bad = || format!("invalid URL `{value}` (expected http://host:port)");
+        let rest = value.strip_prefix("http://").ok_or_else(bad)?;
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        let host_port = authority.parse().map_err(|_| bad())?;
+        Ok(RspamdUrl(host_port))
+    }
+}
+
+impl<'de> Deserialize<'de> for RspamdUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AntispamConfig, String> {
+        crate::parse(text, std::path::Path::new("postino.toml"))
+            .map(|config| config.antispam)
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn scanning_is_off_unless_a_server_is_named() {
+        let default = parse("").expect("the defaults are valid");
+        assert!(!default.enabled());
+        assert_eq!(default.on_failure, OnFailure::Tempfail);
+        let on = parse(
+            "[antispam]\nrspamd_url = [\"http://127.0.0.1:11333\", \"http://[::1]:11333/\"]\n\
+             on_failure = \"accept\"\n",
+        )
+        .expect("valid");
+        assert!(on.enabled());
+        let urls: Vec<String> = on.rspamd_url.iter().map(ToString::to_string).collect();
+        assert_eq!(urls, ["http://127.0.0.1:11333", "http://[::1]:11333"]);
+        assert_eq!(on.on_failure, OnFailure::Accept);
+        let clamd = |text: &str| {
+            parse(&format!("[antispam]\nclamd = \"{text}\"\n")).map(|config| config.clamd)
+        };
+        assert_eq!(
+            clamd("unix:/run/clamav/clamd.ctl").expect("valid"),
+            Some(ClamdAddress::Unix(PathBuf::from("/run/clamav/clamd.ctl")))
+        );
+        assert!(matches!(
+            clamd("127.0.0.1:3310").expect("valid"),
+            Some(ClamdAddress::Tcp(_))
+        ));
+        assert!(
+            parse("[antispam]\nclamd = \"unix:/x\"\n")
+                .expect("valid")
+                .enabled()
+        );
+    }
+
+    #[test]
+    fn bad_urls_and_values_name_the_key() {
+        for (text, key) in [
+            ("rspamd_url = [\"127.0.0.1:11333\"]", "antispam.rspamd_url"),
+            ("rspamd_url = [\"https://x:1\"]", "antispam.rspamd_url"),
+            (
+                "rspamd_url = [\"http://x:1/checkv2\"]",
+                "antispam.rspamd_url",
+            ),
+            ("on_failure = \"drop\"", "antispam.on_failure"),
+            ("clamd = \"unix:relative\"", "antispam.clamd"),
+            ("clamd = \"localhost\"", "antispam.clamd"),
+            ("timeout = \"0s\"", "antispam.timeout"),
+            ("max_size = 0", "antispam.max_size"),
+        ] {
+            let error = parse(&format!("[antispam]\n{text}\n")).expect_err(text);
+            assert!(error.contains(key), "{text}: {error}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Content scanning on the MX with a real clamd and rspamd (see
+//! `postino_tests::clamd` and `postino_tests::rspamd`): malware refused
+//! and never stored, GTUBE refused and never stored, spam filed in Junk
+//! with its `X-Spam-*` fields, clean mail in the INBOX, fields forged by
+//! the sender dropped, and what happens when no scanner answers, as
+//! `antispam.on_failure` says. Everything runs on SQLite and on PostgreSQL.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use postino_tests::clamd::{self, EICAR, TEST_MALWARE};
+use postino_tests::rspamd::{self, GTUBE, JUNK_SUBJECT};
+use postino_tests::smtp::{ANNA, BRUNO, envelope, folder_messages, greeted, inbox, site, stopped};
+use postino_tests::{Server, SmtpReply, TestConfig, bind_unused_port, on_both_backends};
+
+on_both_backends!(
+    malware_is_refused_and_never_stored,
+    gtube_is_refused_and_never_stored,
+    spam_is_filed_in_junk_with_the_verdict,
+    clean_mail_reaches_the_inbox_and_forged_verdicts_go,
+    without_rspamd_mail_waits_or_goes_in_marked,
+);
+
+fn message(subject: &str, body: &str) -> String {
+    format!(
+        "From: Mittente <mittente@esterno.example>\r\nTo: <{ANNA}>\r\n\
+         Subject: {subject}\r\nMessage-ID: <{}@esterno.example>\r\n\
+         Date: Mon, 7 Dec 2026 09:00:00 +0100\r\n\r\n{body}\r\n",
+        subject.len()
+    )
+}
+
+/// Starts the server with the `[antispam]` settings `antispam` and sends
+/// `content` to Anna and Bruno from outside; the reply to the end of data.
+async fn send(config: &TestConfig, antispam: &[String], content: &str) -> (Server, SmtpReply) {
+    let _dns = site(config, &[], &[ANNA, BRUNO]).await;
+    for line in antispam {
+        config.set("antispam", line);
+    }
+    config.set("antispam", "timeout = \"30s\"");
+    let server = Server::start(config).await;
+    let reply = send_again(config, content).await;
+    (server, reply)
+}
+
+/// Sends `content` to Anna and Bruno from outside, to a running server.
+async fn send_again(config: &TestConfig, content: &str) -> SmtpReply {
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    envelope(&mut client, "mittente@esterno.example", &[ANNA, BRUNO]).await;
+    assert_eq!(client.command("DATA").await.code, 354);
+    client.send_raw(content.as_bytes()).await;
+    client.command(".").await
+}
+
+/// The settings that scan with the shared rspamd.
+fn with_rspamd() -> Vec<String> {
+    vec![format!(
+        "rspamd_url = [\"http://{}\"]",
+        rspamd::shared().normal
+    )]
+}
+
+/// A message with `attachment` as a base64 file `name`.
+fn with_attachment(name: &str, attachment: &str) -> String {
+    let encoded = BASE64.encode(attachment);
+    format!(
+        "From: <mittente@esterno.example>\r\nTo: <{ANNA}>\r\nSubject: Fattura\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nIn allegato la fattura.\r\n\
+         --b\r\nContent-Type: application/octet-stream\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{encoded}\r\n--b--\r\n"
+    )
+}
+
+/// The header section of `message`, as text.
+fn header(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    text.split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn malware_is_refused_and_never_stored(config: &TestConfig) {
+    let scan = vec![format!("clamd = \"{}\"", clamd::shared().addr)];
+    let (server, reply) = send(config, &scan, &with_attachment("fattura.com", EICAR)).await;
+    reply.expect(554, "5.7.1");
+    assert!(reply.lines[0].contains("Eicar-Test-Signature"), "{reply:?}");
+    let ours = send_again(config, &message("Avviso", TEST_MALWARE)).await;
+    ours.expect(554, "5.7.1");
+    assert!(ours.lines[0].contains("Postino-Test-Signature"), "{ours:?}");
+    send_again(config, &with_attachment("fattura.txt", "Totale: 100 euro"))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        let messages = inbox(&store, address).await;
+        assert_eq!(
+            messages.len(),
+            1,
+            "only the clean message reached {address}"
+        );
+        let text = String::from_utf8_lossy(&messages[0]);
+        assert!(text.contains("fattura.txt"), "{text}");
+        assert!(!text.contains("X-Spam"), "no rspamd, no verdict:\n{text}");
+    }
+}
+
+async fn gtube_is_refused_and_never_stored(config: &TestConfig) {
+    let (server, reply) = send(config, &with_rspamd(), &message("Offerta", GTUBE)).await;
+    reply.expect(550, "5.7.1");
+    assert!(
+        reply.lines[0].contains("Gtube pattern"),
+        "rspamd's text: {reply:?}"
+    );
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        assert!(inbox(&store, address).await.is_empty());
+        assert!(folder_messages(&store, address, "Junk").await.is_empty());
+    }
+}
+
+async fn spam_is_filed_in_junk_with_the_verdict(config: &TestConfig) {
+    let content = message(&format!("Vinci ora {JUNK_SUBJECT}"), "Clicca qui.");
+    let (server, reply) = send(config, &with_rspamd(), &content).await;
+    reply.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        assert!(
+            inbox(&store, address).await.is_empty(),
+            "INBOX of {address}"
+        );
+        let junk = folder_messages(&store, address, "Junk").await;
+        assert_eq!(junk.len(), 1, "Junk of {address}");
+        let header = header(&junk[0]);
+        assert!(header.starts_with("Return-Path: "), "{header}");
+        for field in ["X-Spam: Yes", "X-Spam-Action: add header", "X-Spam-Score: "] {
+            assert!(header.contains(field), "no `{field}` in:\n{header}");
+        }
+        assert!(
+            header.contains("POSTINO_TEST_JUNK(8.00)"),
+            "the rule is named:\n{header}"
+        );
+        assert!(String::from_utf8_lossy(&junk[0]).contains("Clicca qui."));
+    }
+}
+
+async fn clean_mail_reaches_the_inbox_and_forged_verdicts_go(config: &TestConfig) {
+    let content = format!(
+        "X-Spam: No\r\nX-Spam-Score: -100\r\n{}",
+        message("Riunione di giunta", "La riunione e' spostata a giovedi'.")
+    );
+    let (server, reply) = send(config, &with_rspamd(), &content).await;
+    reply.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        let messages = inbox(&store, address).await;
+        assert_eq!(messages.len(), 1, "INBOX of {address}");
+        let header = header(&messages[0]);
+        assert!(header.contains("X-Spam: No\r\n"), "{header}");
+        assert!(header.contains("X-Spam-Action: no action"), "{header}");
+        assert!(
+            !header.contains("-100"),
+            "the sender's field stayed:\n{header}"
+        );
+        assert_eq!(header.matches("X-Spam: ").count(), 1, "{header}");
+        assert!(folder_messages(&store, address, "Junk").await.is_empty());
+    }
+}
+
+async fn without_rspamd_mail_waits_or_goes_in_marked(config: &TestConfig) {
+    // Nothing listens there.
+    let closed = bind_unused_port().local_addr().expect("a bound address");
+    let scan = vec![
+        format!("clamd = \"{closed}\""),
+        format!("rspamd_url = [\"http://{closed}\"]"),
+    ];
+    let content = message("Protocollo", "In allegato la delibera.");
+    let (server, reply) = send(config, &scan, &content).await;
+    reply.expect(451, "4.7.1");
+    let store = stopped(server, config).await;
+    assert!(inbox(&store, ANNA).await.is_empty());
+    store.close().await;
+
+    config.set("antispam", "on_failure = \"accept\"");
+    let server = Server::start(config).await;
+    send_again(config, &content).await.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    let messages = inbox(&store, ANNA).await;
+    assert_eq!(messages.len(), 1);
+    let header = header(&messages[0]);
+    assert!(
+        header.contains("X-Spam-Scanned: no (scanner unavailable)"),
+        "{header}"
+    );
+}
