@@ -87,9 +87,12 @@ impl WriteTx {
         .execute(self.conn())
         .await;
         inserted(result, "domain", || new.name.to_string())?;
-        self.domain(new.name.as_str())
-            .await?
-            .ok_or_else(|| not_found(new.name.as_str()))
+        self.existing_domain(new.name.as_str()).await
+    }
+
+    /// A domain that must be there: `NotFound` when it is not.
+    async fn existing_domain(&mut self, name: &str) -> Result<Domain> {
+        self.domain(name).await?.ok_or_else(|| not_found(name))
     }
 
     /// Locks a domain's row until the transaction ends, and returns it: for
@@ -105,20 +108,17 @@ impl WriteTx {
                 .execute(self.conn())
                 .await?;
         }
-        self.domain(name).await?.ok_or_else(|| not_found(name))
+        self.existing_domain(name).await
     }
 
     /// Enables or disables a domain: a disabled domain's users cannot log in.
     pub async fn set_domain_active(&mut self, name: &str, active: bool) -> Result<Domain> {
-        let updated = sqlx::query("UPDATE domains SET active = $1 WHERE name = $2")
+        sqlx::query("UPDATE domains SET active = $1 WHERE name = $2")
             .bind(i64::from(active))
             .bind(name)
             .execute(self.conn())
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(not_found(name));
-        }
-        self.domain(name).await?.ok_or_else(|| not_found(name))
+        self.existing_domain(name).await
     }
 
     /// Sets a domain's quota and mailbox limit (0: none). Lowering them
@@ -130,23 +130,19 @@ impl WriteTx {
         quota_bytes: u64,
         max_mailboxes: u64,
     ) -> Result<Domain> {
-        let updated =
-            sqlx::query("UPDATE domains SET quota_bytes = $1, max_mailboxes = $2 WHERE name = $3")
-                .bind(i64::try_from(quota_bytes).unwrap_or(i64::MAX))
-                .bind(i64::try_from(max_mailboxes).unwrap_or(i64::MAX))
-                .bind(name)
-                .execute(self.conn())
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(not_found(name));
-        }
-        self.domain(name).await?.ok_or_else(|| not_found(name))
+        sqlx::query("UPDATE domains SET quota_bytes = $1, max_mailboxes = $2 WHERE name = $3")
+            .bind(clamp(quota_bytes))
+            .bind(clamp(max_mailboxes))
+            .bind(name)
+            .execute(self.conn())
+            .await?;
+        self.existing_domain(name).await
     }
 
     /// Removes a domain with its aliases and DKIM keys. A domain that still has mailboxes is
     /// removed only with `force`, and then its mailboxes and mail go too.
     pub async fn remove_domain(&mut self, name: &str, force: bool) -> Result<Domain> {
-        let domain = self.domain(name).await?.ok_or_else(|| not_found(name))?;
+        let domain = self.existing_domain(name).await?;
         if domain.mailboxes > 0 && !force {
             return Err(StoreError::DomainNotEmpty {
                 domain: domain.name,
