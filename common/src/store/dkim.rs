@@ -343,8 +343,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::address::DomainName;
-    use crate::store::NewDomain;
+    use crate::store::testing::add_domain;
     use crate::store_tests;
 
     store_tests!(
@@ -360,20 +359,6 @@ mod tests {
     const COMUNE: &str = "comune.esempio.pu.it";
     const ALTRO: &str = "altro.esempio.it";
     const WEEK: Duration = Duration::from_secs(7 * 86_400);
-
-    async fn add_domain(store: &Store, name: &str) -> i64 {
-        let mut tx = store.begin().await.unwrap();
-        let domain = tx
-            .create_domain(&NewDomain {
-                name: name.parse::<DomainName>().unwrap(),
-                quota_bytes: 0,
-                max_mailboxes: 0,
-            })
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        domain.id
-    }
 
     /// A key with stand-in material: the store does not look inside.
     fn key(selector: &str, algorithm: Algorithm) -> NewDkimKey {
@@ -410,8 +395,8 @@ mod tests {
     }
 
     async fn keys_are_added_and_listed_per_domain(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
-        let altro = add_domain(&store, ALTRO).await;
+        let comune = add_domain(&store, COMUNE).await.id;
+        let altro = add_domain(&store, ALTRO).await.id;
         // A real key, to see that it comes back as it went in.
         let generated = keys::generate(Algorithm::Ed25519Sha256).unwrap();
         let ed = NewDkimKey::from(("2025-ed".to_string(), generated.clone()));
@@ -486,7 +471,7 @@ mod tests {
     }
 
     async fn selectors_are_never_reused_and_one_key_per_algorithm_is_active(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
+        let comune = add_domain(&store, COMUNE).await.id;
         add(&store, comune, &key("uno", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -525,8 +510,8 @@ mod tests {
     }
 
     async fn rotation_keeps_old_keys_published_for_the_grace_period(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
-        let altro = add_domain(&store, ALTRO).await;
+        let comune = add_domain(&store, COMUNE).await.id;
+        let altro = add_domain(&store, ALTRO).await.id;
         add(&store, comune, &key("old-rsa", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -604,7 +589,7 @@ mod tests {
     }
 
     async fn rotation_replaces_only_the_algorithms_given(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
+        let comune = add_domain(&store, COMUNE).await.id;
         add(&store, comune, &key("rsa-1", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -618,7 +603,7 @@ mod tests {
         let active = store.active_dkim_keys(COMUNE).await.unwrap();
         assert_eq!(selectors(&active), ["rsa-1", "ed-2"]);
         // Retiring one domain's keys leaves the others alone.
-        let altro = add_domain(&store, ALTRO).await;
+        let altro = add_domain(&store, ALTRO).await.id;
         add(&store, altro, &key("a-1", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -637,7 +622,7 @@ mod tests {
     }
 
     async fn a_failed_rotation_changes_nothing(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
+        let comune = add_domain(&store, COMUNE).await.id;
         add(&store, comune, &key("rsa-1", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -659,7 +644,7 @@ mod tests {
     }
 
     async fn concurrent_additions_leave_one_active_key(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
+        let comune = add_domain(&store, COMUNE).await.id;
         let tasks: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
@@ -682,8 +667,8 @@ mod tests {
     }
 
     async fn removing_a_domain_removes_its_keys(store: Store) {
-        let comune = add_domain(&store, COMUNE).await;
-        let altro = add_domain(&store, ALTRO).await;
+        let comune = add_domain(&store, COMUNE).await.id;
+        let altro = add_domain(&store, ALTRO).await.id;
         add(&store, comune, &key("rsa-1", Algorithm::RsaSha256))
             .await
             .unwrap();
@@ -700,7 +685,7 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].domain, ALTRO);
         // A domain added again under the name starts without keys.
-        let again = add_domain(&store, COMUNE).await;
+        let again = add_domain(&store, COMUNE).await.id;
         assert!(store.dkim_keys(Some(COMUNE)).await.unwrap().is_empty());
         add(&store, again, &key("rsa-1", Algorithm::RsaSha256))
             .await

@@ -371,8 +371,7 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     use super::*;
-    use crate::address::DomainName;
-    use crate::store::NewDomain;
+    use crate::store::testing::add_domain;
     use crate::store_tests;
 
     store_tests!(
@@ -387,18 +386,6 @@ mod tests {
 
     const COMUNE: &str = "comune.esempio.pu.it";
     const ALTRO: &str = "altro.esempio.it";
-
-    async fn add_domain(store: &Store, name: &str) {
-        let mut tx = store.begin().await.unwrap();
-        tx.create_domain(&NewDomain {
-            name: name.parse::<DomainName>().unwrap(),
-            quota_bytes: 0,
-            max_mailboxes: 0,
-        })
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
 
     fn client(name: &str, networks: &[&str], domains: &[&str]) -> NewRelayClient {
         NewRelayClient {

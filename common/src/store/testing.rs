@@ -1,4 +1,5 @@
-//! Fresh stores for tests, on SQLite and on PostgreSQL.
+//! Fresh stores for tests, on SQLite and on PostgreSQL, and the domain
+//! most tests start by adding.
 //!
 //! PostgreSQL is reached at `POSTINO_TEST_DATABASE_URL` (default: the local
 //! server as user `postgres`); each test gets a database of its own, dropped
@@ -11,7 +12,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use tempfile::TempDir;
 
-use super::{Location, Store};
+use super::{Domain, Location, NewDomain, Store};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -106,6 +107,22 @@ impl TestStore {
             drop_postgres_database(name).await;
         }
     }
+}
+
+/// Adds the domain `name`, without quota or mailbox limit, in a
+/// transaction of its own.
+pub async fn add_domain(store: &Store, name: &str) -> Domain {
+    let mut tx = store.begin().await.expect("begin a transaction");
+    let domain = tx
+        .create_domain(&NewDomain {
+            name: name.parse().expect("a domain name"),
+            quota_bytes: 0,
+            max_mailboxes: 0,
+        })
+        .await
+        .expect("add the domain");
+    tx.commit().await.expect("commit the domain");
+    domain
 }
 
 /// Runs each named `async fn(Store)` as two tests, `NAME::sqlite` and

@@ -91,7 +91,8 @@ fn flush(wal: &std::path::Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Location, NewDomain, Store};
+    use crate::store::testing::add_domain;
+    use crate::store::{Location, Store};
 
     /// The writer connection checkpoints the log when it reaches SQLite's
     /// thousand pages, after which the log starts over from its beginning;
@@ -103,15 +104,7 @@ mod tests {
         let store = Store::open(Location::Sqlite(&path), 4).await.unwrap();
         let commits = 1_000;
         for n in 0..commits {
-            let mut tx = store.begin().await.unwrap();
-            tx.create_domain(&NewDomain {
-                name: format!("comune{n}.example.it").parse().unwrap(),
-                quota_bytes: 0,
-                max_mailboxes: 0,
-            })
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
+            add_domain(&store, &format!("comune{n}.example.it")).await;
         }
         let frame = 4096 + 24;
         let log = std::fs::metadata(dir.path().join("postino.db-wal"))
