@@ -308,18 +308,7 @@ async fn deliver(delivery: &Delivery, queue_id: i64) {
     }
     let failures = reported(&outcomes, RecipientOutcome::Failed, "FAILURE");
     if !failures.is_empty() && !entry.sender.is_empty() {
-        let report = dsn::build(&dsn::Report {
-            hostname: &delivery.settings.hostname,
-            sender: &entry.sender,
-            envid: message.envid.as_deref(),
-            arrival: entry.created_at,
-            original: content,
-            action: dsn::Action::Failed,
-            recipients: &failures,
-            token: &format!("{queue_id}.{}", now()),
-            now: now(),
-        });
-        bounce(store, &entry.sender, report, "bounce").await;
+        report_to_sender(delivery, &message, content, dsn::Action::Failed, &failures).await;
     }
     let schedule = &delivery.settings.schedule;
     let delayed = delayed_recipients(&message, &outcomes);
@@ -417,20 +406,40 @@ async fn send_delay_notice(
         Ok(false) => return,
         Err(err) => return tracing::error!(error = %Chain(&err), "cannot record a delay notice"),
     }
+    let action = dsn::Action::Delayed {
+        retry_until: delivery.settings.schedule.retry_until(entry.created_at),
+    };
+    report_to_sender(delivery, message, content, action, delayed).await;
+}
+
+/// Sends the sender of `message` a delivery status notification (RFC 3464)
+/// about `recipients`: a bounce for those given up on, or a delay notice
+/// for those still being retried.
+async fn report_to_sender(
+    delivery: &Delivery,
+    message: &LeasedMessage,
+    content: &[u8],
+    action: dsn::Action,
+    recipients: &[dsn::Recipient],
+) {
+    let entry = &message.entry;
+    let now = now();
+    let (token, what) = match action {
+        dsn::Action::Failed => (format!("{}.{now}", entry.id), "bounce"),
+        dsn::Action::Delayed { .. } => (format!("{}.{now}.delay", entry.id), "delay notice"),
+    };
     let report = dsn::build(&dsn::Report {
         hostname: &delivery.settings.hostname,
         sender: &entry.sender,
         envid: message.envid.as_deref(),
         arrival: entry.created_at,
         original: content,
-        action: dsn::Action::Delayed {
-            retry_until: delivery.settings.schedule.retry_until(entry.created_at),
-        },
-        recipients: delayed,
-        token: &format!("{}.{}.delay", entry.id, now()),
-        now: now(),
+        action,
+        recipients,
+        token: &token,
+        now,
     });
-    bounce(&delivery.store, &entry.sender, report, "delay notice").await;
+    bounce(&delivery.store, &entry.sender, report, what).await;
 }
 
 /// One attempt for every open recipient, domain by domain.
