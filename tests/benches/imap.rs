@@ -85,7 +85,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
-use postino_tests::bench::{env_number, percentile, status_kib};
+use postino_tests::bench::{self, env_backends, env_number, percentile, status_kib};
 use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -154,23 +154,14 @@ fn run_limit(settings: &Settings) -> Duration {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("imap bench: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // `cargo bench` passes `--bench`; the settings come from the
-    // environment.
-    if let Some(arg) = std::env::args().skip(1).find(|arg| arg != "--bench") {
-        eprintln!(
-            "imap bench: unexpected argument `{arg}`; set IMAP_BENCH_BACKENDS, \
-             IMAP_BENCH_MESSAGES, IMAP_BENCH_REPEAT, IMAP_BENCH_CLIENTS, IMAP_BENCH_SECONDS \
-             or IMAP_BENCH_IDLE instead"
-        );
+    let Some(settings) = bench::settings(
+        "imap",
+        "IMAP_BENCH_BACKENDS, IMAP_BENCH_MESSAGES, IMAP_BENCH_REPEAT, IMAP_BENCH_CLIENTS, \
+         IMAP_BENCH_SECONDS or IMAP_BENCH_IDLE",
+        Settings::from_env,
+    ) else {
         return ExitCode::FAILURE;
-    }
+    };
     if settings.idle > 0
         && let Err(message) = raise_open_files(settings.idle as u64 + SPARE_FILES)
     {
@@ -215,16 +206,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Settings, String> {
-        let backends = match std::env::var("IMAP_BENCH_BACKENDS").as_deref() {
-            Err(_) | Ok("both") | Ok("") => vec![Backend::Sqlite, Backend::Postgres],
-            Ok("sqlite") => vec![Backend::Sqlite],
-            Ok("postgres") => vec![Backend::Postgres],
-            Ok(other) => {
-                return Err(format!(
-                    "IMAP_BENCH_BACKENDS is `{other}`, not sqlite, postgres or both"
-                ));
-            }
-        };
+        let backends = env_backends("IMAP_BENCH_BACKENDS")?;
         let settings = Settings {
             backends,
             messages: env_number("IMAP_BENCH_MESSAGES", 100_000)?,
@@ -273,13 +255,6 @@ fn raise_open_files(needed: u64) -> Result<(), String> {
     };
     setrlimit(Resource::Nofile, raised)
         .map_err(|err| format!("cannot raise the open files limit to {needed}: {err}"))
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
 }
 
 /// The server's resident set at the end of a scenario, in KiB.
@@ -363,7 +338,7 @@ impl Report {
 
     /// What to say below the tables about this backend.
     fn notes(&self) -> Vec<String> {
-        let backend = backend_name(self.backend);
+        let backend = self.backend.name();
         let (stored, took) = self.filled;
         let mut notes = vec![format!(
             "{backend}: filled the store with {stored} messages in {:.1} s ({:.0} msg/s through \
@@ -498,7 +473,7 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
             fill(inbox(&store, address).await, LOAD_FOLDER_SIZE);
         }
     }
-    eprintln!("{}: storing {} messages", backend_name(backend), plan.len());
+    eprintln!("{}: storing {} messages", backend.name(), plan.len());
     let stored = plan.len();
     let took = fill_folders(&store, plan, &folders).await;
     store.close().await;
@@ -514,7 +489,7 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
     };
     let addr = config.listeners.imap;
     if settings.messages > 0 {
-        eprintln!("{}: large folder", backend_name(backend));
+        eprintln!("{}: large folder", backend.name());
         let mut server = start(&config, &mut report).await;
         let mut large = large_folder(addr, settings).await;
         large.memory = Memory::of(server.id());
@@ -522,7 +497,7 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
         report.large = Some(large);
     }
     if settings.seconds > 0 {
-        eprintln!("{}: login to logout", backend_name(backend));
+        eprintln!("{}: login to logout", backend.name());
         let mut server = start(&config, &mut report).await;
         let mut load = load(addr, settings).await;
         load.memory = Memory::of(server.id());
@@ -530,7 +505,7 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
         report.load = Some(load);
     }
     if settings.idle > 0 {
-        eprintln!("{}: IDLE", backend_name(backend));
+        eprintln!("{}: IDLE", backend.name());
         let mut server = start(&config, &mut report).await;
         let idle = idle(addr, server.id(), settings.idle, run_limit(settings)).await;
         stop(&mut server, &mut report).await;
@@ -734,7 +709,7 @@ fn print_large_folder(settings: &Settings, reports: &[Report]) {
             };
             println!(
                 "{:<9} {:<28} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
-                backend_name(report.backend),
+                report.backend.name(),
                 command.name,
                 first,
                 percentile_millis(&sorted, 50),
@@ -921,7 +896,7 @@ fn print_load(settings: &Settings, reports: &[Report]) {
         let Some(load) = &report.load else { continue };
         println!(
             "{:<9} {:>7} {:>8} {:>8} {:>7.1} {:>8.1} {:>8.1} {:>7} {:>7} {:>8} {:>11} {:>11}",
-            backend_name(report.backend),
+            report.backend.name(),
             load.clients,
             load.sessions,
             load.commands,
@@ -946,7 +921,7 @@ fn print_load(settings: &Settings, reports: &[Report]) {
         for (name, latencies) in STEPS.iter().zip(&load.steps) {
             println!(
                 "{:<9} {:<11} {:>8} {:>7} {:>7} {:>8}",
-                backend_name(report.backend),
+                report.backend.name(),
                 name,
                 latencies.len(),
                 percentile_millis(latencies, 50),
@@ -1154,7 +1129,7 @@ fn print_idle(settings: &Settings, reports: &[Report]) {
         let Some(idle) = &report.idle else { continue };
         println!(
             "{:<9} {:>6} {:>6} {:>7.1} {:>11} {:>11} {:>8} {:>11} {:>7} {:>6} {:>8} {:>8} {:>8}",
-            backend_name(report.backend),
+            report.backend.name(),
             idle.idling,
             idle.open_files.as_deref().unwrap_or("n/a"),
             idle.opened_in.as_secs_f64(),

@@ -58,6 +58,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postino_common::store::{NewMessage, Outbound, OutboundRecipient, Store};
+use postino_tests::bench;
 use postino_tests::dns::DnsStub;
 use postino_tests::sink::Sink;
 use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
@@ -85,22 +86,13 @@ fn run_limit(messages: usize) -> Duration {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("outbound bench: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // `cargo bench` passes `--bench`; the settings come from the
-    // environment.
-    if let Some(arg) = std::env::args().skip(1).find(|arg| arg != "--bench") {
-        eprintln!(
-            "outbound bench: unexpected argument `{arg}`; set OUTBOUND_BENCH_BACKENDS, \
-             OUTBOUND_BENCH_MESSAGES or OUTBOUND_BENCH_CONNECTIONS instead"
-        );
+    let Some(settings) = bench::settings(
+        "outbound",
+        "OUTBOUND_BENCH_BACKENDS, OUTBOUND_BENCH_MESSAGES or OUTBOUND_BENCH_CONNECTIONS",
+        Settings::from_env,
+    ) else {
         return ExitCode::FAILURE;
-    }
+    };
     // Built before anything is timed: the first build takes minutes.
     let binary = postino_binary();
     println!("server: {}", binary.display());
@@ -148,16 +140,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Settings, String> {
-        let backends = match std::env::var("OUTBOUND_BENCH_BACKENDS").as_deref() {
-            Err(_) | Ok("both") | Ok("") => vec![Backend::Sqlite, Backend::Postgres],
-            Ok("sqlite") => vec![Backend::Sqlite],
-            Ok("postgres") => vec![Backend::Postgres],
-            Ok(other) => {
-                return Err(format!(
-                    "OUTBOUND_BENCH_BACKENDS is `{other}`, not sqlite, postgres or both"
-                ));
-            }
-        };
+        let backends = bench::env_backends("OUTBOUND_BENCH_BACKENDS")?;
         let messages = env_number("OUTBOUND_BENCH_MESSAGES")?.unwrap_or(2_000);
         if messages == 0 || messages > u32::MAX as usize {
             return Err(format!(
@@ -186,13 +169,6 @@ fn env_number(name: &str) -> Result<Option<usize>, String> {
             .parse()
             .map(Some)
             .map_err(|_| format!("{name} is `{value}`, not a whole number")),
-    }
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
     }
 }
 
@@ -227,7 +203,7 @@ impl Run {
         };
         println!(
             "{:<9} {:>8} {:>10.2} {:>9.2} {:>9.2} {:>8} {:>7} {:>9.1}",
-            backend_name(self.backend),
+            self.backend.name(),
             self.messages,
             self.enqueue.as_secs_f64(),
             self.first.as_secs_f64(),
@@ -243,7 +219,7 @@ impl Run {
         if !self.warnings.is_empty() {
             notes.push(format!(
                 "{}: the server logged {} warnings or errors, the first:",
-                backend_name(self.backend),
+                self.backend.name(),
                 self.warnings.len()
             ));
             notes.extend(

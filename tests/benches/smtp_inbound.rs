@@ -216,13 +216,6 @@ impl Args {
     }
 }
 
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
 /// What one scenario measured.
 struct Run {
     backend: Backend,
@@ -258,7 +251,7 @@ impl Run {
         });
         println!(
             "{:<9} {:<11} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8}",
-            backend_name(self.backend),
+            self.backend.name(),
             self.scenario.name,
             self.accepted,
             self.refused,
@@ -274,7 +267,7 @@ impl Run {
 
     /// What to say below the table about this run.
     fn notes(&self) -> Vec<String> {
-        let run = format!("{} {}", backend_name(self.backend), self.scenario.name);
+        let run = format!("{} {}", self.backend.name(), self.scenario.name);
         let mut notes = Vec::new();
         if self.scenario.baseline {
             notes.push(format!(

@@ -1,10 +1,47 @@
 //! Small things the benches (`benches/*`) share: settings from the
-//! environment, latency percentiles and a process's resident set.
+//! environment and no arguments, latency percentiles and a process's
+//! resident set.
 //!
 //! Benches report timings and never assert them; these helpers only read
 //! and summarise.
 
 use std::time::Duration;
+
+use crate::Backend;
+
+/// A bench's settings, read from the environment by `from_env`. `cargo
+/// bench` passes `--bench`; any other argument is refused, with a word on
+/// `variables`, where the settings go. `None` once what is wrong is
+/// printed, after the name of the `bench`.
+pub fn settings<S>(
+    bench: &str,
+    variables: &str,
+    from_env: impl FnOnce() -> Result<S, String>,
+) -> Option<S> {
+    let settings = match from_env() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("{bench} bench: {message}");
+            return None;
+        }
+    };
+    if let Some(arg) = std::env::args().skip(1).find(|arg| arg != "--bench") {
+        eprintln!("{bench} bench: unexpected argument `{arg}`; set {variables} instead");
+        return None;
+    }
+    Some(settings)
+}
+
+/// The backends the environment variable `name` asks for: `sqlite`,
+/// `postgres`, or `both` when it is empty or not set.
+pub fn env_backends(name: &str) -> Result<Vec<Backend>, String> {
+    match std::env::var(name).as_deref() {
+        Err(_) | Ok("both" | "") => Ok(vec![Backend::Sqlite, Backend::Postgres]),
+        Ok("sqlite") => Ok(vec![Backend::Sqlite]),
+        Ok("postgres") => Ok(vec![Backend::Postgres]),
+        Ok(other) => Err(format!("{name} is `{other}`, not sqlite, postgres or both")),
+    }
+}
 
 /// A non-negative whole number from the environment variable `name`, or
 /// `default` when it is not set; `_` may group digits (`10_000`).

@@ -266,6 +266,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// Its name in bench settings and reports: `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// A loopback listener on a port below the kernel's ephemeral range
 /// (32768 and up on Linux). A port the kernel hands out for port 0 can be
 /// taken again at once as the source port of some other test's outgoing

@@ -81,7 +81,7 @@ mod view;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use postino_tests::bench::env_number;
+use postino_tests::bench::{self, env_backends, env_number};
 use postino_tests::{Backend, postino_binary, within};
 
 use crate::dovecot::Dovecot;
@@ -104,16 +104,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Settings, String> {
-        let backends = match std::env::var("IMAP_MIXED_BACKENDS").as_deref() {
-            Err(_) | Ok("both" | "") => vec![Backend::Sqlite, Backend::Postgres],
-            Ok("sqlite") => vec![Backend::Sqlite],
-            Ok("postgres") => vec![Backend::Postgres],
-            Ok(other) => {
-                return Err(format!(
-                    "IMAP_MIXED_BACKENDS is `{other}`, not sqlite, postgres or both"
-                ));
-            }
-        };
+        let backends = env_backends("IMAP_MIXED_BACKENDS")?;
         let modes = match std::env::var("IMAP_MIXED_MODES").as_deref() {
             Err(_) | Ok("both" | "") => vec![Mode::Logout, Mode::Stay],
             Ok("logout") => vec![Mode::Logout],
@@ -153,23 +144,14 @@ fn bench_limit(settings: &Settings) -> Duration {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("imap_mixed bench: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // `cargo bench` passes `--bench`; the settings come from the
-    // environment.
-    if let Some(arg) = std::env::args().skip(1).find(|arg| arg != "--bench") {
-        eprintln!(
-            "imap_mixed bench: unexpected argument `{arg}`; set IMAP_MIXED_BACKENDS, \
-             IMAP_MIXED_MODES, IMAP_MIXED_USERS, IMAP_MIXED_MESSAGES, IMAP_MIXED_CLIENTS or \
-             IMAP_MIXED_SECONDS instead"
-        );
+    let Some(settings) = bench::settings(
+        "imap_mixed",
+        "IMAP_MIXED_BACKENDS, IMAP_MIXED_MODES, IMAP_MIXED_USERS, IMAP_MIXED_MESSAGES, \
+         IMAP_MIXED_CLIENTS or IMAP_MIXED_SECONDS",
+        Settings::from_env,
+    ) else {
         return ExitCode::FAILURE;
-    }
+    };
     if let Err(message) = dovecot::ensure_installed() {
         eprintln!("imap_mixed bench: {message}");
         return ExitCode::FAILURE;
@@ -201,7 +183,7 @@ async fn run(settings: &Settings) -> Result<bool, String> {
     let mut dovecot_runs: Vec<(Mode, Measured)> = Vec::new();
     let mut clean = true;
     for &backend in &settings.backends {
-        let name = backend_name(backend);
+        let name = backend.name();
         eprintln!(
             "{name}: storing {} messages",
             settings.users * settings.messages
@@ -267,11 +249,4 @@ async fn run(settings: &Settings) -> Result<bool, String> {
 
 fn is_clean(measured: &Measured) -> bool {
     measured.failures.is_empty() && measured.violations.is_empty()
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
 }
