@@ -217,8 +217,15 @@ impl Output {
 /// Runs `postino ARGS` in `cwd` to completion, with `stdin` as its input.
 pub async fn postino(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::from(postino_command(cwd));
+    command.args(args);
+    let shown = format!("postino {}", args.join(" "));
+    run_to_end(command, stdin.map(str::as_bytes), &shown).await
+}
+
+/// Runs `command` to completion within [`COMMAND_LIMIT`], with `stdin` as
+/// its input; `shown`, its command line, names it in a panic.
+async fn run_to_end(mut command: Command, stdin: Option<&[u8]>, shown: &str) -> Output {
     command
-        .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -227,21 +234,18 @@ pub async fn postino(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = command.spawn().expect("start postino");
-    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot run `{shown}` (is it installed?): {err}"));
+    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
         // A command that refuses its arguments exits without reading; the
-        // resulting broken pipe is not this test's concern.
-        input.write_all(text.as_bytes()).await.ok();
+        // resulting broken pipe is not the caller's concern.
+        input.write_all(bytes).await.ok();
     }
     let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "`postino {}` did not finish within {COMMAND_LIMIT:?}",
-                args.join(" ")
-            )
-        })
-        .expect("wait for postino");
+        .unwrap_or_else(|_| panic!("`{shown}` did not finish within {COMMAND_LIMIT:?}"))
+        .unwrap_or_else(|err| panic!("wait for `{shown}`: {err}"));
     Output {
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -734,35 +738,9 @@ impl SmtpReply {
 /// Runs an installed client program (swaks, python3) to completion, with
 /// `stdin` as its input, within [`COMMAND_LIMIT`].
 pub async fn run_program(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot run {program} (is it installed?): {err}"));
-    if let (Some(bytes), Some(mut input)) = (stdin, child.stdin.take()) {
-        input.write_all(bytes).await.ok();
-    }
-    let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "`{program} {}` did not finish within {COMMAND_LIMIT:?}",
-                args.join(" ")
-            )
-        })
-        .unwrap_or_else(|err| panic!("wait for {program}: {err}"));
-    Output {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut command = Command::new(program);
+    command.args(args);
+    run_to_end(command, stdin, &format!("{program} {}", args.join(" "))).await
 }
 
 /// Runs each named `async fn(&TestConfig)` as two tests, `NAME::sqlite` and
