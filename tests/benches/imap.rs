@@ -85,7 +85,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
-use postino_tests::bench::{self, env_backends, env_number, percentile, status_kib};
+use postino_tests::bench::{
+    self, env_backends, env_number, percentile, status_kib, stop_server, warning_notes,
+};
 use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -410,18 +412,7 @@ impl Report {
                 "{backend}: the peak RSS could not be reset; it counts from each server's start"
             ));
         }
-        if !self.warnings.is_empty() {
-            notes.push(format!(
-                "{backend}: the server logged {} warnings or errors, the first:",
-                self.warnings.len()
-            ));
-            notes.extend(
-                self.warnings
-                    .iter()
-                    .take(QUOTED)
-                    .map(|line| format!("    {line}")),
-            );
-        }
+        notes.extend(warning_notes(backend, &self.warnings, QUOTED));
         notes
     }
 }
@@ -493,7 +484,7 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
         let mut server = start(&config, &mut report).await;
         let mut large = large_folder(addr, settings).await;
         large.memory = Memory::of(server.id());
-        stop(&mut server, &mut report).await;
+        report.warnings.extend(stop_server(&mut server).await);
         report.large = Some(large);
     }
     if settings.seconds > 0 {
@@ -501,14 +492,14 @@ async fn run(backend: Backend, settings: &Settings) -> Report {
         let mut server = start(&config, &mut report).await;
         let mut load = load(addr, settings).await;
         load.memory = Memory::of(server.id());
-        stop(&mut server, &mut report).await;
+        report.warnings.extend(stop_server(&mut server).await);
         report.load = Some(load);
     }
     if settings.idle > 0 {
         eprintln!("{}: IDLE", backend.name());
         let mut server = start(&config, &mut report).await;
         let idle = idle(addr, server.id(), settings.idle, run_limit(settings)).await;
-        stop(&mut server, &mut report).await;
+        report.warnings.extend(stop_server(&mut server).await);
         report.idle = Some(idle);
     }
     report
@@ -519,19 +510,6 @@ async fn start(config: &TestConfig, report: &mut Report) -> Server {
     let server = Server::start(config).await;
     report.peak_reset &= reset_peak(server.id());
     server
-}
-
-/// Stops a server, failing unless it exits cleanly, and keeps the warnings
-/// of its log.
-async fn stop(server: &mut Server, report: &mut Report) {
-    let status = server.stop().await;
-    assert!(status.success(), "postino serve exited with {status}");
-    let log = server.log();
-    report.warnings.extend(
-        log.lines()
-            .filter(|line| matches!(line.split_whitespace().nth(1), Some("WARN" | "ERROR")))
-            .map(str::to_string),
-    );
 }
 
 /// Load client `i`'s mailbox.

@@ -215,21 +215,7 @@ impl Run {
     }
 
     fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
-        if !self.warnings.is_empty() {
-            notes.push(format!(
-                "{}: the server logged {} warnings or errors, the first:",
-                self.backend.name(),
-                self.warnings.len()
-            ));
-            notes.extend(
-                self.warnings
-                    .iter()
-                    .take(QUOTED)
-                    .map(|line| format!("    {line}")),
-            );
-        }
-        notes
+        bench::warning_notes(self.backend.name(), &self.warnings, QUOTED)
     }
 }
 
@@ -283,14 +269,7 @@ async fn run(backend: Backend, settings: &Settings) -> Run {
     check_received(&sink, settings.messages);
     wait_queue_empty(&config).await;
 
-    let status = server.stop().await;
-    assert!(status.success(), "postino serve exited with {status}");
-    let warnings = server
-        .log()
-        .lines()
-        .filter(|line| matches!(line.split_whitespace().nth(1), Some("WARN") | Some("ERROR")))
-        .map(str::to_string)
-        .collect();
+    let warnings = bench::stop_server(&mut server).await;
     drop(dns);
     Run {
         backend,

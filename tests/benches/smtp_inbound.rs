@@ -58,6 +58,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use postino_tests::bench::{percentile, stop_server, warning_notes};
 use postino_tests::dns::DnsStub;
 use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -287,27 +288,9 @@ impl Run {
                 self.refusals.join(" | ")
             ));
         }
-        if !self.warnings.is_empty() {
-            notes.push(format!(
-                "{run}: the server logged {} warnings or errors, the first:",
-                self.warnings.len()
-            ));
-            notes.extend(
-                self.warnings
-                    .iter()
-                    .take(QUOTED)
-                    .map(|line| format!("    {line}")),
-            );
-        }
+        notes.extend(warning_notes(&run, &self.warnings, QUOTED));
         notes
     }
-}
-
-/// The latency that `percent` % of the messages did not exceed (nearest
-/// rank), of latencies sorted.
-fn percentile(sorted: &[Duration], percent: usize) -> Option<Duration> {
-    let rank = (sorted.len() * percent).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
 }
 
 /// Runs one scenario on a fresh store of `backend`, checks the store, and
@@ -349,14 +332,7 @@ async fn run(backend: Backend, scenario: Scenario, messages: usize) -> Run {
     let mut measured = load(mx, scenario, 1, messages).await;
     let elapsed = started.elapsed();
     let peak_rss_kib = peak_rss_kib(server.id());
-    let status = server.stop().await;
-    assert!(status.success(), "postino serve exited with {status}");
-    let warnings = server
-        .log()
-        .lines()
-        .filter(|line| matches!(line.split_whitespace().nth(1), Some("WARN") | Some("ERROR")))
-        .map(str::to_string)
-        .collect();
+    let warnings = stop_server(&mut server).await;
 
     let mut acknowledged = warm_up.accepted;
     acknowledged.extend_from_slice(&measured.accepted);

@@ -1,13 +1,13 @@
 //! Small things the benches (`benches/*`) share: settings from the
-//! environment and no arguments, latency percentiles and a process's
-//! resident set.
+//! environment and no arguments, latency percentiles, a process's resident
+//! set, and the server's warnings.
 //!
 //! Benches report timings and never assert them; these helpers only read
 //! and summarise.
 
 use std::time::Duration;
 
-use crate::Backend;
+use crate::{Backend, Server};
 
 /// A bench's settings, read from the environment by `from_env`. `cargo
 /// bench` passes `--bench`; any other argument is refused, with a word on
@@ -75,6 +75,36 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     value.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
+/// Stops a bench's server, failing unless it exits cleanly, and returns
+/// the lines of its log at WARN or ERROR.
+pub async fn stop_server(server: &mut Server) -> Vec<String> {
+    let status = server.stop().await;
+    assert!(status.success(), "postino serve exited with {status}");
+    server
+        .log()
+        .lines()
+        .filter(|line| matches!(line.split_whitespace().nth(1), Some("WARN" | "ERROR")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What to say below a report about the `warnings` the server logged in
+/// `run`: how many, then the first `quoted` of them; nothing without any.
+pub fn warning_notes(run: &str, warnings: &[String], quoted: usize) -> Vec<String> {
+    if warnings.is_empty() {
+        return Vec::new();
+    }
+    let count = format!(
+        "{run}: the server logged {} warnings or errors, the first:",
+        warnings.len()
+    );
+    let first = warnings
+        .iter()
+        .take(quoted)
+        .map(|line| format!("    {line}"));
+    std::iter::once(count).chain(first).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +116,20 @@ mod tests {
         assert_eq!(percentile(&sorted, 99), Some(Duration::from_millis(10)));
         assert_eq!(percentile(&sorted, 0), Some(Duration::from_millis(1)));
         assert_eq!(percentile(&[], 50), None);
+    }
+
+    #[test]
+    fn warnings_are_counted_and_the_first_quoted() {
+        assert!(warning_notes("sqlite", &[], 5).is_empty());
+        let warnings: Vec<String> = (1..=3).map(|n| format!("WARN {n}")).collect();
+        assert_eq!(
+            warning_notes("sqlite", &warnings, 2),
+            [
+                "sqlite: the server logged 3 warnings or errors, the first:",
+                "    WARN 1",
+                "    WARN 2",
+            ]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
+use postino_tests::bench;
 use postino_tests::{Backend, Server, TestConfig};
 use tokio::task::JoinSet;
 
@@ -163,13 +164,6 @@ pub async fn run(
         pid: server.id(),
     };
     let measured = load::run(&target, clients, seconds, mode).await;
-    let status = server.stop().await;
-    assert!(status.success(), "postino serve exited with {status}");
-    let warnings = server
-        .log()
-        .lines()
-        .filter(|line| matches!(line.split_whitespace().nth(1), Some("WARN" | "ERROR")))
-        .map(str::to_string)
-        .collect();
+    let warnings = bench::stop_server(&mut server).await;
     (measured, warnings)
 }
