@@ -13,6 +13,7 @@ use postino_common::store::{EXPUNGED_KEPT_FOR, Store, now};
 use postino_common::tls::{CertificateSource, server_config};
 use postino_config::{ClamdAddress, Config, OnFailure};
 use postino_smtp::authres::Verifier;
+use postino_smtp::dnsbl::Blocklists;
 use postino_smtp::scan::Clamd;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -157,6 +158,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             allow_plaintext_auth: smtp.allow_plaintext_auth,
             postmaster: smtp.postmaster.clone(),
             bare_newline_allow: smtp.bare_newline_allow.clone(),
+            pregreet_wait: smtp.pregreet_wait.0,
         },
         store: store.clone(),
         auth: auth.clone(),
@@ -168,6 +170,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )
         .context("cannot set up the DNS resolver for SPF, DKIM and DMARC checks")?,
         scanner: scanner(&config),
+        blocklists: Blocklists::new(
+            config.antispam.dnsbl.clone(),
+            config.antispam.dnswl.clone(),
+            &config.dns.nameservers,
+            config.dns.timeout.0,
+        )
+        .context("cannot set up the DNS resolver for DNS lists")?,
     });
     postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
     if smtp.enabled {

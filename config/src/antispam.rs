@@ -19,6 +19,13 @@ pub struct AntispamConfig {
     /// (its `LocalSocket`, `unix:/run/clamav/clamd.ctl` on Debian).
     /// Default: none, no malware scanning.
     pub clamd: Option<ClamdAddress>,
+    /// DNS blocklists (zones such as `zen.spamhaus.org`) asked about the
+    /// MX's clients other than relay clients; a listed client is refused.
+    /// Default `[]`.
+    pub dnsbl: Vec<String>,
+    /// DNS allowlists: a client listed in one is never refused by a
+    /// blocklist. Default `[]`.
+    pub dnswl: Vec<String>,
     /// rspamd's normal workers, as `http://host:port`, tried in order
     /// until one answers. Default `[]`: no scanning.
     pub rspamd_url: Vec<RspamdUrl>,
@@ -38,6 +45,8 @@ impl Default for AntispamConfig {
     fn default() -> Self {
         AntispamConfig {
             clamd: None,
+            dnsbl: crate::defaults::antispam_dns_lists(),
+            dnswl: crate::defaults::antispam_dns_lists(),
             rspamd_url: Vec::new(),
             timeout: crate::defaults::antispam_timeout(),
             max_size: crate::defaults::antispam_max_size(),

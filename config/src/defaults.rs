@@ -103,6 +103,13 @@ pub fn smtp_session_timeout() -> HumanDuration {
     HumanDuration::from_secs(3600)
 }
 
+/// The MX greets in two lines one second apart: bots that send at once give
+/// themselves away, and mail servers, which wait for the last line, lose a
+/// second per connection.
+pub fn smtp_pregreet_wait() -> HumanDuration {
+    HumanDuration::from_secs(1)
+}
+
 /// 100 recipients per message, RFC 5321 4.5.3.1.8's minimum.
 pub fn smtp_max_recipients() -> u32 {
     100
@@ -237,6 +244,11 @@ pub fn delivery_max_connections_per_domain() -> u32 {
 /// 50 deliveries at once.
 pub fn delivery_max_concurrent() -> u32 {
     50
+}
+
+/// No DNS lists: which to use, and under which terms, is the operator's choice.
+pub fn antispam_dns_lists() -> Vec<String> {
+    Vec::new()
 }
 
 /// A scan may take 15 seconds: rspamd's own DNS look-ups are bounded

@@ -112,6 +112,11 @@ pub struct SmtpConfig {
     /// How long one session may last, whatever it does; at least 1s.
     /// Default `"1h"`.
     pub session_timeout: HumanDuration,
+    /// How long the MX waits between the first and the last line of its
+    /// greeting: a client that talks meanwhile, before its turn, is a bot
+    /// and is refused (as Postfix's postscreen does); `"0s"` turns the
+    /// test off. Default `"1s"`.
+    pub pregreet_wait: HumanDuration,
     /// Recipients accepted per message, at least 1. Default 100.
     pub max_recipients: u32,
     /// Error replies before a session is closed, at least 1. Default 10.
@@ -325,6 +330,7 @@ impl Default for SmtpConfig {
             command_timeout: defaults::smtp_command_timeout(),
             min_data_rate: defaults::smtp_min_data_rate(),
             session_timeout: defaults::smtp_session_timeout(),
+            pregreet_wait: defaults::smtp_pregreet_wait(),
             max_recipients: defaults::smtp_max_recipients(),
             max_errors: defaults::smtp_max_errors(),
             allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),

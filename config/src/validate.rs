@@ -216,6 +216,14 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
 }
 
 fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
+    for (key, zones) in [
+        ("antispam.dnsbl", &config.antispam.dnsbl),
+        ("antispam.dnswl", &config.antispam.dnswl),
+    ] {
+        if let Some(bad) = zones.iter().find(|zone| !is_dns_name(zone)) {
+            problems.at(key, format!("`{bad}` is not a DNS zone name"));
+        }
+    }
     if config.antispam.timeout.0.is_zero() {
         problems.at("antispam.timeout", "must be at least 1s");
     }

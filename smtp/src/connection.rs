@@ -215,6 +215,31 @@ impl Connection {
         reply.encode(&mut self.output);
     }
 
+    /// Queues the lines of a reply whose last line comes later.
+    pub fn reply_continued(&mut self, reply: &Reply) {
+        reply.encode_continued(&mut self.output);
+    }
+
+    /// Sends the queued replies, then tells whether the client sends
+    /// anything within `wait`. What it sent stays to be read; a client
+    /// that closes meanwhile has sent nothing.
+    pub async fn talks_within(&mut self, wait: Duration) -> io::Result<bool> {
+        self.flush().await?;
+        let before = self.input.len();
+        self.input.resize(before + READ_SIZE, 0);
+        let read = tokio::time::timeout(wait, self.stream.read(&mut self.input[before..])).await;
+        let received = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(err)) => {
+                self.input.truncate(before);
+                return Err(err);
+            }
+            Err(_) => 0,
+        };
+        self.input.truncate(before + received);
+        Ok(received > 0)
+    }
+
     /// Sends the queued replies, unless the client takes none for the
     /// idle timeout.
     pub async fn flush(&mut self) -> io::Result<()> {

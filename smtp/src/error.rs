@@ -14,11 +14,13 @@
 
 use std::fmt;
 use std::io;
+use std::net::IpAddr;
 
 use postino_common::auth::AuthError;
 use postino_common::store::StoreError;
 
 use crate::connection::Expired;
+use crate::dnsbl::Listing;
 use crate::metrics::{Rejection, rejected};
 use crate::proto::{DataError, MAX_TEXT_LINE, Reply, SyntaxError};
 use crate::scan::Outcome;
@@ -181,6 +183,42 @@ pub(crate) fn refused_by_scan(outcome: &Outcome) -> Option<Reply> {
             Reply::new(451, "4.7.1", text.clone()),
         ),
     })
+}
+
+/// The reply to a client found in the DNS blocklist of `listing`.
+pub(crate) fn blocklisted(peer: IpAddr, listing: &Listing) -> Reply {
+    let reason = listing
+        .reason
+        .as_deref()
+        .map_or(String::new(), |reason| format!("; {reason}"));
+    rejected(
+        Rejection::Blocklisted,
+        Reply::new(
+            554,
+            "5.7.1",
+            format!(
+                "Service unavailable; client [{peer}] blocked using {}{reason}",
+                listing.zone
+            ),
+        ),
+    )
+}
+
+/// The reply that ends the session of a client that talked before the
+/// end of the greeting.
+pub(crate) fn pregreet() -> Reply {
+    rejected(
+        Rejection::Pregreet,
+        Reply::new(554, "5.5.1", "Protocol error: talked before the greeting"),
+    )
+}
+
+/// The reply to an EHLO or HELO from outside that gives our own name.
+pub(crate) fn our_own_name() -> Reply {
+    rejected(
+        Rejection::ForgedHelo,
+        Reply::new(550, "5.7.1", "Refused: that is our own name"),
+    )
 }
 
 /// The reply that ends a session whose client ran out of time.

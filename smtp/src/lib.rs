@@ -11,6 +11,7 @@
 
 pub mod authres;
 mod connection;
+pub mod dnsbl;
 mod error;
 mod header;
 pub mod metrics;
@@ -88,6 +89,9 @@ pub struct Settings {
     /// Networks whose clients may end lines with a bare LF, as
     /// authenticated users and relay clients may.
     pub bare_newline_allow: Vec<IpNet>,
+    /// How long the MX waits between the first and the last line of its
+    /// greeting for a client that talks out of turn; zero: no wait.
+    pub pregreet_wait: Duration,
 }
 
 /// What every session shares.
@@ -100,6 +104,8 @@ pub struct Context {
     pub verifier: authres::Verifier,
     /// Content scanning of the mail arriving on the MX; `None`: none.
     pub scanner: Option<scan::Scanner>,
+    /// DNS lists asked about anonymous clients of the MX.
+    pub blocklists: dnsbl::Blocklists,
 }
 
 /// Starts serving on every listener until `shutdown`.
@@ -158,7 +164,10 @@ async fn connection(
         stream,
         incoming.slot.is_some(),
         kind,
-        incoming.peer.ip(),
+        session::Addrs {
+            peer: incoming.peer.ip(),
+            local: Some(incoming.local.ip()),
+        },
         incoming.id,
         context,
         shutdown,
@@ -183,7 +192,8 @@ pub async fn converse(
     let id = listener::SessionId::next();
     let span =
         tracing::info_span!("smtp", session = %id, %peer, ?kind, relay = tracing::field::Empty);
-    session::run(stream, true, kind, peer, id, context, shutdown)
+    let addrs = session::Addrs { peer, local: None };
+    session::run(stream, true, kind, addrs, id, context, shutdown)
         .instrument(span)
         .await
 }

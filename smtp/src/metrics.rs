@@ -77,6 +77,12 @@ pub(crate) enum Rejection {
     BadData,
     /// A sender the client may not use.
     SenderRefused,
+    /// A client of the MX in a DNS blocklist.
+    Blocklisted,
+    /// A client of the MX that talked before the end of the greeting.
+    Pregreet,
+    /// An EHLO or HELO from outside with our own name.
+    ForgedHelo,
     /// Content clamd found malware in.
     Malware,
     /// Content rspamd says to reject.
@@ -87,7 +93,7 @@ pub(crate) enum Rejection {
 }
 
 impl Rejection {
-    const ALL: [Rejection; 11] = [
+    const ALL: [Rejection; 14] = [
         Rejection::AuthRequired,
         Rejection::RelayDenied,
         Rejection::UnknownRecipient,
@@ -96,6 +102,9 @@ impl Rejection {
         Rejection::RateLimited,
         Rejection::BadData,
         Rejection::SenderRefused,
+        Rejection::Blocklisted,
+        Rejection::Pregreet,
+        Rejection::ForgedHelo,
         Rejection::Malware,
         Rejection::Spam,
         Rejection::ScanDeferred,
@@ -111,6 +120,9 @@ impl Rejection {
             Rejection::RateLimited => "rate_limited",
             Rejection::BadData => "bad_data",
             Rejection::SenderRefused => "sender_refused",
+            Rejection::Blocklisted => "blocklisted",
+            Rejection::Pregreet => "pregreet",
+            Rejection::ForgedHelo => "forged_helo",
             Rejection::Malware => "malware",
             Rejection::Spam => "spam",
             Rejection::ScanDeferred => "scan_deferred",
@@ -146,8 +158,8 @@ pub fn describe() {
     describe_counter!(
         REJECTIONS,
         "SMTP commands and messages refused, by reason (auth_required, relay_denied, \
-         unknown_recipient, over_quota, too_large, rate_limited, bad_data, sender_refused, malware, \
-         spam, scan_deferred)"
+         unknown_recipient, over_quota, too_large, rate_limited, bad_data, sender_refused, \
+         blocklisted, pregreet, forged_helo, malware, spam, scan_deferred)"
     );
     describe_counter!(
         DELIVERY_ATTEMPTS,

@@ -14,6 +14,7 @@ use postino_common::store::{NewAccount, NewDomain};
 use postino_common::stream::Stream;
 use postino_common::tls::{CertificateSource, server_config};
 use postino_smtp::authres::Verifier;
+use postino_smtp::dnsbl::Blocklists;
 use postino_smtp::{ListenerKind, Timeouts};
 use tokio::io::DuplexStream;
 use tokio_rustls::TlsAcceptor;
@@ -133,12 +134,14 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
             allow_plaintext_auth: true,
             postmaster: None,
             bare_newline_allow: Vec::new(),
+            pregreet_wait: Duration::ZERO,
         },
         store: store.store.clone(),
         auth: auth.clone(),
         tls: acceptor(),
         verifier,
         scanner: None,
+        blocklists: Blocklists::none(),
     }
 }
 

@@ -34,10 +34,24 @@ impl Reply {
     /// line ending in CRLF. Written in place: a reply costs no buffer of
     /// its own.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_lines(out, true);
+    }
+
+    /// Appends the reply with every line marked as continued (`220-…`),
+    /// for a reply whose last line is sent later.
+    pub fn encode_continued(&self, out: &mut Vec<u8>) {
+        self.encode_lines(out, false);
+    }
+
+    fn encode_lines(&self, out: &mut Vec<u8>, ends: bool) {
         // Reply codes are three digits (RFC 5321 §4.2).
         let code =
             [self.code / 100 % 10, self.code / 10 % 10, self.code % 10].map(|d| b'0' + d as u8);
-        let last = self.lines.len().saturating_sub(1);
+        let last = if ends {
+            self.lines.len().saturating_sub(1)
+        } else {
+            usize::MAX
+        };
         for (i, line) in self.lines.iter().enumerate() {
             out.extend_from_slice(&code);
             out.push(if i == last { b' ' } else { b'-' });
@@ -85,5 +99,8 @@ mod tests {
             lines: vec!["first".into(), "second".into()],
         };
         assert_eq!(encoded(&multi), b"550-5.7.1 first\r\n550 5.7.1 second\r\n");
+        let mut continued = Vec::new();
+        Reply::plain(220, vec!["mx.example.it ESMTP".into()]).encode_continued(&mut continued);
+        assert_eq!(continued, b"220-mx.example.it ESMTP\r\n");
     }
 }

@@ -1,10 +1,18 @@
 //! EHLO, HELO (RFC 5321 §4.1.1.1) and STARTTLS (RFC 3207).
 
+use std::net::IpAddr;
+
 use super::{Helo, Identity, Next, Session, State};
+use crate::ListenerKind;
+use crate::error;
 use crate::proto::Reply;
 
 impl Session {
     pub(super) fn ehlo(&mut self, name: String, extended: bool) -> Reply {
+        if self.kind == ListenerKind::Mx && !self.authenticated() && self.is_our_name(&name) {
+            tracing::info!(helo = name, "refused: our own name from outside");
+            return error::our_own_name();
+        }
         let hostname = &self.settings().hostname;
         let reply = if extended {
             let mut lines = vec![
@@ -30,6 +38,21 @@ impl Session {
         // A new greeting ends any transaction (RFC 5321 §4.1.4).
         self.state = State::Greeted(Helo { name, extended });
         reply
+    }
+
+    /// Whether an EHLO name is our host name or our address literal, which
+    /// no other server has any business giving.
+    fn is_our_name(&self, name: &str) -> bool {
+        let hostname = self.settings().hostname.trim_end_matches('.');
+        if name.trim_end_matches('.').eq_ignore_ascii_case(hostname) {
+            return true;
+        }
+        let literal = name.strip_prefix('[').and_then(|n| n.strip_suffix(']'));
+        let ip = literal.map(|l| l.strip_prefix("IPv6:").unwrap_or(l));
+        match (ip.and_then(|ip| ip.parse::<IpAddr>().ok()), self.local) {
+            (Some(ip), Some(local)) => ip.to_canonical() == local.to_canonical(),
+            _ => false,
+        }
     }
 
     /// AUTH is offered on submission, over TLS or where allowed in clear.

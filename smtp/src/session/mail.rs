@@ -21,6 +21,10 @@ impl Session {
                 ));
             }
         };
+        if let Some(refusal) = self.blocklisted().await {
+            self.state = State::Greeted(helo);
+            return Ok(refusal);
+        }
         match self.mail_refusal(&mail).await {
             Ok(None) => {
                 tracing::debug!(from = %mail.path, "MAIL accepted");

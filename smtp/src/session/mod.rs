@@ -22,6 +22,7 @@ use postino_common::stream::Stream;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, Expired};
+use crate::dnsbl::Listing;
 use crate::error::{self, Error};
 use crate::proto::{self, BareLf, Command, LfToCrlf, Line, LineCheck, MailFrom, Reply};
 use crate::{Context, ListenerKind};
@@ -138,24 +139,34 @@ enum Next {
     Close,
 }
 
+/// The two ends of a session's connection.
+pub(crate) struct Addrs {
+    pub peer: IpAddr,
+    /// Ours; `None` for a session over an in-memory pipe.
+    pub local: Option<IpAddr>,
+}
+
 pub(crate) struct Session {
     context: Arc<Context>,
     conn: Connection,
     kind: ListenerKind,
     peer: IpAddr,
+    local: Option<IpAddr>,
     id: SessionId,
     state: State,
     identity: Identity,
     errors: u32,
     /// Messages accepted in this session, to number their ids.
     accepted_messages: u32,
+    /// What the DNS blocklists said of the client, once asked.
+    listing: Option<Option<Listing>>,
 }
 
 pub(crate) async fn run(
     stream: Stream,
     admitted: bool,
     kind: ListenerKind,
-    peer: IpAddr,
+    addrs: Addrs,
     id: SessionId,
     context: Arc<Context>,
     shutdown: CancellationToken,
@@ -164,12 +175,14 @@ pub(crate) async fn run(
         conn: Connection::new(stream, context.settings.timeouts),
         context,
         kind,
-        peer,
+        peer: addrs.peer,
+        local: addrs.local,
         id,
         state: State::Connected,
         identity: Identity::Anonymous,
         errors: 0,
         accepted_messages: 0,
+        listing: None,
     };
     if !admitted {
         tracing::info!("refused: too many connections");
@@ -211,6 +224,39 @@ impl Session {
         }
     }
 
+    /// On the MX, sends the first line of a two-line greeting and waits
+    /// `pregreet_wait` for the rest: a client that talks meanwhile does
+    /// not wait for replies, which is how spam bots are told from mail
+    /// servers (Postfix's postscreen does the same).
+    async fn talks_before_greeting(&mut self) -> io::Result<bool> {
+        let wait = self.settings().pregreet_wait;
+        if self.kind != ListenerKind::Mx || wait.is_zero() {
+            return Ok(false);
+        }
+        let first = format!("{} ESMTP Postino", self.settings().hostname);
+        self.conn
+            .reply_continued(&Reply::plain(220, vec![first.into()]));
+        let talked = self.conn.talks_within(wait).await?;
+        if talked {
+            tracing::info!("refused: talked before the greeting");
+        }
+        Ok(talked)
+    }
+
+    /// On the MX, the refusal of an anonymous client that a DNS blocklist
+    /// has; the lists are asked once per session.
+    async fn blocklisted(&mut self) -> Option<Reply> {
+        if self.kind != ListenerKind::Mx || self.authenticated() {
+            return None;
+        }
+        if self.listing.is_none() {
+            self.listing = Some(self.context.blocklists.listing(self.peer).await);
+        }
+        let listing = self.listing.as_ref()?.as_ref()?;
+        tracing::info!(zone = listing.zone, "refused: client blocklisted");
+        Some(error::blocklisted(self.peer, listing))
+    }
+
     /// Queues a reply, counting errors.
     fn send(&mut self, reply: Reply) {
         if reply.code >= 500 {
@@ -220,6 +266,10 @@ impl Session {
     }
 
     async fn serve(mut self, shutdown: CancellationToken) -> io::Result<()> {
+        if self.talks_before_greeting().await? {
+            self.send(error::pregreet());
+            return self.conn.flush().await;
+        }
         let greeting = format!("{} ESMTP Postino", self.settings().hostname);
         self.send(Reply::plain(220, vec![greeting.into()]));
         loop {
