@@ -307,6 +307,11 @@ fn hourly_upkeep(ops: ops::Ops, store: Store, shutdown: CancellationToken, track
 fn scanner(config: &Config) -> Option<postino_smtp::scan::Scanner> {
     let antispam = &config.antispam;
     antispam.enabled().then(|| postino_smtp::scan::Scanner {
+        blocked_attachments: antispam
+            .blocked_attachments
+            .iter()
+            .map(|extension| extension.to_ascii_lowercase())
+            .collect(),
         clamd: antispam.clamd.as_ref().map(|address| match address {
             ClamdAddress::Tcp(host_port) => Clamd::Tcp(host_port.to_string()),
             ClamdAddress::Unix(path) => Clamd::Unix(path.clone()),

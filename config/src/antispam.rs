@@ -15,6 +15,12 @@ use crate::size::ByteSize;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AntispamConfig {
+    /// Attachments refused on the MX by the extension of their file name
+    /// (`554 5.7.1`), whatever a scanner says; each with its dot, any
+    /// case. Default: programs, scripts and disk images (`.exe`, `.scr`,
+    /// `.com`, `.bat`, `.cmd`, `.js`, `.vbs`, `.jar`, `.msi`, `.iso`,
+    /// `.img`); `[]` accepts any.
+    pub blocked_attachments: Vec<String>,
     /// clamd, for malware: `host:port` (its `TCPSocket`) or `unix:PATH`
     /// (its `LocalSocket`, `unix:/run/clamav/clamd.ctl` on Debian).
     /// Default: none, no malware scanning.
@@ -44,6 +50,7 @@ pub struct AntispamConfig {
 impl Default for AntispamConfig {
     fn default() -> Self {
         AntispamConfig {
+            blocked_attachments: crate::defaults::antispam_blocked_attachments(),
             clamd: None,
             dnsbl: crate::defaults::antispam_dns_lists(),
             dnswl: crate::defaults::antispam_dns_lists(),
@@ -56,9 +63,9 @@ impl Default for AntispamConfig {
 }
 
 impl AntispamConfig {
-    /// Whether the MX scans mail at all.
+    /// Whether the MX looks into mail at all.
     pub fn enabled(&self) -> bool {
-        self.clamd.is_some() || !self.rspamd_url.is_empty()
+        !self.blocked_attachments.is_empty() || self.clamd.is_some() || !self.rspamd_url.is_empty()
     }
 }
 
@@ -142,8 +149,9 @@ mod tests {
 
     #[test]
     fn scanning_is_off_unless_a_server_is_named() {
-        let default = parse("").expect("the defaults are valid");
+        let default = parse("[antispam]\nblocked_attachments = []\n").expect("valid");
         assert!(!default.enabled());
+        assert!(parse("").expect("the defaults are valid").enabled());
         assert_eq!(default.on_failure, OnFailure::Tempfail);
         let on = parse(
             "[antispam]\nrspamd_url = [\"http://127.0.0.1:11333\", \"http://[::1]:11333/\"]\n\
@@ -186,6 +194,14 @@ mod tests {
             ("clamd = \"localhost\"", "antispam.clamd"),
             ("timeout = \"0s\"", "antispam.timeout"),
             ("max_size = 0", "antispam.max_size"),
+            (
+                "blocked_attachments = [\"exe\"]",
+                "antispam.blocked_attachments",
+            ),
+            (
+                "blocked_attachments = [\".e x\"]",
+                "antispam.blocked_attachments",
+            ),
         ] {
             let error = parse(&format!("[antispam]\n{text}\n")).expect_err(text);
             assert!(error.contains(key), "{text}: {error}");

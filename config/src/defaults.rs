@@ -246,6 +246,16 @@ pub fn delivery_max_concurrent() -> u32 {
     50
 }
 
+/// Programs, scripts and disk images: what phishing carries and offices
+/// never need to receive by mail.
+pub fn antispam_blocked_attachments() -> Vec<String> {
+    [
+        ".exe", ".scr", ".com", ".bat", ".cmd", ".js", ".vbs", ".jar", ".msi", ".iso", ".img",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 /// No DNS lists: which to use, and under which terms, is the operator's choice.
 pub fn antispam_dns_lists() -> Vec<String> {
     Vec::new()

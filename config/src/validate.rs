@@ -216,6 +216,24 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
 }
 
 fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
+    let is_extension = |ext: &String| {
+        ext.len() > 1
+            && ext.starts_with('.')
+            && ext[1..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if let Some(bad) = config
+        .antispam
+        .blocked_attachments
+        .iter()
+        .find(|ext| !is_extension(ext))
+    {
+        problems.at(
+            "antispam.blocked_attachments",
+            format!("`{bad}` is not an extension such as \".exe\""),
+        );
+    }
     for (key, zones) in [
         ("antispam.dnsbl", &config.antispam.dnsbl),
         ("antispam.dnswl", &config.antispam.dnswl),

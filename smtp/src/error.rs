@@ -167,6 +167,17 @@ pub(crate) fn content(err: DataError, max: usize) -> Reply {
 pub(crate) fn refused_by_scan(outcome: &Outcome) -> Option<Reply> {
     Some(match outcome {
         Outcome::Inbox { .. } | Outcome::Junk { .. } => return None,
+        Outcome::Blocked { filename } => rejected(
+            Rejection::Malware,
+            Reply::new(
+                554,
+                "5.7.1",
+                format!(
+                    "Message refused: attachments like {} are not accepted",
+                    printable(filename)
+                ),
+            ),
+        ),
         Outcome::Infected { signature } => rejected(
             Rejection::Malware,
             Reply::new(
@@ -183,6 +194,21 @@ pub(crate) fn refused_by_scan(outcome: &Outcome) -> Option<Reply> {
             Reply::new(451, "4.7.1", text.clone()),
         ),
     })
+}
+
+/// `text` with anything but printable ASCII as `?`, at most 100
+/// characters: a file name quoted in a reply.
+fn printable(text: &str) -> String {
+    text.chars()
+        .take(100)
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 /// The reply to a client found in the DNS blocklist of `listing`.

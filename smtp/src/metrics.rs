@@ -23,8 +23,9 @@ pub const MESSAGES_ACCEPTED: &str = "postino_smtp_messages_accepted_total";
 pub const REJECTIONS: &str = "postino_smtp_rejections_total";
 /// Outbound delivery attempts, one per recipient, by `outcome`.
 pub const DELIVERY_ATTEMPTS: &str = "postino_delivery_attempts_total";
-/// Messages scanned on the MX, by `action`: rspamd's, or `infected` (clamd
-/// found a signature), `clean` (clamd alone), `unscanned`.
+/// Messages scanned on the MX, by `action`: rspamd's, or `blocked` (an
+/// attachment of a refused type), `infected` (clamd found a signature),
+/// `clean` (no rspamd, nothing found), `unscanned`.
 pub const SCAN_VERDICTS: &str = "postino_antispam_verdicts_total";
 /// How long a scan that gave a verdict took, failed servers included.
 pub const SCAN_SECONDS: &str = "postino_antispam_scan_seconds";
@@ -32,7 +33,8 @@ pub const SCAN_SECONDS: &str = "postino_antispam_scan_seconds";
 pub const SCAN_ERRORS: &str = "postino_antispam_errors_total";
 
 /// The `action` labels of [`SCAN_VERDICTS`].
-const SCAN_ACTIONS: [&str; 9] = [
+const SCAN_ACTIONS: [&str; 10] = [
+    "blocked",
     "infected",
     "clean",
     "no action",
@@ -83,7 +85,8 @@ pub(crate) enum Rejection {
     Pregreet,
     /// An EHLO or HELO from outside with our own name.
     ForgedHelo,
-    /// Content clamd found malware in.
+    /// Content clamd found malware in, or with an attachment of a refused
+    /// type.
     Malware,
     /// Content rspamd says to reject.
     Spam,
@@ -168,8 +171,8 @@ pub fn describe() {
     describe_counter!(
         SCAN_VERDICTS,
         "Messages scanned on the MX, by action: rspamd's (no action, greylist, add header, \
-         rewrite subject, soft reject, reject), infected (clamd found malware), clean (clamd \
-         alone, nothing found) or unscanned"
+         rewrite subject, soft reject, reject), blocked (an attachment of a refused type), \
+         infected (clamd found malware), clean (no rspamd, nothing found) or unscanned"
     );
     describe_histogram!(
         SCAN_SECONDS,

@@ -36,11 +36,16 @@
 //! ```text
 //! cargo bench -p postino-tests --bench smtp_inbound
 //! cargo bench -p postino-tests --bench smtp_inbound -- --backend sqlite --messages 10000
+//! cargo bench -p postino-tests --bench smtp_inbound -- --rspamd both
 //! ```
 //!
 //! `--backend sqlite|postgres|both` picks the stores (default both),
 //! `--messages N` the measured messages of each scenario (default 3,000),
-//! shared evenly by the connections. PostgreSQL is reached as the tests
+//! shared evenly by the connections. `--rspamd off|on|both` runs each
+//! scenario without content scanning (the default), with every message
+//! scanned by a real rspamd on loopback (Debian's package, started as the
+//! tests start it: `postino_tests::rspamd`), or both ways one after the
+//! other; a scanned scenario's name ends in `+rspamd`. PostgreSQL is reached as the tests
 //! reach it, at `POSTINO_TEST_DATABASE_URL`. `cargo bench` builds in the
 //! release profile, and the harness builds the `postino` binary in the
 //! profile of the executable that asks for it: the server measured is the
@@ -128,7 +133,7 @@ async fn main() -> ExitCode {
         Err(message) => {
             eprintln!(
                 "smtp_inbound: {message}; usage: smtp_inbound [--backend sqlite|postgres|both] \
-                 [--messages N]"
+                 [--messages N] [--rspamd off|on|both]"
             );
             return ExitCode::FAILURE;
         }
@@ -143,7 +148,7 @@ async fn main() -> ExitCode {
     );
     println!();
     println!(
-        "{:<9} {:<11} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8}",
+        "{:<9} {:<18} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8}",
         "backend",
         "scenario",
         "messages",
@@ -159,13 +164,15 @@ async fn main() -> ExitCode {
     let mut notes = Vec::new();
     for &backend in &args.backends {
         for scenario in SCENARIOS {
-            let run = within(
-                scenario_limit(args.messages),
-                run(backend, scenario, args.messages),
-            )
-            .await;
-            run.print_row();
-            notes.extend(run.notes());
+            for &rspamd in &args.rspamd {
+                let run = within(
+                    scenario_limit(args.messages),
+                    run(backend, scenario, rspamd, args.messages),
+                )
+                .await;
+                run.print_row();
+                notes.extend(run.notes());
+            }
         }
     }
     if !notes.is_empty() {
@@ -180,6 +187,8 @@ async fn main() -> ExitCode {
 struct Args {
     backends: Vec<Backend>,
     messages: usize,
+    /// Whether each scenario runs without rspamd, with it, or both.
+    rspamd: Vec<bool>,
 }
 
 impl Args {
@@ -187,6 +196,7 @@ impl Args {
         let mut parsed = Args {
             backends: vec![Backend::Sqlite, Backend::Postgres],
             messages: DEFAULT_MESSAGES,
+            rspamd: vec![false],
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -200,6 +210,16 @@ impl Args {
                         Some("both") => vec![Backend::Sqlite, Backend::Postgres],
                         other => {
                             return Err(format!("unknown backend `{}`", other.unwrap_or("")));
+                        }
+                    }
+                }
+                "--rspamd" => {
+                    parsed.rspamd = match args.next().as_deref() {
+                        Some("off") => vec![false],
+                        Some("on") => vec![true],
+                        Some("both") => vec![false, true],
+                        other => {
+                            return Err(format!("unknown --rspamd `{}`", other.unwrap_or("")));
                         }
                     }
                 }
@@ -221,6 +241,8 @@ impl Args {
 struct Run {
     backend: Backend,
     scenario: Scenario,
+    /// Whether rspamd scanned every message.
+    rspamd: bool,
     elapsed: Duration,
     /// Measured messages that got 250 after their data.
     accepted: usize,
@@ -251,9 +273,9 @@ impl Run {
             format!("{:.0} MiB", kib as f64 / 1024.0)
         });
         println!(
-            "{:<9} {:<11} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8}",
+            "{:<9} {:<18} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8}",
             self.backend.name(),
-            self.scenario.name,
+            self.name(),
             self.accepted,
             self.refused,
             self.elapsed.as_secs_f64(),
@@ -266,11 +288,17 @@ impl Run {
         );
     }
 
+    /// The scenario's name, `+rspamd` when scanned.
+    fn name(&self) -> String {
+        let scanned = if self.rspamd { " +rspamd" } else { "" };
+        format!("{}{scanned}", self.scenario.name)
+    }
+
     /// What to say below the table about this run.
     fn notes(&self) -> Vec<String> {
-        let run = format!("{} {}", self.backend.name(), self.scenario.name);
+        let run = format!("{} {}", self.backend.name(), self.name());
         let mut notes = Vec::new();
-        if self.scenario.baseline {
+        if self.scenario.baseline && !self.rspamd {
             notes.push(format!(
                 "{run}: {:.2}x the Postfix + Dovecot LMTP baseline of {BASELINE_PER_SECOND} msg/s",
                 self.per_second() / BASELINE_PER_SECOND
@@ -293,9 +321,9 @@ impl Run {
     }
 }
 
-/// Runs one scenario on a fresh store of `backend`, checks the store, and
-/// removes it.
-async fn run(backend: Backend, scenario: Scenario, messages: usize) -> Run {
+/// Runs one scenario on a fresh store of `backend`, with every message
+/// scanned by rspamd if `rspamd`, checks the store, and removes it.
+async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize) -> Run {
     let config = TestConfig::new(backend).await;
     let dns = DnsStub::start().await.expect("start the DNS stub");
     let spf = "v=spf1 ip4:127.0.0.1 -all";
@@ -310,6 +338,10 @@ async fn run(backend: Backend, scenario: Scenario, messages: usize) -> Run {
         "smtp",
         &format!("max_connections_per_ip = {MAX_CONNECTIONS_PER_IP}"),
     );
+    if rspamd {
+        let worker = postino_tests::rspamd::shared().normal;
+        config.set("antispam", &format!("rspamd_url = [\"http://{worker}\"]"));
+    }
     config.cli(&["domain", "add", DOMAIN], None).await.ok();
     for i in 0..MAILBOXES {
         config
@@ -346,6 +378,7 @@ async fn run(backend: Backend, scenario: Scenario, messages: usize) -> Run {
     Run {
         backend,
         scenario,
+        rspamd,
         elapsed,
         accepted: measured.accepted.len(),
         latencies: measured.latencies,

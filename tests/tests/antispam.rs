@@ -1,5 +1,6 @@
 //! Content scanning on the MX with a real clamd and rspamd (see
-//! `postino_tests::clamd` and `postino_tests::rspamd`): malware refused
+//! `postino_tests::clamd` and `postino_tests::rspamd`): programs attached
+//! refused by their extension, malware refused
 //! and never stored, GTUBE refused and never stored, spam filed in Junk
 //! with its `X-Spam-*` fields, clean mail in the INBOX, fields forged by
 //! the sender dropped, and what happens when no scanner answers, as
@@ -13,6 +14,7 @@ use postino_tests::smtp::{ANNA, BRUNO, envelope, folder_messages, greeted, inbox
 use postino_tests::{Server, SmtpReply, TestConfig, bind_unused_port, on_both_backends};
 
 on_both_backends!(
+    programs_are_refused_by_default,
     malware_is_refused_and_never_stored,
     gtube_is_refused_and_never_stored,
     spam_is_filed_in_junk_with_the_verdict,
@@ -81,9 +83,27 @@ fn header(message: &[u8]) -> String {
         .to_string()
 }
 
+async fn programs_are_refused_by_default(config: &TestConfig) {
+    let (server, reply) = send(config, &[], &with_attachment("Fattura.PDF.exe", "MZ")).await;
+    reply.expect(554, "5.7.1");
+    assert!(reply.lines[0].contains("Fattura.PDF.exe"), "{reply:?}");
+    send_again(config, &with_attachment("fattura.pdf", "%PDF-1.4"))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    assert_eq!(inbox(&store, ANNA).await.len(), 1);
+    store.close().await;
+
+    config.set("antispam", "blocked_attachments = []");
+    let _server = Server::start(config).await;
+    send_again(config, &with_attachment("setup.exe", "MZ"))
+        .await
+        .expect(250, "2.0.0");
+}
+
 async fn malware_is_refused_and_never_stored(config: &TestConfig) {
     let scan = vec![format!("clamd = \"{}\"", clamd::shared().addr)];
-    let (server, reply) = send(config, &scan, &with_attachment("fattura.com", EICAR)).await;
+    let (server, reply) = send(config, &scan, &with_attachment("verbale.txt", EICAR)).await;
     reply.expect(554, "5.7.1");
     assert!(reply.lines[0].contains("Eicar-Test-Signature"), "{reply:?}");
     let ours = send_again(config, &message("Avviso", TEST_MALWARE)).await;

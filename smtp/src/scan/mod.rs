@@ -1,7 +1,8 @@
 //! Content scanning of the mail that arrives on the MX, by ClamAV and
 //! rspamd, at the end of DATA or BDAT and before the reply.
 //!
-//! A message clamd finds a signature in is refused for good. Then
+//! A message with an attachment of a refused type ([`attachments`]), or in
+//! which clamd finds a signature, is refused for good. Then
 //! rspamd's action decides ([`Scanner::scan`]): `reject` refuses the
 //! message for good, `soft reject` and `greylist` for now; `add header`,
 //! `rewrite subject` and custom actions deliver it into the recipients'
@@ -9,6 +10,7 @@
 //! no server answers, the configured [`OnFailure`] decides. The outcome is a
 //! value; the session turns a refusal into its reply in `error.rs`.
 
+mod attachments;
 mod clamd;
 mod rspamd;
 
@@ -87,6 +89,8 @@ async fn within<T>(
 /// The scanning settings, from `[antispam]`.
 #[derive(Debug, Clone)]
 pub struct Scanner {
+    /// Attachment extensions refused (lower case, with the dot).
+    pub blocked_attachments: Vec<String>,
     /// clamd, if attachments are scanned for malware.
     pub clamd: Option<Clamd>,
     /// rspamd's normal workers, `host:port`, tried in order; none: no
@@ -134,6 +138,8 @@ pub enum Outcome {
     Inbox { fields: String },
     /// Delivered to the recipients' Junk folder with these header fields.
     Junk { fields: String },
+    /// Refused for good (`554 5.7.1`): an attachment of a refused type.
+    Blocked { filename: String },
     /// Refused for good (`554 5.7.1`): clamd found this signature.
     Infected { signature: String },
     /// Refused for good (`550 5.7.1`), with rspamd's text.
@@ -148,9 +154,19 @@ impl Scanner {
         if message.len() > self.max_size {
             tracing::info!(size = message.len(), "message too large to scan");
             metrics::scanned("unscanned");
+            let scanners = self.clamd.is_some() || !self.servers.is_empty();
             return Outcome::Inbox {
-                fields: unscanned("too large"),
+                fields: if scanners {
+                    unscanned("too large")
+                } else {
+                    String::new()
+                },
             };
+        }
+        if let Some(filename) = attachments::first_blocked(&message, &self.blocked_attachments) {
+            tracing::info!(filename, "attachment of a refused type");
+            metrics::scanned("blocked");
+            return Outcome::Blocked { filename };
         }
         let started = Instant::now();
         if let Some(clamd) = &self.clamd {
