@@ -242,7 +242,9 @@ impl Client<'_> {
             return;
         }
         self.forced_sync = false;
-        if let Err(err) = self.catch_up(view, expunge_allowed).await {
+        // On the heap: an idling session waits in here, and its future
+        // lasts as long as the connection (see `Session::command`).
+        if let Err(err) = Box::pin(self.catch_up(view, expunge_allowed)).await {
             tracing::warn!(error = %Chain(&err), "cannot read the selected folder's changes");
         }
     }
