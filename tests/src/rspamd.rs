@@ -11,7 +11,8 @@
 //! - the modules that would ask the Internet off (external RBLs, fuzzy
 //!   storage, ASN and URL look-ups);
 //! - one rule of the tests' own: a Subject containing [`JUNK_SUBJECT`] adds
-//!   8 points, which is past `add header` (6) and below `reject` (15).
+//!   8 points, which is past `add header` (6) and below `reject` (15);
+//! - one settings id, [`STRICT_PROFILE`], under which any message is spam.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,6 +28,9 @@ use crate::dns::DnsStub;
 
 /// A word that makes rspamd score a message as spam to be filed, not refused.
 pub const JUNK_SUBJECT: &str = "postino-junk-test";
+/// An rspamd settings id (a domain's spam profile) under which every
+/// message is spam to be filed in Junk.
+pub const STRICT_PROFILE: &str = "postino-strict";
 /// GTUBE, the standard test pattern every rspamd refuses.
 pub const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 /// How long rspamd may take to answer its first ping.
@@ -145,6 +149,14 @@ fn write_overrides(dir: &Path, normal: SocketAddr, controller: SocketAddr, dns: 
             ),
         ),
         ("junk_subjects.map", format!("/{JUNK_SUBJECT}/i\n")),
+        (
+            "local.d/settings.conf",
+            format!(
+                "strict {{\n  id = \"{STRICT_PROFILE}\";\n  apply {{\n    \
+                 actions {{\n      \"add header\" = -1000.0;\n      greylist = null;\n    }}\n  \
+                 }}\n}}\n"
+            ),
+        ),
     ];
     for (name, text) in files {
         let path = dir.join(name);

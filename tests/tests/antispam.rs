@@ -9,8 +9,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use postino_tests::clamd::{self, EICAR, TEST_MALWARE};
-use postino_tests::rspamd::{self, GTUBE, JUNK_SUBJECT};
-use postino_tests::smtp::{ANNA, BRUNO, envelope, folder_messages, greeted, inbox, site, stopped};
+use postino_tests::rspamd::{self, GTUBE, JUNK_SUBJECT, STRICT_PROFILE};
+use postino_tests::smtp::{
+    ANNA, BRUNO, DOMAIN, envelope, folder_messages, greeted, inbox, site, stopped,
+};
 use postino_tests::{Server, SmtpReply, TestConfig, bind_unused_port, on_both_backends};
 
 on_both_backends!(
@@ -20,6 +22,7 @@ on_both_backends!(
     spam_is_filed_in_junk_with_the_verdict,
     clean_mail_reaches_the_inbox_and_forged_verdicts_go,
     without_rspamd_mail_waits_or_goes_in_marked,
+    each_domain_has_its_spam_filter_and_profile,
 );
 
 fn message(subject: &str, body: &str) -> String {
@@ -212,5 +215,46 @@ async fn without_rspamd_mail_waits_or_goes_in_marked(config: &TestConfig) {
     assert!(
         header.contains("X-Spam-Scanned: no (scanner unavailable)"),
         "{header}"
+    );
+}
+
+async fn each_domain_has_its_spam_filter_and_profile(config: &TestConfig) {
+    let _dns = site(config, &[], &[ANNA, BRUNO]).await;
+    for line in with_rspamd() {
+        config.set("antispam", &line);
+    }
+    let update = |args: &'static [&'static str]| async move {
+        let mut all = vec!["domain", "update", DOMAIN];
+        all.extend_from_slice(args);
+        let out = config.cli(&all, None).await;
+        assert!(out.ok().contains("spam filter"), "{out:?}");
+    };
+    update(&["--spam-filter", "off"]).await;
+    let server = Server::start(config).await;
+    let spam = message(&format!("Vinci ora {JUNK_SUBJECT}"), "Clicca qui.");
+    send_again(config, &spam).await.expect(250, "2.0.0");
+    // Without its filter the domain gets even what rspamd refuses.
+    send_again(config, &message("Offerta", GTUBE))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    let messages = inbox(&store, ANNA).await;
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| !header(m).contains("X-Spam")));
+    store.close().await;
+
+    // Under the strict profile, whatever comes is spam.
+    update(&["--spam-filter", "on", "--spam-profile", STRICT_PROFILE]).await;
+    let server = Server::start(config).await;
+    send_again(config, &message("Riunione", "Giovedi' alle 10."))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    let junk = folder_messages(&store, ANNA, "Junk").await;
+    assert_eq!(junk.len(), 1);
+    assert!(
+        header(&junk[0]).contains("X-Spam: Yes"),
+        "{}",
+        header(&junk[0])
     );
 }

@@ -31,7 +31,7 @@ pub enum DomainCommand {
         #[command(flatten)]
         format: ListFormat,
     },
-    /// Change a domain's quota, mailbox limit or state.
+    /// Change a domain's quota, mailbox limit, state or spam settings.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         name: String,
@@ -48,6 +48,14 @@ pub enum DomainCommand {
         /// removed.
         #[arg(long, group = "change")]
         disable: bool,
+        /// Whether rspamd's verdict applies to the domain's mail (spam
+        /// refused or filed in Junk): on or off.
+        #[arg(long, value_name = "on|off", group = "change", value_parser = on_off)]
+        spam_filter: Option<bool>,
+        /// The rspamd settings id of the domain's spam profile; "" for
+        /// rspamd's defaults.
+        #[arg(long, value_name = "ID", group = "change")]
+        spam_profile: Option<String>,
     },
     /// Remove a domain.
     Remove {
@@ -84,11 +92,15 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             max_mailboxes,
             enable,
             disable,
+            spam_filter,
+            spam_profile,
         } => {
             let change = DomainChange {
                 quota_bytes: quota.map(|q| q.0),
                 max_mailboxes,
                 active: activation(enable, disable),
+                spam_filter,
+                spam_profile,
             };
             let d = ops.update_domain(&name, &change).await?;
             let max = if d.max_mailboxes == 0 {
@@ -98,9 +110,10 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             };
             let state = if d.active { "active" } else { "disabled" };
             println!(
-                "domain {}: quota {}, {max}, {state}",
+                "domain {}: quota {}, {max}, {state}, {}",
                 d.name,
-                quota_text(d.quota_bytes)
+                quota_text(d.quota_bytes),
+                spam_text(&d)
             );
         }
         DomainCommand::Remove { name, force } => {
@@ -123,8 +136,27 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
 }
 
 /// The domain's line, then its mailboxes and aliases.
+/// `on` or `off`, for a setting given on the command line.
+fn on_off(value: &str) -> Result<bool, String> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
+    }
+}
+
+/// The domain's spam settings, in words.
+fn spam_text(domain: &Domain) -> String {
+    match (domain.spam_filter, domain.spam_profile.as_deref()) {
+        (false, _) => "spam filter off".to_string(),
+        (true, None) => "spam filter on".to_string(),
+        (true, Some(profile)) => format!("spam filter on (profile {profile})"),
+    }
+}
+
 fn domain_details(details: &DomainDetails) {
     domain_table(std::slice::from_ref(&details.domain));
+    println!("{}", spam_text(&details.domain));
     println!();
     account_table(&details.accounts);
     println!();

@@ -25,6 +25,46 @@ pub struct DomainChange {
     pub max_mailboxes: Option<u64>,
     /// A disabled domain takes no mail and its users cannot log in.
     pub active: Option<bool>,
+    /// Whether rspamd's verdict applies to the domain's mail: spam refused
+    /// or filed in Junk. Off, its mail goes to the INBOX whatever rspamd
+    /// says (malware is refused all the same).
+    pub spam_filter: Option<bool>,
+    /// The rspamd settings id of a stricter or laxer profile for the
+    /// domain, letters, digits, `-` and `_`; `""` goes back to rspamd's
+    /// defaults.
+    pub spam_profile: Option<String>,
+}
+
+impl DomainChange {
+    /// Whether it changes what only provincial admins may change: limits
+    /// and state. Spam settings a comune admin may change for its own.
+    fn changes_limits(&self) -> bool {
+        self.quota_bytes.is_some() || self.max_mailboxes.is_some() || self.active.is_some()
+    }
+}
+
+/// The most characters of a spam profile's name.
+const MAX_PROFILE: usize = 64;
+
+/// A spam profile as given: `None` for `""` (rspamd's defaults).
+fn parse_profile(profile: &str) -> Result<Option<String>> {
+    if profile.is_empty() {
+        return Ok(None);
+    }
+    let valid = profile.len() <= MAX_PROFILE
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
+        return Err(OpsError::Invalid {
+            field: "spam_profile",
+            message: format!(
+                "`{profile}` is not an rspamd settings id (letters, digits, - and _, at most \
+                 {MAX_PROFILE})"
+            ),
+        });
+    }
+    Ok(Some(profile.to_string()))
 }
 
 pub(super) fn parse_domain(name: &str) -> Result<DomainName> {
@@ -92,15 +132,23 @@ impl Ops {
         })
     }
 
-    /// Changes a domain's quota, mailbox limit or state; provincial admins
-    /// only, so that a comune cannot raise its own limits. The quota cannot
+    /// Changes a domain's quota, mailbox limit or state, provincial admins
+    /// only, so that a comune cannot raise its own limits; and its spam
+    /// settings, which its comune admins may change too. The quota cannot
     /// go below a quota promised to one of its mailboxes; it may go below
     /// what is used, and then the domain takes no more mail until it is
     /// under it again. A change that changes nothing is not audited.
     pub async fn update_domain(&self, name: &str, change: &DomainChange) -> Result<Domain> {
         let name = parse_domain(name)?;
         self.check_scope(name.as_str())?;
-        self.require_all_domains("change a domain")?;
+        if change.changes_limits() {
+            self.require_all_domains("change a domain's limits or state")?;
+        }
+        let profile = change
+            .spam_profile
+            .as_deref()
+            .map(parse_profile)
+            .transpose()?;
         let mut tx = self.store.begin().await?;
         // Held until commit: a mailbox quota raised meanwhile would escape
         // the check below.
@@ -122,6 +170,13 @@ impl Ops {
         }
         if let Some(active) = change.active {
             after = tx.set_domain_active(name.as_str(), active).await?;
+        }
+        if change.spam_filter.is_some() || profile.is_some() {
+            let filter = change.spam_filter.unwrap_or(after.spam_filter);
+            let profile = profile.unwrap_or_else(|| after.spam_profile.clone());
+            after = tx
+                .set_domain_spam(name.as_str(), filter, profile.as_deref())
+                .await?;
         }
         if after != before {
             self.audit(
@@ -191,7 +246,8 @@ mod tests {
 
     postino_common::store_tests!(
         provincial_admins_change_domains,
-        comune_admins_cannot_change_domains
+        comune_admins_cannot_change_domains,
+        comune_admins_tune_their_spam_filter
     );
 
     const COMUNE: &str = "comune.esempio.pu.it";
@@ -257,6 +313,7 @@ mod tests {
             quota_bytes: Some(0),
             max_mailboxes: Some(0),
             active: Some(true),
+            ..DomainChange::default()
         };
         let domain = provincia.update_domain(COMUNE, &unlimited).await.unwrap();
         assert_eq!(
@@ -319,6 +376,53 @@ mod tests {
         );
         let audit = store.audit_log(None, 10).await.unwrap();
         assert!(audit.iter().all(|e| e.action == "domain.add"), "{audit:#?}");
+    }
+
+    async fn comune_admins_tune_their_spam_filter(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        let added = provincia.add_domain(COMUNE, 0, 0).await.unwrap();
+        assert_eq!((added.spam_filter, added.spam_profile), (true, None));
+        let comune = ops(&store, AdminScope::Domains(vec![COMUNE.to_string()]));
+        let strict = DomainChange {
+            spam_profile: Some("severo".to_string()),
+            ..DomainChange::default()
+        };
+        let domain = comune.update_domain(COMUNE, &strict).await.unwrap();
+        assert_eq!(domain.spam_profile.as_deref(), Some("severo"));
+        let off = DomainChange {
+            spam_filter: Some(false),
+            ..DomainChange::default()
+        };
+        let domain = comune.update_domain(COMUNE, &off).await.unwrap();
+        assert_eq!(
+            (domain.spam_filter, domain.spam_profile.as_deref()),
+            (false, Some("severo"))
+        );
+        let defaults = DomainChange {
+            spam_filter: Some(true),
+            spam_profile: Some(String::new()),
+            ..DomainChange::default()
+        };
+        let domain = comune.update_domain(COMUNE, &defaults).await.unwrap();
+        assert_eq!((domain.spam_filter, domain.spam_profile), (true, None));
+        let bad = DomainChange {
+            spam_profile: Some("a b".to_string()),
+            ..DomainChange::default()
+        };
+        let refused = comune.update_domain(COMUNE, &bad).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(OpsError::Invalid {
+                    field: "spam_profile",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        let audit = store.audit_log(None, 10).await.unwrap();
+        let updates = audit.iter().filter(|e| e.action == "domain.update").count();
+        assert_eq!(updates, 3, "{audit:#?}");
     }
 
     #[test]

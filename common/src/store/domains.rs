@@ -19,6 +19,12 @@ pub struct Domain {
     #[sqlx(try_from = "IntFlag")]
     pub active: bool,
     pub created_at: i64,
+    /// Whether rspamd's verdict applies to mail for the domain.
+    #[sqlx(try_from = "IntFlag")]
+    pub spam_filter: bool,
+    /// The rspamd settings id of the domain's profile; `None`: rspamd's
+    /// defaults.
+    pub spam_profile: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,7 +42,7 @@ macro_rules! select_domain {
             "CAST(COALESCE((SELECT SUM(a.used_bytes) FROM accounts a WHERE a.domain_id = d.id), 0) AS BIGINT) ",
             "AS used_bytes, ",
             "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
-            "d.active, d.created_at FROM domains d ",
+            "d.active, d.created_at, d.spam_filter, d.spam_profile FROM domains d ",
             $tail
         )
     };
@@ -108,6 +114,23 @@ impl WriteTx {
                 .execute(self.conn())
                 .await?;
         }
+        self.existing_domain(name).await
+    }
+
+    /// Sets whether rspamd's verdict applies to the domain's mail, and the
+    /// rspamd settings id of its profile.
+    pub async fn set_domain_spam(
+        &mut self,
+        name: &str,
+        filter: bool,
+        profile: Option<&str>,
+    ) -> Result<Domain> {
+        sqlx::query("UPDATE domains SET spam_filter = $1, spam_profile = $2 WHERE name = $3")
+            .bind(i64::from(filter))
+            .bind(profile)
+            .bind(name)
+            .execute(self.conn())
+            .await?;
         self.existing_domain(name).await
     }
 

@@ -5,6 +5,7 @@
 //! local delivery needs; outbound delivery removes that first line again
 //! before relaying, so one body serves both.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use hyper::body::Bytes;
@@ -17,6 +18,14 @@ use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
 use crate::scan::{self, Outcome};
 use crate::{ListenerKind, authres, header};
+
+/// What the recipients' domains say of spam filtering.
+struct SpamFiltering {
+    /// Whether rspamd's verdict applies, for each recipient.
+    filters: Vec<bool>,
+    /// The rspamd settings id to ask with.
+    profile: Option<String>,
+}
 
 impl Session {
     /// Stores the message of a transaction opened after `helo`; the reply
@@ -68,6 +77,7 @@ impl Session {
                 .map(|r| r.address.as_str())
                 .chain(remote.iter().map(|r| r.address.as_str()))
                 .collect();
+            let filtering = self.spam_filtering(scanner, &local).await?;
             let envelope = scan::Envelope {
                 ip: self.peer,
                 helo: &helo.name,
@@ -75,16 +85,19 @@ impl Session {
                 rcpt_to,
                 hostname,
                 queue_id: &queue_id,
+                settings_id: filtering.profile.as_deref(),
             };
             // rspamd sees the message as it arrived here, trace fields included.
             let scanned = Bytes::copy_from_slice(&raw[trace_start..]);
-            let outcome = scanner.scan(&envelope, scanned).await;
+            // Mail forwarded elsewhere only is checked as well.
+            let spam_check = local.is_empty() || filtering.filters.iter().any(|&filters| filters);
+            let outcome = scanner.scan(&envelope, scanned, spam_check).await;
             if let Some(refusal) = error::refused_by_scan(&outcome) {
                 tracing::info!(queue_id, reply = %refusal.code, "message refused by the scan");
                 return Ok(refusal);
             }
             if let Outcome::Junk { .. } = outcome {
-                folders = self.junk_folders(&local).await?;
+                folders = self.junk_folders(&local, &filtering.filters).await?;
             }
             if let Outcome::Inbox { fields } | Outcome::Junk { fields } = outcome {
                 raw.splice(trace_start..trace_start, fields.into_bytes());
@@ -138,11 +151,61 @@ impl Session {
         }
     }
 
-    /// The recipients' Junk folders, where spam goes; the INBOX of one who
-    /// has none.
-    async fn junk_folders(&self, recipients: &[LocalRecipient]) -> Result<Vec<i64>, Error> {
+    /// Whose domain has rspamd's verdict apply, recipient by recipient, and
+    /// the rspamd profile to ask with: that of the filtering domains if they
+    /// all have the same one. Read only when rspamd is asked at all.
+    async fn spam_filtering(
+        &self,
+        scanner: &scan::Scanner,
+        recipients: &[LocalRecipient],
+    ) -> Result<SpamFiltering, Error> {
+        let mut filtering = SpamFiltering {
+            filters: vec![true; recipients.len()],
+            profile: None,
+        };
+        if scanner.servers.is_empty() {
+            return Ok(filtering);
+        }
+        let mut domains: HashMap<&str, (bool, Option<String>)> = HashMap::new();
+        let mut profiles = Vec::new();
+        for (recipient, filters) in recipients.iter().zip(&mut filtering.filters) {
+            let name = recipient.address.rsplit_once('@').map_or("", |(_, d)| d);
+            if !domains.contains_key(name) {
+                let domain = self
+                    .context
+                    .store
+                    .domain(name)
+                    .await
+                    .map_err(Error::store("read a recipient's domain"))?;
+                let settings = domain.map_or((true, None), |d| (d.spam_filter, d.spam_profile));
+                domains.insert(name, settings);
+            }
+            let (filter, profile) = &domains[name];
+            *filters = *filter;
+            if *filter {
+                profiles.push(profile.clone());
+            }
+        }
+        profiles.dedup();
+        if let [only] = profiles.as_slice() {
+            filtering.profile.clone_from(only);
+        }
+        Ok(filtering)
+    }
+
+    /// Where spam goes: the Junk folder of each recipient whose domain
+    /// filters (the INBOX of one who has no Junk), the INBOX of the others.
+    async fn junk_folders(
+        &self,
+        recipients: &[LocalRecipient],
+        filters: &[bool],
+    ) -> Result<Vec<i64>, Error> {
         let mut folders = Vec::with_capacity(recipients.len());
-        for recipient in recipients {
+        for (recipient, &filter) in recipients.iter().zip(filters) {
+            if !filter {
+                folders.push(recipient.inbox);
+                continue;
+            }
             let junk = self
                 .context
                 .store

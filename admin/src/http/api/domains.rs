@@ -35,6 +35,11 @@ pub struct Domain {
     mailboxes: i64,
     active: bool,
     created_at: i64,
+    /// Whether rspamd's verdict applies to the domain's mail.
+    spam_filter: bool,
+    /// The rspamd settings id of the domain's profile; null: rspamd's
+    /// defaults.
+    spam_profile: Option<String>,
 }
 
 impl From<store::Domain> for Domain {
@@ -48,6 +53,8 @@ impl From<store::Domain> for Domain {
             mailboxes: domain.mailboxes,
             active: domain.active,
             created_at: domain.created_at,
+            spam_filter: domain.spam_filter,
+            spam_profile: domain.spam_profile,
         }
     }
 }
@@ -147,7 +154,7 @@ async fn show(
 }
 
 /// Changes a domain's quota, mailbox limit or active flag (provincial
-/// admins only).
+/// admins only), or its spam settings (its comune admins too).
 #[utoipa::path(patch, path = "/domains/{domain}", operation_id = "update_domain", tag = "domains",
     params(("domain" = String, Path)), request_body = DomainChange,
     responses(

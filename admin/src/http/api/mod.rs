@@ -211,6 +211,8 @@ mod tests {
             mailboxes: 1,
             active: true,
             created_at: 1_740_787_200,
+            spam_filter: true,
+            spam_profile: Some("strict".to_string()),
         }
     }
 
