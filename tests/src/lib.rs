@@ -421,6 +421,15 @@ impl TestConfig {
         std::fs::write(&self.path, text).expect("write postino.toml");
     }
 
+    /// Replaces `from`, which must be in the configuration, with `to`: for
+    /// a key written when the configuration was made (`hostname`, and the
+    /// MX's `pregreet_wait`).
+    pub fn replace(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.path).expect("read postino.toml");
+        assert!(text.contains(from), "`{from}` is not in postino.toml");
+        std::fs::write(&self.path, text.replacen(from, to, 1)).expect("write postino.toml");
+    }
+
     /// Opens this configuration's store directly, as the server does: for
     /// checking what was stored, best while no server runs.
     pub async fn open_store(&self) -> postino_common::store::Store {

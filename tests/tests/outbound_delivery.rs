@@ -305,6 +305,11 @@ async fn mail_reaches_another_postino_signed_and_spf_aligned() {
         let sender = TestConfig::new(Backend::Sqlite).await;
         let dns = site(&sender, &["allow_plaintext_auth = true"], &[ANNA]).await;
         let receiver = TestConfig::new(Backend::Sqlite).await;
+        // Another server: one greeted with its own name refuses the EHLO.
+        receiver.replace(
+            "hostname = \"mx.postino.test\"",
+            "hostname = \"mx.altro.example\"",
+        );
         receiver.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
         receiver.set("dns", "timeout = \"2s\"");
         receiver.cli(&["domain", "add", OTHER], None).await.ok();

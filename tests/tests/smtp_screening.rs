@@ -81,9 +81,7 @@ async fn blocklisted_clients_are_refused_unless_allowlisted(config: &TestConfig)
 
 async fn clients_that_talk_before_the_greeting_are_refused(config: &TestConfig) {
     let _dns = site(config, &[], &[ANNA]).await;
-    let text = std::fs::read_to_string(&config.path).expect("read postino.toml");
-    let text = text.replace("pregreet_wait = \"0s\"", "pregreet_wait = \"2s\"");
-    std::fs::write(&config.path, text).expect("write postino.toml");
+    config.replace("pregreet_wait = \"0s\"", "pregreet_wait = \"2s\"");
     let _server = Server::start(config).await;
 
     // A mail server waits for the last line of the greeting.
