@@ -23,6 +23,7 @@ on_both_backends!(
     dkim_keys_are_rotated_from_the_console,
     a_relay_client_is_removed_from_the_console,
     console_changes_are_audited_from_the_loopback_without_passwords,
+    a_comune_admin_tunes_its_spam_filter,
 );
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -1584,4 +1585,53 @@ async fn console_changes_are_audited_from_the_loopback_without_passwords(config:
             assert!(!body.contains(secret), "`{secret}` in the {name}: {body}");
         }
     }
+}
+
+async fn a_comune_admin_tunes_its_spam_filter(config: &TestConfig) {
+    prepare(config).await;
+    add_admin(config, "sindaco", &["--domain", DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    visitor.log_in("sindaco", PASSWORD).await;
+    let domain_page = format!("/console/domains/{DOMAIN}");
+    let action = format!("{domain_page}/spam");
+    let page = visitor.page(&domain_page).await;
+    assert!(
+        page.contains("id=\"spam-on\" type=\"radio\" name=\"filter\" value=\"1\" checked"),
+        "{page}"
+    );
+
+    let saved = visitor
+        .submit(
+            &domain_page,
+            &action,
+            &[("filter", "0"), ("profile", "severo")],
+        )
+        .await;
+    expect_redirect(&saved, 303, &format!("{domain_page}?ok=spam-updated"));
+    let shown = config
+        .cli(&["domain", "show", DOMAIN, "--json"], None)
+        .await
+        .json();
+    assert_eq!(
+        (&shown["spam_filter"], &shown["spam_profile"]),
+        (&Value::Bool(false), &Value::String("severo".to_string())),
+        "{shown}"
+    );
+
+    // A profile rspamd could not name is refused, with the form again.
+    let refused = visitor
+        .submit(
+            &domain_page,
+            &action,
+            &[("filter", "1"), ("profile", "non valido")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{refused:#?}");
+    assert!(refused.body.contains("non valido"), "{}", refused.body);
+    let kept = config
+        .cli(&["domain", "show", DOMAIN, "--json"], None)
+        .await
+        .json();
+    assert_eq!(kept["spam_filter"], Value::Bool(false), "{kept}");
 }

@@ -16,6 +16,7 @@ use super::{Ctx, Flash, Page, Submit, aliases, domain_path, done, mailboxes, rel
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::http::principal::Kind;
+use crate::ops::DomainChange;
 
 const NEW_DOMAIN: &str = "new-domain";
 
@@ -206,11 +207,96 @@ pub async fn domain_page(
             dd { (layout::domain_state(ctx.lang, domain)) }
         }
         p { a href=(format!("{path}/dkim")) { (ctx.t(T::DkimLink)) } }
+        (spam_section(ctx, domain, rejected.as_ref()))
         (mailboxes::section(ctx, domain, &details.accounts, rejected.as_ref()))
         (aliases::section(ctx, domain, &details.aliases, rejected.as_ref()))
         (relay::section(ctx, domain, &relays, rejected.as_ref()))
     };
     Ok(render(ctx, domain.name.clone(), path, rejected, body))
+}
+
+const EDIT_SPAM: &str = "edit-spam";
+
+/// The domain's spam settings, as a form.
+fn spam_section(ctx: &Ctx, domain: &Domain, rejected: Option<&Rejected>) -> Markup {
+    let edit = FormView::new(EDIT_SPAM, rejected);
+    let filter = match edit.value("filter") {
+        Some(value) => value == "1",
+        None => domain.spam_filter,
+    };
+    let profile = domain.spam_profile.as_deref().unwrap_or_default();
+    html! {
+        section aria-labelledby="spam-title" {
+            h2 #spam-title { (ctx.t(T::SpamTitle)) }
+            form.panel method="post" action=(format!("{}/spam", domain_path(&domain.name)))
+                aria-labelledby="spam-title" {
+                (form::csrf(ctx.csrf()))
+                (edit.general())
+                fieldset {
+                    legend { (ctx.t(T::SpamTitle)) }
+                    div {
+                        input #spam-on type="radio" name="filter" value="1" checked[filter];
+                        " "
+                        label for="spam-on" { (ctx.t(T::SpamFilterOn)) }
+                    }
+                    div {
+                        input #spam-off type="radio" name="filter" value="0" checked[!filter];
+                        " "
+                        label for="spam-off" { (ctx.t(T::SpamFilterOff)) }
+                    }
+                }
+                (Field::new("spam-profile", "profile", ctx.t(T::SpamProfile))
+                    .value(profile).hint(ctx.t(T::SpamProfileHint)).from(&edit).render())
+                button #spam-submit type="submit" { (ctx.t(T::Save)) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EditSpam {
+    filter: String,
+    profile: String,
+}
+
+/// `POST /console/domains/{domain}/spam`.
+pub async fn update_spam(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    submit: Submit<EditSpam>,
+) -> Response {
+    let Submit { page, form } = submit;
+    page.respond(save_spam(&page, &state, &domain, form).await)
+}
+
+async fn save_spam(
+    page: &Page,
+    state: &AppState,
+    domain: &str,
+    form: EditSpam,
+) -> Result<Response, HttpError> {
+    page.require_admin()?;
+    let change = DomainChange {
+        spam_filter: match form.filter.as_str() {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        },
+        spam_profile: Some(form.profile.trim().to_string()),
+        ..DomainChange::default()
+    };
+    match page.ops(state).update_domain(domain, &change).await {
+        Ok(updated) => Ok(done(&domain_path(&updated.name), Flash::SpamUpdated)),
+        Err(err) => {
+            let lang = page.ctx.lang;
+            let fields = [("spam_profile", "profile")];
+            let rejected = Rejected::from_error(EDIT_SPAM, err, lang, &fields, T::ErrConflict)?
+                .keep("filter", &form.filter)
+                .keep("profile", &form.profile);
+            refused(page, state, domain, Ok(rejected)).await
+        }
+    }
 }
 
 /// The answer to a domain's form that the ops layer refused: the domain's

@@ -245,6 +245,7 @@ texts! {
     FlashDomainAdded => "Dominio aggiunto.", "Domain added.";
     FlashMailboxAdded => "Casella creata.", "Mailbox created.";
     FlashMailboxUpdated => "Casella aggiornata.", "Mailbox updated.";
+    FlashSpamUpdated => "Filtro antispam aggiornato.", "Spam filter updated.";
     FlashMailboxRemoved => "Casella eliminata con tutta la sua posta.", "Mailbox deleted with all its mail.";
     FlashPasswordSet => "Nuova password impostata.", "New password set.";
     FlashAliasAdded => "Alias aggiunto.", "Alias added.";
@@ -298,6 +299,13 @@ texts! {
 
     // A domain's page.
     DkimLink => "Chiavi DKIM e record DNS del dominio", "The domain's DKIM keys and DNS records";
+    SpamTitle => "Filtro antispam", "Spam filter";
+    SpamFilterOn => "Attivo: lo spam va in Posta indesiderata o è rifiutato", "On: spam is filed in Junk or refused";
+    SpamFilterOff => "Disattivo: tutta la posta va in Posta in arrivo (i virus sono rifiutati comunque)",
+        "Off: all mail goes to the INBOX (malware is refused all the same)";
+    SpamProfile => "Profilo rspamd", "rspamd profile";
+    SpamProfileHint => "Un settings id di rspamd; vuoto per le impostazioni predefinite.",
+        "An rspamd settings id; empty for rspamd's defaults.";
     MailboxesTitle => "Caselle", "Mailboxes";
     MailboxesEmpty => "Nessuna casella.", "No mailboxes.";
     ColAddress => "Indirizzo", "Address";

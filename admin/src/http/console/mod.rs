@@ -87,6 +87,7 @@ pub fn router() -> Router<AppState> {
             &format!("{domain}/relay/clients/{{name}}"),
             get(relay::show).post(relay::update),
         )
+        .route(&format!("{domain}/spam"), post(domains::update_spam))
         .route(&format!("{domain}/dkim"), get(dkim::show))
         .route(&format!("{domain}/dkim/generate"), post(dkim::generate))
         .route(&format!("{domain}/dkim/rotate"), post(dkim::rotate))
@@ -309,6 +310,7 @@ pub enum Flash {
     DomainAdded,
     MailboxAdded,
     MailboxUpdated,
+    SpamUpdated,
     MailboxRemoved,
     PasswordSet,
     AliasAdded,
@@ -322,11 +324,12 @@ pub enum Flash {
 }
 
 impl Flash {
-    const ALL: [Flash; 14] = [
+    const ALL: [Flash; 15] = [
         Flash::LoggedOut,
         Flash::DomainAdded,
         Flash::MailboxAdded,
         Flash::MailboxUpdated,
+        Flash::SpamUpdated,
         Flash::MailboxRemoved,
         Flash::PasswordSet,
         Flash::AliasAdded,
@@ -345,6 +348,7 @@ impl Flash {
             Flash::DomainAdded => "domain-added",
             Flash::MailboxAdded => "mailbox-added",
             Flash::MailboxUpdated => "mailbox-updated",
+            Flash::SpamUpdated => "spam-updated",
             Flash::MailboxRemoved => "mailbox-removed",
             Flash::PasswordSet => "password-set",
             Flash::AliasAdded => "alias-added",
@@ -364,6 +368,7 @@ impl Flash {
             Flash::DomainAdded => T::FlashDomainAdded,
             Flash::MailboxAdded => T::FlashMailboxAdded,
             Flash::MailboxUpdated => T::FlashMailboxUpdated,
+            Flash::SpamUpdated => T::FlashSpamUpdated,
             Flash::MailboxRemoved => T::FlashMailboxRemoved,
             Flash::PasswordSet => T::FlashPasswordSet,
             Flash::AliasAdded => T::FlashAliasAdded,
