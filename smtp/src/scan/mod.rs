@@ -153,7 +153,7 @@ pub enum Outcome {
 
 impl Scanner {
     /// Has clamd, then, if `spam_check`, rspamd look at `message`.
-    pub async fn scan(&self, envelope: &Envelope<'_>, message: Bytes, spam_check: bool) -> Outcome {
+    pub async fn scan(&self, envelope: &Envelope<'_>, message: &[u8], spam_check: bool) -> Outcome {
         if message.len() > self.max_size {
             tracing::info!(size = message.len(), "message too large to scan");
             metrics::scanned("unscanned");
@@ -166,14 +166,14 @@ impl Scanner {
                 },
             };
         }
-        if let Some(filename) = attachments::first_blocked(&message, &self.blocked_attachments) {
+        if let Some(filename) = attachments::first_blocked(message, &self.blocked_attachments) {
             tracing::info!(filename, "attachment of a refused type");
             metrics::scanned("blocked");
             return Outcome::Blocked { filename };
         }
         let started = Instant::now();
         if let Some(clamd) = &self.clamd {
-            match clamd::scan(clamd, self.timeout, &message).await {
+            match clamd::scan(clamd, self.timeout, message).await {
                 Ok(None) => {}
                 Ok(Some(signature)) => {
                     tracing::info!(%signature, "malware found");
@@ -193,8 +193,10 @@ impl Scanner {
                 fields: String::new(),
             };
         }
+        // Copied once, for rspamd's HTTP body, only when rspamd is asked.
+        let body = Bytes::copy_from_slice(message);
         for server in &self.servers {
-            match rspamd::check(server, self.timeout, envelope, message.clone()).await {
+            match rspamd::check(server, self.timeout, envelope, body.clone()).await {
                 Ok(verdict) => {
                     metrics::scan_took(started.elapsed());
                     metrics::scanned(verdict.action.name());

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hyper::body::Bytes;
 use mail_parser::DateTime;
 use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal, SpecialUse};
 
@@ -87,11 +86,12 @@ impl Session {
                 queue_id: &queue_id,
                 settings_id: filtering.profile.as_deref(),
             };
-            // rspamd sees the message as it arrived here, trace fields included.
-            let scanned = Bytes::copy_from_slice(&raw[trace_start..]);
             // Mail forwarded elsewhere only is checked as well.
             let spam_check = local.is_empty() || filtering.filters.iter().any(|&filters| filters);
-            let outcome = scanner.scan(&envelope, scanned, spam_check).await;
+            // The scanners see the message as it arrived here, trace fields included.
+            let outcome = scanner
+                .scan(&envelope, &raw[trace_start..], spam_check)
+                .await;
             if let Some(refusal) = error::refused_by_scan(&outcome) {
                 tracing::info!(queue_id, reply = %refusal.code, "message refused by the scan");
                 return Ok(refusal);
