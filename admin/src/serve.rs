@@ -159,6 +159,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             postmaster: smtp.postmaster.clone(),
             bare_newline_allow: smtp.bare_newline_allow.clone(),
             pregreet_wait: smtp.pregreet_wait.0,
+            sending_limits: postino_smtp::SendingLimits {
+                messages_per_hour: smtp.max_messages_per_hour,
+                recipients_per_day: smtp.max_recipients_per_day,
+            },
         },
         store: store.clone(),
         auth: auth.clone(),
@@ -327,6 +331,8 @@ fn scanner(config: &Config) -> Option<postino_smtp::scan::Scanner> {
             OnFailure::Tempfail => postino_smtp::scan::OnFailure::Tempfail,
             OnFailure::Accept => postino_smtp::scan::OnFailure::Accept,
         },
+        scan_outbound: antispam.scan_outbound,
+        outbound_profile: antispam.outbound_profile.as_ref().map(|id| id.0.clone()),
     })
 }
 

@@ -45,6 +45,37 @@ pub struct AntispamConfig {
     /// (`451 4.7.1`, the sender retries), `"accept"` delivers it unscanned
     /// and marked so. Default `"tempfail"`.
     pub on_failure: OnFailure,
+    /// Whether the mail that logged-in mailboxes and relay clients send is
+    /// scanned too, by clamd and rspamd (told the user, as its outbound
+    /// rules want): malware is refused (`554 5.7.1`), and so is what
+    /// rspamd says to reject (`550 5.7.1`), so that a stolen password
+    /// cannot spread either. Attachment types are not refused: employees
+    /// may send what they must. Default `true`.
+    pub scan_outbound: bool,
+    /// The rspamd settings id to scan outbound mail with, letters, digits,
+    /// `-` and `_`. Default: none, rspamd's own handling of authenticated
+    /// senders.
+    pub outbound_profile: Option<SettingsId>,
+}
+
+/// An rspamd settings id: letters, digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsId(pub String);
+
+impl<'de> Deserialize<'de> for SettingsId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let valid = !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(de::Error::custom(format!(
+                "invalid settings id `{text}` (letters, digits, - and _)"
+            )));
+        }
+        Ok(SettingsId(text))
+    }
 }
 
 impl Default for AntispamConfig {
@@ -58,6 +89,8 @@ impl Default for AntispamConfig {
             timeout: crate::defaults::antispam_timeout(),
             max_size: crate::defaults::antispam_max_size(),
             on_failure: OnFailure::Tempfail,
+            scan_outbound: true,
+            outbound_profile: None,
         }
     }
 }
@@ -190,6 +223,7 @@ mod tests {
                 "antispam.rspamd_url",
             ),
             ("on_failure = \"drop\"", "antispam.on_failure"),
+            ("outbound_profile = \"a b\"", "antispam.outbound_profile"),
             ("clamd = \"unix:relative\"", "antispam.clamd"),
             ("clamd = \"localhost\"", "antispam.clamd"),
             ("timeout = \"0s\"", "antispam.timeout"),

@@ -115,6 +115,17 @@ pub fn smtp_max_recipients() -> u32 {
     100
 }
 
+/// 200 messages an hour per mailbox: more than any employee writes, far
+/// less than a spammer with a stolen password would.
+pub fn smtp_max_messages_per_hour() -> u32 {
+    200
+}
+
+/// 1,000 distinct recipients a day per mailbox, likewise.
+pub fn smtp_max_recipients_per_day() -> u32 {
+    1000
+}
+
 /// 10 error replies before an SMTP session is closed.
 pub fn smtp_max_errors() -> u32 {
     10

@@ -22,7 +22,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::antispam::{AntispamConfig, ClamdAddress, OnFailure, RspamdUrl};
+pub use crate::antispam::{AntispamConfig, ClamdAddress, OnFailure, RspamdUrl, SettingsId};
 pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};

@@ -121,6 +121,14 @@ pub struct SmtpConfig {
     pub max_recipients: u32,
     /// Error replies before a session is closed, at least 1. Default 10.
     pub max_errors: u32,
+    /// Messages a mailbox may send in any hour, by submission or on any
+    /// listener after AUTH, past which it gets `451 4.7.1`: the brake on a
+    /// stolen password. Domains and mailboxes may have their own (`postino
+    /// domain update`, `postino mailbox update`); 0 is no limit. Default 200.
+    pub max_messages_per_hour: u32,
+    /// Distinct recipients a mailbox may write to in any day, likewise.
+    /// Default 1000.
+    pub max_recipients_per_day: u32,
     /// Whether submission offers AUTH before TLS; only for listeners on
     /// loopback or a trusted network. Default `false`.
     pub allow_plaintext_auth: bool,
@@ -332,6 +340,8 @@ impl Default for SmtpConfig {
             session_timeout: defaults::smtp_session_timeout(),
             pregreet_wait: defaults::smtp_pregreet_wait(),
             max_recipients: defaults::smtp_max_recipients(),
+            max_messages_per_hour: defaults::smtp_max_messages_per_hour(),
+            max_recipients_per_day: defaults::smtp_max_recipients_per_day(),
             max_errors: defaults::smtp_max_errors(),
             allow_plaintext_auth: defaults::smtp_allow_plaintext_auth(),
             postmaster: None,

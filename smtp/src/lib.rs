@@ -92,6 +92,16 @@ pub struct Settings {
     /// How long the MX waits between the first and the last line of its
     /// greeting for a client that talks out of turn; zero: no wait.
     pub pregreet_wait: Duration,
+    /// What a logged-in mailbox may send, unless it or its domain has
+    /// limits of its own (see `session/sending.rs`).
+    pub sending_limits: SendingLimits,
+}
+
+/// The configured sending limits of mailboxes; 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendingLimits {
+    pub messages_per_hour: u32,
+    pub recipients_per_day: u32,
 }
 
 /// What every session shares.

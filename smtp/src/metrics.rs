@@ -32,6 +32,13 @@ pub const SCAN_SECONDS: &str = "postino_antispam_scan_seconds";
 /// Scans a server failed to answer (refused, timed out, bad reply).
 pub const SCAN_ERRORS: &str = "postino_antispam_errors_total";
 
+/// Messages or recipients refused to a logged-in mailbox past one of its
+/// sending limits, by `limit`.
+pub const SENDING_LIMIT_HITS: &str = "postino_smtp_sending_limit_hits_total";
+
+/// The `limit` labels of [`SENDING_LIMIT_HITS`].
+const SENDING_LIMITS: [&str; 2] = ["messages_per_hour", "recipients_per_day"];
+
 /// The `action` labels of [`SCAN_VERDICTS`].
 const SCAN_ACTIONS: [&str; 10] = [
     "blocked",
@@ -183,6 +190,14 @@ pub fn describe() {
         SCAN_ERRORS,
         "Content scans a server failed to answer (refused, timed out, bad reply)"
     );
+    describe_counter!(
+        SENDING_LIMIT_HITS,
+        "Messages or recipients refused to a mailbox past its sending limits, by limit \
+         (messages_per_hour, recipients_per_day)"
+    );
+    for limit in SENDING_LIMITS {
+        counter!(SENDING_LIMIT_HITS, "limit" => limit).increment(0);
+    }
     counter!(SCAN_ERRORS).increment(0);
     for action in SCAN_ACTIONS {
         counter!(SCAN_VERDICTS, "action" => action).increment(0);
@@ -234,4 +249,9 @@ pub(crate) fn scan_took(elapsed: Duration) {
 
 pub(crate) fn scan_failed() {
     counter!(SCAN_ERRORS).increment(1);
+}
+
+/// Counts a refusal past a sending limit, one of [`SENDING_LIMITS`].
+pub(crate) fn sending_limit_hit(limit: &'static str) {
+    counter!(SENDING_LIMIT_HITS, "limit" => limit).increment(1);
 }

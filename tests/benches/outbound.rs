@@ -301,6 +301,7 @@ async fn enqueue(store: &Store, count: usize) {
                         }],
                         ..Outbound::default()
                     }),
+                    sent_by: None,
                 };
                 let stored = store.append(queued).await.expect("queue a message");
                 assert!(stored.is_ok(), "message {n} refused: {stored:?}");

@@ -135,6 +135,10 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
             postmaster: None,
             bare_newline_allow: Vec::new(),
             pregreet_wait: Duration::ZERO,
+            sending_limits: postino_smtp::SendingLimits {
+                messages_per_hour: 200,
+                recipients_per_day: 1000,
+            },
         },
         store: store.store.clone(),
         auth: auth.clone(),

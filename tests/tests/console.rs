@@ -24,6 +24,7 @@ on_both_backends!(
     a_relay_client_is_removed_from_the_console,
     console_changes_are_audited_from_the_loopback_without_passwords,
     a_comune_admin_tunes_its_spam_filter,
+    mailboxes_past_their_sending_limits_are_listed,
 );
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -1634,4 +1635,40 @@ async fn a_comune_admin_tunes_its_spam_filter(config: &TestConfig) {
         .await
         .json();
     assert_eq!(kept["spam_filter"], Value::Bool(false), "{kept}");
+}
+
+async fn mailboxes_past_their_sending_limits_are_listed(config: &TestConfig) {
+    use postino_tests::smtp::{add_mailbox, data, envelope, logged_in};
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    add_admin(config, "sindaco-altro", &["--domain", ALTRO]).await;
+    let anna = format!("anna@{DOMAIN}");
+    add_mailbox(config, &anna, &[]).await;
+    config.set("smtp", "allow_plaintext_auth = true");
+    config.set("smtp", "max_messages_per_hour = 1");
+    let _server = Server::start(config).await;
+
+    let mut client = logged_in(config.listeners.smtp_submission, &anna).await;
+    envelope(&mut client, &anna, &[&anna]).await;
+    data(&mut client, b"Subject: uno\r\n\r\nprimo\r\n")
+        .await
+        .expect(250, "2.0.0");
+    client
+        .command(&format!("MAIL FROM:<{anna}>"))
+        .await
+        .expect(451, "4.7.1");
+
+    let mut provincia = Visitor::new(config);
+    provincia.log_in(ADMIN, PASSWORD).await;
+    let page = provincia.page("/console/").await;
+    assert!(page.contains("id=\"limit-hits\""), "{page}");
+    assert!(page.contains(&anna), "{page}");
+    assert!(page.contains("<td>Messaggi all"), "the limit, named: {page}");
+
+    // Another comune's admin sees none of it.
+    let mut altro = Visitor::new(config);
+    altro.log_in("sindaco-altro", PASSWORD).await;
+    let page = altro.page("/console/").await;
+    assert!(!page.contains("limit-hits"), "{page}");
+    assert!(!page.contains(&anna), "{page}");
 }

@@ -378,6 +378,7 @@ async fn two_workers_on_one_postgres_deliver_each_message_once() {
                     }],
                     ..Outbound::default()
                 }),
+                sent_by: None,
             };
             store.append(message).await.expect("store").expect("queued");
         }

@@ -9,6 +9,7 @@ use super::activation;
 use super::alias::alias_table;
 use super::mailbox::account_table;
 use super::print::{ListFormat, print, print_list, quota_text, size_text};
+use super::sending::{SendingArgs, sending_text};
 use crate::ops::{DomainChange, DomainDetails, Ops, OpsError};
 
 #[derive(Debug, Subcommand)]
@@ -31,7 +32,8 @@ pub enum DomainCommand {
         #[command(flatten)]
         format: ListFormat,
     },
-    /// Change a domain's quota, mailbox limit, state or spam settings.
+    /// Change a domain's quota, mailbox limit, state, spam settings or
+    /// sending limits.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         name: String,
@@ -56,6 +58,8 @@ pub enum DomainCommand {
         /// rspamd's defaults.
         #[arg(long, value_name = "ID", group = "change")]
         spam_profile: Option<String>,
+        #[command(flatten)]
+        sending: SendingArgs,
     },
     /// Remove a domain.
     Remove {
@@ -94,13 +98,17 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             disable,
             spam_filter,
             spam_profile,
+            sending,
         } => {
+            let [max_messages_per_hour, max_recipients_per_day] = sending.change();
             let change = DomainChange {
                 quota_bytes: quota.map(|q| q.0),
                 max_mailboxes,
                 active: activation(enable, disable),
                 spam_filter,
                 spam_profile,
+                max_messages_per_hour,
+                max_recipients_per_day,
             };
             let d = ops.update_domain(&name, &change).await?;
             let max = if d.max_mailboxes == 0 {
@@ -110,10 +118,11 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             };
             let state = if d.active { "active" } else { "disabled" };
             println!(
-                "domain {}: quota {}, {max}, {state}, {}",
+                "domain {}: quota {}, {max}, {state}, {}, {}",
                 d.name,
                 quota_text(d.quota_bytes),
-                spam_text(&d)
+                spam_text(&d),
+                domain_sending_text(&d)
             );
         }
         DomainCommand::Remove { name, force } => {
@@ -154,9 +163,18 @@ fn spam_text(domain: &Domain) -> String {
     }
 }
 
+fn domain_sending_text(domain: &Domain) -> String {
+    sending_text(
+        domain.max_messages_per_hour,
+        domain.max_recipients_per_day,
+        "configured",
+    )
+}
+
 fn domain_details(details: &DomainDetails) {
     domain_table(std::slice::from_ref(&details.domain));
     println!("{}", spam_text(&details.domain));
+    println!("{}", domain_sending_text(&details.domain));
     println!();
     account_table(&details.accounts);
     println!();

@@ -5,6 +5,7 @@ use postino_common::store::Account;
 use postino_config::ByteSize;
 
 use super::print::{ListFormat, print, print_list, quota_text, size_text};
+use super::sending::{SendingArgs, hits_table, sending_text};
 use super::{activation, read_password};
 use crate::ops::{MailboxChange, MailboxDetails, Ops};
 
@@ -44,7 +45,7 @@ pub enum MailboxCommand {
     },
     /// Set a mailbox's quota (0: only the domain's quota).
     Quota { address: String, size: ByteSize },
-    /// Change a mailbox's owner name, quota or state.
+    /// Change a mailbox's owner name, quota, state or sending limits.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         address: String,
@@ -60,6 +61,14 @@ pub enum MailboxCommand {
         /// Refuse the mailbox's logins; it still receives mail.
         #[arg(long, group = "change")]
         disable: bool,
+        #[command(flatten)]
+        sending: SendingArgs,
+    },
+    /// List the mailboxes that ran into their sending limits in the last
+    /// week, latest first.
+    LimitHits {
+        #[command(flatten)]
+        format: ListFormat,
     },
     /// Remove a mailbox with all its mail.
     Remove { address: String },
@@ -116,11 +125,15 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
             quota,
             enable,
             disable,
+            sending,
         } => {
+            let [max_messages_per_hour, max_recipients_per_day] = sending.change();
             let change = MailboxChange {
                 display_name,
                 quota_bytes: quota.map(|q| q.0),
                 active: activation(enable, disable),
+                max_messages_per_hour,
+                max_recipients_per_day,
             };
             let a = ops.update_mailbox(&address, &change).await?;
             let state = if a.active {
@@ -129,11 +142,16 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
                 "disabled (it still receives mail)"
             };
             println!(
-                "mailbox {}: name \"{}\", quota {}, {state}",
+                "mailbox {}: name \"{}\", quota {}, {state}, {}",
                 a.address,
                 a.display_name,
-                quota_text(a.quota_bytes)
+                quota_text(a.quota_bytes),
+                account_sending_text(&a)
             );
+        }
+        MailboxCommand::LimitHits { format } => {
+            let hits = ops.limit_hits().await?;
+            print_list(&format, &hits, hits_table)?;
         }
         MailboxCommand::Remove { address } => {
             let account = ops.remove_mailbox(&address).await?;
@@ -148,8 +166,17 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
 }
 
 /// The mailbox's line, then its folders.
+fn account_sending_text(account: &Account) -> String {
+    sending_text(
+        account.max_messages_per_hour,
+        account.max_recipients_per_day,
+        "the domain's",
+    )
+}
+
 fn mailbox_details(details: &MailboxDetails) {
     account_table(std::slice::from_ref(&details.account));
+    println!("{}", account_sending_text(&details.account));
     println!();
     println!("{:<20} {:<12} {:>10}", "FOLDER", "SPECIAL-USE", "UIDNEXT");
     for folder in &details.folders {

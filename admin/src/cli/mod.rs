@@ -13,6 +13,7 @@ mod mailbox;
 mod print;
 mod queue;
 mod relay;
+mod sending;
 mod token;
 mod usage;
 

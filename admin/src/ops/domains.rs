@@ -5,6 +5,7 @@ use postino_common::store::{Account, Alias, Domain, NewDomain};
 use postino_config::ByteSize;
 use serde::{Deserialize, Serialize};
 
+use super::sending::{self, LimitsChange};
 use super::{Ops, OpsError, Result};
 
 /// A domain with its mailboxes and aliases.
@@ -33,13 +34,32 @@ pub struct DomainChange {
     /// domain, letters, digits, `-` and `_`; `""` goes back to rspamd's
     /// defaults.
     pub spam_profile: Option<String>,
+    /// Messages each of the domain's mailboxes may send in an hour, unless
+    /// it has its own limit; 0: no limit; `null`: the configured limit.
+    #[serde(default, deserialize_with = "sending::present")]
+    #[schema(value_type = Option<u64>)]
+    pub max_messages_per_hour: Option<Option<u64>>,
+    /// Distinct recipients each may write to in a day, likewise.
+    #[serde(default, deserialize_with = "sending::present")]
+    #[schema(value_type = Option<u64>)]
+    pub max_recipients_per_day: Option<Option<u64>>,
 }
 
 impl DomainChange {
     /// Whether it changes what only provincial admins may change: limits
     /// and state. Spam settings a comune admin may change for its own.
     fn changes_limits(&self) -> bool {
-        self.quota_bytes.is_some() || self.max_mailboxes.is_some() || self.active.is_some()
+        self.quota_bytes.is_some()
+            || self.max_mailboxes.is_some()
+            || self.active.is_some()
+            || self.sending().is_some()
+    }
+
+    fn sending(&self) -> LimitsChange {
+        LimitsChange {
+            messages_per_hour: self.max_messages_per_hour,
+            recipients_per_day: self.max_recipients_per_day,
+        }
     }
 }
 
@@ -178,6 +198,11 @@ impl Ops {
                 .set_domain_spam(name.as_str(), filter, profile.as_deref())
                 .await?;
         }
+        if change.sending().is_some() {
+            self.set_domain_sending(&mut tx, &after, change.sending())
+                .await?;
+            after = tx.domain_for_update(name.as_str()).await?;
+        }
         if after != before {
             self.audit(
                 &mut tx,
@@ -247,7 +272,8 @@ mod tests {
     postino_common::store_tests!(
         provincial_admins_change_domains,
         comune_admins_cannot_change_domains,
-        comune_admins_tune_their_spam_filter
+        comune_admins_tune_their_spam_filter,
+        only_provincial_admins_set_sending_limits
     );
 
     const COMUNE: &str = "comune.esempio.pu.it";
@@ -425,6 +451,34 @@ mod tests {
         assert_eq!(updates, 3, "{audit:#?}");
     }
 
+    async fn only_provincial_admins_set_sending_limits(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        provincia.add_domain(COMUNE, 0, 0).await.unwrap();
+        let comune = ops(&store, AdminScope::Domains(vec![COMUNE.to_string()]));
+        let raise = DomainChange {
+            max_messages_per_hour: Some(Some(10_000)),
+            ..DomainChange::default()
+        };
+        let refused = comune.update_domain(COMUNE, &raise).await;
+        assert!(
+            matches!(refused, Err(OpsError::Forbidden(_))),
+            "{refused:?}"
+        );
+        let domain = provincia.update_domain(COMUNE, &raise).await.unwrap();
+        assert_eq!(
+            (domain.max_messages_per_hour, domain.max_recipients_per_day),
+            (Some(10_000), None)
+        );
+        let back: DomainChange =
+            serde_json::from_str(r#"{"max_messages_per_hour": null}"#).unwrap();
+        assert_eq!(back.max_messages_per_hour, Some(None));
+        let domain = provincia.update_domain(COMUNE, &back).await.unwrap();
+        assert_eq!(domain.max_messages_per_hour, None);
+        let audit = store.audit_log(None, 10).await.unwrap();
+        let updates = audit.iter().filter(|e| e.action == "domain.update").count();
+        assert_eq!(updates, 2, "{audit:#?}");
+    }
+
     #[test]
     fn changes_refuse_unknown_fields() {
         let change: DomainChange =
@@ -435,5 +489,7 @@ mod tests {
         );
         assert!(serde_json::from_str::<DomainChange>(r#"{"quota": 5}"#).is_err());
         assert!(serde_json::from_str::<DomainChange>(r#"{"quota_bytes": -1}"#).is_err());
+        let untouched: DomainChange = serde_json::from_str("{}").unwrap();
+        assert_eq!(untouched.max_recipients_per_day, None);
     }
 }

@@ -6,6 +6,7 @@ use postino_common::store::{Account, Domain, Folder, NewAccount};
 use postino_config::ByteSize;
 use serde::{Deserialize, Serialize};
 
+use super::sending::{self, LimitsChange};
 use super::{Ops, OpsError, Result};
 
 /// The longest display name, in characters.
@@ -37,6 +38,15 @@ pub struct MailboxChange {
     /// 0: bounded by the domain's quota only.
     pub quota_bytes: Option<u64>,
     pub active: Option<bool>,
+    /// Messages the mailbox may send in an hour; 0: no limit; `null`: its
+    /// domain's limit. Provincial admins only.
+    #[serde(default, deserialize_with = "sending::present")]
+    #[schema(value_type = Option<u64>)]
+    pub max_messages_per_hour: Option<Option<u64>>,
+    /// Distinct recipients it may write to in a day, likewise.
+    #[serde(default, deserialize_with = "sending::present")]
+    #[schema(value_type = Option<u64>)]
+    pub max_recipients_per_day: Option<Option<u64>>,
 }
 
 /// A display name as stored: trimmed, at most [`MAX_DISPLAY_NAME`]
@@ -203,6 +213,13 @@ impl Ops {
         if let Some(active) = change.active {
             tx.set_account_active(address.as_str(), active).await?;
         }
+        let sending = LimitsChange {
+            messages_per_hour: change.max_messages_per_hour,
+            recipients_per_day: change.max_recipients_per_day,
+        };
+        if sending.is_some() {
+            self.set_mailbox_sending(&mut tx, &before, sending).await?;
+        }
         let after = tx
             .account(address.as_str())
             .await?
@@ -275,6 +292,7 @@ mod tests {
             display_name: Some("Anna Bianchi".to_string()),
             quota_bytes: Some(2_000_000),
             active: Some(false),
+            ..MailboxChange::default()
         };
         let account = provincia.update_mailbox(ANNA, &change).await.unwrap();
         assert_eq!(

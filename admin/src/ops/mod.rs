@@ -16,6 +16,7 @@ mod error;
 mod mailboxes;
 mod queue;
 mod relay;
+mod sending;
 mod time;
 mod tokens;
 mod usage;
@@ -32,6 +33,7 @@ pub use domains::{DomainChange, DomainDetails};
 pub use error::OpsError;
 pub use mailboxes::{MailboxChange, MailboxDetails};
 pub use relay::RelayChange;
+pub use sending::parse_limit;
 pub use time::{Time, utc};
 pub use usage::{DomainUsage, MailboxUsage};
 

@@ -171,6 +171,7 @@ mod tests {
                 }],
                 ..Outbound::default()
             }),
+            sent_by: None,
         };
         let stored = store.append(message).await.unwrap().unwrap();
         stored.queue_id.unwrap()

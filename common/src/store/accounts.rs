@@ -21,6 +21,9 @@ pub struct Account {
     #[sqlx(try_from = "IntFlag")]
     pub active: bool,
     pub created_at: i64,
+    /// Its own sending limits; `None`: its domain's.
+    pub max_messages_per_hour: Option<i64>,
+    pub max_recipients_per_day: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +49,8 @@ pub struct Credentials {
 macro_rules! select_account {
     ($tail:literal) => {
         concat!(
-            "SELECT id, domain_id, address, display_name, quota_bytes, used_bytes, active, created_at ",
+            "SELECT id, domain_id, address, display_name, quota_bytes, used_bytes, active, created_at, ",
+            "max_messages_per_hour, max_recipients_per_day ",
             "FROM accounts ",
             $tail
         )

@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::mime;
 
 use super::counters::Tally;
+use super::sending::SentBy;
 use super::writer_thread::WriterThread;
 use super::{
     Change, ChangeKind, Flags, Inner, Keywords, Result, Store, StoreError, WriteTx, is_transient,
@@ -40,6 +41,8 @@ pub struct NewMessage {
     pub raw: Arc<[u8]>,
     pub targets: Vec<AppendTarget>,
     pub outbound: Option<Outbound>,
+    /// The mailbox that sent it, counted against its sending limits.
+    pub sent_by: Option<SentBy>,
 }
 
 impl NewMessage {
@@ -49,6 +52,7 @@ impl NewMessage {
             raw,
             targets,
             outbound: None,
+            sent_by: None,
         }
     }
 }
@@ -422,6 +426,9 @@ impl WriteTx {
         }
         if let Some(outbound) = &message.outbound {
             stored.queue_id = Some(self.enqueue(outbound, hash).await?);
+        }
+        if let Some(sent) = &message.sent_by {
+            self.record_sending(sent).await?;
         }
         Ok(Ok(stored))
     }

@@ -25,6 +25,9 @@ pub struct Domain {
     /// The rspamd settings id of the domain's profile; `None`: rspamd's
     /// defaults.
     pub spam_profile: Option<String>,
+    /// Sending limits for its mailboxes; `None`: the configured ones.
+    pub max_messages_per_hour: Option<i64>,
+    pub max_recipients_per_day: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,7 +45,8 @@ macro_rules! select_domain {
             "CAST(COALESCE((SELECT SUM(a.used_bytes) FROM accounts a WHERE a.domain_id = d.id), 0) AS BIGINT) ",
             "AS used_bytes, ",
             "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
-            "d.active, d.created_at, d.spam_filter, d.spam_profile FROM domains d ",
+            "d.active, d.created_at, d.spam_filter, d.spam_profile, ",
+            "d.max_messages_per_hour, d.max_recipients_per_day FROM domains d ",
             $tail
         )
     };

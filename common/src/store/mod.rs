@@ -35,6 +35,7 @@ mod messages;
 mod queue;
 mod recent;
 mod relay;
+mod sending;
 mod subscriptions;
 mod throttle;
 mod vanished;
@@ -77,6 +78,7 @@ pub use queue::{
     RecipientState,
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
+pub use sending::{LimitHit, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
 pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};

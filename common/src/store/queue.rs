@@ -493,6 +493,7 @@ mod tests {
                     .collect(),
                 ..Outbound::default()
             }),
+            sent_by: None,
         };
         let stored = store.append(message).await.unwrap().unwrap();
         stored.queue_id.unwrap()

@@ -1255,3 +1255,123 @@ async fn web_sessions_last_until_they_expire(store: Store) {
     tx.commit().await.unwrap();
     assert!(store.web_session("next").await.unwrap().is_none());
 }
+
+store_tests!(sending_is_counted_within_its_windows);
+
+async fn sending_is_counted_within_its_windows(store: Store) {
+    let domain = add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let bob = add_account(&store, "bob@comune.example.it", 0)
+        .await
+        .unwrap();
+    let counts = |s: Sending| (s.messages, s.recipients);
+    let sending = store.sending(anna.id).await.unwrap().unwrap();
+    assert_eq!(counts(sending), (0, 0));
+    assert_eq!(sending.account_messages_per_hour, None);
+
+    let bob_inbox = inbox(&store, &bob).await;
+    for recipients in [
+        vec!["bob@comune.example.it", "x@altro.example"],
+        vec!["Bob@Comune.Example.IT"],
+    ] {
+        let mut sent = message(100, &[bob_inbox.id]);
+        sent.sent_by = Some(SentBy {
+            account_id: anna.id,
+            recipients: recipients.into_iter().map(String::from).collect(),
+        });
+        store.append(sent).await.unwrap().unwrap();
+    }
+    let sending = store.sending(anna.id).await.unwrap().unwrap();
+    assert_eq!(counts(sending), (2, 2), "one recipient, written twice");
+    assert!(
+        store
+            .has_sent_to(anna.id, "BOB@comune.example.it")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .has_sent_to(anna.id, "carla@altro.example")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        counts(store.sending(bob.id).await.unwrap().unwrap()),
+        (0, 0)
+    );
+
+    // What fell out of the windows counts no more.
+    let long_ago = now() - RECIPIENT_WINDOW - 1;
+    sqlx::query("UPDATE sent_messages SET sent_at = $1")
+        .bind(now() - MESSAGE_WINDOW - 1)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sent_recipients SET sent_at = $1 WHERE recipient = $2")
+        .bind(long_ago)
+        .bind("x@altro.example")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(store.sending(anna.id).await.unwrap().unwrap()),
+        (0, 1)
+    );
+    assert!(!store.has_sent_to(anna.id, "x@altro.example").await.unwrap());
+
+    let mut tx = store.begin().await.unwrap();
+    tx.set_account_sending_limits(anna.id, Some(5), None)
+        .await
+        .unwrap();
+    tx.set_domain_sending_limits(domain.id, Some(50), Some(7))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let sending = store.sending(anna.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            sending.account_messages_per_hour,
+            sending.account_recipients_per_day,
+            sending.domain_messages_per_hour,
+            sending.domain_recipients_per_day
+        ),
+        (Some(5), None, Some(50), Some(7))
+    );
+
+    store
+        .record_limit_hit(anna.id, "messages_per_hour")
+        .await
+        .unwrap();
+    store
+        .record_limit_hit(anna.id, "messages_per_hour")
+        .await
+        .unwrap();
+    let hits = store.limit_hits(0, None).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(
+        (
+            hits[0].address.as_str(),
+            hits[0].limit_name.as_str(),
+            hits[0].refused
+        ),
+        ("anna@comune.example.it", "messages_per_hour", 2)
+    );
+    assert_eq!(
+        store
+            .limit_hits(0, Some("comune.example.it"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .limit_hits(0, Some("altro.example"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.limit_hits(now() + 1, None).await.unwrap().is_empty());
+}

@@ -614,6 +614,7 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
                 }],
                 ..Outbound::default()
             }),
+            sent_by: None,
         },
     };
     match store.append(message).await {

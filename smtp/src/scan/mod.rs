@@ -1,5 +1,6 @@
-//! Content scanning of the mail that arrives on the MX, by ClamAV and
-//! rspamd, at the end of DATA or BDAT and before the reply.
+//! Content scanning by ClamAV and rspamd, at the end of DATA or BDAT and
+//! before the reply: of the mail that arrives on the MX, and of the mail
+//! logged-in mailboxes and relay clients send ([`Checks::OUTBOUND`]).
 //!
 //! A message with an attachment of a refused type ([`attachments`]), or in
 //! which clamd finds a signature, is refused for good. Then
@@ -101,6 +102,33 @@ pub struct Scanner {
     /// Larger messages are delivered unscanned, marked so.
     pub max_size: usize,
     pub on_failure: OnFailure,
+    /// Whether outbound mail is scanned too.
+    pub scan_outbound: bool,
+    /// The rspamd settings id for outbound mail, if any.
+    pub outbound_profile: Option<String>,
+}
+
+/// Which checks a scan makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// Attachments of the refused types.
+    pub attachments: bool,
+    /// rspamd's: off when no recipient's domain filters spam.
+    pub spam: bool,
+}
+
+impl Checks {
+    /// The MX's, for mail from the world.
+    pub const INBOUND: Checks = Checks {
+        attachments: true,
+        spam: true,
+    };
+    /// For the mail our own users and relay clients send: employees may
+    /// send any type of file, but not malware or what rspamd refuses.
+    pub const OUTBOUND: Checks = Checks {
+        attachments: false,
+        spam: true,
+    };
 }
 
 /// The SMTP transaction a message came with, as rspamd is told it.
@@ -116,6 +144,8 @@ pub struct Envelope<'a> {
     pub queue_id: &'a str,
     /// The rspamd settings id of the recipients' profile, if any.
     pub settings_id: Option<&'a str>,
+    /// The logged-in sender, for outbound mail.
+    pub user: Option<&'a str>,
 }
 
 impl Envelope<'_> {
@@ -130,6 +160,7 @@ impl Envelope<'_> {
         ]
         .into_iter()
         .chain(self.settings_id.map(|id| ("Settings-ID", id.to_string())))
+        .chain(self.user.map(|user| ("User", user.to_string())))
         .chain(self.rcpt_to.iter().map(|rcpt| ("Rcpt", rcpt.to_string())))
     }
 }
@@ -152,8 +183,13 @@ pub enum Outcome {
 }
 
 impl Scanner {
-    /// Has clamd, then, if `spam_check`, rspamd look at `message`.
-    pub async fn scan(&self, envelope: &Envelope<'_>, message: &[u8], spam_check: bool) -> Outcome {
+    /// Whether outbound mail has anything to be scanned by.
+    pub fn scans_outbound(&self) -> bool {
+        self.scan_outbound && (self.clamd.is_some() || !self.servers.is_empty())
+    }
+
+    /// Makes the `checks` on `message`, clamd's always, rspamd's last.
+    pub async fn scan(&self, envelope: &Envelope<'_>, message: &[u8], checks: Checks) -> Outcome {
         if message.len() > self.max_size {
             tracing::info!(size = message.len(), "message too large to scan");
             metrics::scanned("unscanned");
@@ -166,7 +202,11 @@ impl Scanner {
                 },
             };
         }
-        if let Some(filename) = attachments::first_blocked(message, &self.blocked_attachments) {
+        if let Some(filename) = checks
+            .attachments
+            .then(|| attachments::first_blocked(message, &self.blocked_attachments))
+            .flatten()
+        {
             tracing::info!(filename, "attachment of a refused type");
             metrics::scanned("blocked");
             return Outcome::Blocked { filename };
@@ -186,7 +226,7 @@ impl Scanner {
                 }
             }
         }
-        if self.servers.is_empty() || !spam_check {
+        if self.servers.is_empty() || !checks.spam {
             metrics::scan_took(started.elapsed());
             metrics::scanned("clean");
             return Outcome::Inbox {

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use mail_parser::DateTime;
 use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal, SpecialUse};
 
-use super::{Envelope, Helo, Identity, LocalRecipient, Session};
+use super::{Envelope, Helo, Identity, LocalRecipient, Session, sending};
 use crate::error::{self, Error};
 use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
-use crate::scan::{self, Outcome};
+use crate::scan::{self, Checks, Outcome};
 use crate::{ListenerKind, authres, header};
 
 /// What the recipients' domains say of spam filtering.
@@ -41,6 +41,7 @@ impl Session {
             mail,
             local,
             remote,
+            allowance,
             ..
         } = envelope;
         // A relay client on the MX listener sends our own mail, not the world's.
@@ -70,13 +71,38 @@ impl Session {
         );
         raw.extend_from_slice(&content);
         let mut folders: Vec<i64> = local.iter().map(|r| r.inbox).collect();
-        if let Some(scanner) = scanner {
+        let outbound_scanner = self
+            .context
+            .scanner
+            .as_ref()
+            .filter(|s| s.scans_outbound() && self.sends_our_own());
+        if let Some(scanner) = scanner.or(outbound_scanner) {
             let rcpt_to = local
                 .iter()
                 .map(|r| r.address.as_str())
                 .chain(remote.iter().map(|r| r.address.as_str()))
                 .collect();
-            let filtering = self.spam_filtering(scanner, &local).await?;
+            let (checks, filtering) = if from_outside {
+                let filtering = self.spam_filtering(scanner, &local).await?;
+                // Mail forwarded elsewhere only is checked as well.
+                let spam = local.is_empty() || filtering.filters.iter().any(|&filters| filters);
+                (
+                    Checks {
+                        spam,
+                        ..Checks::INBOUND
+                    },
+                    filtering,
+                )
+            } else {
+                let profile = scanner.outbound_profile.clone();
+                (
+                    Checks::OUTBOUND,
+                    SpamFiltering {
+                        filters: Vec::new(),
+                        profile,
+                    },
+                )
+            };
             let envelope = scan::Envelope {
                 ip: self.peer,
                 helo: &helo.name,
@@ -85,22 +111,26 @@ impl Session {
                 hostname,
                 queue_id: &queue_id,
                 settings_id: filtering.profile.as_deref(),
+                user: match &self.identity {
+                    Identity::User(user) => Some(user.address.as_str()),
+                    _ => None,
+                },
             };
-            // Mail forwarded elsewhere only is checked as well.
-            let spam_check = local.is_empty() || filtering.filters.iter().any(|&filters| filters);
             // The scanners see the message as it arrived here, trace fields included.
-            let outcome = scanner
-                .scan(&envelope, &raw[trace_start..], spam_check)
-                .await;
+            let outcome = scanner.scan(&envelope, &raw[trace_start..], checks).await;
             if let Some(refusal) = error::refused_by_scan(&outcome) {
                 tracing::info!(queue_id, reply = %refusal.code, "message refused by the scan");
                 return Ok(refusal);
             }
-            if let Outcome::Junk { .. } = outcome {
-                folders = self.junk_folders(&local, &filtering.filters).await?;
-            }
-            if let Outcome::Inbox { fields } | Outcome::Junk { fields } = outcome {
-                raw.splice(trace_start..trace_start, fields.into_bytes());
+            // Our own users' mail goes as written, whatever rspamd thinks
+            // short of refusing it; the verdict is in the log.
+            if from_outside {
+                if let Outcome::Junk { .. } = outcome {
+                    folders = self.junk_folders(&local, &filtering.filters).await?;
+                }
+                if let Outcome::Inbox { fields } | Outcome::Junk { fields } = outcome {
+                    raw.splice(trace_start..trace_start, fields.into_bytes());
+                }
             }
         }
         let size = raw.len();
@@ -115,6 +145,7 @@ impl Session {
             raw: Arc::from(raw),
             targets: folders.into_iter().map(AppendTarget::new).collect(),
             outbound,
+            sent_by: allowance.map(sending::Allowance::sent_by),
         };
         let stored = self.context.store.append(message).await;
         match stored.map_err(Error::store("store a message"))? {
@@ -149,6 +180,12 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// Whether the client sends its own mail: a logged-in mailbox or a
+    /// relay client, whose mail is scanned as outbound.
+    fn sends_our_own(&self) -> bool {
+        matches!(self.identity, Identity::User(_) | Identity::Relay(_))
     }
 
     /// Whose domain has rspamd's verdict apply, recipient by recipient, and

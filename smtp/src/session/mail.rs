@@ -25,13 +25,18 @@ impl Session {
             self.state = State::Greeted(helo);
             return Ok(refusal);
         }
-        match self.mail_refusal(&mail).await {
-            Ok(None) => {
+        let allowance = match self.mail_refusal(&mail).await {
+            Ok(None) => self.sending_allowance().await,
+            Ok(Some(refusal)) => Ok(Err(refusal)),
+            Err(err) => Err(err),
+        };
+        match allowance {
+            Ok(Ok(allowance)) => {
                 tracing::debug!(from = %mail.path, "MAIL accepted");
-                self.state = State::Mail(helo, Envelope::new(mail));
+                self.state = State::Mail(helo, Envelope::new(mail, allowance));
                 Ok(Reply::new(250, "2.1.0", "Sender OK"))
             }
-            Ok(Some(refusal)) => {
+            Ok(Err(refusal)) => {
                 self.state = State::Greeted(helo);
                 Ok(refusal)
             }

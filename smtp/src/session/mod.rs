@@ -10,6 +10,7 @@ mod ehlo;
 mod mail;
 mod rcpt;
 mod relay;
+mod sending;
 
 use std::io;
 use std::net::IpAddr;
@@ -85,15 +86,18 @@ struct Envelope {
     remote: Vec<OutboundRecipient>,
     /// Accepted RCPT commands, counted against the recipient limit.
     accepted: usize,
+    /// The sender's standing against its sending limits, if counted.
+    allowance: Option<sending::Allowance>,
 }
 
 impl Envelope {
-    fn new(mail: MailFrom) -> Envelope {
+    fn new(mail: MailFrom, allowance: Option<sending::Allowance>) -> Envelope {
         Envelope {
             mail,
             local: Vec::new(),
             remote: Vec::new(),
             accepted: 0,
+            allowance,
         }
     }
 }

@@ -140,6 +140,9 @@ impl Session {
                 ));
             }
         }
+        if let Some(refusal) = self.count_recipient(envelope, address.as_str()).await? {
+            return Ok(refusal);
+        }
         for recipient in local {
             if !envelope.local.contains(&recipient) {
                 envelope.local.push(recipient);

@@ -40,6 +40,11 @@ pub struct Domain {
     /// The rspamd settings id of the domain's profile; null: rspamd's
     /// defaults.
     spam_profile: Option<String>,
+    /// Messages each mailbox may send in an hour unless it has its own
+    /// limit; 0: no limit; null: the configured limit.
+    max_messages_per_hour: Option<i64>,
+    /// Distinct recipients each may write to in a day, likewise.
+    max_recipients_per_day: Option<i64>,
 }
 
 impl From<store::Domain> for Domain {
@@ -55,6 +60,8 @@ impl From<store::Domain> for Domain {
             created_at: domain.created_at,
             spam_filter: domain.spam_filter,
             spam_profile: domain.spam_profile,
+            max_messages_per_hour: domain.max_messages_per_hour,
+            max_recipients_per_day: domain.max_recipients_per_day,
         }
     }
 }
@@ -153,8 +160,8 @@ async fn show(
     ))
 }
 
-/// Changes a domain's quota, mailbox limit or active flag (provincial
-/// admins only), or its spam settings (its comune admins too).
+/// Changes a domain's quota, mailbox limit, sending limits or active flag
+/// (provincial admins only), or its spam settings (its comune admins too).
 #[utoipa::path(patch, path = "/domains/{domain}", operation_id = "update_domain", tag = "domains",
     params(("domain" = String, Path)), request_body = DomainChange,
     responses(

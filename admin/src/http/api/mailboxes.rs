@@ -33,6 +33,10 @@ pub struct Account {
     used_bytes: i64,
     active: bool,
     created_at: i64,
+    /// Messages it may send in an hour; 0: no limit; null: its domain's.
+    max_messages_per_hour: Option<i64>,
+    /// Distinct recipients it may write to in a day, likewise.
+    max_recipients_per_day: Option<i64>,
 }
 
 impl From<store::Account> for Account {
@@ -46,6 +50,8 @@ impl From<store::Account> for Account {
             used_bytes: account.used_bytes,
             active: account.active,
             created_at: account.created_at,
+            max_messages_per_hour: account.max_messages_per_hour,
+            max_recipients_per_day: account.max_recipients_per_day,
         }
     }
 }

@@ -213,6 +213,8 @@ mod tests {
             created_at: 1_740_787_200,
             spam_filter: true,
             spam_profile: Some("strict".to_string()),
+            max_messages_per_hour: Some(50),
+            max_recipients_per_day: None,
         }
     }
 
@@ -226,6 +228,8 @@ mod tests {
             used_bytes: 3,
             active: false,
             created_at: 1_740_787_201,
+            max_messages_per_hour: None,
+            max_recipients_per_day: Some(0),
         }
     }
 

@@ -1,4 +1,5 @@
-//! `/console/`: the domains an admin manages, with their usage, and for a
+//! `/console/`: the domains an admin manages, with their usage, the
+//! mailboxes of theirs that ran into their sending limits lately, and for a
 //! provincial admin the form that adds one; `/console/domains/{domain}`: a
 //! domain's summary with its mailboxes, aliases and relay clients, whose
 //! sections and forms live in their own modules.
@@ -6,7 +7,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
-use postino_common::store::Domain;
+use postino_common::store::{Domain, LimitHit};
 use serde::Deserialize;
 
 use super::form::{self, Field, FormView, Rejected};
@@ -16,7 +17,7 @@ use super::{Ctx, Flash, Page, Submit, aliases, domain_path, done, mailboxes, rel
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::http::principal::Kind;
-use crate::ops::DomainChange;
+use crate::ops::{DomainChange, utc};
 
 const NEW_DOMAIN: &str = "new-domain";
 
@@ -35,9 +36,13 @@ async fn list_page(
 ) -> Result<Response, HttpError> {
     page.require_admin()?;
     let domains = page.ops(state).domains().await?;
+    let hits = page.ops(state).limit_hits().await?;
     let ctx = &page.ctx;
     let provincial = ctx.user.as_ref().is_some_and(|u| u.provincial);
     let body = html! {
+        @if !hits.is_empty() {
+            (limit_hits(ctx, &hits))
+        }
         @if domains.is_empty() {
             p { (ctx.t(T::DomainsEmpty)) }
         } @else {
@@ -73,6 +78,43 @@ async fn list_page(
         rejected,
         body,
     ))
+}
+
+/// The mailboxes that ran into their sending limits lately: first on the
+/// page, since each may be a stolen password at work.
+fn limit_hits(ctx: &Ctx, hits: &[LimitHit]) -> Markup {
+    html! {
+        section aria-labelledby="limit-hits-title" {
+            h2 #limit-hits-title { (ctx.t(T::LimitHitsTitle)) }
+            p { (ctx.t(T::LimitHitsHint)) }
+            table #limit-hits {
+                thead {
+                    tr {
+                        th scope="col" { (ctx.t(T::ColAddress)) }
+                        th scope="col" { (ctx.t(T::ColLimit)) }
+                        th scope="col" { (ctx.t(T::ColRefused)) }
+                        th scope="col" { (ctx.t(T::ColFirst)) }
+                        th scope="col" { (ctx.t(T::ColLast)) }
+                    }
+                }
+                tbody {
+                    @for hit in hits {
+                        @let (local, domain) = hit.address.rsplit_once('@').unwrap_or((&hit.address, ""));
+                        tr {
+                            th scope="row" { a href=(mailboxes::mailbox_path(domain, local)) { (hit.address) } }
+                            td { (ctx.t(match hit.limit_name.as_str() {
+                                "messages_per_hour" => T::LimitMessagesPerHour,
+                                _ => T::LimitRecipientsPerDay,
+                            })) }
+                            td { (hit.refused) }
+                            td { (utc(hit.first_at)) }
+                            td { (utc(hit.last_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A page of this module's, refused form or not.

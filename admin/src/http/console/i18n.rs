@@ -296,6 +296,15 @@ texts! {
     DomainMaxMailboxes => "Numero massimo di caselle", "Most mailboxes";
     EmptyNoLimit => "Vuoto per nessun limite.", "Empty for no limit.";
     AddDomainSubmit => "Aggiungi il dominio", "Add the domain";
+    LimitHitsTitle => "Caselle oltre i limiti di invio", "Mailboxes past their sending limits";
+    LimitHitsHint => "Negli ultimi 7 giorni. Molti invii rifiutati possono voler dire una password rubata: verificate con il titolare.",
+        "In the last 7 days. Many refused sendings can mean a stolen password: check with the owner.";
+    ColLimit => "Limite", "Limit";
+    ColRefused => "Rifiutati", "Refused";
+    ColFirst => "Primo", "First";
+    ColLast => "Ultimo", "Last";
+    LimitMessagesPerHour => "Messaggi all'ora", "Messages an hour";
+    LimitRecipientsPerDay => "Destinatari al giorno", "Recipients a day";
 
     // A domain's page.
     DkimLink => "Chiavi DKIM e record DNS del dominio", "The domain's DKIM keys and DNS records";

@@ -24,7 +24,7 @@ const EDIT_MAILBOX: &str = "edit-mailbox";
 const SET_PASSWORD: &str = "set-password";
 
 /// The path of a mailbox's page.
-fn mailbox_path(domain: &str, local: &str) -> String {
+pub(super) fn mailbox_path(domain: &str, local: &str) -> String {
     format!("{}/mailboxes/{}", domain_path(domain), encode(local))
 }
 
@@ -310,6 +310,7 @@ async fn update_mailbox(
             "0" => Some(false),
             _ => None,
         },
+        ..MailboxChange::default()
     };
     let address = format!("{local}@{domain}");
     match page.ops(state).update_mailbox(&address, &change).await {

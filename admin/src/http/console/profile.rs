@@ -197,6 +197,8 @@ mod tests {
             used_bytes: 0,
             active: true,
             created_at: 0,
+            max_messages_per_hour: None,
+            max_recipients_per_day: None,
         }
     }
 
