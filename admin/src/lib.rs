@@ -4,6 +4,7 @@
 //! HTTP service's request parsers to the fuzz targets.
 
 mod cli;
+mod expiry;
 pub mod fuzzing;
 mod http;
 mod ops;

@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{http, ops};
+use crate::{expiry, http, ops};
 
 /// How long sessions get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -230,6 +230,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     hourly_upkeep(
         ops::Ops::new(store.clone(), auth, ops::Actor::server()),
         store.clone(),
+        shutdown.clone(),
+        &tracker,
+    );
+    expiry::spawn(
+        store.clone(),
+        config.antispam.junk_retention.0,
         shutdown.clone(),
         &tracker,
     );

@@ -56,6 +56,11 @@ pub struct AntispamConfig {
     /// `-` and `_`. Default: none, rspamd's own handling of authenticated
     /// senders.
     pub outbound_profile: Option<SettingsId>,
+    /// How long Junk and Trash folders keep a message, from when it was
+    /// filed or moved there; older ones are expunged by a sweep on one
+    /// node at a time. Domains may have their own (`postino domain update
+    /// --junk-retention-days`). `"0s"` keeps them forever. Default `"30d"`.
+    pub junk_retention: HumanDuration,
 }
 
 /// An rspamd settings id: letters, digits, `-` and `_`.
@@ -91,6 +96,7 @@ impl Default for AntispamConfig {
             on_failure: OnFailure::Tempfail,
             scan_outbound: true,
             outbound_profile: None,
+            junk_retention: crate::defaults::antispam_junk_retention(),
         }
     }
 }

@@ -288,6 +288,11 @@ fn any(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
 }
 
+/// Junk and Trash keep a message 30 days, as most webmails do.
+pub fn antispam_junk_retention() -> HumanDuration {
+    HumanDuration::from_secs(30 * 86_400)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1663,7 +1663,10 @@ async fn mailboxes_past_their_sending_limits_are_listed(config: &TestConfig) {
     let page = provincia.page("/console/").await;
     assert!(page.contains("id=\"limit-hits\""), "{page}");
     assert!(page.contains(&anna), "{page}");
-    assert!(page.contains("<td>Messaggi all"), "the limit, named: {page}");
+    assert!(
+        page.contains("<td>Messaggi all"),
+        "the limit, named: {page}"
+    );
 
     // Another comune's admin sees none of it.
     let mut altro = Visitor::new(config);

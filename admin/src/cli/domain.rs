@@ -9,7 +9,7 @@ use super::activation;
 use super::alias::alias_table;
 use super::mailbox::account_table;
 use super::print::{ListFormat, print, print_list, quota_text, size_text};
-use super::sending::{SendingArgs, sending_text};
+use super::sending::{LimitArg, SendingArgs, limit_arg, sending_text};
 use crate::ops::{DomainChange, DomainDetails, Ops, OpsError};
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +60,10 @@ pub enum DomainCommand {
         spam_profile: Option<String>,
         #[command(flatten)]
         sending: SendingArgs,
+        /// Days the domain's Junk and Trash keep a message (0: forever;
+        /// default: the configured retention).
+        #[arg(long, value_name = "DAYS|default", group = "change", value_parser = limit_arg)]
+        junk_retention_days: Option<LimitArg>,
     },
     /// Remove a domain.
     Remove {
@@ -99,6 +103,7 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             spam_filter,
             spam_profile,
             sending,
+            junk_retention_days,
         } => {
             let [max_messages_per_hour, max_recipients_per_day] = sending.change();
             let change = DomainChange {
@@ -109,6 +114,7 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
                 spam_profile,
                 max_messages_per_hour,
                 max_recipients_per_day,
+                junk_retention_days: junk_retention_days.map(LimitArg::value),
             };
             let d = ops.update_domain(&name, &change).await?;
             let max = if d.max_mailboxes == 0 {
@@ -118,11 +124,12 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             };
             let state = if d.active { "active" } else { "disabled" };
             println!(
-                "domain {}: quota {}, {max}, {state}, {}, {}",
+                "domain {}: quota {}, {max}, {state}, {}, {}, {}",
                 d.name,
                 quota_text(d.quota_bytes),
                 spam_text(&d),
-                domain_sending_text(&d)
+                domain_sending_text(&d),
+                retention_text(&d)
             );
         }
         DomainCommand::Remove { name, force } => {
@@ -163,6 +170,15 @@ fn spam_text(domain: &Domain) -> String {
     }
 }
 
+/// How long the domain's Junk and Trash keep mail, in words.
+fn retention_text(domain: &Domain) -> String {
+    match domain.junk_retention_days {
+        None => "Junk and Trash: the configured retention".to_string(),
+        Some(0) => "Junk and Trash: kept forever".to_string(),
+        Some(days) => format!("Junk and Trash: {days} days"),
+    }
+}
+
 fn domain_sending_text(domain: &Domain) -> String {
     sending_text(
         domain.max_messages_per_hour,
@@ -175,6 +191,7 @@ fn domain_details(details: &DomainDetails) {
     domain_table(std::slice::from_ref(&details.domain));
     println!("{}", spam_text(&details.domain));
     println!("{}", domain_sending_text(&details.domain));
+    println!("{}", retention_text(&details.domain));
     println!();
     account_table(&details.accounts);
     println!();

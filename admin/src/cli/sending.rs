@@ -1,5 +1,6 @@
 //! Sending limits on the command line: the options `domain update` and
-//! `mailbox update` share, how limits print, and `postino mailbox
+//! `mailbox update` share (a number or `default`, as the Junk retention of
+//! `domain update` is given too), how limits print, and `postino mailbox
 //! limit-hits`.
 
 use clap::Args;
@@ -12,7 +13,13 @@ use crate::ops::{parse_limit, utc};
 #[derive(Debug, Clone, Copy)]
 pub struct LimitArg(Option<u64>);
 
-fn limit_arg(text: &str) -> Result<LimitArg, String> {
+impl LimitArg {
+    pub fn value(self) -> Option<u64> {
+        self.0
+    }
+}
+
+pub fn limit_arg(text: &str) -> Result<LimitArg, String> {
     parse_limit(text).map(LimitArg)
 }
 
@@ -30,7 +37,8 @@ pub struct SendingArgs {
 impl SendingArgs {
     /// The two fields of a change, as the ops take them.
     pub fn change(&self) -> [Option<Option<u64>>; 2] {
-        [self.max_messages_per_hour, self.max_recipients_per_day].map(|arg| arg.map(|a| a.0))
+        [self.max_messages_per_hour, self.max_recipients_per_day]
+            .map(|arg| arg.map(LimitArg::value))
     }
 }
 

@@ -43,6 +43,11 @@ pub struct DomainChange {
     #[serde(default, deserialize_with = "sending::present")]
     #[schema(value_type = Option<u64>)]
     pub max_recipients_per_day: Option<Option<u64>>,
+    /// Days the domain's Junk and Trash folders keep a message; 0:
+    /// forever; `null`: the configured retention.
+    #[serde(default, deserialize_with = "sending::present")]
+    #[schema(value_type = Option<u64>)]
+    pub junk_retention_days: Option<Option<u64>>,
 }
 
 impl DomainChange {
@@ -152,9 +157,10 @@ impl Ops {
         })
     }
 
-    /// Changes a domain's quota, mailbox limit or state, provincial admins
-    /// only, so that a comune cannot raise its own limits; and its spam
-    /// settings, which its comune admins may change too. The quota cannot
+    /// Changes a domain's quota, mailbox limit, sending limits or state,
+    /// provincial admins only, so that a comune cannot raise its own
+    /// limits; and its spam settings and Junk retention, which its comune
+    /// admins may change too. The quota cannot
     /// go below a quota promised to one of its mailboxes; it may go below
     /// what is used, and then the domain takes no more mail until it is
     /// under it again. A change that changes nothing is not audited.
@@ -201,6 +207,11 @@ impl Ops {
         if change.sending().is_some() {
             self.set_domain_sending(&mut tx, &after, change.sending())
                 .await?;
+            after = tx.domain_for_update(name.as_str()).await?;
+        }
+        if let Some(days) = change.junk_retention_days {
+            let days = days.map(|d| i64::try_from(d).unwrap_or(i64::MAX));
+            tx.set_junk_retention(after.id, days).await?;
             after = tx.domain_for_update(name.as_str()).await?;
         }
         if after != before {

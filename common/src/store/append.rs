@@ -398,8 +398,8 @@ impl WriteTx {
             let text = |pick: fn(&Described) -> &str| described.map(pick).filter(|s| !s.is_empty());
             sqlx::query(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq, \
-                 envelope, body_structure, subject, sent_at, sent_zone) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 envelope, body_structure, subject, sent_at, sent_zone, saved_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(folder_id)
             .bind(uid)
@@ -414,6 +414,7 @@ impl WriteTx {
             .bind(described.map(|d| d.subject.as_str()))
             .bind(described.and_then(|d| d.sent_at))
             .bind(described.map_or(0, |d| d.sent_zone))
+            .bind(super::now())
             .execute(self.conn())
             .await?;
             self.announce(Change {

@@ -151,17 +151,20 @@ impl WriteTx {
             let chunk_first = first_uid + (n * MAX_IN_LIST) as i64;
             let sql = format!(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, \
-                 modseq, envelope, body_structure, subject, sent_at, sent_zone) \
+                 modseq, envelope, body_structure, subject, sent_at, sent_zone, saved_at) \
                  SELECT $1, $2 + ROW_NUMBER() OVER (ORDER BY uid) - 1, blob_hash, size, internal_date, \
-                 flags, keywords, $3, envelope, body_structure, subject, sent_at, sent_zone \
+                 flags, keywords, $3, envelope, body_structure, subject, sent_at, sent_zone, $5 \
                  FROM messages WHERE folder_id = $4 AND uid IN ({})",
-                placeholders(5, chunk.len())
+                placeholders(6, chunk.len())
             );
+            // Saved now: Junk and Trash keep a message for their retention
+            // from when it arrived there, whatever its INTERNALDATE.
             let query = sqlx::query(AssertSqlSafe(sql))
                 .bind(target)
                 .bind(chunk_first)
                 .bind(modseq)
                 .bind(source)
+                .bind(super::now())
                 .bind_each(chunk.iter().map(|message| message.uid));
             query.execute(self.conn()).await?;
             map.extend(

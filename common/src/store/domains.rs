@@ -28,6 +28,9 @@ pub struct Domain {
     /// Sending limits for its mailboxes; `None`: the configured ones.
     pub max_messages_per_hour: Option<i64>,
     pub max_recipients_per_day: Option<i64>,
+    /// Days its Junk and Trash keep messages; `None`: the configured
+    /// retention; 0: forever.
+    pub junk_retention_days: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +49,7 @@ macro_rules! select_domain {
             "AS used_bytes, ",
             "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
             "d.active, d.created_at, d.spam_filter, d.spam_profile, ",
-            "d.max_messages_per_hour, d.max_recipients_per_day FROM domains d ",
+            "d.max_messages_per_hour, d.max_recipients_per_day, d.junk_retention_days FROM domains d ",
             $tail
         )
     };

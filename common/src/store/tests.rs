@@ -1375,3 +1375,52 @@ async fn sending_is_counted_within_its_windows(store: Store) {
     );
     assert!(store.limit_hits(now() + 1, None).await.unwrap().is_empty());
 }
+
+store_tests!(old_junk_expires_and_leases_are_held_once);
+
+async fn old_junk_expires_and_leases_are_held_once(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let junk = store.folder(anna.id, "Junk").await.unwrap().unwrap();
+    for _ in 0..3 {
+        store
+            .append(message(100, &[junk.id]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let folders = store.expiring_folders().await.unwrap();
+    let ids: Vec<i64> = folders.iter().map(|f| f.folder_id).collect();
+    assert_eq!(ids.len(), 2, "Junk and Trash: {folders:?}");
+    assert!(ids.contains(&junk.id));
+    assert!(folders.iter().all(|f| f.retention_days.is_none()));
+
+    // Saved long ago, whatever the INTERNALDATE says.
+    sqlx::query("UPDATE messages SET saved_at = $1 WHERE folder_id = $2 AND uid <= 2")
+        .bind(now() - 1000)
+        .bind(junk.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.expire(junk.id, now() - 500).await.unwrap(), 2);
+    assert_eq!(store.message_uids(junk.id).await.unwrap(), [3]);
+    let usage = store.usage(anna.id).await.unwrap().unwrap();
+    assert_eq!(usage.used_bytes, 100, "the space is given back");
+    assert_eq!(store.expire(junk.id, now() - 500).await.unwrap(), 0);
+
+    let soon = now() + 60;
+    assert!(store.take_lease("sweep", "one", soon).await.unwrap());
+    assert!(!store.take_lease("sweep", "two", soon).await.unwrap());
+    assert!(
+        store.take_lease("sweep", "one", soon).await.unwrap(),
+        "renewed"
+    );
+    assert!(store.take_lease("other", "two", soon).await.unwrap());
+    assert!(store.take_lease("sweep", "one", now()).await.unwrap());
+    assert!(
+        store.take_lease("sweep", "two", soon).await.unwrap(),
+        "ran out"
+    );
+}

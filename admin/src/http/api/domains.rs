@@ -45,6 +45,9 @@ pub struct Domain {
     max_messages_per_hour: Option<i64>,
     /// Distinct recipients each may write to in a day, likewise.
     max_recipients_per_day: Option<i64>,
+    /// Days its Junk and Trash keep a message; 0: forever; null: the
+    /// configured retention.
+    junk_retention_days: Option<i64>,
 }
 
 impl From<store::Domain> for Domain {
@@ -62,6 +65,7 @@ impl From<store::Domain> for Domain {
             spam_profile: domain.spam_profile,
             max_messages_per_hour: domain.max_messages_per_hour,
             max_recipients_per_day: domain.max_recipients_per_day,
+            junk_retention_days: domain.junk_retention_days,
         }
     }
 }

@@ -215,6 +215,7 @@ mod tests {
             spam_profile: Some("strict".to_string()),
             max_messages_per_hour: Some(50),
             max_recipients_per_day: None,
+            junk_retention_days: Some(14),
         }
     }
 
