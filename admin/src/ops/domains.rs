@@ -1,7 +1,7 @@
 //! Domains: add, list, show, update, remove.
 
 use postino_common::address::DomainName;
-use postino_common::store::{Account, Alias, Domain, NewDomain};
+use postino_common::store::{Account, Alias, Domain, LimitsOf, NewDomain};
 use postino_config::ByteSize;
 use serde::{Deserialize, Serialize};
 
@@ -205,7 +205,8 @@ impl Ops {
                 .await?;
         }
         if change.sending().is_some() {
-            self.set_domain_sending(&mut tx, &after, change.sending())
+            let now = [after.max_messages_per_hour, after.max_recipients_per_day];
+            self.set_sending(&mut tx, LimitsOf::Domain(after.id), now, change.sending())
                 .await?;
             after = tx.domain_for_update(name.as_str()).await?;
         }

@@ -2,7 +2,7 @@
 
 use postino_common::address::Address;
 use postino_common::auth::Secret;
-use postino_common::store::{Account, Domain, Folder, NewAccount};
+use postino_common::store::{Account, Domain, Folder, LimitsOf, NewAccount};
 use postino_config::ByteSize;
 use serde::{Deserialize, Serialize};
 
@@ -218,7 +218,9 @@ impl Ops {
             recipients_per_day: change.max_recipients_per_day,
         };
         if sending.is_some() {
-            self.set_mailbox_sending(&mut tx, &before, sending).await?;
+            let now = [before.max_messages_per_hour, before.max_recipients_per_day];
+            self.set_sending(&mut tx, LimitsOf::Account(before.id), now, sending)
+                .await?;
         }
         let after = tx
             .account(address.as_str())

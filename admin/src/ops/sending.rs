@@ -7,7 +7,7 @@
 //! domain. In a change, `Some(None)` sets nothing (JSON `null`, the CLI's
 //! `default`); a missing field leaves the limit as it is.
 
-use postino_common::store::{LimitHit, WriteTx, now};
+use postino_common::store::{LimitHit, LimitsOf, WriteTx, now};
 use serde::{Deserialize, Deserializer};
 
 use super::{Ops, Result};
@@ -55,35 +55,18 @@ impl LimitsChange {
 }
 
 impl Ops {
-    /// Sets a domain's sending limits within `tx`.
-    pub(super) async fn set_domain_sending(
+    /// Sets the sending limits of a domain or a mailbox within `tx`, from
+    /// those it has now (messages, recipients).
+    pub(super) async fn set_sending(
         &self,
         tx: &mut WriteTx,
-        domain: &postino_common::store::Domain,
+        of: LimitsOf,
+        now: [Option<i64>; 2],
         change: LimitsChange,
     ) -> Result<()> {
         self.require_all_domains("change sending limits")?;
-        let [messages, recipients] =
-            change.apply(domain.max_messages_per_hour, domain.max_recipients_per_day);
-        tx.set_domain_sending_limits(domain.id, messages, recipients)
-            .await?;
-        Ok(())
-    }
-
-    /// Sets a mailbox's sending limits within `tx`.
-    pub(super) async fn set_mailbox_sending(
-        &self,
-        tx: &mut WriteTx,
-        account: &postino_common::store::Account,
-        change: LimitsChange,
-    ) -> Result<()> {
-        self.require_all_domains("change sending limits")?;
-        let [messages, recipients] = change.apply(
-            account.max_messages_per_hour,
-            account.max_recipients_per_day,
-        );
-        tx.set_account_sending_limits(account.id, messages, recipients)
-            .await?;
+        let [messages, recipients] = change.apply(now[0], now[1]);
+        tx.set_sending_limits(of, messages, recipients).await?;
         Ok(())
     }
 

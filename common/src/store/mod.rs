@@ -80,7 +80,7 @@ pub use queue::{
     RecipientState,
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
-pub use sending::{LimitHit, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
+pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
 pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};

@@ -36,6 +36,13 @@ pub struct Sending {
     pub recipients: i64,
 }
 
+/// Whose sending limits: a mailbox's or a domain's, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitsOf {
+    Account(i64),
+    Domain(i64),
+}
+
 /// A mailbox that ran into one of its sending limits: when first and last
 /// (within the current run of refusals), and how many messages or
 /// recipients were refused.
@@ -160,42 +167,32 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Sets a mailbox's own sending limits; `None` defers to its domain's.
-    pub async fn set_account_sending_limits(
+    /// Sets the sending limits of a mailbox or a domain; `None` defers to
+    /// the domain's (for a mailbox) or the configured ones (for a domain).
+    pub async fn set_sending_limits(
         &mut self,
-        account_id: i64,
+        of: LimitsOf,
         messages_per_hour: Option<i64>,
         recipients_per_day: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE accounts SET max_messages_per_hour = $1, max_recipients_per_day = $2 \
-             WHERE id = $3",
-        )
-        .bind(messages_per_hour)
-        .bind(recipients_per_day)
-        .bind(account_id)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    /// Sets a domain's sending limits for its mailboxes; `None` defers to
-    /// the configured ones.
-    pub async fn set_domain_sending_limits(
-        &mut self,
-        domain_id: i64,
-        messages_per_hour: Option<i64>,
-        recipients_per_day: Option<i64>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE domains SET max_messages_per_hour = $1, max_recipients_per_day = $2 \
-             WHERE id = $3",
-        )
-        .bind(messages_per_hour)
-        .bind(recipients_per_day)
-        .bind(domain_id)
-        .execute(self.conn())
-        .await?;
+        let (sql, id) = match of {
+            LimitsOf::Account(id) => (
+                "UPDATE accounts SET max_messages_per_hour = $1, max_recipients_per_day = $2 \
+                 WHERE id = $3",
+                id,
+            ),
+            LimitsOf::Domain(id) => (
+                "UPDATE domains SET max_messages_per_hour = $1, max_recipients_per_day = $2 \
+                 WHERE id = $3",
+                id,
+            ),
+        };
+        sqlx::query(sql)
+            .bind(messages_per_hour)
+            .bind(recipients_per_day)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 }

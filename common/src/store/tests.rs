@@ -1322,10 +1322,10 @@ async fn sending_is_counted_within_its_windows(store: Store) {
     assert!(!store.has_sent_to(anna.id, "x@altro.example").await.unwrap());
 
     let mut tx = store.begin().await.unwrap();
-    tx.set_account_sending_limits(anna.id, Some(5), None)
+    tx.set_sending_limits(LimitsOf::Account(anna.id), Some(5), None)
         .await
         .unwrap();
-    tx.set_domain_sending_limits(domain.id, Some(50), Some(7))
+    tx.set_sending_limits(LimitsOf::Domain(domain.id), Some(50), Some(7))
         .await
         .unwrap();
     tx.commit().await.unwrap();
