@@ -317,11 +317,8 @@ fn hourly_upkeep(ops: ops::Ops, store: Store, shutdown: CancellationToken, track
 fn scanner(config: &Config) -> Option<postino_smtp::scan::Scanner> {
     let antispam = &config.antispam;
     antispam.enabled().then(|| postino_smtp::scan::Scanner {
-        blocked_attachments: antispam
-            .blocked_attachments
-            .iter()
-            .map(|extension| extension.to_ascii_lowercase())
-            .collect(),
+        blocked_attachments: lower_case(&antispam.blocked_attachments),
+        blocked_in_archives: lower_case(&antispam.blocked_in_archives),
         clamd: antispam.clamd.as_ref().map(|address| match address {
             ClamdAddress::Tcp(host_port) => Clamd::Tcp(host_port.to_string()),
             ClamdAddress::Unix(path) => Clamd::Unix(path.clone()),
@@ -340,6 +337,14 @@ fn scanner(config: &Config) -> Option<postino_smtp::scan::Scanner> {
         scan_outbound: antispam.scan_outbound,
         outbound_profile: antispam.outbound_profile.as_ref().map(|id| id.0.clone()),
     })
+}
+
+/// File name extensions as the scan compares them.
+fn lower_case(extensions: &[String]) -> Vec<String> {
+    extensions
+        .iter()
+        .map(|extension| extension.to_ascii_lowercase())
+        .collect()
 }
 
 /// The settings of outbound delivery, from `[delivery]` and `[dns]`.

@@ -267,6 +267,16 @@ pub fn antispam_blocked_attachments() -> Vec<String> {
     .to_vec()
 }
 
+/// The macro-enabled Office formats (Word, Excel, PowerPoint), which
+/// phishing sends inside archives, where scanners cannot see the macro.
+pub fn antispam_blocked_in_archives() -> Vec<String> {
+    [
+        ".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".pptm", ".potm", ".ppam", ".ppsm", ".sldm",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 /// No DNS lists: which to use, and under which terms, is the operator's choice.
 pub fn antispam_dns_lists() -> Vec<String> {
     Vec::new()

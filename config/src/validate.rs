@@ -223,16 +223,19 @@ fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
-    if let Some(bad) = config
-        .antispam
-        .blocked_attachments
-        .iter()
-        .find(|ext| !is_extension(ext))
-    {
-        problems.at(
+    for (key, extensions) in [
+        (
             "antispam.blocked_attachments",
-            format!("`{bad}` is not an extension such as \".exe\""),
-        );
+            &config.antispam.blocked_attachments,
+        ),
+        (
+            "antispam.blocked_in_archives",
+            &config.antispam.blocked_in_archives,
+        ),
+    ] {
+        if let Some(bad) = extensions.iter().find(|ext| !is_extension(ext)) {
+            problems.at(key, format!("`{bad}` is not an extension such as \".exe\""));
+        }
     }
     for (key, zones) in [
         ("antispam.dnsbl", &config.antispam.dnsbl),

@@ -90,8 +90,12 @@ async fn within<T>(
 /// The scanning settings, from `[antispam]`.
 #[derive(Debug, Clone)]
 pub struct Scanner {
-    /// Attachment extensions refused (lower case, with the dot).
+    /// Attachment extensions refused (lower case, with the dot), attached
+    /// or inside a ZIP archive.
     pub blocked_attachments: Vec<String>,
+    /// Extensions refused only inside a ZIP archive (lower case, with the
+    /// dot).
+    pub blocked_in_archives: Vec<String>,
     /// clamd, if attachments are scanned for malware.
     pub clamd: Option<Clamd>,
     /// rspamd's normal workers, `host:port`, tried in order; none: no
@@ -172,7 +176,8 @@ pub enum Outcome {
     Inbox { fields: String },
     /// Delivered to the recipients' Junk folder with these header fields.
     Junk { fields: String },
-    /// Refused for good (`554 5.7.1`): an attachment of a refused type.
+    /// Refused for good (`554 5.7.1`): an attachment of a refused type,
+    /// or a ZIP archive with one inside (`archive.zip/entry`).
     Blocked { filename: String },
     /// Refused for good (`554 5.7.1`): clamd found this signature.
     Infected { signature: String },
@@ -204,7 +209,13 @@ impl Scanner {
         }
         if let Some(filename) = checks
             .attachments
-            .then(|| attachments::first_blocked(message, &self.blocked_attachments))
+            .then(|| {
+                attachments::first_blocked(
+                    message,
+                    &self.blocked_attachments,
+                    &self.blocked_in_archives,
+                )
+            })
             .flatten()
         {
             tracing::info!(filename, "attachment of a refused type");
