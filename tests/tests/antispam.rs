@@ -1,10 +1,14 @@
 //! Content scanning on the MX with a real clamd and rspamd (see
 //! `postino_tests::clamd` and `postino_tests::rspamd`): programs attached
-//! refused by their extension, malware refused
-//! and never stored, GTUBE refused and never stored, spam filed in Junk
-//! with its `X-Spam-*` fields, clean mail in the INBOX, fields forged by
-//! the sender dropped, and what happens when no scanner answers, as
-//! `antispam.on_failure` says. Everything runs on SQLite and on PostgreSQL.
+//! refused by their extension, macro documents inside ZIP archives
+//! refused, malware refused and never stored, GTUBE refused and never
+//! stored, spam filed in Junk with its `X-Spam-*` fields, clean mail in the
+//! INBOX, fields forged by the sender dropped; what happens when no
+//! scanner answers (as `antispam.on_failure` says), when only the second
+//! rspamd does and when only clamd does; and mail too large to scan.
+//! Everything runs on SQLite and on PostgreSQL.
+
+use std::io::{Cursor, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -14,14 +18,20 @@ use postino_tests::smtp::{
     ANNA, BRUNO, DOMAIN, envelope, folder_messages, greeted, inbox, site, stopped,
 };
 use postino_tests::{Server, SmtpReply, TestConfig, bind_unused_port, on_both_backends};
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
 
 on_both_backends!(
     programs_are_refused_by_default,
+    macro_documents_in_archives_are_refused,
     malware_is_refused_and_never_stored,
+    malware_is_refused_while_rspamd_is_down,
     gtube_is_refused_and_never_stored,
     spam_is_filed_in_junk_with_the_verdict,
     clean_mail_reaches_the_inbox_and_forged_verdicts_go,
     without_rspamd_mail_waits_or_goes_in_marked,
+    the_next_rspamd_answers_when_one_is_down,
+    mail_too_large_to_scan_goes_in_marked,
     each_domain_has_its_spam_filter_and_profile,
 );
 
@@ -65,7 +75,7 @@ fn with_rspamd() -> Vec<String> {
 }
 
 /// A message with `attachment` as a base64 file `name`.
-fn with_attachment(name: &str, attachment: &str) -> String {
+fn with_attachment(name: &str, attachment: impl AsRef<[u8]>) -> String {
     let encoded = BASE64.encode(attachment);
     format!(
         "From: <mittente@esterno.example>\r\nTo: <{ANNA}>\r\nSubject: Fattura\r\n\
@@ -75,6 +85,23 @@ fn with_attachment(name: &str, attachment: &str) -> String {
          Content-Transfer-Encoding: base64\r\n\
          Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{encoded}\r\n--b--\r\n"
     )
+}
+
+/// A ZIP archive of `names`, each holding a line of text.
+fn archive(names: &[&str]) -> Vec<u8> {
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for name in names {
+        writer
+            .start_file(*name, SimpleFileOptions::default())
+            .expect("an entry");
+        writer.write_all(b"Sub AutoOpen()\r\n").expect("its data");
+    }
+    writer.finish().expect("a whole archive").into_inner()
+}
+
+/// An address on which nothing listens.
+fn closed_port() -> std::net::SocketAddr {
+    bind_unused_port().local_addr().expect("a bound address")
 }
 
 /// The header section of `message`, as text.
@@ -104,6 +131,31 @@ async fn programs_are_refused_by_default(config: &TestConfig) {
         .expect(250, "2.0.0");
 }
 
+async fn macro_documents_in_archives_are_refused(config: &TestConfig) {
+    let zipped = with_attachment("fattura.zip", archive(&["leggimi.txt", "macro.docm"]));
+    let (server, reply) = send(config, &[], &zipped).await;
+    reply.expect(554, "5.7.1");
+    assert!(
+        reply.lines[0].contains("fattura.zip/macro.docm"),
+        "{reply:?}"
+    );
+    let harmless = archive(&["delibera.pdf", "determina.docx"]);
+    send_again(config, &with_attachment("atti.zip", harmless))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        let messages = inbox(&store, address).await;
+        assert_eq!(
+            messages.len(),
+            1,
+            "only the harmless archive reached {address}"
+        );
+        assert!(String::from_utf8_lossy(&messages[0]).contains("atti.zip"));
+        assert!(folder_messages(&store, address, "Junk").await.is_empty());
+    }
+}
+
 async fn malware_is_refused_and_never_stored(config: &TestConfig) {
     let scan = vec![format!("clamd = \"{}\"", clamd::shared().addr)];
     let (server, reply) = send(config, &scan, &with_attachment("verbale.txt", EICAR)).await;
@@ -126,6 +178,26 @@ async fn malware_is_refused_and_never_stored(config: &TestConfig) {
         let text = String::from_utf8_lossy(&messages[0]);
         assert!(text.contains("fattura.txt"), "{text}");
         assert!(!text.contains("X-Spam"), "no rspamd, no verdict:\n{text}");
+    }
+}
+
+async fn malware_is_refused_while_rspamd_is_down(config: &TestConfig) {
+    let scan = vec![
+        format!("clamd = \"{}\"", clamd::shared().addr),
+        format!("rspamd_url = [\"http://{}\"]", closed_port()),
+        "on_failure = \"tempfail\"".to_string(),
+    ];
+    let (server, reply) = send(config, &scan, &with_attachment("verbale.txt", EICAR)).await;
+    reply.expect(554, "5.7.1");
+    assert!(reply.lines[0].contains("Eicar-Test-Signature"), "{reply:?}");
+    // clamd found nothing, and no rspamd could say it is not spam.
+    send_again(config, &message("Protocollo", "In allegato la delibera."))
+        .await
+        .expect(451, "4.7.1");
+    let store = stopped(server, config).await;
+    for address in [ANNA, BRUNO] {
+        assert!(inbox(&store, address).await.is_empty());
+        assert!(folder_messages(&store, address, "Junk").await.is_empty());
     }
 }
 
@@ -192,8 +264,7 @@ async fn clean_mail_reaches_the_inbox_and_forged_verdicts_go(config: &TestConfig
 }
 
 async fn without_rspamd_mail_waits_or_goes_in_marked(config: &TestConfig) {
-    // Nothing listens there.
-    let closed = bind_unused_port().local_addr().expect("a bound address");
+    let closed = closed_port();
     let scan = vec![
         format!("clamd = \"{closed}\""),
         format!("rspamd_url = [\"http://{closed}\"]"),
@@ -216,6 +287,44 @@ async fn without_rspamd_mail_waits_or_goes_in_marked(config: &TestConfig) {
         header.contains("X-Spam-Scanned: no (scanner unavailable)"),
         "{header}"
     );
+}
+
+async fn the_next_rspamd_answers_when_one_is_down(config: &TestConfig) {
+    let scan = vec![format!(
+        "rspamd_url = [\"http://{}\", \"http://{}\"]",
+        closed_port(),
+        rspamd::shared().normal
+    )];
+    let (server, reply) = send(config, &scan, &message("Offerta", GTUBE)).await;
+    reply.expect(550, "5.7.1");
+    send_again(config, &message("Riunione", "Giovedi' alle 10."))
+        .await
+        .expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    let messages = inbox(&store, ANNA).await;
+    assert_eq!(messages.len(), 1);
+    let header = header(&messages[0]);
+    assert!(header.contains("X-Spam-Action: no action"), "{header}");
+}
+
+async fn mail_too_large_to_scan_goes_in_marked(config: &TestConfig) {
+    let mut scan = with_rspamd();
+    scan.push("max_size = \"2KB\"".to_string());
+    let (server, reply) = send(config, &scan, &message("Offerta", GTUBE)).await;
+    reply.expect(550, "5.7.1");
+    let padding = "Testo del bando, articolo per articolo.\r\n".repeat(100);
+    let large = message("Bando", &format!("{GTUBE}\r\n{padding}"));
+    assert!(large.len() > 4000, "well past max_size");
+    send_again(config, &large).await.expect(250, "2.0.0");
+    let store = stopped(server, config).await;
+    let messages = inbox(&store, ANNA).await;
+    assert_eq!(messages.len(), 1, "the large one, unscanned");
+    let header = header(&messages[0]);
+    assert!(
+        header.contains("X-Spam-Scanned: no (too large)"),
+        "{header}"
+    );
+    assert!(!header.contains("X-Spam-Action"), "{header}");
 }
 
 async fn each_domain_has_its_spam_filter_and_profile(config: &TestConfig) {
