@@ -198,25 +198,29 @@ impl View {
     }
 
     /// Checks a non-silent STORE's response: every message of `seqs` that
-    /// it answered for has `flags` (`adding`) or lacks them.
+    /// it answered for has `flags` (`adding`) or lacks them in one of its
+    /// FETCH responses. Not necessarily the last: another session's change
+    /// of the same message, committed just after this one, may be reported
+    /// after it, before the tagged OK.
     pub fn stored(&mut self, seqs: &[u32], flags: &[&str], adding: bool, fetched: &[Fetched]) {
         for &seq in seqs {
-            // The last FETCH for a message is its state after the STORE.
-            let Some(now) = fetched
+            let states: Vec<&Vec<String>> = fetched
                 .iter()
-                .rev()
-                .find(|f| f.seq == seq)
-                .and_then(|f| f.flags.as_ref())
-            else {
+                .filter(|f| f.seq == seq)
+                .filter_map(|f| f.flags.as_ref())
+                .collect();
+            let Some(last) = states.last() else {
                 continue;
             };
             for flag in flags {
-                let has = now.iter().any(|f| f.eq_ignore_ascii_case(flag));
-                if has != adding {
+                let stored = states
+                    .iter()
+                    .any(|state| state.iter().any(|f| f.eq_ignore_ascii_case(flag)) == adding);
+                if !stored {
                     let sign = if adding { '+' } else { '-' };
                     self.violation(format!(
                         "STORE {sign}FLAGS ({flag}) on message {seq} answered FLAGS ({})",
-                        now.join(" ")
+                        last.join(" ")
                     ));
                 }
             }
