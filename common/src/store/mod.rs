@@ -32,6 +32,7 @@ mod flags;
 mod folders;
 mod in_list;
 mod keywords;
+mod lease;
 mod messages;
 mod queue;
 mod recent;

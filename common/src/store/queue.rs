@@ -1,14 +1,8 @@
 //! The outbound queue. Messages enter it with an append
 //! ([`super::append::Outbound`]), in the same transaction as any local
 //! copies; delivery workers lease them, record each recipient's outcome, and
-//! the message goes once no recipient is left to try.
-//!
-//! A lease is a time, not a lock: `leased_until` and `leased_by` on the
-//! message row. Taking leases is one write transaction (on PostgreSQL with
-//! `FOR UPDATE SKIP LOCKED`, so concurrent workers pass over each other's
-//! candidates; on SQLite the write transaction excludes other writers), so
-//! no two workers hold a message at once. A worker that dies leaves its
-//! lease to run out, and then any worker takes the message again.
+//! the message goes once no recipient is left to try. A lease keeps other
+//! workers, on this node or another, away from a message (see [`super::lease`]).
 
 use std::time::Duration;
 
@@ -16,7 +10,8 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::blobs::BlobRefs;
-use super::{Backend, Result, Store, WriteTx, now};
+use super::lease::Jobs;
+use super::{Result, Store, WriteTx, now};
 
 /// One recipient of a queued message and where its delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
@@ -203,35 +198,7 @@ impl Store {
     /// Leases up to `limit` messages that are due and not leased (or whose
     /// lease ran out) to `worker` for `lease`, and returns their ids.
     pub async fn lease_due(&self, worker: &str, limit: i64, lease: Duration) -> Result<Vec<i64>> {
-        let now = now();
-        let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
-        let mut tx = self.begin().await?;
-        let sql = match self.backend() {
-            Backend::Postgres => {
-                "SELECT id FROM queue WHERE next_attempt_at <= $1 AND leased_until <= $1 \
-                 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
-            }
-            Backend::Sqlite => {
-                "SELECT id FROM queue WHERE next_attempt_at <= $1 AND leased_until <= $1 \
-                 ORDER BY next_attempt_at, id LIMIT $2"
-            }
-        };
-        let rows: Vec<(i64,)> = sqlx::query_as(sql)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(tx.conn())
-            .await?;
-        let ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
-        for &id in &ids {
-            sqlx::query("UPDATE queue SET leased_until = $1, leased_by = $2 WHERE id = $3")
-                .bind(until)
-                .bind(worker)
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(ids)
+        self.take_leases(Jobs::Queue, worker, limit, lease).await
     }
 
     /// A message leased by `worker`, with its body and recipients; `None`
@@ -295,13 +262,7 @@ impl Store {
     /// attempt, or the end of its lease if that is later. `None` when the
     /// queue is empty. A worker sleeps until then, unless woken earlier.
     pub async fn next_due(&self) -> Result<Option<i64>> {
-        let (due,): (Option<i64>,) = sqlx::query_as(
-            "SELECT MIN(CASE WHEN leased_until > next_attempt_at THEN leased_until \
-             ELSE next_attempt_at END) FROM queue",
-        )
-        .fetch_one(self.pool())
-        .await?;
-        Ok(due)
+        self.next_due_of(Jobs::Queue).await
     }
 
     /// How many messages wait for delivery and since when, in one query.
@@ -328,7 +289,7 @@ impl Store {
     ) -> Result<bool> {
         let now = now();
         let mut tx = self.begin().await?;
-        let held: Option<(i64,)> = sqlx::query_as(held_entry_sql(self.backend()))
+        let held: Option<(i64,)> = sqlx::query_as(Jobs::Queue.held_sql(self.backend()))
             .bind(queue_id)
             .bind(worker)
             .fetch_optional(tx.conn())
@@ -375,15 +336,7 @@ impl Store {
     /// Gives up `worker`'s lease on a message without recording an attempt,
     /// so that another worker may take it at once.
     pub async fn release_lease(&self, queue_id: i64, worker: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE queue SET leased_until = 0, leased_by = NULL WHERE id = $1 AND leased_by = $2",
-        )
-        .bind(queue_id)
-        .bind(worker)
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await
+        self.give_back(Jobs::Queue, queue_id, worker).await
     }
 
     /// Makes one message (or every message, with `None`) due now, its
@@ -401,15 +354,6 @@ impl Store {
         let removed = tx.remove_queued(queue_id).await?;
         tx.commit().await?;
         Ok(removed)
-    }
-}
-
-/// The statement that finds (and on PostgreSQL locks) queue row `$1` if
-/// worker `$2` holds its lease.
-fn held_entry_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => "SELECT id FROM queue WHERE id = $1 AND leased_by = $2 FOR UPDATE",
-        Backend::Sqlite => "SELECT id FROM queue WHERE id = $1 AND leased_by = $2",
     }
 }
 
