@@ -16,6 +16,7 @@ mod error;
 mod header;
 pub mod metrics;
 pub mod outbound;
+mod poll;
 pub mod proto;
 pub mod scan;
 mod session;

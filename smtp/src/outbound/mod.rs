@@ -17,9 +17,9 @@
 //! A worker does not poll often: the store wakes it when a message is
 //! queued or made due again on any node (`Store::watch_queue`), a finished
 //! delivery wakes it, and otherwise it sleeps until the next message is due,
-//! at most [`FALLBACK_POLL`], which covers wake-ups that cannot reach it
-//! (`postino queue retry` from another process on SQLite, a PostgreSQL
-//! listener reconnecting).
+//! at most ten seconds (`crate::poll`), which covers wake-ups that cannot
+//! reach it (`postino queue retry` from another process on SQLite, a
+//! PostgreSQL listener reconnecting).
 //!
 //! The stored message starts with the `Return-Path` line that local
 //! delivery needs; it is removed before signing and sending.
@@ -33,7 +33,7 @@ mod route;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use postino_common::store::{
     AppendTarget, LeasedMessage, NewMessage, Outbound, OutboundRecipient, RecipientOutcome,
@@ -51,17 +51,11 @@ pub use route::Hop;
 use crate::authres::{self, VerifierError};
 use crate::error::Chain;
 use crate::metrics;
+use crate::poll::{ERROR_POLL, until_next_due};
 use crate::proto::client::ServerReply;
 use client::{Attempt, Client, Transaction};
 use route::{RouteError, Router};
 
-/// The longest a worker sleeps without looking at the queue.
-const FALLBACK_POLL: Duration = Duration::from_secs(10);
-/// The shortest: a message due now that another worker took meanwhile is
-/// not looked for in a busy loop.
-const MIN_POLL: Duration = Duration::from_millis(100);
-/// How long a worker waits after the store failed it.
-const ERROR_POLL: Duration = Duration::from_secs(1);
 /// How long a lease lasts: longer than an attempt may take.
 const LEASE: Duration = Duration::from_secs(15 * 60);
 /// The longest one attempt at one message may take.
@@ -185,7 +179,7 @@ async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: Tas
             let wait = if failed {
                 ERROR_POLL
             } else {
-                until_next_due(&delivery.store).await
+                until_next_due(delivery.store.next_due(), "outbound queue").await
             };
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -213,29 +207,6 @@ async fn deliver_or_release(
             }
         }
     }
-}
-
-/// How long to sleep until the next queued message is due.
-async fn until_next_due(store: &Store) -> Duration {
-    match store.next_due().await {
-        Ok(due) => wait_until(due, SystemTime::now()),
-        Err(err) => {
-            tracing::error!(error = %Chain(&err), "cannot read the outbound queue");
-            ERROR_POLL
-        }
-    }
-}
-
-/// The wait from `now` until `due` (Unix seconds, `None` for an empty
-/// queue), within [`MIN_POLL`] and [`FALLBACK_POLL`].
-fn wait_until(due: Option<i64>, now: SystemTime) -> Duration {
-    let Some(due) = due else {
-        return FALLBACK_POLL;
-    };
-    let due = UNIX_EPOCH + Duration::from_secs(u64::try_from(due).unwrap_or(0));
-    due.duration_since(now)
-        .unwrap_or(Duration::ZERO)
-        .clamp(MIN_POLL, FALLBACK_POLL)
 }
 
 /// The outcome of one recipient in one attempt.
@@ -659,16 +630,6 @@ mod tests {
         assert!(!notify_asks_for(Some("NEVER"), "FAILURE"));
         assert!(!notify_asks_for(Some("FAILURE"), "DELAY"));
         assert!(!notify_asks_for(Some("DELAY"), "FAILURE"));
-    }
-
-    #[test]
-    fn workers_sleep_until_the_next_message_is_due() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_000_250);
-        assert_eq!(wait_until(None, now), FALLBACK_POLL);
-        assert_eq!(wait_until(Some(1003), now), Duration::from_millis(2750));
-        assert_eq!(wait_until(Some(1_000_000), now), FALLBACK_POLL);
-        assert_eq!(wait_until(Some(999), now), MIN_POLL, "already due");
-        assert_eq!(wait_until(Some(-5), now), MIN_POLL);
     }
 
     #[test]
