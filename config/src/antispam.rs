@@ -1,5 +1,7 @@
 //! `[antispam]`: content scanning of the mail that arrives on the MX, by
-//! ClamAV's clamd and rspamd, and what to do when they cannot answer.
+//! ClamAV's clamd and rspamd, what to do when they cannot answer, and
+//! rspamd's controller, which learns from what users file in and out of
+//! Junk.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -9,6 +11,7 @@ use serde::de::{self, Deserializer};
 
 use crate::delivery::HostPort;
 use crate::duration::HumanDuration;
+use crate::password::Password;
 use crate::size::ByteSize;
 
 /// `[antispam]`.
@@ -72,6 +75,21 @@ pub struct AntispamConfig {
     /// node at a time. Domains may have their own (`postino domain update
     /// --junk-retention-days`). `"0s"` keeps them forever. Default `"30d"`.
     pub junk_retention: HumanDuration,
+    /// rspamd's controller workers, as `http://host:port`, tried in order
+    /// until one answers. A message a user moves or copies over IMAP into
+    /// Junk (special use `\Junk`) from another folder is taught to rspamd
+    /// as spam, one moved from Junk into a folder other than Trash as ham,
+    /// in the background. Default `[]`: no learning.
+    pub rspamd_controller_url: Vec<RspamdUrl>,
+    /// The controller's password (its `enable_password`, or `password` if
+    /// it has no other), sent as the `Password` header; not needed from an
+    /// address in its `secure_ip`. Default: none.
+    pub rspamd_password: Option<Password>,
+    /// The waits between attempts to teach rspamd a message while no
+    /// controller answers: the first after the first failure, and so on;
+    /// after the last the message is given up. At least one, each at
+    /// least 1s. Default `["1m", "5m", "30m", "2h", "6h", "12h"]`.
+    pub learn_retry: Vec<HumanDuration>,
 }
 
 /// An rspamd settings id: letters, digits, `-` and `_`.
@@ -109,6 +127,9 @@ impl Default for AntispamConfig {
             scan_outbound: true,
             outbound_profile: None,
             junk_retention: crate::defaults::antispam_junk_retention(),
+            rspamd_controller_url: Vec::new(),
+            rspamd_password: None,
+            learn_retry: crate::defaults::antispam_learn_retry(),
         }
     }
 }
@@ -120,6 +141,11 @@ impl AntispamConfig {
             || !self.blocked_in_archives.is_empty()
             || self.clamd.is_some()
             || !self.rspamd_url.is_empty()
+    }
+
+    /// Whether rspamd learns from what users file in and out of Junk.
+    pub fn learning(&self) -> bool {
+        !self.rspamd_controller_url.is_empty()
     }
 }
 
@@ -162,7 +188,8 @@ impl<'de> Deserialize<'de> for ClamdAddress {
 }
 
 /// The address of an rspamd worker: `http://host:port`. rspamd speaks
-/// plain HTTP; a path other than `/` is refused, since the scan's is fixed.
+/// plain HTTP; a path other than `/` is refused, since the requests' paths
+/// are fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RspamdUrl(pub HostPort);
 
@@ -241,6 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn learning_needs_a_controller() {
+        let off = parse("").expect("the defaults are valid");
+        assert!(!off.learning());
+        assert_eq!(off.learn_retry.len(), 6);
+        let on = parse(
+            "[antispam]\nrspamd_controller_url = [\"http://127.0.0.1:11334\"]\n\
+             rspamd_password = \"q1\"\nlearn_retry = [\"2s\"]\n",
+        )
+        .expect("valid");
+        assert!(on.learning());
+        let urls: Vec<String> = on
+            .rspamd_controller_url
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1:11334"]);
+        assert_eq!(on.rspamd_password, Some(Password("q1".to_owned())));
+        assert_eq!(on.learn_retry, [HumanDuration::from_secs(2)]);
+    }
+
+    #[test]
     fn bad_urls_and_values_name_the_key() {
         for (text, key) in [
             ("rspamd_url = [\"127.0.0.1:11333\"]", "antispam.rspamd_url"),
@@ -251,6 +299,13 @@ mod tests {
             ),
             ("on_failure = \"drop\"", "antispam.on_failure"),
             ("outbound_profile = \"a b\"", "antispam.outbound_profile"),
+            (
+                "rspamd_controller_url = [\"127.0.0.1:11334\"]",
+                "antispam.rspamd_controller_url",
+            ),
+            ("learn_retry = []", "antispam.learn_retry"),
+            ("learn_retry = [\"1m\", \"0s\"]", "antispam.learn_retry"),
+            ("rspamd_password = \"secret\"", "antispam.rspamd_password"),
             ("clamd = \"unix:relative\"", "antispam.clamd"),
             ("clamd = \"localhost\"", "antispam.clamd"),
             ("timeout = \"0s\"", "antispam.timeout"),

@@ -294,6 +294,16 @@ pub fn antispam_max_size() -> ByteSize {
     ByteSize(20 * MB)
 }
 
+/// A message users filed is taught to rspamd again after 1, 5 and 30
+/// minutes, 2, 6 and 12 hours, then given up: about a day without a
+/// controller, and a lesson that late is worth little.
+pub fn antispam_learn_retry() -> Vec<HumanDuration> {
+    [60, 300, 1800, 7200, 21_600, 43_200]
+        .into_iter()
+        .map(HumanDuration::from_secs)
+        .collect()
+}
+
 fn any(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))
 }

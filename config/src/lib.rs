@@ -16,6 +16,7 @@ mod dns;
 mod duration;
 mod error;
 mod locate;
+mod password;
 mod schema;
 mod size;
 mod validate;
@@ -27,6 +28,7 @@ pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
+pub use crate::password::Password;
 pub use crate::schema::{
     AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,
     TlsConfig,

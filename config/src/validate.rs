@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::dns::{MAX_DNS_NAME, is_dns_label};
+use crate::duration::HumanDuration;
 use crate::error::ConfigError;
 use crate::locate::SourceMap;
 use crate::schema::{Backend, Config};
@@ -251,6 +252,27 @@ fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
     if config.antispam.max_size.0 == 0 {
         problems.at("antispam.max_size", "must be at least 1 byte");
     }
+    check_waits(
+        "antispam.learn_retry",
+        &config.antispam.learn_retry,
+        problems,
+    );
+    if config.antispam.rspamd_password.is_some() && config.antispam.rspamd_controller_url.is_empty()
+    {
+        problems.at(
+            "antispam.rspamd_password",
+            "is only used with antispam.rspamd_controller_url",
+        );
+    }
+}
+
+/// A list of waits between attempts: at least one, none shorter than 1s.
+fn check_waits(key: &str, waits: &[HumanDuration], problems: &mut Problems<'_, '_>) {
+    if waits.is_empty() {
+        problems.at(key, "must list at least one wait");
+    } else if waits.iter().any(|wait| wait.0.is_zero()) {
+        problems.at(key, "each wait must be at least 1s");
+    }
 }
 
 fn check_delivery(config: &Config, problems: &mut Problems<'_, '_>) {
@@ -261,11 +283,7 @@ fn check_delivery(config: &Config, problems: &mut Problems<'_, '_>) {
     if delivery.lifetime.0.is_zero() {
         problems.at("delivery.lifetime", "must be at least 1s");
     }
-    if delivery.retry.is_empty() {
-        problems.at("delivery.retry", "must list at least one wait");
-    } else if delivery.retry.iter().any(|wait| wait.0.is_zero()) {
-        problems.at("delivery.retry", "each wait must be at least 1s");
-    }
+    check_waits("delivery.retry", &delivery.retry, problems);
     for (key, value) in [
         (
             "delivery.max_connections_per_domain",
