@@ -51,12 +51,12 @@ impl WriteTx {
         Ok(())
     }
 
-    async fn count_blob_refs(&mut self, refs: &BlobRefs, sign: i64) -> Result<()> {
-        let hashes: Vec<&str> = refs.0.keys().map(String::as_str).collect();
+    /// Locks the rows of bodies on PostgreSQL, in hash order (`hashes`
+    /// sorted), so that writers sharing bodies cannot deadlock: a write
+    /// that changes a body's count, or what refers to it, takes its lock
+    /// first. On SQLite the transaction already excludes other writers.
+    pub(super) async fn lock_blobs(&mut self, hashes: &[&str]) -> Result<()> {
         if self.backend() == Backend::Postgres {
-            // Lock the rows in hash order first: the updates below lock them
-            // in whatever order their plan reads them, and two writers
-            // sharing bodies could then deadlock.
             for chunk in hashes.chunks(MAX_IN_LIST) {
                 let sql = format!(
                     "SELECT hash FROM blobs WHERE hash IN ({}) ORDER BY hash FOR UPDATE",
@@ -66,6 +66,14 @@ impl WriteTx {
                 query.execute(self.conn()).await?;
             }
         }
+        Ok(())
+    }
+
+    async fn count_blob_refs(&mut self, refs: &BlobRefs, sign: i64) -> Result<()> {
+        let hashes: Vec<&str> = refs.0.keys().map(String::as_str).collect();
+        // Locked first: the updates below lock the rows in whatever order
+        // their plan reads them.
+        self.lock_blobs(&hashes).await?;
         let mut by_count: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
         for (hash, &count) in &refs.0 {
             by_count.entry(count).or_default().push(hash);

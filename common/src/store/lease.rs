@@ -1,5 +1,5 @@
 //! Leases on the rows of the tables background workers take their work
-//! from, such as the outbound queue.
+//! from: the outbound queue, and the messages to teach rspamd.
 //!
 //! A lease is a time, not a lock: `leased_until` and `leased_by` on the row,
 //! beside `next_attempt_at`. Taking leases is one write transaction (on
@@ -21,12 +21,15 @@ use super::{Backend, Result, Store, now};
 pub(super) enum Jobs {
     /// `queue`: outbound messages.
     Queue,
+    /// `learning_jobs`: messages to teach rspamd.
+    Learning,
 }
 
 impl Jobs {
     fn table(self) -> &'static str {
         match self {
             Jobs::Queue => "queue",
+            Jobs::Learning => "learning_jobs",
         }
     }
 

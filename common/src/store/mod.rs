@@ -32,6 +32,7 @@ mod flags;
 mod folders;
 mod in_list;
 mod keywords;
+mod learning;
 mod lease;
 mod messages;
 mod queue;
@@ -75,6 +76,7 @@ pub use expiry::ExpiringFolder;
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, SpecialUse, Usage};
 pub use keywords::Keywords;
+pub use learning::{LearningJob, Lesson, UnknownLesson};
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,
