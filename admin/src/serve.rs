@@ -202,6 +202,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_message_size: imap.max_message_size.0,
             max_errors: imap.max_errors,
             allow_plaintext_auth: imap.allow_plaintext_auth,
+            spam_learning: config.antispam.learning(),
         },
         store: store.clone(),
         auth: auth.clone(),

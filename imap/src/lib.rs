@@ -43,6 +43,9 @@ pub struct Settings {
     /// Allow LOGIN and AUTHENTICATE without TLS: only for listeners on a
     /// trusted network.
     pub allow_plaintext_auth: bool,
+    /// Record what COPY and MOVE into and out of Junk teach rspamd, for
+    /// the learning workers (an rspamd controller is configured).
+    pub spam_learning: bool,
 }
 
 /// What every session shares.

@@ -61,6 +61,7 @@ impl MemorySite {
                 max_message_size: 10 * 1024 * 1024,
                 max_errors: 10,
                 allow_plaintext_auth: true,
+                spam_learning: false,
             },
             store: store.store.clone(),
             auth,

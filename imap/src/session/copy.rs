@@ -1,5 +1,7 @@
 //! COPY and MOVE, and their UID forms (RFC 9051 §6.4.7-8, RFC 6851), with
-//! COPYUID (UIDPLUS, RFC 4315).
+//! COPYUID (UIDPLUS, RFC 4315). Messages filed into or out of Junk are
+//! recorded in the same transaction for rspamd to learn from, later and
+//! elsewhere: the command never waits for rspamd.
 
 use std::borrow::Cow;
 
@@ -40,6 +42,7 @@ impl Client<'_> {
             .collect();
         let target_id = target.id;
         let named = uids.len();
+        let learning = self.ctx.settings.spam_learning;
         let copied = store
             .write(move |mut tx| async move {
                 let map = if moving {
@@ -53,15 +56,23 @@ impl Client<'_> {
                 // As Dovecot does, a message of the view that another
                 // session expunged makes the whole command fail: the
                 // transaction is dropped, so nothing is copied or moved.
+                let mut lesson = None;
                 if map.len() == uids.len() {
+                    if learning && !map.is_empty() {
+                        let filed: Vec<i64> = map.iter().map(|&(_, uid)| uid).collect();
+                        lesson = tx.learn_from_filing(source, target_id, &filed).await?;
+                    }
                     tx.commit().await?;
                 }
-                Ok(Some(map))
+                Ok(Some((map, lesson)))
             })
             .await?;
-        let Some(map) = copied else {
+        let Some((map, lesson)) = copied else {
             return Ok(Status::no("Over quota").code(Code::OverQuota));
         };
+        if let Some(lesson) = lesson {
+            tracing::info!(%lesson, messages = map.len(), folder = %target.name, "filed for rspamd to learn");
+        }
         if map.len() != named {
             let refused = Status::no("Some of the requested messages no longer exist");
             return Ok(refused.code(Code::ExpungeIssued));
