@@ -215,6 +215,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    if let Some(settings) = learning_settings(&config) {
+        postino_smtp::scan::learn::spawn(settings, store.clone(), shutdown.clone(), &tracker);
+    }
     keep_metrics_tidy(recorder.clone(), shutdown.clone(), &tracker);
     http::spawn(
         http,
@@ -346,6 +349,30 @@ fn lower_case(extensions: &[String]) -> Vec<String> {
         .iter()
         .map(|extension| extension.to_ascii_lowercase())
         .collect()
+}
+
+/// Learning from users, from `[antispam]`; `None` when no rspamd
+/// controller is set. Every node runs a worker: the jobs are leased one
+/// at a time, each by one node.
+fn learning_settings(config: &Config) -> Option<postino_smtp::scan::learn::Settings> {
+    let antispam = &config.antispam;
+    antispam
+        .learning()
+        .then(|| postino_smtp::scan::learn::Settings {
+            controllers: antispam
+                .rspamd_controller_url
+                .iter()
+                .map(|url| url.0.to_string())
+                .collect(),
+            password: antispam
+                .rspamd_password
+                .as_ref()
+                .map(|password| postino_common::auth::Secret::new(password.0.clone())),
+            timeout: antispam.timeout.0,
+            max_size: usize::try_from(antispam.max_size.0).unwrap_or(usize::MAX),
+            retry: antispam.learn_retry.iter().map(|wait| wait.0).collect(),
+            hostname: config.hostname.clone(),
+        })
 }
 
 /// The settings of outbound delivery, from `[delivery]` and `[dns]`.

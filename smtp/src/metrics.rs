@@ -1,6 +1,7 @@
 //! The SMTP service's metrics: sessions, accepted messages, refusals by
-//! reason, and outbound delivery attempts by outcome. Names and labels are
-//! defined here once; the session and delivery code call the functions.
+//! reason, outbound delivery attempts by outcome, scans, and what rspamd
+//! was taught. Names and labels are defined here once; the session,
+//! delivery and learning code call the functions.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use ::metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 use postino_common::metrics::InUse;
-use postino_common::store::RecipientOutcome;
+use postino_common::store::{Lesson, RecipientOutcome};
 
 use crate::ListenerKind;
 use crate::proto::Reply;
@@ -31,6 +32,9 @@ pub const SCAN_VERDICTS: &str = "postino_antispam_verdicts_total";
 pub const SCAN_SECONDS: &str = "postino_antispam_scan_seconds";
 /// Scans a server failed to answer (refused, timed out, bad reply).
 pub const SCAN_ERRORS: &str = "postino_antispam_errors_total";
+/// Attempts to teach rspamd a message users filed, by `as` (the lesson)
+/// and `result`.
+pub const LEARNED: &str = "postino_antispam_learned_total";
 
 /// Messages or recipients refused to a logged-in mailbox past one of its
 /// sending limits, by `limit`.
@@ -198,7 +202,18 @@ pub fn describe() {
     for limit in SENDING_LIMITS {
         counter!(SENDING_LIMIT_HITS, "limit" => limit).increment(0);
     }
+    describe_counter!(
+        LEARNED,
+        "Attempts to teach rspamd a message users filed in or out of Junk, by as (spam, ham) \
+         and result (ok: learned, or known already; error: not learnable, or no controller \
+         took it)"
+    );
     counter!(SCAN_ERRORS).increment(0);
+    for lesson in [Lesson::Spam, Lesson::Ham] {
+        for result in ["ok", "error"] {
+            counter!(LEARNED, "as" => lesson.as_str(), "result" => result).increment(0);
+        }
+    }
     for action in SCAN_ACTIONS {
         counter!(SCAN_VERDICTS, "action" => action).increment(0);
     }
@@ -254,4 +269,10 @@ pub(crate) fn scan_failed() {
 /// Counts a refusal past a sending limit, one of [`SENDING_LIMITS`].
 pub(crate) fn sending_limit_hit(limit: &'static str) {
     counter!(SENDING_LIMIT_HITS, "limit" => limit).increment(1);
+}
+
+/// Counts an attempt to teach rspamd `lesson`, and whether it took.
+pub(crate) fn learned(lesson: Lesson, ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    counter!(LEARNED, "as" => lesson.as_str(), "result" => result).increment(1);
 }

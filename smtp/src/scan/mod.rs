@@ -10,9 +10,13 @@
 //! Junk folders with `X-Spam-*` fields; `no action` into their INBOX. When
 //! no server answers, the configured [`OnFailure`] decides. The outcome is a
 //! value; the session turns a refusal into its reply in `error.rs`.
+//!
+//! rspamd also learns from what users file in and out of Junk: [`learn`]
+//! teaches its controller in the background.
 
 mod attachments;
 mod clamd;
+pub mod learn;
 mod rspamd;
 
 use std::future::Future;

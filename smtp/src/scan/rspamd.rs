@@ -1,6 +1,8 @@
-//! rspamd's scanning protocol (<https://rspamd.com/doc/developers/protocol.html>):
-//! the message as the body of `POST /checkv2` to a normal worker, the
-//! envelope in request headers, and a JSON reply naming the action.
+//! rspamd's HTTP protocol (<https://rspamd.com/doc/developers/protocol.html>).
+//! Scanning: the message as the body of `POST /checkv2` to a normal worker,
+//! the envelope in request headers, and a JSON reply naming the action.
+//! Learning: the message as the body of `POST /learnspam` or `/learnham` to
+//! a controller, which answers with its status code.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,8 +10,11 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
+use hyper::ext::ReasonPhrase;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use postino_common::auth::Secret;
+use postino_common::store::Lesson;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 
@@ -120,14 +125,81 @@ pub async fn check(
     envelope: &Envelope<'_>,
     message: Bytes,
 ) -> Result<Verdict, ScanError> {
-    super::within(server, timeout, exchange(server, envelope, message)).await
+    let exchange = async {
+        let reply = post(server, "/checkv2", envelope.headers(), message).await?;
+        if reply.status != StatusCode::OK {
+            return Err(ScanError::Status {
+                server: server.to_string(),
+                status: reply.status,
+            });
+        }
+        Verdict::parse(&reply.body).map_err(|source| ScanError::Reply {
+            server: server.to_string(),
+            source,
+        })
+    };
+    super::within(server, timeout, exchange).await
 }
 
-async fn exchange(
+/// What rspamd's controller made of a message to learn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LearnReply {
+    /// Learned now.
+    Learned,
+    /// Learned before, as the same class (rspamd answers 208).
+    AlreadyKnown,
+    /// Not learnable, such as a message with too few words for the
+    /// classifier (rspamd answers 204), with rspamd's reason.
+    Unlearnable(String),
+}
+
+/// Has the rspamd controller at `server` (`host:port`) learn `message` as
+/// spam or ham, in at most `timeout`; `password` is sent as the
+/// `Password` header.
+pub async fn learn(
     server: &str,
-    envelope: &Envelope<'_>,
+    timeout: Duration,
+    password: Option<&Secret>,
+    lesson: Lesson,
     message: Bytes,
-) -> Result<Verdict, ScanError> {
+) -> Result<LearnReply, ScanError> {
+    let path = match lesson {
+        Lesson::Spam => "/learnspam",
+        Lesson::Ham => "/learnham",
+    };
+    let headers = password.map(|password| ("Password", password.expose().to_string()));
+    let exchange = async {
+        let reply = post(server, path, headers.into_iter(), message).await?;
+        // 204 and 208 are refusals too, each told in the reason phrase.
+        match reply.status.as_u16() {
+            200 => Ok(LearnReply::Learned),
+            208 => Ok(LearnReply::AlreadyKnown),
+            204 => Ok(LearnReply::Unlearnable(reply.reason)),
+            _ => Err(ScanError::Status {
+                server: server.to_string(),
+                status: reply.status,
+            }),
+        }
+    };
+    super::within(server, timeout, exchange).await
+}
+
+/// An HTTP reply from rspamd.
+struct Reply {
+    status: StatusCode,
+    /// The reason phrase as sent, where rspamd says why it refused.
+    reason: String,
+    body: Bytes,
+}
+
+/// Posts `body` to `path` on the rspamd worker at `server`, with `headers`,
+/// on a connection of its own, and reads the whole reply.
+async fn post(
+    server: &str,
+    path: &str,
+    headers: impl Iterator<Item = (&'static str, String)>,
+    body: Bytes,
+) -> Result<Reply, ScanError> {
     let http = |source: hyper::Error| ScanError::Http {
         server: server.to_string(),
         source: source.into(),
@@ -141,19 +213,23 @@ async fn exchange(
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(http)?;
     // The connection runs beside the request and ends with it.
     let driver = tokio::spawn(connection);
-    let request = envelope
-        .headers()
+    let request = headers
         .fold(
-            Request::post("/checkv2").header("Host", server),
+            Request::post(path).header("Host", server),
             |request, (name, value)| request.header(name, value),
         )
-        .body(Full::new(message))
+        .body(Full::new(body))
         .map_err(|source| ScanError::Http {
             server: server.to_string(),
             source: source.into(),
         })?;
     let response = sender.send_request(request).await.map_err(http)?;
     let status = response.status();
+    let reason = response
+        .extensions()
+        .get::<ReasonPhrase>()
+        .map(|reason| String::from_utf8_lossy(reason.as_bytes()).into_owned())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or_default().to_string());
     let body = Limited::new(response.into_body(), MAX_REPLY)
         .collect()
         .await
@@ -163,15 +239,10 @@ async fn exchange(
         })?
         .to_bytes();
     driver.abort();
-    if status != StatusCode::OK {
-        return Err(ScanError::Status {
-            server: server.to_string(),
-            status,
-        });
-    }
-    Verdict::parse(&body).map_err(|source| ScanError::Reply {
-        server: server.to_string(),
-        source,
+    Ok(Reply {
+        status,
+        reason,
+        body,
     })
 }
 
