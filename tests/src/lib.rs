@@ -19,6 +19,7 @@
 //! - [`webdriver`] drives a headless Chromium, for the web console's tests.
 //! - [`rspamd`] and [`clamd`] run a real rspamd and clamd for the
 //!   content-scanning tests, through [`daemon`].
+//! - [`scrape`] reads the server's `/metrics`.
 //! - [`bench`] holds what the benches share: settings from the environment,
 //!   percentiles, a process's resident set.
 //!
@@ -795,6 +796,7 @@ pub mod http;
 pub mod imap;
 pub mod memory;
 pub mod rspamd;
+pub mod scrape;
 pub mod sink;
 pub mod smtp;
 pub mod transcript;

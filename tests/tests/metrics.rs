@@ -5,11 +5,11 @@
 //! commits in the latency histogram. A client outside `admin.metrics_allow`
 //! gets 403.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use postino_tests::http::request;
 use postino_tests::imap::ImapClient;
+use postino_tests::scrape::scrape_until;
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{ANNA, BRUNO, DOMAIN, PASSWORD, data, envelope, greeted, plain, site};
 use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, on_both_backends, within};
@@ -24,104 +24,6 @@ const OUTSIDE: &str = "mittente@esterno.example";
 const FRIEND: &str = "amico@esterno.example";
 /// Routed to a sink that answers 451, so the message stays queued.
 const SLOW: &str = "qualcuno@lento.example";
-
-/// One scrape: the text and its samples.
-struct Scrape {
-    text: String,
-    samples: Vec<Sample>,
-}
-
-/// One sample line: a series name, its labels sorted, and a value.
-struct Sample {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
-}
-
-impl Scrape {
-    fn parse(text: String) -> Scrape {
-        let samples = text
-            .lines()
-            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-            .map(|line| {
-                let (series, value) = line
-                    .rsplit_once(' ')
-                    .unwrap_or_else(|| panic!("not a sample line: {line:?}"));
-                let value: f64 = value
-                    .parse()
-                    .unwrap_or_else(|_| panic!("not a sample value: {line:?}"));
-                let (name, labels) = match series.split_once('{') {
-                    None => (series, Vec::new()),
-                    Some((name, rest)) => {
-                        let inner = rest
-                            .strip_suffix('}')
-                            .unwrap_or_else(|| panic!("unclosed labels: {line:?}"));
-                        let mut labels: Vec<(String, String)> = inner
-                            .split(',')
-                            .map(|pair| {
-                                let (key, value) = pair
-                                    .split_once('=')
-                                    .unwrap_or_else(|| panic!("not a label: {line:?}"));
-                                (key.to_owned(), value.trim_matches('"').to_owned())
-                            })
-                            .collect();
-                        labels.sort();
-                        (name, labels)
-                    }
-                };
-                Sample {
-                    name: name.to_owned(),
-                    labels,
-                    value,
-                }
-            })
-            .collect();
-        Scrape { text, samples }
-    }
-
-    /// The value of the series `name` with exactly `labels`, if present.
-    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let mut wanted: Vec<(String, String)> = labels
-            .iter()
-            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        wanted.sort();
-        self.samples
-            .iter()
-            .find(|sample| sample.name == name && sample.labels == wanted)
-            .map(|sample| sample.value)
-    }
-
-    /// The value of a series that must be present.
-    #[track_caller]
-    fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.find(name, labels)
-            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{}", self.text))
-    }
-}
-
-async fn scrape(admin: SocketAddr) -> Scrape {
-    let (status, body) = request(admin, "GET", "/metrics", "").await;
-    assert_eq!(status, 200, "GET /metrics: {body}");
-    Scrape::parse(body)
-}
-
-/// Scrapes until `ready` holds, at most [`WAIT`].
-async fn scrape_until(admin: SocketAddr, what: &str, ready: impl Fn(&Scrape) -> bool) -> Scrape {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let scrape = scrape(admin).await;
-        if ready(&scrape) {
-            return scrape;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} not within {WAIT:?}:\n{}",
-            scrape.text
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn listener(name: &'static str) -> [(&'static str, &'static str); 1] {
     [("listener", name)]
@@ -153,7 +55,7 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
 
     // The harness made one connection to each listener to see it listen;
     // once those are counted and closed, every later change is this test's.
-    let before = scrape_until(admin, "the start-up connections", |s| {
+    let before = scrape_until(admin, WAIT, "the start-up connections", |s| {
         ["mx", "submission", "submissions"]
             .into_iter()
             .all(|l| s.get("postino_smtp_sessions_total", &listener(l)) >= 1.0)
@@ -214,27 +116,32 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
             .await
             .no_any();
     }
-    scrape_until(admin, "the open IMAP session", |s| {
+    scrape_until(admin, WAIT, "the open IMAP session", |s| {
         s.get("postino_imap_sessions_open", &[]) == 1.0
     })
     .await;
     imap.command("LOGOUT").await.ok();
     drop(imap);
 
-    let after = scrape_until(admin, "both outbound attempts and closed sessions", |s| {
-        s.get(
-            "postino_delivery_attempts_total",
-            &[("outcome", "delivered")],
-        ) >= 1.0
-            && s.get(
+    let after = scrape_until(
+        admin,
+        WAIT,
+        "both outbound attempts and closed sessions",
+        |s| {
+            s.get(
                 "postino_delivery_attempts_total",
-                &[("outcome", "deferred")],
+                &[("outcome", "delivered")],
             ) >= 1.0
-            && s.get("postino_imap_sessions_open", &[]) == 0.0
-            && ["mx", "submission"]
-                .into_iter()
-                .all(|l| s.get("postino_smtp_sessions_open", &listener(l)) == 0.0)
-    })
+                && s.get(
+                    "postino_delivery_attempts_total",
+                    &[("outcome", "deferred")],
+                ) >= 1.0
+                && s.get("postino_imap_sessions_open", &[]) == 0.0
+                && ["mx", "submission"]
+                    .into_iter()
+                    .all(|l| s.get("postino_smtp_sessions_open", &listener(l)) == 0.0)
+        },
+    )
     .await;
     // Described, histograms too now that they have samples.
     for name in [
