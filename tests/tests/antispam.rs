@@ -12,6 +12,7 @@ use std::io::{Cursor, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use postino_common::store::Store;
 use postino_tests::clamd::{self, EICAR, TEST_MALWARE};
 use postino_tests::rspamd::{self, GTUBE, JUNK_SUBJECT, STRICT_PROFILE};
 use postino_tests::smtp::{
@@ -104,6 +105,19 @@ fn closed_port() -> std::net::SocketAddr {
     bind_unused_port().local_addr().expect("a bound address")
 }
 
+/// The one message Anna's and Bruno's INBOX each hold, as text, with
+/// nothing in their Junk folders.
+async fn only_message_of_each(store: &Store) -> Vec<String> {
+    let mut texts = Vec::new();
+    for address in [ANNA, BRUNO] {
+        let messages = inbox(store, address).await;
+        assert_eq!(messages.len(), 1, "the INBOX of {address}");
+        assert!(folder_messages(store, address, "Junk").await.is_empty());
+        texts.push(String::from_utf8_lossy(&messages[0]).into_owned());
+    }
+    texts
+}
+
 /// The header section of `message`, as text.
 fn header(message: &[u8]) -> String {
     let text = String::from_utf8_lossy(message);
@@ -144,15 +158,8 @@ async fn macro_documents_in_archives_are_refused(config: &TestConfig) {
         .await
         .expect(250, "2.0.0");
     let store = stopped(server, config).await;
-    for address in [ANNA, BRUNO] {
-        let messages = inbox(&store, address).await;
-        assert_eq!(
-            messages.len(),
-            1,
-            "only the harmless archive reached {address}"
-        );
-        assert!(String::from_utf8_lossy(&messages[0]).contains("atti.zip"));
-        assert!(folder_messages(&store, address, "Junk").await.is_empty());
+    for text in only_message_of_each(&store).await {
+        assert!(text.contains("atti.zip"), "{text}");
     }
 }
 
@@ -168,14 +175,7 @@ async fn malware_is_refused_and_never_stored(config: &TestConfig) {
         .await
         .expect(250, "2.0.0");
     let store = stopped(server, config).await;
-    for address in [ANNA, BRUNO] {
-        let messages = inbox(&store, address).await;
-        assert_eq!(
-            messages.len(),
-            1,
-            "only the clean message reached {address}"
-        );
-        let text = String::from_utf8_lossy(&messages[0]);
+    for text in only_message_of_each(&store).await {
         assert!(text.contains("fattura.txt"), "{text}");
         assert!(!text.contains("X-Spam"), "no rspamd, no verdict:\n{text}");
     }
