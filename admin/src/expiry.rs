@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use postino_common::store::{Store, now};
+use postino_common::store::{Store, holder_name, now};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -29,13 +29,13 @@ fn sweep_every(retention: Duration) -> Duration {
 /// Starts the sweep; `retention` is the configured one, zero for none.
 pub fn spawn(
     store: Store,
+    hostname: &str,
     retention: Duration,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) {
     let every = sweep_every(retention);
-    // Each process is a holder of its own, whatever the hostnames.
-    let holder = format!("{}-{}", std::process::id(), now());
+    let holder = holder_name(hostname);
     tracker.spawn(async move {
         let mut ticks = tokio::time::interval(every);
         loop {

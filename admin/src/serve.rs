@@ -239,6 +239,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     expiry::spawn(
         store.clone(),
+        &config.hostname,
         config.antispam.junk_retention.0,
         shutdown.clone(),
         &tracker,

@@ -54,12 +54,16 @@ impl WriteTx {
     /// Locks the rows of bodies on PostgreSQL, in hash order (`hashes`
     /// sorted), so that writers sharing bodies cannot deadlock: a write
     /// that changes a body's count, or what refers to it, takes its lock
-    /// first. On SQLite the transaction already excludes other writers.
+    /// first. The lock is `FOR NO KEY UPDATE`, what changing a count needs:
+    /// `FOR UPDATE` would also wait for the key-share locks that inserting
+    /// a message referring to the body takes, and two COPY or MOVE of one
+    /// body, each inserting and then locking, would deadlock. On SQLite the
+    /// transaction already excludes other writers.
     pub(super) async fn lock_blobs(&mut self, hashes: &[&str]) -> Result<()> {
         if self.backend() == Backend::Postgres {
             for chunk in hashes.chunks(MAX_IN_LIST) {
                 let sql = format!(
-                    "SELECT hash FROM blobs WHERE hash IN ({}) ORDER BY hash FOR UPDATE",
+                    "SELECT hash FROM blobs WHERE hash IN ({}) ORDER BY hash FOR NO KEY UPDATE",
                     placeholders(1, chunk.len())
                 );
                 let query = sqlx::query(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());

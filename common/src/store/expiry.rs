@@ -36,13 +36,14 @@ impl Store {
     }
 
     /// Expunges a folder's messages saved there before `before` (Unix
-    /// seconds), a batch per transaction; returns how many went.
+    /// seconds), a batch per transaction; returns how many went. One with
+    /// no saved time (none is filed without one) is kept.
     pub async fn expire(&self, folder_id: i64, before: i64) -> Result<usize> {
         let mut expunged = 0;
         loop {
             let uids: Vec<i64> = sqlx::query_scalar(
                 "SELECT uid FROM messages \
-                 WHERE folder_id = $1 AND COALESCE(saved_at, internal_date) < $2 \
+                 WHERE folder_id = $1 AND saved_at < $2 \
                  ORDER BY uid LIMIT $3",
             )
             .bind(folder_id)
@@ -66,6 +67,7 @@ impl Store {
     /// Takes the lease `name` for `holder` until `until` (Unix seconds) if
     /// nobody else holds it now; whether `holder` has it.
     pub async fn take_lease(&self, name: &str, holder: &str, until: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
         let taken = sqlx::query(
             "INSERT INTO task_leases (name, holder, until) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = $2, until = $3 \
@@ -75,8 +77,9 @@ impl Store {
         .bind(holder)
         .bind(until)
         .bind(now())
-        .execute(self.pool())
+        .execute(tx.conn())
         .await?;
+        tx.commit().await?;
         Ok(taken.rows_affected() == 1)
     }
 }

@@ -222,16 +222,26 @@ impl Store {
     /// the lease (the job was filed again meanwhile).
     pub async fn learning_done(&self, id: i64, worker: &str) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let hash: Option<(String,)> = sqlx::query_as(
-            "DELETE FROM learning_jobs WHERE id = $1 AND leased_by = $2 RETURNING blob_hash",
+        let hash: Option<String> = sqlx::query_scalar(
+            "SELECT blob_hash FROM learning_jobs WHERE id = $1 AND leased_by = $2",
         )
         .bind(id)
         .bind(worker)
         .fetch_optional(tx.conn())
         .await?;
-        let Some((hash,)) = hash else {
+        let Some(hash) = hash else {
             return Ok(false);
         };
+        // The body before its job, as `learn_from_filing` locks them.
+        tx.lock_blobs(&[hash.as_str()]).await?;
+        let deleted = sqlx::query("DELETE FROM learning_jobs WHERE id = $1 AND leased_by = $2")
+            .bind(id)
+            .bind(worker)
+            .execute(tx.conn())
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
         let mut refs = BlobRefs::default();
         refs.add(&hash);
         tx.release_blobs(&refs).await?;

@@ -15,6 +15,12 @@ use sqlx::AssertSqlSafe;
 
 use super::{Backend, Result, Store, now};
 
+/// The name a worker holds leases by: the node's hostname, the process
+/// and when it started, so that no two workers anywhere share it.
+pub fn holder_name(hostname: &str) -> String {
+    format!("{hostname}:{}:{}", std::process::id(), now())
+}
+
 /// A table whose rows workers lease. Each has the columns `id`,
 /// `next_attempt_at`, `leased_until` and `leased_by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -77,6 +77,7 @@ pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, SpecialUse, Usage};
 pub use keywords::Keywords;
 pub use learning::{LearningJob, Lesson, UnknownLesson};
+pub use lease::holder_name;
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,

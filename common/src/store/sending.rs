@@ -97,6 +97,7 @@ impl Store {
     /// refusals starts again after a quiet day.
     pub async fn record_limit_hit(&self, account_id: i64, limit_name: &str) -> Result<()> {
         let now = now();
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO sending_limit_hits (account_id, limit_name, first_at, last_at, refused) \
              VALUES ($1, $2, $3, $3, 1) \
@@ -111,9 +112,9 @@ impl Store {
         .bind(limit_name)
         .bind(now)
         .bind(now - RECIPIENT_WINDOW)
-        .execute(self.pool())
+        .execute(tx.conn())
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The limits mailboxes ran into since `since` (Unix seconds), of one
@@ -148,13 +149,22 @@ impl WriteTx {
             .bind(now)
             .execute(self.conn())
             .await?;
-        for recipient in &sent.recipients {
+        // In one order, so that two batches upserting the same rows cannot
+        // deadlock on PostgreSQL.
+        let mut recipients: Vec<String> = sent
+            .recipients
+            .iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        for recipient in &recipients {
             sqlx::query(
                 "INSERT INTO sent_recipients (account_id, recipient, sent_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (account_id, recipient) DO UPDATE SET sent_at = $3",
             )
             .bind(sent.account_id)
-            .bind(recipient.to_ascii_lowercase())
+            .bind(recipient)
             .bind(now)
             .execute(self.conn())
             .await?;

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use postino_common::store::{
     AppendTarget, LeasedMessage, NewMessage, Outbound, OutboundRecipient, RecipientOutcome,
-    RecipientResult, RecipientState, Store, now,
+    RecipientResult, RecipientState, Store, holder_name, now,
 };
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -119,7 +119,7 @@ pub fn spawn(
         settings.routes.clone(),
     );
     let client = Client::new(settings.hostname.clone()).map_err(StartError::Tls)?;
-    let worker = format!("{}:{}:{}", settings.hostname, std::process::id(), now());
+    let worker = holder_name(&settings.hostname);
     let delivery = Arc::new(Delivery {
         settings,
         store,

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 use postino_common::auth::Secret;
-use postino_common::store::{LearningJob, Store, now};
+use postino_common::store::{LearningJob, Store, holder_name, now};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -60,7 +60,7 @@ struct Learner {
 
 /// Starts this node's learning worker, until `shutdown`.
 pub fn spawn(settings: Settings, store: Store, shutdown: CancellationToken, tracker: &TaskTracker) {
-    let worker = format!("{}:{}:{}", settings.hostname, std::process::id(), now());
+    let worker = holder_name(&settings.hostname);
     let tries = u32::try_from(settings.controllers.len()).unwrap_or(u32::MAX);
     let lease = settings.timeout.saturating_mul(tries) + LEASE_MARGIN;
     tracing::info!(%worker, controllers = ?settings.controllers, "learning from users started");

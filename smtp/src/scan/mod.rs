@@ -152,7 +152,9 @@ pub struct Envelope<'a> {
     pub queue_id: &'a str,
     /// The rspamd settings id of the recipients' profile, if any.
     pub settings_id: Option<&'a str>,
-    /// The logged-in sender, for outbound mail.
+    /// The sender of outbound mail: a mailbox's address, or `relay:NAME`
+    /// for a relay client; rspamd applies its rules for authenticated
+    /// senders to it.
     pub user: Option<&'a str>,
 }
 

@@ -103,6 +103,13 @@ impl Session {
                     },
                 )
             };
+            // rspamd's outbound rules (no greylisting, no SPF of our own
+            // clients) apply to a named sender: a mailbox, or a relay client.
+            let sender = match &self.identity {
+                Identity::User(user) => Some(user.address.clone()),
+                Identity::Relay(relay) => Some(format!("relay:{}", relay.client.name)),
+                Identity::Anonymous => None,
+            };
             let envelope = scan::Envelope {
                 ip: self.peer,
                 helo: &helo.name,
@@ -111,10 +118,7 @@ impl Session {
                 hostname,
                 queue_id: &queue_id,
                 settings_id: filtering.profile.as_deref(),
-                user: match &self.identity {
-                    Identity::User(user) => Some(user.address.as_str()),
-                    _ => None,
-                },
+                user: sender.as_deref(),
             };
             // The scanners see the message as it arrived here, trace fields included.
             let outcome = scanner.scan(&envelope, &raw[trace_start..], checks).await;
