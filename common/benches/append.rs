@@ -33,6 +33,7 @@ use thiserror::Error;
 use tokio::task::{JoinError, JoinSet};
 
 use postino_common::address::{Address, DomainName};
+use postino_common::blobs::BlobStore;
 use postino_common::store::testing::{create_postgres_database, drop_postgres_database};
 use postino_common::store::{
     AppendTarget, Backend, Location, NewAccount, NewDomain, NewMessage, Refusal, Store, StoreError,
@@ -206,7 +207,8 @@ async fn on_fresh_store(backend: Backend, messages: usize) -> Result<Measurement
 }
 
 async fn measure(location: Location<'_>, messages: usize) -> Result<Measurement, BenchError> {
-    let store = Store::open(location, MAX_CONNECTIONS)
+    // Bodies in the database: this measures the database's part.
+    let store = Store::open(location, MAX_CONNECTIONS, BlobStore::database())
         .await
         .map_err(failed("open the store"))?;
     let result = async {

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod blobs;
 pub mod dkim;
 pub mod listener;
 pub mod metrics;

@@ -313,6 +313,19 @@ pub fn antispam_junk_retention() -> HumanDuration {
     HumanDuration::from_secs(30 * 86_400)
 }
 
+/// A day: long enough to back up the database and then the bodies.
+pub fn blobs_gc_grace() -> HumanDuration {
+    HumanDuration::from_secs(86_400)
+}
+
+pub fn blobs_s3_region() -> String {
+    "us-east-1".to_owned()
+}
+
+pub fn blobs_s3_max_connections() -> u32 {
+    32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 //! This crate knows TOML and the file system only: no sockets, no store.
 
 mod antispam;
+mod blobs;
 pub mod defaults;
 mod delivery;
 mod dns;
@@ -24,6 +25,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use crate::antispam::{AntispamConfig, ClamdAddress, OnFailure, RspamdUrl, SettingsId};
+pub use crate::blobs::{BlobBackend, BlobsConfig, S3Config};
 pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};
@@ -88,6 +90,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
     };
     resolve(&mut config.tls.cert);
     resolve(&mut config.tls.key);
+    resolve(&mut config.blobs.dir);
     Ok(config)
 }
 

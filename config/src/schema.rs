@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use crate::antispam::AntispamConfig;
+use crate::blobs::BlobsConfig;
 use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
@@ -31,6 +32,8 @@ pub struct Config {
     pub hostname: String,
     /// `[store]`: where mailboxes and queue live.
     pub store: StoreConfig,
+    /// `[blobs]`: where message bodies are kept.
+    pub blobs: BlobsConfig,
     /// `[smtp]`: MX, submission and relay listeners.
     pub smtp: SmtpConfig,
     /// `[imap]`: IMAP listeners.
@@ -258,6 +261,7 @@ impl Config {
             data_dir: PathBuf::from("./postino-data"),
             hostname: "localhost".to_owned(),
             store: StoreConfig::default(),
+            blobs: BlobsConfig::default(),
             smtp: SmtpConfig {
                 listen_mx: loopback(2525),
                 listen_submission: loopback(2587),
@@ -291,6 +295,7 @@ impl Default for Config {
             data_dir: defaults::data_dir(),
             hostname: defaults::hostname(),
             store: StoreConfig::default(),
+            blobs: BlobsConfig::default(),
             smtp: SmtpConfig::default(),
             imap: ImapConfig::default(),
             admin: AdminConfig::default(),

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::blobs::BlobBackend;
 use crate::dns::{MAX_DNS_NAME, is_dns_label};
 use crate::duration::HumanDuration;
 use crate::error::ConfigError;
@@ -64,6 +65,7 @@ pub(crate) fn check(
     check_listeners(config, &mut problems);
     check_delivery(config, &mut problems);
     check_antispam(config, &mut problems);
+    check_blobs(config, &mut problems);
     match problems
         .found
         .into_iter()
@@ -263,6 +265,39 @@ fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
             "antispam.rspamd_password",
             "is only used with antispam.rspamd_controller_url",
         );
+    }
+}
+
+fn check_blobs(config: &Config, problems: &mut Problems<'_, '_>) {
+    let blobs = &config.blobs;
+    if blobs.gc_grace.0.as_secs() < 3600 {
+        problems.at("blobs.gc_grace", "must be at least 1h");
+    }
+    if blobs
+        .dir
+        .as_ref()
+        .is_some_and(|dir| dir.as_os_str().is_empty())
+    {
+        problems.at("blobs.dir", "must not be empty");
+    }
+    match &blobs.s3 {
+        None if blobs.backend == Some(BlobBackend::S3) => problems.at_line_of(
+            "blobs.s3",
+            "blobs.backend",
+            "required when blobs.backend is \"s3\"",
+        ),
+        None => {}
+        Some(s3) => {
+            if !(s3.endpoint.starts_with("http://") || s3.endpoint.starts_with("https://")) {
+                problems.at("blobs.s3.endpoint", "must start with https:// or http://");
+            }
+            if s3.bucket.is_empty() {
+                problems.at("blobs.s3.bucket", "must not be empty");
+            }
+            if s3.max_connections == 0 {
+                problems.at("blobs.s3.max_connections", "must be at least 1");
+            }
+        }
     }
 }
 

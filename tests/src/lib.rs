@@ -434,12 +434,18 @@ impl TestConfig {
     /// Opens this configuration's store directly, as the server does: for
     /// checking what was stored, best while no server runs.
     pub async fn open_store(&self) -> postino_common::store::Store {
+        use postino_common::blobs::BlobStore;
         use postino_common::store::{Location, Store};
-        let opened = match &self.database {
-            None => Store::open(Location::Sqlite(&self.data_dir().join("postino.db")), 4).await,
-            Some(_) => Store::open(Location::Postgres(&self.database_url()), 4).await,
+        let config = postino_config::load(&self.path).expect("load postino.toml");
+        let blobs = BlobStore::configured(&config).expect("reach the body store");
+        let (path, url) = (self.data_dir().join("postino.db"), self.database_url());
+        let location = match &self.database {
+            None => Location::Sqlite(&path),
+            Some(_) => Location::Postgres(&url),
         };
-        opened.expect("open the store")
+        Store::open(location, 4, blobs)
+            .await
+            .expect("open the store")
     }
 
     /// The store's database as a URL: `sqlite://...` or `postgres://...`,
@@ -796,6 +802,7 @@ pub mod http;
 pub mod imap;
 pub mod memory;
 pub mod rspamd;
+pub mod s3;
 pub mod scrape;
 pub mod sink;
 pub mod smtp;

@@ -23,6 +23,7 @@ mod usage;
 
 use postino_common::address::DomainName;
 use postino_common::auth::{Authenticator, Secret, ThrottlePolicy};
+use postino_common::blobs::BlobStore;
 use postino_common::store::{Admin, AdminScope, AuditEntry, Location, Store, WriteTx};
 use postino_config::{Backend, Config};
 use serde::Serialize;
@@ -127,7 +128,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         (Backend::Postgres, Some(url)) => Location::Postgres(url),
         _ => Location::Sqlite(&path),
     };
-    Store::open(location, config.store.max_connections)
+    let blobs = BlobStore::configured(config).context("cannot reach the body store ([blobs])")?;
+    Store::open(location, config.store.max_connections, blobs)
         .await
         .with_context(|| match config.store.backend {
             Backend::Sqlite => format!("cannot open the store {}", path.display()),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, FromRow};
 
-use super::blobs::BlobRefs;
+use super::blob_refs::BlobRefs;
 use super::domains::{clamp, not_found as domain_not_found};
 use super::folders::DEFAULT_FOLDERS;
 use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};

@@ -149,6 +149,9 @@ pub type Outcome = std::result::Result<Stored, Refusal>;
 struct Job {
     message: NewMessage,
     hash: String,
+    /// Where the body was written, when bodies are kept outside the
+    /// database.
+    location: Option<String>,
     /// The description FETCH and SEARCH read, for messages going to folders.
     described: Option<Described>,
     reply: oneshot::Sender<Result<Outcome>>,
@@ -163,8 +166,25 @@ struct Described {
     sent_zone: i64,
 }
 
-/// A message ready for the writer: itself, its hash, its description.
-type Prepared<'a> = (&'a NewMessage, &'a str, Option<&'a Described>);
+/// A message ready for the writer.
+#[derive(Clone, Copy)]
+struct Prepared<'a> {
+    message: &'a NewMessage,
+    hash: &'a str,
+    location: Option<&'a str>,
+    described: Option<&'a Described>,
+}
+
+impl Job {
+    fn prepared(&self) -> Prepared<'_> {
+        Prepared {
+            message: &self.message,
+            hash: &self.hash,
+            location: self.location.as_deref(),
+            described: self.described.as_ref(),
+        }
+    }
+}
 
 /// Messages larger than this are parsed off the async threads.
 const PARSE_INLINE: usize = 256 * 1024;
@@ -251,18 +271,31 @@ async fn write_batches(store: Weak<Inner>, queue: Arc<Mutex<mpsc::Receiver<Job>>
 }
 
 impl Store {
-    /// Stores a message and returns once it is durably committed.
+    /// Stores a message and returns once it is durably committed: its
+    /// body first, where bodies are kept, then its rows.
     pub async fn append(&self, message: NewMessage) -> Result<Outcome> {
         let started = Instant::now();
         let hash = hex::encode(Sha256::digest(&message.raw));
-        let described = match message.targets.is_empty() {
-            true => None,
-            false => Some(Described::of(&message.raw).await),
-        };
+        let stored_anywhere = !message.targets.is_empty() || message.outbound.is_some();
+        let (described, location) = tokio::try_join!(
+            async {
+                Ok::<_, StoreError>(match message.targets.is_empty() {
+                    true => None,
+                    false => Some(Described::of(&message.raw).await),
+                })
+            },
+            async {
+                match stored_anywhere {
+                    true => Ok(self.inner.blobs.put(&hash, message.raw.clone()).await?),
+                    false => Ok(None),
+                }
+            }
+        )?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
             message,
             hash,
+            location: location.clone(),
             described,
             reply,
         };
@@ -274,14 +307,20 @@ impl Store {
             .map_err(|_| StoreError::WriterGone)?;
         let outcome = answer.await.map_err(|_| StoreError::WriterGone)?;
         crate::metrics::append_took(started.elapsed());
+        // The body of a refused message is deleted at once. After an error
+        // the commit may still have happened (a connection lost during
+        // it), so the body is left to the collector, which deletes it as
+        // an orphan if no row names it.
+        if let Some(location) = location.filter(|_| matches!(outcome, Ok(Err(_))))
+            && let Err(err) = self.inner.blobs.delete(&location).await
+        {
+            tracing::warn!(location, error = %err, "cannot delete the body of a message not stored");
+        }
         outcome
     }
 
     async fn write_batch(&self, batch: Vec<Job>) {
-        let messages: Vec<Prepared<'_>> = batch
-            .iter()
-            .map(|j| (&j.message, j.hash.as_str(), j.described.as_ref()))
-            .collect();
+        let messages: Vec<Prepared<'_>> = batch.iter().map(Job::prepared).collect();
         match self.commit_appends(&messages).await {
             Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
@@ -292,7 +331,7 @@ impl Store {
                 tracing::warn!(error = %err, appends = batch.len(), "batched append failed, retrying one by one");
                 for job in batch {
                     let result = self
-                        .commit_appends(&[(&job.message, &job.hash, job.described.as_ref())])
+                        .commit_appends(&[job.prepared()])
                         .await
                         // One message in, one outcome out.
                         .map(|mut outcomes| outcomes.remove(0));
@@ -310,7 +349,7 @@ impl Store {
     async fn commit_appends(&self, messages: &[Prepared<'_>]) -> Result<Vec<Outcome>> {
         let folders: Vec<i64> = messages
             .iter()
-            .flat_map(|(m, _, _)| m.targets.iter().map(|t| t.folder_id))
+            .flat_map(|p| p.message.targets.iter().map(|t| t.folder_id))
             .collect();
         let mut attempt = 1;
         loop {
@@ -318,8 +357,8 @@ impl Store {
                 let mut tx = self.begin().await?;
                 tx.lock_folders(&folders).await?;
                 let mut outcomes = Vec::with_capacity(messages.len());
-                for (message, hash, described) in messages {
-                    outcomes.push(tx.append(message, hash, *described).await?);
+                for prepared in messages {
+                    outcomes.push(tx.append(*prepared).await?);
                 }
                 tx.commit().await?;
                 Ok(outcomes)
@@ -334,12 +373,13 @@ impl Store {
 }
 
 impl WriteTx {
-    async fn append(
-        &mut self,
-        message: &NewMessage,
-        hash: &str,
-        described: Option<&Described>,
-    ) -> Result<Outcome> {
+    async fn append(&mut self, prepared: Prepared<'_>) -> Result<Outcome> {
+        let Prepared {
+            message,
+            hash,
+            location,
+            described,
+        } = prepared;
         let size = message.raw.len() as i64;
         // All or nothing: every target's space is charged before any UID
         // is taken, and what was charged is given back on a refusal.
@@ -378,16 +418,27 @@ impl WriteTx {
         if references == 0 {
             return Ok(Ok(Stored::default()));
         }
-        sqlx::query(
-            "INSERT INTO blobs (hash, size, refcount, data) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount",
+        // A body kept elsewhere has an empty `data`. One already stored
+        // keeps its own location: the copy just written is not needed.
+        let data = match location {
+            Some(_) => &[][..],
+            None => &message.raw[..],
+        };
+        let (kept,): (Option<String>,) = sqlx::query_as(
+            "INSERT INTO blobs (hash, size, refcount, data, location) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (hash) DO UPDATE SET refcount = blobs.refcount + excluded.refcount \
+             RETURNING location",
         )
         .bind(hash)
         .bind(size)
         .bind(references as i64)
-        .bind(&message.raw[..])
-        .execute(self.conn())
+        .bind(data)
+        .bind(location)
+        .fetch_one(self.conn())
         .await?;
+        if let Some(unused) = location.filter(|&ours| kept.as_deref() != Some(ours)) {
+            self.trash_blobs(&[unused.to_string()]).await?;
+        }
         let mut stored = Stored::default();
         for (target, r) in message.targets.iter().zip(reserved) {
             let Appended {

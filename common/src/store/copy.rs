@@ -5,7 +5,7 @@
 use super::append::Refusal;
 use sqlx::AssertSqlSafe;
 
-use super::blobs::BlobRefs;
+use super::blob_refs::BlobRefs;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;

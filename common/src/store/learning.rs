@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::blobs::BlobRefs;
+use super::blob_refs::BlobRefs;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::lease::Jobs;
 use super::{Result, SpecialUse, Store, WriteTx, now};
@@ -88,6 +88,14 @@ pub struct LearningJob {
     pub attempts: i64,
     /// The stored message.
     pub raw: Vec<u8>,
+}
+
+/// A job as its row gives it: the body may be kept outside the database.
+#[derive(FromRow)]
+struct LearningRow {
+    #[sqlx(flatten)]
+    job: LearningJob,
+    location: Option<String>,
 }
 
 impl WriteTx {
@@ -206,15 +214,20 @@ impl Store {
     /// A learning job leased by `worker`, with its message; `None` if it is
     /// gone or no longer `worker`'s.
     pub async fn leased_learning(&self, id: i64, worker: &str) -> Result<Option<LearningJob>> {
-        Ok(sqlx::query_as(
-            "SELECT j.id, j.lesson, j.account_id, j.created_at, j.attempts, b.data AS raw \
-             FROM learning_jobs j JOIN blobs b ON b.hash = j.blob_hash \
+        let row: Option<LearningRow> = sqlx::query_as(
+            "SELECT j.id, j.lesson, j.account_id, j.created_at, j.attempts, b.data AS raw, \
+             b.location FROM learning_jobs j JOIN blobs b ON b.hash = j.blob_hash \
              WHERE j.id = $1 AND j.leased_by = $2",
         )
         .bind(id)
         .bind(worker)
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        let Some(LearningRow { mut job, location }) = row else {
+            return Ok(None);
+        };
+        job.raw = self.body(job.raw, location).await?;
+        Ok(Some(job))
     }
 
     /// Deletes a job leased by `worker`, learned or given up, and drops its

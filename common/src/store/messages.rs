@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::blobs::BlobRefs;
+use super::blob_refs::BlobRefs;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;
@@ -245,14 +245,17 @@ impl Store {
         let mut bodies = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(MAX_IN_LIST) {
             let sql = format!(
-                "SELECT m.uid, b.data FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
+                "SELECT m.uid, b.data, b.location FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
                  WHERE m.folder_id = $1 AND m.uid IN ({}) ORDER BY m.uid",
                 placeholders(2, chunk.len())
             );
             let query = sqlx::query_as(AssertSqlSafe(sql))
                 .bind(folder_id)
                 .bind_each(chunk);
-            bodies.extend(query.fetch_all(self.pool()).await?);
+            let rows: Vec<(i64, Vec<u8>, Option<String>)> = query.fetch_all(self.pool()).await?;
+            for (uid, data, location) in rows {
+                bodies.push((uid, self.body(data, location).await?));
+            }
         }
         Ok(bodies)
     }
@@ -270,15 +273,18 @@ impl Store {
 
     /// The raw bytes of one message.
     pub async fn message_body(&self, folder_id: i64, uid: i64) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT b.data FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
+        let row: Option<(Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT b.data, b.location FROM messages m JOIN blobs b ON b.hash = m.blob_hash \
              WHERE m.folder_id = $1 AND m.uid = $2",
         )
         .bind(folder_id)
         .bind(uid)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|(data,)| data))
+        match row {
+            Some((data, location)) => Ok(Some(self.body(data, location).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Accounts whose recorded usage differs from the sum of their

@@ -21,7 +21,8 @@ mod aliases;
 mod api_tokens;
 pub mod append;
 mod audit;
-mod blobs;
+mod blob_refs;
+mod blob_upkeep;
 mod changes;
 mod copy;
 mod counters;
@@ -58,6 +59,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, FromRow, Transacti
 
 use in_list::BindEach;
 use thiserror::Error;
+
+use crate::blobs::{BlobError, BlobStore};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accounts::{Account, Credentials, NewAccount};
@@ -68,6 +71,7 @@ pub use append::{
     AppendTarget, Appended, NewMessage, Outbound, OutboundRecipient, Outcome, Refusal, Stored,
 };
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use blob_upkeep::{BlobCheck, BlobProblem};
 pub use changes::{Change, ChangeKind, QueueWatch, Watch};
 pub use copy::UidMap;
 pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
@@ -149,6 +153,8 @@ pub enum StoreError {
     DomainNotEmpty { domain: String, count: i64 },
     #[error("the message store's writer has stopped")]
     WriterGone,
+    #[error(transparent)]
+    Blob(#[from] BlobError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -179,11 +185,18 @@ struct Inner {
     writer_thread: Option<writer_thread::WriterThread>,
     changes: changes::Hub,
     appender: append::Handle,
+    /// Where message bodies are kept, when not in `blobs.data`.
+    blobs: BlobStore,
 }
 
 impl Store {
-    /// Opens (creating it if needed) and migrates the store.
-    pub async fn open(location: Location<'_>, max_connections: u32) -> Result<Store> {
+    /// Opens (creating it if needed) and migrates the store, which keeps
+    /// new message bodies in `blobs`.
+    pub async fn open(
+        location: Location<'_>,
+        max_connections: u32,
+        blobs: BlobStore,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let mut database = None;
         let (backend, url) = match location {
@@ -241,6 +254,7 @@ impl Store {
             appender: append::Handle::spawn(weak.clone(), writer_thread.as_ref()),
             writer_thread,
             changes,
+            blobs,
         });
         Ok(Store { inner })
     }
@@ -251,6 +265,11 @@ impl Store {
 
     fn pool(&self) -> &AnyPool {
         &self.inner.pool
+    }
+
+    /// Where message bodies are kept.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
     }
 
     /// Checks that the database answers.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::blobs::BlobRefs;
+use super::blob_refs::BlobRefs;
 use super::lease::Jobs;
 use super::{Result, Store, WriteTx, now};
 
@@ -126,6 +126,7 @@ struct LeasedRow {
     envid: Option<String>,
     ret: Option<String>,
     data: Vec<u8>,
+    location: Option<String>,
     delay_notice_at: Option<i64>,
 }
 
@@ -146,13 +147,16 @@ impl Store {
 
     /// The raw message of a queue entry.
     pub async fn queued_message(&self, queue_id: i64) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT b.data FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1",
+        let row: Option<(Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT b.data, b.location FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1",
         )
         .bind(queue_id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|(data,)| data))
+        match row {
+            Some((data, location)) => Ok(Some(self.body(data, location).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Every queued message with its recipients, oldest first.
@@ -210,7 +214,7 @@ impl Store {
     ) -> Result<Option<LeasedMessage>> {
         let row: Option<LeasedRow> = sqlx::query_as(
             "SELECT q.id, q.sender, b.size, q.created_at, q.next_attempt_at, q.leased_until, \
-             q.leased_by, q.envid, q.ret, b.data, q.delay_notice_at \
+             q.leased_by, q.envid, q.ret, b.data, b.location, q.delay_notice_at \
              FROM queue q JOIN blobs b ON b.hash = q.blob_hash WHERE q.id = $1 AND q.leased_by = $2",
         )
         .bind(queue_id)
@@ -234,7 +238,7 @@ impl Store {
             },
             envid: row.envid,
             ret: row.ret,
-            raw: row.data,
+            raw: self.body(row.data, row.location).await?,
             delay_notice_at: row.delay_notice_at,
         }))
     }

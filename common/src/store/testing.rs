@@ -6,13 +6,15 @@
 //! by [`TestStore::finish`]. A PostgreSQL that does not answer fails the test:
 //! it is never skipped.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use tempfile::TempDir;
 
-use super::{Domain, Location, NewDomain, Store};
+use super::{Backend, Domain, Location, NewDomain, Store};
+use crate::blobs::BlobStore;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -71,32 +73,46 @@ pub async fn drop_postgres_database(name: &str) {
 
 pub struct TestStore {
     pub store: Store,
-    _dir: Option<TempDir>,
+    /// For SQLite's file and for bodies kept in files.
+    pub dir: TempDir,
     database: Option<String>,
 }
 
 impl TestStore {
+    /// SQLite with bodies in files, its default.
     pub async fn sqlite() -> TestStore {
-        let dir = TempDir::new().expect("temporary directory");
-        let store = Store::open(Location::Sqlite(&dir.path().join("postino.db")), 8)
-            .await
-            .expect("open SQLite store");
-        TestStore {
-            store,
-            _dir: Some(dir),
-            database: None,
-        }
+        TestStore::open(Backend::Sqlite, |dir| {
+            BlobStore::filesystem(dir.join("blobs"))
+        })
+        .await
     }
 
+    /// PostgreSQL with bodies in its rows, its default.
     pub async fn postgres() -> TestStore {
-        let (url, name) = create_postgres_database().await;
-        let store = Store::open(Location::Postgres(&url), 8)
-            .await
-            .expect("open PostgreSQL store");
+        TestStore::open(Backend::Postgres, |_| BlobStore::database()).await
+    }
+
+    /// A new store on `backend`, with the body stores `blobs` makes given
+    /// the test's directory.
+    pub async fn open(backend: Backend, blobs: impl FnOnce(&Path) -> BlobStore) -> TestStore {
+        let dir = TempDir::new().expect("temporary directory");
+        let blobs = blobs(dir.path());
+        let (store, database) = match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("postino.db");
+                let store = Store::open(Location::Sqlite(&path), 8, blobs).await;
+                (store.expect("open SQLite store"), None)
+            }
+            Backend::Postgres => {
+                let (url, name) = create_postgres_database().await;
+                let store = Store::open(Location::Postgres(&url), 8, blobs).await;
+                (store.expect("open PostgreSQL store"), Some(name))
+            }
+        };
         TestStore {
             store,
-            _dir: None,
-            database: Some(name),
+            dir,
+            database,
         }
     }
 
@@ -107,6 +123,12 @@ impl TestStore {
             drop_postgres_database(name).await;
         }
     }
+}
+
+/// The store's own connections, for tests that read or change its rows
+/// directly.
+pub fn pool(store: &Store) -> &sqlx::AnyPool {
+    store.pool()
 }
 
 /// Adds the domain `name`, without quota or mailbox limit, in a

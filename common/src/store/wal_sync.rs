@@ -101,7 +101,10 @@ mod tests {
     async fn the_log_starts_over_once_checkpointed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("postino.db");
-        let store = Store::open(Location::Sqlite(&path), 4).await.unwrap();
+        let blobs = crate::blobs::BlobStore::database();
+        let store = Store::open(Location::Sqlite(&path), 4, blobs)
+            .await
+            .unwrap();
         let commits = 1_000;
         for n in 0..commits {
             add_domain(&store, &format!("comune{n}.example.it")).await;

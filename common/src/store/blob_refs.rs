@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use sqlx::AssertSqlSafe;
 
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
-use super::{Backend, Result, WriteTx};
+use super::{Backend, Result, Store, WriteTx};
 
 /// How many references each body gains or loses, by hash, in hash order.
 #[derive(Debug, Default)]
@@ -30,22 +30,57 @@ impl BlobRefs {
     }
 }
 
+impl Store {
+    /// A body's bytes, from its row's `data` and `location`.
+    pub(super) async fn body(&self, data: Vec<u8>, location: Option<String>) -> Result<Vec<u8>> {
+        match location {
+            Some(location) => Ok(self.blobs().get(&location).await?),
+            None => Ok(data),
+        }
+    }
+}
+
 impl WriteTx {
     /// Adds references to bodies already stored.
     pub(super) async fn hold_blobs(&mut self, refs: &BlobRefs) -> Result<()> {
         self.count_blob_refs(refs, 1).await
     }
 
-    /// Drops references to bodies, deleting those no longer used.
+    /// Drops references to bodies, deleting those no longer used: their
+    /// rows now, and what they kept outside the database after the grace
+    /// period (see [`crate::blobs`]).
     pub(super) async fn release_blobs(&mut self, refs: &BlobRefs) -> Result<()> {
         self.count_blob_refs(refs, -1).await?;
         let hashes: Vec<&str> = refs.0.keys().map(String::as_str).collect();
+        let mut freed = Vec::new();
         for chunk in hashes.chunks(MAX_IN_LIST) {
             let sql = format!(
-                "DELETE FROM blobs WHERE refcount <= 0 AND hash IN ({})",
+                "DELETE FROM blobs WHERE refcount <= 0 AND hash IN ({}) RETURNING location",
                 placeholders(1, chunk.len())
             );
-            let query = sqlx::query(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());
+            let query = sqlx::query_as(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());
+            let locations: Vec<(Option<String>,)> = query.fetch_all(self.conn()).await?;
+            freed.extend(locations.into_iter().filter_map(|(location,)| location));
+        }
+        self.trash_blobs(&freed).await
+    }
+
+    /// Puts bodies kept outside the database, which no row names any
+    /// more, in the trash, from which the collector deletes them.
+    pub(super) async fn trash_blobs(&mut self, locations: &[String]) -> Result<()> {
+        let now = super::now();
+        for chunk in locations.chunks(MAX_IN_LIST / 2) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO blob_trash (location, freed_at) VALUES {} ON CONFLICT (location) DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for location in chunk {
+                query = query.bind(location.as_str()).bind(now);
+            }
             query.execute(self.conn()).await?;
         }
         Ok(())
