@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use postino_common::store::{Store, holder_name, now};
+use postino_common::store::{Store, now};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -35,22 +35,15 @@ pub fn spawn(
     tracker: &TaskTracker,
 ) {
     let every = sweep_every(retention);
-    let holder = holder_name(hostname);
-    tracker.spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            let until = now() + every.as_secs() as i64;
-            match store.take_lease(LEASE, &holder, until).await {
-                Ok(true) => sweep(&store, retention).await,
-                Ok(false) => tracing::debug!("another node sweeps Junk and Trash"),
-                Err(err) => tracing::warn!(error = %err, "cannot take the Junk expiry lease"),
-            }
-        }
-    });
+    crate::leased::spawn(
+        store,
+        hostname,
+        LEASE,
+        every,
+        shutdown,
+        tracker,
+        move |store| async move { sweep(&store, retention).await },
+    );
 }
 
 /// One pass over every Junk and Trash folder.

@@ -3,10 +3,12 @@
 //! `postino` binary is a thin `main` over [`run`]; [`fuzzing`] opens the
 //! HTTP service's request parsers to the fuzz targets.
 
+mod blob_collector;
 mod cli;
 mod expiry;
 pub mod fuzzing;
 mod http;
+mod leased;
 mod ops;
 mod serve;
 

@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{expiry, http, ops};
+use crate::{blob_collector, expiry, http, ops};
 
 /// How long sessions get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -244,7 +244,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
-    tracing::info!(hostname = %config.hostname, "postino is running");
+    blob_collector::spawn(
+        store.clone(),
+        &config.hostname,
+        config.blobs.gc_grace.0,
+        shutdown.clone(),
+        &tracker,
+    );
+    tracing::info!(hostname = %config.hostname, blobs = store.blobs().target().name(), "postino is running");
 
     stop.wait().await;
     tracing::info!("shutting down");

@@ -2,8 +2,10 @@
 //! killed with SIGKILL while eight clients are sending, restarted, and every
 //! message that got its 250 must be in each of its recipients' INBOX, whole
 //! and once, with only the trace fields before the bytes sent. Messages
-//! still in flight at the kill may be missing, but never partly stored.
-//! Runs on both store backends.
+//! still in flight at the kill may be missing, but never partly stored,
+//! and every body is where its row says (`postino blobs verify`). Runs on
+//! both store backends with their default body stores (files for SQLite,
+//! rows for PostgreSQL), and with each other body store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,48 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 on_both_backends!(acknowledged_mail_survives_sigkill);
+
+/// The same with the body stores that are not the backend's default.
+mod other_body_stores {
+    use postino_tests::{Backend, TEST_LIMIT, TestConfig, s3, within};
+
+    async fn run(backend: Backend, blobs: &str) {
+        let config = TestConfig::new(backend).await;
+        match blobs {
+            "s3" => {
+                for (table, line) in s3::shared().config_lines() {
+                    config.set(table, &line);
+                }
+            }
+            other => config.set("blobs", &format!("backend = \"{other}\"")),
+        }
+        within(
+            TEST_LIMIT,
+            super::acknowledged_mail_survives_sigkill(&config),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_database() {
+        run(Backend::Sqlite, "database").await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_s3() {
+        run(Backend::Sqlite, "s3").await;
+    }
+
+    #[tokio::test]
+    async fn postgres_filesystem() {
+        run(Backend::Postgres, "filesystem").await;
+    }
+
+    #[tokio::test]
+    async fn postgres_s3() {
+        run(Backend::Postgres, "s3").await;
+    }
+}
 
 const MAILBOXES: usize = 4;
 const CLIENTS: usize = 8;
@@ -264,5 +308,11 @@ async fn acknowledged_mail_survives_sigkill(config: &TestConfig) {
     assert!(
         drift.is_empty(),
         "usage counters disagree with the messages: {drift:?}"
+    );
+    store.close().await;
+    let verified = config.cli(&["blobs", "verify"], None).await;
+    assert!(
+        verified.ok().contains(": 0 missing or damaged"),
+        "{verified:#?}"
     );
 }

@@ -5,6 +5,7 @@
 mod admin;
 mod alias;
 mod audit;
+mod blobs;
 mod dkim;
 mod dns;
 mod domain;
@@ -93,6 +94,9 @@ enum Command {
     },
     /// Show the audit log, newest first: who changed what, when, from where.
     Audit(audit::AuditArgs),
+    /// Move or check the message bodies (`[blobs]`).
+    #[command(subcommand)]
+    Blobs(blobs::BlobsCommand),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -150,6 +154,7 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
         Command::Dns { domain, format } => dns::run(ops, &domain, hostname, &format).await,
         Command::Usage { domain, format } => usage::run(ops, domain.as_deref(), &format).await,
         Command::Audit(args) => audit::run(ops, args).await,
+        Command::Blobs(command) => blobs::run(ops, command).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod account;
 mod admins;
 mod aliases;
 mod audit;
+mod blobs;
 mod dkim;
 mod domains;
 mod error;
@@ -29,6 +30,7 @@ use postino_config::{Backend, Config};
 use serde::Serialize;
 
 pub use audit::{AuditFilter, audit_csv};
+pub use blobs::parse_target as parse_blob_target;
 pub use dkim::DnsRecord;
 pub use domains::{DomainChange, DomainDetails};
 pub use error::OpsError;

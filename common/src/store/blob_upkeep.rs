@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -18,7 +19,7 @@ use crate::blobs::{BlobError, Target};
 const PAGE: usize = 200;
 
 /// A body that is not where its row says, or not whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlobProblem {
     pub hash: String,
     /// Where the row says it is; `None`: in the database.
@@ -27,7 +28,7 @@ pub struct BlobProblem {
 }
 
 /// What a check of every body found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BlobCheck {
     pub checked: usize,
     pub problems: Vec<BlobProblem>,
