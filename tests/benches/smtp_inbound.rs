@@ -29,7 +29,10 @@
 //! the warm-up). It then stops the server, opens the store, and fails unless
 //! every mailbox holds exactly the messages acknowledged to it, each once
 //! and ending with the content sent, and the usage counters are exact.
-//! Timings are reported, never asserted.
+//! Before stopping the server it reads every message back over IMAP: one
+//! session per mailbox, all logged in and INBOX selected before the clock
+//! starts, each `UID FETCH 1:* BODY.PEEK[]` at once; it reports the bytes
+//! received a second (`fetch MB/s`). Timings are reported, never asserted.
 //!
 //! Run it with
 //!
@@ -37,6 +40,7 @@
 //! cargo bench -p postino-tests --bench smtp_inbound
 //! cargo bench -p postino-tests --bench smtp_inbound -- --backend sqlite --messages 10000
 //! cargo bench -p postino-tests --bench smtp_inbound -- --rspamd both
+//! cargo bench -p postino-tests --bench smtp_inbound -- --blobs all
 //! ```
 //!
 //! `--backend sqlite|postgres|both` picks the stores (default both),
@@ -45,7 +49,13 @@
 //! scenario without content scanning (the default), with every message
 //! scanned by a real rspamd on loopback (Debian's package, started as the
 //! tests start it: `postino_tests::rspamd`), or both ways one after the
-//! other; a scanned scenario's name ends in `+rspamd`. PostgreSQL is reached as the tests
+//! other; a scanned scenario's name ends in `+rspamd`. `--blobs default|
+//! database|filesystem|s3|all` picks where message bodies are kept
+//! (`[blobs] backend`): the backend's default (files on SQLite, rows on
+//! PostgreSQL; the default), one store, or each in turn; `s3` is moto's
+//! server on loopback, as the tests start it (`postino_tests::s3`), a
+//! stand-in that shows the cost of the protocol rather than of a real
+//! object store. PostgreSQL is reached as the tests
 //! reach it, at `POSTINO_TEST_DATABASE_URL`. `cargo bench` builds in the
 //! release profile, and the harness builds the `postino` binary in the
 //! profile of the executable that asks for it: the server measured is the
@@ -65,7 +75,8 @@ use std::time::{Duration, Instant};
 
 use postino_tests::bench::{percentile, stop_server, warning_notes};
 use postino_tests::dns::DnsStub;
-use postino_tests::{Backend, Server, TestConfig, postino_binary, within};
+use postino_tests::imap::ImapClient;
+use postino_tests::{Backend, Server, TestConfig, postino_binary, s3, within};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -94,6 +105,41 @@ const LINE_WIDTH: usize = 76;
 const BASELINE_PER_SECOND: f64 = 450.0;
 /// Refusals and server log lines quoted after the table, at most.
 const QUOTED: usize = 5;
+/// The mailboxes' password, for reading the messages back over IMAP.
+const PASSWORD: &str = "password-del-banco";
+
+/// Where message bodies are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bodies {
+    /// The backend's default: files on SQLite, rows on PostgreSQL.
+    Default,
+    Database,
+    Filesystem,
+    S3,
+}
+
+impl Bodies {
+    fn name(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Bodies::Default, Backend::Sqlite) | (Bodies::Filesystem, _) => "files",
+            (Bodies::Default, Backend::Postgres) | (Bodies::Database, _) => "rows",
+            (Bodies::S3, _) => "s3",
+        }
+    }
+
+    fn configure(self, config: &TestConfig) {
+        match self {
+            Bodies::Default => {}
+            Bodies::Database => config.set("blobs", "backend = \"database\""),
+            Bodies::Filesystem => config.set("blobs", "backend = \"filesystem\""),
+            Bodies::S3 => {
+                for (table, line) in s3::shared().config_lines() {
+                    config.set(table, &line);
+                }
+            }
+        }
+    }
+}
 
 /// A message size and a number of connections.
 #[derive(Debug, Clone, Copy)]
@@ -133,7 +179,8 @@ async fn main() -> ExitCode {
         Err(message) => {
             eprintln!(
                 "smtp_inbound: {message}; usage: smtp_inbound [--backend sqlite|postgres|both] \
-                 [--messages N] [--rspamd off|on|both]"
+                 [--messages N] [--rspamd off|on|both] \
+                 [--blobs default|database|filesystem|s3|all]"
             );
             return ExitCode::FAILURE;
         }
@@ -148,8 +195,9 @@ async fn main() -> ExitCode {
     );
     println!();
     println!(
-        "{:<9} {:<18} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8}",
+        "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8} {:>10}",
         "backend",
+        "bodies",
         "scenario",
         "messages",
         "refused",
@@ -159,19 +207,25 @@ async fn main() -> ExitCode {
         "p50 ms",
         "p99 ms",
         "max ms",
-        "peak RSS"
+        "peak RSS",
+        "fetch MB/s"
     );
     let mut notes = Vec::new();
     for &backend in &args.backends {
-        for scenario in SCENARIOS {
-            for &rspamd in &args.rspamd {
-                let run = within(
-                    scenario_limit(args.messages),
-                    run(backend, scenario, rspamd, args.messages),
-                )
-                .await;
-                run.print_row();
-                notes.extend(run.notes());
+        for &bodies in &args.bodies {
+            for scenario in SCENARIOS {
+                for &rspamd in &args.rspamd {
+                    let setup = Setup {
+                        backend,
+                        bodies,
+                        scenario,
+                        rspamd,
+                    };
+                    let run =
+                        within(scenario_limit(args.messages), run(setup, args.messages)).await;
+                    run.print_row();
+                    notes.extend(run.notes());
+                }
             }
         }
     }
@@ -189,6 +243,7 @@ struct Args {
     messages: usize,
     /// Whether each scenario runs without rspamd, with it, or both.
     rspamd: Vec<bool>,
+    bodies: Vec<Bodies>,
 }
 
 impl Args {
@@ -197,6 +252,7 @@ impl Args {
             backends: vec![Backend::Sqlite, Backend::Postgres],
             messages: DEFAULT_MESSAGES,
             rspamd: vec![false],
+            bodies: vec![Bodies::Default],
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -223,6 +279,18 @@ impl Args {
                         }
                     }
                 }
+                "--blobs" => {
+                    parsed.bodies = match args.next().as_deref() {
+                        Some("default") => vec![Bodies::Default],
+                        Some("database") => vec![Bodies::Database],
+                        Some("filesystem") => vec![Bodies::Filesystem],
+                        Some("s3") => vec![Bodies::S3],
+                        Some("all") => vec![Bodies::Database, Bodies::Filesystem, Bodies::S3],
+                        other => {
+                            return Err(format!("unknown --blobs `{}`", other.unwrap_or("")));
+                        }
+                    }
+                }
                 "--messages" => {
                     let value = args.next().unwrap_or_default();
                     parsed.messages = match value.parse() {
@@ -237,12 +305,19 @@ impl Args {
     }
 }
 
+/// What one run is of.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    backend: Backend,
+    bodies: Bodies,
+    scenario: Scenario,
+    /// Whether rspamd scans every message.
+    rspamd: bool,
+}
+
 /// What one scenario measured.
 struct Run {
-    backend: Backend,
-    scenario: Scenario,
-    /// Whether rspamd scanned every message.
-    rspamd: bool,
+    setup: Setup,
     elapsed: Duration,
     /// Measured messages that got 250 after their data.
     accepted: usize,
@@ -257,6 +332,8 @@ struct Run {
     peak_reset: bool,
     /// Lines of the server's log at WARN or ERROR.
     warnings: Vec<String>,
+    /// Bytes read back over IMAP a second.
+    fetch_per_second: f64,
 }
 
 impl Run {
@@ -272,33 +349,49 @@ impl Run {
         let rss = self.peak_rss_kib.map_or("n/a".to_string(), |kib| {
             format!("{:.0} MiB", kib as f64 / 1024.0)
         });
+        let Setup {
+            backend,
+            bodies,
+            scenario,
+            ..
+        } = self.setup;
         println!(
-            "{:<9} {:<18} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8}",
-            self.backend.name(),
+            "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8} {:>10.1}",
+            backend.name(),
+            bodies.name(backend),
             self.name(),
             self.accepted,
             self.refused,
             self.elapsed.as_secs_f64(),
             self.per_second(),
-            (self.accepted * self.scenario.message_size) as f64 / self.elapsed.as_secs_f64() / 1e6,
+            (self.accepted * scenario.message_size) as f64 / self.elapsed.as_secs_f64() / 1e6,
             millis(50),
             millis(99),
             millis(100),
             rss,
+            self.fetch_per_second / 1e6,
         );
     }
 
     /// The scenario's name, `+rspamd` when scanned.
     fn name(&self) -> String {
-        let scanned = if self.rspamd { " +rspamd" } else { "" };
-        format!("{}{scanned}", self.scenario.name)
+        let scanned = if self.setup.rspamd { " +rspamd" } else { "" };
+        format!("{}{scanned}", self.setup.scenario.name)
     }
 
     /// What to say below the table about this run.
     fn notes(&self) -> Vec<String> {
-        let run = format!("{} {}", self.backend.name(), self.name());
+        let Setup {
+            backend, bodies, ..
+        } = self.setup;
+        let run = format!(
+            "{} {} {}",
+            backend.name(),
+            bodies.name(backend),
+            self.name()
+        );
         let mut notes = Vec::new();
-        if self.scenario.baseline && !self.rspamd {
+        if self.setup.scenario.baseline && !self.setup.rspamd {
             notes.push(format!(
                 "{run}: {:.2}x the Postfix + Dovecot LMTP baseline of {BASELINE_PER_SECOND} msg/s",
                 self.per_second() / BASELINE_PER_SECOND
@@ -321,10 +414,18 @@ impl Run {
     }
 }
 
-/// Runs one scenario on a fresh store of `backend`, with every message
-/// scanned by rspamd if `rspamd`, checks the store, and removes it.
-async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize) -> Run {
+/// Runs one scenario on a fresh store, reads its messages back, checks
+/// the store, and removes it.
+async fn run(setup: Setup, messages: usize) -> Run {
+    let Setup {
+        backend,
+        bodies,
+        scenario,
+        rspamd,
+    } = setup;
     let config = TestConfig::new(backend).await;
+    bodies.configure(&config);
+    config.set("imap", "allow_plaintext_auth = true");
     let dns = DnsStub::start().await.expect("start the DNS stub");
     let spf = "v=spf1 ip4:127.0.0.1 -all";
     dns.add_txt(SENDER_DOMAIN, spf);
@@ -344,8 +445,12 @@ async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize
     }
     config.cli(&["domain", "add", DOMAIN], None).await.ok();
     for i in 0..MAILBOXES {
+        let password = format!("{PASSWORD}\n");
         config
-            .cli(&["mailbox", "add", &mailbox(i)], None)
+            .cli(
+                &["mailbox", "add", &mailbox(i), "--password-stdin"],
+                Some(&password),
+            )
             .await
             .ok();
     }
@@ -364,6 +469,7 @@ async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize
     let mut measured = load(mx, scenario, 1, messages).await;
     let elapsed = started.elapsed();
     let peak_rss_kib = peak_rss_kib(server.id());
+    let fetch_per_second = fetch_all(config.listeners.imap).await;
     let warnings = stop_server(&mut server).await;
 
     let mut acknowledged = warm_up.accepted;
@@ -376,9 +482,7 @@ async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize
     refusals.extend(measured.refusals);
     refusals.truncate(QUOTED);
     Run {
-        backend,
-        scenario,
-        rspamd,
+        setup,
         elapsed,
         accepted: measured.accepted.len(),
         latencies: measured.latencies,
@@ -387,7 +491,43 @@ async fn run(backend: Backend, scenario: Scenario, rspamd: bool, messages: usize
         peak_rss_kib,
         peak_reset,
         warnings,
+        fetch_per_second,
     }
+}
+
+/// Reads every mailbox's messages back at once, one IMAP session each,
+/// and returns the bytes of the responses a second.
+async fn fetch_all(imap: SocketAddr) -> f64 {
+    let ready = std::sync::Arc::new(tokio::sync::Barrier::new(MAILBOXES + 1));
+    let mut sessions = JoinSet::new();
+    for i in 0..MAILBOXES {
+        let ready = ready.clone();
+        sessions.spawn(async move {
+            let mut client = ImapClient::connect(imap).await;
+            client
+                .command(&format!("LOGIN {} {PASSWORD}", mailbox(i)))
+                .await
+                .ok();
+            client.command("SELECT INBOX").await.ok();
+            ready.wait().await;
+            let fetched = client.command("UID FETCH 1:* BODY.PEEK[]").await;
+            fetched.ok();
+            client.logout().await;
+            // Each line and its CRLF, as they came.
+            fetched
+                .untagged
+                .iter()
+                .map(|line| line.len() + 2)
+                .sum::<usize>()
+        });
+    }
+    ready.wait().await;
+    let started = Instant::now();
+    let mut bytes = 0;
+    while let Some(session) = sessions.join_next().await {
+        bytes += session.expect("a fetching session panicked");
+    }
+    bytes as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Mailbox `i` of [`DOMAIN`].
