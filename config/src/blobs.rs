@@ -98,3 +98,78 @@ pub struct S3Config {
     #[serde(default = "crate::defaults::blobs_s3_max_connections")]
     pub max_connections: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<crate::Config, String> {
+        crate::parse(text, Path::new("/etc/postino/postino.toml")).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn the_default_store_follows_the_database() {
+        let config = parse("").expect("the defaults are valid");
+        assert_eq!(
+            config.blobs.backend_for(Backend::Sqlite),
+            BlobBackend::Filesystem
+        );
+        assert_eq!(
+            config.blobs.backend_for(Backend::Postgres),
+            BlobBackend::Database
+        );
+        assert_eq!(
+            config.blobs.dir_in(Path::new("/var/lib/postino")),
+            Path::new("/var/lib/postino/blobs")
+        );
+        assert_eq!(config.blobs.gc_grace, HumanDuration::from_secs(86_400));
+        let chosen = parse("[blobs]\nbackend = \"database\"\ndir = \"corpi\"\n").expect("valid");
+        assert_eq!(
+            chosen.blobs.backend_for(Backend::Sqlite),
+            BlobBackend::Database
+        );
+        assert_eq!(chosen.blobs.dir, Some(PathBuf::from("/etc/postino/corpi")));
+    }
+
+    #[test]
+    fn a_bucket_is_described_whole() {
+        let config = parse(
+            "[blobs]\nbackend = \"s3\"\n[blobs.s3]\nendpoint = \"https://rgw.example.org\"\n\
+             bucket = \"posta\"\naccess_key = \"k\"\nsecret_key = \"s\"\n",
+        )
+        .expect("valid");
+        let s3 = config.blobs.s3.expect("a bucket");
+        assert_eq!((s3.region.as_str(), s3.max_connections), ("us-east-1", 32));
+        assert_eq!(s3.secret_key, Password("s".to_owned()));
+        assert!(
+            !format!("{s3:?}").contains("\"s\""),
+            "the secret stays out of logs"
+        );
+    }
+
+    #[test]
+    fn bad_body_stores_are_refused() {
+        for (text, needle) in [
+            (
+                "[blobs]\nbackend = \"s3\"\n",
+                "blobs.s3: required when blobs.backend is \"s3\"",
+            ),
+            ("[blobs]\nbackend = \"tape\"\n", "unknown variant `tape`"),
+            (
+                "[blobs]\ngc_grace = \"10m\"\n",
+                "blobs.gc_grace: must be at least 1h",
+            ),
+            (
+                "[blobs.s3]\nendpoint = \"ftp://x\"\nbucket = \"b\"\naccess_key = \"k\"\nsecret_key = \"s\"\n",
+                "blobs.s3.endpoint: must start with https:// or http://",
+            ),
+            (
+                "[blobs.s3]\nendpoint = \"http://x\"\n",
+                "missing field `bucket`",
+            ),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

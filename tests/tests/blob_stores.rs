@@ -56,6 +56,7 @@ on_every_store!(
     bodies_last_while_used_and_go_after_the_grace_period,
     orphans_go_once_old_and_bodies_in_use_stay,
     missing_and_damaged_bodies_are_reported,
+    large_bodies_arrive_whole,
 );
 
 /// Where a body row says its body is; `None`: in the row.
@@ -310,6 +311,30 @@ async fn missing_and_damaged_bodies_are_reported(store: Store, target: Target) {
         "{:?}",
         check.problems[0]
     );
+}
+
+/// A body past S3's part size goes up in parts and reads back whole.
+async fn large_bodies_arrive_whole(store: Store, _: Target) {
+    let (inbox, _) = mailbox(&store, "anna@comune.example.it").await;
+    let mut raw = b"Subject: allegato\r\n\r\n".to_vec();
+    for line in 0..300_000 {
+        raw.extend_from_slice(format!("riga {line:07} dell'allegato grande\r\n").as_bytes());
+    }
+    assert!(raw.len() > 8 << 20, "{} bytes", raw.len());
+    let big = NewMessage::to_folders(Arc::from(raw), vec![AppendTarget::new(inbox)]);
+    store
+        .append(big.clone())
+        .await
+        .expect("append")
+        .expect("stored");
+    let read = store
+        .message_body(inbox, 1)
+        .await
+        .expect("read")
+        .expect("the message");
+    assert!(read == big.raw[..], "the body read back differs");
+    let check = store.check_blobs(|_| {}).await.expect("check");
+    assert_eq!((check.checked, check.problems), (1, Vec::new()));
 }
 
 /// Bodies move from the rows to files, to S3 and back, readable all the

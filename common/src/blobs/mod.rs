@@ -192,9 +192,8 @@ impl BlobStore {
         self.inner.target
     }
 
-    /// Writes a body (SHA-256 `hash`, hex) to the target, flushed to
-    /// stable storage, and returns its location; `None` when bodies go to
-    /// the database.
+    /// Writes a body (SHA-256 `hash`, hex) to the target, durably, and
+    /// returns its location; `None` when bodies go to the database.
     pub async fn put(&self, hash: &str, body: Arc<[u8]>) -> Result<Option<String>> {
         self.put_to(self.inner.target, hash, body).await
     }

@@ -7,7 +7,7 @@ use super::blob_refs::BlobRefs;
 use super::counters::Tally;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;
-use super::{Change, ChangeKind, Result, Store, WriteTx};
+use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx};
 
 /// The system flags of RFC 9051 §2.3.2 a message has, as the bits of its
 /// `flags` column. `\Recent` is not among them: it belongs to a session.
@@ -253,9 +253,11 @@ impl Store {
                 .bind(folder_id)
                 .bind_each(chunk);
             let rows: Vec<(i64, Vec<u8>, Option<String>)> = query.fetch_all(self.pool()).await?;
-            for (uid, data, location) in rows {
-                bodies.push((uid, self.body(data, location).await?));
-            }
+            // Bodies kept outside the database are read all at once.
+            let read = rows.into_iter().map(|(uid, data, location)| async move {
+                Ok::<_, StoreError>((uid, self.body(data, location).await?))
+            });
+            bodies.extend(futures_util::future::try_join_all(read).await?);
         }
         Ok(bodies)
     }
