@@ -216,7 +216,8 @@ pub async fn inbox_len(store: &Store, address: &str) -> usize {
     store.messages(folder).await.expect("list INBOX").len()
 }
 
-async fn folder_id(store: &Store, address: &str, name: &str) -> i64 {
+/// The id of a mailbox's folder `name`.
+pub async fn folder_id(store: &Store, address: &str, name: &str) -> i64 {
     let account = store
         .account(address)
         .await

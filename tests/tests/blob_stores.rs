@@ -13,6 +13,7 @@ use postino_common::blobs::{BlobStore, Filesystem, S3, Target};
 use postino_common::store::testing::{TestStore, add_domain, pool};
 use postino_common::store::{AppendTarget, Backend, NewAccount, NewMessage, Store};
 use postino_tests::s3;
+use postino_tests::smtp::folder_id;
 
 /// The body stores of a test, all readable, new bodies going to `target`.
 fn stores(target: Target) -> impl FnOnce(&std::path::Path) -> BlobStore {
@@ -89,25 +90,19 @@ async fn mailbox(store: &Store, address: &str) -> (i64, i64) {
     let domain = address.split_once('@').expect("an address").1;
     add_domain(store, domain).await;
     let mut tx = store.begin().await.expect("begin");
-    let account = tx
-        .create_account(&NewAccount {
-            address: address.parse::<Address>().expect("an address"),
-            display_name: String::new(),
-            password_hash: None,
-            quota_bytes: 0,
-        })
-        .await
-        .expect("add the mailbox");
+    tx.create_account(&NewAccount {
+        address: address.parse::<Address>().expect("an address"),
+        display_name: String::new(),
+        password_hash: None,
+        quota_bytes: 0,
+    })
+    .await
+    .expect("add the mailbox");
     tx.commit().await.expect("commit");
-    let folder = |name| async move {
-        store
-            .folder(account.id, name)
-            .await
-            .expect("read a folder")
-            .expect("the standard folders exist")
-            .id
-    };
-    (folder("INBOX").await, folder("Trash").await)
+    (
+        folder_id(store, address, "INBOX").await,
+        folder_id(store, address, "Trash").await,
+    )
 }
 
 fn message(text: &str, folders: &[i64]) -> NewMessage {

@@ -53,7 +53,41 @@ impl Target {
     }
 }
 
+/// The body rows matching a condition, a page at a time in hash order.
+struct BodyPages<'a> {
+    store: &'a Store,
+    sql: String,
+    /// The last hash read.
+    after: String,
+}
+
+impl BodyPages<'_> {
+    /// The next page; empty after the last.
+    async fn next(&mut self) -> Result<Vec<BodyRow>> {
+        let page: Vec<BodyRow> = sqlx::query_as(AssertSqlSafe(self.sql.clone()))
+            .bind(&self.after)
+            .bind(PAGE as i64)
+            .fetch_all(self.store.pool())
+            .await?;
+        if let Some(last) = page.last() {
+            self.after = last.hash.clone();
+        }
+        Ok(page)
+    }
+}
+
 impl Store {
+    fn body_pages(&self, condition: &str) -> BodyPages<'_> {
+        BodyPages {
+            store: self,
+            sql: format!(
+                "SELECT hash, size, data, location FROM blobs WHERE {condition} AND hash > $1 \
+                 ORDER BY hash LIMIT $2"
+            ),
+            after: String::new(),
+        }
+    }
+
     /// Deletes the bodies put in the trash more than `grace` seconds ago;
     /// returns how many went. One that cannot be deleted now (its store
     /// does not answer) stays in the trash for the next run.
@@ -147,22 +181,12 @@ impl Store {
     /// match its hash stops the move with an error.
     pub async fn move_blobs(&self, to: Target, mut moved: impl FnMut(usize)) -> Result<usize> {
         let mut done = 0;
-        let mut after = String::new();
+        let mut pages = self.body_pages(to.elsewhere());
         loop {
-            let sql = format!(
-                "SELECT hash, size, data, location FROM blobs WHERE {} AND hash > $1 \
-                 ORDER BY hash LIMIT $2",
-                to.elsewhere()
-            );
-            let page: Vec<BodyRow> = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(&after)
-                .bind(PAGE as i64)
-                .fetch_all(self.pool())
-                .await?;
-            let Some(last) = page.last() else {
+            let page = pages.next().await?;
+            if page.is_empty() {
                 return Ok(done);
-            };
-            after = last.hash.clone();
+            }
             for row in page {
                 if self.move_blob(row, to).await? {
                     done += 1;
@@ -214,19 +238,12 @@ impl Store {
     /// and hash. `checked` is told the count after each page.
     pub async fn check_blobs(&self, mut checked: impl FnMut(usize)) -> Result<BlobCheck> {
         let mut check = BlobCheck::default();
-        let mut after = String::new();
+        let mut pages = self.body_pages("TRUE");
         loop {
-            let page: Vec<BodyRow> = sqlx::query_as(
-                "SELECT hash, size, data, location FROM blobs WHERE hash > $1 ORDER BY hash LIMIT $2",
-            )
-            .bind(&after)
-            .bind(PAGE as i64)
-            .fetch_all(self.pool())
-            .await?;
-            let Some(last) = page.last() else {
+            let page = pages.next().await?;
+            if page.is_empty() {
                 return Ok(check);
-            };
-            after = last.hash.clone();
+            }
             for row in page {
                 check.checked += 1;
                 let location = row.location.clone();
