@@ -20,6 +20,7 @@
 //! - [`rspamd`] and [`clamd`] run a real rspamd and clamd for the
 //!   content-scanning tests, through [`daemon`].
 //! - [`scrape`] reads the server's `/metrics`.
+//! - [`corpus`] writes synthetic office mail for the benches.
 //! - [`bench`] holds what the benches share: settings from the environment,
 //!   percentiles, a process's resident set.
 //!
@@ -796,6 +797,7 @@ macro_rules! on_both_backends {
 
 pub mod bench;
 pub mod clamd;
+pub mod corpus;
 pub mod daemon;
 pub mod dns;
 pub mod http;

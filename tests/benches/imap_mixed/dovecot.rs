@@ -34,11 +34,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use postino_tests::bind_unused_port;
+use postino_tests::corpus::{self, LABELS};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use crate::corpus::{self, LABELS};
 use crate::load::{self, Measured, Target};
 use crate::session::Mode;
 

@@ -2,7 +2,7 @@
 //! and on Dovecot, side by side, in one run.
 //!
 //! Every user's INBOX starts with the same `IMAP_MIXED_MESSAGES` messages
-//! on both servers ([`corpus`]: plain, `multipart/alternative`, base64
+//! on both servers ([`postino_tests::corpus`]: plain, `multipart/alternative`, base64
 //! attachments; 2 to 200 KB, about 24 KB on average), with flags and
 //! labels, and each user has empty Sent, Drafts, Trash, Junk and Archive
 //! folders. Postino's store comes from the harness (SQLite in a temporary
@@ -70,7 +70,6 @@
 //! taken on one machine. Nothing waits without a bound: each response line
 //! at most 30 s, the whole bench at most [`bench_limit`].
 
-mod corpus;
 mod dovecot;
 mod load;
 mod postino;

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
 use postino_tests::bench;
+use postino_tests::corpus::{self, LABELS};
 use postino_tests::{Backend, Server, TestConfig};
 use tokio::task::JoinSet;
 
-use crate::corpus::{self, LABELS};
 use crate::load::{self, Measured, Target};
 use crate::session::{Mode, PASSWORD};
 

@@ -46,9 +46,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use fastrand::Rng;
+use postino_tests::corpus::{self, LABELS};
 use postino_tests::imap::{ImapClient, Response};
 
-use crate::corpus::{self, LABELS};
 use crate::view::{View, cut, response_code};
 
 /// How long a client waits for each response line.
@@ -380,7 +380,7 @@ impl Session<'_> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_secs() as i64);
-        let message = corpus::appended(self.rng, self.user, now);
+        let message = corpus::message(self.rng, self.user, now);
         let flags = if self.chance(30) { " (\\Seen)" } else { "" };
         let mut append = format!("APPEND INBOX{flags} {{{}+}}\r\n", message.len()).into_bytes();
         append.extend_from_slice(&message);

@@ -1,5 +1,6 @@
-//! The messages of the benchmark: the pre-filled folders and every APPEND
-//! draw from one generator, so that both servers hold the same bytes.
+//! Synthetic office mail for the benches: the mixed IMAP bench fills its
+//! folders and draws its APPENDs from here, and the scale bench its shared
+//! bodies, so that both hold the same kind of bytes.
 //!
 //! Three shapes, in the proportions of an office mailbox:
 //!
@@ -12,8 +13,8 @@
 //! The mean is about 24 KB. Headers are those of delivered mail: two
 //! `Received` lines, an encoded-word subject now and then, `Cc` and
 //! `In-Reply-To` on some. Lines end in CRLF and stay under 78 characters.
-//! Pre-filled message `n` of user `u` is the same on every call; appended
-//! ones come from the caller's generator.
+//! Pre-filled message `n` of user `u` is the same on every call; other
+//! messages come from the caller's generator.
 
 use std::fmt::Write as _;
 
@@ -58,17 +59,13 @@ pub fn prefilled(user: usize, n: usize, domain: &str) -> Prefilled {
     }
 }
 
-/// A new message for an APPEND to `to`, dated `date` (Unix seconds).
-pub fn appended(rng: &mut Rng, to: &str, date: i64) -> Vec<u8> {
-    message(rng, to, date)
-}
-
 /// User `i`'s address.
 pub fn mailbox(i: usize, domain: &str) -> String {
     format!("utente{i:03}@{domain}")
 }
 
-fn message(rng: &mut Rng, to: &str, date: i64) -> Vec<u8> {
+/// A message to `to` dated `date` (Unix seconds), drawn from `rng`.
+pub fn message(rng: &mut Rng, to: &str, date: i64) -> Vec<u8> {
     let mut text = String::new();
     headers(rng, &mut text, to, date);
     match rng.u8(0..100) {
