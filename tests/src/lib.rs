@@ -6,8 +6,8 @@
 //! - [`postino_binary`] builds the binary once per test process and finds it
 //!   in the target directory the tests run from.
 //! - [`TestConfig`] writes a `postino.toml` into a temporary directory, with
-//!   listeners on free loopback ports and the store on SQLite or on a fresh
-//!   PostgreSQL database.
+//!   listeners on free loopback ports and the store on SQLite, on a fresh
+//!   PostgreSQL database, or on an existing one the bench keeps.
 //! - [`Server`] runs `postino serve` until it is stopped or dropped; if the
 //!   test failed, dropping it prints the server's log.
 //! - [`cli`] runs one management command to completion.
@@ -351,24 +351,53 @@ impl Listeners {
 
 /// A `postino.toml` in a temporary directory of its own, with the data
 /// directory `data/` beside it and every listener on a free loopback port.
-/// A PostgreSQL store gets a fresh database, dropped with the `TestConfig`.
+/// A PostgreSQL store gets a fresh database, dropped with the `TestConfig`,
+/// unless the configuration was made on an existing one
+/// ([`TestConfig::on_postgres`]).
 pub struct TestConfig {
     pub backend: Backend,
     pub listeners: Listeners,
     pub path: PathBuf,
     dir: TempDir,
-    database: Option<String>,
+    database: Database,
+}
+
+/// Where a [`TestConfig`]'s store lives, and whether it goes with it.
+enum Database {
+    /// SQLite under the data directory.
+    Sqlite,
+    /// A PostgreSQL database made for this configuration, by name: dropped
+    /// with it.
+    Fresh(String),
+    /// A PostgreSQL database that outlives the configuration, by URL.
+    Kept(String),
 }
 
 impl TestConfig {
     pub async fn new(backend: Backend) -> TestConfig {
-        let (store, database) = match backend {
-            Backend::Sqlite => (String::new(), None),
+        match backend {
+            Backend::Sqlite => TestConfig::write(backend, Database::Sqlite, ""),
             Backend::Postgres => {
                 let (url, name) = postino_common::store::testing::create_postgres_database().await;
-                let store = format!("[store]\nbackend = \"postgres\"\nurl = {url:?}\n\n");
-                (store, Some(name))
+                TestConfig::write(backend, Database::Fresh(name), &url)
             }
+        }
+    }
+
+    /// A configuration whose store is the PostgreSQL database at `url`,
+    /// left as it is when the configuration goes: for benches that fill a
+    /// database once and run several servers on it, one after another or
+    /// side by side.
+    pub fn on_postgres(url: &str) -> TestConfig {
+        TestConfig::write(Backend::Postgres, Database::Kept(url.to_string()), url)
+    }
+
+    /// Writes the configuration; `url` is the PostgreSQL store's, unused
+    /// for SQLite.
+    fn write(backend: Backend, database: Database, url: &str) -> TestConfig {
+        let store = match backend {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => format!("[store]\nbackend = \"postgres\"\nurl = {url:?}\n\n"),
         };
         let listeners = Listeners::free();
         let mut text = format!("data_dir = \"data\"\nhostname = \"mx.postino.test\"\n\n{store}");
@@ -441,8 +470,8 @@ impl TestConfig {
         let blobs = BlobStore::configured(&config).expect("reach the body store");
         let (path, url) = (self.data_dir().join("postino.db"), self.database_url());
         let location = match &self.database {
-            None => Location::Sqlite(&path),
-            Some(_) => Location::Postgres(&url),
+            Database::Sqlite => Location::Sqlite(&path),
+            Database::Fresh(_) | Database::Kept(_) => Location::Postgres(&url),
         };
         Store::open(location, 4, blobs)
             .await
@@ -454,8 +483,11 @@ impl TestConfig {
     pub fn database_url(&self) -> String {
         use postino_common::store::testing;
         match &self.database {
-            None => format!("sqlite://{}", self.data_dir().join("postino.db").display()),
-            Some(name) => testing::with_database(&testing::postgres_url(), name),
+            Database::Sqlite => {
+                format!("sqlite://{}", self.data_dir().join("postino.db").display())
+            }
+            Database::Fresh(name) => testing::with_database(&testing::postgres_url(), name),
+            Database::Kept(url) => url.clone(),
         }
     }
 
@@ -467,7 +499,7 @@ impl TestConfig {
 
 impl Drop for TestConfig {
     fn drop(&mut self) {
-        let Some(name) = self.database.take() else {
+        let Database::Fresh(name) = std::mem::replace(&mut self.database, Database::Sqlite) else {
             return;
         };
         // Drop runs inside the test's runtime, which cannot be blocked on;
