@@ -13,8 +13,6 @@ use tokio_util::task::TaskTracker;
 const LEASE: &str = "junk-expiry";
 /// The longest wait between sweeps.
 const MOST_EVERY: Duration = Duration::from_secs(3600);
-/// Seconds in a day, for domains' retentions.
-const DAY: i64 = 86_400;
 
 /// How often to sweep for `retention`: a tenth of it, from a second to an
 /// hour, so that nothing stays much longer than it should; hourly with no
@@ -46,25 +44,23 @@ pub fn spawn(
     );
 }
 
-/// One pass over every Junk and Trash folder.
+/// One pass over the Junk and Trash folders with something to expire.
 async fn sweep(store: &Store, retention: Duration) {
-    let folders = match store.expiring_folders().await {
+    let configured = retention.as_secs() as i64;
+    let now = now();
+    let folders = match store.expiring_folders(configured, now).await {
         Ok(folders) => folders,
         Err(err) => {
             tracing::warn!(error = %err, "cannot list Junk and Trash folders");
             return;
         }
     };
-    let configured = retention.as_secs() as i64;
     let mut expunged = 0;
     for folder in folders {
-        let keep = folder
-            .retention_days
-            .map_or(configured, |days| days.saturating_mul(DAY));
-        if keep <= 0 {
-            continue;
-        }
-        match store.expire(folder.folder_id, now() - keep).await {
+        match store
+            .expire(folder.folder_id, now - folder.keep(configured))
+            .await
+        {
             Ok(count) => expunged += count,
             Err(err) => {
                 tracing::warn!(folder_id = folder.folder_id, error = %err, "cannot expire old messages");

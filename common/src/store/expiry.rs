@@ -11,6 +11,8 @@ use super::{Result, SpecialUse, Store, WriteTx, now};
 
 /// Messages expunged per transaction, so that a sweep holds no folder long.
 const BATCH: i64 = 500;
+/// Seconds in a day, the unit of domains' retentions.
+const DAY: i64 = 86_400;
 
 /// A folder whose old messages go, with its domain's own retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
@@ -20,17 +22,39 @@ pub struct ExpiringFolder {
     pub retention_days: Option<i64>,
 }
 
+impl ExpiringFolder {
+    /// How long the folder keeps a message, in seconds: its domain's
+    /// retention, else `configured`; 0 (or less): forever.
+    pub fn keep(&self, configured: i64) -> i64 {
+        self.retention_days
+            .map_or(configured, |days| days.saturating_mul(DAY))
+    }
+}
+
 impl Store {
-    /// Every Junk and Trash folder, with its domain's retention.
-    pub async fn expiring_folders(&self) -> Result<Vec<ExpiringFolder>> {
+    /// The Junk and Trash folders holding a message older than its
+    /// domain's retention (its own, else `configured` seconds; 0: kept
+    /// forever) at `now`, with that retention.
+    ///
+    /// One statement finds them: asking each folder in turn cost two
+    /// queries per mailbox an hour, about two minutes at 500,000
+    /// mailboxes, nearly all for folders with nothing to expire.
+    pub async fn expiring_folders(&self, configured: i64, now: i64) -> Result<Vec<ExpiringFolder>> {
         Ok(sqlx::query_as(
             "SELECT f.id AS folder_id, d.junk_retention_days AS retention_days \
              FROM folders f JOIN accounts a ON a.id = f.account_id \
              JOIN domains d ON d.id = a.domain_id \
-             WHERE f.special_use IN ($1, $2) ORDER BY f.id",
+             WHERE f.special_use IN ($1, $2) AND f.messages > 0 \
+             AND COALESCE(d.junk_retention_days * $3, $4) > 0 \
+             AND EXISTS (SELECT 1 FROM messages m WHERE m.folder_id = f.id \
+                         AND m.saved_at < $5 - COALESCE(d.junk_retention_days * $3, $4)) \
+             ORDER BY f.id",
         )
         .bind(SpecialUse::Junk.attribute())
         .bind(SpecialUse::Trash.attribute())
+        .bind(DAY)
+        .bind(configured)
+        .bind(now)
         .fetch_all(self.pool())
         .await?)
     }

@@ -1391,12 +1391,6 @@ async fn old_junk_expires_and_leases_are_held_once(store: Store) {
             .unwrap()
             .unwrap();
     }
-    let folders = store.expiring_folders().await.unwrap();
-    let ids: Vec<i64> = folders.iter().map(|f| f.folder_id).collect();
-    assert_eq!(ids.len(), 2, "Junk and Trash: {folders:?}");
-    assert!(ids.contains(&junk.id));
-    assert!(folders.iter().all(|f| f.retention_days.is_none()));
-
     // Saved long ago, whatever the INTERNALDATE says.
     sqlx::query("UPDATE messages SET saved_at = $1 WHERE folder_id = $2 AND uid <= 2")
         .bind(now() - 1000)
@@ -1423,4 +1417,60 @@ async fn old_junk_expires_and_leases_are_held_once(store: Store) {
         store.take_lease("sweep", "two", soon).await.unwrap(),
         "ran out"
     );
+}
+
+store_tests!(the_junk_sweep_lists_only_folders_with_old_messages);
+
+/// Regression (issue 15): the sweep asked every Junk and Trash folder of
+/// the installation in turn, an hourly query per mailbox.
+async fn the_junk_sweep_lists_only_folders_with_old_messages(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    add_account(&store, "bruno@comune.example.it", 0)
+        .await
+        .unwrap();
+    let junk = store.folder(anna.id, "Junk").await.unwrap().unwrap();
+    for _ in 0..3 {
+        store
+            .append(message(100, &[junk.id]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let listed = |configured: i64| {
+        let store = store.clone();
+        async move {
+            let folders = store.expiring_folders(configured, now()).await.unwrap();
+            folders.iter().map(|f| f.folder_id).collect::<Vec<i64>>()
+        }
+    };
+    assert!(listed(500).await.is_empty(), "nothing is old yet");
+
+    // Saved long ago.
+    sqlx::query("UPDATE messages SET saved_at = $1 WHERE folder_id = $2 AND uid <= 2")
+        .bind(now() - 1000)
+        .bind(junk.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(listed(500).await, [junk.id]);
+    assert!(listed(2000).await.is_empty(), "kept 2000 s");
+    assert!(listed(0).await.is_empty(), "kept forever");
+    let folders = store.expiring_folders(500, now()).await.unwrap();
+    assert_eq!(folders[0].retention_days, None);
+    assert_eq!(folders[0].keep(500), 500);
+    // The domain's own retention comes first: a day, then forever.
+    for (days, expected) in [(Some(1), Vec::<i64>::new()), (Some(0), Vec::new())] {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_junk_retention(anna.domain_id, days).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(listed(500).await, expected, "retention {days:?} days");
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.set_junk_retention(anna.domain_id, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.expire(junk.id, now() - 500).await.unwrap(), 2);
+    assert!(listed(500).await.is_empty(), "expired");
 }
