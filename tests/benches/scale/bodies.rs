@@ -5,17 +5,36 @@
 //! message (envelope, body structure, subject, sent date), computed by
 //! the store's own parser as delivery computes it.
 //!
-//! [`store`] is the one place bodies are written: today into `blobs.data`,
-//! the store's database backend; a filesystem blob store would take them
-//! there instead.
+//! [`store`] is the one place bodies are written: as files of the
+//! filesystem body store in [`DIR`], which every node of the bench reads
+//! (`[blobs] backend = "filesystem"`, see [`configure`]), as nodes on a
+//! shared directory would.
+
+use std::sync::Arc;
 
 use fastrand::Rng;
+use postino_common::blobs::BlobStore;
 use postino_common::mime;
+use postino_tests::TestConfig;
 use postino_tests::corpus;
 use sqlx::PgConnection;
 
 /// Distinct bodies.
 pub const COUNT: usize = 300;
+
+/// The body directory, kept with the database between runs.
+pub const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/scale-blobs");
+
+/// The body store the bench's own store handles use.
+pub fn blob_store() -> BlobStore {
+    BlobStore::filesystem(DIR.into())
+}
+
+/// Points a node at the body directory.
+pub fn configure(config: &TestConfig) {
+    config.set("blobs", "backend = \"filesystem\"");
+    config.set("blobs", &format!("dir = {DIR:?}"));
+}
 
 /// The first message's date (2024-01-02T08:00:00Z); the others follow
 /// an hour apart.
@@ -58,9 +77,9 @@ fn describe(raw: Vec<u8>) -> Body {
     }
 }
 
-/// Stores the bodies not stored yet, with no references (the loader
-/// counts them as it adds messages), and returns each one's hash, the
-/// SHA-256 the store names bodies by.
+/// Stores the bodies not stored yet, as files, with no references (the
+/// loader counts them as it adds messages), and returns each one's hash,
+/// the SHA-256 the store names bodies by.
 pub async fn store(conn: &mut PgConnection, bodies: &[Body]) -> sqlx::Result<Vec<String>> {
     let raw: Vec<&[u8]> = bodies.iter().map(|b| b.raw.as_slice()).collect();
     let hashes: Vec<String> = sqlx::query_scalar(
@@ -70,13 +89,32 @@ pub async fn store(conn: &mut PgConnection, bodies: &[Body]) -> sqlx::Result<Vec
     .bind(&raw)
     .fetch_all(&mut *conn)
     .await?;
+    let stored: Vec<String> = sqlx::query_scalar("SELECT hash FROM blobs WHERE hash = ANY($1)")
+        .bind(&hashes)
+        .fetch_all(&mut *conn)
+        .await?;
+    let files = blob_store();
+    let (mut new, mut sizes, mut locations) = (Vec::new(), Vec::new(), Vec::new());
+    for (hash, body) in hashes.iter().zip(bodies) {
+        if stored.contains(hash) {
+            continue;
+        }
+        let location = files
+            .put(hash, Arc::from(body.raw.as_slice()))
+            .await
+            .map_err(|err| sqlx::Error::Io(std::io::Error::other(err.to_string())))?;
+        new.push(hash.clone());
+        sizes.push(body.raw.len() as i64);
+        locations.push(location);
+    }
     sqlx::query(
-        "INSERT INTO blobs (hash, size, refcount, data) \
-         SELECT hash, length(data), 0, data FROM unnest($1::text[], $2::bytea[]) AS b(hash, data) \
-         ON CONFLICT (hash) DO NOTHING",
+        "INSERT INTO blobs (hash, size, refcount, data, location) \
+         SELECT hash, size, 0, '', location \
+         FROM unnest($1::text[], $2::bigint[], $3::text[]) AS b(hash, size, location)",
     )
-    .bind(&hashes)
-    .bind(&raw)
+    .bind(&new)
+    .bind(&sizes)
+    .bind(&locations)
     .execute(&mut *conn)
     .await?;
     Ok(hashes)

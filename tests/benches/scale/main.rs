@@ -192,7 +192,7 @@ async fn run(settings: &Settings) -> Result<(), String> {
         .await
         .map_err(failed("cannot open the database"))?;
     // The store migrates the schema, as `postino serve` does.
-    let store = Store::open(Location::Postgres(&settings.url), 4)
+    let store = Store::open(Location::Postgres(&settings.url), 4, bodies::blob_store())
         .await
         .map_err(|err| format!("cannot open the store: {err}"))?;
     let loaded = database::loaded(&mut conn)
@@ -318,7 +318,7 @@ async fn passwords(
 /// Fails unless every folder counter and account usage the load wrote
 /// agrees with the messages, as the store itself counts them.
 async fn check_counters(url: &str) -> Result<(), String> {
-    let store = Store::open(Location::Postgres(url), 2)
+    let store = Store::open(Location::Postgres(url), 2, bodies::blob_store())
         .await
         .map_err(|err| format!("cannot open the store: {err}"))?;
     let drift = store

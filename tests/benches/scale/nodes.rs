@@ -65,6 +65,7 @@ pub fn node(url: &str, k: usize, dns: &DnsStub, sink: SocketAddr) -> TestConfig 
         &format!("hostname = \"node{k}.postino.test\""),
     );
     config.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
+    crate::bodies::configure(&config);
     config.set("imap", "allow_plaintext_auth = true");
     config.set("imap", "max_connections_per_ip = 500");
     config.set("smtp", "max_connections_per_ip = 100");
@@ -176,9 +177,13 @@ fn out_sender() -> String {
 /// messages apart.
 async fn enqueue(url: &str, count: usize, round: usize) {
     const TASKS: usize = 16;
-    let store = Store::open(Location::Postgres(url), TASKS as u32)
-        .await
-        .expect("open the store");
+    let store = Store::open(
+        Location::Postgres(url),
+        TASKS as u32,
+        crate::bodies::blob_store(),
+    )
+    .await
+    .expect("open the store");
     let mut tasks = JoinSet::new();
     for task in 0..TASKS {
         let store = store.clone();
