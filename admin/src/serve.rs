@@ -234,6 +234,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     hourly_upkeep(
         ops::Ops::new(store.clone(), auth, ops::Actor::server()),
         store.clone(),
+        &config.hostname,
         shutdown.clone(),
         &tracker,
     );
@@ -298,31 +299,45 @@ fn keep_metrics_tidy(
     });
 }
 
-/// At start and then every hour, on every node: retires DKIM keys whose
-/// grace period after a rotation is over (a key retires once, whichever
-/// node sees it first), and drops expunge records older than the store
-/// keeps them.
-fn hourly_upkeep(ops: ops::Ops, store: Store, shutdown: CancellationToken, tracker: &TaskTracker) {
-    tracker.spawn(async move {
-        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = hourly.tick() => {}
+/// At start and then every hour, on one node at a time: retires DKIM
+/// keys whose grace period after a rotation is over, and drops expunge
+/// records older than the store keeps them.
+fn hourly_upkeep(
+    ops: ops::Ops,
+    store: Store,
+    hostname: &str,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let ops = std::sync::Arc::new(ops);
+    crate::leased::spawn(
+        store,
+        hostname,
+        "hourly-upkeep",
+        Duration::from_secs(3600),
+        shutdown,
+        tracker,
+        move |store| {
+            let ops = ops.clone();
+            async move {
+                match ops.retire_expired_dkim_keys().await {
+                    Ok(0) => {}
+                    Ok(retired) => {
+                        tracing::info!(retired, "retired DKIM keys past their grace period")
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot retire DKIM keys"),
+                }
+                let before = now() - EXPUNGED_KEPT_FOR;
+                match store.prune_expunged(before).await {
+                    Ok(0) => {}
+                    Ok(dropped) => {
+                        tracing::info!(dropped, "dropped expunge records older than a week")
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot drop old expunge records"),
+                }
             }
-            match ops.retire_expired_dkim_keys().await {
-                Ok(0) => {}
-                Ok(retired) => tracing::info!(retired, "retired DKIM keys past their grace period"),
-                Err(err) => tracing::warn!(error = %err, "cannot retire DKIM keys"),
-            }
-            let before = now() - EXPUNGED_KEPT_FOR;
-            match store.prune_expunged(before).await {
-                Ok(0) => {}
-                Ok(dropped) => tracing::info!(dropped, "dropped expunge records older than a week"),
-                Err(err) => tracing::warn!(error = %err, "cannot drop old expunge records"),
-            }
-        }
-    });
+        },
+    );
 }
 
 /// Content scanning on the MX, from `[antispam]`; `None` when no scanner is set.

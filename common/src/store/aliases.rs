@@ -61,7 +61,7 @@ impl Store {
                 && targets.is_empty()
             {
                 targets = self.alias_targets(&format!("@{domain}")).await?;
-                if targets.is_empty() && depth > 0 && self.domain(domain).await?.is_none() {
+                if targets.is_empty() && depth > 0 && self.domain_policy(domain).await?.is_none() {
                     found.push(Recipient::Remote(address));
                     continue;
                 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use sqlx::postgres::PgListener;
 use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 
 use super::Result;
 
@@ -96,8 +97,9 @@ pub(crate) struct Hub {
     accounts: Arc<Mutex<HashMap<i64, watch::Sender<Option<Change>>>>>,
     /// Touched whenever queued mail may have become due.
     queue: Arc<watch::Sender<()>>,
-    /// Dropping the hub drops this and so stops the PostgreSQL listener.
-    _stop_listener: Option<oneshot::Sender<()>>,
+    /// The PostgreSQL listener's task and what stops it: sending, or
+    /// dropping the hub.
+    listener: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
 }
 
 impl Hub {
@@ -105,19 +107,18 @@ impl Hub {
         Hub {
             accounts: Arc::default(),
             queue: Arc::new(watch::channel(()).0),
-            _stop_listener: None,
+            listener: Mutex::new(None),
         }
     }
 
     pub(crate) async fn postgres(url: &str) -> Result<Hub> {
         let mut listener = PgListener::connect(url).await?;
         listener.listen_all([CHANNEL, QUEUE_CHANNEL]).await?;
-        let mut hub = Hub::local();
+        let hub = Hub::local();
         let (stop, mut stopped) = oneshot::channel();
-        hub._stop_listener = Some(stop);
         let accounts = hub.accounts.clone();
         let queue = hub.queue.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
@@ -140,7 +141,24 @@ impl Hub {
                 }
             }
         });
+        *hub.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, task));
         Ok(hub)
+    }
+
+    /// Stops the PostgreSQL listener, if any, and waits until its
+    /// connection is closed.
+    pub(crate) async fn stop_listener(&self) {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((stop, task)) = listener {
+            let _ = stop.send(());
+            // Its connection closes as the task drops it; a panic there
+            // has already been reported.
+            let _ = task.await;
+        }
     }
 
     pub(crate) fn publish(&self, change: Change) {

@@ -75,7 +75,7 @@ pub use blob_upkeep::{BlobCheck, BlobProblem};
 pub use changes::{Change, ChangeKind, QueueWatch, Watch};
 pub use copy::UidMap;
 pub use dkim::{DkimKey, DkimKeyState, DkimRotation, NewDkimKey};
-pub use domains::{Domain, NewDomain};
+pub use domains::{Domain, DomainPolicy, NewDomain};
 pub use expiry::ExpiringFolder;
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, SpecialUse, Usage};
@@ -352,8 +352,9 @@ impl Store {
         }
     }
 
-    /// Closes every database connection.
+    /// Closes every database connection, the change listener's too.
     pub async fn close(&self) {
+        self.inner.changes.stop_listener().await;
         if let Some(writer) = &self.inner.writer {
             writer.lock().await.close().await;
         }

@@ -1474,3 +1474,85 @@ async fn the_junk_sweep_lists_only_folders_with_old_messages(store: Store) {
     assert_eq!(store.expire(junk.id, now() - 500).await.unwrap(), 2);
     assert!(listed(500).await.is_empty(), "expired");
 }
+
+store_tests!(a_domain_policy_and_usage_agree_with_the_domain);
+
+async fn a_domain_policy_and_usage_agree_with_the_domain(store: Store) {
+    assert_eq!(store.domain_policy("none.example.it").await.unwrap(), None);
+    let domain = add_domain(&store, "comune.example.it", 50_000, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let bruno = add_account(&store, "bruno@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folders = [
+        inbox(&store, &anna).await.id,
+        inbox(&store, &bruno).await.id,
+    ];
+    store
+        .append(message(1000, &folders))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .append(message(300, &folders[..1]))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let policy = store
+        .domain_policy("comune.example.it")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(policy.id, domain.id);
+    assert!(policy.active);
+    assert!(policy.spam_filter);
+    assert_eq!((policy.quota_bytes, policy.spam_profile), (50_000, None));
+    let summed = store.domain("comune.example.it").await.unwrap().unwrap();
+    let used = store.domain_used_bytes(domain.id).await.unwrap();
+    assert_eq!(used, summed.used_bytes);
+    assert!(
+        used >= 2300,
+        "two copies of 1000 bytes and one of 300: {used}"
+    );
+}
+
+/// Closing a PostgreSQL store closes every connection it opened, the
+/// change listener's as well as the pool's.
+#[tokio::test]
+async fn closing_a_postgres_store_leaves_no_connection() {
+    use sqlx::Connection;
+    let (url, name) = testing::create_postgres_database().await;
+    let store = Store::open(
+        Location::Postgres(&url),
+        4,
+        crate::blobs::BlobStore::database(),
+    )
+    .await
+    .unwrap();
+    let mut admin = sqlx::postgres::PgConnection::connect(&testing::postgres_url())
+        .await
+        .unwrap();
+    let mut connections = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+    };
+    assert!(connections().await >= 2, "the pool's and the listener's");
+    store.close().await;
+    // A backend leaves pg_stat_activity shortly after its client hangs up.
+    let mut left = connections().await;
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = connections().await;
+    }
+    assert_eq!(left, 0, "connections left open after close");
+    testing::drop_postgres_database(&name).await;
+}

@@ -215,7 +215,7 @@ impl Session {
                 let domain = self
                     .context
                     .store
-                    .domain(name)
+                    .domain_policy(name)
                     .await
                     .map_err(Error::store("read a recipient's domain"))?;
                 let settings = domain.map_or((true, None), |d| (d.spam_filter, d.spam_profile));

@@ -65,7 +65,7 @@ impl Session {
         };
         let store = &self.context.store;
         let domain = store
-            .domain(address.domain().as_str())
+            .domain_policy(address.domain().as_str())
             .await
             .map_err(Error::store("look up a recipient's domain"))?;
         let mut local = Vec::new();
@@ -178,7 +178,7 @@ impl Session {
         });
         for name in ours {
             let domain = store
-                .domain(name)
+                .domain_policy(name)
                 .await
                 .map_err(Error::store("look up our own domain"))?;
             if domain.is_some_and(|d| d.active) {
@@ -214,12 +214,24 @@ impl Session {
         };
         let domain_name = address.rsplit_once('@').map_or("", |(_, d)| d);
         let domain = store
-            .domain(domain_name)
+            .domain_policy(domain_name)
             .await
             .map_err(Error::store("look up a recipient domain's quota"))?;
+        // The domain's usage is summed over its mailboxes only when it has
+        // a quota to hold it against.
+        let domain_limit = match domain {
+            Some(domain) if domain.quota_bytes > 0 => {
+                let used = store
+                    .domain_used_bytes(domain.id)
+                    .await
+                    .map_err(Error::store("sum a recipient domain's usage"))?;
+                Some((domain.quota_bytes, used))
+            }
+            _ => None,
+        };
         let limits = [
             Some((account.quota_bytes, account.used_bytes)),
-            domain.map(|d| (d.quota_bytes, d.used_bytes)),
+            domain_limit,
         ];
         for (quota, used) in limits.into_iter().flatten() {
             let (quota, used) = (quota.max(0) as u64, used.max(0) as u64);
