@@ -226,10 +226,17 @@ impl Store {
             })
             .connect_with(options.clone())
             .await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
+        let mut migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        // Nodes are upgraded one at a time: a node of the previous release
+        // must still start once a newer one has added its migrations, which
+        // only ever add to the schema (see the README's "Upgrades"). Several
+        // nodes starting at once take turns through an advisory lock on
+        // PostgreSQL, so each migration runs once.
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         let changes = match backend {
             Backend::Sqlite => changes::Hub::local(),
             Backend::Postgres => changes::Hub::postgres(&url).await?,
