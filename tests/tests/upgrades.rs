@@ -77,11 +77,11 @@ async fn a_node_of_the_previous_release_starts_on_a_newer_schema(config: &TestCo
     .bind(vec![0u8; 48])
     .execute(db)
     .await
-    .unwrap();
+    .expect("record a newer migration");
     sqlx::query("ALTER TABLE domains ADD COLUMN newer_setting BIGINT NOT NULL DEFAULT 0")
         .execute(db)
         .await
-        .unwrap();
+        .expect("add a newer column");
     store.close().await;
 
     let mut server = Server::start(config).await;
