@@ -5,7 +5,9 @@
 //! folders: INBOX, Sent, Drafts, Trash, Junk, Archive); the bench then
 //! opens the store itself and stores every user's INBOX through
 //! `Store::append` from many concurrent tasks, which group-commits them
-//! and parses each message once, as for delivered mail.
+//! and parses each message once, as for delivered mail. On PostgreSQL it
+//! then vacuums and checkpoints, as autovacuum and time would have done to
+//! the folders of a running installation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +17,7 @@ use postino_common::store::{AppendTarget, Flags, NewMessage, Store};
 use postino_tests::bench;
 use postino_tests::corpus::{self, LABELS};
 use postino_tests::{Backend, Server, TestConfig};
+use sqlx::Connection;
 use tokio::task::JoinSet;
 
 use crate::load::{self, Measured, Target};
@@ -78,6 +81,16 @@ pub async fn prepare(backend: Backend, domain: &str, users: usize, messages: usi
     fill(&store, &inboxes, messages, domain).await;
     let filled_in = started.elapsed();
     store.close().await;
+    if backend == Backend::Postgres {
+        // A mailbox opened in use was vacuumed long after its messages came.
+        let url = config.database_url();
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("connect to the filled store");
+        bench::settle(&mut conn)
+            .await
+            .expect("VACUUM and CHECKPOINT the filled store");
+    }
     Prepared {
         config,
         users: addresses,

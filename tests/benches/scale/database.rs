@@ -97,19 +97,6 @@ pub async fn loaded(conn: &mut PgConnection) -> sqlx::Result<Option<usize>> {
     Ok((count == max.unwrap_or(0)).then_some(count as usize))
 }
 
-/// Makes the planner's statistics and the visibility map current after a
-/// load, as autovacuum would in time, then writes the load's pages out
-/// with a checkpoint: otherwise the checkpoint the load's WAL calls for
-/// runs while the probes do, and every commit they wait for (LOGIN notes
-/// the client, APPEND and delivery store) waits behind its writes.
-pub async fn settle(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::raw_sql("VACUUM (ANALYZE)")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::raw_sql("CHECKPOINT").execute(conn).await?;
-    Ok(())
-}
-
 /// One server's connections, by its `application_name`.
 #[derive(Debug, Clone, Default)]
 pub struct Connections {

@@ -230,7 +230,7 @@ async fn run(settings: &Settings) -> Result<(), String> {
             fill::grow(&mut conn, &layout, have, mailboxes, &passwords, now())
                 .await
                 .map_err(failed("loading failed"))?;
-            database::settle(&mut conn)
+            bench::settle(&mut conn)
                 .await
                 .map_err(failed("VACUUM or CHECKPOINT failed"))?;
             let seconds = started.elapsed().as_secs_f64();
