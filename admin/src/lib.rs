@@ -10,6 +10,7 @@ pub mod fuzzing;
 mod http;
 mod leased;
 mod ops;
+mod reload;
 mod serve;
 
 pub use cli::{Args, run};

@@ -1,5 +1,6 @@
 //! `postino serve`: binds every enabled listener, opens the store, starts
-//! the services, and shuts them down cleanly on SIGTERM or Ctrl-C.
+//! the services, reloads the TLS certificate on SIGHUP, and shuts them
+//! down cleanly on SIGTERM or Ctrl-C.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use anyhow::{Context, bail};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use postino_common::listener::ConnectionLimits;
 use postino_common::store::{EXPUNGED_KEPT_FOR, Store, now};
-use postino_common::tls::{CertificateSource, server_config};
+use postino_common::tls::{CertificateSource, ServerTls};
 use postino_config::{ClamdAddress, Config, OnFailure};
 use postino_smtp::authres::Verifier;
 use postino_smtp::dnsbl::Blocklists;
@@ -21,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{blob_collector, expiry, http, ops};
+use crate::{blob_collector, expiry, http, ops, reload};
 
 /// How long sessions get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -80,9 +81,11 @@ fn raise_open_files_limit() {
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     raise_open_files_limit();
-    // Listen for stop signals before anything starts, so that a SIGTERM sent
-    // while the server is still starting stops it instead of killing it.
+    // Listen for signals before anything starts, so that a SIGTERM or SIGHUP
+    // sent while the server is still starting is handled instead of killing
+    // it.
     let mut stop = StopSignals::listen()?;
+    let hangups = reload::Hangups::listen()?;
     let recorder = install_metrics_recorder()?;
     let (smtp, imap, admin) = (&config.smtp, &config.imap, &config.admin);
     // Bind everything first, so that a taken port stops the start at once.
@@ -118,12 +121,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let store = ops::open_store(&config).await?;
     tracing::info!(backend = ?config.store.backend, data_dir = %config.data_dir.display(), "store open");
-    let tls = server_config(&CertificateSource {
+    let server_tls = ServerTls::load(&CertificateSource {
         files: config.tls.cert.as_deref().zip(config.tls.key.as_deref()),
         data_dir: &config.data_dir,
         hostname: &config.hostname,
     })
     .context("cannot set up TLS")?;
+    let tls = server_tls.config();
     // One authenticator for every service, so that the argon2 concurrency
     // limit, its memory and the cache of verified passwords are the
     // configured ones, not one set per service.
@@ -252,6 +256,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    reload::spawn(hangups, server_tls, shutdown.clone(), &tracker);
     tracing::info!(hostname = %config.hostname, blobs = store.blobs().target().name(), "postino is running");
 
     stop.wait().await;

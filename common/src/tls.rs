@@ -1,14 +1,21 @@
 //! TLS server set-up: the configured certificate, or a self-signed one
 //! generated into the data directory on first start, valid for a year and
-//! generated again at a start within 30 days of its end.
+//! generated again at a start (or a reload) within 30 days of its end.
+//!
+//! Every listener shares one rustls configuration whose certificate
+//! [`ServerTls::reload`] replaces: handshakes after a reload present the new
+//! pair, sessions already open keep the one they started with.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 
@@ -36,7 +43,14 @@ pub enum TlsError {
     },
     #[error("cannot generate a self-signed certificate")]
     Generate(#[from] rcgen::Error),
-    #[error("unusable certificate or key")]
+    #[error("{cert} and {key} are not a usable certificate and key")]
+    Unusable {
+        cert: PathBuf,
+        key: PathBuf,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("no usable TLS protocol version")]
     Rustls(#[from] rustls::Error),
 }
 
@@ -50,27 +64,112 @@ pub struct CertificateSource<'a> {
     pub hostname: &'a str,
 }
 
-/// The server-side TLS configuration every listener shares.
-pub fn server_config(source: &CertificateSource<'_>) -> Result<Arc<ServerConfig>, TlsError> {
-    let (cert_path, key_path) = match source.files {
-        Some((cert, key)) => (cert.to_path_buf(), key.to_path_buf()),
-        None => self_signed(source.data_dir, source.hostname)?,
-    };
-    let read_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TlsError::Read { path, source }
-    };
-    let chain = CertificateDer::pem_file_iter(&cert_path)
-        .map_err(read_err(&cert_path))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(read_err(&cert_path))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(read_err(&key_path))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
-    Ok(Arc::new(config))
+/// The server-side TLS set-up every listener shares.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    config: Arc<ServerConfig>,
+    certificate: Arc<CurrentCertificate>,
+}
+
+impl ServerTls {
+    /// Loads the pair `source` names (generating a self-signed one if
+    /// needed) and builds the configuration that presents it.
+    pub fn load(source: &CertificateSource<'_>) -> Result<Self, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let source = OwnedSource {
+            files: source
+                .files
+                .map(|(cert, key)| (cert.to_path_buf(), key.to_path_buf())),
+            data_dir: source.data_dir.to_path_buf(),
+            hostname: source.hostname.to_owned(),
+        };
+        let (key, _) = source.read(&provider)?;
+        let certificate = Arc::new(CurrentCertificate {
+            source,
+            provider: provider.clone(),
+            current: RwLock::new(Arc::new(key)),
+        });
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_cert_resolver(certificate.clone());
+        Ok(Self {
+            config: Arc::new(config),
+            certificate,
+        })
+    }
+
+    /// The rustls configuration, for the listeners' acceptors.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.config.clone()
+    }
+
+    /// Reads the certificate and key again (a self-signed pair is generated
+    /// again if near its end) and presents them from the next handshake on.
+    /// Returns the certificate file read. On error the current pair stays.
+    pub fn reload(&self) -> Result<PathBuf, TlsError> {
+        let certificate = &self.certificate;
+        let (key, cert_path) = certificate.source.read(&certificate.provider)?;
+        *certificate
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
+        Ok(cert_path)
+    }
+}
+
+/// [`CertificateSource`], kept for reloads.
+#[derive(Debug)]
+struct OwnedSource {
+    files: Option<(PathBuf, PathBuf)>,
+    data_dir: PathBuf,
+    hostname: String,
+}
+
+impl OwnedSource {
+    /// The pair as rustls presents it, and the certificate file it came from.
+    fn read(&self, provider: &CryptoProvider) -> Result<(CertifiedKey, PathBuf), TlsError> {
+        let (cert_path, key_path) = match &self.files {
+            Some((cert, key)) => (cert.clone(), key.clone()),
+            None => self_signed(&self.data_dir, &self.hostname)?,
+        };
+        let read_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| TlsError::Read { path, source }
+        };
+        let chain = CertificateDer::pem_file_iter(&cert_path)
+            .map_err(read_err(&cert_path))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_err(&cert_path))?;
+        let key = PrivateKeyDer::from_pem_file(&key_path).map_err(read_err(&key_path))?;
+        // Checks that the key is the certificate's, and that there is one.
+        let key =
+            CertifiedKey::from_der(chain, key, provider).map_err(|source| TlsError::Unusable {
+                cert: cert_path.clone(),
+                key: key_path.clone(),
+                source,
+            })?;
+        Ok((key, cert_path))
+    }
+}
+
+/// The pair presented now: every handshake asks for it, a reload replaces it.
+#[derive(Debug)]
+struct CurrentCertificate {
+    source: OwnedSource,
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for CurrentCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
 }
 
 /// The self-signed pair under `data_dir/tls`, generated if missing, near
@@ -186,9 +285,9 @@ mod tests {
             data_dir: dir.path(),
             hostname: "mail.example.it",
         };
-        server_config(&source).unwrap();
+        ServerTls::load(&source).unwrap();
         let first = std::fs::read(dir.path().join("tls/cert.pem")).unwrap();
-        server_config(&source).unwrap();
+        ServerTls::load(&source).unwrap();
         let second = std::fs::read(dir.path().join("tls/cert.pem")).unwrap();
         assert_eq!(first, second, "the certificate must be kept across starts");
         let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -212,7 +311,10 @@ mod tests {
             data_dir: dir.path(),
             hostname: "mail.example.it",
         };
-        assert!(matches!(server_config(&source), Err(TlsError::Read { .. })));
+        assert!(matches!(
+            ServerTls::load(&source),
+            Err(TlsError::Read { .. })
+        ));
     }
 
     fn generated_validity(dir: &Path) -> (OffsetDateTime, OffsetDateTime) {
@@ -228,7 +330,7 @@ mod tests {
             hostname: "mail.example.it",
         };
         let before = OffsetDateTime::now_utc();
-        server_config(&source).unwrap();
+        ServerTls::load(&source).unwrap();
         let after = OffsetDateTime::now_utc();
         let (from, until) = generated_validity(dir.path());
         // The certificate stores whole seconds.
@@ -259,7 +361,7 @@ mod tests {
                 data_dir: dir.path(),
                 hostname: "mail.example.it",
             };
-            server_config(&source).unwrap();
+            ServerTls::load(&source).unwrap();
             let (_, renewed) = generated_validity(dir.path());
             assert!(
                 renewed > now + VALIDITY - Duration::days(1),
@@ -287,7 +389,65 @@ mod tests {
             data_dir: dir.path(),
             hostname: "mail.example.it",
         };
-        server_config(&source).unwrap();
+        ServerTls::load(&source).unwrap();
         assert_eq!(std::fs::read(&cert).unwrap(), given);
+    }
+
+    /// The leaf certificate the next handshake presents.
+    fn presented(tls: &ServerTls) -> Vec<u8> {
+        let current = tls.certificate.current.read().unwrap().clone();
+        current.cert[0].to_vec()
+    }
+
+    fn leaf(path: &Path) -> Vec<u8> {
+        CertificateDer::pem_file_iter(path)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .to_vec()
+    }
+
+    fn install(from: &Path, to: &Path) {
+        for name in ["cert.pem", "key.pem"] {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_reload_presents_the_new_pair_and_a_bad_one_keeps_the_current() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let now = OffsetDateTime::now_utc();
+        let (a, b, live) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("live"),
+        );
+        generate(&a, "a.example.it", now - BACKDATED, now + VALIDITY).unwrap();
+        generate(&b, "b.example.it", now - BACKDATED, now + VALIDITY).unwrap();
+        std::fs::create_dir(&live).unwrap();
+        install(&a, &live);
+        let (cert, key) = (live.join("cert.pem"), live.join("key.pem"));
+        let tls = ServerTls::load(&CertificateSource {
+            files: Some((&cert, &key)),
+            data_dir: dir.path(),
+            hostname: "a.example.it",
+        })
+        .unwrap();
+        assert_eq!(presented(&tls), leaf(&a.join("cert.pem")));
+
+        install(&b, &live);
+        assert_eq!(tls.reload().unwrap(), cert);
+        assert_eq!(presented(&tls), leaf(&b.join("cert.pem")));
+
+        // A key that is not the certificate's, then no certificate at all.
+        std::fs::copy(a.join("key.pem"), &key).unwrap();
+        assert!(matches!(tls.reload(), Err(TlsError::Unusable { .. })));
+        install(&b, &live);
+        std::fs::write(&cert, "").unwrap();
+        assert!(matches!(tls.reload(), Err(TlsError::Unusable { .. })));
+        std::fs::remove_file(&cert).unwrap();
+        assert!(matches!(tls.reload(), Err(TlsError::Read { .. })));
+        assert_eq!(presented(&tls), leaf(&b.join("cert.pem")));
     }
 }

@@ -202,8 +202,9 @@ pub struct AdminConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsConfig {
-    /// PEM certificate chain, leaf first; must be readable at start; relative
-    /// to the configuration file's directory. Default: none.
+    /// PEM certificate chain, leaf first; must be readable at start, and is
+    /// read again on SIGHUP; relative to the configuration file's
+    /// directory. Default: none.
     pub cert: Option<PathBuf>,
     /// PEM private key of `cert`; must be readable at start; relative to the
     /// configuration file's directory. Default: none.

@@ -12,7 +12,7 @@ use postino_common::listener::ConnectionLimits;
 use postino_common::store::testing::TestStore;
 use postino_common::store::{NewAccount, NewDomain};
 use postino_common::stream::Stream;
-use postino_common::tls::{CertificateSource, server_config};
+use postino_common::tls::{CertificateSource, ServerTls};
 use postino_smtp::authres::Verifier;
 use postino_smtp::dnsbl::Blocklists;
 use postino_smtp::{ListenerKind, Timeouts};
@@ -204,7 +204,11 @@ fn acceptor() -> TlsAcceptor {
                 data_dir: dir.path(),
                 hostname: HOSTNAME,
             };
-            TlsAcceptor::from(server_config(&source).expect("TLS configuration"))
+            TlsAcceptor::from(
+                ServerTls::load(&source)
+                    .expect("TLS configuration")
+                    .config(),
+            )
         })
         .clone()
 }
