@@ -17,6 +17,7 @@ mod dns;
 mod duration;
 mod error;
 mod locate;
+mod log;
 mod password;
 mod schema;
 mod size;
@@ -30,6 +31,7 @@ pub use crate::delivery::{DeliveryConfig, HostPort};
 pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
+pub use crate::log::{LogConfig, LogFormat};
 pub use crate::password::Password;
 pub use crate::schema::{
     AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,

@@ -17,6 +17,7 @@ use crate::blobs::BlobsConfig;
 use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
+use crate::log::LogConfig;
 use crate::size::ByteSize;
 
 /// The whole `postino.toml`.
@@ -50,6 +51,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `[antispam]`: content scanning on the MX.
     pub antispam: AntispamConfig,
+    /// `[log]`: the shape of the log lines.
+    pub log: LogConfig,
 }
 
 /// Which database holds the store.
@@ -280,6 +283,7 @@ impl Config {
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
             antispam: AntispamConfig::default(),
+            log: LogConfig::default(),
         }
     }
 
@@ -305,6 +309,7 @@ impl Default for Config {
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
             antispam: AntispamConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }

@@ -537,9 +537,20 @@ impl Server {
     /// Starts `postino ARGS` in `cwd`, logging to `cwd/serve.log`, and waits
     /// until each of `listeners` accepts connections.
     pub async fn spawn(cwd: &Path, args: &[&str], listeners: &[SocketAddr]) -> Server {
+        Server::spawn_with_env(cwd, args, listeners, &[]).await
+    }
+
+    /// [`Server::spawn`] with variables `env` added to its environment.
+    pub async fn spawn_with_env(
+        cwd: &Path,
+        args: &[&str],
+        listeners: &[SocketAddr],
+        env: &[(&str, &str)],
+    ) -> Server {
         let log = cwd.join("serve.log");
         let file = File::create(&log).expect("create the server log");
         let child = postino_command(cwd)
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("share the server log"))

@@ -1,17 +1,51 @@
-//! The process's log: to standard error, filtered by `POSTINO_LOG`.
+//! The process's log: to standard error, filtered by `POSTINO_LOG`, as
+//! text or JSON lines (`[log] format`). Under systemd standard error is
+//! the journal, which stamps each line itself: text lines then go without
+//! a time or colours.
+
+use std::io::IsTerminal;
+
+use postino_config::LogFormat;
 
 /// rustls warns of every client that sends an IP address or a malformed
 /// name as its TLS server name, as clients set up with the server's address
 /// do: noise, unless debugging.
 const QUIET_SNI: &str = "rustls::msgs::handshake=error";
 
-pub fn init(serving: bool) {
+pub fn init(serving: bool, format: LogFormat) {
     let wanted = std::env::var("POSTINO_LOG").ok();
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(log_filter(wanted.as_deref(), serving))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => log.json().with_ansi(false).init(),
+        LogFormat::Text if stderr_is_journal() => log.without_time().with_ansi(false).init(),
+        LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+/// Whether standard error is a stream to the journal: systemd names it in
+/// `JOURNAL_STREAM` as `device:inode`. A child whose standard error was
+/// redirected inherits the variable but not the stream, hence the check.
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stderr) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(stderr)
+        .metadata()
+        .is_ok_and(|stat| names_stream(&stream.to_string_lossy(), stat.dev(), stat.ino()))
+}
+
+/// Whether `JOURNAL_STREAM`'s value names the file `device`, `inode`.
+fn names_stream(value: &str, device: u64, inode: u64) -> bool {
+    value
+        .split_once(':')
+        .is_some_and(|(dev, ino)| dev.parse() == Ok(device) && ino.parse() == Ok(inode))
 }
 
 /// The log filter: `POSTINO_LOG` if set and valid, else `info` when
@@ -50,5 +84,13 @@ mod tests {
             let filter = log_filter(wanted, true).to_string();
             assert_eq!(filter.contains(QUIET_SNI), quiet, "{wanted:?}: {filter}");
         }
+    }
+
+    #[test]
+    fn journal_stream_names_a_device_and_inode() {
+        assert!(names_stream("64769:123456", 64769, 123456));
+        assert!(!names_stream("64769:123456", 64769, 123457));
+        assert!(!names_stream("64769", 64769, 123456));
+        assert!(!names_stream("", 0, 0));
     }
 }

@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = load_config(args.config.as_deref())?;
-    logging::init(matches!(args.command, Command::Serve));
+    logging::init(matches!(args.command, Command::Serve), config.log.format);
     if let Command::Serve = args.command {
         if args.config.is_none() {
             tracing::info!(
