@@ -4,6 +4,7 @@
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,17 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// How often the metrics recorder is tidied up (see [`keep_metrics_tidy`]).
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
-/// Binds one configured listener, with an error an operator can act on.
+/// A configuration key as an operator finds it: `FILE: KEY`, or the bare
+/// key for the embedded default, which has no file.
+fn setting(origin: Option<&Path>, key: &str) -> String {
+    match origin {
+        Some(file) => format!("{}: {key}", file.display()),
+        None => key.to_owned(),
+    }
+}
+
+/// Binds one configured listener, with an error an operator can act on;
+/// `key` is [`setting`]'s.
 async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
     match TcpListener::bind(addr).await {
         Ok(listener) => Ok(listener),
@@ -46,6 +57,7 @@ async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 async fn bind_all(
+    origin: Option<&Path>,
     key: &str,
     addrs: &[SocketAddr],
     enabled: bool,
@@ -53,7 +65,7 @@ async fn bind_all(
     let mut listeners = Vec::new();
     if enabled {
         for &addr in addrs {
-            listeners.push(bind(key, addr).await?);
+            listeners.push(bind(&setting(origin, key), addr).await?);
         }
     }
     Ok(listeners)
@@ -79,7 +91,9 @@ fn raise_open_files_limit() {
     }
 }
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// Runs the services of `config`, read from `origin` (`None`: the embedded
+/// default), until SIGTERM or SIGINT.
+pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
     raise_open_files_limit();
     // Listen for signals before anything starts, so that a SIGTERM or SIGHUP
     // sent while the server is still starting is handled instead of killing
@@ -89,22 +103,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let recorder = install_metrics_recorder()?;
     let (smtp, imap, admin) = (&config.smtp, &config.imap, &config.admin);
     // Bind everything first, so that a taken port stops the start at once.
-    let mx = bind_all("smtp.listen_mx", &smtp.listen_mx, smtp.enabled).await?;
+    let mx = bind_all(origin, "smtp.listen_mx", &smtp.listen_mx, smtp.enabled).await?;
     let submission = bind_all(
+        origin,
         "smtp.listen_submission",
         &smtp.listen_submission,
         smtp.enabled,
     )
     .await?;
     let submissions = bind_all(
+        origin,
         "smtp.listen_submissions",
         &smtp.listen_submissions,
         smtp.enabled,
     )
     .await?;
-    let imap_plain = bind_all("imap.listen", &imap.listen, imap.enabled).await?;
-    let imap_tls = bind_all("imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
-    let http = bind_all("admin.listen", &admin.listen, admin.enabled).await?;
+    let imap_plain = bind_all(origin, "imap.listen", &imap.listen, imap.enabled).await?;
+    let imap_tls = bind_all(origin, "imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
+    let http = bind_all(origin, "admin.listen", &admin.listen, admin.enabled).await?;
     let all = [
         ("smtp.listen_mx", &mx),
         ("smtp.listen_submission", &submission),
@@ -257,7 +273,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &tracker,
     );
     reload::spawn(hangups, server_tls, shutdown.clone(), &tracker);
-    tracing::info!(hostname = %config.hostname, blobs = store.blobs().target().name(), "postino is running");
+    let file = origin.map_or_else(|| "none".to_owned(), |path| path.display().to_string());
+    tracing::info!(hostname = %config.hostname, blobs = store.blobs().target().name(), config = %file, "postino is running");
 
     stop.wait().await;
     tracing::info!("shutting down");

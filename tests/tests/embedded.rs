@@ -1,6 +1,7 @@
-//! `postino serve` with no configuration at all runs on the embedded
-//! default: data in `./postino-data`, SQLite, a self-signed certificate
-//! generated on first start, every listener on a fixed loopback port.
+//! `postino serve` with no configuration at all (no `--config`, no
+//! `/etc/postino/postino.toml`) runs on the embedded default: data in
+//! `./postino-data`, SQLite, a self-signed certificate generated on first
+//! start, every listener on a fixed loopback port.
 //!
 //! The ports are fixed, so this is the only test that uses them.
 
@@ -29,6 +30,13 @@ async fn serve_without_a_config_runs_the_embedded_default() {
                 panic!("embedded-default port {port} is not free on 127.0.0.1: {err}");
             }
         }
+        // Without --config, an installed package's file comes first.
+        let system = std::path::Path::new("/etc/postino/postino.toml");
+        assert!(
+            !system.exists(),
+            "{} exists: postino reads it instead of running on the embedded default",
+            system.display()
+        );
         let cwd = TempDir::new().unwrap();
         let mut server =
             Server::spawn(cwd.path(), &["serve"], &[loopback(SMTP), loopback(IMAP)]).await;

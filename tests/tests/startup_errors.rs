@@ -1,7 +1,7 @@
 //! Configurations that cannot run: `postino serve` on a port that is taken,
 //! and `postino check-config` on files with bad values. Each must stop with
-//! one error line that names the configuration key (and the line of the
-//! file), and a good file must pass.
+//! one error line that names the file and the configuration key (and the
+//! line, when the key is in the file), and a good file must pass.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
@@ -30,9 +30,10 @@ async fn serve_on_a_taken_port_names_the_key() {
                 started.elapsed()
             );
             let error = out.refused();
+            let at = format!("postino: {}: {key}: ", config.path.display());
             assert!(
-                error.starts_with(&format!("postino: {key}: ")),
-                "error does not name {key}: {error}"
+                error.starts_with(&at),
+                "error does not name the file and {key}: {error}"
             );
             assert!(error.contains(&addr.to_string()), "{error}");
             assert!(error.contains("already in use"), "{error}");

@@ -34,8 +34,9 @@ use crate::serve;
 #[derive(Debug, Parser)]
 #[command(name = "postino", version, about)]
 pub struct Args {
-    /// The configuration file. Without one, Postino runs on its embedded
-    /// default: data in ./postino-data, every listener on loopback.
+    /// The configuration file. Default: /etc/postino/postino.toml if it
+    /// exists (as the Debian package installs it); else Postino runs on its
+    /// embedded default: data in ./postino-data, every listener on loopback.
     #[arg(
         long,
         short,
@@ -54,7 +55,8 @@ enum Command {
     Serve,
     /// Check a configuration file without starting anything.
     CheckConfig {
-        /// The file to check (default: --config).
+        /// The file to check (default: --config, else
+        /// /etc/postino/postino.toml).
         file: Option<PathBuf>,
     },
     /// Manage hosted domains.
@@ -99,12 +101,18 @@ enum Command {
     Blobs(blobs::BlobsCommand),
 }
 
+/// The configuration file of a Debian installation (`dist/debian`), read
+/// when no other is named and it exists.
+const SYSTEM_CONFIG: &str = "/etc/postino/postino.toml";
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Command::CheckConfig { file } = &args.command {
-        let Some(path) = file.as_deref().or(args.config.as_deref()) else {
-            anyhow::bail!("check-config needs a file: postino check-config FILE");
+        let Some(path) = file.clone().or_else(|| config_file(args.config.clone())) else {
+            anyhow::bail!(
+                "check-config needs a file: postino check-config FILE (there is no {SYSTEM_CONFIG})"
+            );
         };
-        let checked = postino_config::load(path)?;
+        let checked = postino_config::load(&path)?;
         println!(
             "{}: ok (store: {:?}, data_dir: {})",
             path.display(),
@@ -113,15 +121,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let config = load_config(args.config.as_deref())?;
+    let file = config_file(args.config);
+    let config = match &file {
+        Some(path) => postino_config::load(path)?,
+        None => Config::embedded(),
+    };
     logging::init(matches!(args.command, Command::Serve), config.log.format);
     if let Command::Serve = args.command {
-        if args.config.is_none() {
+        if file.is_none() {
             tracing::info!(
                 "no configuration file: running on the embedded default (data in ./postino-data)"
             );
         }
-        return serve::run(config).await;
+        return serve::run(config, file.as_deref()).await;
     }
     let store = ops::open_store(&config).await?;
     let ops = Ops::new(
@@ -134,11 +146,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     result
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    match path {
-        Some(path) => Ok(postino_config::load(path)?),
-        None => Ok(Config::embedded()),
-    }
+/// The file named by `--config` (or `POSTINO_CONFIG`), else
+/// [`SYSTEM_CONFIG`] if it exists; `None` means the embedded default.
+fn config_file(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        let system = Path::new(SYSTEM_CONFIG);
+        system.exists().then(|| system.to_path_buf())
+    })
 }
 
 async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<()> {
