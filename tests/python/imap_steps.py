@@ -7,8 +7,8 @@ gives {"error": class name, "text": ...} and the run goes on, so a test sees
 every refusal. Each step names its connection with "session" (default "a"),
 so one run can interleave several concurrent sessions. Steps:
 
-  {"op": "connect", "port": N, "tls": "none" | "implicit"}
-      -> {"welcome", "capabilities"}
+  {"op": "connect", "port": N, "tls": "none" | "implicit", "host": IP}
+      -> {"welcome", "capabilities"}; the host is 127.0.0.1 unless given
   {"op": "starttls"}  -> {"typ", "capabilities"}: those after the handshake
   {"op": "call", "method": NAME, "args": [...]}
       runs IMAP4.NAME(*args) -> {"typ", "data", "untagged"}. imaplib quotes
@@ -70,12 +70,11 @@ def untagged(imap):
 
 def connect(step):
     port, tls = step["port"], step.get("tls", "none")
+    host = step.get("host", "127.0.0.1")
     if tls == "implicit":
-        imap = imaplib.IMAP4_SSL(
-            "127.0.0.1", port, ssl_context=context(), timeout=TIMEOUT
-        )
+        imap = imaplib.IMAP4_SSL(host, port, ssl_context=context(), timeout=TIMEOUT)
     else:
-        imap = imaplib.IMAP4("127.0.0.1", port, timeout=TIMEOUT)
+        imap = imaplib.IMAP4(host, port, timeout=TIMEOUT)
     result = {"welcome": plain(imap.welcome), "capabilities": list(imap.capabilities)}
     imap.untagged_responses.clear()
     return imap, result

@@ -6,9 +6,11 @@ printed as one JSON list on standard output, in order. A step that raises
 gives {"error": ...} and the conversation goes on, so a test sees every
 refusal. Steps:
 
-  {"op": "connect", "port": N, "tls": "none" | "starttls" | "implicit"}
+  {"op": "connect", "port": N, "tls": "none" | "starttls" | "implicit",
+   "host": IP}
       -> {"code", "features"}: the EHLO reply, after TLS when there is TLS;
          with "starttls" also "features_before_tls" and "starttls_code".
+         The host is 127.0.0.1 unless given.
   {"op": "ehlo"}                     -> {"code", "features"}
   {"op": "login", "user", "password", "mechanism": "PLAIN" | "LOGIN"}
   {"op": "mail", "from", "options": [...]}
@@ -52,10 +54,11 @@ def features(smtp):
 
 def connect(step):
     port, tls = step["port"], step.get("tls", "none")
+    host = step.get("host", "127.0.0.1")
     if tls == "implicit":
-        smtp = smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT, context=context())
+        smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context())
     else:
-        smtp = smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT)
+        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
     code, _ = smtp.ehlo("client.example")
     result = {"code": code, "features": features(smtp)}
     if tls == "starttls":

@@ -1,7 +1,8 @@
 //! Configurations that cannot run: `postino serve` on a port that is taken,
 //! and `postino check-config` on files with bad values. Each must stop with
 //! one error line that names the file and the configuration key (and the
-//! line, when the key is in the file), and a good file must pass.
+//! line, when the key is in the file), and a good file must pass: the
+//! example and the one the Debian package installs among them.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
@@ -134,8 +135,10 @@ async fn check_config_names_the_key_and_line_of_a_bad_value() {
 async fn check_config_accepts_good_files() {
     within(TEST_LIMIT, async {
         let config = TestConfig::new(Backend::Sqlite).await;
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/postino.example.toml");
-        for file in [config.path.as_path(), example.as_path()] {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let example = workspace.join("config/postino.example.toml");
+        let packaged = workspace.join("dist/debian/postino.toml");
+        for file in [config.path.as_path(), example.as_path(), packaged.as_path()] {
             let out = check_config(config.dir(), file).await;
             assert!(out.ok().contains(": ok"), "{out:#?}");
             assert!(out.stderr.is_empty(), "{out:#?}");
