@@ -1,8 +1,9 @@
 //! Rolling upgrades: nodes of one installation share a PostgreSQL store
 //! and are upgraded one at a time. Several nodes and management commands
 //! started together on an empty database apply each migration once and all
-//! come up; a node of the previous release still starts once a newer
-//! release has added migrations it does not know.
+//! come up (on SQLite, a server and the commands run beside it); a node
+//! of the previous release still starts once a newer release has added
+//! migrations it does not know.
 
 use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, on_both_backends, within};
 use sqlx::{Connection, PgConnection};
@@ -54,6 +55,29 @@ async fn nodes_and_commands_started_together_migrate_once() {
         assert_eq!(applied.len(), migrations(), "{applied:?}");
         assert!(applied.iter().all(|(_, success)| *success), "{applied:?}");
         let listed = first.cli(&["domain", "list", "--json"], None).await.json();
+        assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    })
+    .await;
+}
+
+/// On SQLite a server and commands started beside it on a new data
+/// directory take turns to migrate it.
+#[tokio::test]
+async fn a_server_and_commands_started_together_on_sqlite_migrate_once() {
+    within(TEST_LIMIT, async {
+        let config = TestConfig::new(Backend::Sqlite).await;
+        let (server, added_one, added_two, listed) = tokio::join!(
+            Server::start(&config),
+            config.cli(&["domain", "add", "uno.example.it"], None),
+            config.cli(&["domain", "add", "due.example.it"], None),
+            config.cli(&["domain", "list", "--json"], None),
+        );
+        for command in [added_one, added_two, listed] {
+            command.ok();
+        }
+        let log = server.log();
+        assert!(!log.contains("ERROR"), "the server logged an error:\n{log}");
+        let listed = config.cli(&["domain", "list", "--json"], None).await.json();
         assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
     })
     .await;

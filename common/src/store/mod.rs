@@ -234,9 +234,16 @@ impl Store {
         // must still start once a newer one has added its migrations, which
         // only ever add to the schema (see the README's "Upgrades"). Several
         // nodes starting at once take turns through an advisory lock on
-        // PostgreSQL, so each migration runs once.
+        // PostgreSQL, so each migration runs once; on SQLite, where sqlx
+        // takes no lock, processes (a server and a command started beside
+        // it) take turns through a lock on a file beside the database.
         migrator.set_ignore_missing(true);
+        let turn = match &database {
+            Some(path) => Some(migration_turn(path).await?),
+            None => None,
+        };
         migrator.run(&pool).await?;
+        drop(turn);
         let changes = match backend {
             Backend::Sqlite => changes::Hub::local(),
             Backend::Postgres => changes::Hub::postgres(&url).await?,
@@ -367,6 +374,24 @@ impl Store {
         }
         self.inner.pool.close().await;
     }
+}
+
+/// Waits for this process's turn to migrate the SQLite database at
+/// `path`: an exclusive lock on `path.migrating`, held until the returned
+/// file is dropped.
+async fn migration_turn(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".migrating");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(sqlx::Error::Io)?;
+    let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await;
+    Ok(locked
+        .map_err(|err| sqlx::Error::Io(std::io::Error::other(err)))?
+        .map_err(sqlx::Error::Io)?)
 }
 
 /// What every SQLite connection is opened with. WAL lets readers run beside
