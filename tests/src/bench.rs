@@ -105,6 +105,21 @@ pub fn warning_notes(run: &str, warnings: &[String], quoted: usize) -> Vec<Strin
     std::iter::once(count).chain(first).collect()
 }
 
+/// Makes PostgreSQL's planner statistics and visibility map current after
+/// a bulk load, as autovacuum would in time, then writes the load's pages
+/// out with a checkpoint. Otherwise what is measured is the load's
+/// aftermath: rows nobody has vacuumed are read from the table instead of
+/// from the index alone (a 10,000-message folder's UID list took 160 ms
+/// instead of 3), and the checkpoint the load's WAL calls for runs while
+/// the measured commits wait behind its writes.
+pub async fn settle(conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::raw_sql("VACUUM (ANALYZE)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::raw_sql("CHECKPOINT").execute(conn).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,19 +152,4 @@ mod tests {
         assert!(status_kib(std::process::id(), "VmRSS").is_some_and(|kib| kib > 0));
         assert_eq!(status_kib(std::process::id(), "NoSuchField"), None);
     }
-}
-
-/// Makes PostgreSQL's planner statistics and visibility map current after
-/// a bulk load, as autovacuum would in time, then writes the load's pages
-/// out with a checkpoint. Otherwise what is measured is the load's
-/// aftermath: rows nobody has vacuumed are read from the table instead of
-/// from the index alone (a 10,000-message folder's UID list took 160 ms
-/// instead of 3), and the checkpoint the load's WAL calls for runs while
-/// the measured commits wait behind its writes.
-pub async fn settle(conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
-    sqlx::raw_sql("VACUUM (ANALYZE)")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::raw_sql("CHECKPOINT").execute(conn).await?;
-    Ok(())
 }
