@@ -6,6 +6,7 @@ pub mod auth;
 pub mod blobs;
 pub mod dkim;
 pub mod listener;
+pub mod mailbox_name;
 pub mod metrics;
 pub mod mime;
 pub mod store;

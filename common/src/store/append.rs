@@ -84,6 +84,9 @@ pub struct AppendTarget {
     pub keywords: Keywords,
     /// INTERNALDATE, Unix seconds.
     pub internal_date: i64,
+    /// Where it was copied from, for a message moved in from another
+    /// server: recorded in the same commit (see [`Origin`]).
+    pub origin: Option<Origin>,
 }
 
 impl AppendTarget {
@@ -94,8 +97,20 @@ impl AppendTarget {
             flags: Flags::default(),
             keywords: Keywords::default(),
             internal_date: super::now(),
+            origin: None,
         }
     }
+}
+
+/// A message's place on the server it was copied from. A folder holds at
+/// most one message per origin: the commit that would store a second one
+/// fails, so two runs of a migration at once cannot duplicate either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The source folder's name, as the source spells it.
+    pub folder: String,
+    pub uidvalidity: i64,
+    pub uid: i64,
 }
 
 /// Where a message landed in one folder.
@@ -275,6 +290,69 @@ impl Store {
     /// body first, where bodies are kept, then its rows.
     pub async fn append(&self, message: NewMessage) -> Result<Outcome> {
         let started = Instant::now();
+        let (job, answer) = self.prepare(message).await?;
+        let location = job.location.clone();
+        self.inner
+            .appender
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        let outcome = answer.await.map_err(|_| StoreError::WriterGone)?;
+        crate::metrics::append_took(started.elapsed());
+        self.finish(location, outcome).await
+    }
+
+    /// Stores messages in one commit, in their order (so their UIDs in a
+    /// folder follow it), and returns each one's outcome once durable; if
+    /// the commit fails they are stored one by one, as batched appends are.
+    /// For bulk imports, which want their messages in order and need not
+    /// share commits with other writers; keep a call to a few hundred
+    /// messages and some megabytes, which are in memory at once.
+    pub async fn append_in_order(&self, messages: Vec<NewMessage>) -> Vec<Result<Outcome>> {
+        let prepared =
+            futures_util::future::join_all(messages.into_iter().map(|m| self.prepare(m))).await;
+        let mut jobs = Vec::with_capacity(prepared.len());
+        // Each message's answer, or why it never got as far as a job.
+        let mut answers = Vec::with_capacity(prepared.len());
+        for result in prepared {
+            match result {
+                Ok((job, answer)) => {
+                    answers.push(Ok((job.location.clone(), answer)));
+                    jobs.push(job);
+                }
+                Err(err) => answers.push(Err(err)),
+            }
+        }
+        if !jobs.is_empty() {
+            let store = self.clone();
+            // The jobs carry their own answers, which are read below.
+            let _ = self
+                .on_writer_thread(async move {
+                    store.write_batch(jobs).await;
+                    Ok(())
+                })
+                .await;
+        }
+        let mut outcomes = Vec::with_capacity(answers.len());
+        for answer in answers {
+            outcomes.push(match answer {
+                Ok((location, answer)) => match answer.await {
+                    Ok(outcome) => self.finish(location, outcome).await,
+                    Err(_) => Err(StoreError::WriterGone),
+                },
+                Err(err) => Err(err),
+            });
+        }
+        outcomes
+    }
+
+    /// Hashes and parses a message and writes its body where bodies are
+    /// kept: a job for the writer, and where its answer will come.
+    async fn prepare(
+        &self,
+        message: NewMessage,
+    ) -> Result<(Job, oneshot::Receiver<Result<Outcome>>)> {
         let hash = hex::encode(Sha256::digest(&message.raw));
         let stored_anywhere = !message.targets.is_empty() || message.outbound.is_some();
         let (described, location) = tokio::try_join!(
@@ -295,22 +373,18 @@ impl Store {
         let job = Job {
             message,
             hash,
-            location: location.clone(),
+            location,
             described,
             reply,
         };
-        self.inner
-            .appender
-            .jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
-        let outcome = answer.await.map_err(|_| StoreError::WriterGone)?;
-        crate::metrics::append_took(started.elapsed());
-        // The body of a refused message is deleted at once. After an error
-        // the commit may still have happened (a connection lost during
-        // it), so the body is left to the collector, which deletes it as
-        // an orphan if no row names it.
+        Ok((job, answer))
+    }
+
+    /// Passes on a job's outcome. The body of a refused message is deleted
+    /// at once. After an error the commit may still have happened (a
+    /// connection lost during it), so the body is left to the collector,
+    /// which deletes it as an orphan if no row names it.
+    async fn finish(&self, location: Option<String>, outcome: Result<Outcome>) -> Result<Outcome> {
         if let Some(location) = location.filter(|_| matches!(outcome, Ok(Err(_))))
             && let Err(err) = self.inner.blobs.delete(&location).await
         {
@@ -468,6 +542,9 @@ impl WriteTx {
             .bind(super::now())
             .execute(self.conn())
             .await?;
+            if let Some(origin) = &target.origin {
+                self.record_origin(folder_id, origin).await?;
+            }
             self.announce(Change {
                 account_id: r.account_id,
                 folder_id,

@@ -230,6 +230,24 @@ impl WriteTx {
         Ok(folder)
     }
 
+    /// Creates every missing level above `name` (`a` and `a/b` for
+    /// `a/b/c`), so that every level of a name exists (RFC 9051 §6.3.4).
+    pub async fn create_parents(&mut self, account_id: i64, name: &str) -> Result<()> {
+        let existing: Vec<String> = self
+            .folders(account_id)
+            .await?
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        for (at, _) in name.match_indices('/') {
+            let parent = &name[..at];
+            if !existing.iter().any(|n| n == parent) {
+                self.create_folder(account_id, parent, None).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Renames a folder and every folder below it (`name/...`). Renaming
     /// INBOX moves its messages into a new folder and leaves INBOX empty
     /// (RFC 9051 §6.3.6).

@@ -31,6 +31,7 @@ mod domains;
 mod expiry;
 mod flags;
 mod folders;
+mod imported;
 mod in_list;
 mod keywords;
 mod learning;
@@ -68,7 +69,8 @@ pub use admins::{Admin, AdminScope};
 pub use aliases::{Alias, Recipient};
 pub use api_tokens::ApiToken;
 pub use append::{
-    AppendTarget, Appended, NewMessage, Outbound, OutboundRecipient, Outcome, Refusal, Stored,
+    AppendTarget, Appended, NewMessage, Origin, Outbound, OutboundRecipient, Outcome, Refusal,
+    Stored,
 };
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use blob_upkeep::{BlobCheck, BlobProblem};

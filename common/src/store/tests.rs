@@ -33,6 +33,7 @@ store_tests!(
     a_domain_read_for_update_waits_for_its_transaction,
     api_tokens_find_their_admin_until_revoked,
     web_sessions_last_until_they_expire,
+    imported_messages_are_remembered_once_each,
 );
 
 async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
@@ -1555,4 +1556,56 @@ async fn closing_a_postgres_store_leaves_no_connection() {
     }
     assert_eq!(left, 0, "connections left open after close");
     testing::drop_postgres_database(&name).await;
+}
+
+/// A message copied from another server is recorded with its origin in the
+/// commit that stores it, and a second message with the same origin in the
+/// same folder is refused whole, so a migration can never store one twice.
+async fn imported_messages_are_remembered_once_each(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let folder = inbox(&store, &anna).await;
+    let from = |uid: i64| {
+        let mut message = message(100, &[folder.id]);
+        message.targets[0].origin = Some(Origin {
+            folder: "Posta inviata".to_string(),
+            uidvalidity: 77,
+            uid,
+        });
+        message
+    };
+    for uid in [3, 9] {
+        assert!(store.append(from(uid)).await.unwrap().is_ok());
+    }
+    assert!(store.append(from(9)).await.is_err());
+    let uids = store
+        .imported_uids(folder.id, "Posta inviata", 77)
+        .await
+        .unwrap();
+    assert_eq!(uids, [3, 9].into_iter().collect());
+    assert!(
+        store
+            .imported_uids(folder.id, "Posta inviata", 78)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .imported_validities(folder.id, "Posta inviata")
+            .await
+            .unwrap(),
+        [77]
+    );
+    // The refused copy left nothing behind: two messages, two charged.
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 2);
+    let used = store
+        .account(&anna.address)
+        .await
+        .unwrap()
+        .unwrap()
+        .used_bytes;
+    assert_eq!(used, 2 * 100);
 }

@@ -16,10 +16,12 @@ mod decode;
 mod encode;
 mod extended;
 mod framing;
-pub mod mailbox_name;
 mod render;
 mod response;
 mod searchres;
+
+/// Kept in `common`: the migration's IMAP client reads names in it too.
+pub use postino_common::mailbox_name;
 
 pub use decode::{
     BadAuthenticateData, DecodeError, Decoded, NotDone, decode_authenticate_data, decode_command,

@@ -46,6 +46,7 @@ impl Client<'_> {
             flags,
             keywords,
             internal_date: date.map_or_else(now, |d| d.as_ref().timestamp()),
+            origin: None,
         };
         let message = NewMessage::to_folders(Arc::from(raw), vec![target]);
         let stored = match store.append(message).await? {

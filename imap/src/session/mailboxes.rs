@@ -7,7 +7,7 @@
 //! nothing, as in Dovecot.
 
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
-use postino_common::store::{SpecialUse, StoreError, WriteTx};
+use postino_common::store::{SpecialUse, StoreError};
 
 use super::listing::{Selection, entries};
 use super::names::{from_client, list_mailbox_bytes, pattern_from_client, to_create};
@@ -16,23 +16,6 @@ use super::{Client, Outcome, State};
 use crate::proto::{
     Attribute, Code, Data, List, ListOptions, ListReturn, ListSelect, Options, Status,
 };
-
-/// Creates every missing level above `name` (`a` and `a/b` for `a/b/c`).
-async fn create_parents(tx: &mut WriteTx, account_id: i64, name: &str) -> Result<(), StoreError> {
-    let existing: Vec<String> = tx
-        .folders(account_id)
-        .await?
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
-    for (at, _) in name.match_indices('/') {
-        let parent = &name[..at];
-        if !existing.iter().any(|n| n == parent) {
-            tx.create_folder(account_id, parent, None).await?;
-        }
-    }
-    Ok(())
-}
 
 impl Client<'_> {
     pub(super) async fn create(
@@ -59,7 +42,7 @@ impl Client<'_> {
             _ => None,
         };
         let mut tx = self.ctx.store.begin().await?;
-        create_parents(&mut tx, account_id, &name).await?;
+        tx.create_parents(account_id, &name).await?;
         tx.create_folder(account_id, &name, special_use).await?;
         tx.commit().await?;
         Ok(Status::ok("CREATE completed"))
@@ -104,7 +87,7 @@ impl Client<'_> {
             }
             .into());
         }
-        create_parents(&mut tx, account_id, &to).await?;
+        tx.create_parents(account_id, &to).await?;
         tx.rename_folder(account_id, &from, &to).await?;
         tx.commit().await?;
         if let Some(view) = selected
