@@ -1,5 +1,6 @@
 //! Postino management: the CLI and its commands (`cli`, over the rules in
-//! `ops`), the admin HTTP service (`http`) and the `serve` launcher. The
+//! `ops`), the admin HTTP service (`http`), the `serve` launcher, and
+//! `migrate`, which moves mail in from other servers. The
 //! `postino` binary is a thin `main` over [`run`]; [`fuzzing`] opens the
 //! HTTP service's request parsers to the fuzz targets.
 
@@ -9,6 +10,7 @@ mod expiry;
 pub mod fuzzing;
 mod http;
 mod leased;
+mod migrate;
 mod ops;
 mod reload;
 mod serve;

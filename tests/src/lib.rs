@@ -21,6 +21,10 @@
 //!   content-scanning tests, through [`daemon`].
 //! - [`scrape`] reads the server's `/metrics`.
 //! - [`corpus`] writes synthetic office mail for the benches.
+//! - [`dovecot`] runs Debian's Dovecot on loopback with maildirs the caller
+//!   writes: beside Postino in the mixed-load bench, and as the server the
+//!   migration tests move mail from; [`migration`] fills it with their
+//!   corpus.
 //! - [`bench`] holds what the benches share: settings from the environment,
 //!   percentiles, a process's resident set.
 //!
@@ -221,12 +225,17 @@ pub async fn postino(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::from(postino_command(cwd));
     command.args(args);
     let shown = format!("postino {}", args.join(" "));
-    run_to_end(command, stdin.map(str::as_bytes), &shown).await
+    run_to_end(command, stdin.map(str::as_bytes), &shown, COMMAND_LIMIT).await
 }
 
-/// Runs `command` to completion within [`COMMAND_LIMIT`], with `stdin` as
-/// its input; `shown`, its command line, names it in a panic.
-async fn run_to_end(mut command: Command, stdin: Option<&[u8]>, shown: &str) -> Output {
+/// Runs `command` to completion within `limit`, with `stdin` as its
+/// input; `shown`, its command line, names it in a panic.
+async fn run_to_end(
+    mut command: Command,
+    stdin: Option<&[u8]>,
+    shown: &str,
+    limit: Duration,
+) -> Output {
     command
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -244,9 +253,9 @@ async fn run_to_end(mut command: Command, stdin: Option<&[u8]>, shown: &str) -> 
         // resulting broken pipe is not the caller's concern.
         input.write_all(bytes).await.ok();
     }
-    let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
+    let output = tokio::time::timeout(limit, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("`{shown}` did not finish within {COMMAND_LIMIT:?}"))
+        .unwrap_or_else(|_| panic!("`{shown}` did not finish within {limit:?}"))
         .unwrap_or_else(|err| panic!("wait for `{shown}`: {err}"));
     Output {
         status: output.status,
@@ -257,12 +266,37 @@ async fn run_to_end(mut command: Command, stdin: Option<&[u8]>, shown: &str) -> 
 
 /// Runs the management command `postino --config CONFIG ARGS`.
 pub async fn cli(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    cli_within(config, args, stdin, COMMAND_LIMIT).await
+}
+
+/// Runs `postino --config CONFIG ARGS` like [`cli`], for a command that
+/// may take longer than [`COMMAND_LIMIT`] (a migration), within `limit`.
+pub async fn cli_within(
+    config: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    limit: Duration,
+) -> Output {
+    let shown = format!("postino {}", args.join(" "));
+    run_to_end(
+        cli_command(config, args),
+        stdin.map(str::as_bytes),
+        &shown,
+        limit,
+    )
+    .await
+}
+
+/// The command `postino --config CONFIG ARGS`, not yet started: for a test
+/// that watches it run, or stops it midway.
+pub fn cli_command(config: &Path, args: &[&str]) -> Command {
     let config = config.to_str().expect("temporary paths are UTF-8");
     let cwd = Path::new(config)
         .parent()
         .expect("config file in a directory");
-    let all: Vec<&str> = ["--config", config].iter().chain(args).copied().collect();
-    postino(cwd, &all, stdin).await
+    let mut command = Command::from(postino_command(cwd));
+    command.arg("--config").arg(config).args(args);
+    command
 }
 
 /// Which database a [`TestConfig`] puts the store in.
@@ -805,7 +839,8 @@ impl SmtpReply {
 pub async fn run_program(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut command = Command::new(program);
     command.args(args);
-    run_to_end(command, stdin, &format!("{program} {}", args.join(" "))).await
+    let shown = format!("{program} {}", args.join(" "));
+    run_to_end(command, stdin, &shown, COMMAND_LIMIT).await
 }
 
 /// Runs each named `async fn(&TestConfig)` as two tests, `NAME::sqlite` and
@@ -843,9 +878,11 @@ pub mod clamd;
 pub mod corpus;
 pub mod daemon;
 pub mod dns;
+pub mod dovecot;
 pub mod http;
 pub mod imap;
 pub mod memory;
+pub mod migration;
 pub mod rspamd;
 pub mod s3;
 pub mod scrape;

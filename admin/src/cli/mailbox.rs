@@ -1,12 +1,16 @@
 //! `postino mailbox`: mailboxes, their passwords, quotas and state.
 
+use std::path::PathBuf;
+
 use clap::{ArgGroup, Subcommand};
 use postino_common::store::Account;
 use postino_config::ByteSize;
 
+use super::migrate::print_mailbox;
 use super::print::{ListFormat, print, print_list, quota_text, size_text};
 use super::sending::{SendingArgs, hits_table, sending_text};
 use super::{activation, read_password};
+use crate::migrate::{self, Format};
 use crate::ops::{MailboxChange, MailboxDetails, Ops};
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +76,29 @@ pub enum MailboxCommand {
     },
     /// Remove a mailbox with all its mail.
     Remove { address: String },
+    /// Import an mbox file (mboxrd or mboxo) into a folder of a mailbox,
+    /// with the flags of its Status, X-Status and X-Keywords fields.
+    Import {
+        address: String,
+        file: PathBuf,
+        /// The folder to import into (made if missing).
+        #[arg(long, value_name = "NAME", default_value = "INBOX")]
+        folder: String,
+        #[command(flatten)]
+        format: ListFormat,
+    },
+    /// Write every folder of a mailbox, with flags and dates, into DEST (a
+    /// new or empty directory): a Maildir++ tree, or one mbox file per
+    /// folder.
+    Export {
+        address: String,
+        #[arg(long, value_enum)]
+        format: Format,
+        dest: PathBuf,
+        /// Print JSON instead of a line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
@@ -152,6 +179,32 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
         MailboxCommand::LimitHits { format } => {
             let hits = ops.limit_hits().await?;
             print_list(&format, &hits, hits_table)?;
+        }
+        MailboxCommand::Import {
+            address,
+            file,
+            folder,
+            format,
+        } => {
+            let report = migrate::import_mbox(ops, &address, &file, &folder).await;
+            print_mailbox(&format, &report)?;
+        }
+        MailboxCommand::Export {
+            address,
+            format,
+            dest,
+            json,
+        } => {
+            let exported = migrate::export(ops, &address, format, &dest).await?;
+            print(&ListFormat { json }, &exported, |e| {
+                println!(
+                    "exported {} messages ({}) in {} folders to {}",
+                    e.messages,
+                    ByteSize(e.bytes),
+                    e.folders,
+                    e.destination
+                );
+            })?;
         }
         MailboxCommand::Remove { address } => {
             let account = ops.remove_mailbox(&address).await?;

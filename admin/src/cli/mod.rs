@@ -11,6 +11,7 @@ mod dns;
 mod domain;
 mod logging;
 mod mailbox;
+mod migrate;
 mod print;
 mod queue;
 mod relay;
@@ -99,6 +100,9 @@ enum Command {
     /// Move or check the message bodies (`[blobs]`).
     #[command(subcommand)]
     Blobs(blobs::BlobsCommand),
+    /// Move mail in from another server.
+    #[command(subcommand)]
+    Migrate(migrate::MigrateCommand),
 }
 
 /// The configuration file of a Debian installation (`dist/debian`), read
@@ -169,6 +173,7 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
         Command::Usage { domain, format } => usage::run(ops, domain.as_deref(), &format).await,
         Command::Audit(args) => audit::run(ops, args).await,
         Command::Blobs(command) => blobs::run(ops, command).await,
+        Command::Migrate(command) => migrate::run(ops, command).await,
     }
 }
 

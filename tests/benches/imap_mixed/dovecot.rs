@@ -1,96 +1,29 @@
-//! Dovecot's side: Debian's `dovecot-imapd`, run with a configuration of
-//! its own in a temporary directory, its users' INBOXes written as maildir
-//! files holding the same messages as Postino's.
-//!
-//! The configuration sets only what the bench needs: its own `base_dir`,
-//! `state_dir` and log file; IMAP alone on a free loopback port, no TLS,
-//! plaintext LOGIN; a passwd-file holding the very argon2id strings Postino
-//! stored for the same users (Dovecot verifies them with libsodium, so
-//! both servers hash a login alike); a static userdb; `mail_location =
-//! maildir:`. Everything that bears on speed stays at Dovecot's defaults
-//! (`mail_fsync = optimized`, index files beside the mail, no auth cache,
-//! a login process per connection, ...). The one limit raised is
-//! `mail_max_userip_connections` (10 by default), since all clients come
-//! from 127.0.0.1 and several may use one user.
-//!
-//! Run as root, Dovecot runs the mail processes as `nobody`, owner of the
-//! maildirs (Dovecot refuses UIDs below `first_valid_uid`, 500, and root
-//! is not a user to run mail as); login and auth processes run as Debian's
-//! `dovenull` and `dovecot`. Run as another user, Dovecot runs rootless:
-//! everything as that user, without chroot.
-//!
-//! Maildir files are named as Dovecot names its own (`S=` file size, `W=`
-//! size with CRLF line ends, `:2,` and the flags), hold LF line ends as
-//! Dovecot saves them, and have the INTERNALDATE as their mtime; keywords
-//! go through `dovecot-keywords`. Dovecot indexes them on first access,
-//! which the warm-up SELECT of each user triggers.
+//! Dovecot's side: Debian's `dovecot-imapd` as `postino_tests::dovecot`
+//! runs it, its users' INBOXes written as maildir files holding the same
+//! messages as Postino's, and a passwd-file holding the very argon2id
+//! strings Postino stored for the same users (Dovecot verifies them with
+//! libsodium, so both servers hash a login alike). Dovecot indexes the
+//! maildirs on first access, which the warm-up SELECT of each user
+//! triggers.
 
-use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use postino_tests::bind_unused_port;
 use postino_tests::corpus::{self, LABELS};
-use tempfile::TempDir;
-use tokio::net::TcpStream;
+use postino_tests::dovecot::{self, Setup, maildir_folder, write_message};
 use tokio::task::JoinSet;
 
 use crate::load::{self, Measured, Target};
 use crate::session::Mode;
 
-/// Where Debian installs the server.
-const DOVECOT: &str = "/usr/sbin/dovecot";
-/// The Debian package with the IMAP server.
-const PACKAGE: &str = "dovecot-imapd";
-/// How long Dovecot may take to listen, and to exit when asked.
-const START_LIMIT: Duration = Duration::from_secs(20);
-const STOP_LIMIT: Duration = Duration::from_secs(10);
+pub use postino_tests::dovecot::ensure_installed;
+
 /// The folders besides the INBOX, as Postino creates them.
 const FOLDERS: [&str; 5] = ["Sent", "Drafts", "Trash", "Junk", "Archive"];
 
-/// Makes sure Dovecot is installed: with apt-get when running as root,
-/// else it says what to install.
-pub fn ensure_installed() -> Result<(), String> {
-    if Path::new(DOVECOT).is_file() {
-        return Ok(());
-    }
-    if !rustix::process::geteuid().is_root() {
-        return Err(format!(
-            "{DOVECOT} is missing: install Debian's {PACKAGE} (apt-get install {PACKAGE}), \
-             or run the bench as root to have it installed"
-        ));
-    }
-    eprintln!("installing {PACKAGE} with apt-get");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", PACKAGE])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|status| status.success())
-    };
-    // A fresh machine may have no package lists yet.
-    let installed = install()
-        || (Command::new("apt-get")
-            .arg("update")
-            .status()
-            .is_ok_and(|status| status.success())
-            && install());
-    if installed && Path::new(DOVECOT).is_file() {
-        Ok(())
-    } else {
-        Err(format!("apt-get could not install {PACKAGE}"))
-    }
-}
-
-/// A running Dovecot; dropping it stops it.
+/// A running Dovecot with the bench's users; dropping it stops it.
 pub struct Dovecot {
-    dir: TempDir,
-    child: Child,
-    pub addr: SocketAddr,
+    server: dovecot::Dovecot,
     /// `dovecot --version`.
     pub version: String,
     pub users: Vec<String>,
@@ -98,261 +31,61 @@ pub struct Dovecot {
     pub written_in: Duration,
 }
 
-/// Who owns the mail, and the user and group Dovecot's own processes run
-/// as when it is not started as root.
-struct MailOwner {
-    uid: u32,
-    gid: u32,
-    rootless: Option<(String, String)>,
-}
-
-impl MailOwner {
-    fn find() -> Result<MailOwner, String> {
-        let number = |field: &str| {
-            field
-                .parse()
-                .map_err(|_| format!("bad number {field:?} in /etc/passwd"))
-        };
-        if rustix::process::geteuid().is_root() {
-            let nobody = entry("/etc/passwd", 0, "nobody")
-                .ok_or("no user nobody in /etc/passwd to run Dovecot's mail processes")?;
-            return Ok(MailOwner {
-                uid: number(&nobody[2])?,
-                gid: number(&nobody[3])?,
-                rootless: None,
-            });
-        }
-        let uid = rustix::process::getuid().as_raw().to_string();
-        let me = entry("/etc/passwd", 2, &uid)
-            .ok_or_else(|| format!("no user with UID {uid} in /etc/passwd"))?;
-        let group = entry("/etc/group", 2, &me[3])
-            .ok_or_else(|| format!("no group with GID {} in /etc/group", me[3]))?;
-        Ok(MailOwner {
-            uid: number(&me[2])?,
-            gid: number(&me[3])?,
-            rootless: Some((me[0].clone(), group[0].clone())),
-        })
-    }
-}
-
-/// The fields of the first line of `file` (`/etc/passwd`, `/etc/group`)
-/// whose field `at` is `value`, if it has four fields at least.
-fn entry(file: &str, at: usize, value: &str) -> Option<Vec<String>> {
-    let text = fs::read_to_string(file).ok()?;
-    text.lines()
-        .map(|line| line.split(':').map(str::to_string).collect::<Vec<_>>())
-        .find(|fields| fields.len() > 3 && fields[at] == value)
-}
-
 impl Dovecot {
     /// Writes the users' maildirs (`messages` messages each in the INBOX,
-    /// the other folders empty), the configuration and the passwd-file
-    /// (`hashes[i]` for `users[i]`), and starts Dovecot.
+    /// the other folders empty) and the passwd-file (`hashes[i]` for
+    /// `users[i]`), and starts Dovecot.
     pub async fn start(
         domain: &str,
         users: &[String],
         hashes: &[String],
         messages: usize,
     ) -> Result<Dovecot, String> {
-        let owner = MailOwner::find()?;
-        let dir = TempDir::new().map_err(|err| format!("cannot make a directory: {err}"))?;
-        // Dovecot's unprivileged processes read the passwd-file and the
-        // mail under it.
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))
-            .map_err(|err| format!("cannot open up {}: {err}", dir.path().display()))?;
-        let mut passwd = String::new();
-        for (user, hash) in users.iter().zip(hashes) {
-            let _ = writeln!(passwd, "{user}:{{ARGON2ID}}{hash}::::::");
-        }
-        write(&dir.path().join("users"), passwd.as_bytes())?;
+        let setup = Setup::new()?;
         let started = Instant::now();
-        write_maildirs(
-            &dir.path().join("mail"),
-            domain,
-            users.len(),
-            messages,
-            &owner,
-        )
-        .await?;
+        let homes: Vec<PathBuf> = users.iter().map(|user| setup.home(user)).collect();
+        write_maildirs(&homes, domain, messages).await?;
         let written_in = started.elapsed();
-        let addr = bind_unused_port()
-            .local_addr()
-            .map_err(|err| format!("no free port: {err}"))?;
-        let conf = dir.path().join("dovecot.conf");
-        write(&conf, configuration(dir.path(), addr, &owner).as_bytes())?;
-        let log = File::create(dir.path().join("dovecot.out"))
-            .map_err(|err| format!("cannot create Dovecot's output file: {err}"))?;
-        let child = Command::new(DOVECOT)
-            .arg("-F")
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|err| err.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|err| format!("cannot run {DOVECOT}: {err}"))?;
-        let version = Command::new(DOVECOT)
-            .arg("--version")
-            .output()
-            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-            .unwrap_or_default();
-        let mut dovecot = Dovecot {
-            dir,
-            child,
-            addr,
-            version,
+        let passwd: Vec<(String, String)> = users
+            .iter()
+            .zip(hashes)
+            .map(|(user, hash)| (user.clone(), format!("{{ARGON2ID}}{hash}")))
+            .collect();
+        let server = setup.start(&passwd, "").await?;
+        Ok(Dovecot {
+            version: server.version.clone(),
+            server,
             users: users.to_vec(),
             written_in,
-        };
-        dovecot.wait_listening().await?;
-        Ok(dovecot)
-    }
-
-    async fn wait_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_LIMIT;
-        while TcpStream::connect(self.addr).await.is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "dovecot exited ({status}) before listening:\n{}{}",
-                    self.read("dovecot.out"),
-                    self.read("dovecot.log")
-                ));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "dovecot is not listening on {} after {START_LIMIT:?}:\n{}",
-                    self.addr,
-                    self.read("dovecot.log")
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-
-    fn read(&self, file: &str) -> String {
-        fs::read_to_string(self.dir.path().join(file)).unwrap_or_default()
+        })
     }
 
     /// Runs the load against Dovecot.
     pub async fn run(&self, clients: usize, seconds: u64, mode: Mode) -> Measured {
         let target = Target {
-            addr: self.addr,
+            addr: self.server.addr,
             users: &self.users,
-            pid: self.child.id(),
+            pid: self.server.pid(),
         };
         load::run(&target, clients, seconds, mode).await
     }
 
     /// The lines of Dovecot's log that report a problem.
     pub fn problems(&self) -> Vec<String> {
-        let log = self.read("dovecot.log") + &self.read("dovecot.out");
-        log.lines()
-            .filter(|line| {
-                ["Error:", "Warning:", "Fatal:", "Panic:"]
-                    .iter()
-                    .any(|level| line.contains(level))
-            })
-            .map(str::to_string)
-            .collect()
+        self.server.problems()
     }
 
-    /// Asks the master process to stop (it stops the others) and waits for
-    /// it; kills it if it takes longer than [`STOP_LIMIT`].
     pub fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32);
-        if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let deadline = Instant::now() + STOP_LIMIT;
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stop();
     }
 }
 
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    fs::write(path, bytes).map_err(|err| format!("cannot write {}: {err}", path.display()))
-}
-
-fn configuration(dir: &Path, addr: SocketAddr, owner: &MailOwner) -> String {
-    let dir = dir.display();
-    let (uid, gid) = (owner.uid, owner.gid);
-    // Rootless, there is no chroot to make.
-    let chroot = if owner.rootless.is_some() {
-        "  chroot =\n"
-    } else {
-        ""
-    };
-    let mut conf = format!(
-        "base_dir = {dir}/run\n\
-         state_dir = {dir}/state\n\
-         log_path = {dir}/dovecot.log\n\
-         protocols = imap\n\
-         listen = {ip}\n\
-         ssl = no\n\
-         disable_plaintext_auth = no\n\
-         auth_mechanisms = plain\n\
-         mail_location = maildir:{dir}/mail/%u\n\
-         passdb {{\n  driver = passwd-file\n  args = {dir}/users\n}}\n\
-         userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={dir}/mail/%u\n}}\n\
-         service imap-login {{\n{chroot}\
-         \x20 inet_listener imap {{\n    address = {ip}\n    port = {port}\n  }}\n\
-         \x20 inet_listener imaps {{\n    port = 0\n  }}\n\
-         }}\n\
-         protocol imap {{\n  mail_max_userip_connections = 1000\n}}\n",
-        ip = addr.ip(),
-        port = addr.port(),
-    );
-    if let Some((user, group)) = &owner.rootless {
-        // Dovecot's rootless mode: no other users to switch to.
-        let _ = write!(
-            conf,
-            "default_login_user = {user}\n\
-             default_internal_user = {user}\n\
-             default_internal_group = {group}\n\
-             first_valid_uid = {uid}\n\
-             service anvil {{\n  chroot =\n}}\n"
-        );
-    }
-    conf
-}
-
-/// Writes each user's maildir, the users in parallel, and gives it to the
-/// mail owner (when running as root; else the files are already theirs).
-async fn write_maildirs(
-    root: &Path,
-    domain: &str,
-    users: usize,
-    messages: usize,
-    owner: &MailOwner,
-) -> Result<(), String> {
+/// Writes each user's maildir, the users in parallel.
+async fn write_maildirs(homes: &[PathBuf], domain: &str, messages: usize) -> Result<(), String> {
     let mut tasks = JoinSet::new();
-    for user in 0..users {
-        let (root, domain) = (root.to_path_buf(), domain.to_string());
-        let chown = owner.rootless.is_none().then_some((owner.uid, owner.gid));
-        tasks.spawn_blocking(move || {
-            let home = root.join(corpus::mailbox(user, &domain));
-            write_maildir(&home, user, messages, &domain)?;
-            match chown {
-                Some((uid, gid)) => chown_all(&home, uid, gid),
-                None => Ok(()),
-            }
-        });
+    for (user, home) in homes.iter().enumerate() {
+        let (home, domain) = (home.clone(), domain.to_string());
+        tasks.spawn_blocking(move || write_maildir(&home, user, messages, &domain));
     }
     while let Some(joined) = tasks.join_next().await {
         joined.map_err(|err| format!("a maildir writer panicked: {err}"))??;
@@ -361,33 +94,13 @@ async fn write_maildirs(
 }
 
 fn write_maildir(home: &Path, user: usize, messages: usize, domain: &str) -> Result<(), String> {
-    let made = |path: PathBuf| {
-        fs::create_dir_all(&path).map_err(|err| format!("cannot make {}: {err}", path.display()))
-    };
-    for sub in ["cur", "new", "tmp"] {
-        made(home.join(sub))?;
-        for folder in FOLDERS {
-            made(home.join(format!(".{folder}")).join(sub))?;
-        }
-    }
+    maildir_folder(home, true, &LABELS)?;
     for folder in FOLDERS {
-        write(&home.join(format!(".{folder}")).join("maildirfolder"), b"")?;
+        maildir_folder(&home.join(format!(".{folder}")), false, &[])?;
     }
-    let keywords: String = (0..)
-        .zip(LABELS)
-        .map(|(i, label)| format!("{i} {label}\n"))
-        .collect();
-    write(&home.join("dovecot-keywords"), keywords.as_bytes())?;
-    let cur = home.join("cur");
     for n in 0..messages {
         let message = corpus::prefilled(user, n, domain);
-        let lf: Vec<u8> = message
-            .raw
-            .iter()
-            .copied()
-            .filter(|&b| b != b'\r')
-            .collect();
-        let mut flags = String::new();
+        let mut info = String::new();
         // Maildir flags in ASCII order; keywords are letters a..z, the
         // index of their line in dovecot-keywords.
         for (set, letter) in [
@@ -396,41 +109,14 @@ fn write_maildir(home: &Path, user: usize, messages: usize, domain: &str) -> Res
             (message.seen, 'S'),
         ] {
             if set {
-                flags.push(letter);
+                info.push(letter);
             }
         }
         if let Some(label) = message.label {
-            flags.push((b'a' + label as u8) as char);
+            info.push((b'a' + label as u8) as char);
         }
-        let name = format!(
-            "{}.M{n}P{user}.bench,S={},W={}:2,{flags}",
-            message.date,
-            lf.len(),
-            message.raw.len()
-        );
-        let path = cur.join(name);
-        let file = File::create(&path)
-            .map_err(|err| format!("cannot create {}: {err}", path.display()))?;
-        std::io::Write::write_all(&mut &file, &lf)
-            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(message.date as u64);
-        file.set_modified(date)
-            .map_err(|err| format!("cannot date {}: {err}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Gives `path` and everything under it to `uid`:`gid`.
-fn chown_all(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid))
-        .map_err(|err| format!("cannot chown {}: {err}", path.display()))?;
-    if path.is_dir() {
-        let entries =
-            fs::read_dir(path).map_err(|err| format!("cannot list {}: {err}", path.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|err| format!("cannot list {}: {err}", path.display()))?;
-            chown_all(&entry.path(), uid, gid)?;
-        }
+        let unique = format!("M{n}P{user}.bench");
+        write_message(home, &unique, &message.raw, &info, message.date)?;
     }
     Ok(())
 }
