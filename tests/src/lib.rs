@@ -834,6 +834,36 @@ impl SmtpReply {
     }
 }
 
+/// Makes a self-signed EC certificate for `host`, valid two days, with
+/// openssl: its PEM files at `cert` and `key`.
+pub async fn self_signed(host: &str, cert: &Path, key: &Path) {
+    let path = |p: &Path| p.to_str().expect("a UTF-8 temporary path").to_string();
+    let subject = format!("/CN={host}");
+    let names = format!("subjectAltName=DNS:{host}");
+    let (key, cert) = (path(key), path(cert));
+    let args = [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        &subject,
+        "-addext",
+        &names,
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+    ];
+    let made = run_program("openssl", &args, None).await;
+    assert!(made.status.success(), "{made:#?}");
+}
+
 /// Runs an installed client program (swaks, python3) to completion, with
 /// `stdin` as its input, within [`COMMAND_LIMIT`].
 pub async fn run_program(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {

@@ -5,39 +5,16 @@
 
 use std::path::Path;
 
-use postino_tests::{Backend, Output, Server, TEST_LIMIT, TestConfig, run_program, within};
+use postino_tests::{
+    Backend, Output, Server, TEST_LIMIT, TestConfig, run_program, self_signed, within,
+};
 
 const HOSTNAME: &str = "mx.postino.test";
 const PASSWORD: &str = "password-della-provincia";
 
 /// A self-signed certificate for [`HOSTNAME`] in `dir`, made by openssl.
 async fn make_certificate(dir: &Path) {
-    let dir = dir.to_str().expect("a UTF-8 temporary path");
-    let made = run_program(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={HOSTNAME}"),
-            "-addext",
-            &format!("subjectAltName=DNS:{HOSTNAME}"),
-            "-keyout",
-            &format!("{dir}/key.pem"),
-            "-out",
-            &format!("{dir}/cert.pem"),
-        ],
-        None,
-    )
-    .await;
-    assert!(made.status.success(), "{made:#?}");
+    self_signed(HOSTNAME, &dir.join("cert.pem"), &dir.join("key.pem")).await;
 }
 
 /// curl with the response headers included, trusting only the test's

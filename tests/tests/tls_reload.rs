@@ -9,37 +9,20 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postino_tests::imap::ImapClient;
-use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, run_program, within};
+use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, run_program, self_signed, within};
 
 /// How long a reload may take to show in new handshakes.
 const RELOAD_LIMIT: Duration = Duration::from_secs(10);
 
 /// Makes a self-signed pair `NAME-cert.pem`, `NAME-key.pem` in `dir`.
 async fn make_pair(dir: &Path, name: &str) {
-    let dir = dir.to_str().expect("a UTF-8 temporary path");
-    let made = run_program(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}.postino.test"),
-            "-keyout",
-            &format!("{dir}/{name}-key.pem"),
-            "-out",
-            &format!("{dir}/{name}-cert.pem"),
-        ],
-        None,
+    let (cert, key) = (format!("{name}-cert.pem"), format!("{name}-key.pem"));
+    self_signed(
+        &format!("{name}.postino.test"),
+        &dir.join(cert),
+        &dir.join(key),
     )
     .await;
-    assert!(made.status.success(), "{made:#?}");
 }
 
 /// Puts pair `name` where the configuration names its certificate and key.

@@ -7,8 +7,7 @@
 use postino_common::store::{Account, Folder, MessageSummary, Store};
 use serde::Serialize;
 
-use super::mailboxes::parse_address;
-use super::{Ops, OpsError, Result};
+use super::{Ops, Result};
 
 /// Messages whose bodies are read at once.
 pub const BODIES_AT_ONCE: usize = 100;
@@ -34,16 +33,7 @@ impl Ops {
     /// The mailbox `address`, which must be the actor's to manage, ready
     /// to be read out.
     pub async fn exporter(&self, address: &str) -> Result<Exporter> {
-        let address = parse_address("address", address)?;
-        self.check_scope(address.domain().as_str())?;
-        let account =
-            self.store
-                .account(address.as_str())
-                .await?
-                .ok_or_else(|| OpsError::NotFound {
-                    what: "mailbox",
-                    name: address.to_string(),
-                })?;
+        let account = self.managed_account(address).await?;
         Ok(Exporter {
             folders: self.store.folders(account.id).await?,
             store: self.store.clone(),

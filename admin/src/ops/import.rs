@@ -13,7 +13,6 @@ use postino_common::store::{
 };
 use serde::Serialize;
 
-use super::mailboxes::parse_address;
 use super::{Ops, OpsError, Result};
 
 /// A message to import.
@@ -67,16 +66,7 @@ impl Ops {
     /// The mailbox `address`, which must exist and be the actor's to
     /// manage, ready to import into.
     pub async fn importer(&self, address: &str) -> Result<Importer> {
-        let address = parse_address("address", address)?;
-        self.check_scope(address.domain().as_str())?;
-        let account =
-            self.store
-                .account(address.as_str())
-                .await?
-                .ok_or_else(|| OpsError::NotFound {
-                    what: "mailbox",
-                    name: address.to_string(),
-                })?;
+        let account = self.managed_account(address).await?;
         let folders = self.store.folders(account.id).await?;
         Ok(Importer {
             store: self.store.clone(),

@@ -151,13 +151,18 @@ impl Ops {
         Ok(accounts)
     }
 
-    pub async fn mailbox(&self, address: &str) -> Result<MailboxDetails> {
+    /// The mailbox `address`, which must exist and be the actor's to
+    /// manage.
+    pub(super) async fn managed_account(&self, address: &str) -> Result<Account> {
         let address = self.mailbox_address(address)?;
-        let account = self
-            .store
+        self.store
             .account(address.as_str())
             .await?
-            .ok_or_else(|| mailbox_not_found(&address))?;
+            .ok_or_else(|| mailbox_not_found(&address))
+    }
+
+    pub async fn mailbox(&self, address: &str) -> Result<MailboxDetails> {
+        let account = self.managed_account(address).await?;
         Ok(MailboxDetails {
             folders: self.store.folders(account.id).await?,
             account,
