@@ -28,6 +28,8 @@ struct State {
     /// Replies given to ends of data so far.
     answered: usize,
     received: Vec<Received>,
+    /// How long the sink holds its reply to an end of data.
+    reply_delay: Duration,
 }
 
 /// A running sink; dropping it stops it.
@@ -53,6 +55,12 @@ impl Sink {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Holds every reply to an end of data for `delay`, after the message
+    /// counts as received: a far end slow to confirm.
+    pub fn delay_replies(&self, delay: Duration) {
+        lock(&self.state).reply_delay = delay;
     }
 
     /// The messages accepted so far.
@@ -140,23 +148,15 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> 
         } else if upper == "DATA" {
             stream.get_mut().write_all(b"354 go on\r\n").await?;
             let content = read_data(&mut stream).await?;
-            let mut state = lock(&state);
-            let index = state.answered.min(state.script.len().saturating_sub(1));
-            let reply = state
-                .script
-                .get(index)
-                .cloned()
-                .unwrap_or_else(|| "250 2.0.0 ok".to_owned());
-            state.answered += 1;
-            if reply.starts_with('2') {
-                state.received.push(Received {
-                    sender: sender.clone(),
-                    mail_parameters: mail_parameters.clone(),
-                    recipients: recipients.clone(),
-                    content,
-                });
-            }
-            format!("{reply}\r\n")
+            let received = Received {
+                sender: sender.clone(),
+                mail_parameters: mail_parameters.clone(),
+                recipients: recipients.clone(),
+                content,
+            };
+            let (reply, delay) = answer(&state, received);
+            tokio::time::sleep(delay).await;
+            reply
         } else if upper == "QUIT" {
             stream.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
             return Ok(());
@@ -165,6 +165,23 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> 
         };
         stream.get_mut().write_all(reply.as_bytes()).await?;
     }
+}
+
+/// The next reply of the script to an end of data, keeping the message if
+/// the reply accepts it, and how long to hold that reply.
+fn answer(state: &Mutex<State>, message: Received) -> (String, Duration) {
+    let mut state = lock(state);
+    let index = state.answered.min(state.script.len().saturating_sub(1));
+    let reply = state
+        .script
+        .get(index)
+        .cloned()
+        .unwrap_or_else(|| "250 2.0.0 ok".to_owned());
+    state.answered += 1;
+    if reply.starts_with('2') {
+        state.received.push(message);
+    }
+    (format!("{reply}\r\n"), state.reply_delay)
 }
 
 /// The address in `<...>`, without parameters.

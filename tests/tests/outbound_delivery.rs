@@ -530,6 +530,24 @@ async fn a_submitted_message_wakes_an_idle_worker() {
 }
 
 #[tokio::test]
+async fn a_delivery_under_way_at_shutdown_records_its_outcome() {
+    within(LIMIT, async {
+        let sink = Sink::start(&["250 2.0.0 queued"]).await.expect("sink");
+        sink.delay_replies(Duration::from_secs(2));
+        let (config, _dns) = sink_site(&sink).await;
+        let server = Server::start(&config).await;
+        submit(&config, REMOTE, "in-volo").await;
+        // The far end has the message and is about to say so: a shutdown
+        // now must wait for its answer, or a restart would send it again.
+        sink.wait_received(1, WAIT).await;
+        let store = stopped(server, &config).await;
+        assert!(queued_addresses(&store).await.is_empty());
+        assert_eq!(sink.answered(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn queue_retry_wakes_a_worker_of_another_process_on_postgres() {
     within(LIMIT, async {
         let sink = Sink::start(&["451 4.3.0 not now", "250 2.0.0 queued"])

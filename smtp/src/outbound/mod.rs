@@ -60,6 +60,9 @@ use route::{RouteError, Router};
 const LEASE: Duration = Duration::from_secs(15 * 60);
 /// The longest one attempt at one message may take.
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// How long a delivery under way may go on after shutdown begins, within
+/// the server's drain time.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How delivery works, from `[delivery]` and `[dns]`.
 #[derive(Debug, Clone)]
@@ -191,21 +194,31 @@ async fn poll(delivery: Arc<Delivery>, shutdown: CancellationToken, tracker: Tas
     }
 }
 
-/// Delivers one leased message; on shutdown gives the lease back, so that
-/// another node (or this one, restarted) takes it up at once.
+/// Delivers one leased message. At shutdown the delivery gets a grace
+/// period: the far end may already have accepted the message, and cutting
+/// the attempt off before its outcome is recorded would send it twice. One
+/// still under way after that gives its lease back, so that another node
+/// (or this one, restarted) takes it up at once.
 async fn deliver_or_release(
     delivery: Arc<Delivery>,
     queue_id: i64,
     _slot: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) {
-    tokio::select! {
-        () = deliver(&delivery, queue_id) => delivery.finished.notify_one(),
-        () = shutdown.cancelled() => {
-            if let Err(err) = delivery.store.release_lease(queue_id, &delivery.worker).await {
-                tracing::warn!(error = %Chain(&err), "cannot release the lease at shutdown");
-            }
-        }
+    let work = deliver(&delivery, queue_id);
+    tokio::pin!(work);
+    let done = tokio::select! {
+        () = &mut work => true,
+        () = shutdown.cancelled() => tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await.is_ok(),
+    };
+    if done {
+        delivery.finished.notify_one();
+    } else if let Err(err) = delivery
+        .store
+        .release_lease(queue_id, &delivery.worker)
+        .await
+    {
+        tracing::warn!(error = %Chain(&err), "cannot release the lease at shutdown");
     }
 }
 
