@@ -4,6 +4,7 @@
 //! `postino` binary is a thin `main` over [`run`]; [`fuzzing`] opens the
 //! HTTP service's request parsers to the fuzz targets.
 
+mod backup;
 mod blob_collector;
 mod cli;
 mod expiry;

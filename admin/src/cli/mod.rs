@@ -5,6 +5,7 @@
 mod admin;
 mod alias;
 mod audit;
+mod backup;
 mod blobs;
 mod dkim;
 mod dns;
@@ -103,6 +104,21 @@ enum Command {
     /// Move mail in from another server.
     #[command(subcommand)]
     Migrate(migrate::MigrateCommand),
+    /// Back the whole store up into a directory while the server runs:
+    /// accounts, folders, messages, queue, keys, audit log, with every
+    /// message body wherever `[blobs]` keeps it. `backup verify` checks one.
+    Backup(backup::BackupArgs),
+    /// Load a backup into an empty store (stop the server first). IMAP
+    /// clients find the same folders, UIDs and MODSEQs, and download
+    /// nothing again.
+    Restore {
+        /// The backup's directory.
+        src: PathBuf,
+        /// Replace what the store holds instead of refusing a store that
+        /// is not empty.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The configuration file of a Debian installation (`dist/debian`), read
@@ -174,6 +190,8 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
         Command::Audit(args) => audit::run(ops, args).await,
         Command::Blobs(command) => blobs::run(ops, command).await,
         Command::Migrate(command) => migrate::run(ops, command).await,
+        Command::Backup(args) => backup::run(ops, args).await,
+        Command::Restore { src, force } => backup::restore(ops, src, force).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod account;
 mod admins;
 mod aliases;
 mod audit;
+mod backup;
 mod blobs;
 mod dkim;
 mod domains;

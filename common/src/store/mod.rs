@@ -31,6 +31,7 @@ mod domains;
 mod expiry;
 mod flags;
 mod folders;
+mod image;
 mod imported;
 mod in_list;
 mod keywords;
@@ -81,6 +82,7 @@ pub use domains::{Domain, DomainPolicy, NewDomain};
 pub use expiry::ExpiringFolder;
 pub use flags::{FlagChange, FlagOp, FlagsStored};
 pub use folders::{Folder, SpecialUse, Usage};
+pub use image::{BLOB_COLUMNS, BlobEntry, IMAGE_TABLES, Load, NOT_IMAGED, Snapshot};
 pub use keywords::Keywords;
 pub use learning::{LearningJob, Lesson, UnknownLesson};
 pub use lease::holder_name;
@@ -157,6 +159,8 @@ pub enum StoreError {
     WriterGone,
     #[error(transparent)]
     Blob(#[from] BlobError),
+    #[error("{0}")]
+    BadImage(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

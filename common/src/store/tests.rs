@@ -34,6 +34,7 @@ store_tests!(
     api_tokens_find_their_admin_until_revoked,
     web_sessions_last_until_they_expire,
     imported_messages_are_remembered_once_each,
+    an_image_names_every_table,
 );
 
 async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
@@ -1608,4 +1609,30 @@ async fn imported_messages_are_remembered_once_each(store: Store) {
         .unwrap()
         .used_bytes;
     assert_eq!(used, 2 * 100);
+}
+
+/// Every table of the schema is in a store's image or named as left out:
+/// a table a new migration adds cannot be forgotten by backups.
+async fn an_image_names_every_table(store: Store) {
+    let sql = match store.backend() {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(store.pool()).await.unwrap();
+    let mut tables: Vec<String> = rows.into_iter().map(|(name,)| name).collect();
+    tables.sort();
+    let mut named: Vec<String> = IMAGE_TABLES
+        .iter()
+        .chain(NOT_IMAGED)
+        .map(|t| t.to_string())
+        .collect();
+    named.sort();
+    assert_eq!(tables, named);
+    assert!(store.is_empty().await.unwrap());
 }
