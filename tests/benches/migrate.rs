@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use postino_tests::bench::{env_backends, env_number, settings};
-use postino_tests::migration::{self, DOMAIN, User};
+use postino_tests::migration::{self, User};
 use postino_tests::{Backend, TestConfig, cli_within, dovecot};
 
 /// The longest a run may take.
@@ -82,42 +82,12 @@ async fn main() -> ExitCode {
     let mut ok = true;
     for backend in &settings.backends {
         let config = TestConfig::new(*backend).await;
-        config.cli(&["domain", "add", DOMAIN], None).await.ok();
-        for user in &users {
-            config
-                .cli(&["mailbox", "add", &user.address], None)
-                .await
-                .ok();
-        }
-        let csv = config.dir().join("mailboxes.csv");
-        let lines: String = users.iter().map(migration::csv_line).collect();
-        if let Err(err) = std::fs::write(&csv, lines) {
-            eprintln!("migrate bench: cannot write the CSV: {err}");
-            return ExitCode::FAILURE;
-        }
-        let source_addr = source.addr.to_string();
-        let jobs = settings.jobs.to_string();
-        let csv_path = csv.display().to_string();
+        let args = migration::migration_args(&config, &source, &users, settings.jobs).await;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let dovecot_before = dovecot_cpu(source.pid());
         let ours_before = children_cpu();
         let started = Instant::now();
-        let out = cli_within(
-            &config.path,
-            &[
-                "migrate",
-                "imap",
-                "--source",
-                &source_addr,
-                "--plain",
-                "--jobs",
-                &jobs,
-                "--json",
-                &csv_path,
-            ],
-            None,
-            RUN_LIMIT,
-        )
-        .await;
+        let out = cli_within(&config.path, &args, None, RUN_LIMIT).await;
         let seconds = started.elapsed().as_secs_f64();
         let dovecot_used = dovecot_cpu(source.pid()) - dovecot_before;
         let ours_used = children_cpu() - ours_before;

@@ -234,6 +234,11 @@ impl Dovecot {
         fs::read_to_string(self.dir.path().join(file)).unwrap_or_default()
     }
 
+    /// The directory of every user's mail.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
     /// The master process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -19,6 +19,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use fastrand::Rng;
 use postino_common::mailbox_name;
 
+use crate::TestConfig;
 use crate::corpus;
 use crate::dovecot::{Dovecot, Setup, maildir_folder, write_message};
 
@@ -122,6 +123,40 @@ pub async fn source(
         .collect();
     let dovecot = setup.start(&passwd, NAMESPACE).await?;
     Ok((dovecot, made))
+}
+
+/// Adds the users' mailboxes to `config`'s store, writes their CSV beside
+/// it, and returns the arguments of `postino migrate imap` copying them
+/// from `source`, `jobs` at a time, with a JSON report.
+pub async fn migration_args(
+    config: &TestConfig,
+    source: &Dovecot,
+    users: &[User],
+    jobs: usize,
+) -> Vec<String> {
+    config.cli(&["domain", "add", DOMAIN], None).await.ok();
+    for user in users {
+        config
+            .cli(&["mailbox", "add", &user.address], None)
+            .await
+            .ok();
+    }
+    let csv = config.dir().join("mailboxes.csv");
+    let lines: String = users.iter().map(csv_line).collect();
+    std::fs::write(&csv, format!("address,user,password\n{lines}")).expect("write the CSV");
+    [
+        "migrate",
+        "imap",
+        "--source",
+        &source.addr.to_string(),
+        "--plain",
+        "--jobs",
+        &jobs.to_string(),
+        "--json",
+        csv.to_str().expect("a UTF-8 path"),
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 /// The CSV line of `user`, with its password quoted.

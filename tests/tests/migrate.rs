@@ -51,21 +51,8 @@ async fn copies_mailboxes_from_dovecot(config: &TestConfig) {
         "source ready: {total} messages in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    config.cli(&["domain", "add", DOMAIN], None).await.ok();
-    for user in &users {
-        config
-            .cli(&["mailbox", "add", &user.address], None)
-            .await
-            .ok();
-    }
-    let csv = config.dir().join("mailboxes.csv");
-    let lines: String = users.iter().map(migration::csv_line).collect();
-    std::fs::write(&csv, format!("address,user,password\n{lines}")).expect("write the CSV");
-    let source = dovecot.addr.to_string();
-    let csv_path = csv.to_str().expect("UTF-8 path");
-    let args = [
-        "migrate", "imap", "--source", &source, "--plain", "--jobs", "4", "--json", csv_path,
-    ];
+    let args = migration::migration_args(config, &dovecot, &users, 4).await;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     // A first run, killed once some messages are in.
     let mut first = cli_command(&config.path, &args)
@@ -132,6 +119,7 @@ async fn copies_mailboxes_from_dovecot(config: &TestConfig) {
     )
     .expect("write the CSV");
     let bad_path = bad.to_str().expect("UTF-8 path");
+    let source = dovecot.addr.to_string();
     let refused = cli_within(
         &config.path,
         &[
