@@ -97,6 +97,16 @@ pub async fn source(
     messages: usize,
     large: usize,
 ) -> Result<(Dovecot, Vec<User>), String> {
+    source_with(users, messages, large, "").await
+}
+
+/// [`source`], with `extra` Dovecot configuration (TLS, a master passdb).
+pub async fn source_with(
+    users: usize,
+    messages: usize,
+    large: usize,
+    extra: &str,
+) -> Result<(Dovecot, Vec<User>), String> {
     let setup = Setup::new()?;
     // The users' maildirs are written side by side.
     let fills: Vec<_> = (0..users)
@@ -121,7 +131,7 @@ pub async fn source(
         .iter()
         .map(|u| (u.login.clone(), format!("{{PLAIN}}{PASSWORD}")))
         .collect();
-    let dovecot = setup.start(&passwd, NAMESPACE).await?;
+    let dovecot = setup.start(&passwd, &format!("{NAMESPACE}{extra}")).await?;
     Ok((dovecot, made))
 }
 

@@ -2,17 +2,20 @@
 //! Dovecot (Debian's, on loopback, with a generated corpus of nested and
 //! non-ASCII folders, flags, keywords, 10,000 messages and a few large
 //! ones), stopped with SIGKILL midway and run again, then run a third
-//! time; and the file formats: an mbox imported, exported and imported
+//! time; a master login over STARTTLS into a mailbox whose quota is too
+//! small; and the file formats: an mbox imported, exported and imported
 //! again, a maildir exported and imported, on both stores.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postino_common::store::Store;
 use postino_tests::migration::{self, DOMAIN, Expected, User};
-use postino_tests::{Backend, TestConfig, cli_command, cli_within, dovecot, within};
+use postino_tests::{Backend, TestConfig, cli_command, cli_within, dovecot, run_program, within};
 use serde_json::Value;
+use tokio::io::AsyncWriteExt;
 
 /// Users at the source, and messages each (spread over eight folders),
 /// with three large ones in the first user's INBOX: 10,003 in all.
@@ -364,4 +367,149 @@ fn sample_mbox() -> &'static str {
      Status: O\n\
      \n\
      terzo, non letto\n"
+}
+
+/// A master login over STARTTLS, then over TLS from the start, the server's certificate checked against
+/// the roots (here the test's own, through `SSL_CERT_FILE`); a mailbox whose
+/// quota is too small for its mail gets what fits, and the report names
+/// every message left out.
+#[tokio::test]
+async fn a_master_login_over_starttls_copies_within_quota() {
+    within(LIMIT, async {
+        dovecot::ensure_installed().expect("Dovecot for the migration tests");
+        let keys = tempfile::TempDir::new().expect("a directory");
+        std::fs::set_permissions(keys.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("open it up to Dovecot");
+        let (cert, key, masters) = (
+            keys.path().join("cert.pem"),
+            keys.path().join("key.pem"),
+            keys.path().join("masters"),
+        );
+        certificate_for_loopback(&cert, &key).await;
+        std::fs::write(&masters, "migratore:{PLAIN}chiave-di-servizio::::::\n")
+            .expect("write the master passdb");
+        for file in [&key, &masters] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644))
+                .expect("let Dovecot read it");
+        }
+        let imaps = postino_tests::bind_unused_port()
+            .local_addr()
+            .expect("a free port");
+        let extra = format!(
+            "ssl = yes\nssl_cert = <{}\nssl_key = <{}\nauth_master_user_separator = *\n\
+             passdb {{\n  driver = passwd-file\n  args = {}\n  master = yes\n}}\n\
+             service imap-login {{\n  inet_listener imaps {{\n    address = {}\n    port = {}\n  }}\n}}\n",
+            cert.display(),
+            key.display(),
+            masters.display(),
+            imaps.ip(),
+            imaps.port()
+        );
+        let (dovecot, users) = migration::source_with(2, 40, 0, &extra)
+            .await
+            .expect("start Dovecot with TLS and a master user");
+        let config = TestConfig::new(Backend::Sqlite).await;
+        let args = migration::migration_args(&config, &dovecot, &users, 2).await;
+        let mut args: Vec<&str> = args
+            .iter()
+            .map(|arg| if arg == "--plain" { "--starttls" } else { arg.as_str() })
+            .collect();
+        args.extend(["--master-user", "migratore"]);
+        config
+            .cli(&["mailbox", "quota", &users[1].address, "100KB"], None)
+            .await
+            .ok();
+
+        // Without the certificate among the roots, nothing is copied.
+        let untrusted = run(&config, &args, None).await;
+        assert!(!untrusted.status.success());
+        assert!(untrusted.stdout.contains("certificate"), "{untrusted:#?}");
+
+        let out = run(&config, &args, Some(&cert)).await;
+        assert!(!out.status.success(), "one mailbox is over quota: {out:#?}");
+        assert!(out.stderr.contains("1 of 2 mailboxes"), "{out:#?}");
+        let report: Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+        let reports: Vec<&Value> = mailboxes(&report).collect();
+        assert_eq!(reports[0]["messages"], users[0].messages(), "{report:#}");
+        assert_eq!(reports[0]["failed"], 0, "{report:#}");
+        let failed = reports[1]["failed"].as_u64().expect("a count");
+        let copied = reports[1]["messages"].as_u64().expect("a count");
+        assert!(failed > 0 && copied + failed == users[1].messages() as u64, "{report:#}");
+        let failures = reports[1]["failures"].as_array().expect("a list");
+        assert_eq!(failures.len() as u64, failed, "{report:#}");
+        assert!(failures.iter().all(|f| f.as_str().is_some_and(|f| f.contains("quota"))), "{report:#}");
+
+        // Again over TLS from the start: everything is there already.
+        let source = imaps.to_string();
+        let mut tls_args = args.clone();
+        let at = tls_args.iter().position(|a| *a == "--source").expect("--source") + 1;
+        tls_args[at] = &source;
+        tls_args.retain(|a| *a != "--starttls");
+        let again = run(&config, &tls_args, Some(&cert)).await;
+        let report: Value = serde_json::from_str(&again.stdout).expect("a JSON report");
+        let first = mailboxes(&report).next().expect("a mailbox");
+        assert_eq!(first["messages"], 0, "{again:#?}");
+        assert_eq!(first["skipped"], users[0].messages(), "{again:#?}");
+        assert!(dovecot.problems().is_empty(), "{:?}", dovecot.problems());
+    })
+    .await;
+}
+
+/// A certificate for 127.0.0.1 that is its own root, but no CA (rustls
+/// takes no CA certificate as a server's).
+async fn certificate_for_loopback(cert: &Path, key: &Path) {
+    let args = [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-keyout",
+        key.to_str().expect("UTF-8"),
+        "-out",
+        cert.to_str().expect("UTF-8"),
+    ];
+    let made = run_program("openssl", &args, None).await;
+    assert!(made.status.success(), "{made:#?}");
+}
+
+/// Runs the migration with the master password on standard input, and
+/// `roots` as the only trusted certificates.
+async fn run(config: &TestConfig, args: &[&str], roots: Option<&Path>) -> postino_tests::Output {
+    let empty = config.dir().join("no-roots.pem");
+    std::fs::write(&empty, "").expect("write an empty root list");
+    let mut command = cli_command(&config.path, args);
+    command
+        .env("SSL_CERT_FILE", roots.unwrap_or(&empty))
+        .env_remove("SSL_CERT_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start the migration");
+    let mut stdin = child.stdin.take().expect("its input");
+    stdin
+        .write_all(b"chiave-di-servizio\n")
+        .await
+        .expect("send the password");
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .await
+        .expect("wait for the migration");
+    postino_tests::Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
