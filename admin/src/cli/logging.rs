@@ -1,7 +1,10 @@
 //! The process's log: to standard error, filtered by `POSTINO_LOG`, as
-//! text or JSON lines (`[log] format`). Under systemd standard error is
-//! the journal, which stamps each line itself: text lines then go without
-//! a time or colours.
+//! text or JSON lines (`[log] format`). Under systemd, whose journal is
+//! then standard error, text goes to the journal natively instead: each
+//! event with its priority and its fields and its spans' fields as journal
+//! fields (`journalctl -u postino QUEUE_ID=…`, `SESSION=…`). Should the
+//! journal's socket not open, text lines go to standard error without a
+//! time or colours, which the journal adds itself.
 
 use std::io::IsTerminal;
 
@@ -13,13 +16,26 @@ use postino_config::LogFormat;
 const QUIET_SNI: &str = "rustls::msgs::handshake=error";
 
 pub fn init(serving: bool, format: LogFormat) {
+    use tracing_subscriber::prelude::*;
     let wanted = std::env::var("POSTINO_LOG").ok();
+    let filter = log_filter(wanted.as_deref(), serving);
+    let journal = format == LogFormat::Text && stderr_is_journal();
+    if journal && let Ok(layer) = tracing_journald::layer() {
+        // Fields keep their own names: QUEUE_ID, not F_QUEUE_ID.
+        let layer = layer
+            .with_field_prefix(None)
+            .with_syslog_identifier("postino".to_string());
+        tracing_subscriber::registry()
+            .with(layer.with_filter(filter))
+            .init();
+        return;
+    }
     let log = tracing_subscriber::fmt()
-        .with_env_filter(log_filter(wanted.as_deref(), serving))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => log.json().with_ansi(false).init(),
-        LogFormat::Text if stderr_is_journal() => log.without_time().with_ansi(false).init(),
+        LogFormat::Text if journal => log.without_time().with_ansi(false).init(),
         LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }
