@@ -834,12 +834,18 @@ impl SmtpReply {
     }
 }
 
-/// Makes a self-signed EC certificate for `host`, valid two days, with
-/// openssl: its PEM files at `cert` and `key`.
+/// Makes a self-signed EC certificate for `host` (a name or an IP
+/// address), valid two days, with openssl: its PEM files at `cert` and
+/// `key`. It is no CA's, so that clients on rustls, which take no CA
+/// certificate as a server's, may have it as their one root.
 pub async fn self_signed(host: &str, cert: &Path, key: &Path) {
     let path = |p: &Path| p.to_str().expect("a UTF-8 temporary path").to_string();
     let subject = format!("/CN={host}");
-    let names = format!("subjectAltName=DNS:{host}");
+    let kind = match host.parse::<std::net::IpAddr>() {
+        Ok(_) => "IP",
+        Err(_) => "DNS",
+    };
+    let names = format!("subjectAltName={kind}:{host}");
     let (key, cert) = (path(key), path(cert));
     let args = [
         "req",
@@ -855,6 +861,8 @@ pub async fn self_signed(host: &str, cert: &Path, key: &Path) {
         &subject,
         "-addext",
         &names,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
         "-keyout",
         &key,
         "-out",

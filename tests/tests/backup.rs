@@ -254,6 +254,12 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message(config: &
         .ok();
 }
 
+/// Takes a backup into `dest` on `base`, and returns what it printed.
+async fn incremental(config: &TestConfig, dest: &Path, base: &Path) -> String {
+    let args = ["backup", path_arg(dest), "--base", path_arg(base)];
+    config.cli(&args, None).await.ok().to_string()
+}
+
 async fn an_incremental_backup_holds_only_the_new_bodies(config: &TestConfig) {
     let _dns = imap_site(config, &[], &[ANNA]).await;
     let server = Server::start(config).await;
@@ -264,25 +270,14 @@ async fn an_incremental_backup_holds_only_the_new_bodies(config: &TestConfig) {
 
     deliver_many(config, &[ANNA], 20, 5).await;
     let monday = backup_dir(config, "lunedi");
-    let output = config
-        .cli(
-            &["backup", path_arg(&monday), "--base", path_arg(&full)],
-            None,
-        )
-        .await;
-    let text = output.ok();
+    let text = incremental(config, &monday, &full).await;
     assert!(
         text.contains(" 5 new bodies") && text.contains("20 bodies left to the base"),
         "{text}"
     );
     let tuesday = backup_dir(config, "martedi");
-    let output = config
-        .cli(
-            &["backup", path_arg(&tuesday), "--base", path_arg(&monday)],
-            None,
-        )
-        .await;
-    assert!(output.ok().contains(" 0 new bodies"), "{output:?}");
+    let text = incremental(config, &tuesday, &monday).await;
+    assert!(text.contains(" 0 new bodies"), "{text}");
     let verified = config
         .cli(&["backup", "verify", path_arg(&tuesday), "--json"], None)
         .await

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use postino_common::store::Store;
 use postino_tests::migration::{self, DOMAIN, Expected, User};
-use postino_tests::{Backend, TestConfig, cli_command, cli_within, dovecot, run_program, within};
+use postino_tests::{Backend, TestConfig, cli_command, cli_within, dovecot, self_signed, within};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
@@ -385,7 +385,7 @@ async fn a_master_login_over_starttls_copies_within_quota() {
             keys.path().join("key.pem"),
             keys.path().join("masters"),
         );
-        certificate_for_loopback(&cert, &key).await;
+        self_signed("127.0.0.1", &cert, &key).await;
         std::fs::write(&masters, "migratore:{PLAIN}chiave-di-servizio::::::\n")
             .expect("write the master passdb");
         for file in [&key, &masters] {
@@ -453,34 +453,6 @@ async fn a_master_login_over_starttls_copies_within_quota() {
         assert!(dovecot.problems().is_empty(), "{:?}", dovecot.problems());
     })
     .await;
-}
-
-/// A certificate for 127.0.0.1 that is its own root, but no CA (rustls
-/// takes no CA certificate as a server's).
-async fn certificate_for_loopback(cert: &Path, key: &Path) {
-    let args = [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        key.to_str().expect("UTF-8"),
-        "-out",
-        cert.to_str().expect("UTF-8"),
-    ];
-    let made = run_program("openssl", &args, None).await;
-    assert!(made.status.success(), "{made:#?}");
 }
 
 /// Runs the migration with the master password on standard input, and
