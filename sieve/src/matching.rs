@@ -175,11 +175,13 @@ enum Glob {
     Any,
 }
 
-/// `:matches`. Scans left to right; on a mismatch only the last `*` seen is
-/// stretched by one character, which finds a match whenever one exists in
-/// time proportional to value × pattern, and makes every wildcard but the
-/// last take as little as it can, as RFC 5229's "[*] *" example shows.
-/// Returns the whole value followed by the text of each wildcard.
+/// `:matches`. RFC 5229 section 3.2 has the wildcards expand greedily, the
+/// leftmost taking as much as it can ("coyote@**.com" gives `${1}` all of
+/// "ACME.Example"). The scan runs right to left over the reversed pattern
+/// and text; on a mismatch only the last `*` met is stretched by one
+/// character, which finds a match whenever one exists in time proportional
+/// to value × pattern and leaves every `*` met earlier (further right) as
+/// short as it can be. Returns the whole value, then each wildcard's text.
 fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
     let mut globs = Vec::new();
     let mut chars = pattern.chars();
@@ -191,8 +193,9 @@ fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
             other => Glob::Char(other),
         });
     }
-    let text: Vec<char> = value.chars().collect();
-    // Where each wildcard of the pattern starts and ends in the text.
+    globs.reverse();
+    let text: Vec<char> = value.chars().rev().collect();
+    // Where each wildcard starts and ends in the reversed text, in scan order.
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let (mut g, mut t) = (0, 0);
     // The last `*`: its index in `globs`, in `spans`, and how far it reaches.
@@ -232,7 +235,8 @@ fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
     captures.extend(
         spans
             .into_iter()
-            .map(|(from, to)| text[from..to].iter().collect::<String>()),
+            .rev()
+            .map(|(from, to)| text[from..to].iter().rev().collect::<String>()),
     );
     Some(captures)
 }
@@ -297,23 +301,18 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_capture_as_rfc_5229_shows() {
+    fn wildcards_capture_greedily() {
         let matches = m(MatchKind::Matches, Comparator::AsciiCasemap);
         let caps = matches
-            .test("[acme-users] [fwd] version 1.0 is out", "[*] *")
+            .test("coyote@ACME.Example.COM", "coyote@**.com")
             .expect("matches");
-        assert_eq!(
-            caps,
-            vec![
-                "[acme-users] [fwd] version 1.0 is out",
-                "acme-users",
-                "[fwd] version 1.0 is out"
-            ]
-        );
+        assert_eq!(caps, vec!["coyote@ACME.Example.COM", "ACME.Example", ""]);
         let caps = matches
             .test("coyote@example.com", "*@*.c?m")
             .expect("matches");
         assert_eq!(caps[1..], ["coyote", "example", "o"]);
+        let caps = matches.test("a.b.c", "*.*").expect("matches");
+        assert_eq!(caps[1..], ["a.b", "c"]);
         assert!(matches.test("abc", "a\\*c").is_none());
         assert!(matches.test("a*c", "a\\*c").is_some());
         assert!(matches.test("", "*").is_some());
