@@ -368,6 +368,10 @@ impl Checker<'_, '_> {
                     format!("unsupported extension \"{name}\""),
                 );
             }
+            // RFC 6131 section 2: vacation-seconds brings vacation with it.
+            if name == "vacation-seconds" {
+                self.capabilities.insert("vacation".to_string());
+            }
             self.capabilities.insert(name);
         }
         Ok(())
