@@ -41,8 +41,15 @@ impl Token {
     }
 }
 
+/// The tokens of a script and the position just past its end.
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    pub tokens: Vec<(Token, Pos)>,
+    pub end: Pos,
+}
+
 /// Splits the whole source into tokens, or fails at the first lexical error.
-pub(crate) fn tokenize(source: &str) -> Result<Vec<(Token, Pos)>, CompileError> {
+pub(crate) fn tokenize(source: &str) -> Result<Tokens, CompileError> {
     let mut lexer = Lexer {
         chars: source.chars().collect(),
         at: 0,
@@ -52,7 +59,10 @@ pub(crate) fn tokenize(source: &str) -> Result<Vec<(Token, Pos)>, CompileError> 
     while let Some(token) = lexer.next_token()? {
         tokens.push(token);
     }
-    Ok(tokens)
+    Ok(Tokens {
+        tokens,
+        end: lexer.pos,
+    })
 }
 
 struct Lexer {
@@ -261,6 +271,7 @@ mod tests {
     fn kinds(source: &str) -> Vec<Token> {
         tokenize(source)
             .expect("lexes")
+            .tokens
             .into_iter()
             .map(|(token, _)| token)
             .collect()
@@ -291,7 +302,7 @@ mod tests {
 
     #[test]
     fn comments_are_skipped_and_positions_kept() {
-        let tokens = tokenize("# one\n/* two\n */ keep;").expect("lexes");
+        let tokens = tokenize("# one\n/* two\n */ keep;").expect("lexes").tokens;
         assert_eq!(
             tokens[0],
             (Token::Identifier("keep".into()), Pos { line: 3, column: 5 })

@@ -4,20 +4,14 @@
 
 use crate::ast::{Argument, Node, Value};
 use crate::error::{CompileError, Pos, err};
-use crate::lexer::Token;
+use crate::lexer::{Token, Tokens};
 
 /// Parses a whole script into its top-level commands, refusing nesting
 /// deeper than `max_nesting` so that recursion stays bounded.
-pub(crate) fn parse(
-    tokens: Vec<(Token, Pos)>,
-    max_nesting: usize,
-) -> Result<Vec<Node>, CompileError> {
-    let end = tokens
-        .last()
-        .map_or(Pos { line: 1, column: 1 }, |(_, pos)| *pos);
+pub(crate) fn parse(tokens: Tokens, max_nesting: usize) -> Result<Vec<Node>, CompileError> {
     let mut parser = Parser {
-        tokens: tokens.into_iter().peekable(),
-        end,
+        tokens: tokens.tokens.into_iter().peekable(),
+        end: tokens.end,
         max_nesting,
     };
     let mut commands = Vec::new();
@@ -206,7 +200,7 @@ mod tests {
     #[test]
     fn syntax_errors_have_positions() {
         let e = parse_str("keep").unwrap_err();
-        assert_eq!((e.line, e.column), (1, 1));
+        assert_eq!((e.line, e.column), (1, 5));
         assert!(e.message.contains("unexpected end"));
         let e = parse_str("if true {\n  keep;\n").unwrap_err();
         assert!(e.message.contains("unexpected end"), "{e}");
