@@ -4,7 +4,8 @@
 /// One action; the caller performs them in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Store in the user's INBOX with these IMAP flags (`keep`, or the implicit keep).
+    /// Store in the user's INBOX with these IMAP flags: `keep`, `fileinto
+    /// "INBOX"` or the implicit keep.
     Keep { flags: Vec<String> },
     /// Store in `mailbox`, creating it first when `create` is set (RFC 5490);
     /// a missing mailbox without `create` means INBOX.

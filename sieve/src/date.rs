@@ -59,7 +59,7 @@ fn zone_text(offset: i32, colon: bool) -> String {
 
 /// The text of `part` for the instant `unix` seen in the zone `offset` (minutes east of UTC).
 pub(crate) fn date_part(unix: i64, offset: i32, part: DatePart) -> String {
-    let local = unix + i64::from(offset) * 60;
+    let local = unix.saturating_add(i64::from(offset) * 60);
     let days = local.div_euclid(86_400);
     let seconds = local.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);

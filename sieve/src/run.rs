@@ -3,6 +3,7 @@
 //! rules (section 2.10.3), counts steps, and turns any runtime error into an
 //! implicit keep with the error for the caller to log (section 2.10.6).
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use crate::action::{Action, Outcome, Vacation};
@@ -28,7 +29,7 @@ pub(crate) fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Ou
         context,
         limits,
         message: MessageView::new(context.message),
-        steps: 0,
+        steps: Cell::new(0),
         actions: Vec::new(),
         implicit_keep: true,
         flags: Vec::new(),
@@ -78,7 +79,9 @@ struct Runner<'s, 'c> {
     context: &'c Context<'c>,
     limits: &'c Limits,
     message: MessageView<'c>,
-    steps: u64,
+    /// Interpreter steps so far; a `Cell` so that string expansion, which
+    /// only reads the runner, can charge for the bytes it builds.
+    steps: Cell<u64>,
     actions: Vec<Action>,
     implicit_keep: bool,
     /// The internal flags variable of RFC 5232 section 3.
@@ -89,9 +92,14 @@ struct Runner<'s, 'c> {
 }
 
 impl Runner<'_, '_> {
-    fn step(&mut self) -> Result<(), Failure> {
-        self.steps += 1;
-        if self.steps > self.limits.max_steps {
+    fn step(&self) -> Result<(), Failure> {
+        self.charge(1)
+    }
+
+    fn charge(&self, cost: u64) -> Result<(), Failure> {
+        let steps = self.steps.get().saturating_add(cost);
+        self.steps.set(steps);
+        if steps > self.limits.max_steps {
             return Err(format!(
                 "script ran more than {} steps",
                 self.limits.max_steps
@@ -176,11 +184,18 @@ impl Runner<'_, '_> {
             } => {
                 let mailbox = self.expand(mailbox, frame);
                 let flags = self.action_flags(flags.as_ref(), frame);
-                self.add(Action::FileInto {
-                    mailbox,
-                    flags,
-                    create: *create,
-                })?;
+                // Filing into INBOX is keeping (RFC 5228 section 4.1), so
+                // that it merges with a keep as the same action.
+                let action = if mailbox.eq_ignore_ascii_case("inbox") {
+                    Action::Keep { flags }
+                } else {
+                    Action::FileInto {
+                        mailbox,
+                        flags,
+                        create: *create,
+                    }
+                };
+                self.add(action)?;
                 if !copy {
                     self.implicit_keep = false;
                 }
@@ -193,7 +208,7 @@ impl Runner<'_, '_> {
                 let given = split_flags(flags.iter().map(|f| self.expand(f, frame)));
                 let target = variable.as_ref().map(|v| self.expand(v, frame));
                 let current = match &target {
-                    Some(name) => split_flags([self.variable(name, frame)]),
+                    Some(name) => split_flags([self.variable(name, frame).to_string()]),
                     None => self.flags.clone(),
                 };
                 let updated = match op {
@@ -285,7 +300,7 @@ impl Runner<'_, '_> {
                         flags: more,
                         create: also,
                     },
-                ) if same_mailbox(mailbox, other) => {
+                ) if mailbox == other => {
                     merge_flags(flags, more);
                     *create |= also;
                     return Ok(());
@@ -352,25 +367,39 @@ impl Runner<'_, '_> {
         }
     }
 
+    /// The template with its variables filled in. Variables add at most
+    /// `max_variable_size` bytes to the script's own text, so that a string
+    /// naming one long variable many times stays small; every 4 KiB built
+    /// costs a step, charged to the next `step`.
     fn expand(&self, template: &Template, frame: &Frame) -> String {
         let mut out = String::new();
+        let mut room = self.limits.max_variable_size;
         for piece in &template.pieces {
-            match piece {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Match(n) => out.push_str(frame.matches.get(*n).map_or("", String::as_str)),
-                Piece::Variable(name) => out.push_str(&self.variable(name, frame)),
-            }
+            let value = match piece {
+                Piece::Text(text) => {
+                    out.push_str(text);
+                    continue;
+                }
+                Piece::Match(n) => frame.matches.get(*n).map_or("", String::as_str),
+                Piece::Variable(name) => self.variable(name, frame),
+            };
+            let mut value = value.to_string();
+            truncate(&mut value, room);
+            room -= value.len();
+            out.push_str(&value);
         }
+        let steps = self.steps.get().saturating_add(out.len() as u64 / 4096);
+        self.steps.set(steps);
         out
     }
 
-    fn variable(&self, name: &str, frame: &Frame) -> String {
+    fn variable<'f>(&'f self, name: &str, frame: &'f Frame) -> &'f str {
         let value = if frame.global_names.contains(name) {
             self.globals.get(name)
         } else {
             frame.variables.get(name)
         };
-        value.cloned().unwrap_or_default()
+        value.map_or("", String::as_str)
     }
 
     fn assign(&mut self, name: &str, mut value: String, frame: &mut Frame) {
@@ -533,7 +562,7 @@ impl Runner<'_, '_> {
                 let values = match variables {
                     Some(names) => split_flags(names.iter().map(|n| {
                         let name = self.expand(n, frame);
-                        self.variable(&name, frame)
+                        self.variable(&name, frame).to_string()
                     })),
                     None => self.flags.clone(),
                 };
@@ -577,7 +606,8 @@ impl Runner<'_, '_> {
         }
         for value in values {
             for key in &keys {
-                self.step()?;
+                // Substring and wildcard matching cost up to value × key.
+                self.charge(1 + (value.len() * key.len().max(1) / 4096) as u64)?;
                 if let Some(captures) = how.test(value, key) {
                     if how.kind == MatchKind::Matches {
                         frame.matches = captures;
@@ -626,11 +656,6 @@ fn split_flags(strings: impl IntoIterator<Item = String>) -> Vec<String> {
 
 fn merge_flags(flags: &mut Vec<String>, more: &[String]) {
     *flags = split_flags(flags.drain(..).chain(more.iter().cloned()));
-}
-
-/// INBOX is case-insensitive (RFC 3501 section 5.1); other names are not.
-fn same_mailbox(a: &str, b: &str) -> bool {
-    a == b || (a.eq_ignore_ascii_case("inbox") && b.eq_ignore_ascii_case("inbox"))
 }
 
 fn modify(modifier: Modifier, value: &str) -> String {

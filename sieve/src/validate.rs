@@ -784,8 +784,8 @@ impl Checker<'_, '_> {
                     index: true,
                     ..Accepts::default()
                 };
-                let (common, positional) =
-                    self.matching(node, args, accepts, &[Kind::StringList, Kind::StringList])?;
+                let (common, args) = self.shared_tags(node, args, accepts)?;
+                let positional = args.positional(&[Kind::StringList, Kind::StringList], 0)?;
                 Test::Header {
                     how: self.finish_match(&common),
                     index: self.index(&common)?,
@@ -799,8 +799,8 @@ impl Checker<'_, '_> {
                     index: true,
                     ..Accepts::default()
                 };
-                let (common, positional) =
-                    self.matching(node, args, accepts, &[Kind::StringList, Kind::StringList])?;
+                let (common, args) = self.shared_tags(node, args, accepts)?;
+                let positional = args.positional(&[Kind::StringList, Kind::StringList], 0)?;
                 Test::Address {
                     how: self.finish_match(&common),
                     part: common.part.unwrap_or(AddressPart::All),
@@ -815,8 +815,8 @@ impl Checker<'_, '_> {
                     address_part: true,
                     ..Accepts::default()
                 };
-                let (common, positional) =
-                    self.matching(node, args, accepts, &[Kind::StringList, Kind::StringList])?;
+                let (common, args) = self.shared_tags(node, args, accepts)?;
+                let positional = args.positional(&[Kind::StringList, Kind::StringList], 0)?;
                 let fields = self.templates(positional[0])?;
                 for field in &fields {
                     if let Some(name) = field.as_constant()
@@ -839,12 +839,8 @@ impl Checker<'_, '_> {
             "date" | "currentdate" => self.date_test(node, args)?,
             "hasflag" => {
                 self.need("imap4flags", pos, "hasflag")?;
-                let (common, positional) = self.matching(
-                    node,
-                    args,
-                    Accepts::default(),
-                    &[Kind::StringList, Kind::StringList],
-                )?;
+                let (common, args) = self.shared_tags(node, args, Accepts::default())?;
+                let positional = args.positional(&[Kind::StringList, Kind::StringList], 1)?;
                 let variables = match positional.as_slice() {
                     [names, _] => {
                         self.need("variables", names.pos, "a flag variable")?;
@@ -872,12 +868,8 @@ impl Checker<'_, '_> {
             }
             "string" => {
                 self.need("variables", pos, "string")?;
-                let (common, positional) = self.matching(
-                    node,
-                    args,
-                    Accepts::default(),
-                    &[Kind::StringList, Kind::StringList],
-                )?;
+                let (common, args) = self.shared_tags(node, args, Accepts::default())?;
+                let positional = args.positional(&[Kind::StringList, Kind::StringList], 0)?;
                 Test::String {
                     how: self.finish_match(&common),
                     sources: self.templates(positional[0])?,
@@ -889,23 +881,20 @@ impl Checker<'_, '_> {
         Ok(test)
     }
 
-    /// Reads the shared tagged arguments and the positional ones; `hasflag`
-    /// alone lets its first positional argument out, handled by its caller.
-    fn matching<'n>(
+    /// Reads the shared tagged arguments; any other tag is unknown.
+    fn shared_tags<'n>(
         &self,
         node: &'n Node,
         mut args: Args<'n>,
         accepts: Accepts,
-        kinds: &[Kind],
-    ) -> Result<(Common, Vec<&'n Argument>), CompileError> {
+    ) -> Result<(Common, Args<'n>), CompileError> {
         let mut common = Common::default();
         while let Some((tag, at)) = args.next_tag() {
             if !self.common_tag(&mut common, &mut args, tag, at, accepts)? {
                 return unknown_tag(node, tag, at);
             }
         }
-        let optional = usize::from(node.name == "hasflag");
-        Ok((common, args.positional(kinds, optional)?))
+        Ok((common, args))
     }
 
     /// Handles one shared tag; `false` when `tag` is not one of them.
@@ -1112,7 +1101,7 @@ impl Checker<'_, '_> {
         })
     }
 
-    fn date_test(&self, node: &Node, mut args: Args<'_>) -> Result<Test, CompileError> {
+    fn date_test(&self, node: &Node, args: Args<'_>) -> Result<Test, CompileError> {
         self.need("date", node.pos, &node.name)?;
         let current = node.name == "currentdate";
         let accepts = Accepts {
@@ -1121,12 +1110,7 @@ impl Checker<'_, '_> {
             original_zone: !current,
             ..Accepts::default()
         };
-        let mut common = Common::default();
-        while let Some((tag, at)) = args.next_tag() {
-            if !self.common_tag(&mut common, &mut args, tag, at, accepts)? {
-                return unknown_tag(node, tag, at);
-            }
-        }
+        let (common, args) = self.shared_tags(node, args, accepts)?;
         let kinds: &[Kind] = if current {
             &[Kind::String, Kind::StringList]
         } else {

@@ -332,3 +332,31 @@ fn bad_runtime_redirect_is_an_error() {
     assert_eq!(outcome.actions, vec![keep()]);
     assert!(outcome.error.expect("error").contains("\"nobody\""));
 }
+
+#[test]
+fn expansion_of_variables_is_bounded() {
+    // 200 references to a 4 KiB variable add at most 4 KiB to the string.
+    let script = format!(
+        "require [\"variables\", \"reject\"];\nset \"a\" \"{}\";\nreject \"<{}>\";",
+        "x".repeat(4096),
+        "${a}".repeat(200)
+    );
+    let found = common::actions(&script, COYOTE);
+    let [postino_sieve::Action::Reject { reason, .. }] = found.as_slice() else {
+        panic!("one reject expected: {found:?}");
+    };
+    assert_eq!(reason.len(), 4096 + 2);
+}
+
+#[test]
+fn long_bodies_cost_steps() {
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "a".repeat(4 << 20));
+    let keys = (0..40)
+        .map(|n| format!("\"needle number {n}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = format!("require \"body\";\nif body :raw :contains [{keys}] {{ discard; }}");
+    let outcome = Case::new(&script, &body).run();
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert!(outcome.error.expect("error").contains("steps"));
+}

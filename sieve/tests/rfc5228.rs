@@ -42,7 +42,8 @@ fn section_3_1_if_elsif_else() {
     let money = message(&["From: friend@example.org", "Subject: $$$ for you"]);
     assert_eq!(actions(script, &money), vec![]);
     let other = message(&["From: friend@example.org", "Subject: lunch"]);
-    assert_eq!(actions(script, &other), vec![fileinto("INBOX")]);
+    // Filing into INBOX is a keep.
+    assert_eq!(actions(script, &other), vec![keep()]);
 }
 
 #[test]
@@ -106,6 +107,8 @@ fn section_2_10_3_duplicate_actions() {
         actions(script, COYOTE),
         vec![fileinto("a"), keep(), redirect("x@example.com")]
     );
+    let script = "require \"fileinto\";\nkeep; fileinto \"inbox\"; fileinto \"INBOX\";";
+    assert_eq!(actions(script, COYOTE), vec![keep()]);
 }
 
 #[test]
