@@ -40,9 +40,17 @@ pub(crate) fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Ou
         Ok(_) => {
             let mut actions = runner.actions;
             if runner.implicit_keep {
-                actions.push(Action::Keep {
-                    flags: runner.flags,
-                });
+                // After `fileinto :copy "INBOX"` the implicit keep is the
+                // same action, and merges with it.
+                match actions
+                    .iter_mut()
+                    .find(|a| matches!(a, Action::Keep { .. }))
+                {
+                    Some(Action::Keep { flags }) => merge_flags(flags, &runner.flags),
+                    _ => actions.push(Action::Keep {
+                        flags: runner.flags,
+                    }),
+                }
             }
             Outcome {
                 actions,
@@ -682,5 +690,48 @@ fn truncate(value: &mut String, max: usize) {
             end -= 1;
         }
         value.truncate(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_split_and_deduplicate() {
+        let flags = split_flags([
+            "\\Seen  $Work".to_string(),
+            "\\seen".to_string(),
+            String::new(),
+        ]);
+        assert_eq!(flags, vec!["\\Seen", "$Work"]);
+        let mut flags = vec!["a".to_string()];
+        merge_flags(&mut flags, &["A".to_string(), "b".to_string()]);
+        assert_eq!(flags, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn modifiers() {
+        assert_eq!(modify(Modifier::UpperFirst, "élan"), "Élan");
+        assert_eq!(modify(Modifier::LowerFirst, ""), "");
+        assert_eq!(modify(Modifier::Length, "été"), "3");
+        assert_eq!(modify(Modifier::QuoteWildcard, "a?b"), "a\\?b");
+    }
+
+    #[test]
+    fn index_picks_from_either_end() {
+        let at = |n, last| pick(vec![1, 2, 3], Some(Index { n, last }));
+        assert_eq!(at(1, false), vec![1]);
+        assert_eq!(at(1, true), vec![3]);
+        assert_eq!(at(3, true), vec![1]);
+        assert_eq!(at(4, false), Vec::<i32>::new());
+        assert_eq!(pick(vec![1, 2], None), vec![1, 2]);
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        let mut value = "aé".to_string();
+        truncate(&mut value, 2);
+        assert_eq!(value, "a");
     }
 }

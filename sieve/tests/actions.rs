@@ -315,6 +315,8 @@ fn rfc3894_copy() {
         actions(script, COYOTE),
         vec![fileinto("incoming"), fileinto("other")]
     );
+    let script = "require [\"copy\", \"fileinto\", \"imap4flags\"];\nfileinto :copy :flags \"$A\" \"INBOX\"; addflag \"$B\";";
+    assert_eq!(actions(script, COYOTE), vec![keep_flags(&["$A", "$B"])]);
 }
 
 #[test]
