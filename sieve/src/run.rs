@@ -20,8 +20,39 @@ use crate::template::{Piece, Template};
 use crate::vacation::default_handle;
 use crate::{Context, Envelope};
 
-/// A runtime error: its message goes to the caller's log.
-type Failure = String;
+/// A runtime error, with the line of the command that failed; its text
+/// goes to the caller's log.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    line: Option<u32>,
+}
+
+impl Failure {
+    /// Places the error at `line` unless a nested command already did.
+    fn at(mut self, line: u32) -> Self {
+        self.line.get_or_insert(line);
+        self
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            line: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
 
 pub(crate) fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Outcome {
     let mut runner = Runner {
@@ -59,7 +90,7 @@ pub(crate) fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Ou
         }
         Err(error) => Outcome {
             actions: vec![Action::Keep { flags: Vec::new() }],
-            error: Some(error),
+            error: Some(error.to_string()),
         },
     }
 }
@@ -108,10 +139,7 @@ impl Runner<'_, '_> {
         let steps = self.steps.get().saturating_add(cost);
         self.steps.set(steps);
         if steps > self.limits.max_steps {
-            return Err(format!(
-                "script ran more than {} steps",
-                self.limits.max_steps
-            ));
+            return Err(format!("script ran more than {} steps", self.limits.max_steps).into());
         }
         Ok(())
     }
@@ -122,7 +150,7 @@ impl Runner<'_, '_> {
         let block = script
             .units
             .get(unit)
-            .ok_or_else(|| format!("no script unit {unit}"))?;
+            .ok_or_else(|| Failure::from(format!("no script unit {unit}")))?;
         match self.block(block, &mut frame)? {
             Flow::Stop => Ok(Flow::Stop),
             Flow::Next | Flow::Return => Ok(Flow::Next),
@@ -130,8 +158,10 @@ impl Runner<'_, '_> {
     }
 
     fn block(&mut self, block: &Block, frame: &mut Frame) -> Result<Flow, Failure> {
-        for command in block {
-            let flow = self.command(command, frame)?;
+        for located in block {
+            let flow = self
+                .command(&located.command, frame)
+                .map_err(|f| f.at(located.line))?;
             if flow != Flow::Next {
                 return Ok(flow);
             }
@@ -163,7 +193,7 @@ impl Runner<'_, '_> {
             Command::Redirect { address, copy } => {
                 let address = self.expand(address, frame);
                 if !valid_redirect(&address) {
-                    return Err(format!("\"{address}\" is not a valid redirect address"));
+                    return Err(format!("\"{address}\" is not a valid redirect address").into());
                 }
                 let redirects = self
                     .actions
@@ -176,7 +206,9 @@ impl Runner<'_, '_> {
                     .any(|a| matches!(a, Action::Redirect { address: known } if known.eq_ignore_ascii_case(&address)));
                 if !duplicate {
                     if redirects >= self.limits.max_redirects {
-                        return Err(format!("more than {} redirects", self.limits.max_redirects));
+                        return Err(
+                            format!("more than {} redirects", self.limits.max_redirects).into()
+                        );
                     }
                     self.add(Action::Redirect { address })?;
                 }
@@ -262,12 +294,15 @@ impl Runner<'_, '_> {
                 optional,
             } => match unit {
                 None if *optional => {}
-                None => return Err(format!("included script \"{name}\" does not exist")),
+                None => return Err(format!("included script \"{name}\" does not exist").into()),
                 Some(unit) => {
                     if *once && !self.done_once.insert(*unit) {
                         return Ok(Flow::Next);
                     }
-                    if self.unit(*unit)? == Flow::Stop {
+                    let flow = self.unit(*unit).map_err(|f| {
+                        Failure::from(format!("in included script \"{name}\": {f}"))
+                    })?;
+                    if flow == Flow::Stop {
                         return Ok(Flow::Stop);
                     }
                 }
@@ -288,7 +323,7 @@ impl Runner<'_, '_> {
     fn add(&mut self, action: Action) -> Result<(), Failure> {
         let is_reject = |a: &Action| matches!(a, Action::Reject { .. });
         if self.actions.iter().any(is_reject) || (is_reject(&action) && !self.actions.is_empty()) {
-            return Err("reject cannot be combined with other actions".to_string());
+            return Err(String::from("reject cannot be combined with other actions").into());
         }
         for known in &mut self.actions {
             match (known, &action) {
@@ -314,13 +349,13 @@ impl Runner<'_, '_> {
                     return Ok(());
                 }
                 (Action::Vacation(_), Action::Vacation(_)) => {
-                    return Err("vacation executed more than once".to_string());
+                    return Err(String::from("vacation executed more than once").into());
                 }
                 _ => {}
             }
         }
         if self.actions.len() >= self.limits.max_actions {
-            return Err(format!("more than {} actions", self.limits.max_actions));
+            return Err(format!("more than {} actions", self.limits.max_actions).into());
         }
         self.actions.push(action);
         Ok(())

@@ -8,10 +8,17 @@ use crate::template::Template;
 #[derive(Clone, Debug)]
 pub struct Script {
     /// Unit 0 is the script itself; `Command::Include` points at the others.
-    pub(crate) units: Vec<Vec<Command>>,
+    pub(crate) units: Vec<Block>,
 }
 
-pub(crate) type Block = Vec<Command>;
+pub(crate) type Block = Vec<Located>;
+
+/// A command and the line it starts on, for runtime error messages.
+#[derive(Clone, Debug)]
+pub(crate) struct Located {
+    pub command: Command,
+    pub line: u32,
+}
 pub(crate) type Strings = Vec<Template>;
 
 #[derive(Clone, Debug)]

@@ -12,8 +12,8 @@ use crate::error::{CompileError, Pos, err};
 use crate::limits::Limits;
 use crate::matching::{Comparator, Match, MatchKind, Relation};
 use crate::script::{
-    AddressPart, Block, BodyTransform, Command, DatePart, FlagOp, Index, Modifier, Script, Strings,
-    Test, VacationCommand, Zone,
+    AddressPart, Block, BodyTransform, Command, DatePart, FlagOp, Index, Located, Modifier, Script,
+    Strings, Test, VacationCommand, Zone,
 };
 use crate::template::{Template, decode_encoded_characters, is_identifier};
 use crate::{Includes, Location, lexer, parser};
@@ -398,12 +398,18 @@ impl Checker<'_, '_> {
             match node.name.as_str() {
                 "if" => {
                     let branch = self.branch(node)?;
-                    block.push(Command::If(vec![branch], None));
+                    block.push(Located {
+                        command: Command::If(vec![branch], None),
+                        line: node.pos.line,
+                    });
                     open_if = true;
                 }
                 "elsif" | "else" => {
                     let chain = match block.last_mut() {
-                        Some(Command::If(branches, otherwise)) if open_if => (branches, otherwise),
+                        Some(Located {
+                            command: Command::If(branches, otherwise),
+                            ..
+                        }) if open_if => (branches, otherwise),
                         _ => return err(node.pos, format!("{} without a preceding if", node.name)),
                     };
                     if node.name == "elsif" {
@@ -419,7 +425,10 @@ impl Checker<'_, '_> {
                     }
                 }
                 _ => {
-                    block.push(self.command(node)?);
+                    block.push(Located {
+                        command: self.command(node)?,
+                        line: node.pos.line,
+                    });
                     open_if = false;
                 }
             }

@@ -360,3 +360,24 @@ fn long_bodies_cost_steps() {
     assert_eq!(outcome.actions, vec![keep()]);
     assert!(outcome.error.expect("error").contains("steps"));
 }
+
+#[test]
+fn runtime_errors_name_the_line() {
+    let script =
+        "require \"variables\";\nset \"to\" \"nobody\";\nif true {\n  redirect \"${to}\";\n}";
+    let outcome = Case::new(script, COYOTE).run();
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("line 4: \"nobody\" is not a valid redirect address")
+    );
+    let mut case = Case::new("require \"include\";\n\ninclude \"inner\";", COYOTE);
+    case.includes = common::Scripts::default().with(
+        postino_sieve::Location::Personal,
+        "inner",
+        "require \"vacation\";\nvacation \"a\";\nvacation \"b\";",
+    );
+    assert_eq!(
+        case.run().error.as_deref(),
+        Some("line 3: in included script \"inner\": line 3: vacation executed more than once")
+    );
+}
