@@ -436,22 +436,22 @@ impl Runner<'_, '_> {
         out
     }
 
+    /// The value of a variable: "global.x" and the names this script
+    /// declared `global` are shared by every script, the others are its own.
     fn variable<'f>(&'f self, name: &str, frame: &'f Frame) -> &'f str {
-        let value = if frame.global_names.contains(name) {
-            self.globals.get(name)
-        } else {
-            frame.variables.get(name)
+        let value = match shared_name(name, frame) {
+            Some(name) => self.globals.get(name),
+            None => frame.variables.get(name),
         };
         value.map_or("", String::as_str)
     }
 
     fn assign(&mut self, name: &str, mut value: String, frame: &mut Frame) {
         truncate(&mut value, self.limits.max_variable_size);
-        if frame.global_names.contains(name) {
-            self.globals.insert(name.to_string(), value);
-        } else {
-            frame.variables.insert(name.to_string(), value);
-        }
+        match shared_name(name, frame) {
+            Some(name) => self.globals.insert(name.to_string(), value),
+            None => frame.variables.insert(name.to_string(), value),
+        };
     }
 
     fn test(&mut self, test: &Test, frame: &mut Frame) -> Result<bool, Failure> {
@@ -660,6 +660,15 @@ impl Runner<'_, '_> {
             }
         }
         Ok(false)
+    }
+}
+
+/// The name in the global namespace `name` refers to, if it is global
+/// (RFC 6609 sections 3.4 and 3.5).
+fn shared_name<'n>(name: &'n str, frame: &Frame) -> Option<&'n str> {
+    match name.strip_prefix("global.") {
+        Some(global) => Some(global),
+        None => frame.global_names.contains(name).then_some(name),
     }
 }
 

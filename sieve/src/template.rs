@@ -41,7 +41,12 @@ impl Template {
 
     /// Splits `text` at its variable references (RFC 5229 section 3). A "${"
     /// that does not start a well-formed reference is literal text.
-    pub(crate) fn parse(text: &str, pos: Pos) -> Result<Template, CompileError> {
+    /// `global_namespace` allows `${global.name}` (RFC 6609 section 3.5).
+    pub(crate) fn parse(
+        text: &str,
+        pos: Pos,
+        global_namespace: bool,
+    ) -> Result<Template, CompileError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
@@ -50,7 +55,7 @@ impl Template {
             let after = &rest[at + 2..];
             let reference = after.find('}').map(|end| &after[..end]);
             match reference
-                .map(|name| reference_piece(name, pos))
+                .map(|name| reference_piece(name, pos, global_namespace))
                 .transpose()?
             {
                 Some(Some(piece)) => {
@@ -76,25 +81,39 @@ impl Template {
 
 /// The piece a `${…}` body names, `None` if it is not a variable reference
 /// at all; an error for references to namespaces nothing here provides.
-fn reference_piece(name: &str, pos: Pos) -> Result<Option<Piece>, CompileError> {
+fn reference_piece(
+    name: &str,
+    pos: Pos,
+    global_namespace: bool,
+) -> Result<Option<Piece>, CompileError> {
     if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(name.parse().ok().map(Piece::Match));
     }
-    let mut parts = name.split('.');
-    if !name.split('.').all(is_identifier) {
+    match variable_name(name, global_namespace) {
+        Ok(name) => Ok(name.map(Piece::Variable)),
+        Err(message) => err(pos, message),
+    }
+}
+
+/// A variable name, lowercased: an identifier or, when `global_namespace`
+/// is allowed, "global." and an identifier. `Ok(None)` when `name` is not a
+/// variable name at all, an error for a namespace nothing here provides.
+pub(crate) fn variable_name(name: &str, global_namespace: bool) -> Result<Option<String>, String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if !parts.iter().all(|p| is_identifier(p)) {
         return Ok(None);
     }
-    match (parts.next(), parts.next()) {
-        (Some(variable), None) => Ok(Some(Piece::Variable(variable.to_ascii_lowercase()))),
-        _ => err(
-            pos,
-            format!("variable namespace in \"${{{name}}}\" is not supported"),
-        ),
+    match parts.as_slice() {
+        [variable] => Ok(Some(variable.to_ascii_lowercase())),
+        [namespace, variable] if global_namespace && namespace.eq_ignore_ascii_case("global") => {
+            Ok(Some(format!("global.{}", variable.to_ascii_lowercase())))
+        }
+        _ => Err(format!("variable namespace in \"{name}\" is not supported")),
     }
 }
 
 /// RFC 5228 identifier: a letter or "_", then letters, digits or "_".
-pub(crate) fn is_identifier(name: &str) -> bool {
+fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -212,7 +231,7 @@ mod tests {
 
     #[test]
     fn variable_references() {
-        let t = Template::parse("a${b}c${1}${}${no-t}${", P).expect("ok");
+        let t = Template::parse("a${b}c${1}${}${no-t}${", P, false).expect("ok");
         assert_eq!(
             t.pieces,
             vec![
@@ -223,9 +242,17 @@ mod tests {
                 Piece::Text("${}${no-t}${".into()),
             ]
         );
-        assert!(Template::parse("${env.x}", P).is_err());
+        assert!(Template::parse("${env.x}", P, true).is_err());
+        assert!(Template::parse("${global.x}", P, false).is_err());
         assert_eq!(
-            Template::parse("", P).expect("ok").as_constant().as_deref(),
+            Template::parse("${Global.X}", P, true).expect("ok").pieces,
+            vec![Piece::Variable("global.x".into())]
+        );
+        assert_eq!(
+            Template::parse("", P, false)
+                .expect("ok")
+                .as_constant()
+                .as_deref(),
             Some("")
         );
     }

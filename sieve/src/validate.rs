@@ -15,7 +15,7 @@ use crate::script::{
     AddressPart, Block, BodyTransform, Command, DatePart, FlagOp, Index, Located, Modifier, Script,
     Strings, Test, VacationCommand, Zone,
 };
-use crate::template::{Template, decode_encoded_characters, is_identifier};
+use crate::template::{Template, decode_encoded_characters, variable_name};
 use crate::{Includes, Location, lexer, parser};
 
 /// Every capability this engine implements, as named in `require`.
@@ -323,7 +323,7 @@ impl Checker<'_, '_> {
             text.to_string()
         };
         if self.has("variables") {
-            Template::parse(&text, pos)
+            Template::parse(&text, pos, self.has("include"))
         } else {
             Ok(Template::constant(text))
         }
@@ -597,10 +597,11 @@ impl Checker<'_, '_> {
     /// A variable name to assign: a constant identifier, lowercased.
     fn variable_name(&self, text: &str, pos: Pos) -> Result<String, CompileError> {
         let name = self.constant(text, pos, "a variable name")?;
-        if !is_identifier(&name) {
-            return err(pos, format!("\"{name}\" is not a valid variable name"));
+        match variable_name(&name, self.has("include")) {
+            Ok(Some(name)) => Ok(name),
+            Ok(None) => err(pos, format!("\"{name}\" is not a valid variable name")),
+            Err(message) => err(pos, message),
         }
-        Ok(name.to_ascii_lowercase())
     }
 
     fn set(&self, node: &Node, mut args: Args<'_>) -> Result<Command, CompileError> {

@@ -196,3 +196,22 @@ fn include_depth_is_bounded() {
     case.limits.max_include_depth = 20;
     assert_eq!(case.actions(), vec![keep()]);
 }
+
+#[test]
+fn section_3_5_global_namespace() {
+    let script = r#"require ["variables", "include", "fileinto"];
+set "global.i_am_on_vacation" "1";
+include "check";
+fileinto "${global.folder}";"#;
+    let check = r#"require ["variables", "include"];
+if string :is "${global.I_AM_ON_VACATION}" "1" {
+    set "global.folder" "Away";
+}"#;
+    let mut case = Case::new(script, COYOTE);
+    case.includes = Scripts::default().with(Location::Personal, "check", check);
+    assert_eq!(case.actions(), vec![fileinto("Away")]);
+    // Without include the namespace does not exist.
+    let e = common::compile_error("require \"variables\";\nset \"global.x\" \"1\";");
+    assert_eq!((e.line, e.column), (2, 5));
+    assert!(e.message.contains("namespace"), "{e}");
+}
