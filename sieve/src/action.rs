@@ -48,7 +48,8 @@ pub struct Vacation {
 /// What a run decided.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Outcome {
-    /// The actions in order, the implicit keep (if any) last.
+    /// The actions in order, the implicit keep (if any) last; none at all
+    /// means the message is discarded.
     pub actions: Vec<Action>,
     /// Why the run failed, when it did: the actions are then only a keep,
     /// and the caller logs the message.

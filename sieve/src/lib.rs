@@ -3,6 +3,25 @@
 //! It does no I/O: the caller supplies included scripts, the time and
 //! whether mailboxes exist, and carries out the actions.
 //!
+//! Capabilities (see [`CAPABILITIES`]): fileinto, envelope, encoded-character,
+//! the comparators i;octet, i;ascii-casemap and i;ascii-numeric, imap4flags
+//! (RFC 5232), vacation (RFC 5230) and vacation-seconds (RFC 6131), copy
+//! (RFC 3894), body (RFC 5173), variables (RFC 5229), reject and ereject
+//! (RFC 5429), relational (RFC 5231), subaddress (RFC 5233, separator "+"),
+//! date and index (RFC 5260), mailbox (RFC 5490), include (RFC 6609).
+//!
+//! Choices where the RFCs leave room:
+//! - `fileinto "INBOX"` is a keep; duplicate keeps and fileintos to one
+//!   mailbox merge, with the union of their flags.
+//! - `reject`/`ereject` with any other action, a second reject, or a second
+//!   vacation is a runtime error: the message is kept and the error reported.
+//! - `:matches` wildcards expand greedily, the leftmost first (RFC 5229 section 3.2).
+//! - A script named by `include` that does not exist fails the run when the
+//!   include is reached (so scripts can be uploaded in any order); one that
+//!   exists is compiled with the script, and loops are refused then.
+//! - Vacation periods given in days are at least one day; replies to a sender
+//!   are counted per `handle`, which defaults to a hash of the arguments.
+//!
 //! ```
 //! use postino_sieve::{compile, run, Action, Context, Envelope, Limits, NoIncludes};
 //!
