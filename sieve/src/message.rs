@@ -240,6 +240,15 @@ mod tests {
     }
 
     #[test]
+    fn raw_utf8_and_folded_encoded_words() {
+        let view = MessageView::new(
+            "Subject: Città di =?utf-8?q?Bar=C3=AC?=\r\n =?utf-8?q?_e_dintorni?=\r\n\r\n"
+                .as_bytes(),
+        );
+        assert_eq!(view.texts("subject"), vec!["Città di Barì e dintorni"]);
+    }
+
+    #[test]
     fn headers_without_body() {
         let view = MessageView::new(b"Subject: x");
         assert_eq!(view.texts("subject"), vec!["x"]);
