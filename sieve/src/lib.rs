@@ -91,7 +91,7 @@ pub struct Context<'a> {
     pub mailbox_exists: &'a dyn Fn(&str) -> bool,
 }
 
-/// Where an included script lives (RFC 6609 section 3.2).
+/// Where an included script lives (RFC 6609).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Location {
     /// The user's own scripts.

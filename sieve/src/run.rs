@@ -104,7 +104,7 @@ enum Flow {
 }
 
 /// The variables of one script being run: each included script has its
-/// own, apart from the names it declares `global` (RFC 6609 section 3.4).
+/// own, apart from the names it declares `global` (RFC 6609).
 #[derive(Default)]
 struct Frame {
     variables: HashMap<String, String>,
@@ -318,8 +318,8 @@ impl Runner<'_, '_> {
 
     /// Records an action, merging duplicates (RFC 5228 section 2.10.3) and
     /// refusing what cannot go together: more than one reject, reject with
-    /// anything that delivers or replies (RFC 5429 section 2.1), and more
-    /// than one vacation (RFC 5230 section 4.7).
+    /// anything that delivers or replies (RFC 5429), and more
+    /// than one vacation (RFC 5230).
     fn add(&mut self, action: Action) -> Result<(), Failure> {
         let is_reject = |a: &Action| matches!(a, Action::Reject { .. });
         if self.actions.iter().any(is_reject) || (is_reject(&action) && !self.actions.is_empty()) {
@@ -664,7 +664,7 @@ impl Runner<'_, '_> {
 }
 
 /// The name in the global namespace `name` refers to, if it is global
-/// (RFC 6609 sections 3.4 and 3.5).
+/// (RFC 6609).
 fn shared_name<'n>(name: &'n str, frame: &Frame) -> Option<&'n str> {
     match name.strip_prefix("global.") {
         Some(global) => Some(global),

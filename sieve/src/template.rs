@@ -41,7 +41,7 @@ impl Template {
 
     /// Splits `text` at its variable references (RFC 5229 section 3). A "${"
     /// that does not start a well-formed reference is literal text.
-    /// `global_namespace` allows `${global.name}` (RFC 6609 section 3.5).
+    /// `global_namespace` allows `${global.name}` (RFC 6609).
     pub(crate) fn parse(
         text: &str,
         pos: Pos,

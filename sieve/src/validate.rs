@@ -710,8 +710,8 @@ impl Checker<'_, '_> {
         if name.is_empty() || name.contains(['/', '\0']) || name.chars().any(char::is_control) {
             return err(name_pos, format!("\"{name}\" is not a valid script name"));
         }
-        // A missing script is an error only when the include runs (RFC 6609
-        // section 3.2), so that scripts can be uploaded in any order.
+        // A missing script is an error only when the include runs, so that
+        // scripts can be uploaded in any order.
         let unit = self
             .compiler
             .include(location.unwrap_or(Location::Personal), name, node.pos)?;

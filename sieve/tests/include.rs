@@ -7,7 +7,7 @@ use common::{COYOTE, Case, Scripts, fileinto, keep, message};
 use postino_sieve::Location;
 
 #[test]
-fn section_3_includes_in_order() {
+fn includes_run_in_order() {
     let script = r#"require ["include"];
 
 include :personal "always_allow";
@@ -60,7 +60,7 @@ include :personal "mailing_lists";"#;
 }
 
 #[test]
-fn section_3_3_global_variables() {
+fn global_variables_are_shared() {
     let script = r#"require ["variables", "include"];
 global "test";
 global "test_mailbox";
@@ -198,7 +198,7 @@ fn include_depth_is_bounded() {
 }
 
 #[test]
-fn section_3_5_global_namespace() {
+fn global_namespace() {
     let script = r#"require ["variables", "include", "fileinto"];
 set "global.i_am_on_vacation" "1";
 include "check";
