@@ -129,3 +129,14 @@ pub fn compile(
 pub fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Outcome {
     run::run(script, context, limits)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Compiled scripts are cached and shared between delivery threads.
+    #[test]
+    fn scripts_are_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Script>();
+        shareable::<super::Outcome>();
+    }
+}

@@ -609,7 +609,12 @@ impl Runner<'_, '_> {
                     })),
                     None => self.flags.clone(),
                 };
-                self.compare(how, &values, keys, frame)?
+                let mut keys: Vec<String> = keys.iter().map(|k| self.expand(k, frame)).collect();
+                // Keys are flag lists too, except the number `:count` compares with.
+                if !matches!(how.kind, MatchKind::Count(_)) {
+                    keys = split_flags(keys);
+                }
+                self.compare_expanded(how, &values, &keys, frame)?
             }
             Test::MailboxExists(names) => names
                 .iter()
@@ -644,11 +649,21 @@ impl Runner<'_, '_> {
         frame: &mut Frame,
     ) -> Result<bool, Failure> {
         let keys: Vec<String> = keys.iter().map(|k| self.expand(k, frame)).collect();
+        self.compare_expanded(how, values, &keys, frame)
+    }
+
+    fn compare_expanded(
+        &mut self,
+        how: &Match,
+        values: &[String],
+        keys: &[String],
+        frame: &mut Frame,
+    ) -> Result<bool, Failure> {
         if matches!(how.kind, MatchKind::Count(_)) {
             return Ok(keys.iter().any(|key| how.count_matches(values.len(), key)));
         }
         for value in values {
-            for key in &keys {
+            for key in keys {
                 // Substring and wildcard matching cost up to value × key.
                 self.charge(1 + (value.len() * key.len().max(1) / 4096) as u64)?;
                 if let Some(captures) = how.test(value, key) {

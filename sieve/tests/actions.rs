@@ -236,13 +236,15 @@ setflag "MyVar" "$Junk \\Draft";
 if hasflag :contains "MyVar" "Junk" {
     fileinto "Junk";
 }
-if hasflag "\\flagged" { fileinto "Flagged"; }"#;
+if hasflag "\\flagged" { fileinto "Flagged"; }
+if hasflag :is "\\Answered \\Seen" { fileinto "Listed"; }"#;
     assert_eq!(
         actions(script, COYOTE),
         vec![
             fileinto_flags("INBOX.Urgent", &["\\Seen", "\\Flagged"]),
             fileinto_flags("Junk", &["\\Seen", "\\Flagged"]),
             fileinto_flags("Flagged", &["\\Seen", "\\Flagged"]),
+            fileinto_flags("Listed", &["\\Seen", "\\Flagged"]),
         ]
     );
 }
