@@ -40,7 +40,7 @@
 //!     zone_offset_minutes: 60,
 //!     mailbox_exists: &|_| true,
 //! };
-//! let outcome = run(&script, &context, &limits);
+//! let outcome = run(&script, &context);
 //! assert_eq!(
 //!     outcome.actions,
 //!     vec![Action::FileInto { mailbox: "Junk".into(), flags: vec![], create: false }]
@@ -115,7 +115,8 @@ impl Includes for NoIncludes {
     }
 }
 
-/// Parses and checks a script and the scripts it includes.
+/// Parses and checks a script and the scripts it includes; `limits` bound
+/// the compilation and, kept in the `Script`, its runs.
 pub fn compile(
     source: &str,
     includes: &dyn Includes,
@@ -124,10 +125,11 @@ pub fn compile(
     validate::compile(source, includes, limits)
 }
 
-/// Runs a compiled script; never fails: a runtime error gives an implicit
-/// keep and the error in `Outcome::error`.
-pub fn run(script: &Script, context: &Context<'_>, limits: &Limits) -> Outcome {
-    run::run(script, context, limits)
+/// Runs a compiled script within the limits it was compiled with; never
+/// fails: a runtime error gives an implicit keep and the error in
+/// `Outcome::error`.
+pub fn run(script: &Script, context: &Context<'_>) -> Outcome {
+    run::run(script, context, &script.limits)
 }
 
 #[cfg(test)]

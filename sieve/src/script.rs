@@ -1,6 +1,7 @@
 //! The compiled script: every command and test checked and typed, so that
 //! running it never meets an unknown name or a wrong argument.
 
+use crate::limits::Limits;
 use crate::matching::Match;
 use crate::template::Template;
 
@@ -9,6 +10,8 @@ use crate::template::Template;
 pub struct Script {
     /// Unit 0 is the script itself; `Command::Include` points at the others.
     pub(crate) units: Vec<Block>,
+    /// The limits it was compiled with, which also bound its runs.
+    pub(crate) limits: Limits,
 }
 
 pub(crate) type Block = Vec<Located>;

@@ -61,6 +61,7 @@ pub(crate) fn compile(
     compiler.units[0] = main;
     Ok(Script {
         units: compiler.units,
+        limits: limits.clone(),
     })
 }
 

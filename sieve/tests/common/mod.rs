@@ -75,7 +75,7 @@ impl<'a> Case<'a> {
             zone_offset_minutes: self.zone,
             mailbox_exists: &mailbox_exists,
         };
-        postino_sieve::run(&script, &context, &self.limits)
+        postino_sieve::run(&script, &context)
     }
 
     /// The actions of a run that must not fail.
