@@ -175,13 +175,12 @@ enum Glob {
     Any,
 }
 
-/// `:matches`. RFC 5229 section 3.2 has the wildcards expand greedily, the
-/// leftmost taking as much as it can ("coyote@**.com" gives `${1}` all of
-/// "ACME.Example"). The scan runs right to left over the reversed pattern
-/// and text; on a mismatch only the last `*` met is stretched by one
-/// character, which finds a match whenever one exists in time proportional
-/// to value × pattern and leaves every `*` met earlier (further right) as
-/// short as it can be. Returns the whole value, then each wildcard's text.
+/// `:matches`. Scans left to right; on a mismatch only the last `*` met is
+/// stretched by one character, which finds a match whenever one exists in
+/// time proportional to value × pattern. Every `*` but the last thus takes
+/// as little as it can, as in RFC 5229's "[*] *" example and in the
+/// implementations scripts are written against (Cyrus, Dovecot). Returns
+/// the whole value, then each wildcard's text.
 fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
     let mut globs = Vec::new();
     let mut chars = pattern.chars();
@@ -193,9 +192,8 @@ fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
             other => Glob::Char(other),
         });
     }
-    globs.reverse();
-    let text: Vec<char> = value.chars().rev().collect();
-    // Where each wildcard starts and ends in the reversed text, in scan order.
+    let text: Vec<char> = value.chars().collect();
+    // Where each wildcard of the pattern starts and ends in the text.
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let (mut g, mut t) = (0, 0);
     // The last `*`: its index in `globs`, in `spans`, and how far it reaches.
@@ -235,8 +233,7 @@ fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
     captures.extend(
         spans
             .into_iter()
-            .rev()
-            .map(|(from, to)| text[from..to].iter().rev().collect::<String>()),
+            .map(|(from, to)| text[from..to].iter().collect::<String>()),
     );
     Some(captures)
 }
@@ -301,18 +298,22 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_capture_greedily() {
+    fn wildcards_but_the_last_capture_as_little_as_they_can() {
         let matches = m(MatchKind::Matches, Comparator::AsciiCasemap);
+        let caps = matches
+            .test("[acme-users] [fwd] version 1.0 is out", "[*] *")
+            .expect("matches");
+        assert_eq!(caps[1..], ["acme-users", "[fwd] version 1.0 is out"]);
         let caps = matches
             .test("coyote@ACME.Example.COM", "coyote@**.com")
             .expect("matches");
-        assert_eq!(caps, vec!["coyote@ACME.Example.COM", "ACME.Example", ""]);
+        assert_eq!(caps, vec!["coyote@ACME.Example.COM", "", "ACME.Example"]);
         let caps = matches
             .test("coyote@example.com", "*@*.c?m")
             .expect("matches");
         assert_eq!(caps[1..], ["coyote", "example", "o"]);
         let caps = matches.test("a.b.c", "*.*").expect("matches");
-        assert_eq!(caps[1..], ["a.b", "c"]);
+        assert_eq!(caps[1..], ["a", "b.c"]);
         assert!(matches.test("abc", "a\\*c").is_none());
         assert!(matches.test("a*c", "a\\*c").is_some());
         assert!(matches.test("", "*").is_some());
