@@ -15,9 +15,9 @@
 //!   mailbox merge, with the union of their flags.
 //! - `reject`/`ereject` with any other action, a second reject, or a second
 //!   vacation is a runtime error: the message is kept and the error reported.
-//! - In `:matches`, every wildcard but the last takes as little as it can
-//!   (RFC 5229's "[*] *" example, Cyrus and Dovecot); the RFC's
-//!   "coyote@**.com" comment, which expects the opposite, is not followed.
+//! - In `:matches`, every wildcard but the last takes as little as it can,
+//!   as RFC 5229's "[*] *" example has it; the comment of its
+//!   "coyote@**.com" example, which expects the opposite, is not followed.
 //! - A script named by `include` that does not exist fails the run when the
 //!   include is reached (so scripts can be uploaded in any order); one that
 //!   exists is compiled with the script, and loops are refused then.

@@ -178,9 +178,8 @@ enum Glob {
 /// `:matches`. Scans left to right; on a mismatch only the last `*` met is
 /// stretched by one character, which finds a match whenever one exists in
 /// time proportional to value × pattern. Every `*` but the last thus takes
-/// as little as it can, as in RFC 5229's "[*] *" example and in the
-/// implementations scripts are written against (Cyrus, Dovecot). Returns
-/// the whole value, then each wildcard's text.
+/// as little as it can, as in RFC 5229's "[*] *" example. Returns the
+/// whole value, then each wildcard's text.
 fn wildcard(c: Comparator, value: &str, pattern: &str) -> Option<Vec<String>> {
     let mut globs = Vec::new();
     let mut chars = pattern.chars();
