@@ -320,3 +320,19 @@ fn hand_written_office_script() {
     ]);
     assert_eq!(actions(HAND_WRITTEN, &friday), vec![keep()]);
 }
+
+#[test]
+fn roundcube_vacation_with_iso8601_times() {
+    let script = "require [\"vacation\",\"date\",\"relational\"];
+# rule:[Ferie]
+if allof (currentdate :zone \"+0100\" :value \"ge\" \"iso8601\" \"2008-01-02T04:00:00+01:00\", currentdate :zone \"+0100\" :value \"lt\" \"iso8601\" \"2008-01-02T05:00:00+01:00\")
+{
+\tvacation :days 3 :subject \"Ferie\" \"In ferie.\";
+}
+";
+    // NOW is 04:04:05 at +01:00: inside the hour.
+    let found = actions(script, common::COYOTE);
+    assert!(matches!(found[0], Action::Vacation(_)), "{found:?}");
+    let later = script.replace("T04:00:00", "T04:05:00");
+    assert_eq!(actions(&later, common::COYOTE), vec![keep()]);
+}
