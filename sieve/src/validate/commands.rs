@@ -14,12 +14,12 @@ use super::args::{Args, Kind, single, strings_of, unknown_tag};
 impl Checker<'_, '_> {
     pub(super) fn command(&mut self, node: &Node) -> Result<Command, CompileError> {
         let pos = node.pos;
-        if node.name != "require" {
-            self.no_test_or_block(node)?;
+        if node.name == "require" {
+            return err(pos, "require must come before any other command");
         }
+        self.no_test_or_block(node)?;
         let mut args = Args::new(node);
         let command = match node.name.as_str() {
-            "require" => return err(pos, "require must come before any other command"),
             "stop" => {
                 args.positional(&[], 0)?;
                 Command::Stop

@@ -19,7 +19,7 @@ struct Common {
     comparator: Option<Comparator>,
     kind: Option<MatchKind>,
     part: Option<AddressPart>,
-    index: Option<(u64, Pos)>,
+    index: Option<u64>,
     last: Option<Pos>,
     zone: Option<Zone>,
 }
@@ -304,7 +304,7 @@ impl Checker<'_, '_> {
                 if n == 0 {
                     return err(at, ":index counts from 1");
                 }
-                common.index = Some((n, at));
+                common.index = Some(n);
             }
             "last" if accepts.index => {
                 self.need("index", at, ":last")?;
@@ -364,7 +364,7 @@ impl Checker<'_, '_> {
         match (common.index, common.last) {
             (None, Some(at)) => err(at, ":last needs :index"),
             (None, None) => Ok(None),
-            (Some((n, _)), last) => Ok(Some(Index {
+            (Some(n), last) => Ok(Some(Index {
                 n: usize::try_from(n).unwrap_or(usize::MAX),
                 last: last.is_some(),
             })),
