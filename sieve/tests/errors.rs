@@ -155,6 +155,12 @@ const REFUSED: &[(&str, u32, u32, &str)] = &[
         "not a valid redirect address",
     ),
     (
+        "require \"fileinto\";\nfileinto \"\";",
+        2,
+        10,
+        "the mailbox name is empty",
+    ),
+    (
         "if not (true) { keep; }",
         1,
         4,
@@ -331,6 +337,13 @@ fn bad_runtime_redirect_is_an_error() {
     let outcome = Case::new(script, COYOTE).run();
     assert_eq!(outcome.actions, vec![keep()]);
     assert!(outcome.error.expect("error").contains("\"nobody\""));
+    let script = "require [\"variables\", \"fileinto\"];\nfileinto \"${none}\";";
+    let outcome = Case::new(script, COYOTE).run();
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("line 2: the mailbox name is empty")
+    );
 }
 
 #[test]

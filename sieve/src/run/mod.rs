@@ -224,6 +224,9 @@ impl Runner<'_, '_> {
                 create,
             } => {
                 let mailbox = self.expand(mailbox, frame);
+                if mailbox.is_empty() {
+                    return Err(String::from("the mailbox name is empty").into());
+                }
                 let flags = self.action_flags(flags.as_ref(), frame);
                 // Filing into INBOX is keeping (RFC 5228 section 4.1), so
                 // that it merges with a keep as the same action.

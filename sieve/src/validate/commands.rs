@@ -74,8 +74,12 @@ impl Checker<'_, '_> {
                     }
                 }
                 let positional = args.positional(&[Kind::String], 0)?;
+                let mailbox = self.template(single(positional[0]), positional[0].pos)?;
+                if mailbox.as_constant().is_some_and(|m| m.is_empty()) {
+                    return err(positional[0].pos, "the mailbox name is empty");
+                }
                 Command::FileInto {
-                    mailbox: self.template(single(positional[0]), positional[0].pos)?,
+                    mailbox,
                     flags,
                     copy,
                     create,
