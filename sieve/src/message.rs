@@ -35,6 +35,10 @@ impl<'a> MessageView<'a> {
         }
     }
 
+    pub(crate) fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
     pub(crate) fn size(&self) -> usize {
         self.raw.len()
     }

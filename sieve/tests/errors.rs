@@ -394,3 +394,17 @@ fn runtime_errors_name_the_line() {
         Some("line 3: in included script \"inner\": line 3: vacation executed more than once")
     );
 }
+
+#[test]
+fn scanning_many_header_fields_costs_steps() {
+    let headers = vec!["X-A: b"; 20_000];
+    let message = common::message(&headers);
+    let names = (0..1500)
+        .map(|n| format!("\"x-n{n}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = format!("if header :is [{names}] \"x\" {{ discard; }}");
+    let outcome = Case::new(&script, &message).run();
+    assert_eq!(outcome.actions, vec![keep()]);
+    assert!(outcome.error.expect("error").contains("steps"));
+}

@@ -6,13 +6,13 @@ use crate::Envelope;
 use crate::address::address_part;
 use crate::date::date_part;
 use crate::matching::{Match, MatchKind};
-use crate::message;
+use crate::message::{self, Field};
 use crate::script::{AddressPart, BodyTransform, Index, Strings, Test, Zone};
 
 use super::actions::split_flags;
 use super::{Failure, Frame, Runner};
 
-impl Runner<'_, '_> {
+impl<'c> Runner<'_, 'c> {
     pub(super) fn test(&mut self, test: &Test, frame: &mut Frame) -> Result<bool, Failure> {
         self.step()?;
         Ok(match test {
@@ -35,10 +35,14 @@ impl Runner<'_, '_> {
                 }
                 false
             }
-            Test::Exists(names) => names.iter().all(|name| {
-                let name = self.expand(name, frame);
-                self.message.fields(&name).next().is_some()
-            }),
+            Test::Exists(names) => {
+                for name in names {
+                    if self.fields(&self.expand(name, frame))?.is_empty() {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
             Test::Size { over, limit } => {
                 let size = self.message.size() as u64;
                 if *over { size > *limit } else { size < *limit }
@@ -51,8 +55,7 @@ impl Runner<'_, '_> {
             } => {
                 let mut values = Vec::new();
                 for name in headers {
-                    let name = self.expand(name, frame);
-                    let fields: Vec<_> = self.message.fields(&name).collect();
+                    let fields = self.fields(&self.expand(name, frame))?;
                     values.extend(
                         pick(fields, *index)
                             .into_iter()
@@ -70,8 +73,7 @@ impl Runner<'_, '_> {
             } => {
                 let mut values = Vec::new();
                 for name in headers {
-                    let name = self.expand(name, frame);
-                    let fields: Vec<_> = self.message.fields(&name).collect();
+                    let fields = self.fields(&self.expand(name, frame))?;
                     for field in pick(fields, *index) {
                         values.extend(parts(
                             message::addresses(field.raw).iter().map(String::as_str),
@@ -125,7 +127,7 @@ impl Runner<'_, '_> {
                 keys,
             } => {
                 let name = self.expand(header, frame);
-                let fields: Vec<_> = self.message.fields(&name).collect();
+                let fields = self.fields(&name)?;
                 let is_received = name.eq_ignore_ascii_case("received");
                 let field = pick(fields, *index).into_iter().next();
                 let values: Vec<String> = field
@@ -188,6 +190,13 @@ impl Runner<'_, '_> {
                 self.compare(how, &values, keys, frame)?
             }
         })
+    }
+
+    /// The header fields named `name`; finding them scans every field of
+    /// the message, which costs a step per 256 fields.
+    fn fields(&self, name: &str) -> Result<Vec<Field<'c>>, Failure> {
+        self.charge(1 + self.message.field_count() as u64 / 256)?;
+        Ok(self.message.fields(name).collect())
     }
 
     fn offset(&self, zone: Zone, original: i32) -> i32 {
