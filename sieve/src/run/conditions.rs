@@ -192,11 +192,14 @@ impl<'c> Runner<'_, 'c> {
         })
     }
 
-    /// The header fields named `name`; finding them scans every field of
-    /// the message, which costs a step per 256 fields.
+    /// The header fields named `name`. Finding them scans every field of
+    /// the message, a step per 256 fields, and the caller decodes the ones
+    /// found, a step per 4 KiB of their values.
     fn fields(&self, name: &str) -> Result<Vec<Field<'c>>, Failure> {
-        self.charge(1 + self.message.field_count() as u64 / 256)?;
-        Ok(self.message.fields(name).collect())
+        let fields: Vec<Field<'c>> = self.message.fields(name).collect();
+        let bytes: usize = fields.iter().map(|f| f.raw.len()).sum();
+        self.charge(1 + (self.message.field_count() / 256 + bytes / 4096) as u64)?;
+        Ok(fields)
     }
 
     fn offset(&self, zone: Zone, original: i32) -> i32 {
