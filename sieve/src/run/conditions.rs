@@ -231,6 +231,9 @@ impl<'c> Runner<'_, 'c> {
         frame: &mut Frame,
     ) -> Result<bool, Failure> {
         if matches!(how.kind, MatchKind::Count(_)) {
+            // The values were built for nothing but their number: charge for them.
+            let bytes: usize = values.iter().map(String::len).sum();
+            self.charge(1 + (bytes / 4096) as u64)?;
             return Ok(keys.iter().any(|key| how.count_matches(values.len(), key)));
         }
         for value in values {
