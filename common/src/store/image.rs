@@ -334,11 +334,19 @@ impl Load {
     }
 
     /// Inserts `blobs` rows with their bodies, each put where the store
-    /// keeps new bodies. The caller has checked each body against its hash.
+    /// keeps new bodies (all at once: each file or object is flushed on its
+    /// own). The caller has checked each body against its hash.
     pub async fn insert_blobs(&mut self, blobs: Vec<(BlobEntry, Vec<u8>)>) -> Result<()> {
-        for (entry, body) in blobs {
-            let body: Arc<[u8]> = body.into();
-            let location = self.tx.store.blobs().put(&entry.hash, body.clone()).await?;
+        let bodies: Vec<(BlobEntry, Arc<[u8]>)> = blobs
+            .into_iter()
+            .map(|(entry, body)| (entry, body.into()))
+            .collect();
+        let store = self.tx.store.clone();
+        let puts = bodies
+            .iter()
+            .map(|(entry, body)| store.blobs().put(&entry.hash, body.clone()));
+        let locations = futures_util::future::try_join_all(puts).await?;
+        for ((entry, body), location) in bodies.iter().zip(locations) {
             let data = match location {
                 Some(_) => &[][..],
                 None => &body[..],
