@@ -20,6 +20,7 @@ mod poll;
 pub mod proto;
 pub mod scan;
 mod session;
+pub mod srs;
 
 use std::net::IpAddr;
 use std::sync::Arc;
