@@ -1,0 +1,8 @@
+//! The protocol without I/O: [`parse`] reads one command from what a
+//! client sent, [`response`] writes what the server answers.
+
+mod command;
+pub mod parse;
+pub mod response;
+
+pub use command::Command;
