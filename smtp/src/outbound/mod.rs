@@ -29,6 +29,7 @@ mod dkim;
 mod dsn;
 mod retry;
 mod route;
+pub mod vacation;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
