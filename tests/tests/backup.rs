@@ -128,7 +128,7 @@ async fn restored(backend: Backend, backup: &Path) -> (TestConfig, DnsStub) {
     target.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
     target.set("imap", "allow_plaintext_auth = true");
     let output = target.cli(&["restore", path_arg(backup)], None).await;
-    assert!(output.ok().contains("restored 26 tables"), "{output:?}");
+    assert!(output.ok().contains("restored 28 tables"), "{output:?}");
     (target, dns)
 }
 
@@ -167,7 +167,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message(config: &
     }
     let dest = backup_dir(config, "lunedi");
     let output = config.cli(&["backup", path_arg(&dest)], None).await;
-    assert!(output.ok().contains("backed up 26 tables"), "{output:?}");
+    assert!(output.ok().contains("backed up 28 tables"), "{output:?}");
     stop.store(true, Ordering::Relaxed);
     load.await.expect("the load ran");
     assert!(

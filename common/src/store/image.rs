@@ -24,6 +24,8 @@ use super::{Backend, Result, Store, StoreError, WriteTx};
 pub const IMAGE_TABLES: &[&str] = &[
     "domains",
     "accounts",
+    "sieve_scripts",
+    "vacation_replies",
     "aliases",
     "admins",
     "admin_domains",

@@ -42,6 +42,7 @@ mod queue;
 mod recent;
 mod relay;
 mod sending;
+mod sieve_scripts;
 mod subscriptions;
 mod throttle;
 mod vanished;
@@ -93,6 +94,7 @@ pub use queue::{
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
+pub use sieve_scripts::{ScriptSource, SieveScript};
 pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};
@@ -155,6 +157,12 @@ pub enum StoreError {
     MailboxLimit { domain: String, max: i64 },
     #[error("domain `{domain}` still has {count} mailboxes")]
     DomainNotEmpty { domain: String, count: i64 },
+    #[error("sieve script name `{name}` {problem}")]
+    BadScriptName { name: String, problem: &'static str },
+    #[error("the mailbox's sieve scripts would take {needed} bytes, over their limit of {limit}")]
+    ScriptSpace { needed: u64, limit: u64 },
+    #[error("sieve script `{0}` is active; deactivate it first")]
+    ScriptActive(String),
     #[error("the message store's writer has stopped")]
     WriterGone,
     #[error(transparent)]

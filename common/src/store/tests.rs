@@ -29,6 +29,9 @@ store_tests!(
     copies_charge_quota_and_moves_do_not,
     folders_are_renamed_and_deleted,
     subscriptions_are_names_apart_from_folders,
+    sieve_scripts_are_stored_by_name_one_active,
+    sieve_script_refusals_change_nothing,
+    vacation_replies_are_due_once_per_period,
     admins_are_listed_by_username,
     a_domain_read_for_update_waits_for_its_transaction,
     api_tokens_find_their_admin_until_revoked,
@@ -1109,6 +1112,265 @@ async fn subscriptions_are_names_apart_from_folders(store: Store) {
             "Trash"
         ]
     );
+}
+
+/// Bytes enough for any test's scripts.
+const SIEVE_SPACE: u64 = 1 << 20;
+
+async fn sieve_scripts_are_stored_by_name_one_active(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    assert!(store.sieve_scripts(anna.id).await.unwrap().is_empty());
+    assert_eq!(store.active_sieve_script(anna.id).await.unwrap(), None);
+    let ferie = "require \"vacation\";\r\nvacation \"In ferie: è così\";\r\n";
+    let mut tx = store.begin().await.unwrap();
+    let put = tx
+        .put_sieve_script(anna.id, "ferie", ferie, SIEVE_SPACE)
+        .await
+        .unwrap();
+    assert_eq!((put.name.as_str(), put.active), ("ferie", false));
+    assert_eq!(put.size, ferie.len() as i64);
+    tx.put_sieve_script(anna.id, "filtri", "keep;", SIEVE_SPACE)
+        .await
+        .unwrap();
+    tx.activate_sieve_script(anna.id, Some("ferie"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Sizes are bytes, not characters; sources come back byte for byte.
+    let listed = store.sieve_scripts(anna.id).await.unwrap();
+    let summary: Vec<_> = listed
+        .iter()
+        .map(|s| (s.name.as_str(), s.active, s.size))
+        .collect();
+    assert_eq!(
+        summary,
+        [("ferie", true, ferie.len() as i64), ("filtri", false, 5)]
+    );
+    assert_eq!(
+        store
+            .sieve_script(anna.id, "ferie")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(ferie)
+    );
+    assert_eq!(store.sieve_script(anna.id, "altro").await.unwrap(), None);
+    let active = store.active_sieve_script(anna.id).await.unwrap().unwrap();
+    assert_eq!(
+        (active.name.as_str(), active.source.as_str()),
+        ("ferie", ferie)
+    );
+
+    // Replacing keeps the script active; activating another deactivates it.
+    let mut tx = store.begin().await.unwrap();
+    let replaced = tx
+        .put_sieve_script(anna.id, "ferie", "discard;", SIEVE_SPACE)
+        .await
+        .unwrap();
+    assert!(replaced.active);
+    tx.activate_sieve_script(anna.id, Some("filtri"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let active = store.active_sieve_script(anna.id).await.unwrap().unwrap();
+    assert_eq!(active.name, "filtri");
+    let actives = |scripts: Vec<SieveScript>| -> Vec<String> {
+        scripts
+            .into_iter()
+            .filter(|s| s.active)
+            .map(|s| s.name)
+            .collect()
+    };
+    assert_eq!(
+        actives(store.sieve_scripts(anna.id).await.unwrap()),
+        ["filtri"]
+    );
+
+    // Renaming the active script keeps it active; deleting an inactive one works.
+    let mut tx = store.begin().await.unwrap();
+    tx.rename_sieve_script(anna.id, "filtri", "Regole di posta")
+        .await
+        .unwrap();
+    tx.delete_sieve_script(anna.id, "ferie").await.unwrap();
+    tx.commit().await.unwrap();
+    let listed = store.sieve_scripts(anna.id).await.unwrap();
+    assert_eq!(actives(listed.clone()), ["Regole di posta"]);
+    assert_eq!(listed.len(), 1);
+
+    // Activating none leaves none active; then the script may go.
+    let mut tx = store.begin().await.unwrap();
+    tx.activate_sieve_script(anna.id, None).await.unwrap();
+    tx.delete_sieve_script(anna.id, "Regole di posta")
+        .await
+        .unwrap();
+    tx.put_sieve_script(anna.id, "ultimo", "keep;", SIEVE_SPACE)
+        .await
+        .unwrap();
+    tx.activate_sieve_script(anna.id, Some("ultimo"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        store
+            .vacation_due(anna.id, "h", "x@y.it", 60, 1000)
+            .await
+            .unwrap()
+    );
+
+    // The account's scripts and vacation memory go with it.
+    let mut tx = store.begin().await.unwrap();
+    tx.remove_account("anna@comune.example.it").await.unwrap();
+    tx.commit().await.unwrap();
+    for table in ["sieve_scripts", "vacation_replies"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let (rows,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "{table}");
+    }
+}
+
+async fn sieve_script_refusals_change_nothing(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.put_sieve_script(anna.id, "a", "keep;", 20)
+        .await
+        .unwrap();
+    tx.put_sieve_script(anna.id, "b", "discard;", 20)
+        .await
+        .unwrap();
+    tx.activate_sieve_script(anna.id, Some("a")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let too_long = "x".repeat(129);
+    for bad in ["", "a/b", "a\tb", "line\u{2028}sep", too_long.as_str()] {
+        let mut tx = store.begin().await.unwrap();
+        let err = tx
+            .put_sieve_script(anna.id, bad, "keep;", 20)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::BadScriptName { .. }),
+            "{bad:?}: {err}"
+        );
+        let err = tx.rename_sieve_script(anna.id, "b", bad).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::BadScriptName { .. }),
+            "{bad:?}: {err}"
+        );
+    }
+    let name = "é".repeat(64);
+    let mut tx = store.begin().await.unwrap();
+    tx.put_sieve_script(anna.id, &name, "", 20).await.unwrap();
+    tx.delete_sieve_script(anna.id, &name).await.unwrap();
+    drop(tx);
+
+    // 5 + 8 bytes are stored; 20 is the limit.
+    let mut tx = store.begin().await.unwrap();
+    let err = tx
+        .put_sieve_script(anna.id, "c", "discard;", 20)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::ScriptSpace {
+                needed: 21,
+                limit: 20
+            }
+        ),
+        "{err}"
+    );
+    // Replacing counts the new source instead of the old.
+    tx.put_sieve_script(anna.id, "b", "discard; stop;", 20)
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(store.has_sieve_space(anna.id, "b", 15, 20).await.unwrap());
+    assert!(!store.has_sieve_space(anna.id, "b", 16, 20).await.unwrap());
+    assert!(!store.has_sieve_space(anna.id, "c", 8, 20).await.unwrap());
+
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.delete_sieve_script(anna.id, "a").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::ScriptActive(ref n) if n == "a"),
+        "{err}"
+    );
+    let err = tx.delete_sieve_script(anna.id, "z").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    let err = tx
+        .activate_sieve_script(anna.id, Some("z"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.rename_sieve_script(anna.id, "z", "y").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    let err = tx.rename_sieve_script(anna.id, "a", "b").await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+    drop(tx);
+
+    let listed: Vec<_> = store
+        .sieve_scripts(anna.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.active, s.size))
+        .collect();
+    assert_eq!(
+        listed,
+        [("a".to_string(), true, 5), ("b".to_string(), false, 8)]
+    );
+}
+
+async fn vacation_replies_are_due_once_per_period(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let day = 86_400;
+    let due = |handle: &'static str, sender: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .vacation_due(anna.id, handle, sender, day, now)
+                .await
+                .unwrap()
+        }
+    };
+    let t = 1_800_000_000;
+    assert!(due("ferie", "mario@example.org", t).await);
+    assert!(!due("ferie", "Mario@Example.org", t + 10).await);
+    assert!(!due("ferie", "mario@example.org", t + day - 1).await);
+    // Another sender, or another handle, is counted apart.
+    assert!(due("ferie", "luca@example.org", t + 10).await);
+    assert!(due("malattia", "mario@example.org", t + 10).await);
+    // A period after the reply, one is due again, and counts from then.
+    assert!(due("ferie", "mario@example.org", t + day).await);
+    assert!(!due("ferie", "mario@example.org", t + day + 100).await);
+
+    // Of many asking at once, one is told yes.
+    let asks: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(due("ferie", "mario@example.org", t + 3 * day)))
+        .collect();
+    let mut yes = 0;
+    for ask in asks {
+        yes += usize::from(ask.await.unwrap());
+    }
+    assert_eq!(yes, 1);
+
+    // Pruning forgets replies before a time, so they are due again.
+    assert_eq!(store.prune_vacation_replies(t + 2 * day).await.unwrap(), 2);
+    assert!(due("ferie", "luca@example.org", t + 3 * day).await);
+    assert!(!due("ferie", "mario@example.org", t + 3 * day).await);
 }
 
 async fn admins_are_listed_by_username(store: Store) {
