@@ -13,7 +13,7 @@ use ipnet::IpNet;
 
 use crate::duration::HumanDuration;
 use crate::schema::Backend;
-use crate::size::{ByteSize, MB};
+use crate::size::{ByteSize, KIB, MB};
 use crate::validate::is_dns_name;
 
 /// Files that may hold the machine's hostname, most authoritative first.
@@ -324,6 +324,17 @@ pub fn blobs_s3_region() -> String {
 
 pub fn blobs_s3_max_connections() -> u32 {
     32
+}
+
+/// A script as large as the Sieve engine's own default limit: far more
+/// than the filters and vacation messages people write or generate.
+pub fn sieve_max_script_size() -> ByteSize {
+    ByteSize(64 * KIB)
+}
+
+/// Room for a few scripts of the largest size.
+pub fn sieve_max_scripts_size() -> ByteSize {
+    ByteSize(256 * KIB)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod locate;
 mod log;
 mod password;
 mod schema;
+mod sieve;
 mod size;
 mod validate;
 
@@ -37,6 +38,7 @@ pub use crate::schema::{
     AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,
     TlsConfig,
 };
+pub use crate::sieve::SieveConfig;
 pub use crate::size::{ByteSize, ByteSizeError, GB, GIB, KB, KIB, MB, MIB, TB, TIB};
 
 use crate::locate::SourceMap;

@@ -18,6 +18,7 @@ use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
 use crate::log::LogConfig;
+use crate::sieve::SieveConfig;
 use crate::size::ByteSize;
 
 /// The whole `postino.toml`.
@@ -51,6 +52,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `[antispam]`: content scanning on the MX.
     pub antispam: AntispamConfig,
+    /// `[sieve]`: users' mail filters and out-of-office replies.
+    pub sieve: SieveConfig,
     /// `[log]`: the shape of the log lines.
     pub log: LogConfig,
 }
@@ -283,6 +286,7 @@ impl Config {
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
             antispam: AntispamConfig::default(),
+            sieve: SieveConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -309,6 +313,7 @@ impl Default for Config {
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
             antispam: AntispamConfig::default(),
+            sieve: SieveConfig::default(),
             log: LogConfig::default(),
         }
     }

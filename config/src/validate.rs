@@ -66,6 +66,7 @@ pub(crate) fn check(
     check_delivery(config, &mut problems);
     check_antispam(config, &mut problems);
     check_blobs(config, &mut problems);
+    check_sieve(config, &mut problems);
     match problems
         .found
         .into_iter()
@@ -264,6 +265,29 @@ fn check_antispam(config: &Config, problems: &mut Problems<'_, '_>) {
         problems.at(
             "antispam.rspamd_password",
             "is only used with antispam.rspamd_controller_url",
+        );
+    }
+}
+
+fn check_sieve(config: &Config, problems: &mut Problems<'_, '_>) {
+    let sieve = &config.sieve;
+    if sieve.max_script_size.0 == 0 {
+        problems.at("sieve.max_script_size", "must be at least 1 byte");
+    }
+    if sieve.max_scripts_size < sieve.max_script_size {
+        // On the line of the total if the file sets it, else of the one
+        // script's size that outgrew the default total.
+        let line_key = match problems.map.line_of("sieve.max_scripts_size") {
+            Some(_) => "sieve.max_scripts_size",
+            None => "sieve.max_script_size",
+        };
+        problems.at_line_of(
+            "sieve.max_scripts_size",
+            line_key,
+            format!(
+                "must be at least sieve.max_script_size ({})",
+                sieve.max_script_size
+            ),
         );
     }
 }

@@ -1,0 +1,62 @@
+//! `[sieve]`: users' mail filters and out-of-office replies (RFC 5228),
+//! and how much room their scripts may take.
+
+use serde::Deserialize;
+
+use crate::size::ByteSize;
+
+/// `[sieve]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SieveConfig {
+    /// The largest script accepted, in bytes (a size such as `"64KiB"`),
+    /// at least 1 byte. Default `"64KiB"`.
+    pub max_script_size: ByteSize,
+    /// The most the scripts of one mailbox may take together, at least
+    /// `max_script_size`. Default `"256KiB"`.
+    pub max_scripts_size: ByteSize,
+}
+
+impl Default for SieveConfig {
+    fn default() -> Self {
+        SieveConfig {
+            max_script_size: crate::defaults::sieve_max_script_size(),
+            max_scripts_size: crate::defaults::sieve_max_scripts_size(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SieveConfig, String> {
+        crate::parse(text, std::path::Path::new("postino.toml"))
+            .map(|config| config.sieve)
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn sizes_are_bounded_and_ordered() {
+        let config = parse("[sieve]\nmax_script_size = \"10KB\"\n").expect("valid");
+        assert_eq!(config.max_script_size, ByteSize(10_000));
+        assert_eq!(config.max_scripts_size, ByteSize(256 * 1024));
+        let error = parse("[sieve]\nmax_script_size = 0\n").expect_err("refused");
+        assert!(
+            error.starts_with("postino.toml:2: sieve.max_script_size: "),
+            "{error}"
+        );
+        let error = parse("[sieve]\nmax_script_size = \"1MB\"\nmax_scripts_size = \"512KB\"\n")
+            .expect_err("refused");
+        assert!(
+            error.starts_with("postino.toml:3: sieve.max_scripts_size: "),
+            "{error}"
+        );
+        // A script larger than the default total is named where it is set.
+        let error = parse("[sieve]\nmax_script_size = \"1MB\"\n").expect_err("refused");
+        assert!(
+            error.starts_with("postino.toml:2: sieve.max_scripts_size: "),
+            "{error}"
+        );
+    }
+}
