@@ -17,6 +17,7 @@ mod print;
 mod queue;
 mod relay;
 mod sending;
+mod sieve;
 mod token;
 mod usage;
 
@@ -89,6 +90,10 @@ enum Command {
         #[command(flatten)]
         format: ListFormat,
     },
+    /// Manage a mailbox's Sieve scripts: mail filters and out-of-office
+    /// replies.
+    #[command(subcommand)]
+    Sieve(sieve::SieveCommand),
     /// Show the storage used by every domain (or one) and its mailboxes,
     /// against their quotas.
     Usage {
@@ -161,7 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ops::authenticator(&store, &config),
         Actor::cli(),
     );
-    let result = manage(&ops, &config.hostname, args.command).await;
+    let result = manage(&ops, &config, args.command).await;
     store.close().await;
     result
 }
@@ -175,7 +180,7 @@ fn config_file(given: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
-async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<()> {
+async fn manage(ops: &Ops, config: &Config, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::CheckConfig { .. } => unreachable!("handled in run"),
         Command::Domain(command) => domain::run(ops, command).await,
@@ -185,7 +190,8 @@ async fn manage(ops: &Ops, hostname: &str, command: Command) -> anyhow::Result<(
         Command::Dkim(command) => dkim::run(ops, command).await,
         Command::Relay(command) => relay::run(ops, command).await,
         Command::Queue(command) => queue::run(ops, command).await,
-        Command::Dns { domain, format } => dns::run(ops, &domain, hostname, &format).await,
+        Command::Dns { domain, format } => dns::run(ops, &domain, &config.hostname, &format).await,
+        Command::Sieve(command) => sieve::run(ops, &config.sieve, command).await,
         Command::Usage { domain, format } => usage::run(ops, domain.as_deref(), &format).await,
         Command::Audit(args) => audit::run(ops, args).await,
         Command::Blobs(command) => blobs::run(ops, command).await,

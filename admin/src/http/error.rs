@@ -197,6 +197,7 @@ impl From<OpsError> for HttpError {
             },
             OpsError::Conflict(_) => HttpError::new(Code::Conflict, message),
             OpsError::Forbidden(_) => HttpError::forbidden(message),
+            OpsError::Script { .. } => HttpError::invalid("script", message),
             OpsError::Auth(auth) => HttpError::from(auth),
             other @ (OpsError::Store(_) | OpsError::KeyGeneration(_)) => HttpError::internal(other),
         }

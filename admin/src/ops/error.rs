@@ -21,6 +21,14 @@ pub enum OpsError {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A Sieve script that does not compile, where and why.
+    #[error("{name}:{line}:{column}: {message}")]
+    Script {
+        name: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
     #[error("store error")]
     Store(#[source] StoreError),
     #[error(transparent)]
@@ -34,7 +42,13 @@ impl From<StoreError> for OpsError {
         match err {
             StoreError::NotFound { what, name } => OpsError::NotFound { what, name },
             StoreError::AlreadyExists { what, name } => OpsError::AlreadyExists { what, name },
-            StoreError::MailboxLimit { .. } => OpsError::Conflict(err.to_string()),
+            StoreError::MailboxLimit { .. }
+            | StoreError::ScriptSpace { .. }
+            | StoreError::ScriptActive(_) => OpsError::Conflict(err.to_string()),
+            StoreError::BadScriptName { .. } => OpsError::Invalid {
+                field: "name",
+                message: err.to_string(),
+            },
             StoreError::DomainNotEmpty { domain, count } => OpsError::Conflict(format!(
                 "domain `{domain}` still has {count} mailboxes; remove them first, or force the removal"
             )),

@@ -21,6 +21,7 @@ mod mailboxes;
 mod queue;
 mod relay;
 mod sending;
+mod sieve;
 mod time;
 mod tokens;
 mod usage;

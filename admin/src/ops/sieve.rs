@@ -1,0 +1,200 @@
+//! Users' Sieve scripts (RFC 5228): filters and out-of-office replies,
+//! kept by name per mailbox, at most one active. A script is compiled
+//! before it is stored, against the mailbox's other scripts for its
+//! `include`s (RFC 6609), so that a script that would fail at delivery is
+//! refused at upload, with its line and column. Every change is audited by
+//! the script's name, never with its source.
+
+use std::collections::HashMap;
+
+use postino_common::store::{Account, SieveScript, WriteTx};
+use postino_config::SieveConfig;
+use postino_sieve::{Includes, Limits, Location};
+use serde::Serialize;
+
+use super::{Ops, OpsError, Result};
+
+/// A script as the audit log names it.
+#[derive(Serialize)]
+struct Audited<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<i64>,
+}
+
+impl<'a> Audited<'a> {
+    fn named(name: &'a str) -> Audited<'a> {
+        Audited { name, size: None }
+    }
+}
+
+/// The scripts a script being stored may include: the mailbox's own, with
+/// the new source in place of the one it replaces. There are no global
+/// scripts yet.
+struct MailboxScripts(HashMap<String, String>);
+
+impl Includes for MailboxScripts {
+    fn script(&self, location: Location, name: &str) -> Option<String> {
+        match location {
+            Location::Personal => self.0.get(name).cloned(),
+            Location::Global => None,
+        }
+    }
+}
+
+impl Ops {
+    /// The scripts of a mailbox the actor manages, in name order.
+    pub async fn sieve_scripts(&self, address: &str) -> Result<Vec<SieveScript>> {
+        let account = self.managed_account(address).await?;
+        Ok(self.store.sieve_scripts(account.id).await?)
+    }
+
+    /// The source of one script.
+    pub async fn sieve_script(&self, address: &str, name: &str) -> Result<String> {
+        let account = self.managed_account(address).await?;
+        self.store
+            .sieve_script(account.id, name)
+            .await?
+            .ok_or_else(|| script_not_found(name))
+    }
+
+    /// Stores a script, new or replacing the one of that name, once it
+    /// compiles and fits the limits of `[sieve]`; `activate` makes it the
+    /// mailbox's active script too.
+    pub async fn put_sieve_script(
+        &self,
+        address: &str,
+        name: &str,
+        source: &str,
+        limits: &SieveConfig,
+        activate: bool,
+    ) -> Result<SieveScript> {
+        let account = self.managed_account(address).await?;
+        let max_size = limits.max_script_size;
+        if source.len() as u64 > max_size.0 {
+            return Err(OpsError::Invalid {
+                field: "script",
+                message: format!("`{name}` is larger than {max_size} (sieve.max_script_size)"),
+            });
+        }
+        let mut scripts: HashMap<String, String> = self
+            .store
+            .sieve_sources(account.id)
+            .await?
+            .into_iter()
+            .map(|script| (script.name, script.source))
+            .collect();
+        scripts.insert(name.to_string(), source.to_string());
+        let engine_limits = Limits {
+            max_script_size: usize::try_from(max_size.0).unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        postino_sieve::compile(source, &MailboxScripts(scripts), &engine_limits).map_err(
+            |err| OpsError::Script {
+                name: name.to_string(),
+                line: err.line,
+                column: err.column,
+                message: err.message,
+            },
+        )?;
+        let mut tx = self.store.begin().await?;
+        let mut stored = tx
+            .put_sieve_script(account.id, name, source, limits.max_scripts_size.0)
+            .await?;
+        let audited = Audited {
+            name,
+            size: Some(stored.size),
+        };
+        self.audit_script(&mut tx, "sieve.put", &account, None, Some(&audited))
+            .await?;
+        if activate && !stored.active {
+            self.activate_in(&mut tx, &account, Some(name)).await?;
+            stored.active = true;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Makes `name` the mailbox's active script; `None` leaves none active.
+    pub async fn activate_sieve_script(&self, address: &str, name: Option<&str>) -> Result<()> {
+        let account = self.managed_account(address).await?;
+        let mut tx = self.store.begin().await?;
+        self.activate_in(&mut tx, &account, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rename_sieve_script(&self, address: &str, from: &str, to: &str) -> Result<()> {
+        let account = self.managed_account(address).await?;
+        let mut tx = self.store.begin().await?;
+        tx.rename_sieve_script(account.id, from, to).await?;
+        self.audit_script(
+            &mut tx,
+            "sieve.rename",
+            &account,
+            Some(&Audited::named(from)),
+            Some(&Audited::named(to)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a script; the active one is refused, as ManageSieve's
+    /// DELETESCRIPT refuses it (RFC 5804 §2.10).
+    pub async fn remove_sieve_script(&self, address: &str, name: &str) -> Result<()> {
+        let account = self.managed_account(address).await?;
+        let mut tx = self.store.begin().await?;
+        tx.delete_sieve_script(account.id, name).await?;
+        self.audit_script(
+            &mut tx,
+            "sieve.remove",
+            &account,
+            Some(&Audited::named(name)),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Activates `name` (or none) within `tx`, audited as `sieve.activate`
+    /// or `sieve.deactivate` with the script active before.
+    async fn activate_in(
+        &self,
+        tx: &mut WriteTx,
+        account: &Account,
+        name: Option<&str>,
+    ) -> Result<()> {
+        let before = self.store.active_sieve_script(account.id).await?;
+        tx.activate_sieve_script(account.id, name).await?;
+        let before = before.as_ref().map(|script| Audited::named(&script.name));
+        let after = name.map(Audited::named);
+        let action = match name {
+            Some(_) => "sieve.activate",
+            None => "sieve.deactivate",
+        };
+        self.audit_script(tx, action, account, before.as_ref(), after.as_ref())
+            .await
+    }
+
+    async fn audit_script(
+        &self,
+        tx: &mut WriteTx,
+        action: &str,
+        account: &Account,
+        before: Option<&Audited<'_>>,
+        after: Option<&Audited<'_>>,
+    ) -> Result<()> {
+        let domain = account.address.rsplit_once('@').map_or("", |(_, d)| d);
+        self.audit(tx, action, Some(domain), &account.address, before, after)
+            .await
+    }
+}
+
+fn script_not_found(name: &str) -> OpsError {
+    OpsError::NotFound {
+        what: "sieve script",
+        name: name.to_string(),
+    }
+}
