@@ -198,3 +198,60 @@ fn script_not_found(name: &str) -> OpsError {
         name: name.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use postino_common::store::{AdminScope, Store};
+
+    use super::*;
+    use crate::ops::testing::ops;
+
+    postino_common::store_tests!(comune_admins_reach_only_their_own_mailboxes_scripts);
+
+    const ANNA: &str = "anna@comune.esempio.pu.it";
+    const ALTRO: &str = "mario@altro.esempio.it";
+
+    async fn comune_admins_reach_only_their_own_mailboxes_scripts(store: Store) {
+        let provincia = ops(&store, AdminScope::AllDomains);
+        let comune = ops(
+            &store,
+            AdminScope::Domains(vec!["comune.esempio.pu.it".to_string()]),
+        );
+        for address in [ANNA, ALTRO] {
+            let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap();
+            provincia.add_domain(domain, 0, 0).await.unwrap();
+            provincia.add_mailbox(address, None, 0, "").await.unwrap();
+        }
+        let limits = SieveConfig::default();
+        comune
+            .put_sieve_script(ANNA, "filtri", "keep;", &limits, true)
+            .await
+            .unwrap();
+        provincia
+            .put_sieve_script(ALTRO, "filtri", "keep;", &limits, false)
+            .await
+            .unwrap();
+        let refusals = [
+            comune.sieve_scripts(ALTRO).await.map(drop),
+            comune.sieve_script(ALTRO, "filtri").await.map(drop),
+            comune
+                .put_sieve_script(ALTRO, "altro", "keep;", &limits, false)
+                .await
+                .map(drop),
+            comune.activate_sieve_script(ALTRO, Some("filtri")).await,
+            comune.rename_sieve_script(ALTRO, "filtri", "x").await,
+            comune.remove_sieve_script(ALTRO, "filtri").await,
+        ];
+        for refused in refusals {
+            assert!(
+                matches!(refused, Err(OpsError::NotFound { .. })),
+                "{refused:?}"
+            );
+        }
+        let scripts = provincia.sieve_scripts(ALTRO).await.unwrap();
+        assert_eq!(scripts.len(), 1);
+        assert!(!scripts[0].active);
+        let own = comune.sieve_scripts(ANNA).await.unwrap();
+        assert!(own[0].active);
+    }
+}
