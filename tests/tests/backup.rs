@@ -424,6 +424,25 @@ async fn a_backup_moves_a_store_between_backends_and_body_stores() {
         use_the_mailbox(&config).await;
         let view = imap_view(&config, "INBOX").await;
         drop(server);
+        // Her out-of-office script and its memory of whom it answered go along.
+        let script = "require \"vacation\";\r\nvacation \"In ferie fino a lunedì.\";\r\n";
+        config
+            .cli(
+                &["sieve", "put", ANNA, "ferie", "-", "--activate"],
+                Some(script),
+            )
+            .await
+            .ok();
+        let source = config.open_store().await;
+        let anna = source.account(ANNA).await.unwrap().expect("anna");
+        let (handle, sender, day) = ("ferie", "mario@example.org", 86_400);
+        assert!(
+            source
+                .vacation_due(anna.id, handle, sender, day, 1_000_000)
+                .await
+                .unwrap()
+        );
+        source.close().await;
         let dest = backup_dir(&config, "verso-sqlite");
         config.cli(&["backup", path_arg(&dest)], None).await.ok();
         let source = config.open_store().await;
@@ -433,6 +452,18 @@ async fn a_backup_moves_a_store_between_backends_and_body_stores() {
         let (target, _dns) = restored(Backend::Sqlite, &dest).await;
         let store = target.open_store().await;
         assert_eq!(mailbox(&store, ANNA).await, expected);
+        let anna = store.account(ANNA).await.unwrap().expect("anna");
+        let active = store.active_sieve_script(anna.id).await.unwrap();
+        assert_eq!(
+            active.map(|s| (s.name, s.source)),
+            Some(("ferie".into(), script.into()))
+        );
+        assert!(
+            !store
+                .vacation_due(anna.id, handle, sender, day, 1_000_100)
+                .await
+                .unwrap()
+        );
         store.close().await;
         let _server = Server::start(&target).await;
         assert_eq!(imap_view(&target, "INBOX").await, view);
