@@ -7,6 +7,7 @@ mod admin;
 mod imap;
 mod imap_encode;
 mod mime;
+mod sieve;
 mod smtp;
 
 use fastrand::Rng;
@@ -83,6 +84,8 @@ pub const TARGETS: &[Target] = &[
     mime::ADDRESS,
     admin::AUTODISCOVER,
     admin::JSON,
+    sieve::SCRIPT,
+    sieve::COMMAND,
 ];
 
 /// The target called `name`.
