@@ -26,6 +26,32 @@ pub(crate) fn address_part(address: &str, part: AddressPart) -> Option<&str> {
 /// Whether `address` can be a redirect target: a bare local@domain
 /// (RFC 5228 section 4.2 asks for an RFC 5322 mailbox; display names,
 /// groups and lists are refused so the caller gets exactly one address).
+/// The header fields whose bodies are addresses (RFC 5322 section 3.6),
+/// lower-case: the only ones the `address` test looks at (RFC 5228 section
+/// 5.1).
+const ADDRESS_FIELDS: [&str; 15] = [
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "return-path",
+    "delivered-to",
+    "disposition-notification-to",
+    "errors-to",
+];
+
+/// Whether `name` is a header field holding addresses.
+pub(crate) fn is_address_field(name: &str) -> bool {
+    ADDRESS_FIELDS.contains(&name.to_ascii_lowercase().as_str())
+}
+
 pub(crate) fn valid_redirect(address: &str) -> bool {
     let Some((local, domain)) = address.rsplit_once('@') else {
         return false;

@@ -241,6 +241,12 @@ const REFUSED: &[(&str, u32, u32, &str)] = &[
         15,
         "is too large",
     ),
+    (
+        "if address :is [\"from\", \"subject\"] \"a@b.example\" { keep; }",
+        1,
+        16,
+        "header \"subject\" holds no addresses",
+    ),
 ];
 
 #[test]
@@ -407,4 +413,26 @@ fn scanning_many_header_fields_costs_steps() {
     let outcome = Case::new(&script, &message).run();
     assert_eq!(outcome.actions, vec![keep()]);
     assert!(outcome.error.expect("error").contains("steps"));
+}
+
+/// A header name made by a variable is checked when the test runs: one
+/// that holds no addresses matches nothing (RFC 5228 section 5.1).
+#[test]
+fn the_address_test_looks_only_at_address_fields() {
+    let script = "require [\"variables\", \"fileinto\"];\n\
+                  set \"field\" \"subject\";\n\
+                  if address :contains \"${field}\" \"@\" { fileinto \"Strano\"; }\n\
+                  if address :domain \"reply-to\" \"example.org\" { fileinto \"Risposte\"; }";
+    let message =
+        "From: a@example.com\r\nReply-To: b@example.org\r\nSubject: x@y.example\r\n\r\nbody\r\n";
+    let outcome = Case::new(script, message).run();
+    assert_eq!(outcome.error, None);
+    assert_eq!(
+        outcome.actions,
+        [postino_sieve::Action::FileInto {
+            mailbox: "Risposte".into(),
+            flags: Vec::new(),
+            create: false,
+        }]
+    );
 }

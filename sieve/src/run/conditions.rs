@@ -73,7 +73,12 @@ impl<'c> Runner<'_, 'c> {
             } => {
                 let mut values = Vec::new();
                 for name in headers {
-                    let fields = self.fields(&self.expand(name, frame))?;
+                    let name = self.expand(name, frame);
+                    // A name a variable made may be no address field.
+                    if !crate::address::is_address_field(&name) {
+                        continue;
+                    }
+                    let fields = self.fields(&name)?;
                     for field in pick(fields, *index) {
                         values.extend(parts(
                             message::addresses(field.raw).iter().map(String::as_str),

@@ -122,11 +122,23 @@ impl Checker<'_, '_> {
                 };
                 let (common, args) = self.shared_tags(node, args, accepts)?;
                 let positional = args.positional(&[Kind::StringList, Kind::StringList], 0)?;
+                let headers = self.header_names(positional[0])?;
+                // Names made of variables are checked when the test runs.
+                for header in &headers {
+                    if let Some(name) = header.as_constant()
+                        && !crate::address::is_address_field(&name)
+                    {
+                        return err(
+                            positional[0].pos,
+                            format!("header \"{name}\" holds no addresses for the address test"),
+                        );
+                    }
+                }
                 Test::Address {
                     how: self.finish_match(&common),
                     part: common.part.unwrap_or(AddressPart::All),
                     index: self.index(&common)?,
-                    headers: self.header_names(positional[0])?,
+                    headers,
                     keys: self.templates(positional[1])?,
                 }
             }
