@@ -16,6 +16,7 @@ use postino_common::tls::{CertificateSource, ServerTls};
 use postino_config::{ClamdAddress, Config, OnFailure};
 use postino_smtp::authres::Verifier;
 use postino_smtp::dnsbl::Blocklists;
+use postino_smtp::filter::Filters;
 use postino_smtp::scan::Clamd;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -201,6 +202,14 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
             config.dns.timeout.0,
         )
         .context("cannot set up the DNS resolver for DNS lists")?,
+        filters: Filters::new(
+            ops::sieve::engine_limits(&config.sieve),
+            config
+                .sieve
+                .srs_domain
+                .as_deref()
+                .unwrap_or(&config.hostname),
+        ),
     });
     postino_smtp::spawn(smtp_listeners, smtp_context, shutdown.clone(), &tracker);
     if smtp.enabled {

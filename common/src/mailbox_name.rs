@@ -10,6 +10,11 @@
 //! outside printable US-ASCII (a UTF-8 name is for UTF8=ACCEPT sessions,
 //! which do not call this module).
 
+use unicode_normalization::UnicodeNormalization;
+
+/// The longest mailbox name, in bytes of UTF-8.
+pub const MAX_NAME: usize = 255;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 /// A mailbox name that is not valid modified UTF-7.
@@ -132,6 +137,29 @@ fn decode_run(encoded: &[u8], out: &mut String) -> Result<(), InvalidName> {
         out.push(c);
     }
     Ok(())
+}
+
+/// The store's spelling of a UTF-8 mailbox name, `None` if it cannot be
+/// one: in Unicode's composed form (NFC, as RFC 5198 asks of text on the
+/// wire, so that `è` typed two ways names one mailbox), with its INBOX part
+/// in capitals (`inbox/x` is `INBOX/x`). Empty levels, levels named `.` or
+/// `..` (as Dovecot refuses them), control characters and names longer
+/// than 255 bytes are refused.
+pub fn store_name(name: &str) -> Option<String> {
+    let name: String = name.nfc().collect();
+    let bad = name.len() > MAX_NAME
+        || name
+            .split('/')
+            .any(|level| matches!(level, "" | "." | ".."))
+        || name.chars().any(char::is_control);
+    if bad {
+        return None;
+    }
+    Some(match name.split_once('/') {
+        Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") => format!("INBOX/{rest}"),
+        None if name.eq_ignore_ascii_case("INBOX") => "INBOX".into(),
+        _ => name,
+    })
 }
 
 #[cfg(test)]

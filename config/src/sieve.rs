@@ -15,6 +15,11 @@ pub struct SieveConfig {
     /// The most the scripts of one mailbox may take together, at least
     /// `max_script_size`. Default `"256KiB"`.
     pub max_scripts_size: ByteSize,
+    /// The domain senders of mail a filter redirects elsewhere are
+    /// rewritten into (SRS), so that SPF passes at the destination; mail to
+    /// it must reach this server, for bounces to come back. Default: the
+    /// `hostname`.
+    pub srs_domain: Option<String>,
 }
 
 impl Default for SieveConfig {
@@ -22,6 +27,7 @@ impl Default for SieveConfig {
         SieveConfig {
             max_script_size: crate::defaults::sieve_max_script_size(),
             max_scripts_size: crate::defaults::sieve_max_scripts_size(),
+            srs_domain: None,
         }
     }
 }

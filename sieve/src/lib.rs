@@ -117,6 +117,20 @@ impl Includes for NoIncludes {
     }
 }
 
+/// A mailbox's own scripts by name, as `include :personal` sees them;
+/// there are no global scripts.
+#[derive(Clone, Debug, Default)]
+pub struct PersonalScripts(pub std::collections::HashMap<String, String>);
+
+impl Includes for PersonalScripts {
+    fn script(&self, location: Location, name: &str) -> Option<String> {
+        match location {
+            Location::Personal => self.0.get(name).cloned(),
+            Location::Global => None,
+        }
+    }
+}
+
 /// Parses and checks a script and the scripts it includes; `limits` bound
 /// the compilation and, kept in the `Script`, its runs.
 pub fn compile(

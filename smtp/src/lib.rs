@@ -6,13 +6,15 @@
 //! buffers; `session` runs one client's conversation, a file per verb group;
 //! `error` turns what goes wrong into replies;
 //! `session/deliver` turns an accepted message into a stored one, after
-//! `scan` has had rspamd look at it; `metrics` counts sessions, messages,
+//! `scan` has had rspamd look at it and `filter` has run the recipients'
+//! Sieve scripts; `metrics` counts sessions, messages,
 //! refusals, verdicts and delivery attempts.
 
 pub mod authres;
 mod connection;
 pub mod dnsbl;
 mod error;
+pub mod filter;
 mod header;
 pub mod metrics;
 pub mod outbound;
@@ -118,6 +120,8 @@ pub struct Context {
     pub scanner: Option<scan::Scanner>,
     /// DNS lists asked about anonymous clients of the MX.
     pub blocklists: dnsbl::Blocklists,
+    /// The mailboxes' Sieve scripts, run at delivery.
+    pub filters: filter::Filters,
 }
 
 /// Starts serving on every listener until `shutdown`.

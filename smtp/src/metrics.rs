@@ -104,10 +104,12 @@ pub(crate) enum Rejection {
     /// Content the scanner says to hold back (soft reject, greylist), or
     /// could not scan.
     ScanDeferred,
+    /// A message every recipient's Sieve script refused (`reject`).
+    Filter,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 14] = [
+    const ALL: [Rejection; 15] = [
         Rejection::AuthRequired,
         Rejection::RelayDenied,
         Rejection::UnknownRecipient,
@@ -122,6 +124,7 @@ impl Rejection {
         Rejection::Malware,
         Rejection::Spam,
         Rejection::ScanDeferred,
+        Rejection::Filter,
     ];
 
     fn label(self) -> &'static str {
@@ -140,6 +143,7 @@ impl Rejection {
             Rejection::Malware => "malware",
             Rejection::Spam => "spam",
             Rejection::ScanDeferred => "scan_deferred",
+            Rejection::Filter => "filter",
         }
     }
 }

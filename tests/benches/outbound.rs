@@ -293,14 +293,14 @@ async fn enqueue(store: &Store, count: usize) {
                 let queued = NewMessage {
                     raw: Arc::from(raw),
                     targets: Vec::new(),
-                    outbound: Some(Outbound {
+                    outbound: vec![Outbound {
                         sender: SENDER.to_string(),
                         recipients: vec![OutboundRecipient {
                             address: recipient(n),
                             ..OutboundRecipient::default()
                         }],
                         ..Outbound::default()
-                    }),
+                    }],
                     sent_by: None,
                 };
                 let stored = store.append(queued).await.expect("queue a message");

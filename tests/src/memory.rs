@@ -147,6 +147,7 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
         verifier,
         scanner: None,
         blocklists: Blocklists::none(),
+        filters: postino_smtp::filter::Filters::new(postino_sieve::Limits::default(), HOSTNAME),
     }
 }
 

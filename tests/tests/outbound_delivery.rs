@@ -370,14 +370,14 @@ async fn two_workers_on_one_postgres_deliver_each_message_once() {
             let message = NewMessage {
                 raw: Arc::from(raw.into_bytes()),
                 targets: Vec::new(),
-                outbound: Some(Outbound {
+                outbound: vec![Outbound {
                     sender: ANNA.to_owned(),
                     recipients: vec![OutboundRecipient {
                         address: REMOTE.to_owned(),
                         ..OutboundRecipient::default()
                     }],
                     ..Outbound::default()
-                }),
+                }],
                 sent_by: None,
             };
             store.append(message).await.expect("store").expect("queued");

@@ -21,7 +21,7 @@ mod mailboxes;
 mod queue;
 mod relay;
 mod sending;
-mod sieve;
+pub mod sieve;
 mod time;
 mod tokens;
 mod usage;

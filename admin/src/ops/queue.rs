@@ -163,18 +163,18 @@ mod tests {
         let message = NewMessage {
             raw: Arc::from(raw.into_bytes()),
             targets: Vec::new(),
-            outbound: Some(Outbound {
+            outbound: vec![Outbound {
                 sender: sender.to_string(),
                 recipients: vec![OutboundRecipient {
                     address: "amico@esterno.example".to_string(),
                     ..OutboundRecipient::default()
                 }],
                 ..Outbound::default()
-            }),
+            }],
             sent_by: None,
         };
         let stored = store.append(message).await.unwrap().unwrap();
-        stored.queue_id.unwrap()
+        stored.queue_ids[0]
     }
 
     async fn comune_admins_reach_only_their_senders_messages(store: Store) {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use postino_common::store::{Account, SieveScript, WriteTx};
 use postino_config::SieveConfig;
-use postino_sieve::{Includes, Limits, Location};
+use postino_sieve::{Limits, PersonalScripts};
 use serde::Serialize;
 
 use super::{Ops, OpsError, Result};
@@ -28,17 +28,12 @@ impl<'a> Audited<'a> {
     }
 }
 
-/// The scripts a script being stored may include: the mailbox's own, with
-/// the new source in place of the one it replaces. There are no global
-/// scripts yet.
-struct MailboxScripts(HashMap<String, String>);
-
-impl Includes for MailboxScripts {
-    fn script(&self, location: Location, name: &str) -> Option<String> {
-        match location {
-            Location::Personal => self.0.get(name).cloned(),
-            Location::Global => None,
-        }
+/// The engine's limits for the scripts of `[sieve]`: the configured size,
+/// the engine's own bounds on actions, redirects and steps.
+pub fn engine_limits(config: &SieveConfig) -> Limits {
+    Limits {
+        max_script_size: usize::try_from(config.max_script_size.0).unwrap_or(usize::MAX),
+        ..Limits::default()
     }
 }
 
@@ -77,6 +72,8 @@ impl Ops {
                 message: format!("`{name}` is larger than {max_size} (sieve.max_script_size)"),
             });
         }
+        // What the script may include: the mailbox's scripts, with the new
+        // source in place of the one it replaces.
         let mut scripts: HashMap<String, String> = self
             .store
             .sieve_sources(account.id)
@@ -85,11 +82,7 @@ impl Ops {
             .map(|script| (script.name, script.source))
             .collect();
         scripts.insert(name.to_string(), source.to_string());
-        let engine_limits = Limits {
-            max_script_size: usize::try_from(max_size.0).unwrap_or(usize::MAX),
-            ..Limits::default()
-        };
-        postino_sieve::compile(source, &MailboxScripts(scripts), &engine_limits).map_err(
+        postino_sieve::compile(source, &PersonalScripts(scripts), &engine_limits(limits)).map_err(
             |err| OpsError::Script {
                 name: name.to_string(),
                 line: err.line,

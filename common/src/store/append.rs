@@ -40,7 +40,8 @@ const POSTGRES_WRITERS: usize = 4;
 pub struct NewMessage {
     pub raw: Arc<[u8]>,
     pub targets: Vec<AppendTarget>,
-    pub outbound: Option<Outbound>,
+    /// Queue entries for other servers, each with its own envelope sender.
+    pub outbound: Vec<Outbound>,
     /// The mailbox that sent it, counted against its sending limits.
     pub sent_by: Option<SentBy>,
 }
@@ -51,7 +52,7 @@ impl NewMessage {
         NewMessage {
             raw,
             targets,
-            outbound: None,
+            outbound: Vec::new(),
             sent_by: None,
         }
     }
@@ -121,12 +122,12 @@ pub struct Appended {
     pub modseq: i64,
 }
 
-/// Where a whole message landed: one entry per target, in order, and the
-/// queue entry if it had an outbound part.
+/// Where a whole message landed: one entry per target, in order, and one
+/// queue entry per outbound part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     pub appended: Vec<Appended>,
-    pub queue_id: Option<i64>,
+    pub queue_ids: Vec<i64>,
 }
 
 /// A target's space and UID, taken but not yet filled.
@@ -354,7 +355,7 @@ impl Store {
         message: NewMessage,
     ) -> Result<(Job, oneshot::Receiver<Result<Outcome>>)> {
         let hash = hex::encode(Sha256::digest(&message.raw));
-        let stored_anywhere = !message.targets.is_empty() || message.outbound.is_some();
+        let stored_anywhere = !message.targets.is_empty() || !message.outbound.is_empty();
         let (described, location) = tokio::try_join!(
             async {
                 Ok::<_, StoreError>(match message.targets.is_empty() {
@@ -488,7 +489,7 @@ impl WriteTx {
                 account_id,
             });
         }
-        let references = reserved.len() + usize::from(message.outbound.is_some());
+        let references = reserved.len() + message.outbound.len();
         if references == 0 {
             return Ok(Ok(Stored::default()));
         }
@@ -553,8 +554,8 @@ impl WriteTx {
             });
             stored.appended.push(r.appended);
         }
-        if let Some(outbound) = &message.outbound {
-            stored.queue_id = Some(self.enqueue(outbound, hash).await?);
+        for outbound in &message.outbound {
+            stored.queue_ids.push(self.enqueue(outbound, hash).await?);
         }
         if let Some(sent) = &message.sent_by {
             self.record_sending(sent).await?;

@@ -26,6 +26,7 @@ pub const IMAGE_TABLES: &[&str] = &[
     "accounts",
     "sieve_scripts",
     "vacation_replies",
+    "srs_secrets",
     "aliases",
     "admins",
     "admin_domains",

@@ -41,6 +41,15 @@ impl Flags {
         self.0 & other.0 == other.0
     }
 
+    /// The flag an IMAP name (`\Seen`, any case) stands for, `None` for
+    /// a keyword or `\Recent`.
+    pub fn named(name: &str) -> Option<Flags> {
+        Flags::NAMES
+            .into_iter()
+            .find(|(_, known)| known.eq_ignore_ascii_case(name))
+            .map(|(flag, _)| flag)
+    }
+
     /// The IMAP names of the flags set (`\Answered`, `\Seen`, …), in the
     /// order IMAP lists them. The names are static; the lifetime is left to
     /// the caller so that they chain with borrowed words such as keywords.

@@ -430,7 +430,7 @@ mod tests {
         let message = NewMessage {
             raw: Arc::from(body.as_bytes()),
             targets: Vec::new(),
-            outbound: Some(Outbound {
+            outbound: vec![Outbound {
                 sender: "anna@comune.example".to_owned(),
                 recipients: recipients
                     .iter()
@@ -440,11 +440,11 @@ mod tests {
                     })
                     .collect(),
                 ..Outbound::default()
-            }),
+            }],
             sent_by: None,
         };
         let stored = store.append(message).await.unwrap().unwrap();
-        stored.queue_id.unwrap()
+        stored.queue_ids[0]
     }
 
     async fn blobs(store: &Store) -> i64 {

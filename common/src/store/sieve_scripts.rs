@@ -34,6 +34,14 @@ pub struct ScriptSource {
     pub source: String,
 }
 
+/// What delivery needs of a mailbox: its INBOX, and the source of its
+/// active script, which delivery runs, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct DeliveryPoint {
+    pub inbox: i64,
+    pub script: Option<String>,
+}
+
 /// Why `name` cannot name a script, if it cannot: RFC 5804 §1.6 refuses
 /// control characters and line separators, and a slash is refused too, so
 /// that a name can always become a file name.
@@ -124,6 +132,48 @@ impl Store {
         .bind(account_id)
         .fetch_optional(self.pool())
         .await?)
+    }
+
+    /// A mailbox's INBOX and active script, in one statement: delivery asks
+    /// for every recipient. `None` if the mailbox has no INBOX.
+    pub async fn delivery_point(&self, account_id: i64) -> Result<Option<DeliveryPoint>> {
+        Ok(sqlx::query_as(
+            "SELECT f.id AS inbox, (SELECT s.source FROM sieve_scripts s              WHERE s.account_id = f.account_id AND s.active <> 0) AS script              FROM folders f WHERE f.account_id = $1 AND f.name = 'INBOX'",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The folder a filter files into: `name` (the store's spelling) if the
+    /// mailbox has it, else made with its parents when `create` is set
+    /// (RFC 5490 `:create`); `None` when it is missing and not made.
+    pub async fn filing_folder(
+        &self,
+        account_id: i64,
+        name: &str,
+        create: bool,
+    ) -> Result<Option<i64>> {
+        if let Some(folder) = self.folder(account_id, name).await? {
+            return Ok(Some(folder.id));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        tx.create_parents(account_id, name).await?;
+        let made = tx.create_folder(account_id, name, None).await;
+        let folder = match made {
+            Ok(folder) => folder,
+            // Made by a delivery beside this one since the look-up.
+            Err(StoreError::AlreadyExists { .. }) => {
+                drop(tx);
+                return Ok(self.folder(account_id, name).await?.map(|f| f.id));
+            }
+            Err(err) => return Err(err),
+        };
+        tx.commit().await?;
+        Ok(Some(folder.id))
     }
 
     /// Whether a script of `size` bytes stored as `name` (replacing the

@@ -233,7 +233,7 @@ async fn one_body_is_stored_for_many_recipients(store: Store) {
     let msg = message(2000, &[a.id, b.id]);
     let stored = store.append(msg.clone()).await.unwrap().unwrap();
     assert_eq!(stored.appended.len(), 2);
-    assert_eq!(stored.queue_id, None);
+    assert!(stored.queue_ids.is_empty());
     for (appended, folder) in stored.appended.iter().zip([&a, &b]) {
         assert_eq!((appended.folder_id, appended.uid), (folder.id, 1));
         assert!(appended.modseq > folder.highestmodseq);
@@ -362,7 +362,7 @@ async fn outbound_mail_is_queued_with_its_local_copies(store: Store) {
         .unwrap();
     let sent = store.folder(anna.id, "Sent").await.unwrap().unwrap();
     let mut msg = message(3000, &[sent.id]);
-    msg.outbound = Some(Outbound {
+    msg.outbound = vec![Outbound {
         sender: anna.address.clone(),
         envid: Some("QQ314159".into()),
         ret: Some("HDRS".into()),
@@ -377,9 +377,9 @@ async fn outbound_mail_is_queued_with_its_local_copies(store: Store) {
                 ..Default::default()
             },
         ],
-    });
+    }];
     let stored = store.append(msg.clone()).await.unwrap().unwrap();
-    let queue_id = stored.queue_id.expect("queued");
+    let queue_id = *stored.queue_ids.first().expect("queued");
     assert_eq!(stored.appended.len(), 1);
     // One body for the Sent copy and the queue entry.
     assert_eq!(count(&store, "SELECT refcount FROM blobs").await, 2);

@@ -9,9 +9,6 @@ use unicode_normalization::UnicodeNormalization;
 use super::Enabled;
 use crate::proto::mailbox_name;
 
-/// The longest mailbox name, in bytes of UTF-8.
-const MAX_NAME: usize = 255;
-
 /// A mailbox name the client sent that cannot be one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid mailbox name")]
@@ -43,25 +40,9 @@ fn decoded(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
     }
 }
 
-/// Checks a name, puts it in Unicode's composed form (NFC, as RFC 5198
-/// asks of text on the wire, so that `è` typed two ways names one
-/// mailbox) and writes its INBOX part in capitals: `inbox/x` is `INBOX/x`.
-/// Levels named `.` or `..` are refused, as Dovecot refuses them.
+/// The store's spelling of a name (see [`mailbox_name::store_name`]).
 fn normalize(name: &str) -> Result<String, BadName> {
-    let name: String = name.nfc().collect();
-    let bad = name.len() > MAX_NAME
-        || name
-            .split('/')
-            .any(|level| matches!(level, "" | "." | ".."))
-        || name.chars().any(char::is_control);
-    if bad {
-        return Err(BadName);
-    }
-    match name.split_once('/') {
-        Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") => Ok(format!("INBOX/{rest}")),
-        None if name.eq_ignore_ascii_case("INBOX") => Ok("INBOX".into()),
-        _ => Ok(name.to_string()),
-    }
+    mailbox_name::store_name(name).ok_or(BadName)
 }
 
 /// A LIST reference or pattern as UTF-8 in NFC, like the names it
@@ -108,7 +89,7 @@ pub(crate) fn matches_pattern(name: &str, pattern: &str) -> bool {
         }
         next[0]
     }
-    if pattern.len() > MAX_NAME * 4 {
+    if pattern.len() > mailbox_name::MAX_NAME * 4 {
         return false;
     }
     // INBOX matches in any case.

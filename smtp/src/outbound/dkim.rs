@@ -78,6 +78,23 @@ fn relaxed<T: SigningKey>(signer: DkimSigner<T, Done>) -> DkimSigner<T, Done> {
         .body_canonicalization(Canonicalization::Relaxed)
 }
 
+/// The domain whose keys sign a message: the envelope sender's, or for
+/// mail from the null sender (bounces, vacation replies) the `From`
+/// address's, in lower case.
+pub(super) fn signing_domain(sender: &str, content: &[u8]) -> Option<String> {
+    let from_header = || {
+        let parsed = mail_parser::MessageParser::new().parse_headers(content)?;
+        let address = parsed.from()?.first()?.address()?.to_string();
+        Some(address)
+    };
+    let address = match sender {
+        "" => from_header()?,
+        sender => sender.to_string(),
+    };
+    let (_, domain) = address.rsplit_once('@')?;
+    Some(domain.to_ascii_lowercase())
+}
+
 /// Signs messages with the keys in the store.
 #[derive(Default)]
 pub struct Signing {

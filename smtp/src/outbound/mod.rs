@@ -26,10 +26,10 @@
 
 mod client;
 mod dkim;
-mod dsn;
+pub(crate) mod dsn;
 mod retry;
 mod route;
-pub mod vacation;
+pub(crate) mod vacation;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -424,7 +424,7 @@ async fn report_to_sender(
         token: &token,
         now,
     });
-    bounce(&delivery.store, &entry.sender, report, what).await;
+    send_notice(&delivery.store, &entry.sender, report, what).await;
 }
 
 /// One attempt for every open recipient, domain by domain.
@@ -434,11 +434,11 @@ async fn attempt<'a>(
     open: &[&'a RecipientState],
     content: &[u8],
 ) -> Vec<Outcome<'a>> {
-    let signed = match sender.rsplit_once('@') {
-        Some((_, domain)) => {
+    let signed = match dkim::signing_domain(sender, content) {
+        Some(domain) => {
             delivery
                 .signing
-                .sign(&delivery.store, &domain.to_ascii_lowercase(), content)
+                .sign(&delivery.store, &domain, content)
                 .await
         }
         None => content.to_vec(),
@@ -568,22 +568,22 @@ impl Delivery {
     }
 }
 
-/// Gives a report (`what`: a bounce, a delay notice) to the sender: into
-/// their INBOX if they have a mailbox here, else into the queue from the
-/// null sender.
-async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
+/// Gives a notice (`what`: a bounce, a delay notice, a vacation reply) to
+/// the sender: into their INBOX if they have a mailbox here, else into the
+/// queue from the null sender.
+pub(crate) async fn send_notice(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
     let mut raw = b"Return-Path: <>\r\n".to_vec();
     raw.extend_from_slice(&report);
     let inbox = match store.account(sender).await {
         Ok(Some(account)) => match store.folder(account.id, "INBOX").await {
             Ok(folder) => folder.map(|f| f.id),
             Err(err) => {
-                return tracing::error!(error = %Chain(&err), "cannot find the sender's INBOX for a bounce");
+                return tracing::error!(error = %Chain(&err), "cannot find the sender's INBOX for a {what}");
             }
         },
         Ok(None) => None,
         Err(err) => {
-            return tracing::error!(error = %Chain(&err), "cannot look up the sender for a bounce");
+            return tracing::error!(error = %Chain(&err), "cannot look up the sender for a {what}");
         }
     };
     let message = match inbox {
@@ -591,14 +591,14 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
         None => NewMessage {
             raw: Arc::from(raw),
             targets: Vec::new(),
-            outbound: Some(Outbound {
+            outbound: vec![Outbound {
                 sender: String::new(),
                 recipients: vec![OutboundRecipient {
                     address: sender.to_owned(),
                     ..OutboundRecipient::default()
                 }],
                 ..Outbound::default()
-            }),
+            }],
             sent_by: None,
         },
     };
@@ -606,7 +606,7 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
         Ok(Ok(stored)) => tracing::info!(
             to = sender,
             local = inbox.is_some(),
-            queue = stored.queue_id,
+            queue = ?stored.queue_ids,
             "{what} sent"
         ),
         Ok(Err(refusal)) => tracing::warn!(to = sender, %refusal, "{what} refused"),
@@ -615,7 +615,7 @@ async fn bounce(store: &Store, sender: &str, report: Vec<u8>, what: &str) {
 }
 
 /// The message without the `Return-Path` line the queue stores it with.
-fn strip_return_path(raw: &[u8]) -> &[u8] {
+pub(crate) fn strip_return_path(raw: &[u8]) -> &[u8] {
     let is_return_path = raw
         .get(..12)
         .is_some_and(|name| name.eq_ignore_ascii_case(b"Return-Path:"));

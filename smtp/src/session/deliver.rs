@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mail_parser::DateTime;
-use postino_common::store::{AppendTarget, NewMessage, Outbound, Refusal, SpecialUse};
+use postino_common::store::{NewMessage, Outbound, Refusal, SpecialUse};
 
+use super::autoreply::Answers;
+use super::filter::filter_refusal;
 use super::{Envelope, Helo, Identity, LocalRecipient, Session, sending};
 use crate::error::{self, Error};
 use crate::metrics::{self, Rejection, rejected};
@@ -137,17 +139,43 @@ impl Session {
                 }
             }
         }
+        let filtered = self
+            .filter(&local, &folders, &mail.path, &raw, &queue_id)
+            .await?;
+        if filtered.targets.is_empty()
+            && remote.is_empty()
+            && filtered.redirects.is_empty()
+            && let Some((_, reason)) = filtered.rejected.first()
+        {
+            tracing::info!(
+                queue_id,
+                reason,
+                "message refused by the recipients' filters"
+            );
+            return Ok(rejected(Rejection::Filter, filter_refusal(reason)));
+        }
         let size = raw.len();
         let remote_count = remote.len();
-        let outbound = (!remote.is_empty()).then(|| Outbound {
-            sender: mail.path.clone(),
-            envid: mail.envid,
-            ret: mail.ret,
-            recipients: remote,
-        });
+        let mut outbound = Vec::new();
+        if !remote.is_empty() {
+            outbound.push(Outbound {
+                sender: mail.path.clone(),
+                envid: mail.envid,
+                ret: mail.ret,
+                recipients: remote,
+            });
+        }
+        if !filtered.redirects.is_empty() {
+            outbound.push(Outbound {
+                sender: self.redirect_sender(&mail.path).await?,
+                recipients: filtered.redirects,
+                ..Outbound::default()
+            });
+        }
+        let raw: Arc<[u8]> = Arc::from(raw);
         let message = NewMessage {
-            raw: Arc::from(raw),
-            targets: folders.into_iter().map(AppendTarget::new).collect(),
+            raw: raw.clone(),
+            targets: filtered.targets,
             outbound,
             sent_by: allowance.map(sending::Allowance::sent_by),
         };
@@ -155,12 +183,24 @@ impl Session {
         match stored.map_err(Error::store("store a message"))? {
             Ok(stored) => {
                 metrics::message_accepted(self.kind);
+                let answers = Answers {
+                    queue_id: queue_id.clone(),
+                    sender: mail.path.clone(),
+                    message: raw,
+                    recipients: local
+                        .iter()
+                        .map(|r| (r.account_id, r.address.clone()))
+                        .collect(),
+                    rejected: filtered.rejected,
+                    vacations: filtered.vacations,
+                };
+                answers.spawn(self.context.clone());
                 tracing::info!(
                     queue_id,
                     from = %mail.path,
                     local = local.len(),
                     remote = remote_count,
-                    outbound_id = stored.queue_id,
+                    outbound_ids = ?stored.queue_ids,
                     size,
                     "message accepted"
                 );

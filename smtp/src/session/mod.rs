@@ -4,9 +4,11 @@
 //! what cannot complete becomes a reply in `crate::error`.
 
 mod auth;
+mod autoreply;
 mod data;
 mod deliver;
 mod ehlo;
+mod filter;
 mod mail;
 mod rcpt;
 mod relay;
@@ -107,6 +109,8 @@ struct LocalRecipient {
     address: String,
     account_id: i64,
     inbox: i64,
+    /// The source of the mailbox's active Sieve script, run at delivery.
+    script: Option<Arc<str>>,
 }
 
 /// Content received so far with BDAT.

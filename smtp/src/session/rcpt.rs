@@ -3,6 +3,8 @@
 //! and relay clients (never an open relay); `<postmaster>` without a
 //! domain (RFC 5321 §4.5.1) for our own postmaster.
 
+use std::sync::Arc;
+
 use postino_common::address::Address;
 use postino_common::store::{OutboundRecipient, Recipient};
 
@@ -70,74 +72,86 @@ impl Session {
             .map_err(Error::store("look up a recipient's domain"))?;
         let mut local = Vec::new();
         let mut remote = Vec::new();
-        match domain {
-            Some(domain) if !domain.active => {
-                return Ok(rejected(
-                    Rejection::UnknownRecipient,
-                    Reply::new(550, "5.2.1", "Mailbox unavailable"),
-                ));
+        if let Some(bounced) = self.srs_bounce(&address).await? {
+            match bounced {
+                Ok(original) => remote.push(OutboundRecipient {
+                    address: original,
+                    orcpt: rcpt.orcpt.clone(),
+                    notify: rcpt.notify.clone(),
+                }),
+                Err(refusal) => return Ok(rejected(Rejection::UnknownRecipient, refusal)),
             }
-            Some(_) => {
-                let resolve = Error::store("resolve a recipient");
-                let mut recipients = store.resolve(address.as_str()).await.map_err(resolve)?;
-                // RFC 5321 §4.5.1: postmaster at every domain we host, in any
-                // case; without a mailbox or alias of its own, the server's.
-                if recipients.is_empty()
-                    && address.local_part().eq_ignore_ascii_case("postmaster")
-                    && let Some(ours) = self.postmaster().await?
-                    && !ours.eq_ignore_ascii_case(address.as_str())
-                {
-                    let resolve = Error::store("resolve our postmaster");
-                    recipients = store.resolve(&ours).await.map_err(resolve)?;
-                }
-                if recipients.is_empty() {
+        } else {
+            match domain {
+                Some(domain) if !domain.active => {
                     return Ok(rejected(
                         Rejection::UnknownRecipient,
-                        Reply::new(550, "5.1.1", "No such user here"),
+                        Reply::new(550, "5.2.1", "Mailbox unavailable"),
                     ));
                 }
-                for recipient in recipients {
-                    match recipient {
-                        Recipient::Local {
-                            account_id,
-                            address,
-                        } => {
-                            if let Some(refusal) = self.check_quota(&address, size).await? {
-                                return Ok(rejected(Rejection::OverQuota, refusal));
-                            }
-                            let inbox = store
-                                .folder(account_id, "INBOX")
-                                .await
-                                .map_err(Error::store("look up a recipient's INBOX"))?;
-                            let Some(inbox) = inbox else {
-                                return Ok(Reply::new(550, "5.2.1", "Mailbox unavailable"));
-                            };
-                            local.push(LocalRecipient {
-                                address,
+                Some(_) => {
+                    let resolve = Error::store("resolve a recipient");
+                    let mut recipients = store.resolve(address.as_str()).await.map_err(resolve)?;
+                    // RFC 5321 §4.5.1: postmaster at every domain we host, in any
+                    // case; without a mailbox or alias of its own, the server's.
+                    if recipients.is_empty()
+                        && address.local_part().eq_ignore_ascii_case("postmaster")
+                        && let Some(ours) = self.postmaster().await?
+                        && !ours.eq_ignore_ascii_case(address.as_str())
+                    {
+                        let resolve = Error::store("resolve our postmaster");
+                        recipients = store.resolve(&ours).await.map_err(resolve)?;
+                    }
+                    if recipients.is_empty() {
+                        return Ok(rejected(
+                            Rejection::UnknownRecipient,
+                            Reply::new(550, "5.1.1", "No such user here"),
+                        ));
+                    }
+                    for recipient in recipients {
+                        match recipient {
+                            Recipient::Local {
                                 account_id,
-                                inbox: inbox.id,
-                            });
+                                address,
+                            } => {
+                                if let Some(refusal) = self.check_quota(&address, size).await? {
+                                    return Ok(rejected(Rejection::OverQuota, refusal));
+                                }
+                                let point = store
+                                    .delivery_point(account_id)
+                                    .await
+                                    .map_err(Error::store("look up a recipient's INBOX"))?;
+                                let Some(point) = point else {
+                                    return Ok(Reply::new(550, "5.2.1", "Mailbox unavailable"));
+                                };
+                                local.push(LocalRecipient {
+                                    address,
+                                    account_id,
+                                    inbox: point.inbox,
+                                    script: point.script.map(Arc::from),
+                                });
+                            }
+                            // An alias forwarding elsewhere: queued like any outbound mail.
+                            Recipient::Remote(address) => remote.push(OutboundRecipient {
+                                address,
+                                ..OutboundRecipient::default()
+                            }),
                         }
-                        // An alias forwarding elsewhere: queued like any outbound mail.
-                        Recipient::Remote(address) => remote.push(OutboundRecipient {
-                            address,
-                            ..OutboundRecipient::default()
-                        }),
                     }
                 }
-            }
-            // A postmaster configured on another server is our own choice.
-            None if self.authenticated() || postmaster => remote.push(OutboundRecipient {
-                address: address.to_string(),
-                orcpt: rcpt.orcpt.clone(),
-                notify: rcpt.notify.clone(),
-            }),
-            None => {
-                return Ok(rejected(
-                    Rejection::RelayDenied,
-                    // 550, as RFC 5321 §3.6.2 asks of a refusal to relay.
-                    Reply::new(550, "5.7.1", "Relay access denied"),
-                ));
+                // A postmaster configured on another server is our own choice.
+                None if self.authenticated() || postmaster => remote.push(OutboundRecipient {
+                    address: address.to_string(),
+                    orcpt: rcpt.orcpt.clone(),
+                    notify: rcpt.notify.clone(),
+                }),
+                None => {
+                    return Ok(rejected(
+                        Rejection::RelayDenied,
+                        // 550, as RFC 5321 §3.6.2 asks of a refusal to relay.
+                        Reply::new(550, "5.7.1", "Relay access denied"),
+                    ));
+                }
             }
         }
         if let Some(refusal) = self.count_recipient(envelope, address.as_str()).await? {
@@ -160,6 +174,39 @@ impl Session {
         envelope.accepted += 1;
         tracing::debug!(to = %address, "RCPT accepted");
         Ok(Reply::new(250, "2.1.5", "Recipient OK"))
+    }
+
+    /// For an SRS address of ours (see [`crate::srs`]), a bounce to mail a
+    /// filter redirected: the address it goes back to, or the refusal of a
+    /// forged or expired one. `None` for any other address.
+    async fn srs_bounce(&self, address: &Address) -> Result<Option<Result<String, Reply>>, Error> {
+        let filters = &self.context.filters;
+        let local = address.local_part();
+        let tagged = ["SRS0", "SRS1"].iter().any(|tag| {
+            local
+                .get(..4)
+                .is_some_and(|start| start.eq_ignore_ascii_case(tag))
+        });
+        if !tagged
+            || !address
+                .domain()
+                .as_str()
+                .eq_ignore_ascii_case(filters.srs_domain())
+        {
+            return Ok(None);
+        }
+        let reversed = filters
+            .srs_reverse(
+                &self.context.store,
+                address.as_str(),
+                postino_common::store::now(),
+            )
+            .await
+            .map_err(Error::store("read the SRS secrets"))?;
+        Ok(Some(reversed.map_err(|err| {
+            tracing::info!(to = %address, error = %err, "SRS address refused");
+            Reply::new(550, "5.1.1", "No such user here")
+        })))
     }
 
     /// Where `<postmaster>` without a domain goes: the configured address,

@@ -195,14 +195,14 @@ async fn enqueue(url: &str, count: usize, round: usize) {
                 let message = NewMessage {
                     raw: Arc::from(raw),
                     targets: Vec::new(),
-                    outbound: Some(Outbound {
+                    outbound: vec![Outbound {
                         sender: out_sender(),
                         recipients: vec![OutboundRecipient {
                             address: to,
                             ..OutboundRecipient::default()
                         }],
                         ..Outbound::default()
-                    }),
+                    }],
                     sent_by: None,
                 };
                 let stored = store.append(message).await.expect("queue a message");
