@@ -41,6 +41,8 @@
 //! cargo bench -p postino-tests --bench smtp_inbound -- --backend sqlite --messages 10000
 //! cargo bench -p postino-tests --bench smtp_inbound -- --rspamd both
 //! cargo bench -p postino-tests --bench smtp_inbound -- --blobs all
+//!
+//! cargo bench -p postino-tests --bench smtp_inbound -- --sieve both
 //! ```
 //!
 //! `--backend sqlite|postgres|both` picks the stores (default both),
@@ -55,7 +57,11 @@
 //! PostgreSQL; the default), one store, or each in turn; `s3` is moto's
 //! server on loopback, as the tests start it (`postino_tests::s3`), a
 //! stand-in that shows the cost of the protocol rather than of a real
-//! object store. PostgreSQL is reached as the tests
+//! object store. `--sieve off|on|both` runs each scenario with no Sieve
+//! script (the default), with every mailbox running [`FILTERS`] (twenty
+//! rules of the kind Roundcube writes, none of which files the bench's
+//! messages away, so the store check still finds them in INBOX), or both;
+//! a filtered scenario's name ends in `+sieve`. PostgreSQL is reached as the tests
 //! reach it, at `POSTINO_TEST_DATABASE_URL`. `cargo bench` builds in the
 //! release profile, and the harness builds the `postino` binary in the
 //! profile of the executable that asks for it: the server measured is the
@@ -107,6 +113,53 @@ const BASELINE_PER_SECOND: f64 = 450.0;
 const QUOTED: usize = 5;
 /// The mailboxes' password, for reading the messages back over IMAP.
 const PASSWORD: &str = "password-del-banco";
+
+/// The mailboxes' script with `--sieve on`: twenty rules as a comune's
+/// employee sets them up in Roundcube, the last of which keeps the bench's
+/// messages with a label, so that each message is tested against all of
+/// them.
+const FILTERS: &str = r#"require ["fileinto", "imap4flags", "envelope", "body", "relational", "comparator-i;ascii-numeric"];
+# rule:[Delibere]
+if header :contains "subject" ["delibera", "determina"] { fileinto "Delibere"; stop; }
+# rule:[Fatture]
+if anyof (header :contains "subject" "fattura", address :domain "from" "sdi.fatturapa.it") { fileinto "Fatture"; stop; }
+# rule:[PEC]
+if exists "X-Ricevuta" { fileinto "PEC"; stop; }
+# rule:[Newsletter]
+if anyof (exists "List-Id", header :is "precedence" ["bulk", "list"]) { fileinto "Newsletter"; stop; }
+# rule:[Regione]
+if address :domain :is "from" "regione.puglia.it" { fileinto "Regione"; stop; }
+# rule:[Prefettura]
+if address :domain :contains "from" "prefettura" { fileinto "Prefettura"; stop; }
+# rule:[INPS]
+if address :is "from" ["noreply@inps.it", "comunicazioni@inps.it"] { fileinto "INPS"; stop; }
+# rule:[Tributi]
+if header :contains "subject" ["IMU", "TARI", "tributi"] { fileinto "Tributi"; stop; }
+# rule:[Anagrafe]
+if header :contains "subject" ["anagrafe", "residenza", "carta d'identita"] { fileinto "Anagrafe"; stop; }
+# rule:[Concorsi]
+if header :contains "subject" "concorso" { fileinto "Concorsi"; stop; }
+# rule:[Grandi allegati]
+if size :over 20M { fileinto "Grandi"; stop; }
+# rule:[Sindaco]
+if address :is "to" "sindaco@comune.esempio.pu.it" { addflag "\Flagged"; }
+# rule:[Ufficio tecnico]
+if header :matches "subject" "*SUAP*" { fileinto "SUAP"; stop; }
+# rule:[Social]
+if address :domain :is "from" ["facebookmail.com", "linkedin.com"] { fileinto "Social"; stop; }
+# rule:[Convegni]
+if header :contains "subject" ["convegno", "seminario", "webinar"] { fileinto "Eventi"; stop; }
+# rule:[Spam score]
+if header :value "ge" :comparator "i;ascii-numeric" "X-Spam-Score" "8" { fileinto "Junk"; stop; }
+# rule:[Avvisi automatici]
+if envelope :localpart :is "from" ["noreply", "no-reply"] { fileinto "Avvisi"; stop; }
+# rule:[Ordini]
+if body :text :contains "ordine di acquisto" { fileinto "Ordini"; stop; }
+# rule:[Urgente]
+if header :contains "subject" "URGENTE" { addflag "\Flagged"; }
+# rule:[Protocollo]
+if address :domain :is "from" "fornitore.example.org" { addflag "$Protocollo"; keep; stop; }
+"#;
 
 /// Where message bodies are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +232,7 @@ async fn main() -> ExitCode {
         Err(message) => {
             eprintln!(
                 "smtp_inbound: {message}; usage: smtp_inbound [--backend sqlite|postgres|both] \
-                 [--messages N] [--rspamd off|on|both] \
+                 [--messages N] [--rspamd off|on|both] [--sieve off|on|both] \
                  [--blobs default|database|filesystem|s3|all]"
             );
             return ExitCode::FAILURE;
@@ -215,16 +268,19 @@ async fn main() -> ExitCode {
         for &bodies in &args.bodies {
             for scenario in SCENARIOS {
                 for &rspamd in &args.rspamd {
-                    let setup = Setup {
-                        backend,
-                        bodies,
-                        scenario,
-                        rspamd,
-                    };
-                    let run =
-                        within(scenario_limit(args.messages), run(setup, args.messages)).await;
-                    run.print_row();
-                    notes.extend(run.notes());
+                    for &sieve in &args.sieve {
+                        let setup = Setup {
+                            backend,
+                            bodies,
+                            scenario,
+                            rspamd,
+                            sieve,
+                        };
+                        let run =
+                            within(scenario_limit(args.messages), run(setup, args.messages)).await;
+                        run.print_row();
+                        notes.extend(run.notes());
+                    }
                 }
             }
         }
@@ -243,6 +299,8 @@ struct Args {
     messages: usize,
     /// Whether each scenario runs without rspamd, with it, or both.
     rspamd: Vec<bool>,
+    /// Whether each scenario runs without Sieve scripts, with, or both.
+    sieve: Vec<bool>,
     bodies: Vec<Bodies>,
 }
 
@@ -252,6 +310,7 @@ impl Args {
             backends: vec![Backend::Sqlite, Backend::Postgres],
             messages: DEFAULT_MESSAGES,
             rspamd: vec![false],
+            sieve: vec![false],
             bodies: vec![Bodies::Default],
         };
         let mut args = std::env::args().skip(1);
@@ -276,6 +335,16 @@ impl Args {
                         Some("both") => vec![false, true],
                         other => {
                             return Err(format!("unknown --rspamd `{}`", other.unwrap_or("")));
+                        }
+                    }
+                }
+                "--sieve" => {
+                    parsed.sieve = match args.next().as_deref() {
+                        Some("off") => vec![false],
+                        Some("on") => vec![true],
+                        Some("both") => vec![false, true],
+                        other => {
+                            return Err(format!("unknown --sieve `{}`", other.unwrap_or("")));
                         }
                     }
                 }
@@ -313,6 +382,8 @@ struct Setup {
     scenario: Scenario,
     /// Whether rspamd scans every message.
     rspamd: bool,
+    /// Whether every mailbox runs [`FILTERS`].
+    sieve: bool,
 }
 
 /// What one scenario measured.
@@ -373,10 +444,11 @@ impl Run {
         );
     }
 
-    /// The scenario's name, `+rspamd` when scanned.
+    /// The scenario's name, `+rspamd` when scanned, `+sieve` when filtered.
     fn name(&self) -> String {
         let scanned = if self.setup.rspamd { " +rspamd" } else { "" };
-        format!("{}{scanned}", self.setup.scenario.name)
+        let filtered = if self.setup.sieve { " +sieve" } else { "" };
+        format!("{}{scanned}{filtered}", self.setup.scenario.name)
     }
 
     /// What to say below the table about this run.
@@ -391,7 +463,7 @@ impl Run {
             self.name()
         );
         let mut notes = Vec::new();
-        if self.setup.scenario.baseline && !self.setup.rspamd {
+        if self.setup.scenario.baseline && !self.setup.rspamd && !self.setup.sieve {
             notes.push(format!(
                 "{run}: {:.2}x the Postfix + Dovecot LMTP baseline of {BASELINE_PER_SECOND} msg/s",
                 self.per_second() / BASELINE_PER_SECOND
@@ -422,6 +494,7 @@ async fn run(setup: Setup, messages: usize) -> Run {
         bodies,
         scenario,
         rspamd,
+        sieve,
     } = setup;
     let config = TestConfig::new(backend).await;
     bodies.configure(&config);
@@ -453,6 +526,15 @@ async fn run(setup: Setup, messages: usize) -> Run {
             )
             .await
             .ok();
+        if sieve {
+            config
+                .cli(
+                    &["sieve", "put", &mailbox(i), "filtri", "-", "--activate"],
+                    Some(FILTERS),
+                )
+                .await
+                .ok();
+        }
     }
 
     let mut server = Server::start(&config).await;
