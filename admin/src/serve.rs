@@ -366,6 +366,16 @@ fn hourly_upkeep(
                     }
                     Err(err) => tracing::warn!(error = %err, "cannot drop old expunge records"),
                 }
+                // No vacation period reaches back further than the longest.
+                let longest = postino_sieve::Limits::default().max_vacation_period;
+                let before = now() - i64::try_from(longest).unwrap_or(i64::MAX);
+                match store.prune_vacation_replies(before).await {
+                    Ok(0) => {}
+                    Ok(forgotten) => {
+                        tracing::info!(forgotten, "forgot vacation replies older than any period")
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot forget old vacation replies"),
+                }
             }
         },
     );

@@ -131,12 +131,13 @@ async fn scripts_file_flag_discard_and_leave_others_alone(config: &TestConfig) {
     );
 
     // Once Archivio exists, `mailboxexists` sees it.
-    let account = store.account(ANNA).await.unwrap().unwrap();
-    let mut tx = store.begin().await.unwrap();
+    let account = store.account(ANNA).await.expect("read Anna");
+    let account = account.expect("Anna exists");
+    let mut tx = store.begin().await.expect("begin");
     tx.create_folder(account.id, "Archivio", None)
         .await
-        .unwrap();
-    tx.commit().await.unwrap();
+        .expect("create Archivio");
+    tx.commit().await.expect("commit");
     store.close().await;
     let server = Server::start(config).await;
     send(

@@ -63,6 +63,16 @@ impl Filtered {
             }
         }
     }
+
+    /// Redirects to `address` elsewhere, once.
+    fn send_on(&mut self, address: String) {
+        if !self.redirects.iter().any(|r| r.address == address) {
+            self.redirects.push(OutboundRecipient {
+                address,
+                ..OutboundRecipient::default()
+            });
+        }
+    }
 }
 
 /// The system flags and keywords Sieve flag names stand for; `\Recent` and
@@ -328,13 +338,7 @@ impl Session {
             .await
             .map_err(Error::store("look up a redirect's domain"))?;
         if hosted.is_none() {
-            let address = parsed.to_string();
-            if !filtered.redirects.iter().any(|r| r.address == address) {
-                filtered.redirects.push(OutboundRecipient {
-                    address,
-                    ..OutboundRecipient::default()
-                });
-            }
+            filtered.send_on(parsed.to_string());
             return Ok(());
         }
         let recipients = store
@@ -355,14 +359,7 @@ impl Session {
                         filtered.file(point.inbox, &[]);
                     }
                 }
-                Recipient::Remote(address) => {
-                    if !filtered.redirects.iter().any(|r| r.address == address) {
-                        filtered.redirects.push(OutboundRecipient {
-                            address,
-                            ..OutboundRecipient::default()
-                        });
-                    }
-                }
+                Recipient::Remote(address) => filtered.send_on(address),
             }
         }
         tracing::info!(queue_id, redirect = %parsed, "redirected to a mailbox here");
