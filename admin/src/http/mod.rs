@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use postino_common::auth::Authenticator;
 use postino_common::store::Store;
-use postino_config::Config;
+use postino_config::{Config, SieveConfig};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,9 @@ pub(crate) struct AppState {
     secure_cookies: bool,
     /// The configured `hostname`: the mail server the DNS records name.
     hostname: Arc<str>,
+    /// `[sieve]`: the bounds of the script the out-of-office and
+    /// forwarding settings generate.
+    sieve: Arc<SieveConfig>,
 }
 
 /// What `postino serve` hands the service.
@@ -103,6 +106,7 @@ pub fn spawn(
         metrics: Arc::new(metrics::Exporter::new(setup.recorder, setup.config)),
         secure_cookies: setup.tls.is_some(),
         hostname: Arc::from(setup.config.hostname.as_str()),
+        sieve: Arc::new(setup.config.sieve.clone()),
     };
     let app = router(state);
     for listener in listeners {

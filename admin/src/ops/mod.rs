@@ -16,6 +16,7 @@ mod dkim;
 mod domains;
 mod error;
 mod export;
+pub mod generated_sieve;
 mod import;
 mod mailboxes;
 mod queue;

@@ -65,31 +65,7 @@ impl Ops {
         activate: bool,
     ) -> Result<SieveScript> {
         let account = self.managed_account(address).await?;
-        let max_size = limits.max_script_size;
-        if source.len() as u64 > max_size.0 {
-            return Err(OpsError::Invalid {
-                field: "script",
-                message: format!("`{name}` is larger than {max_size} (sieve.max_script_size)"),
-            });
-        }
-        // What the script may include: the mailbox's scripts, with the new
-        // source in place of the one it replaces.
-        let mut scripts: HashMap<String, String> = self
-            .store
-            .sieve_sources(account.id)
-            .await?
-            .into_iter()
-            .map(|script| (script.name, script.source))
-            .collect();
-        scripts.insert(name.to_string(), source.to_string());
-        postino_sieve::compile(source, &PersonalScripts(scripts), &engine_limits(limits)).map_err(
-            |err| OpsError::Script {
-                name: name.to_string(),
-                line: err.line,
-                column: err.column,
-                message: err.message,
-            },
-        )?;
+        self.check_script(&account, name, source, limits).await?;
         let mut tx = self.store.begin().await?;
         let mut stored = tx
             .put_sieve_script(account.id, name, source, limits.max_scripts_size.0)
@@ -106,6 +82,42 @@ impl Ops {
         }
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// Fails unless `source` fits `[sieve]`'s size and compiles as the
+    /// mailbox's script `name`, against the mailbox's other scripts for
+    /// its `include`s (with `source` in place of the one it replaces).
+    pub(super) async fn check_script(
+        &self,
+        account: &Account,
+        name: &str,
+        source: &str,
+        limits: &SieveConfig,
+    ) -> Result<()> {
+        let max_size = limits.max_script_size;
+        if source.len() as u64 > max_size.0 {
+            return Err(OpsError::Invalid {
+                field: "script",
+                message: format!("`{name}` is larger than {max_size} (sieve.max_script_size)"),
+            });
+        }
+        let mut scripts: HashMap<String, String> = self
+            .store
+            .sieve_sources(account.id)
+            .await?
+            .into_iter()
+            .map(|script| (script.name, script.source))
+            .collect();
+        scripts.insert(name.to_string(), source.to_string());
+        postino_sieve::compile(source, &PersonalScripts(scripts), &engine_limits(limits)).map_err(
+            |err| OpsError::Script {
+                name: name.to_string(),
+                line: err.line,
+                column: err.column,
+                message: err.message,
+            },
+        )?;
+        Ok(())
     }
 
     /// Makes `name` the mailbox's active script; `None` leaves none active.

@@ -9,6 +9,7 @@ mod body;
 mod dkim;
 mod domains;
 mod error;
+mod generated_sieve;
 mod mailboxes;
 mod me;
 mod query;
@@ -83,6 +84,7 @@ pub fn router() -> (Router<AppState>, OpenApi) {
         .merge(me::routes())
         .merge(domains::routes())
         .merge(mailboxes::routes())
+        .merge(generated_sieve::routes())
         .merge(aliases::routes())
         .merge(dkim::routes())
         .merge(relay::routes())
@@ -136,6 +138,12 @@ pub(crate) const REQUEST_BODIES: &[(&str, BodyParser)] = &[
     ("NewPassword", |b| {
         body::parse::<mailboxes::NewPassword>(b).map(drop)
     }),
+    ("Vacation", |b| {
+        body::parse::<crate::ops::generated_sieve::Vacation>(b).map(drop)
+    }),
+    ("Forwarding", |b| {
+        body::parse::<crate::ops::generated_sieve::Forwarding>(b).map(drop)
+    }),
     ("NewAlias", |b| {
         body::parse::<aliases::NewAlias>(b).map(drop)
     }),
@@ -159,7 +167,8 @@ fn describe(doc: &mut OpenApi) {
         .title("Postino admin API")
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(
-            "Domains, mailboxes, aliases, DKIM keys, relay clients, usage and the audit log. \
+            "Domains, mailboxes, aliases, DKIM keys, relay clients, usage and the audit log; \
+             mailboxes' out-of-office replies and forwarding. \
              Authenticate with an API token (`postino admin token create`) as a bearer token, \
              or log in at POST /session and send the session cookie with the X-CSRF-Token \
              header on every change.",
