@@ -101,7 +101,10 @@ fn invalid(field: &str) -> T {
         "selector" => T::ErrSelector,
         "name" => T::ErrRelayName,
         "cidr" => T::ErrRelayNetworks,
-        "until" => T::ErrDateOrder,
+        "until" | "end" => T::ErrDateOrder,
+        "subject" => T::ErrVacationSubject,
+        "message" => T::ErrVacationMessage,
+        "forward_to" => T::ErrForwardTo,
         _ => T::ErrInvalid,
     }
 }
@@ -127,7 +130,7 @@ impl<'a> FormView<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    fn error(&self, name: &str) -> Option<&'a str> {
+    pub fn error(&self, name: &str) -> Option<&'a str> {
         self.rejected
             .filter(|r| r.field == Some(name))
             .map(|r| r.message.as_str())
@@ -146,6 +149,25 @@ impl<'a> FormView<'a> {
 /// The hidden field of every form that changes something.
 pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A checkbox sending `1` when ticked, its label after it, with its error.
+pub fn checkbox(id: &str, name: &str, label: &str, checked: bool, view: &FormView<'_>) -> Markup {
+    let checked = view.value(name).map_or(checked, |value| value == "1");
+    let error = view.error(name);
+    let error_id = format!("{id}-error");
+    html! {
+        div.field.field-error[error.is_some()] {
+            @if let Some(error) = error {
+                p.error id=(error_id) role="alert" { (error) }
+            }
+            input id=(id) name=(name) type="checkbox" value="1" checked[checked]
+                aria-describedby=[error.map(|_| error_id.as_str())]
+                aria-invalid=[error.map(|_| "true")] autofocus[error.is_some()];
+            " "
+            label.inline for=(id) { (label) }
+        }
+    }
 }
 
 /// One labelled input, with its hint and error.

@@ -215,6 +215,8 @@ texts! {
     NavDomains => "Domini", "Domains";
     NavAudit => "Registro attività", "Audit log";
     NavAccount => "Il mio account", "My account";
+    NavVacation => "Risposta automatica", "Out of office";
+    NavForwarding => "Inoltro", "Forwarding";
     LoggedInAs => "Accesso come {}", "Logged in as {}";
     LogOut => "Esci", "Log out";
     ErrorTitle => "Errore: {}", "Error: {}";
@@ -258,6 +260,8 @@ texts! {
     FlashDkimRotated => "Chiavi DKIM ruotate: aggiorna i record DNS qui sotto.",
         "DKIM keys rotated: update the DNS records below.";
     FlashPasswordChanged => "La tua password è stata cambiata.", "Your password has been changed.";
+    FlashVacationSaved => "Risposta automatica salvata.", "Out-of-office reply saved.";
+    FlashForwardingSaved => "Inoltro salvato.", "Forwarding saved.";
 
     // Login.
     LoginTitle => "Accesso", "Log in";
@@ -437,6 +441,11 @@ texts! {
     ErrDate => "Scrivi una data come 2025-03-31.", "Enter a date such as 2025-03-31.";
     ErrDateOrder => "La data finale non può precedere quella iniziale.", "The end date cannot be before the start date.";
     ErrInvalid => "Valore non valido.", "Invalid value.";
+    ErrAbsenceDate => "Scrivi una data come 24/12/2026 o 2026-12-24.", "Enter a date such as 2026-12-24 or 24/12/2026.";
+    ErrVacationSubject => "Al massimo 200 caratteri, senza caratteri di controllo.", "At most 200 characters, with no control characters.";
+    ErrVacationMessage => "Scrivi il messaggio della risposta, al massimo 8000 caratteri.", "Enter the reply's message, at most 8000 characters.";
+    ErrForwardTo => "Scrivi un indirizzo email valido, diverso da quello di questa casella.", "Enter a valid e-mail address other than this mailbox's.";
+    ErrReplaceScript => "Per salvare, conferma che vuoi sostituire il filtro scritto a mano.", "To save, confirm that you want to replace the hand-written filter.";
     ErrConflict => "L'operazione non è possibile nello stato attuale.", "This cannot be done as things stand.";
 
     // DKIM.
@@ -525,6 +534,45 @@ texts! {
     AppleProfileHint => "Aprilo sul dispositivo: aggiunge l'account e chiede la password, che il profilo non contiene.",
         "Open it on the device: it adds the account and asks for the password, which the profile does not hold.";
     ProfileDescription => "Configura l'account di posta {} su questo dispositivo.", "Sets up the mail account {} on this device.";
+
+    // Out of office and forwarding, for the user or for an admin.
+    VacationTitle => "Risposta automatica", "Out of office";
+    VacationTitleOf => "Risposta automatica di {}", "Out of office for {}";
+    VacationIntro => "Chi scrive alla casella riceve questa risposta, al massimo una volta al giorno per mittente. Liste di distribuzione e messaggi automatici non la ricevono.",
+        "Whoever writes to the mailbox gets this reply, at most once a day per sender. Mailing lists and automatic messages get none.";
+    VacationLegend => "Risposta automatica", "Automatic reply";
+    VacationOn => "Attiva", "On";
+    VacationOff => "Disattivata", "Off";
+    VacationStart => "Dal giorno", "From";
+    VacationStartHint => "Per esempio 24/12/2026; vuoto: da subito.", "Such as 2026-12-24 or 24/12/2026; empty: from now on.";
+    VacationEnd => "Al giorno (compreso)", "Until (inclusive)";
+    VacationEndHint => "Vuoto: finché non viene disattivata. I giorni iniziano e finiscono a mezzanotte, ora italiana.",
+        "Empty: until it is switched off. Days start and end at midnight, Italian time.";
+    VacationSubject => "Oggetto", "Subject";
+    VacationSubjectHint => "Vuoto: «Auto:» seguito dall'oggetto del messaggio ricevuto.", "Empty: “Auto:” followed by the subject of the message received.";
+    VacationMessage => "Messaggio", "Message";
+    VacationMessageHint => "Per esempio: Sono in ferie fino al 6 gennaio; per urgenze scrivete a segreteria@comune.esempio.it.",
+        "Such as: I am on holiday until 6 January; for urgent matters write to segreteria@comune.esempio.it.";
+    VacationPeriod => "Attiva dal {} al {}", "On from {} to {}";
+    VacationFrom => "Attiva dal {}", "On from {}";
+    VacationUntil => "Attiva fino al {}", "On until {}";
+    ForwardingTitle => "Inoltro", "Forwarding";
+    ForwardingTitleOf => "Inoltro di {}", "Forwarding for {}";
+    ForwardingIntro => "Ogni messaggio in arrivo alla casella viene inoltrato a un altro indirizzo.",
+        "Every message that reaches the mailbox is sent on to another address.";
+    ForwardingLegend => "Inoltro", "Forwarding";
+    ForwardingOn => "Attivo", "On";
+    ForwardingOff => "Disattivato", "Off";
+    ForwardingOnTo => "Attivo, verso {}", "On, to {}";
+    ForwardTo => "Inoltra a", "Forward to";
+    ForwardToHint => "Un indirizzo email, per esempio mario.rossi@comune.esempio.it.", "An e-mail address, such as mario.rossi@comune.esempio.it.";
+    KeepCopy => "Tieni una copia dei messaggi anche in questa casella", "Keep a copy of the messages in this mailbox too";
+    HandWritten => "La casella usa un filtro Sieve scritto a mano, «{}», che è attivo ora: le impostazioni di questa pagina non sono in uso.",
+        "The mailbox uses a hand-written Sieve filter, “{}”, which is active now: the settings on this page are not in use.";
+    ReplaceScript => "Sostituisci il filtro «{}» con queste impostazioni (resta salvato, ma disattivato)",
+        "Replace the filter “{}” with these settings (it stays stored, but inactive)";
+    NotInUse => "Non in uso: è attivo il filtro «{}»", "Not in use: the filter “{}” is active";
+    MailboxRulesTitle => "Risposta automatica e inoltro", "Out of office and forwarding";
 }
 
 #[cfg(test)]

@@ -87,10 +87,18 @@ fn navigation(ctx: &Ctx, here: &str) -> Markup {
             ("/console/", T::NavDomains),
             ("/console/audit", T::NavAudit),
         ],
-        Kind::MailboxUser => &[("/console/account", T::NavAccount)],
+        Kind::MailboxUser => &[
+            ("/console/account", T::NavAccount),
+            ("/console/account/vacation", T::NavVacation),
+            ("/console/account/forwarding", T::NavForwarding),
+        ],
     };
     let current = |path: &str| match path {
         "/console/" => here == "/console/" || here.starts_with("/console/domains"),
+        // Not its pages with links of their own.
+        "/console/account" => {
+            !links.iter().any(|&(p, _)| p != path && here.starts_with(p)) && here.starts_with(path)
+        }
         _ => here.starts_with(path),
     };
     html! {
@@ -271,12 +279,14 @@ meter { width: 8rem; height: 1rem; }
 form.panel { max-width: 40rem; padding: 1rem 1.25rem; margin: 1rem 0; border: 1px solid #b1b4b6; background: #f7f7f7; }
 .field { margin: 0 0 1.25rem; }
 .field label, fieldset legend { display: block; font-weight: 600; margin-bottom: .25rem; }
+.field label.inline { display: inline; font-weight: 400; }
+.notice { padding: .75rem 1rem; border-left: 6px solid #8a5300; background: #fdf3e1; }
 .field .hint { display: block; margin: 0 0 .25rem; font-size: .95rem; }
 .field .suffix { margin-left: .25rem; }
-input[type=text], input[type=password], input[type=date], input[type=number], select, textarea {
+input[type=text], input[type=password], input[type=email], input[type=date], input[type=number], select, textarea {
   font: inherit; padding: .4rem .5rem; border: 2px solid #1b1b1b; border-radius: 0; background: #fff; color: #1b1b1b;
   max-width: 100%; }
-input[type=text], input[type=password], textarea { width: 24rem; }
+input[type=text], input[type=password], input[type=email], textarea { width: 24rem; }
 textarea { min-height: 5rem; }
 fieldset { border: 0; padding: 0; margin: 0 0 1.25rem; }
 fieldset label { font-weight: 400; }

@@ -1,7 +1,8 @@
 //! Mailboxes: the table and the new-mailbox form on a domain's page, and a
 //! mailbox's own page (`/console/domains/{domain}/mailboxes/{local}`) to
-//! change its name, quota and state, set its password, or delete it after
-//! a confirmation page.
+//! change its name, quota and state, see its out-of-office reply and
+//! forwarding (set on pages of their own, `generated_sieve`), set its
+//! password, or delete it after a confirmation page.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -12,12 +13,14 @@ use serde::Deserialize;
 
 use super::domains::{domain_page, refused};
 use super::form::{self, Field, FormView, Rejected};
+use super::generated_sieve;
 use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Flash, NoFields, Page, Submit, domain_path, done, encode};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::ops::MailboxChange;
+use crate::ops::generated_sieve::Whose;
 
 const NEW_MAILBOX: &str = "new-mailbox";
 const EDIT_MAILBOX: &str = "edit-mailbox";
@@ -189,11 +192,11 @@ async fn mailbox_page(
     rejected: Option<Rejected>,
 ) -> Result<Response, HttpError> {
     page.require_admin()?;
-    let account = page
-        .ops(state)
-        .mailbox(&format!("{local}@{domain}"))
-        .await?
-        .account;
+    let ops = page.ops(state);
+    let account = ops.mailbox(&format!("{local}@{domain}")).await?.account;
+    let generated = ops
+        .generated_sieve(Whose::Mailbox(&account.address))
+        .await?;
     let ctx = &page.ctx;
     let (local, domain) = account.address.rsplit_once('@').unwrap_or((local, domain));
     let path = mailbox_path(domain, local);
@@ -238,6 +241,8 @@ async fn mailbox_page(
             }
             button #edit-mailbox-submit type="submit" { (ctx.t(T::Save)) }
         }
+
+        (generated_sieve::summary(ctx, &generated, &path))
 
         h2 #set-password-title { (ctx.t(T::SetPasswordTitle)) }
         form.panel method="post" action=(format!("{path}/password")) aria-labelledby="set-password-title" {

@@ -20,6 +20,7 @@ mod audit;
 mod dkim;
 mod domains;
 mod form;
+mod generated_sieve;
 mod i18n;
 mod layout;
 mod login;
@@ -76,6 +77,14 @@ pub fn router() -> Router<AppState> {
             post(mailboxes::set_password),
         )
         .route(
+            &format!("{mailbox}/vacation"),
+            get(generated_sieve::mailbox_vacation).post(generated_sieve::save_mailbox_vacation),
+        )
+        .route(
+            &format!("{mailbox}/forwarding"),
+            get(generated_sieve::mailbox_forwarding).post(generated_sieve::save_mailbox_forwarding),
+        )
+        .route(
             &format!("{mailbox}/delete"),
             get(mailboxes::confirm_delete).post(mailboxes::delete),
         )
@@ -96,6 +105,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit.json", get(audit::json))
         .route("/console/account", get(account::show))
         .route("/console/account/password", post(account::change_password))
+        .route(
+            "/console/account/vacation",
+            get(generated_sieve::own_vacation).post(generated_sieve::save_own_vacation),
+        )
+        .route(
+            "/console/account/forwarding",
+            get(generated_sieve::own_forwarding).post(generated_sieve::save_own_forwarding),
+        )
         .route(
             "/console/account/postino.mobileconfig",
             get(account::profile),
@@ -321,10 +338,12 @@ pub enum Flash {
     DkimGenerated,
     DkimRotated,
     PasswordChanged,
+    VacationSaved,
+    ForwardingSaved,
 }
 
 impl Flash {
-    const ALL: [Flash; 15] = [
+    const ALL: [Flash; 17] = [
         Flash::LoggedOut,
         Flash::DomainAdded,
         Flash::MailboxAdded,
@@ -340,6 +359,8 @@ impl Flash {
         Flash::DkimGenerated,
         Flash::DkimRotated,
         Flash::PasswordChanged,
+        Flash::VacationSaved,
+        Flash::ForwardingSaved,
     ];
 
     pub fn key(self) -> &'static str {
@@ -359,6 +380,8 @@ impl Flash {
             Flash::DkimGenerated => "dkim-generated",
             Flash::DkimRotated => "dkim-rotated",
             Flash::PasswordChanged => "password-changed",
+            Flash::VacationSaved => "vacation-saved",
+            Flash::ForwardingSaved => "forwarding-saved",
         }
     }
 
@@ -379,6 +402,8 @@ impl Flash {
             Flash::DkimGenerated => T::FlashDkimGenerated,
             Flash::DkimRotated => T::FlashDkimRotated,
             Flash::PasswordChanged => T::FlashPasswordChanged,
+            Flash::VacationSaved => T::FlashVacationSaved,
+            Flash::ForwardingSaved => T::FlashForwardingSaved,
         }
     }
 
