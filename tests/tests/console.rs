@@ -25,6 +25,9 @@ on_both_backends!(
     console_changes_are_audited_from_the_loopback_without_passwords,
     a_comune_admin_tunes_its_spam_filter,
     mailboxes_past_their_sending_limits_are_listed,
+    a_mailbox_user_sets_its_out_of_office_and_forwarding,
+    a_hand_written_script_is_replaced_only_when_confirmed,
+    a_comune_admin_switches_on_an_absent_colleagues_reply,
 );
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -1674,4 +1677,425 @@ async fn mailboxes_past_their_sending_limits_are_listed(config: &TestConfig) {
     let page = altro.page("/console/").await;
     assert!(!page.contains("limit-hits"), "{page}");
     assert!(!page.contains(&anna), "{page}");
+}
+
+/// The sieve scripts of `address` as `postino sieve list` shows them:
+/// names and whether each is active.
+async fn sieve_scripts(config: &TestConfig, address: &str) -> Vec<(String, bool)> {
+    let listed = config
+        .cli(&["sieve", "list", address, "--json"], None)
+        .await
+        .json();
+    listed
+        .as_array()
+        .expect("a list of scripts")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_string(),
+                s["active"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn generated_script(config: &TestConfig, address: &str) -> String {
+    config
+        .cli(&["sieve", "get", address, "postino"], None)
+        .await
+        .ok()
+        .to_string()
+}
+
+async fn a_mailbox_user_sets_its_out_of_office_and_forwarding(config: &TestConfig) {
+    prepare(config).await;
+    let address = format!("anna@{DOMAIN}");
+    let add = ["mailbox", "add", &address, "--password-stdin"];
+    config.cli(&add, Some(&format!("{PASSWORD}\n"))).await.ok();
+    let _server = Server::start(config).await;
+    let mut anna = Visitor::new(config);
+    expect_redirect(
+        &anna.log_in(&address, PASSWORD).await,
+        303,
+        "/console/account",
+    );
+
+    let account = anna.page("/console/account").await;
+    for link in [
+        "href=\"/console/account/vacation\">Risposta automatica</a>",
+        "href=\"/console/account/forwarding\">Inoltro</a>",
+    ] {
+        assert!(account.contains(link), "{link} not in: {account}");
+    }
+    let page = anna.page("/console/account/vacation").await;
+    for needed in [
+        "<h1>Risposta automatica</h1>",
+        "<label for=\"vacation-start\">Dal giorno</label>",
+        "<label for=\"vacation-end\">Al giorno (compreso)</label>",
+        "<label for=\"vacation-message\">Messaggio</label>",
+        "aria-describedby=\"vacation-start-hint\"",
+        "<a href=\"/console/account/vacation\" aria-current=\"page\">",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    assert!(!page.contains("hand-written"), "{page}");
+
+    // Refusals come back next to their field, with what was typed.
+    let action = "/console/account/vacation";
+    let bad_date = anna
+        .submit(
+            action,
+            action,
+            &[
+                ("enabled", "1"),
+                ("start", "31/02/2026"),
+                ("message", "In ferie"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_date.status, 422, "{bad_date:#?}");
+    assert!(
+        bad_date
+            .body
+            .contains("id=\"vacation-start-error\" role=\"alert\">Scrivi una data come 24/12/2026"),
+        "{}",
+        bad_date.body
+    );
+    assert!(
+        bad_date.body.contains("value=\"31/02/2026\""),
+        "{}",
+        bad_date.body
+    );
+    let no_message = anna
+        .submit(action, action, &[("enabled", "1"), ("start", "24/12/2026")])
+        .await;
+    assert_eq!(no_message.status, 422, "{no_message:#?}");
+    assert!(
+        no_message
+            .body
+            .contains("id=\"vacation-message-error\" role=\"alert\">"),
+        "{}",
+        no_message.body
+    );
+    let backwards = anna
+        .submit(
+            action,
+            action,
+            &[
+                ("enabled", "1"),
+                ("start", "2027-01-06"),
+                ("end", "24/12/2026"),
+                ("message", "In ferie"),
+            ],
+        )
+        .await;
+    assert_eq!(backwards.status, 422, "{backwards:#?}");
+    assert!(
+        backwards
+            .body
+            .contains("id=\"vacation-end-error\" role=\"alert\">La data finale"),
+        "{}",
+        backwards.body
+    );
+    assert!(sieve_scripts(config, &address).await.is_empty());
+
+    let saved = anna
+        .submit(
+            action,
+            action,
+            &[
+                ("enabled", "1"),
+                ("start", "24/12/2026"),
+                ("end", "2027-01-06"),
+                ("subject", "Assente"),
+                (
+                    "message",
+                    "Sono in ferie fino al 6 gennaio.\r\nPer urgenze: segreteria.",
+                ),
+            ],
+        )
+        .await;
+    expect_redirect(&saved, 303, "/console/account/vacation?ok=vacation-saved");
+    let page = anna
+        .page("/console/account/vacation?ok=vacation-saved")
+        .await;
+    for needed in [
+        "role=\"status\">Risposta automatica salvata.",
+        "value=\"24/12/2026\"",
+        "value=\"06/01/2027\"",
+        "value=\"Assente\"",
+        "Sono in ferie fino al 6 gennaio.\nPer urgenze: segreteria.</textarea>",
+        "id=\"vacation-on\" type=\"radio\" name=\"enabled\" value=\"1\" checked",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    // The generated script is the mailbox's active one.
+    assert_eq!(
+        sieve_scripts(config, &address).await,
+        [("postino".to_string(), true)]
+    );
+    let script = generated_script(config, &address).await;
+    for needed in [
+        "currentdate :zone \"+0100\" :value \"ge\" \"date\" \"2026-12-24\"",
+        "currentdate :zone \"+0100\" :value \"le\" \"date\" \"2027-01-06\"",
+        "vacation :days 1 :subject \"Assente\" \"Sono in ferie fino al 6 gennaio.\nPer urgenze: segreteria.\";",
+    ] {
+        assert!(script.contains(needed), "{needed} not in: {script}");
+    }
+
+    // Forwarding: never to the mailbox itself.
+    let action = "/console/account/forwarding";
+    let to_self = anna
+        .submit(
+            action,
+            action,
+            &[("enabled", "1"), ("forward_to", &address)],
+        )
+        .await;
+    assert_eq!(to_self.status, 422, "{to_self:#?}");
+    assert!(
+        to_self
+            .body
+            .contains("id=\"forwarding-to-error\" role=\"alert\">Scrivi un indirizzo email valido"),
+        "{}",
+        to_self.body
+    );
+    // The box unticked stays unticked on the refused form.
+    assert!(
+        !to_self
+            .body
+            .contains("name=\"keep_copy\" type=\"checkbox\" value=\"1\" checked"),
+        "{}",
+        to_self.body
+    );
+    let saved = anna
+        .submit(
+            action,
+            action,
+            &[("enabled", "1"), ("forward_to", "Collega@Altro.Esempio.it")],
+        )
+        .await;
+    expect_redirect(
+        &saved,
+        303,
+        "/console/account/forwarding?ok=forwarding-saved",
+    );
+    let page = anna
+        .page("/console/account/forwarding?ok=forwarding-saved")
+        .await;
+    assert!(
+        page.contains("value=\"collega@altro.esempio.it\""),
+        "{page}"
+    );
+    let script = generated_script(config, &address).await;
+    assert!(
+        script.contains("redirect \"collega@altro.esempio.it\";"),
+        "{script}"
+    );
+    assert!(
+        script.contains("vacation :days 1"),
+        "the reply was kept: {script}"
+    );
+
+    // The same pages in English.
+    anna.get("/console/lang?set=en&next=/console/").await;
+    let page = anna.page("/console/account/vacation").await;
+    for needed in [
+        "<h1>Out of office</h1>",
+        "value=\"2026-12-24\"",
+        ">Until (inclusive)</label>",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    let page = anna.page("/console/account/forwarding").await;
+    assert!(page.contains("<h1>Forwarding</h1>"), "{page}");
+
+    // An admin has no mailbox of its own to set.
+    let mut admin = Visitor::new(config);
+    expect_redirect(&admin.log_in(ADMIN, PASSWORD).await, 303, "/console/");
+    assert_eq!(admin.get("/console/account/vacation").await.status, 403);
+}
+
+async fn a_hand_written_script_is_replaced_only_when_confirmed(config: &TestConfig) {
+    prepare(config).await;
+    let address = format!("anna@{DOMAIN}");
+    let add = ["mailbox", "add", &address, "--password-stdin"];
+    config.cli(&add, Some(&format!("{PASSWORD}\n"))).await.ok();
+    let filters = "require \"fileinto\";\nif header :contains \"subject\" \"delibera\" { fileinto \"Delibere\"; }\n";
+    config
+        .cli(
+            &["sieve", "put", &address, "filtri", "-", "--activate"],
+            Some(filters),
+        )
+        .await
+        .ok();
+    let _server = Server::start(config).await;
+    let mut anna = Visitor::new(config);
+    expect_redirect(
+        &anna.log_in(&address, PASSWORD).await,
+        303,
+        "/console/account",
+    );
+
+    let action = "/console/account/forwarding";
+    let page = anna.page(action).await;
+    for needed in [
+        "id=\"hand-written\"",
+        "«filtri», che è attivo ora",
+        "<label class=\"inline\" for=\"forwarding-replace\">Sostituisci il filtro «filtri»",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    let fields = [
+        ("enabled", "1"),
+        ("forward_to", "collega@altro.esempio.it"),
+        ("keep_copy", "1"),
+    ];
+    let refused = anna.submit(action, action, &fields).await;
+    assert_eq!(refused.status, 409, "{refused:#?}");
+    assert!(
+        refused
+            .body
+            .contains("id=\"forwarding-replace-error\" role=\"alert\">Per salvare, conferma"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("value=\"collega@altro.esempio.it\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        sieve_scripts(config, &address).await,
+        [("filtri".to_string(), true)]
+    );
+
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("replace", "1"));
+    let saved = anna.submit(action, action, &confirmed).await;
+    expect_redirect(
+        &saved,
+        303,
+        "/console/account/forwarding?ok=forwarding-saved",
+    );
+    assert_eq!(
+        sieve_scripts(config, &address).await,
+        [("filtri".to_string(), false), ("postino".to_string(), true)]
+    );
+    let script = generated_script(config, &address).await;
+    assert!(
+        script.contains("redirect :copy \"collega@altro.esempio.it\";"),
+        "{script}"
+    );
+    let page = anna.page(action).await;
+    assert!(!page.contains("hand-written"), "{page}");
+}
+
+async fn a_comune_admin_switches_on_an_absent_colleagues_reply(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    let anna = format!("anna@{DOMAIN}");
+    let mario = format!("mario@{ALTRO}");
+    for address in [&anna, &mario] {
+        config.cli(&["mailbox", "add", address], None).await.ok();
+    }
+    add_admin(config, "sindaco", &["--domain", DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut sindaco = Visitor::new(config);
+    expect_redirect(&sindaco.log_in("sindaco", PASSWORD).await, 303, "/console/");
+
+    let mailbox_page = format!("/console/domains/{DOMAIN}/mailboxes/anna");
+    let page = sindaco.page(&mailbox_page).await;
+    for needed in [
+        format!("<a id=\"vacation-link\" href=\"{mailbox_page}/vacation\">"),
+        format!("<a id=\"forwarding-link\" href=\"{mailbox_page}/forwarding\">"),
+        "<dd id=\"vacation-state\">Disattivata</dd>".to_string(),
+    ] {
+        assert!(page.contains(&needed), "{needed} not in: {page}");
+    }
+    let action = format!("{mailbox_page}/vacation");
+    let page = sindaco.page(&action).await;
+    assert!(
+        page.contains(&format!("<h1>Risposta automatica di {anna}</h1>")),
+        "{page}"
+    );
+    let saved = sindaco
+        .submit(
+            &action,
+            &action,
+            &[
+                ("enabled", "1"),
+                ("end", "31/01/2027"),
+                ("message", "Anna è assente."),
+            ],
+        )
+        .await;
+    expect_redirect(&saved, 303, &format!("{action}?ok=vacation-saved"));
+    let page = sindaco.page(&mailbox_page).await;
+    assert!(
+        page.contains("<dd id=\"vacation-state\">Attiva fino al 31/01/2027</dd>"),
+        "{page}"
+    );
+    assert_eq!(
+        sieve_scripts(config, &anna).await,
+        [("postino".to_string(), true)]
+    );
+
+    // Another domain's mailbox is not found, to look at or to set.
+    let other = format!("/console/domains/{ALTRO}/mailboxes/mario");
+    for which in ["vacation", "forwarding"] {
+        let response = sindaco.get(&format!("{other}/{which}")).await;
+        assert_eq!(response.status, 404, "GET {other}/{which}");
+    }
+    let own_csrf_page = format!("{mailbox_page}/vacation");
+    for (which, fields) in [
+        ("vacation", vec![("enabled", "1"), ("message", "Presa")]),
+        (
+            "forwarding",
+            vec![("enabled", "1"), ("forward_to", "fuori@esterno.example")],
+        ),
+    ] {
+        let response = sindaco
+            .submit(&own_csrf_page, &format!("{other}/{which}"), &fields)
+            .await;
+        assert_eq!(response.status, 404, "POST {other}/{which}: {response:#?}");
+    }
+    assert!(sieve_scripts(config, &mario).await.is_empty());
+
+    // A mailbox user may not use an admin's pages, even for itself.
+    config
+        .cli(
+            &["mailbox", "passwd", &anna, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await
+        .ok();
+    let mut user = Visitor::new(config);
+    expect_redirect(&user.log_in(&anna, PASSWORD).await, 303, "/console/account");
+    assert_eq!(user.get(&action).await.status, 403);
+
+    // The change is audited: who, which mailbox, the dates, no text.
+    let log = config.cli(&["audit", "--json"], None).await.json();
+    let entry = log
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|e| e["action"] == "mailbox.vacation")
+        .unwrap_or_else(|| panic!("no mailbox.vacation entry: {log:#}"))
+        .clone();
+    assert_eq!(
+        (&entry["actor"], &entry["target"], &entry["domain"]),
+        (
+            &Value::from("sindaco"),
+            &Value::from(anna.as_str()),
+            &Value::from(DOMAIN)
+        ),
+        "{entry:#}"
+    );
+    let after = entry["after"].as_str().unwrap_or_default();
+    assert!(after.contains("\"end\":\"2027-01-31\""), "{entry:#}");
+    assert!(
+        !log.to_string().contains("assente"),
+        "the reply's text audited: {log:#}"
+    );
 }
