@@ -29,6 +29,7 @@ on_both_backends!(
     the_openapi_document_matches_the_server,
     curl_logs_in_and_adds_a_mailbox,
     a_catch_all_is_made_and_removed,
+    out_of_office_and_forwarding_become_the_active_script,
 );
 
 const A: &str = "comune-a.esempio.it";
@@ -51,7 +52,23 @@ const SCOPED: [&str; 5] = [
     "DELETE /session",
 ];
 /// What a mailbox user may call besides logging in.
-const SELF_SERVICE: [&str; 3] = ["GET /me", "PUT /me/password", "DELETE /session"];
+const SELF_SERVICE: [&str; 7] = [
+    "GET /me",
+    "PUT /me/password",
+    "GET /me/vacation",
+    "PUT /me/vacation",
+    "GET /me/forwarding",
+    "PUT /me/forwarding",
+    "DELETE /session",
+];
+/// What is about the caller's own mailbox: refused to any admin.
+const OWN_MAILBOX: [&str; 5] = [
+    "PUT /me/password",
+    "GET /me/vacation",
+    "PUT /me/vacation",
+    "GET /me/forwarding",
+    "PUT /me/forwarding",
+];
 /// Actions only a provincial admin may take, even on a comune admin's own
 /// domain.
 const PROVINCIAL_ONLY: [&str; 5] = [
@@ -469,7 +486,25 @@ fn bodies_for(domain: &str) -> BTreeMap<&'static str, Vec<Value>> {
             "PUT /me/password",
             vec![json!({ "current_password": ANNA_PASSWORD, "new_password": INTRUDER_PASSWORD })],
         ),
+        ("PUT /me/vacation", vec![intruder_vacation()]),
+        ("PUT /me/forwarding", vec![intruder_forwarding()]),
+        (
+            "PUT /mailboxes/{address}/vacation",
+            vec![intruder_vacation()],
+        ),
+        (
+            "PUT /mailboxes/{address}/forwarding",
+            vec![intruder_forwarding()],
+        ),
     ])
+}
+
+fn intruder_vacation() -> Value {
+    json!({ "enabled": true, "start": "2026-12-24", "message": "Preso dall'intruso" })
+}
+
+fn intruder_forwarding() -> Value {
+    json!({ "enabled": true, "forward_to": "fuori@esterno.example", "keep_copy": false })
 }
 
 /// Every request of `operation` for the probes: one per body, or one.
@@ -810,9 +845,10 @@ async fn comune_admins_reach_nothing_outside_their_domains(config: &TestConfig) 
                 }
             } else {
                 // 403 only for what is refused whatever the domain: the
-                // provincial actions, and the password change of a mailbox
-                // user (admins change theirs with the CLI).
-                let refused = PROVINCIAL_ONLY.contains(&key.as_str()) || key == "PUT /me/password";
+                // provincial actions, and what is about a mailbox user's
+                // own mailbox (admins change their password with the CLI).
+                let refused =
+                    PROVINCIAL_ONLY.contains(&key.as_str()) || OWN_MAILBOX.contains(&key.as_str());
                 let expected: &[u16] = if refused { &[403, 404] } else { &[404] };
                 assert!(
                     expected.contains(&response.status),
@@ -1186,8 +1222,58 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
         )
         .await;
 
-    let own = json!({ "current_password": MARIO_PASSWORD, "new_password": MARIO_NEW });
+    // Out of office and forwarding: the user's own, then a comune admin's
+    // on the same mailbox, each keeping what the other set.
     let mario_a = mario(A);
+    let away = json!({ "enabled": true, "start": "2026-12-24", "end": "2027-01-06",
+        "subject": "Ferie", "message": "Sono in ferie." });
+    let set = changes
+        .make(
+            "PUT /me/vacation",
+            user.with(Request::put(&api("/me/vacation")).json(&away)),
+            200,
+            &[entry("mailbox.vacation", &mario_a, Some(A), true, true)],
+        )
+        .await;
+    assert_eq!(set["settings"], away, "{set}");
+    let forward =
+        json!({ "enabled": true, "forward_to": "collega@esterno.example", "keep_copy": true });
+    changes
+        .make(
+            "PUT /me/forwarding",
+            user.with(Request::put(&api("/me/forwarding")).json(&forward)),
+            200,
+            &[entry("mailbox.forwarding", &mario_a, Some(A), true, true)],
+        )
+        .await;
+    let covering = json!({ "enabled": true, "message": "Mario è assente; scrivete a info." });
+    let set = changes
+        .make(
+            "PUT /mailboxes/{address}/vacation",
+            anna.with(
+                Request::put(&api(&format!("/mailboxes/{mario_a}/vacation"))).json(&covering),
+            ),
+            200,
+            &[entry("mailbox.vacation", "anna", Some(A), true, true)],
+        )
+        .await;
+    assert_eq!(set["generated_active"], true, "{set}");
+    let off = json!({ "enabled": false });
+    let set = changes
+        .make(
+            "PUT /mailboxes/{address}/forwarding",
+            anna.with(Request::put(&api(&format!("/mailboxes/{mario_a}/forwarding"))).json(&off)),
+            200,
+            &[entry("mailbox.forwarding", "anna", Some(A), true, true)],
+        )
+        .await;
+    assert_eq!(
+        set["settings"],
+        json!({ "enabled": false, "forward_to": "", "keep_copy": true }),
+        "{set}"
+    );
+
+    let own = json!({ "current_password": MARIO_PASSWORD, "new_password": MARIO_NEW });
     changes
         .make(
             "PUT /me/password",
@@ -1293,7 +1379,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
             "{}",
             csv.body
         );
-        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 17, "{}", csv.body);
+        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 21, "{}", csv.body);
         assert_eq!(csv.body.lines().count(), entries + 1, "{}", csv.body);
     }
     let json_again = site
@@ -1309,7 +1395,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
     // comune admin sees its own domains' entries only.
     let by_anna = site.get(&site.provincia, "/audit?actor=anna").await;
     let by_anna = by_anna.as_array().expect("an array");
-    assert_eq!(by_anna.len(), 11, "{by_anna:#?}");
+    assert_eq!(by_anna.len(), 13, "{by_anna:#?}");
     assert!(by_anna.iter().all(|e| e["actor"] == "anna"));
     let now = by_anna[0]["at"].as_i64().expect("a time");
     for (query, count) in [
@@ -1560,15 +1646,20 @@ async fn the_openapi_document_matches_the_server(config: &TestConfig) {
         }
     }
 
-    // Reads of real resources answer what their documents promise.
+    // Reads of real resources answer what their documents promise; those
+    // of a mailbox user's own mailbox, to the user.
     let values = values_of(A, "suap-a", "anna", site.token_id("anna").await);
+    let user = site.login(&mario(A), MARIO_PASSWORD).await;
     let mut checked = 0;
     for operation in ops.iter().filter(|o| o.method == "GET") {
         let target = operation.target(&values);
-        let response = site
-            .send(Request::get(&target).bearer(&site.provincia))
-            .await;
         let key = operation.key();
+        let request = if OWN_MAILBOX.contains(&key.as_str()) {
+            user.with(Request::get(&target))
+        } else {
+            Request::get(&target).bearer(&site.provincia)
+        };
+        let response = site.send(request).await;
         assert_eq!(response.status, 200, "{key}: {response:#?}");
         let body = response.json();
         assert!(!body.is_null(), "{key}: {response:#?}");
@@ -1799,4 +1890,117 @@ async fn a_catch_all_is_made_and_removed(config: &TestConfig) {
         [format!("info@{A}")],
         "only the other alias is left"
     );
+}
+
+async fn out_of_office_and_forwarding_become_the_active_script(config: &TestConfig) {
+    let site = site(config).await;
+    let mario_a = mario(A);
+    let user = site.login(&mario_a, MARIO_PASSWORD).await;
+    let nothing = site
+        .send(user.with(Request::get(&api("/me/vacation"))))
+        .await;
+    assert_eq!(nothing.status, 200, "{nothing:#?}");
+    assert_eq!(
+        nothing.json(),
+        json!({
+            "settings": { "enabled": false, "start": null, "end": null, "subject": "", "message": "" },
+            "active_script": null,
+            "generated_active": false,
+        })
+    );
+
+    // A script written by hand is active: saving is refused until told
+    // to replace it.
+    let filters = "require \"fileinto\";\nfileinto \"Archivio\";\n";
+    run(
+        config,
+        &["sieve", "put", &mario_a, "filtri", "-", "--activate"],
+        Some(filters),
+    )
+    .await;
+    let away = json!({ "enabled": true, "start": "2026-12-24", "message": "In ferie." });
+    let refused = site
+        .send(user.with(Request::put(&api("/me/vacation")).json(&away)))
+        .await;
+    assert_error(&refused, 409, "conflict");
+    let state = site
+        .send(user.with(Request::get(&api("/me/forwarding"))))
+        .await
+        .json();
+    assert_eq!(
+        (&state["active_script"], &state["generated_active"]),
+        (&json!("filtri"), &json!(false)),
+        "{state}"
+    );
+    let replaced = site
+        .send(user.with(Request::put(&api("/me/vacation?replace=true")).json(&away)))
+        .await;
+    assert_eq!(replaced.status, 200, "{replaced:#?}");
+    assert_eq!(replaced.json()["active_script"], "postino");
+    let listed = run(config, &["sieve", "list", &mario_a, "--json"], None).await;
+    let listed: Value = serde_json::from_str(&listed).expect("JSON");
+    let scripts: Vec<(&str, bool)> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap_or_default(), s["active"] == true))
+        .collect();
+    assert_eq!(scripts, [("filtri", false), ("postino", true)]);
+    let script = run(config, &["sieve", "get", &mario_a, "postino"], None).await;
+    assert!(
+        script
+            .contains("vacation :days 1 :addresses [\"info@comune-a.esempio.it\"] \"In ferie.\";"),
+        "{script}"
+    );
+
+    // Bad settings name their field.
+    for (path, body, field) in [
+        (
+            "/me/forwarding",
+            json!({ "enabled": true, "forward_to": mario_a }),
+            "forward_to",
+        ),
+        (
+            "/me/forwarding",
+            json!({ "enabled": true, "forward_to": "non un indirizzo" }),
+            "forward_to",
+        ),
+        (
+            "/me/vacation",
+            json!({ "enabled": true, "start": "24/12/2026", "message": "x" }),
+            "start",
+        ),
+        (
+            "/me/vacation",
+            json!({ "enabled": true, "message": " " }),
+            "message",
+        ),
+        (
+            "/me/vacation",
+            json!({ "enabled": true, "message": "x", "start": "2027-01-06", "end": "2026-12-24" }),
+            "end",
+        ),
+    ] {
+        let response = site
+            .send(user.with(Request::put(&api(path)).json(&body)))
+            .await;
+        let error = assert_error(&response, 422, "invalid");
+        assert_eq!(error["field"], field, "{body}: {error}");
+    }
+
+    // Admins: a comune admin of another domain finds no such mailbox; the
+    // provincial admin sees what the user set.
+    let target = api(&format!("/mailboxes/{mario_a}/vacation"));
+    let other = site
+        .send(Request::put(&target).bearer(&site.bruno).json(&away))
+        .await;
+    assert_error(&other, 404, "not_found");
+    let seen = site
+        .get(&site.provincia, &format!("/mailboxes/{mario_a}/vacation"))
+        .await;
+    assert_eq!(
+        seen["settings"],
+        json!({ "enabled": true, "start": "2026-12-24", "end": null, "subject": "", "message": "In ferie." })
+    );
+    assert_eq!(seen["generated_active"], true);
 }
