@@ -6,6 +6,10 @@
 //! password typed into the form. The whole flow runs once with JavaScript and
 //! once without, since the console promises to need none.
 //!
+//! A mailbox user then sets its out-of-office reply the same way: from its
+//! navigation to the form, typed in, saved, shown again; the CLI confirms
+//! that the generated script is the mailbox's active one.
+//!
 //! Chromium and ChromeDriver come from Debian (`chromium`,
 //! `chromium-driver`, installed by `scripts/test`). Without them the tests
 //! are skipped with a note, or fail when `CI` is set.
@@ -35,6 +39,103 @@ async fn an_admin_adds_a_mailbox_with_javascript() {
 #[tokio::test]
 async fn an_admin_adds_a_mailbox_without_javascript() {
     console_flow(Options { javascript: false }).await;
+}
+
+#[tokio::test]
+async fn a_user_sets_its_out_of_office_reply() {
+    if !browser_installed() {
+        return;
+    }
+    within(TEST_LIMIT, async {
+        let config = TestConfig::new(Backend::Sqlite).await;
+        config.cli(&["domain", "add", DOMAIN], None).await.ok();
+        let address = format!("anna@{DOMAIN}");
+        config
+            .cli(
+                &["mailbox", "add", &address, "--password-stdin"],
+                Some(&format!("{MAILBOX_PASSWORD}\n")),
+            )
+            .await
+            .ok();
+        let _server = Server::start(&config).await;
+        let browser = Browser::start(Options { javascript: true })
+            .await
+            .expect("start headless Chromium");
+        let console = format!("http://{}/console", config.listeners.admin);
+        browser
+            .navigate(&format!("{console}/login"))
+            .await
+            .expect("open the login page");
+        type_into(&browser, "#username", &address).await;
+        type_into(&browser, "#password", MAILBOX_PASSWORD).await;
+        click(&browser, "#login-submit").await;
+        click(&browser, "a[href=\"/console/account/vacation\"]").await;
+        // Chromium asks for English; the page is wanted in Italian.
+        click(&browser, "a[hreflang=\"it\"]").await;
+        browser
+            .wait_for("#vacation-message", PAGE_WAIT)
+            .await
+            .expect("the out-of-office form");
+        click(&browser, "#vacation-on").await;
+        type_into(&browser, "#vacation-start", "24/12/2026").await;
+        type_into(&browser, "#vacation-end", "06/01/2027").await;
+        type_into(&browser, "#vacation-subject", "Assente per ferie").await;
+        type_into(
+            &browser,
+            "#vacation-message",
+            "Sono in ferie fino al 6 gennaio.\nPer urgenze: segreteria@comune.esempio.it.",
+        )
+        .await;
+        click(&browser, "#vacation-submit").await;
+
+        let flash = browser
+            .wait_for("#flash", PAGE_WAIT)
+            .await
+            .expect("a message after saving");
+        let flash = browser.text(&flash).await.expect("the message's text");
+        assert_eq!(flash, "Risposta automatica salvata.");
+        for (css, expected) in [
+            ("#vacation-start", "24/12/2026"),
+            ("#vacation-end", "06/01/2027"),
+            ("#vacation-subject", "Assente per ferie"),
+        ] {
+            let field = browser.find(css).await.expect("a field");
+            let value = browser.attribute(&field, "value").await.expect("its value");
+            assert_eq!(value.as_deref(), Some(expected), "{css} after saving");
+        }
+        let on = browser.find("#vacation-on").await.expect("the on button");
+        let checked = browser.attribute(&on, "checked").await.expect("checked");
+        assert!(checked.is_some(), "the reply is not shown on after saving");
+
+        let listed = config
+            .cli(&["sieve", "list", &address, "--json"], None)
+            .await
+            .json();
+        let scripts: Vec<(&str, bool)> = listed
+            .as_array()
+            .expect("a list of scripts")
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap_or_default(), s["active"] == true))
+            .collect();
+        assert_eq!(scripts, [("postino", true)], "{listed:#}");
+        let script = config
+            .cli(&["sieve", "get", &address, "postino"], None)
+            .await
+            .ok()
+            .to_string();
+        assert!(
+            script.contains(
+                "vacation :days 1 :subject \"Assente per ferie\" \"Sono in ferie fino al 6 gennaio.\nPer urgenze: segreteria@comune.esempio.it.\";"
+            ),
+            "{script}"
+        );
+        assert!(
+            script.contains("currentdate :zone \"+0100\" :value \"ge\" \"date\" \"2026-12-24\""),
+            "{script}"
+        );
+        browser.close().await.expect("close the browser");
+    })
+    .await
 }
 
 /// Whether Chromium and ChromeDriver are installed; without them, CI fails
