@@ -15,7 +15,8 @@
 //! with `postino sieve put`) keeps it until a change says to replace it:
 //! without `replace`, saving is refused as a conflict. Replacing makes the
 //! generated script the active one; the hand-written script stays stored,
-//! inactive, so it can be activated again.
+//! inactive, so it can be activated again (the generated script itself,
+//! edited by hand, is kept as [`EDITED_NAME`]).
 
 mod italian_time;
 mod script;
@@ -27,6 +28,10 @@ use serde::Serialize;
 use super::{Ops, OpsError, Result};
 
 pub use script::{Day, Forwarding, SCRIPT_NAME, Settings, Vacation};
+
+/// Where a hand-edited generated script is kept when the settings replace
+/// it.
+const EDITED_NAME: &str = "postino-edited";
 
 /// Whose settings: the logged-in mailbox user's, or a mailbox's that the
 /// admin acting manages.
@@ -206,6 +211,12 @@ impl Ops {
         self.check_script(account, SCRIPT_NAME, &source, limits)
             .await?;
         let mut tx = self.store.begin().await?;
+        // The generated script edited by hand is kept, as any other
+        // hand-written script is, under a name of its own.
+        if current.replaces() == Some(SCRIPT_NAME) {
+            tx.rename_sieve_script(account.id, SCRIPT_NAME, EDITED_NAME)
+                .await?;
+        }
         tx.put_sieve_script(account.id, SCRIPT_NAME, &source, limits.max_scripts_size.0)
             .await?;
         if !current.generated_active {
@@ -490,5 +501,20 @@ mod tests {
             .unwrap();
         assert_eq!(state.replaces(), Some(SCRIPT_NAME));
         assert_eq!(state.settings, Settings::default());
+        // Replaced, it is kept under another name.
+        provincia
+            .set_forwarding(Whose::Mailbox(ANNA), forward(), true, &limits)
+            .await
+            .unwrap();
+        assert_eq!(
+            provincia.sieve_script(ANNA, EDITED_NAME).await.unwrap(),
+            edited
+        );
+        let state = provincia
+            .generated_sieve(Whose::Mailbox(ANNA))
+            .await
+            .unwrap();
+        assert!(state.generated_active);
+        assert_eq!(state.settings.vacation, Vacation::default());
     }
 }
