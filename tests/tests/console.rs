@@ -2040,6 +2040,13 @@ async fn a_comune_admin_switches_on_an_absent_colleagues_reply(config: &TestConf
         sieve_scripts(config, &anna).await,
         [("postino".to_string(), true)]
     );
+    // Deactivated at the command line, the settings are shown as not in
+    // use, on the mailbox's page and on the form.
+    config.cli(&["sieve", "deactivate", &anna], None).await.ok();
+    for page in [&mailbox_page, &action] {
+        let html = sindaco.page(page).await;
+        assert!(html.contains("id=\"dormant\""), "{page}: {html}");
+    }
 
     // Another domain's mailbox is not found, to look at or to set.
     let other = format!("/console/domains/{ALTRO}/mailboxes/mario");

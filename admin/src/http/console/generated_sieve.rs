@@ -129,6 +129,8 @@ pub fn summary(ctx: &Ctx, generated: &Generated, path: &str) -> Markup {
         h2 #mailbox-rules-title { (ctx.t(T::MailboxRulesTitle)) }
         @if let Some(name) = generated.replaces() {
             p.notice #hand-written { (T::NotInUse.fill(lang, &[&name])) }
+        } @else if generated.dormant() {
+            p.notice #dormant { (ctx.t(T::Dormant)) }
         }
         dl.summary {
             dt { a #vacation-link href=(format!("{path}/vacation")) { (ctx.t(T::VacationTitle)) } }
@@ -139,11 +141,14 @@ pub fn summary(ctx: &Ctx, generated: &Generated, path: &str) -> Markup {
     }
 }
 
-/// The note on a mailbox whose active script was written by hand.
-fn hand_written(ctx: &Ctx, generated: &Generated) -> Markup {
+/// The note on a mailbox whose settings are not in use: a script written
+/// by hand is active, or none is.
+fn not_in_use(ctx: &Ctx, generated: &Generated) -> Markup {
     html! {
         @if let Some(name) = generated.replaces() {
             p.notice #hand-written role="note" { (T::HandWritten.fill(ctx.lang, &[&name])) }
+        } @else if generated.dormant() {
+            p.notice #dormant role="note" { (ctx.t(T::Dormant)) }
         }
     }
 }
@@ -218,7 +223,7 @@ async fn vacation_page(
     let path = owner.path(VACATION);
     let body = html! {
         p.intro { (ctx.t(T::VacationIntro)) }
-        (hand_written(ctx, &generated))
+        (not_in_use(ctx, &generated))
         form.panel method="post" action=(path) {
             (form::csrf(ctx.csrf()))
             (view.general())
@@ -255,7 +260,7 @@ async fn forwarding_page(
     let path = owner.path(FORWARDING);
     let body = html! {
         p.intro { (ctx.t(T::ForwardingIntro)) }
-        (hand_written(ctx, &generated))
+        (not_in_use(ctx, &generated))
         form.panel method="post" action=(path) {
             (form::csrf(ctx.csrf()))
             (view.general())

@@ -572,6 +572,8 @@ texts! {
     ReplaceScript => "Sostituisci il filtro «{}» con queste impostazioni (resta salvato, ma disattivato)",
         "Replace the filter “{}” with these settings (it stays stored, but inactive)";
     NotInUse => "Non in uso: è attivo il filtro «{}»", "Not in use: the filter “{}” is active";
+    Dormant => "Queste impostazioni non sono in uso: nessun filtro della casella è attivo. Salvandole tornano in uso.",
+        "These settings are not in use: none of the mailbox's filters is active. Saving them puts them back in use.";
     MailboxRulesTitle => "Risposta automatica e inoltro", "Out of office and forwarding";
 }
 

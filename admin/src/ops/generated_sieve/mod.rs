@@ -54,6 +54,13 @@ pub struct Generated {
 }
 
 impl Generated {
+    /// Whether the settings are stored but not run: no script is active
+    /// (deactivated over ManageSieve or with `postino sieve`). Saving
+    /// activates them again.
+    pub fn dormant(&self) -> bool {
+        self.active_script.is_none() && self.settings != Settings::default()
+    }
+
     /// Whether saving would replace an active script written by hand.
     pub fn replaces(&self) -> Option<&str> {
         self.active_script
@@ -407,6 +414,13 @@ mod tests {
             "the reply's text audited: {text}"
         );
         assert!(text.contains("collega@altro.esempio.it"), "{text}");
+
+        // Deactivated elsewhere, the settings are kept but not in use.
+        provincia.activate_sieve_script(ANNA, None).await.unwrap();
+        let dormant = anna.generated_sieve(Whose::Own).await.unwrap();
+        assert!(dormant.dormant() && !dormant.generated_active);
+        assert_eq!(dormant.settings.vacation, away());
+        assert_eq!(dormant.replaces(), None);
     }
 
     async fn comune_admins_set_only_their_own_domains_mailboxes(store: Store) {
