@@ -95,7 +95,7 @@ fn navigation(ctx: &Ctx, here: &str) -> Markup {
     };
     let current = |path: &str| match path {
         "/console/" => here == "/console/" || here.starts_with("/console/domains"),
-        // Not its pages with links of their own.
+        // Not on the pages under it that have links of their own.
         "/console/account" => {
             !links.iter().any(|&(p, _)| p != path && here.starts_with(p)) && here.starts_with(path)
         }
