@@ -5,7 +5,8 @@
 //! lists, auto-replies or the null sender), and redirects: outside with the
 //! sender rewritten by SRS so that SPF passes at another Postino, whose
 //! bounce comes back here and goes on to the original sender, and not once
-//! more when the message has looped through us.
+//! more when the message has looped through us; and the out-of-office an
+//! admin sets through the API is the one that answers.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -433,6 +434,79 @@ async fn a_redirect_passes_spf_at_another_postino_and_its_bounce_comes_back() {
         store.close().await;
         drop(receiving);
         assert_eq!(subjects(&received), ["inoltrami", "copia"]);
+    })
+    .await;
+}
+
+/// The console's out-of-office, set for Anna by her comune's admin through
+/// the API, is the script delivery runs: a sender gets the reply the admin
+/// wrote, once.
+#[tokio::test]
+async fn an_out_of_office_set_by_an_admin_is_answered_at_delivery() {
+    within(Duration::from_secs(60), async {
+        let config = TestConfig::new(Backend::Sqlite).await;
+        let sink = Sink::start(&["250 2.0.0 ok"]).await.expect("start a sink");
+        let _dns = site(&config, &[], &[ANNA]).await;
+        config.set(
+            "delivery.routes",
+            &format!("\"esterno.example\" = \"{}\"", sink.addr()),
+        );
+        let add = [
+            "admin",
+            "add",
+            "segreteria",
+            "--password-stdin",
+            "--domain",
+            DOMAIN,
+        ];
+        config.cli(&add, Some("segreteria-robusta\n")).await.ok();
+        let token = config
+            .cli(&["admin", "token", "create", "segreteria"], None)
+            .await;
+        let token = token.ok().trim().to_string();
+        let server = Server::start(&config).await;
+        // From yesterday (Italian time) for a week: running now.
+        let today = chrono::Utc::now().date_naive();
+        let start = today - chrono::Days::new(1);
+        let end = today + chrono::Days::new(7);
+        let settings = serde_json::json!({
+            "enabled": true,
+            "start": start.to_string(),
+            "end": end.to_string(),
+            "subject": "Fuori ufficio",
+            "message": "Rientro tra una settimana.",
+        });
+        let response =
+            postino_tests::http::Request::put(&format!("/api/v1/mailboxes/{ANNA}/vacation"))
+                .bearer(&token)
+                .json(&settings)
+                .send(config.listeners.admin)
+                .await;
+        assert_eq!(response.status, 200, "{response:?}");
+        send(
+            &config,
+            OUTSIDE,
+            &[ANNA],
+            &message(OUTSIDE, ANNA, "pratica", ""),
+            250,
+        )
+        .await;
+        send(
+            &config,
+            OUTSIDE,
+            &[ANNA],
+            &message(OUTSIDE, ANNA, "sollecito", ""),
+            250,
+        )
+        .await;
+        let replies = sink.wait_received(1, WAIT).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(sink.received().len(), 1, "one reply per sender");
+        let text = String::from_utf8_lossy(&replies[0].content).into_owned();
+        assert!(text.contains("Subject: Fuori ufficio"), "{text}");
+        assert!(text.contains("Rientro tra una settimana."), "{text}");
+        assert_eq!(replies[0].recipients, [OUTSIDE]);
+        drop(server);
     })
     .await;
 }
