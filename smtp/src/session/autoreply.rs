@@ -11,6 +11,7 @@ use postino_common::store::now;
 use postino_sieve::{Envelope, Vacation, vacation_allowed};
 use tracing::Instrument;
 
+use super::filter::ascii_line;
 use crate::Context;
 use crate::error::Chain;
 use crate::outbound::{dsn, send_notice, strip_return_path, vacation};
@@ -109,7 +110,7 @@ impl Answers {
                 address: address.clone(),
                 orcpt: None,
                 status: "5.7.1".into(),
-                diagnostic: format!("refused by the recipient's filter: {reason}"),
+                diagnostic: format!("refused by the recipient's filter: {}", ascii_line(reason)),
                 remote_mta: None,
             })
             .collect();

@@ -125,24 +125,32 @@ fn passes(message: &[u8], hostname: &str) -> usize {
 /// The reply to a message every recipient's filter refused (RFC 5429
 /// §2.1): the script's reason, on one line of printable ASCII.
 pub(super) fn filter_refusal(reason: &str) -> Reply {
+    let mut line = ascii_line(reason);
+    if line.is_empty() {
+        line.push_str("Refused by the recipient's filter");
+    }
+    Reply::new(550, "5.7.1", line)
+}
+
+/// A script's reason as SMTP replies and delivery status fields must carry
+/// it: one line of printable ASCII, other characters as `?`, at most 400.
+pub(super) fn ascii_line(reason: &str) -> String {
+    let printable = |c: char| {
+        if c.is_ascii_graphic() || c == ' ' {
+            c
+        } else {
+            '?'
+        }
+    };
     let mut line: String = reason
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
+        .map(printable)
         .collect();
     line.truncate(400);
-    if line.is_empty() {
-        line.push_str("Refused by the recipient's filter");
-    }
-    Reply::new(550, "5.7.1", line)
+    line
 }
 
 impl Session {

@@ -182,10 +182,12 @@ impl Session {
     async fn srs_bounce(&self, address: &Address) -> Result<Option<Result<String, Reply>>, Error> {
         let filters = &self.context.filters;
         let local = address.local_part();
+        // The tag and its separator, as `srs` reads them: `SRS0=`, `SRS1-`, ….
         let tagged = ["SRS0", "SRS1"].iter().any(|tag| {
             local
                 .get(..4)
                 .is_some_and(|start| start.eq_ignore_ascii_case(tag))
+                && matches!(local.as_bytes().get(4), Some(b'=' | b'-' | b'+'))
         });
         if !tagged
             || !address
