@@ -22,7 +22,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use postino_tests::bench::{env_backends, env_number, settings};
+use postino_tests::bench::{cpu_seconds, env_backends, env_number, settings};
 use postino_tests::migration::{self, User};
 use postino_tests::{Backend, TestConfig, cli_within, dovecot};
 
@@ -133,38 +133,13 @@ async fn main() -> ExitCode {
     }
 }
 
-/// CPU seconds (user and system) in `/proc/PID/stat`: the process's own,
-/// and its children's that it has waited for. Dovecot's master waits for
-/// its login, auth and imap processes; this process for the migration.
-fn cpu(pid: &str) -> (f64, f64) {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return (0.0, 0.0);
-    };
-    // The fields after the command name (in parentheses, which may hold
-    // spaces); utime, stime, cutime and cstime are the 14th to 17th of
-    // the line, in ticks of 1/100 s on Linux.
-    let Some((_, rest)) = stat.rsplit_once(") ") else {
-        return (0.0, 0.0);
-    };
-    let ticks: Vec<f64> = rest
-        .split_ascii_whitespace()
-        .skip(11)
-        .take(4)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    match ticks.as_slice() {
-        [utime, stime, cutime, cstime] => ((utime + stime) / 100.0, (cutime + cstime) / 100.0),
-        _ => (0.0, 0.0),
-    }
-}
-
 /// Dovecot's CPU seconds so far: its master's and every process it reaped.
 fn dovecot_cpu(pid: u32) -> f64 {
-    let (own, reaped) = cpu(&pid.to_string());
+    let (own, reaped) = cpu_seconds(&pid.to_string());
     own + reaped
 }
 
 /// The CPU seconds of the children this process has waited for.
 fn children_cpu() -> f64 {
-    cpu("self").1
+    cpu_seconds("self").1
 }

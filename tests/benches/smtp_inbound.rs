@@ -24,7 +24,9 @@
 //! After a warm-up of a few messages per connection it reports, per
 //! scenario: the messages acknowledged with 250 (only these count), per
 //! second and in MB/s (10^6 bytes of content), the p50, p99 and largest
-//! latency of one message, from its MAIL to the 250 after its data, and the
+//! latency of one message, from its MAIL to the 250 after its data, the
+//! server's CPU time (user and system) per message (`CPU ms`: what a
+//! busy machine does not distort the way it distorts rates), and the
 //! server's peak resident set (`VmHWM` in `/proc/<pid>/status`, reset after
 //! the warm-up). It then stops the server, opens the store, and fails unless
 //! every mailbox holds exactly the messages acknowledged to it, each once
@@ -79,7 +81,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use postino_tests::bench::{percentile, stop_server, warning_notes};
+use postino_tests::bench::{cpu_seconds, percentile, stop_server, warning_notes};
 use postino_tests::dns::DnsStub;
 use postino_tests::imap::ImapClient;
 use postino_tests::{Backend, Server, TestConfig, postino_binary, s3, within};
@@ -248,7 +250,7 @@ async fn main() -> ExitCode {
     );
     println!();
     println!(
-        "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8} {:>10}",
+        "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7} {:>8} {:>6} {:>7} {:>7} {:>7} {:>7} {:>8} {:>10}",
         "backend",
         "bodies",
         "scenario",
@@ -260,6 +262,7 @@ async fn main() -> ExitCode {
         "p50 ms",
         "p99 ms",
         "max ms",
+        "CPU ms",
         "peak RSS",
         "fetch MB/s"
     );
@@ -405,6 +408,8 @@ struct Run {
     warnings: Vec<String>,
     /// Bytes read back over IMAP a second.
     fetch_per_second: f64,
+    /// The server's CPU seconds (user and system) over the measured load.
+    cpu_seconds: f64,
 }
 
 impl Run {
@@ -427,7 +432,7 @@ impl Run {
             ..
         } = self.setup;
         println!(
-            "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>8} {:>10.1}",
+            "{:<9} {:<6} {:<18} {:>8} {:>7} {:>7.2} {:>8.1} {:>6.2} {:>7} {:>7} {:>7} {:>7.2} {:>8} {:>10.1}",
             backend.name(),
             bodies.name(backend),
             self.name(),
@@ -439,6 +444,7 @@ impl Run {
             millis(50),
             millis(99),
             millis(100),
+            self.cpu_seconds * 1e3 / self.accepted.max(1) as f64,
             rss,
             self.fetch_per_second / 1e6,
         );
@@ -547,9 +553,12 @@ async fn run(setup: Setup, messages: usize) -> Run {
     )
     .await;
     let peak_reset = reset_peak_rss(server.id());
+    let pid = server.id().to_string();
+    let cpu_before = cpu_seconds(&pid).0;
     let started = Instant::now();
     let mut measured = load(mx, scenario, 1, messages).await;
     let elapsed = started.elapsed();
+    let cpu_used = cpu_seconds(&pid).0 - cpu_before;
     let peak_rss_kib = peak_rss_kib(server.id());
     let fetch_per_second = fetch_all(config.listeners.imap).await;
     let warnings = stop_server(&mut server).await;
@@ -574,6 +583,7 @@ async fn run(setup: Setup, messages: usize) -> Run {
         peak_reset,
         warnings,
         fetch_per_second,
+        cpu_seconds: cpu_used,
     }
 }
 

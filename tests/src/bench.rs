@@ -75,6 +75,31 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     value.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
+/// CPU seconds (user and system) in `/proc/PID/stat`: the process's own,
+/// and its children's that it has waited for. Dovecot's master waits for
+/// its login, auth and imap processes; this process for the migration.
+pub fn cpu_seconds(pid: &str) -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return (0.0, 0.0);
+    };
+    // The fields after the command name (in parentheses, which may hold
+    // spaces); utime, stime, cutime and cstime are the 14th to 17th of
+    // the line, in ticks of 1/100 s on Linux.
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return (0.0, 0.0);
+    };
+    let ticks: Vec<f64> = rest
+        .split_ascii_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    match ticks.as_slice() {
+        [utime, stime, cutime, cstime] => ((utime + stime) / 100.0, (cutime + cstime) / 100.0),
+        _ => (0.0, 0.0),
+    }
+}
+
 /// Stops a bench's server, failing unless it exits cleanly, and returns
 /// the lines of its log at WARN or ERROR.
 pub async fn stop_server(server: &mut Server) -> Vec<String> {
