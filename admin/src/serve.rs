@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use postino_common::auth::Authenticator;
 use postino_common::listener::ConnectionLimits;
 use postino_common::store::{EXPUNGED_KEPT_FOR, Store, now};
 use postino_common::tls::{CertificateSource, ServerTls};
@@ -121,6 +122,7 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
     .await?;
     let imap_plain = bind_all(origin, "imap.listen", &imap.listen, imap.enabled).await?;
     let imap_tls = bind_all(origin, "imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
+    let sieve = bind_all(origin, "sieve.listen", &config.sieve.listen, true).await?;
     let http = bind_all(origin, "admin.listen", &admin.listen, admin.enabled).await?;
     let all = [
         ("smtp.listen_mx", &mx),
@@ -128,6 +130,7 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
         ("smtp.listen_submissions", &submissions),
         ("imap.listen", &imap_plain),
         ("imap.listen_tls", &imap_tls),
+        ("sieve.listen", &sieve),
         ("admin.listen", &http),
     ];
     for (key, listeners) in all {
@@ -203,7 +206,7 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
         )
         .context("cannot set up the DNS resolver for DNS lists")?,
         filters: Filters::new(
-            ops::sieve::engine_limits(&config.sieve),
+            postino_common::sieve::engine_limits(&config.sieve),
             config
                 .sieve
                 .srs_domain
@@ -244,6 +247,7 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    managesieve(&config, sieve, &store, &auth, &tls, &shutdown, &tracker);
     if let Some(settings) = learning_settings(&config) {
         postino_smtp::scan::learn::spawn(settings, store.clone(), shutdown.clone(), &tracker);
     }
@@ -295,6 +299,36 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts ManageSieve on its listeners, with IMAP's rules for plaintext
+/// logins and bad commands.
+fn managesieve(
+    config: &Config,
+    listeners: Vec<TcpListener>,
+    store: &Store,
+    auth: &Authenticator,
+    tls: &Arc<tokio_rustls::rustls::ServerConfig>,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let sieve = &config.sieve;
+    let context = Arc::new(postino_managesieve::Context {
+        settings: postino_managesieve::Settings {
+            limits: ConnectionLimits {
+                total: sieve.max_connections as usize,
+                per_ip: sieve.max_connections_per_ip as usize,
+            },
+            idle_timeout: sieve.idle_timeout.0,
+            max_errors: config.imap.max_errors,
+            allow_plaintext_auth: config.imap.allow_plaintext_auth,
+            scripts: sieve.clone(),
+        },
+        store: store.clone(),
+        auth: auth.clone(),
+        tls: TlsAcceptor::from(tls.clone()),
+    });
+    postino_managesieve::spawn(listeners, context, shutdown.clone(), tracker);
 }
 
 /// Installs the process's metrics recorder, whose handle renders

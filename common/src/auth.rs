@@ -59,6 +59,7 @@ pub enum Service {
     Imap,
     Smtp,
     Admin,
+    ManageSieve,
 }
 
 impl Service {
@@ -67,6 +68,7 @@ impl Service {
             Service::Imap => "imap",
             Service::Smtp => "smtp",
             Service::Admin => "admin",
+            Service::ManageSieve => "managesieve",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What every Postino service shares: the mailbox store, authentication,
-//! address types and TLS set-up.
+//! address types, TLS set-up, and the check users' Sieve scripts pass
+//! before they are stored.
 
 pub mod address;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod listener;
 pub mod mailbox_name;
 pub mod metrics;
 pub mod mime;
+pub mod sieve;
 pub mod store;
 pub mod stream;
 pub mod tls;

@@ -29,7 +29,7 @@ pub const LATENCY_BUCKETS: [f64; 13] = [
 ];
 
 /// The `service` labels of [`LOGIN_FAILURES`].
-const SERVICES: [&str; 3] = ["imap", "smtp", "admin"];
+const SERVICES: [&str; 4] = ["imap", "smtp", "admin", "managesieve"];
 /// The `reason` labels of [`LOGIN_FAILURES`].
 const REASONS: [&str; 4] = ["bad_password", "unknown_user", "disabled", "throttled"];
 
@@ -39,7 +39,7 @@ const REASONS: [&str; 4] = ["bad_password", "unknown_user", "disabled", "throttl
 pub fn describe() {
     describe_counter!(
         LOGIN_FAILURES,
-        "Failed logins, by service (imap, smtp, admin) and reason \
+        "Failed logins, by service (imap, smtp, admin, managesieve) and reason \
          (bad_password, unknown_user, disabled, throttled)"
     );
     describe_histogram!(

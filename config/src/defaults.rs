@@ -326,6 +326,32 @@ pub fn blobs_s3_max_connections() -> u32 {
     32
 }
 
+/// ManageSieve's port (RFC 5804 §1.8), unprivileged: the embedded
+/// default takes it as it is.
+pub const SIEVE_PORT: u16 = 4190;
+
+/// ManageSieve with STARTTLS on every IPv4 address, port 4190, as Dovecot.
+pub fn sieve_listen() -> Vec<SocketAddr> {
+    vec![any(SIEVE_PORT)]
+}
+
+/// 1000 simultaneous ManageSieve connections: clients connect only while
+/// someone edits a filter.
+pub fn sieve_max_connections() -> u32 {
+    1000
+}
+
+/// 10 simultaneous ManageSieve connections from one IP address.
+pub fn sieve_max_connections_per_ip() -> u32 {
+    10
+}
+
+/// A ManageSieve client silent for 30 minutes is disconnected, as an IMAP
+/// one.
+pub fn sieve_idle_timeout() -> HumanDuration {
+    HumanDuration::from_secs(30 * 60)
+}
+
 /// A script as large as the Sieve engine's own default limit: far more
 /// than the filters and vacation messages people write or generate.
 pub fn sieve_max_script_size() -> ByteSize {

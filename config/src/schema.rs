@@ -260,8 +260,8 @@ impl Config {
     /// The configuration `postino serve` uses without a file, for someone
     /// trying Postino as an ordinary user: data in `./postino-data`, hostname
     /// `localhost`, SQLite, every listener on loopback on an unprivileged port
-    /// (SMTP 2525, 2587, 2465; IMAP 2143, 2993; admin 8080); everything else
-    /// as the file defaults.
+    /// (SMTP 2525, 2587, 2465; IMAP 2143, 2993; ManageSieve 4190; admin
+    /// 8080); everything else as the file defaults.
     pub fn embedded() -> Config {
         let loopback = |port| vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
         Config {
@@ -286,7 +286,10 @@ impl Config {
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
             antispam: AntispamConfig::default(),
-            sieve: SieveConfig::default(),
+            sieve: SieveConfig {
+                listen: loopback(defaults::SIEVE_PORT),
+                ..SieveConfig::default()
+            },
             log: LogConfig::default(),
         }
     }
@@ -415,7 +418,9 @@ impl Default for DnsConfig {
 
 /// A list of `ip:port` strings, with an error that says what is expected
 /// (serde's own says only "invalid socket address syntax").
-fn socket_addrs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SocketAddr>, D::Error> {
+pub(crate) fn socket_addrs<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SocketAddr>, D::Error> {
     struct ListenAddr(SocketAddr);
 
     impl<'de> Deserialize<'de> for ListenAddr {

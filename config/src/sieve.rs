@@ -1,8 +1,13 @@
 //! `[sieve]`: users' mail filters and out-of-office replies (RFC 5228),
-//! and how much room their scripts may take.
+//! how much room their scripts may take, and the ManageSieve service
+//! (RFC 5804) users manage them with.
+
+use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use crate::duration::HumanDuration;
+use crate::schema::socket_addrs;
 use crate::size::ByteSize;
 
 /// `[sieve]`.
@@ -20,6 +25,20 @@ pub struct SieveConfig {
     /// it must reach this server, for bounces to come back. Default: the
     /// `hostname`.
     pub srs_domain: Option<String>,
+    /// Addresses for ManageSieve, with STARTTLS; passwords are taken
+    /// before TLS only where `imap.allow_plaintext_auth` allows them for
+    /// IMAP, and failed logins are throttled as IMAP's. An empty list
+    /// disables ManageSieve. Default `["0.0.0.0:4190"]`.
+    #[serde(deserialize_with = "socket_addrs")]
+    pub listen: Vec<SocketAddr>,
+    /// Simultaneous ManageSieve connections, at least 1. Default 1000.
+    pub max_connections: u32,
+    /// Simultaneous ManageSieve connections from one IP address, at least
+    /// 1. Default 10.
+    pub max_connections_per_ip: u32,
+    /// How long a silent ManageSieve client is kept (a duration such as
+    /// `"30m"`), at least 1s. Default `"30m"`.
+    pub idle_timeout: HumanDuration,
 }
 
 impl Default for SieveConfig {
@@ -28,6 +47,10 @@ impl Default for SieveConfig {
             max_script_size: crate::defaults::sieve_max_script_size(),
             max_scripts_size: crate::defaults::sieve_max_scripts_size(),
             srs_domain: None,
+            listen: crate::defaults::sieve_listen(),
+            max_connections: crate::defaults::sieve_max_connections(),
+            max_connections_per_ip: crate::defaults::sieve_max_connections_per_ip(),
+            idle_timeout: crate::defaults::sieve_idle_timeout(),
         }
     }
 }

@@ -172,6 +172,11 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("smtp.max_errors", config.smtp.max_errors),
         ("imap.max_connections", config.imap.max_connections),
         ("imap.max_errors", config.imap.max_errors),
+        ("sieve.max_connections", config.sieve.max_connections),
+        (
+            "sieve.max_connections_per_ip",
+            config.sieve.max_connections_per_ip,
+        ),
         (
             "imap.max_connections_per_ip",
             config.imap.max_connections_per_ip,
@@ -197,6 +202,7 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("smtp.command_timeout", config.smtp.command_timeout),
         ("smtp.session_timeout", config.smtp.session_timeout),
         ("imap.idle_timeout", config.imap.idle_timeout),
+        ("sieve.idle_timeout", config.sieve.idle_timeout),
         ("auth.failure_window", config.auth.failure_window),
         ("auth.lockout", config.auth.lockout),
         ("dns.timeout", config.dns.timeout),
@@ -418,6 +424,7 @@ fn check_listeners(config: &Config, problems: &mut Problems<'_, '_>) {
         listeners.push(("imap.listen", &config.imap.listen));
         listeners.push(("imap.listen_tls", &config.imap.listen_tls));
     }
+    listeners.push(("sieve.listen", &config.sieve.listen));
     if config.admin.enabled {
         listeners.push(("admin.listen", &config.admin.listen));
     }

@@ -2,6 +2,122 @@
 //! add-on, Roundcube's managesieve plugin, `sieve-connect`) use to upload,
 //! list and activate a mailbox's Sieve scripts. Shaped like the `smtp` and
 //! `imap` crates: [`proto`] turns bytes into commands and responses into
-//! bytes, with no I/O, so that it is unit-tested and fuzzed alone.
+//! bytes, with no I/O, so that it is unit-tested and fuzzed alone;
+//! `connection` owns a socket and its buffers; `session` runs one client's
+//! conversation, a file per group of commands; `error` is the one mapping
+//! from failures to responses.
+//!
+//! Scripts are checked before they are stored as `postino sieve put`
+//! checks them (`postino_common::sieve`); logins go through the shared
+//! authenticator, throttled and logged as IMAP's are.
 
+mod connection;
+mod error;
 pub mod proto;
+mod session;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postino_common::auth::Authenticator;
+use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::store::Store;
+use postino_common::stream::Stream;
+use postino_config::SieveConfig;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use connection::Connection;
+use proto::{Code, Response};
+use session::Session;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub limits: ConnectionLimits,
+    /// How long a silent client is kept.
+    pub idle_timeout: Duration,
+    /// Failed or bad commands before the session is closed.
+    pub max_errors: u32,
+    /// Allow AUTHENTICATE without TLS: only for listeners on a trusted
+    /// network.
+    pub allow_plaintext_auth: bool,
+    /// `[sieve]`: the sizes scripts may have, and what they are compiled
+    /// with.
+    pub scripts: SieveConfig,
+}
+
+/// What every session shares.
+pub struct Context {
+    pub settings: Settings,
+    pub store: Store,
+    pub auth: Authenticator,
+    pub tls: TlsAcceptor,
+}
+
+/// Starts serving on `listeners` (cleartext, with STARTTLS) until
+/// `shutdown`.
+pub fn spawn(
+    listeners: Vec<TcpListener>,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let limiter = Limiter::new(context.settings.limits);
+    for socket in listeners {
+        let context = context.clone();
+        let stop = shutdown.clone();
+        let accept = move |incoming: Incoming| {
+            let span =
+                tracing::info_span!("managesieve", session = %incoming.id, peer = %incoming.peer);
+            let (context, stop) = (context.clone(), stop.clone());
+            async move {
+                tracing::debug!("connected");
+                if let Err(err) = serve(incoming, &context, &stop).await {
+                    tracing::debug!(error = %err, "connection ended");
+                }
+            }
+            .instrument(span)
+        };
+        tracker.spawn(listener::serve(
+            socket,
+            limiter.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+            accept,
+        ));
+    }
+}
+
+async fn serve(
+    incoming: Incoming,
+    context: &Context,
+    shutdown: &CancellationToken,
+) -> std::io::Result<()> {
+    let Incoming {
+        stream, peer, slot, ..
+    } = incoming;
+    let stream = Stream::plain(stream);
+    if slot.is_none() {
+        tracing::info!("refused: too many connections");
+        let mut conn = Connection::new(stream, session::limits(&context.settings));
+        let bye = Response::bye("Too many connections, try again later").code(Code::TryLater);
+        conn.send(&bye);
+        return conn.flush().await;
+    }
+    converse(stream, peer.ip(), context, shutdown).await
+}
+
+/// Runs one client's session over `stream`, from the greeting to the end.
+pub async fn converse(
+    stream: Stream,
+    peer: IpAddr,
+    context: &Context,
+    shutdown: &CancellationToken,
+) -> std::io::Result<()> {
+    let conn = Connection::new(stream, session::limits(&context.settings));
+    Session::new(context, conn, peer, shutdown).run().await
+}

@@ -1,15 +1,12 @@
 //! Users' Sieve scripts (RFC 5228): filters and out-of-office replies,
-//! kept by name per mailbox, at most one active. A script is compiled
-//! before it is stored, against the mailbox's other scripts for its
-//! `include`s (RFC 6609), so that a script that would fail at delivery is
-//! refused at upload, with its line and column. Every change is audited by
-//! the script's name, never with its source.
+//! kept by name per mailbox, at most one active. A script passes
+//! `postino_common::sieve`'s check before it is stored, as one uploaded
+//! over ManageSieve does. Every change is audited by the script's name,
+//! never with its source.
 
-use std::collections::HashMap;
-
+use postino_common::sieve::{ScriptRefusal, check_user_script};
 use postino_common::store::{Account, SieveScript, WriteTx};
 use postino_config::SieveConfig;
-use postino_sieve::{Limits, PersonalScripts};
 use serde::Serialize;
 
 use super::{Ops, OpsError, Result};
@@ -25,15 +22,6 @@ struct Audited<'a> {
 impl<'a> Audited<'a> {
     fn named(name: &'a str) -> Audited<'a> {
         Audited { name, size: None }
-    }
-}
-
-/// The engine's limits for the scripts of `[sieve]`: the configured size,
-/// the engine's own bounds on actions, redirects and steps.
-pub fn engine_limits(config: &SieveConfig) -> Limits {
-    Limits {
-        max_script_size: usize::try_from(config.max_script_size.0).unwrap_or(usize::MAX),
-        ..Limits::default()
     }
 }
 
@@ -94,29 +82,20 @@ impl Ops {
         source: &str,
         limits: &SieveConfig,
     ) -> Result<()> {
-        let max_size = limits.max_script_size;
-        if source.len() as u64 > max_size.0 {
-            return Err(OpsError::Invalid {
-                field: "script",
-                message: format!("`{name}` is larger than {max_size} (sieve.max_script_size)"),
-            });
-        }
-        let mut scripts: HashMap<String, String> = self
-            .store
-            .sieve_sources(account.id)
+        check_user_script(&self.store, account.id, Some(name), source, limits)
             .await?
-            .into_iter()
-            .map(|script| (script.name, script.source))
-            .collect();
-        scripts.insert(name.to_string(), source.to_string());
-        postino_sieve::compile(source, &PersonalScripts(scripts), &engine_limits(limits)).map_err(
-            |err| OpsError::Script {
-                name: name.to_string(),
-                line: err.line,
-                column: err.column,
-                message: err.message,
-            },
-        )?;
+            .map_err(|refusal| match refusal {
+                ScriptRefusal::TooLarge { max } => OpsError::Invalid {
+                    field: "script",
+                    message: format!("`{name}` is larger than {max} (sieve.max_script_size)"),
+                },
+                ScriptRefusal::Invalid(err) => OpsError::Script {
+                    name: name.to_string(),
+                    line: err.line,
+                    column: err.column,
+                    message: err.message,
+                },
+            })?;
         Ok(())
     }
 

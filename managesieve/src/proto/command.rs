@@ -46,3 +46,25 @@ pub enum Command {
     },
     Unauthenticate,
 }
+
+impl Command {
+    /// The command's name, as logged.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Authenticate { .. } => "AUTHENTICATE",
+            Command::StartTls => "STARTTLS",
+            Command::Logout => "LOGOUT",
+            Command::Capability => "CAPABILITY",
+            Command::HaveSpace { .. } => "HAVESPACE",
+            Command::PutScript { .. } => "PUTSCRIPT",
+            Command::ListScripts => "LISTSCRIPTS",
+            Command::SetActive { .. } => "SETACTIVE",
+            Command::GetScript { .. } => "GETSCRIPT",
+            Command::DeleteScript { .. } => "DELETESCRIPT",
+            Command::RenameScript { .. } => "RENAMESCRIPT",
+            Command::CheckScript { .. } => "CHECKSCRIPT",
+            Command::Noop { .. } => "NOOP",
+            Command::Unauthenticate => "UNAUTHENTICATE",
+        }
+    }
+}

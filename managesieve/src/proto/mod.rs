@@ -6,3 +6,4 @@ pub mod parse;
 pub mod response;
 
 pub use command::Command;
+pub use response::{Code, Response, Status};

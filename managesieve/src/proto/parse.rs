@@ -48,18 +48,84 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Option<(Command, usize)>, 
             Ok(None)
         }
         Err(Stop::TooLarge(what)) => Err(ParseError::TooLarge(what)),
-        Err(Stop::Bad(message)) => match find_crlf(input, reader.at) {
-            Some(end) => Err(ParseError::Bad {
-                message,
-                skip: end + 2,
-            }),
-            None if input.len() > limits.max_line => {
+        Err(Stop::Bad(message)) => match skip_line(input, reader.at, limits)? {
+            Some(skip) => Err(ParseError::Bad { message, skip }),
+            None if input.len() - reader.literal_bytes() > limits.max_line => {
                 Err(ParseError::TooLarge("command line too long"))
             }
             // Answer once the whole line is in, so that it is skipped whole.
             None => Ok(None),
         },
     }
+}
+
+/// Reads a client's answer to a SASL challenge (RFC 5804 section 2.1): a
+/// string on a line of its own, `"*"` to cancel.
+pub fn parse_sasl_response(
+    input: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+    let mut reader = Reader {
+        input,
+        at: 0,
+        limits,
+    };
+    let read = reader.string().and_then(|string| {
+        reader.crlf()?;
+        Ok(string)
+    });
+    match read {
+        Ok(string) => Ok(Some((string, reader.at))),
+        Err(Stop::Incomplete) if input.len() - reader.literal_bytes() > limits.max_line => {
+            Err(ParseError::TooLarge("command line too long"))
+        }
+        Err(Stop::Incomplete) => Ok(None),
+        Err(Stop::TooLarge(what)) => Err(ParseError::TooLarge(what)),
+        Err(Stop::Bad(message)) => Ok(skip_line(input, reader.at, limits)?
+            .map(|skip| Err(ParseError::Bad { message, skip }))
+            .transpose()?),
+    }
+}
+
+/// Where the rest of a refused command ends: at the first line end after
+/// `from` that does not announce a literal. A literal's bytes are skipped
+/// with its line, never read as commands: a script sent with a command
+/// that was refused before it is not run line by line. `None` until all
+/// of it has come.
+fn skip_line(input: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, ParseError> {
+    let mut at = from;
+    loop {
+        let Some(end) = find_crlf(input, at) else {
+            return Ok(None);
+        };
+        let Some(size) = announced_literal(&input[at..end]) else {
+            return Ok(Some(end + 2));
+        };
+        if size > limits.max_literal {
+            return Err(ParseError::TooLarge("literal too large"));
+        }
+        at = end + 2 + size;
+        if at > input.len() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The size of the literal a line ends by announcing (`{N}` or `{N+}`).
+fn announced_literal(line: &[u8]) -> Option<usize> {
+    let line = line.strip_suffix(b"}")?;
+    let line = line.strip_suffix(b"+").unwrap_or(line);
+    let digits = line.len() - line.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let (open, number) = line.split_at(digits);
+    if !open.ends_with(b"{") || number.is_empty() {
+        return None;
+    }
+    Some(
+        std::str::from_utf8(number)
+            .ok()?
+            .parse()
+            .unwrap_or(usize::MAX),
+    )
 }
 
 /// Why reading stopped.
@@ -400,6 +466,43 @@ mod tests {
         }
         // A bad command is answered once its whole line is in.
         assert_eq!(parse(b"FROBNICATE \"x", &LIMITS), Ok(None));
+    }
+
+    #[test]
+    fn a_refused_commands_literals_are_skipped_with_it() {
+        // The name is not UTF-8: refused before the script is read.
+        let script = b"DELETESCRIPT \"a\"\r\nLOGOUT\r\n";
+        let mut input = format!("PUTSCRIPT \"\\x\" {{{}+}}\r\n", script.len()).into_bytes();
+        input.extend_from_slice(script);
+        input.extend_from_slice(b"\r\nCAPABILITY\r\n");
+        for cut in 0..input.len() - b"CAPABILITY\r\n".len() {
+            assert_eq!(parse(&input[..cut], &LIMITS), Ok(None), "cut at {cut}");
+        }
+        let Err(ParseError::Bad { skip, .. }) = parse(&input, &LIMITS) else {
+            panic!("not refused");
+        };
+        assert_eq!(&input[skip..], b"CAPABILITY\r\n");
+        assert_eq!(
+            parse(b"FROBNICATE {5000}\r\n", &LIMITS),
+            Err(ParseError::TooLarge("literal too large"))
+        );
+    }
+
+    #[test]
+    fn sasl_responses_are_strings_on_a_line() {
+        assert_eq!(
+            parse_sasl_response(b"\"AGEAYg==\"\r\nX", &LIMITS),
+            Ok(Some((b"AGEAYg==".to_vec(), 12)))
+        );
+        assert_eq!(
+            parse_sasl_response(b"{4+}\r\nAGEA\r\n", &LIMITS),
+            Ok(Some((b"AGEA".to_vec(), 12)))
+        );
+        assert_eq!(parse_sasl_response(b"\"*", &LIMITS), Ok(None));
+        assert!(matches!(
+            parse_sasl_response(b"AGEA\r\nNOOP\r\n", &LIMITS),
+            Err(ParseError::Bad { skip: 6, .. })
+        ));
     }
 
     #[test]

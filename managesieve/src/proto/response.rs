@@ -16,7 +16,9 @@ pub enum Status {
 pub enum Code {
     AuthTooWeak,
     EncryptNeeded,
-    /// Over the mailbox's script space.
+    /// Over the space all of a mailbox's scripts may take.
+    Quota,
+    /// Over the size one script may have.
     QuotaMaxSize,
     /// Over the number of scripts a mailbox may have.
     QuotaMaxScripts,
@@ -38,6 +40,7 @@ impl Code {
         let (name, argument) = match self {
             Code::AuthTooWeak => ("AUTH-TOO-WEAK", None),
             Code::EncryptNeeded => ("ENCRYPT-NEEDED", None),
+            Code::Quota => ("QUOTA", None),
             Code::QuotaMaxSize => ("QUOTA/MAXSIZE", None),
             Code::QuotaMaxScripts => ("QUOTA/MAXSCRIPTS", None),
             Code::Sasl(data) => ("SASL", Some(data)),
@@ -53,6 +56,48 @@ impl Code {
             out.push(b' ');
             write_string(out, argument.as_bytes());
         }
+    }
+}
+
+/// A response that ends a command (or the session, `BYE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: Status,
+    pub code: Option<Code>,
+    pub text: String,
+}
+
+impl Response {
+    pub fn ok(text: impl Into<String>) -> Response {
+        Response::new(Status::Ok, text)
+    }
+
+    pub fn no(text: impl Into<String>) -> Response {
+        Response::new(Status::No, text)
+    }
+
+    pub fn bye(text: impl Into<String>) -> Response {
+        Response::new(Status::Bye, text)
+    }
+
+    fn new(status: Status, text: impl Into<String>) -> Response {
+        Response {
+            status,
+            code: None,
+            text: text.into(),
+        }
+    }
+
+    /// The same response with a response code.
+    pub fn code(self, code: Code) -> Response {
+        Response {
+            code: Some(code),
+            ..self
+        }
+    }
+
+    pub fn write(&self, out: &mut Vec<u8>) {
+        write_response(out, self.status, self.code.as_ref(), &self.text);
     }
 }
 
@@ -137,6 +182,13 @@ pub fn write_capabilities(out: &mut Vec<u8>, capabilities: &Capabilities) {
     line("VERSION", Some("1.0"));
 }
 
+/// Writes a string on a line of its own: GETSCRIPT's script, a SASL
+/// challenge.
+pub fn write_string_line(out: &mut Vec<u8>, bytes: &[u8]) {
+    write_string(out, bytes);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Writes LISTSCRIPTS' lines: each name, the active one marked.
 pub fn write_script_list<'a>(
     out: &mut Vec<u8>,
@@ -184,6 +236,14 @@ mod tests {
         assert_eq!(
             text(|o| write_response(o, Status::Bye, Some(&Code::TryLater), "")),
             "BYE (TRYLATER)\r\n"
+        );
+        assert_eq!(
+            text(|o| Response::no("Over quota").code(Code::Quota).write(o)),
+            "NO (QUOTA) \"Over quota\"\r\n"
+        );
+        assert_eq!(
+            text(|o| write_string_line(o, b"keep;\r\n")),
+            "{7}\r\nkeep;\r\n\r\n"
         );
     }
 
