@@ -336,7 +336,7 @@ pub fn bind_unused_port() -> StdTcpListener {
     panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
 }
 
-/// The six listeners of a configuration.
+/// The seven listeners of a configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Listeners {
     pub smtp_mx: SocketAddr,
@@ -344,14 +344,15 @@ pub struct Listeners {
     pub smtp_submissions: SocketAddr,
     pub imap: SocketAddr,
     pub imap_tls: SocketAddr,
+    pub sieve: SocketAddr,
     pub admin: SocketAddr,
 }
 
 impl Listeners {
     /// How many listeners a configuration has.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
 
-    /// Six distinct loopback ports that were free a moment ago: bound
+    /// Seven distinct loopback ports that were free a moment ago: bound
     /// together, then released for the server to take.
     pub fn free() -> Listeners {
         let sockets: Vec<StdTcpListener> = (0..Self::COUNT).map(|_| bind_unused_port()).collect();
@@ -362,7 +363,8 @@ impl Listeners {
             smtp_submissions: addr(2),
             imap: addr(3),
             imap_tls: addr(4),
-            admin: addr(5),
+            sieve: addr(5),
+            admin: addr(6),
         }
     }
 
@@ -374,6 +376,7 @@ impl Listeners {
             ("smtp.listen_submissions", self.smtp_submissions),
             ("imap.listen", self.imap),
             ("imap.listen_tls", self.imap_tls),
+            ("sieve.listen", self.sieve),
             ("admin.listen", self.admin),
         ]
     }

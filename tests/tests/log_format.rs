@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use postino_tests::imap::{deliver, message};
 use postino_tests::smtp::{ANNA, site};
-use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, postino_binary, within};
+use postino_tests::{Backend, Listeners, Server, TEST_LIMIT, TestConfig, postino_binary, within};
 use tokio::net::UnixDatagram;
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn json_format_writes_one_json_object_per_line() {
             .iter()
             .filter(|event| event["fields"]["message"] == "listening")
             .collect();
-        assert_eq!(listening.len(), 6, "{log}");
+        assert_eq!(listening.len(), Listeners::COUNT, "{log}");
         let imap = config.listeners.imap.to_string();
         assert!(
             listening.iter().any(|event| event["level"] == "INFO"
