@@ -310,12 +310,13 @@ async fn keys_are_generated_listed_and_published(config: &TestConfig) {
         ("_imaps._tcp", 993),
         ("_submissions._tcp", 465),
         ("_submission._tcp", 587),
+        ("_sieve._tcp", 4190),
     ] {
         let srv = zone.one(&format!("{service}.{COMUNE}"), "SRV");
         assert_eq!(srv.data, format!("0 1 {port} {HOSTNAME}."));
     }
     assert_publishes(&zone, COMUNE, &keys.iter().collect::<Vec<_>>());
-    assert_eq!(zone.0.len(), 2 + 2 + 1 + 2 + 3, "{zone:#?}");
+    assert_eq!(zone.0.len(), 2 + 2 + 1 + 2 + 4, "{zone:#?}");
     // Another domain's key is not in this zone, and the other way round.
     assert!(zone.dkim(ALTRO).is_empty());
     let altro = op.zone(ALTRO).await;

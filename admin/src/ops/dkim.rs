@@ -27,11 +27,13 @@ pub const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// SRV records of RFC 6186 (and RFC 8314 §5.1 for implicit TLS), with the
 /// standard ports: IMAP over TLS, and submission with implicit TLS and with
-/// STARTTLS.
-const SRV_SERVICES: [(&str, u16); 3] = [
-    ("_imaps._tcp", 993),
-    ("_submissions._tcp", 465),
-    ("_submission._tcp", 587),
+/// STARTTLS; and ManageSieve's of RFC 5804 §1.8, which `sieve-connect`
+/// looks up (no autoconfiguration file has a place for ManageSieve).
+const SRV_SERVICES: [(&str, u16, &str); 4] = [
+    ("_imaps._tcp", 993, "RFC 6186"),
+    ("_submissions._tcp", 465, "RFC 6186"),
+    ("_submission._tcp", 587, "RFC 6186"),
+    ("_sieve._tcp", 4190, "RFC 5804"),
 ];
 
 /// A record to publish in a domain's zone.
@@ -371,12 +373,12 @@ impl Ops {
                 "mail client autoconfiguration".to_string(),
             ));
         }
-        for (service, port) in SRV_SERVICES {
+        for (service, port, rfc) in SRV_SERVICES {
             records.push(record(
                 format!("{service}.{domain}"),
                 "SRV",
                 format!("0 1 {port} {host}"),
-                "mail client autoconfiguration (RFC 6186)".to_string(),
+                format!("mail client autoconfiguration ({rfc})"),
             ));
         }
         Ok(records)
