@@ -88,4 +88,30 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn managesieve_listens_on_4190_with_its_own_limits() {
+        let config = parse("").expect("valid");
+        assert_eq!(config.listen, ["0.0.0.0:4190".parse().unwrap()]);
+        assert_eq!(
+            (config.max_connections, config.max_connections_per_ip),
+            (1000, 10)
+        );
+        assert_eq!(config.idle_timeout, HumanDuration::from_secs(1800));
+        let embedded = crate::Config::embedded().sieve;
+        assert_eq!(embedded.listen, ["127.0.0.1:4190".parse().unwrap()]);
+        let off = parse("[sieve]\nlisten = []\nidle_timeout = \"5m\"\n").expect("valid");
+        assert!(off.listen.is_empty());
+        assert_eq!(off.idle_timeout, HumanDuration::from_secs(300));
+        for (text, key) in [
+            ("[sieve]\nmax_connections = 0\n", "sieve.max_connections"),
+            ("[sieve]\nidle_timeout = 0\n", "sieve.idle_timeout"),
+            ("[sieve]\nlisten = [\"4190\"]\n", "sieve.listen"),
+            // The key named is the one written; the other is the default.
+            ("[imap]\nlisten = [\"0.0.0.0:4190\"]\n", "imap.listen"),
+        ] {
+            let error = parse(text).expect_err("refused");
+            assert!(error.contains(&format!(" {key}: ")), "{text}: {error}");
+        }
+    }
 }
