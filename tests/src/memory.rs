@@ -1,6 +1,6 @@
-//! Postino's IMAP and SMTP services inside the test process, on a fresh
-//! store, each connection an in-memory pipe: what the transcript tests talk
-//! to.
+//! Postino's IMAP, SMTP and ManageSieve services inside the test process,
+//! on a fresh store, each connection an in-memory pipe: what the transcript
+//! tests talk to.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
@@ -33,12 +33,13 @@ const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A store with [`DOMAIN`], [`ANNA`] (its postmaster) and [`BRUNO`]
 /// (password [`PASSWORD`]),
-/// and the IMAP and SMTP services over it; SMTP's DNS is a stub on
-/// loopback that knows no name.
+/// and the IMAP, SMTP and ManageSieve services over it; SMTP's DNS is a
+/// stub on loopback that knows no name.
 pub struct MemorySite {
     store: Option<TestStore>,
     imap: Arc<postino_imap::Context>,
     smtp: Arc<postino_smtp::Context>,
+    managesieve: Arc<postino_managesieve::Context>,
     _dns: DnsStub,
     shutdown: CancellationToken,
 }
@@ -69,10 +70,12 @@ impl MemorySite {
         };
         let dns = DnsStub::start().await.expect("DNS stub");
         let smtp = smtp_context(&store, &imap.auth, &dns);
+        let managesieve = managesieve_context(&store, &imap.auth);
         MemorySite {
             store: Some(store),
             imap: Arc::new(imap),
             smtp: Arc::new(smtp),
+            managesieve: Arc::new(managesieve),
             _dns: dns,
             shutdown: CancellationToken::new(),
         }
@@ -100,6 +103,17 @@ impl MemorySite {
             smtp,
             shutdown,
         ));
+        client
+    }
+
+    /// A new ManageSieve connection, as from 127.0.0.1.
+    pub async fn connect_managesieve(&self) -> DuplexStream {
+        let (client, server) = tokio::io::duplex(PIPE);
+        let (managesieve, shutdown) = (self.managesieve.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            postino_managesieve::converse(Stream::plain(server), PEER, &managesieve, &shutdown)
+                .await
+        });
         client
     }
 
@@ -148,6 +162,31 @@ fn smtp_context(store: &TestStore, auth: &Authenticator, dns: &DnsStub) -> posti
         scanner: None,
         blocklists: Blocklists::none(),
         filters: postino_smtp::filter::Filters::new(postino_sieve::Limits::default(), HOSTNAME),
+    }
+}
+
+/// ManageSieve as `serve` sets it up, passwords allowed over the pipe, and
+/// script sizes a transcript can reach: 1 KiB a script, 2 KiB a mailbox.
+fn managesieve_context(store: &TestStore, auth: &Authenticator) -> postino_managesieve::Context {
+    let scripts = postino_config::SieveConfig {
+        max_script_size: postino_config::ByteSize(1024),
+        max_scripts_size: postino_config::ByteSize(2048),
+        ..postino_config::SieveConfig::default()
+    };
+    postino_managesieve::Context {
+        settings: postino_managesieve::Settings {
+            limits: ConnectionLimits {
+                total: 100,
+                per_ip: 100,
+            },
+            idle_timeout: Duration::from_secs(60),
+            max_errors: 10,
+            allow_plaintext_auth: true,
+            scripts,
+        },
+        store: store.store.clone(),
+        auth: auth.clone(),
+        tls: acceptor(),
     }
 }
 

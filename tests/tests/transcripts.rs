@@ -1,6 +1,7 @@
 //! The transcript tests: every file in `tests/transcripts/imap/` played
-//! against the IMAP service, `smtp/` against the MX listener's SMTP and
-//! `submission/` against submission's, over in-memory pipes, on a fresh
+//! against the IMAP service, `smtp/` against the MX listener's SMTP,
+//! `submission/` against submission's and `managesieve/` against
+//! ManageSieve, over in-memory pipes, on a fresh
 //! store each, on SQLite and on PostgreSQL. Adding a protocol test is
 //! adding a file; the format is in `postino_tests::transcript`.
 
@@ -20,6 +21,7 @@ const LIMIT: Duration = Duration::from_secs(600);
 enum Service {
     Imap,
     Smtp(ListenerKind),
+    ManageSieve,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,6 +58,22 @@ async fn submission_on_postgres() {
     within(LIMIT, play_all("submission", submission, Backend::Postgres)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managesieve_on_sqlite() {
+    let managesieve = Service::ManageSieve;
+    within(LIMIT, play_all("managesieve", managesieve, Backend::Sqlite)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managesieve_on_postgres() {
+    let managesieve = Service::ManageSieve;
+    within(
+        LIMIT,
+        play_all("managesieve", managesieve, Backend::Postgres),
+    )
+    .await;
+}
+
 /// Plays every transcript of `dir`, each on a site of its own, and fails
 /// with the list of those that failed.
 async fn play_all(dir: &str, service: Service, backend: Backend) {
@@ -75,6 +93,7 @@ async fn play_all(dir: &str, service: Service, backend: Backend) {
             match service {
                 Service::Imap => site.connect_imap().await,
                 Service::Smtp(kind) => site.connect_smtp(kind).await,
+                Service::ManageSieve => site.connect_managesieve().await,
             }
         };
         if let Err(failure) = transcript.play(connect).await {
