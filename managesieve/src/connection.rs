@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 use crate::proto::Command;
-use crate::proto::parse::{Limits, ParseError, parse, parse_sasl_response};
+use crate::proto::parse::{Limits, ParseError, Parsed, parse, parse_sasl_response};
 use crate::proto::response::Response;
 
 /// Room kept for reading.
@@ -58,10 +58,7 @@ impl Connection {
         self.read(parse_sasl_response).await
     }
 
-    async fn read<T>(
-        &mut self,
-        parse: fn(&[u8], &Limits) -> Result<Option<(T, usize)>, ParseError>,
-    ) -> io::Result<Read<T>> {
+    async fn read<T>(&mut self, parse: fn(&[u8], &Limits) -> Parsed<T>) -> io::Result<Read<T>> {
         loop {
             if !self.unread.is_empty() {
                 match parse(&self.unread, &self.limits) {

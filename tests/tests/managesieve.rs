@@ -125,8 +125,10 @@ async fn sieve_connect_uploads_activates_lists_and_downloads(config: &TestConfig
     assert_eq!(listed[0]["active"], true, "{listed}");
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     let store = config.open_store().await;
-    let anna = store.account(ANNA).await.unwrap().expect("Anna's account");
-    let active = store.active_sieve_script(anna.id).await.unwrap();
+    let anna = store.account(ANNA).await.expect("read the store");
+    let anna = anna.expect("Anna's account");
+    let active = store.active_sieve_script(anna.id).await;
+    let active = active.expect("read the store");
     let active = active.expect("an active script");
     assert_eq!(
         (active.name.as_str(), active.source.as_str()),

@@ -30,9 +30,12 @@ pub enum ParseError {
     TooLarge(&'static str),
 }
 
-/// Reads the command at the start of `input`: `Ok(None)` until all of it
-/// has come, then the command and how many bytes it took.
-pub fn parse(input: &[u8], limits: &Limits) -> Result<Option<(Command, usize)>, ParseError> {
+/// What reading gave: `Ok(None)` until all of it has come, then the value
+/// and how many bytes it took.
+pub type Parsed<T> = Result<Option<(T, usize)>, ParseError>;
+
+/// Reads the command at the start of `input`.
+pub fn parse(input: &[u8], limits: &Limits) -> Parsed<Command> {
     let mut reader = Reader {
         input,
         at: 0,
@@ -61,10 +64,7 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Option<(Command, usize)>, 
 
 /// Reads a client's answer to a SASL challenge (RFC 5804 section 2.1): a
 /// string on a line of its own, `"*"` to cancel.
-pub fn parse_sasl_response(
-    input: &[u8],
-    limits: &Limits,
-) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+pub fn parse_sasl_response(input: &[u8], limits: &Limits) -> Parsed<Vec<u8>> {
     let mut reader = Reader {
         input,
         at: 0,
