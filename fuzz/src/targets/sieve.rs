@@ -1,7 +1,9 @@
 //! Sieve: users' scripts, compiled at upload and run at every delivery,
 //! and ManageSieve's command reader, which takes them from the network.
 
-use postino_managesieve::proto::parse::{Limits as ReaderLimits, ParseError, parse};
+use postino_managesieve::proto::parse::{
+    Limits as ReaderLimits, ParseError, Parsed, parse, parse_sasl_response,
+};
 use postino_sieve::{Action, Context, Envelope, Limits, NoIncludes, compile, run};
 
 use super::{Target, Violation, ensure, input_rng, pieces};
@@ -77,8 +79,9 @@ const COMMAND_DICTIONARY: &[&[u8]] = &[
 
 pub const COMMAND: Target = Target {
     name: "managesieve_command",
-    checks: "commands read the same from the whole input and from it in random pieces, \
-             never consume more than given, and a skipped bad command ends at a line end",
+    checks: "commands, and SASL responses, read the same from the whole input and from it in \
+             random pieces, never consume more than given, and a skipped bad command ends at a \
+             line end",
     dictionary: COMMAND_DICTIONARY,
     max_len: 4096,
     seeds: command_seeds,
@@ -146,10 +149,15 @@ fn script(input: &[u8]) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Reads commands as a session does: parsing what it holds, dropping what
-/// each command (or bad line) took, until what is held is too large, which
-/// ends the list with an `end:` entry.
-fn read_commands(limits: &ReaderLimits, pieces: &[&[u8]]) -> Result<Vec<String>, Violation> {
+/// Reads commands (or SASL responses) with `parse` as a session does:
+/// parsing what it holds, dropping what each command (or bad line) took,
+/// until what is held is too large, which ends the list with an `end:`
+/// entry.
+fn read_all<T: std::fmt::Debug>(
+    parse: fn(&[u8], &ReaderLimits) -> Parsed<T>,
+    limits: &ReaderLimits,
+    pieces: &[&[u8]],
+) -> Result<Vec<String>, Violation> {
     let mut held = Vec::new();
     let mut read = Vec::new();
     for piece in pieces {
@@ -191,14 +199,28 @@ fn command(input: &[u8]) -> Result<(), Violation> {
         max_literal: rng.usize(1..2048),
         max_line: rng.usize(16..1024),
     };
-    let whole = read_commands(&limits, &[input])?;
-    let split = read_commands(&limits, &pieces(&mut rng, input))?;
+    let split = pieces(&mut rng, input);
+    split_invariant(parse, &limits, input, &split)?;
+    split_invariant(parse_sasl_response, &limits, input, &split)
+}
+
+/// Whether `parse` reads the same from `input` whole and in `split`.
+fn split_invariant<T: std::fmt::Debug>(
+    parse: fn(&[u8], &ReaderLimits) -> Parsed<T>,
+    limits: &ReaderLimits,
+    input: &[u8],
+    split: &[&[u8]],
+) -> Result<(), Violation> {
+    let whole = read_all(parse, limits, &[input])?;
+    let split = read_all(parse, limits, split)?;
     // Pieces may end a session sooner, once what is held is too long a
     // line: what was read before must agree.
     let agree = whole == split
         || split.last().is_some_and(|last| last.starts_with("end:"))
             && whole.starts_with(&split[..split.len() - 1]);
-    ensure(agree, "commands depend on how the input is split", || {
-        format!("whole {whole:?}, split {split:?}")
-    })
+    ensure(
+        agree,
+        "what is read depends on how the input is split",
+        || format!("whole {whole:?}, split {split:?}"),
+    )
 }

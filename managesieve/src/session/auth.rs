@@ -38,7 +38,11 @@ impl Client<'_> {
             None => {
                 write_string_line(self.conn.out(), b"");
                 self.conn.flush().await?;
-                match self.conn.sasl_response().await? {
+                let idle = self.ctx.settings.idle_timeout;
+                let answer = tokio::time::timeout(idle, self.conn.sasl_response())
+                    .await
+                    .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?;
+                match answer? {
                     None => return Err(io::ErrorKind::UnexpectedEof.into()),
                     Some(Err(ParseError::Bad { .. } | ParseError::TooLarge(_))) => {
                         return Ok(Err(Response::no("Invalid SASL response")));
