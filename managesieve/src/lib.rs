@@ -111,7 +111,8 @@ async fn serve(
     converse(stream, peer.ip(), context, shutdown).await
 }
 
-/// Runs one client's session over `stream`, from the greeting to the end.
+/// Runs one client's session over `stream`, from the greeting to the end:
+/// a socket's, or an in-memory pipe's in the transcript tests.
 pub async fn converse(
     stream: Stream,
     peer: IpAddr,

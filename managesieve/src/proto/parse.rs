@@ -18,6 +18,10 @@ pub struct Limits {
     pub max_line: usize,
 }
 
+/// What [`ParseError::TooLarge`] says of a literal over
+/// [`Limits::max_literal`]: most likely a script over its size.
+pub const LITERAL_TOO_LARGE: &str = "literal too large";
+
 /// A command that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParseError {
@@ -102,7 +106,7 @@ fn skip_line(input: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>
             return Ok(Some(end + 2));
         };
         if size > limits.max_literal {
-            return Err(ParseError::TooLarge("literal too large"));
+            return Err(ParseError::TooLarge(LITERAL_TOO_LARGE));
         }
         at = end + 2 + size;
         if at > input.len() {
@@ -314,7 +318,7 @@ impl Reader<'_> {
         })?;
         let size = usize::try_from(size).unwrap_or(usize::MAX);
         if size > self.limits.max_literal {
-            return Err(Stop::TooLarge("literal too large"));
+            return Err(Stop::TooLarge(LITERAL_TOO_LARGE));
         }
         let end = self.at + size;
         let bytes = self.input.get(self.at..end).ok_or(Stop::Incomplete)?;

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::proto::parse::{Limits, ParseError};
+use crate::proto::parse::{LITERAL_TOO_LARGE, Limits, ParseError};
 use crate::proto::response::{Capabilities, write_capabilities};
 use crate::proto::{Code, Command, Response, Status};
 use crate::{Context, Settings};
@@ -150,7 +150,10 @@ impl<'a> Session<'a> {
             Some(Err(ParseError::TooLarge(what))) => {
                 tracing::info!(what, "closing: command too large");
                 let bye = Response::bye(format!("Command too large: {what}"));
-                Ok(client.bye(bye.code(Code::QuotaMaxSize)))
+                Ok(client.bye(match what {
+                    LITERAL_TOO_LARGE => bye.code(Code::QuotaMaxSize),
+                    _ => bye,
+                }))
             }
             Some(Err(ParseError::Bad { message, .. })) => {
                 Ok(client.finish(Response::no(format!("Invalid command: {message}"))))
