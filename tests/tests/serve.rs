@@ -1,7 +1,7 @@
 //! `postino serve` from a configuration file: every listener answers, the
 //! protocol greetings and the health check work, and SIGTERM shuts it down
 //! cleanly, telling connected clients (SMTP `421`, RFC 5321 §3.8; IMAP
-//! `* BYE`, RFC 9051 §7.1.5). Runs on both store backends; on PostgreSQL,
+//! `* BYE`, RFC 9051 §7.1.5; ManageSieve `BYE`, RFC 5804 §1.3). Runs on both store backends; on PostgreSQL,
 //! the health check also says when the database stops answering.
 
 use std::time::{Duration, Instant};
@@ -46,6 +46,12 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     assert!(smtp.read_line().await.starts_with("220 "));
     let mut imap = LineClient::connect(listeners.imap).await;
     assert!(imap.read_line().await.starts_with("* OK"));
+    let mut sieve = LineClient::connect(listeners.sieve).await;
+    let greeting = managesieve_greeting(&mut sieve).await;
+    assert_eq!(
+        greeting[0], "\"IMPLEMENTATION\" \"Postino\"",
+        "{greeting:?}"
+    );
 
     let asked = Instant::now();
     server.terminate();
@@ -53,9 +59,26 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     assert!(last.starts_with("421 "), "SMTP at shutdown: {last}");
     let last = imap.read_line().await;
     assert!(last.starts_with("* BYE"), "IMAP at shutdown: {last}");
+    let last = sieve.read_line().await;
+    assert!(
+        last.starts_with("BYE (TRYLATER)"),
+        "ManageSieve at shutdown: {last}"
+    );
     let status = server.wait(STOP_LIMIT).await;
     assert!(status.success(), "exit after SIGTERM: {status}");
     assert!(asked.elapsed() < STOP_LIMIT);
+}
+
+/// ManageSieve's greeting: capability lines up to the OK (RFC 5804 §1.7).
+async fn managesieve_greeting(client: &mut LineClient) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let line = client.read_line().await;
+        if line.starts_with("OK") {
+            return lines;
+        }
+        lines.push(line);
+    }
 }
 
 /// Lets connections to `database` in, or shuts them out and ends those open.
