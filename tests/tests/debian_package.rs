@@ -218,6 +218,11 @@ async fn run_as_the_unit_does(dir: &Path) {
         "\n[dns]\nnameservers = [\"{}\"]\ntimeout = \"2s\"\n",
         dns.addr()
     ));
+    // ManageSieve keeps its default port, 4190, on the test's address.
+    text.push_str(&format!(
+        "\n[sieve]\nlisten = [\"{ADDRESS}:{}\"]\n",
+        ports.sieve
+    ));
     std::fs::write(&config, text).expect("write the test configuration");
     let config = path_str(&config);
 
@@ -350,6 +355,7 @@ struct Ports {
     submissions: u16,
     imap: u16,
     imap_tls: u16,
+    sieve: u16,
     admin: u16,
 }
 
@@ -368,6 +374,7 @@ impl Ports {
             submissions: free(465),
             imap: free(143),
             imap_tls: free(993),
+            sieve: free(4190),
             admin: free(8080),
         };
         assert_eq!(
@@ -384,6 +391,7 @@ impl Ports {
             self.submissions,
             self.imap,
             self.imap_tls,
+            self.sieve,
             self.admin,
         ]
         .into_iter()
