@@ -61,3 +61,61 @@ pub async fn check_user_script(
         postino_sieve::compile(source, &PersonalScripts(scripts), &engine_limits(config));
     Ok(compiled.map(drop).map_err(ScriptRefusal::Invalid))
 }
+
+#[cfg(test)]
+mod tests {
+    use postino_config::ByteSize;
+
+    use super::*;
+    use crate::store::NewAccount;
+    use crate::store::testing::add_domain;
+
+    crate::store_tests!(scripts_are_checked_among_the_mailboxs_others);
+
+    const CALLER: &str = "require \"include\";\ninclude :personal \"comune\";\n";
+
+    async fn scripts_are_checked_among_the_mailboxs_others(store: Store) {
+        add_domain(&store, "comune.example.it").await;
+        let mut tx = store.begin().await.expect("begin");
+        let anna = tx
+            .create_account(&NewAccount {
+                address: "anna@comune.example.it".parse().expect("address"),
+                display_name: String::new(),
+                password_hash: None,
+                quota_bytes: 0,
+            })
+            .await
+            .expect("account");
+        let config = SieveConfig {
+            max_script_size: ByteSize(100),
+            ..SieveConfig::default()
+        };
+        tx.put_sieve_script(anna.id, "comune", "keep;\n", 1000)
+            .await
+            .expect("store a script");
+        tx.commit().await.expect("commit");
+        let check = async |name: Option<&str>, source: &str| {
+            check_user_script(&store, anna.id, name, source, &config)
+                .await
+                .expect("read the store")
+        };
+        // An include of a stored script compiles; one made to include
+        // itself by the new source, in place of the stored one, does not.
+        assert_eq!(check(Some("filtri"), CALLER).await, Ok(()));
+        assert_eq!(check(None, CALLER).await, Ok(()));
+        let looped = check(Some("comune"), CALLER).await;
+        assert!(
+            matches!(looped, Err(ScriptRefusal::Invalid(ref err)) if err.line == 2),
+            "{looped:?}"
+        );
+        let missing = check(Some("filtri"), "keep\n").await;
+        assert!(
+            matches!(missing, Err(ScriptRefusal::Invalid(_))),
+            "{missing:?}"
+        );
+        assert_eq!(
+            check(None, &"#".repeat(101)).await,
+            Err(ScriptRefusal::TooLarge { max: ByteSize(100) })
+        );
+    }
+}
