@@ -95,7 +95,7 @@ pub use queue::{
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
-pub use sieve_scripts::{DeliveryPoint, ScriptSource, SieveScript};
+pub use sieve_scripts::{DeliveryPoint, ScriptSource, SieveScript, check_script_name};
 pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};

@@ -62,7 +62,8 @@ fn script_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
+/// Refuses a name no script may have (see `script_name_problem`).
+pub fn check_script_name(name: &str) -> Result<()> {
     match script_name_problem(name) {
         Some(problem) => Err(StoreError::BadScriptName {
             name: name.to_string(),
@@ -273,7 +274,7 @@ impl WriteTx {
         source: &str,
         limit: u64,
     ) -> Result<SieveScript> {
-        check_name(name)?;
+        check_script_name(name)?;
         self.lock_account(account_id).await?;
         let others = others_size(self.backend(), account_id, name)
             .fetch_one(self.conn())
@@ -345,7 +346,7 @@ impl WriteTx {
         from: &str,
         to: &str,
     ) -> Result<()> {
-        check_name(to)?;
+        check_script_name(to)?;
         let renamed =
             sqlx::query("UPDATE sieve_scripts SET name = $3 WHERE account_id = $1 AND name = $2")
                 .bind(account_id)

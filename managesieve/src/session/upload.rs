@@ -7,12 +7,15 @@
 //! together are refused with `QUOTA`.
 
 use postino_common::sieve::{ScriptRefusal, check_user_script};
+use postino_common::store::check_script_name;
 
 use super::{Client, Outcome};
 use crate::proto::{Code, Response};
 
 impl Client<'_> {
     pub(super) async fn have_space(&mut self, account: i64, name: &str, size: u64) -> Outcome {
+        // PUTSCRIPT would refuse the name: so does the question.
+        check_script_name(name)?;
         let scripts = &self.ctx.settings.scripts;
         if size > scripts.max_script_size.0 {
             return Ok(too_large(scripts.max_script_size));
