@@ -35,10 +35,7 @@ impl Error {
             Error::Store(StoreError::ScriptActive(_)) => {
                 Response::no("The active script cannot be deleted").code(Code::Active)
             }
-            Error::Store(StoreError::ScriptSpace { limit, .. }) => Response::no(format!(
-                "The mailbox's scripts would take more than their {limit} bytes"
-            ))
-            .code(Code::Quota),
+            Error::Store(StoreError::ScriptSpace { limit, .. }) => over_quota(*limit),
             Error::Store(StoreError::BadScriptName { problem, .. }) => {
                 Response::no(format!("Invalid script name: it {problem}"))
             }
@@ -52,6 +49,15 @@ impl Error {
             }
         }
     }
+}
+
+/// The refusal of a script that would take the mailbox's scripts past
+/// their `limit` in bytes (HAVESPACE's, PUTSCRIPT's).
+pub(crate) fn over_quota(limit: u64) -> Response {
+    Response::no(format!(
+        "The mailbox's scripts would take more than their {limit} bytes"
+    ))
+    .code(Code::Quota)
 }
 
 /// An error with its causes, `a: b: c`, for the log.

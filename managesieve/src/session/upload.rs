@@ -10,6 +10,7 @@ use postino_common::sieve::{ScriptRefusal, check_user_script};
 use postino_common::store::check_script_name;
 
 use super::{Client, Outcome};
+use crate::error::over_quota;
 use crate::proto::{Code, Response};
 
 impl Client<'_> {
@@ -23,8 +24,7 @@ impl Client<'_> {
         let store = &self.ctx.store;
         let limit = scripts.max_scripts_size.0;
         if !store.has_sieve_space(account, name, size, limit).await? {
-            let text = format!("The mailbox's scripts would take more than {limit} bytes");
-            return Ok(Response::no(text).code(Code::Quota));
+            return Ok(over_quota(limit));
         }
         Ok(Response::ok("Putscript would succeed"))
     }
