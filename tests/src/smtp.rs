@@ -231,6 +231,16 @@ pub async fn folder_id(store: &Store, address: &str, name: &str) -> i64 {
         .id
 }
 
+/// The `Authentication-Results` field of a stored message (RFC 8601), its
+/// continuation lines joined: what the receiving server concluded.
+pub fn authentication_results(message: &str) -> String {
+    message
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("Authentication-Results:"))
+        .take_while(|l| l.starts_with("Authentication-Results:") || l.starts_with([' ', '\t']))
+        .collect()
+}
+
 /// The addresses of the outbound queue, in the store's order.
 pub async fn queued_addresses(store: &Store) -> Vec<String> {
     let queued = store.queued_recipients().await.expect("read the queue");

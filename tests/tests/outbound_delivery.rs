@@ -12,8 +12,8 @@ use postino_common::store::{NewMessage, Outbound, OutboundRecipient};
 use postino_tests::dns::DnsStub;
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{
-    ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope, greeted, inbox, plain, queued_addresses,
-    site, stopped,
+    ANNA, DOMAIN, PASSWORD, add_mailbox, authentication_results, data, envelope, greeted, inbox,
+    plain, queued_addresses, site, stopped,
 };
 use postino_tests::{Backend, Server, TestConfig, run_program, within};
 
@@ -336,11 +336,7 @@ async fn mail_reaches_another_postino_signed_and_spf_aligned() {
         let inbox = inbox(&store, BEA).await;
         assert_eq!(inbox.len(), 1);
         let text = String::from_utf8_lossy(&inbox[0]);
-        let results: String = text
-            .split("\r\n")
-            .skip_while(|l| !l.starts_with("Authentication-Results:"))
-            .take_while(|l| l.starts_with("Authentication-Results:") || l.starts_with([' ', '\t']))
-            .collect();
+        let results = authentication_results(&text);
         assert_eq!(results.matches("dkim=pass").count(), 2, "{results}");
         assert!(results.contains("spf=pass"), "{results}");
         assert!(text.contains("Subject: interoperabilita"), "{text}");

@@ -14,8 +14,8 @@ use std::time::Duration;
 use postino_common::store::{Flags, Store};
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{
-    ANNA, BRUNO, CARLA, DOMAIN, add_mailbox, data, envelope, envelope_with, folder_messages,
-    greeted, inbox, site, stopped,
+    ANNA, BRUNO, CARLA, DOMAIN, add_mailbox, authentication_results, data, envelope, envelope_with,
+    folder_messages, greeted, inbox, site, stopped,
 };
 use postino_tests::{Backend, LineClient, Server, TestConfig, on_both_backends, within};
 
@@ -395,11 +395,7 @@ async fn a_redirect_passes_spf_at_another_postino_and_its_bounce_comes_back() {
             return_path.starts_with("SRS0=") && return_path.ends_with(&format!("=fuori.example=mittente@{HOSTNAME}")),
             "{return_path}"
         );
-        let results: String = text
-            .split("\r\n")
-            .skip_while(|l| !l.starts_with("Authentication-Results:"))
-            .take_while(|l| l.starts_with("Authentication-Results:") || l.starts_with([' ', '\t']))
-            .collect();
+        let results = authentication_results(&text);
         assert!(results.contains("spf=pass"), "{results}");
 
         // The other server's bounce to the rewritten sender comes back here
