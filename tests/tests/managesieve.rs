@@ -3,12 +3,14 @@
 //! list, download, check, delete) and a small Python client over a socket
 //! (`tests/python/managesieve_steps.py`) that sends every command and
 //! reads every response code. What is uploaded is what `postino sieve`
-//! and delivery then see. Logins are refused before STARTTLS unless
+//! and delivery then see: a message delivered afterwards is filed by it. Logins are refused before STARTTLS unless
 //! plaintext is allowed, as for IMAP, and failures are throttled as IMAP's
 //! are. The certificate is the self-signed one generated on first start,
 //! so neither client verifies it.
 
-use postino_tests::smtp::{ANNA, DOMAIN, PASSWORD, add_mailbox};
+use postino_tests::smtp::{
+    ANNA, DOMAIN, PASSWORD, add_mailbox, data, envelope_with, folder_messages, greeted,
+};
 use postino_tests::{Output, Server, TestConfig, on_both_backends, run_program};
 use serde_json::{Value, json};
 
@@ -24,9 +26,9 @@ const STEPS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/managesieve_ste
 /// A filter as Roundcube's managesieve plugin writes it, with a non-ASCII
 /// vacation text and CRLF line ends, which must come back unchanged.
 const FILTERS: &str = "# rule:[Delibere]\r\n\
-require [\"fileinto\",\"vacation\"];\r\n\
+require [\"fileinto\",\"vacation\",\"mailbox\"];\r\n\
 if header :contains \"subject\" \"delibera\" {\r\n\
-\tfileinto \"Delibere\";\r\n\
+\tfileinto :create \"Delibere\";\r\n\
 }\r\n\
 vacation :days 7 :subject \"Assente\" \"Sono in ferie fino a lunedì.\";\r\n";
 
@@ -115,7 +117,15 @@ async fn sieve_connect_uploads_activates_lists_and_downloads(config: &TestConfig
     assert!(!out.status.success(), "{out:#?}");
     assert!(out.stderr.contains("Authentication failed"), "{out:#?}");
 
-    // What was uploaded is what the operator and delivery see.
+    // What was uploaded is what the operator and delivery see: the
+    // script files a message (from the null sender, which no vacation
+    // answers) into the folder it makes.
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    envelope_with(&mut client, "<>", &[&format!("<{ANNA}>")]).await;
+    let message = format!(
+        "From: <x@esterno.example>\r\nTo: <{ANNA}>\r\nSubject: delibera 7\r\n\r\nTesto.\r\n"
+    );
+    assert_eq!(data(&mut client, message.as_bytes()).await.code, 250);
     server.stop().await;
     let listed = config
         .cli(&["sieve", "list", ANNA, "--json"], None)
@@ -133,6 +143,12 @@ async fn sieve_connect_uploads_activates_lists_and_downloads(config: &TestConfig
     assert_eq!(
         (active.name.as_str(), active.source.as_str()),
         ("filtri", FILTERS)
+    );
+    let filed = folder_messages(&store, ANNA, "Delibere").await;
+    assert_eq!(
+        filed.len(),
+        1,
+        "the delivered message is filed by the script"
     );
 }
 
