@@ -3,9 +3,9 @@
 //! list, download, check, delete) and a small Python client over a socket
 //! (`tests/python/managesieve_steps.py`) that sends every command and
 //! reads every response code. What is uploaded is what `postino sieve`
-//! and delivery then see: a message delivered afterwards is filed by it. Logins are refused before STARTTLS unless
-//! plaintext is allowed, as for IMAP, and failures are throttled as IMAP's
-//! are. The certificate is the self-signed one generated on first start,
+//! and delivery then see: a message delivered afterwards is filed by it.
+//! Logins are refused before STARTTLS unless plaintext is allowed, as for
+//! IMAP, and failures are throttled as IMAP's are. The certificate is the self-signed one generated on first start,
 //! so neither client verifies it.
 
 use postino_tests::smtp::{
