@@ -32,6 +32,7 @@ store_tests!(
     sieve_scripts_are_stored_by_name_one_active,
     sieve_script_refusals_change_nothing,
     vacation_replies_are_due_once_per_period,
+    srs_secrets_rotate_and_are_kept_while_needed,
     admins_are_listed_by_username,
     a_domain_read_for_update_waits_for_its_transaction,
     api_tokens_find_their_admin_until_revoked,
@@ -1329,6 +1330,27 @@ async fn sieve_script_refusals_change_nothing(store: Store) {
         listed,
         [("a".to_string(), true, 5), ("b".to_string(), false, 8)]
     );
+}
+
+async fn srs_secrets_rotate_and_are_kept_while_needed(store: Store) {
+    let (day, rotate, keep) = (86_400, 30 * 86_400, 52 * 86_400);
+    let t = 1_800_000_000;
+    let first = store.srs_secrets(t, rotate, keep).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].len(), 32);
+    // Read again, by this node or another: the same secret.
+    assert_eq!(store.srs_secrets(t + day, rotate, keep).await.unwrap(), first);
+    // Once the newest is old, a new one signs and the old one still checks.
+    let rotated = store.srs_secrets(t + rotate, rotate, keep).await.unwrap();
+    assert_eq!(rotated.len(), 2);
+    assert_ne!(rotated[0], first[0]);
+    assert_eq!(rotated[1], first[0]);
+    // Past `keep`, the old one is forgotten; the newest is always kept.
+    let later = store.srs_secrets(t + keep + day, rotate, keep).await.unwrap();
+    assert_eq!(later, rotated[..1]);
+    let much_later = store.srs_secrets(t + 10 * keep, rotate, keep).await.unwrap();
+    assert_eq!(much_later.len(), 1, "a new one made, the old newest gone");
+    assert_ne!(much_later[0], rotated[0]);
 }
 
 async fn vacation_replies_are_due_once_per_period(store: Store) {
