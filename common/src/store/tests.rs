@@ -1339,16 +1339,25 @@ async fn srs_secrets_rotate_and_are_kept_while_needed(store: Store) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].len(), 32);
     // Read again, by this node or another: the same secret.
-    assert_eq!(store.srs_secrets(t + day, rotate, keep).await.unwrap(), first);
+    assert_eq!(
+        store.srs_secrets(t + day, rotate, keep).await.unwrap(),
+        first
+    );
     // Once the newest is old, a new one signs and the old one still checks.
     let rotated = store.srs_secrets(t + rotate, rotate, keep).await.unwrap();
     assert_eq!(rotated.len(), 2);
     assert_ne!(rotated[0], first[0]);
     assert_eq!(rotated[1], first[0]);
     // Past `keep`, the old one is forgotten; the newest is always kept.
-    let later = store.srs_secrets(t + keep + day, rotate, keep).await.unwrap();
+    let later = store
+        .srs_secrets(t + keep + day, rotate, keep)
+        .await
+        .unwrap();
     assert_eq!(later, rotated[..1]);
-    let much_later = store.srs_secrets(t + 10 * keep, rotate, keep).await.unwrap();
+    let much_later = store
+        .srs_secrets(t + 10 * keep, rotate, keep)
+        .await
+        .unwrap();
     assert_eq!(much_later.len(), 1, "a new one made, the old newest gone");
     assert_ne!(much_later[0], rotated[0]);
 }
