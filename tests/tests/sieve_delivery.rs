@@ -2,8 +2,8 @@
 //! script stored with `postino sieve put --activate` files into folders
 //! (made with `:create`), sets flags, discards, refuses in SMTP or by a
 //! notice, answers with one vacation reply per sender and period (never to
-//! lists, auto-replies or the null sender), and redirects: outside with the
-//! sender rewritten by SRS so that SPF passes at another Postino, whose
+//! lists, auto-replies or the null sender), and redirects (and aliases
+//! forward): outside with the sender rewritten by SRS so that SPF passes at another Postino, whose
 //! bounce comes back here and goes on to the original sender, and not once
 //! more when the message has looped through us; and the out-of-office an
 //! admin sets through the API is the one that answers.
@@ -398,6 +398,19 @@ async fn a_redirect_passes_spf_at_another_postino_and_its_bounce_comes_back() {
         let results = authentication_results(&text);
         assert!(results.contains("spf=pass"), "{results}");
 
+        // An alias of ours forwarding to the other server rewrites the
+        // sender the same way.
+        let alias = format!("inoltro@{DOMAIN}");
+        ours.cli(&["alias", "add", &alias, BEA], None).await.ok();
+        envelope(&mut client, SENDER, &[&alias]).await;
+        let reply = data(&mut client, message(SENDER, &alias, "via alias", "").as_bytes()).await;
+        assert_eq!(reply.code, 250, "{reply:?}");
+        let aliased = wait_for_inbox(&receiver, BEA, 2).await;
+        let text = String::from_utf8_lossy(&aliased[1]).into_owned();
+        assert!(text.starts_with("Return-Path: <SRS0="), "{text}");
+        let results = authentication_results(&text);
+        assert!(results.contains("spf=pass"), "{results}");
+
         // The other server's bounce to the rewritten sender comes back here
         // and goes on to the original sender.
         let mut bounce = greeted(ours.listeners.smtp_mx).await;
@@ -423,13 +436,13 @@ async fn a_redirect_passes_spf_at_another_postino_and_its_bounce_comes_back() {
         );
         send(&ours, OUTSIDE, &[ANNA], &looped, 250).await;
         send(&ours, OUTSIDE, &[BRUNO], &message(OUTSIDE, BRUNO, "copia", ""), 250).await;
-        let received = wait_for_inbox(&receiver, BEA, 2).await;
+        let received = wait_for_inbox(&receiver, BEA, 3).await;
         let store = stopped(server, &ours).await;
         assert_eq!(subjects(&inbox(&store, ANNA).await), ["giro"]);
         assert_eq!(subjects(&inbox(&store, BRUNO).await), ["copia"]);
         store.close().await;
         drop(receiving);
-        assert_eq!(subjects(&received), ["inoltrami", "copia"]);
+        assert_eq!(subjects(&received), ["inoltrami", "via alias", "copia"]);
     })
     .await;
 }

@@ -13,7 +13,7 @@ use postino_common::store::{NewMessage, Outbound, Refusal, SpecialUse};
 
 use super::autoreply::Answers;
 use super::filter::filter_refusal;
-use super::{Envelope, Helo, Identity, LocalRecipient, Session, sending};
+use super::{Envelope, Helo, Identity, LocalRecipient, Session, rcpt, sending};
 use crate::error::{self, Error};
 use crate::metrics::{self, Rejection, rejected};
 use crate::proto::Reply;
@@ -43,6 +43,7 @@ impl Session {
             mail,
             local,
             remote,
+            mut forwarded,
             allowance,
             ..
         } = envelope;
@@ -82,7 +83,7 @@ impl Session {
             let rcpt_to = local
                 .iter()
                 .map(|r| r.address.as_str())
-                .chain(remote.iter().map(|r| r.address.as_str()))
+                .chain(remote.iter().chain(&forwarded).map(|r| r.address.as_str()))
                 .collect();
             let (checks, filtering) = if from_outside {
                 let filtering = self.spam_filtering(scanner, &local).await?;
@@ -144,6 +145,7 @@ impl Session {
             .await?;
         if filtered.targets.is_empty()
             && remote.is_empty()
+            && forwarded.is_empty()
             && filtered.redirects.is_empty()
             && let Some((_, reason)) = filtered.rejected.first()
         {
@@ -155,21 +157,25 @@ impl Session {
             return Ok(rejected(Rejection::Filter, filter_refusal(reason)));
         }
         let size = raw.len();
-        let remote_count = remote.len();
+        let remote_count = remote.len() + forwarded.len();
         let mut outbound = Vec::new();
         if !remote.is_empty() {
             outbound.push(Outbound {
                 sender: mail.path.clone(),
-                envid: mail.envid,
-                ret: mail.ret,
+                envid: mail.envid.clone(),
+                ret: mail.ret.clone(),
                 recipients: remote,
             });
         }
-        if !filtered.redirects.is_empty() {
+        // What aliases and filters send on: the DSN parameters go on with
+        // it (RFC 3461 §6.2), the sender rewritten for SPF.
+        rcpt::add_new(&mut forwarded, filtered.redirects);
+        if !forwarded.is_empty() {
             outbound.push(Outbound {
                 sender: self.redirect_sender(&mail.path).await?,
-                recipients: filtered.redirects,
-                ..Outbound::default()
+                envid: mail.envid,
+                ret: mail.ret,
+                recipients: forwarded,
             });
         }
         let raw: Arc<[u8]> = Arc::from(raw);

@@ -86,6 +86,9 @@ struct Envelope {
     local: Vec<LocalRecipient>,
     /// Recipients on other servers, for the outbound queue.
     remote: Vec<OutboundRecipient>,
+    /// Recipients on other servers an alias of ours forwards to: their
+    /// envelope sender is rewritten by SRS, as a filter's redirect's is.
+    forwarded: Vec<OutboundRecipient>,
     /// Accepted RCPT commands, counted against the recipient limit.
     accepted: usize,
     /// The sender's standing against its sending limits, if counted.
@@ -98,6 +101,7 @@ impl Envelope {
             mail,
             local: Vec::new(),
             remote: Vec::new(),
+            forwarded: Vec::new(),
             accepted: 0,
             allowance,
         }

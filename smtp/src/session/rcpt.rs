@@ -72,6 +72,7 @@ impl Session {
             .map_err(Error::store("look up a recipient's domain"))?;
         let mut local = Vec::new();
         let mut remote = Vec::new();
+        let mut forwarded = Vec::new();
         if let Some(bounced) = self.srs_bounce(&address).await? {
             match bounced {
                 Ok(original) => remote.push(OutboundRecipient {
@@ -131,8 +132,8 @@ impl Session {
                                     script: point.script.map(Arc::from),
                                 });
                             }
-                            // An alias forwarding elsewhere: queued like any outbound mail.
-                            Recipient::Remote(address) => remote.push(OutboundRecipient {
+                            // An alias forwarding elsewhere.
+                            Recipient::Remote(address) => forwarded.push(OutboundRecipient {
                                 address,
                                 ..OutboundRecipient::default()
                             }),
@@ -162,15 +163,8 @@ impl Session {
                 envelope.local.push(recipient);
             }
         }
-        for recipient in remote {
-            if !envelope
-                .remote
-                .iter()
-                .any(|r| r.address == recipient.address)
-            {
-                envelope.remote.push(recipient);
-            }
-        }
+        add_new(&mut envelope.remote, remote);
+        add_new(&mut envelope.forwarded, forwarded);
         envelope.accepted += 1;
         tracing::debug!(to = %address, "RCPT accepted");
         Ok(Reply::new(250, "2.1.5", "Recipient OK"))
@@ -303,5 +297,14 @@ impl Session {
             }
         }
         Ok(None)
+    }
+}
+
+/// Adds to `list` the recipients of `new` it does not have yet.
+pub(super) fn add_new(list: &mut Vec<OutboundRecipient>, new: Vec<OutboundRecipient>) {
+    for recipient in new {
+        if !list.iter().any(|r| r.address == recipient.address) {
+            list.push(recipient);
+        }
     }
 }
