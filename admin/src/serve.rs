@@ -343,6 +343,7 @@ fn install_metrics_recorder() -> anyhow::Result<PrometheusHandle> {
     postino_common::metrics::describe();
     postino_smtp::metrics::describe();
     postino_imap::metrics::describe();
+    postino_managesieve::SESSIONS.describe();
     Ok(recorder)
 }
 

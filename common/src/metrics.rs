@@ -1,6 +1,7 @@
 //! The metrics `common` records: failed logins and store latency, with
-//! their names and descriptions; and [`InUse`], the gauge guard the servers
-//! count their open sessions with.
+//! their names and descriptions; [`InUse`], the gauge guard the servers
+//! count their open sessions with, and [`SessionCounters`], the pair of
+//! session metrics a single-listener service keeps.
 //!
 //! Recording goes to the process's installed recorder: `postino serve`
 //! installs the Prometheus one that `/metrics` renders; without one (the
@@ -8,7 +9,9 @@
 
 use std::time::Duration;
 
-use ::metrics::{Gauge, Unit, counter, describe_counter, describe_histogram, histogram};
+use ::metrics::{
+    Gauge, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 
 /// Failed logins, by `service` and `reason`.
 pub const LOGIN_FAILURES: &str = "postino_login_failures_total";
@@ -107,5 +110,37 @@ impl InUse {
 impl Drop for InUse {
     fn drop(&mut self) {
         self.0.decrement(1.0);
+    }
+}
+
+/// A service's sessions: a counter of connections accepted and a gauge of
+/// those open now.
+pub struct SessionCounters {
+    /// The counter's name, e.g. `postino_imap_sessions_total`.
+    pub total: &'static str,
+    /// The gauge's name, e.g. `postino_imap_sessions_open`.
+    pub open: &'static str,
+    /// The protocol, as the descriptions name it.
+    pub protocol: &'static str,
+}
+
+impl SessionCounters {
+    /// Describes both metrics to the installed recorder and creates them at
+    /// zero, so that a scrape shows them before the first connection.
+    pub fn describe(&self) {
+        describe_counter!(
+            self.total,
+            format!("{} connections accepted", self.protocol)
+        );
+        describe_gauge!(self.open, format!("{} connections open", self.protocol));
+        counter!(self.total).increment(0);
+        gauge!(self.open).set(0.0);
+    }
+
+    /// Counts a new connection; it counts as open until the returned guard
+    /// is dropped.
+    pub fn opened(&self) -> InUse {
+        counter!(self.total).increment(1);
+        InUse::new(gauge!(self.open))
     }
 }

@@ -100,7 +100,7 @@ async fn serve(
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
-    let _open = metrics::session_opened();
+    let _open = metrics::SESSIONS.opened();
     let Incoming {
         stream, peer, slot, ..
     } = incoming;

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use postino_common::auth::Authenticator;
 use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::metrics::SessionCounters;
 use postino_common::store::Store;
 use postino_common::stream::Stream;
 use postino_config::SieveConfig;
@@ -34,6 +35,14 @@ use tracing::Instrument;
 use connection::Connection;
 use proto::{Code, Response};
 use session::Session;
+
+/// ManageSieve connections accepted and open now; `postino serve`
+/// describes them.
+pub const SESSIONS: SessionCounters = SessionCounters {
+    total: "postino_managesieve_sessions_total",
+    open: "postino_managesieve_sessions_open",
+    protocol: "ManageSieve",
+};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -97,6 +106,7 @@ async fn serve(
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
+    let _open = SESSIONS.opened();
     let Incoming {
         stream, peer, slot, ..
     } = incoming;

@@ -203,6 +203,7 @@ async fn run_as_the_unit_does(dir: &Path) {
         ("listen_submissions = [\"0.0.0.0:465\"]", ports.submissions),
         ("listen = [\"0.0.0.0:143\"]", ports.imap),
         ("listen_tls = [\"0.0.0.0:993\"]", ports.imap_tls),
+        ("listen = [\"0.0.0.0:4190\"]", ports.sieve),
         ("listen = [\"127.0.0.1:8080\"]", ports.admin),
     ] {
         assert!(text.contains(line), "`{line}` is not in {CONFIG}");
@@ -217,11 +218,6 @@ async fn run_as_the_unit_does(dir: &Path) {
     text.push_str(&format!(
         "\n[dns]\nnameservers = [\"{}\"]\ntimeout = \"2s\"\n",
         dns.addr()
-    ));
-    // ManageSieve keeps its default port, 4190, on the test's address.
-    text.push_str(&format!(
-        "\n[sieve]\nlisten = [\"{ADDRESS}:{}\"]\n",
-        ports.sieve
     ));
     std::fs::write(&config, text).expect("write the test configuration");
     let config = path_str(&config);

@@ -64,6 +64,8 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
                 .into_iter()
                 .all(|l| s.get("postino_smtp_sessions_open", &listener(l)) == 0.0)
             && s.get("postino_imap_sessions_open", &[]) == 0.0
+            && s.get("postino_managesieve_sessions_total", &[]) >= 1.0
+            && s.get("postino_managesieve_sessions_open", &[]) == 0.0
     })
     .await;
     assert_eq!(before.get("postino_queue_messages", &[]), 0.0);

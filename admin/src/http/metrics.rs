@@ -3,7 +3,7 @@
 //!
 //! Counters, gauges and histograms are recorded where things happen, by
 //! each crate (`postino_common::metrics`, `postino_smtp::metrics`,
-//! `postino_imap::metrics`), into the recorder `postino serve` installs and
+//! `postino_imap::metrics`, `postino_managesieve::SESSIONS`), into the recorder `postino serve` installs and
 //! hands over here. The queue gauges alone are read from the store, with
 //! one query at each scrape: the queue is shared by every node, so no node
 //! could count it on its own.
