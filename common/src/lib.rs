@@ -5,6 +5,7 @@
 pub mod address;
 pub mod auth;
 pub mod blobs;
+pub mod chain;
 pub mod dkim;
 pub mod listener;
 pub mod mailbox_name;

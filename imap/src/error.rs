@@ -6,9 +6,8 @@
 //! failures are logged here, once, with their whole chain, and reach the
 //! client as fixed text, `NO [UNAVAILABLE]`, that it may retry.
 
-use std::fmt;
-
 use postino_common::auth::AuthError;
+pub(crate) use postino_common::chain::Chain;
 use postino_common::store::StoreError;
 
 use crate::proto::{Code, Status};
@@ -50,34 +49,9 @@ impl Error {
     }
 }
 
-/// An error with its causes, `a: b: c`, for the log.
-pub(crate) struct Chain<'a>(pub &'a dyn std::error::Error);
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(err) = cause {
-            write!(f, ": {err}")?;
-            cause = err.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] std::io::Error);
-
-    #[test]
-    fn chains_name_every_cause() {
-        let err = Outer(std::io::Error::other("inner"));
-        assert_eq!(Chain(&err).to_string(), "outer: inner");
-    }
 
     #[test]
     fn internal_failures_are_fixed_text() {

@@ -6,9 +6,8 @@
 //! are logged here, once, with their whole chain, and reach the client as
 //! fixed text, `NO (TRYLATER)`.
 
-use std::fmt;
-
 use postino_common::auth::AuthError;
+pub(crate) use postino_common::chain::Chain;
 use postino_common::store::StoreError;
 
 use crate::proto::{Code, Response};
@@ -58,21 +57,6 @@ pub(crate) fn over_quota(limit: u64) -> Response {
         "The mailbox's scripts would take more than their {limit} bytes"
     ))
     .code(Code::Quota)
-}
-
-/// An error with its causes, `a: b: c`, for the log.
-struct Chain<'a>(&'a dyn std::error::Error);
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(err) = cause {
-            write!(f, ": {err}")?;
-            cause = err.source();
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

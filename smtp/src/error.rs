@@ -12,11 +12,11 @@
 //! reaches the client. [`Chain`] is how every error of the service, the
 //! outbound queue's included, is written to the log.
 
-use std::fmt;
 use std::io;
 use std::net::IpAddr;
 
 use postino_common::auth::AuthError;
+pub(crate) use postino_common::chain::Chain;
 use postino_common::store::StoreError;
 
 use crate::connection::Expired;
@@ -86,29 +86,6 @@ impl Internal {
             // RFC 4954 §6.
             Internal::Auth(_) => Reply::new(454, "4.7.0", "Temporary authentication failure"),
         }
-    }
-}
-
-/// An error and its causes, `outer: inner: …`, as every error of the
-/// service is logged (the outbound queue's too); a cause
-/// whose text the error before it already gave (as sqlx's database errors
-/// give their source's) is not repeated.
-pub(crate) struct Chain<'a>(pub(crate) &'a dyn std::error::Error);
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut said = self.0.to_string();
-        f.write_str(&said)?;
-        let mut cause = self.0.source();
-        while let Some(err) = cause {
-            let text = err.to_string();
-            if !said.contains(&text) {
-                write!(f, ": {text}")?;
-            }
-            said = text;
-            cause = err.source();
-        }
-        Ok(())
     }
 }
 
@@ -275,24 +252,6 @@ mod tests {
         assert!(
             io.into_reply().is_err(),
             "a failed connection gets no reply"
-        );
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("error returned from database: {0}")]
-    struct Repeating(#[source] io::Error);
-
-    #[test]
-    fn the_log_has_the_whole_chain_each_cause_once() {
-        let failed = Internal::Auth(AuthError::Store(StoreError::WriterGone));
-        assert_eq!(
-            Chain(&failed).to_string(),
-            "failed to check a password: the message store's writer has stopped"
-        );
-        let repeating = Repeating(io::Error::other("no such table: domains"));
-        assert_eq!(
-            Chain(&repeating).to_string(),
-            "error returned from database: no such table: domains"
         );
     }
 }

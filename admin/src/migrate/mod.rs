@@ -32,6 +32,7 @@ use futures_util::stream;
 use postino_common::auth::Secret;
 
 pub use connection::Security;
+pub(crate) use connection::quoted;
 pub use files::{Format, export, import_maildir, import_mbox};
 pub use imap_source::Server;
 

@@ -31,6 +31,10 @@ use utoipa::ToSchema;
 use super::italian_time::{offset_at_midnight, zone_argument};
 use crate::ops::{OpsError, Result};
 
+// A Sieve quoted string (RFC 5228 §2.4.2) escapes `"` and `\` as an IMAP
+// one does, and may keep line ends, which IMAP's cannot.
+use crate::migrate::quoted;
+
 /// The name of the generated script among the mailbox's scripts, as
 /// ManageSieve clients list it.
 pub const SCRIPT_NAME: &str = "postino";
@@ -245,21 +249,6 @@ impl Forwarding {
         }
         Ok(self)
     }
-}
-
-/// `text` as a Sieve quoted string (RFC 5228 §2.4.2): only `"` and `\`
-/// need escaping; line ends may stay.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
 }
 
 /// A `currentdate` test of today's date in Italian time against `day`,
