@@ -34,12 +34,19 @@ pub struct ScriptSource {
     pub source: String,
 }
 
-/// What delivery needs of a mailbox: its INBOX, and the source of its
-/// active script, which delivery runs, if it has one.
+/// What delivery needs of a mailbox: its INBOX, the source of its active
+/// script, which delivery runs, if it has one, and the quotas a message
+/// must fit in.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct DeliveryPoint {
     pub inbox: i64,
     pub script: Option<String>,
+    /// The mailbox's quota (0: none) and the bytes it holds.
+    pub quota_bytes: i64,
+    pub used_bytes: i64,
+    /// The mailbox's domain and its quota over all its mailboxes (0: none).
+    pub domain_id: i64,
+    pub domain_quota_bytes: i64,
 }
 
 /// Why `name` cannot name a script, if it cannot: RFC 5804 §1.6 refuses
@@ -135,11 +142,18 @@ impl Store {
         .await?)
     }
 
-    /// A mailbox's INBOX and active script, in one statement: delivery asks
-    /// for every recipient. `None` if the mailbox has no INBOX.
+    /// A mailbox's INBOX, active script and quotas, in one statement:
+    /// delivery asks for every recipient. `None` if the mailbox has no
+    /// INBOX.
     pub async fn delivery_point(&self, account_id: i64) -> Result<Option<DeliveryPoint>> {
         Ok(sqlx::query_as(
-            "SELECT f.id AS inbox, (SELECT s.source FROM sieve_scripts s              WHERE s.account_id = f.account_id AND s.active <> 0) AS script              FROM folders f WHERE f.account_id = $1 AND f.name = 'INBOX'",
+            "SELECT f.id AS inbox, \
+             (SELECT s.source FROM sieve_scripts s \
+              WHERE s.account_id = f.account_id AND s.active <> 0) AS script, \
+             a.quota_bytes, a.used_bytes, a.domain_id, d.quota_bytes AS domain_quota_bytes \
+             FROM folders f JOIN accounts a ON a.id = f.account_id \
+             JOIN domains d ON d.id = a.domain_id \
+             WHERE f.account_id = $1 AND f.name = 'INBOX'",
         )
         .bind(account_id)
         .fetch_optional(self.pool())

@@ -1119,12 +1119,28 @@ async fn subscriptions_are_names_apart_from_folders(store: Store) {
 const SIEVE_SPACE: u64 = 1 << 20;
 
 async fn sieve_scripts_are_stored_by_name_one_active(store: Store) {
-    add_domain(&store, "comune.example.it", 0, 0).await;
-    let anna = add_account(&store, "anna@comune.example.it", 0)
+    let domain = add_domain(&store, "comune.example.it", 1 << 30, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 1 << 20)
         .await
         .unwrap();
     assert!(store.sieve_scripts(anna.id).await.unwrap().is_empty());
     assert_eq!(store.active_sieve_script(anna.id).await.unwrap(), None);
+    // Delivery's one look-up: the INBOX, no script yet, and both quotas.
+    let point = store.delivery_point(anna.id).await.unwrap().unwrap();
+    let inbox = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            point.inbox,
+            point.script,
+            point.quota_bytes,
+            point.used_bytes
+        ),
+        (inbox.id, None, 1 << 20, 0)
+    );
+    assert_eq!(
+        (point.domain_id, point.domain_quota_bytes),
+        (domain.id, 1 << 30)
+    );
     let ferie = "require \"vacation\";\r\nvacation \"In ferie: è così\";\r\n";
     let mut tx = store.begin().await.unwrap();
     let put = tx

@@ -308,8 +308,10 @@ impl Session {
     /// (larger than a whole quota, which the RCPT check could not know
     /// without SIZE), else temporary.
     async fn quota_refusal(&self, recipients: &[LocalRecipient], size: u64) -> Reply {
+        let store = &self.context.store;
         for recipient in recipients {
-            if let Ok(Some(reply)) = self.check_quota(&recipient.address, size).await
+            if let Ok(Some(point)) = store.delivery_point(recipient.account_id).await
+                && let Ok(Some(reply)) = self.check_quota(&point, size).await
                 && reply.code == 552
             {
                 return reply;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use postino_common::address::Address;
-use postino_common::store::{OutboundRecipient, Recipient};
+use postino_common::store::{DeliveryPoint, OutboundRecipient, Recipient};
 
 use super::{Envelope, LocalRecipient, Session, State};
 use crate::error::Error;
@@ -115,9 +115,6 @@ impl Session {
                                 account_id,
                                 address,
                             } => {
-                                if let Some(refusal) = self.check_quota(&address, size).await? {
-                                    return Ok(rejected(Rejection::OverQuota, refusal));
-                                }
                                 let point = store
                                     .delivery_point(account_id)
                                     .await
@@ -125,6 +122,9 @@ impl Session {
                                 let Some(point) = point else {
                                     return Ok(Reply::new(550, "5.2.1", "Mailbox unavailable"));
                                 };
+                                if let Some(refusal) = self.check_quota(&point, size).await? {
+                                    return Ok(rejected(Rejection::OverQuota, refusal));
+                                }
                                 local.push(LocalRecipient {
                                     address,
                                     account_id,
@@ -244,38 +244,23 @@ impl Session {
     /// when the message fits.
     pub(super) async fn check_quota(
         &self,
-        address: &str,
+        point: &DeliveryPoint,
         size: u64,
     ) -> Result<Option<Reply>, Error> {
-        let store = &self.context.store;
-        let account = store
-            .account(address)
-            .await
-            .map_err(Error::store("look up a recipient's quota"))?;
-        let Some(account) = account else {
-            return Ok(None);
-        };
-        let domain_name = address.rsplit_once('@').map_or("", |(_, d)| d);
-        let domain = store
-            .domain_policy(domain_name)
-            .await
-            .map_err(Error::store("look up a recipient domain's quota"))?;
         // The domain's usage is summed over its mailboxes only when it has
         // a quota to hold it against.
-        let domain_limit = match domain {
-            Some(domain) if domain.quota_bytes > 0 => {
-                let used = store
-                    .domain_used_bytes(domain.id)
-                    .await
-                    .map_err(Error::store("sum a recipient domain's usage"))?;
-                Some((domain.quota_bytes, used))
-            }
-            _ => None,
+        let domain_limit = if point.domain_quota_bytes > 0 {
+            let used = self
+                .context
+                .store
+                .domain_used_bytes(point.domain_id)
+                .await
+                .map_err(Error::store("sum a recipient domain's usage"))?;
+            Some((point.domain_quota_bytes, used))
+        } else {
+            None
         };
-        let limits = [
-            Some((account.quota_bytes, account.used_bytes)),
-            domain_limit,
-        ];
+        let limits = [Some((point.quota_bytes, point.used_bytes)), domain_limit];
         for (quota, used) in limits.into_iter().flatten() {
             let (quota, used) = (quota.max(0) as u64, used.max(0) as u64);
             if quota == 0 {
