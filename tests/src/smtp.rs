@@ -11,10 +11,11 @@
 //!   transaction, each asserting the server accepted it; [`bdat`] sends
 //!   one chunk; [`expect_reply`] checks the reply to any command and
 //!   [`read_replies`] those to a pipelined batch; [`plain`] is an AUTH
-//!   PLAIN response.
+//!   PLAIN response; [`send`] runs a whole transaction on the MX, with a
+//!   [`message`] from outside.
 //! - [`stopped`] stops the server and opens its store; [`inbox`],
 //!   [`folder_messages`], [`only_message`], [`inbox_len`] and
-//!   [`queued_addresses`] read it.
+//!   [`queued_addresses`] read it; [`subjects`] lists what was read.
 
 use std::net::SocketAddr;
 
@@ -141,6 +142,25 @@ pub async fn data(client: &mut LineClient, content: &[u8]) -> SmtpReply {
     client.command(".").await
 }
 
+/// Sends `message` from `from` to `to` on the MX, in a transaction of its
+/// own, expecting `code` at the end of data.
+pub async fn send(config: &TestConfig, from: &str, to: &[&str], message: &str, code: u16) {
+    let mut client = greeted(config.listeners.smtp_mx).await;
+    envelope(&mut client, from, to).await;
+    let reply = data(&mut client, message.as_bytes()).await;
+    assert_eq!(reply.code, code, "{message}: {reply:?}");
+}
+
+/// A message from `from` to `to` with `subject`, `extra` header lines
+/// (each ending in CRLF) and a one-line body; its Message-ID is the
+/// subject's words joined by dots, `@esterno.example`.
+pub fn message(from: &str, to: &str, subject: &str, extra: &str) -> String {
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{}@esterno.example>\r\n{extra}\r\nTesto.\r\n",
+        subject.replace(' ', "."),
+    )
+}
+
 /// Sends `command` and asserts that its reply has `code` and the
 /// enhanced status code `status`; a failure names the command.
 pub async fn expect_reply(client: &mut LineClient, command: &str, code: u16, status: &str) {
@@ -201,6 +221,20 @@ pub async fn folder_messages(store: &Store, address: &str, name: &str) -> Vec<Ve
         bodies.push(body);
     }
     bodies
+}
+
+/// The Subject of each message: its header's first line, not decoded.
+pub fn subjects(messages: &[Vec<u8>]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| {
+            let text = String::from_utf8_lossy(m);
+            text.split("\r\n")
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
 }
 
 /// The one message in a mailbox's INBOX, asserting it holds just one.

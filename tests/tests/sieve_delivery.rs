@@ -15,7 +15,7 @@ use postino_common::store::{Flags, Store};
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{
     ANNA, BRUNO, CARLA, DOMAIN, add_mailbox, authentication_results, data, envelope, envelope_with,
-    folder_messages, greeted, inbox, site, stopped,
+    folder_messages, greeted, inbox, message, send, site, stopped, subjects,
 };
 use postino_tests::{Backend, LineClient, Server, TestConfig, on_both_backends, within};
 
@@ -40,21 +40,6 @@ async fn activate(config: &TestConfig, address: &str, script: &str) {
         .ok();
 }
 
-/// Sends `message` from `from` to `to` on the MX, expecting `code`.
-async fn send(config: &TestConfig, from: &str, to: &[&str], message: &str, code: u16) {
-    let mut client = greeted(config.listeners.smtp_mx).await;
-    envelope(&mut client, from, to).await;
-    let reply = data(&mut client, message.as_bytes()).await;
-    assert_eq!(reply.code, code, "{message}: {reply:?}");
-}
-
-fn message(from: &str, to: &str, subject: &str, extra: &str) -> String {
-    format!(
-        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{}@esterno.example>\r\n{extra}\r\nTesto.\r\n",
-        subject.replace(' ', "."),
-    )
-}
-
 /// The flags and keywords of each message of a folder, in UID order.
 async fn states(store: &Store, address: &str, name: &str) -> Vec<(Flags, Vec<String>)> {
     let folder = postino_tests::smtp::folder_id(store, address, name).await;
@@ -64,19 +49,6 @@ async fn states(store: &Store, address: &str, name: &str) -> Vec<(Flags, Vec<Str
         .expect("list a folder")
         .into_iter()
         .map(|m| (m.flags, m.keywords.iter().map(String::from).collect()))
-        .collect()
-}
-
-fn subjects(messages: &[Vec<u8>]) -> Vec<String> {
-    messages
-        .iter()
-        .map(|m| {
-            let text = String::from_utf8_lossy(m);
-            text.split("\r\n")
-                .find_map(|l| l.strip_prefix("Subject: "))
-                .unwrap_or_default()
-                .to_string()
-        })
         .collect()
 }
 
