@@ -170,16 +170,12 @@ class Browser:
             raise Failed(f"no form {step['form']!r} at {url} ({status}); it says {said}")
         fields = fill(form, step["fields"], url)
         if "ajax" in step:
-            return self.ajax({"task": "settings", "action": step["ajax"]}, fields)
+            return self.ajax(dict(form.fields)["_task"], step["ajax"], fields)
         target = urllib.parse.urljoin(url, form.action)
         return result(*self.fetch(target, fields))
 
-    def ajax(self, step, fields=None):
-        if fields is None:
-            fields = list(expand(step["fields"]))
-        query = urllib.parse.urlencode(
-            {"_task": step["task"], "_action": step["action"]}
-        )
+    def ajax(self, task, action, fields):
+        query = urllib.parse.urlencode({"_task": task, "_action": action})
         fields = fields + [("_remote", "1")]
         headers = {"X-Roundcube-Request": self.token}
         status, url, text = self.fetch(f"{self.base}?{query}", fields, headers)
@@ -234,7 +230,8 @@ def main():
             if step["op"] == "submit":
                 results.append(browser.submit(step))
             else:
-                results.append(browser.ajax(step))
+                fields = list(expand(step["fields"]))
+                results.append(browser.ajax(step["task"], step["action"], fields))
         except Failed as err:
             results.append({"error": str(err)})
             break
