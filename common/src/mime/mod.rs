@@ -37,16 +37,20 @@
 //!   as `application/octet-stream`, which keeps its encoding meaningful.
 //!   `message/global` is a leaf part, as IMAP4rev1 knows no envelope for it.
 //! - Nesting is capped at [`MAX_DEPTH`] levels; deeper parts are leaves.
+//! - What SORT and THREAD compare is kept too, as [`SortKeys`]: the base
+//!   subject, first addresses, display names and message IDs.
 
 pub mod address;
 mod parse;
 mod section;
+mod sort_keys;
 mod words;
 
 use serde::{Deserialize, Serialize};
 
 pub use parse::parse;
 pub use section::{SectionText, UnknownEncoding, binary, section};
+pub use sort_keys::{SortKeys, base_subject, casemap, message_ids};
 pub use words::{encoded_word, rfc2231_value};
 
 /// How many multipart or message/rfc822 levels are described; deeper ones
@@ -70,6 +74,9 @@ pub struct Parsed {
     /// The Date header's time zone, in seconds east of UTC.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sent_zone: i64,
+    /// What SORT and THREAD compare.
+    #[serde(default)]
+    pub keys: SortKeys,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -13,7 +13,9 @@ use mail_parser::{
     PartType,
 };
 
-use super::{Disposition, Envelope, Kind, MAX_DEPTH, Param, Parsed, Part, address};
+use super::{
+    Disposition, Envelope, Kind, MAX_DEPTH, Param, Parsed, Part, SortKeys, address,
+};
 
 /// Describes the message `raw`. Total: any bytes give a description, at
 /// worst a text/plain message whose header runs to the first blank line.
@@ -73,7 +75,11 @@ fn describe_message(
         }
         _ => (None, 0),
     };
+    let references = headers
+        .header(HeaderName::References)
+        .map(|h| raw_value(raw, h));
     Parsed {
+        keys: SortKeys::new(&envelope, &subject, references.as_deref()),
         envelope,
         structure: describe_part(raw, message, 0, depth, false, (start, end), true),
         subject,
@@ -341,6 +347,7 @@ fn unparsed(raw: &[u8], start: u32, end: u32) -> Parsed {
         subject: String::new(),
         sent_at: None,
         sent_zone: 0,
+        keys: SortKeys::default(),
     }
 }
 

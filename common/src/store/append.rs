@@ -180,6 +180,7 @@ struct Described {
     subject: String,
     sent_at: Option<i64>,
     sent_zone: i64,
+    sort_keys: String,
 }
 
 /// A message ready for the writer.
@@ -217,6 +218,7 @@ impl Described {
                 subject: parsed.subject,
                 sent_at: parsed.sent_at,
                 sent_zone: parsed.sent_zone,
+                sort_keys: serde_json::to_string(&parsed.keys).unwrap_or_default(),
             }
         };
         if raw.len() <= PARSE_INLINE {
@@ -233,6 +235,7 @@ impl Described {
                 subject: String::new(),
                 sent_at: None,
                 sent_zone: 0,
+                sort_keys: String::new(),
             },
         }
     }
@@ -386,12 +389,17 @@ impl Store {
     /// connection lost during it), so the body is left to the collector,
     /// which deletes it as an orphan if no row names it.
     async fn finish(&self, location: Option<String>, outcome: Result<Outcome>) -> Result<Outcome> {
-        if let Some(location) = location.filter(|_| matches!(outcome, Ok(Err(_))))
-            && let Err(err) = self.inner.blobs.delete(&location).await
-        {
-            tracing::warn!(location, error = %err, "cannot delete the body of a message not stored");
+        if let Some(location) = location.filter(|_| matches!(outcome, Ok(Err(_)))) {
+            self.discard_body(&location).await;
         }
         outcome
+    }
+
+    /// Deletes the body of a message refused, where bodies are kept.
+    async fn discard_body(&self, location: &str) {
+        if let Err(err) = self.inner.blobs.delete(location).await {
+            tracing::warn!(location, error = %err, "cannot delete the body of a message not stored");
+        }
     }
 
     async fn write_batch(&self, batch: Vec<Job>) {
@@ -422,27 +430,84 @@ impl Store {
     }
 
     async fn commit_appends(&self, messages: &[Prepared<'_>]) -> Result<Vec<Outcome>> {
+        retrying(|| async {
+            let mut tx = self.begin_appends(messages).await?;
+            let mut outcomes = Vec::with_capacity(messages.len());
+            for prepared in messages {
+                outcomes.push(tx.append(*prepared).await?);
+            }
+            tx.commit().await?;
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    /// Stores messages all or none (IMAP MULTIAPPEND, RFC 3502 §6.3.11):
+    /// one commit, in their order, so that their UIDs in a folder follow
+    /// it; the first refusal refuses them all and stores nothing.
+    pub async fn append_all(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Result<std::result::Result<Vec<Stored>, Refusal>> {
+        let started = Instant::now();
+        let prepared =
+            futures_util::future::try_join_all(messages.into_iter().map(|m| self.prepare(m)))
+                .await?;
+        let jobs: Vec<Job> = prepared.into_iter().map(|(job, _)| job).collect();
+        let locations: Vec<String> = jobs.iter().filter_map(|j| j.location.clone()).collect();
+        let store = self.clone();
+        let outcome = self
+            .on_writer_thread(async move {
+                let messages: Vec<Prepared<'_>> = jobs.iter().map(Job::prepared).collect();
+                retrying(|| async {
+                    let mut tx = store.begin_appends(&messages).await?;
+                    let mut stored = Vec::with_capacity(messages.len());
+                    for prepared in &messages {
+                        match tx.append(*prepared).await? {
+                            Ok(one) => stored.push(one),
+                            // Dropping the transaction rolls back those
+                            // already written.
+                            Err(refusal) => return Ok(Err(refusal)),
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(Ok(stored))
+                })
+                .await
+            })
+            .await;
+        crate::metrics::append_took(started.elapsed());
+        if matches!(outcome, Ok(Err(_))) {
+            for location in &locations {
+                self.discard_body(location).await;
+            }
+        }
+        outcome
+    }
+
+    /// A transaction with the folders of `messages` locked.
+    async fn begin_appends(&self, messages: &[Prepared<'_>]) -> Result<WriteTx> {
         let folders: Vec<i64> = messages
             .iter()
             .flat_map(|p| p.message.targets.iter().map(|t| t.folder_id))
             .collect();
-        let mut attempt = 1;
-        loop {
-            let result = async {
-                let mut tx = self.begin().await?;
-                tx.lock_folders(&folders).await?;
-                let mut outcomes = Vec::with_capacity(messages.len());
-                for prepared in messages {
-                    outcomes.push(tx.append(*prepared).await?);
-                }
-                tx.commit().await?;
-                Ok(outcomes)
-            }
-            .await;
-            match result {
-                Err(err) if attempt < MAX_ATTEMPTS && is_transient(&err) => attempt += 1,
-                other => return other,
-            }
+        let mut tx = self.begin().await?;
+        tx.lock_folders(&folders).await?;
+        Ok(tx)
+    }
+}
+
+/// Runs a commit again when it raced another transaction.
+async fn retrying<T, F, Fut>(mut commit: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match commit().await {
+            Err(err) if attempt < MAX_ATTEMPTS && is_transient(&err) => attempt += 1,
+            other => return other,
         }
     }
 }
@@ -524,8 +589,8 @@ impl WriteTx {
             let text = |pick: fn(&Described) -> &str| described.map(pick).filter(|s| !s.is_empty());
             sqlx::query(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, modseq, \
-                 envelope, body_structure, subject, sent_at, sent_zone, saved_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 envelope, body_structure, subject, sent_at, sent_zone, saved_at, sort_keys) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(folder_id)
             .bind(uid)
@@ -541,6 +606,7 @@ impl WriteTx {
             .bind(described.and_then(|d| d.sent_at))
             .bind(described.map_or(0, |d| d.sent_zone))
             .bind(super::now())
+            .bind(text(|d| &d.sort_keys))
             .execute(self.conn())
             .await?;
             if let Some(origin) = &target.origin {

@@ -151,9 +151,9 @@ impl WriteTx {
             let chunk_first = first_uid + (n * MAX_IN_LIST) as i64;
             let sql = format!(
                 "INSERT INTO messages (folder_id, uid, blob_hash, size, internal_date, flags, keywords, \
-                 modseq, envelope, body_structure, subject, sent_at, sent_zone, saved_at) \
+                 modseq, envelope, body_structure, subject, sent_at, sent_zone, saved_at, sort_keys) \
                  SELECT $1, $2 + ROW_NUMBER() OVER (ORDER BY uid) - 1, blob_hash, size, internal_date, \
-                 flags, keywords, $3, envelope, body_structure, subject, sent_at, sent_zone, $5 \
+                 flags, keywords, $3, envelope, body_structure, subject, sent_at, sent_zone, $5, sort_keys \
                  FROM messages WHERE folder_id = $4 AND uid IN ({})",
                 placeholders(6, chunk.len())
             );

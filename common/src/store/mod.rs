@@ -43,6 +43,7 @@ mod recent;
 mod relay;
 mod sending;
 mod sieve_scripts;
+mod sort_keys;
 mod srs_secrets;
 mod subscriptions;
 mod throttle;
@@ -96,6 +97,7 @@ pub use queue::{
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
 pub use sieve_scripts::{DeliveryPoint, ScriptSource, SieveScript, check_script_name};
+pub use sort_keys::SortRow;
 pub use throttle::FailureCounts;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};

@@ -39,6 +39,9 @@ store_tests!(
     web_sessions_last_until_they_expire,
     imported_messages_are_remembered_once_each,
     an_image_names_every_table,
+    sort_keys_are_stored_at_delivery_and_copied,
+    missing_sort_keys_are_computed_once_and_stored,
+    append_all_stores_every_message_or_none,
 );
 
 async fn add_domain(store: &Store, name: &str, quota_bytes: u64, max_mailboxes: u64) -> Domain {
@@ -1944,4 +1947,105 @@ async fn an_image_names_every_table(store: Store) {
     named.sort();
     assert_eq!(tables, named);
     assert!(store.is_empty().await.unwrap());
+}
+
+fn raw_message(headers: &str) -> NewMessage {
+    let raw = format!("{headers}\r\n\r\nbody {}\r\n", rand_word());
+    NewMessage::to_folders(raw.into_bytes().into(), Vec::new())
+}
+
+async fn sort_keys_are_stored_at_delivery_and_copied(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let inbox = inbox(&store, &anna).await;
+    let archive = store.folder(anna.id, "Archive").await.unwrap().unwrap();
+    let mut m = raw_message(
+        "From: Bruno <bruno@example.org>\r\nSubject: Re: Bilancio\r\n\
+         Message-ID: <b@x>\r\nReferences: <a@x>\r\nDate: Mon, 2 Jan 2023 10:00:00 +0100",
+    );
+    m.targets = vec![AppendTarget::new(inbox.id)];
+    let uid = store.append(m).await.unwrap().unwrap().appended[0].uid;
+    let rows = store.sort_rows(inbox.id, &[uid]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let keys = &rows[0].keys;
+    assert_eq!(keys.base_subject, "BILANCIO");
+    assert!(keys.reply_or_forward);
+    assert_eq!(keys.from, "BRUNO");
+    assert_eq!(keys.display_from, "BRUNO");
+    assert_eq!(keys.message_id.as_deref(), Some("b@x"));
+    assert_eq!(keys.references, ["a@x"]);
+    assert_eq!(rows[0].sent_at, Some(1_672_650_000));
+    let mut tx = store.begin().await.unwrap();
+    let map = tx
+        .copy_messages(inbox.id, &[uid], archive.id)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let copied = store.sort_rows(archive.id, &[map[0].1]).await.unwrap();
+    assert_eq!(copied[0].keys, rows[0].keys);
+    // UIDs not asked for, or not there, are left out.
+    assert!(store.sort_rows(inbox.id, &[uid + 1]).await.unwrap().is_empty());
+    assert!(store.sort_rows(inbox.id, &[]).await.unwrap().is_empty());
+}
+
+async fn missing_sort_keys_are_computed_once_and_stored(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 0)
+        .await
+        .unwrap();
+    let inbox = inbox(&store, &anna).await;
+    let mut uids = Vec::new();
+    for n in 0..70 {
+        let mut m = raw_message(&format!(
+            "From: user{n}@example.org\r\nSubject: Fwd: item {n}\r\nMessage-ID: <{n}@x>"
+        ));
+        m.targets = vec![AppendTarget::new(inbox.id)];
+        uids.push(store.append(m).await.unwrap().unwrap().appended[0].uid);
+    }
+    let delivered = store.sort_rows(inbox.id, &uids).await.unwrap();
+    // As a message stored before migration 0025 has them: no keys.
+    sqlx::query("UPDATE messages SET sort_keys = NULL")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let missing = "SELECT COUNT(*) FROM messages WHERE sort_keys IS NULL";
+    assert_eq!(count(&store, missing).await, 70);
+    // A sparse read fills only what it reads.
+    let some = store.sort_rows(inbox.id, &uids[..3]).await.unwrap();
+    assert_eq!(some[..], delivered[..3]);
+    assert_eq!(count(&store, missing).await, 67);
+    // More than a batch at once.
+    let all = store.sort_rows(inbox.id, &uids).await.unwrap();
+    assert_eq!(all, delivered);
+    assert_eq!(all[69].keys.base_subject, "ITEM 69");
+    assert_eq!(count(&store, missing).await, 0);
+}
+
+async fn append_all_stores_every_message_or_none(store: Store) {
+    add_domain(&store, "comune.example.it", 0, 0).await;
+    let anna = add_account(&store, "anna@comune.example.it", 700)
+        .await
+        .unwrap();
+    let inbox = inbox(&store, &anna).await;
+    let three: Vec<NewMessage> = (0..3).map(|_| message(200, &[inbox.id])).collect();
+    let stored = store.append_all(three).await.unwrap().unwrap();
+    let uids: Vec<i64> = stored.iter().map(|s| s.appended[0].uid).collect();
+    assert_eq!(uids, [1, 2, 3]);
+    // The second does not fit: neither is stored, nothing is charged.
+    let two = vec![message(50, &[inbox.id]), message(200, &[inbox.id])];
+    let refused = store.append_all(two).await.unwrap();
+    assert_eq!(
+        refused,
+        Err(Refusal::AccountOverQuota(anna.address.clone()))
+    );
+    assert_eq!(store.message_uids(inbox.id).await.unwrap(), [1, 2, 3]);
+    let used = store.account(&anna.address).await.unwrap().unwrap();
+    assert_eq!(used.used_bytes, 600);
+    assert!(store.usage_drift().await.unwrap().is_empty());
+    // The UIDs the refused ones would have taken are not skipped.
+    let one = store.append_all(vec![message(50, &[inbox.id])]).await.unwrap();
+    assert_eq!(one.unwrap()[0].appended[0].uid, 4);
 }
