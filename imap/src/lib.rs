@@ -4,7 +4,8 @@
 //! `proto` is the protocol as bytes (framing, decoding, encoding);
 //! `connection` owns a socket and its buffers; `session` runs one client's
 //! conversation, a file per group of commands; `search` is the pure
-//! matching SEARCH uses; `metrics` counts sessions.
+//! matching SEARCH uses, `sort` and `thread` the pure ordering of SORT and
+//! THREAD; `metrics` counts sessions.
 
 mod connection;
 mod error;
@@ -12,6 +13,8 @@ pub mod metrics;
 pub mod proto;
 pub mod search;
 mod session;
+pub mod sort;
+pub mod thread;
 
 use std::net::IpAddr;
 use std::sync::Arc;

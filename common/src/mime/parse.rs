@@ -13,9 +13,7 @@ use mail_parser::{
     PartType,
 };
 
-use super::{
-    Disposition, Envelope, Kind, MAX_DEPTH, Param, Parsed, Part, SortKeys, address,
-};
+use super::{Disposition, Envelope, Kind, MAX_DEPTH, Param, Parsed, Part, SortKeys, address};
 
 /// Describes the message `raw`. Total: any bytes give a description, at
 /// worst a text/plain message whose header runs to the first blank line.

@@ -122,7 +122,10 @@ pub fn casemap(text: &str) -> String {
 pub fn base_subject(subject: &str) -> (String, bool) {
     // Step 1: white space runs (tabs, folds) become one space.
     let mut packed = String::with_capacity(subject.len());
-    for word in subject.split([' ', '\t', '\r', '\n']).filter(|w| !w.is_empty()) {
+    for word in subject
+        .split([' ', '\t', '\r', '\n'])
+        .filter(|w| !w.is_empty())
+    {
         if !packed.is_empty() {
             packed.push(' ');
         }
@@ -277,7 +280,10 @@ mod tests {
     #[test]
     fn message_ids_as_dovecot_reads_them() {
         assert_eq!(message_ids("<a@b>"), ["a@b"]);
-        assert_eq!(message_ids(" <a@b> <c@d>\r\n\t<e@f>"), ["a@b", "c@d", "e@f"]);
+        assert_eq!(
+            message_ids(" <a@b> <c@d>\r\n\t<e@f>"),
+            ["a@b", "c@d", "e@f"]
+        );
         assert_eq!(message_ids("<a @ b>"), ["a@b"]);
         assert_eq!(message_ids("<noat> <x@y>"), ["x@y"]);
         assert_eq!(message_ids("<a <b@c>"), ["b@c"]);

@@ -1987,7 +1987,13 @@ async fn sort_keys_are_stored_at_delivery_and_copied(store: Store) {
     let copied = store.sort_rows(archive.id, &[map[0].1]).await.unwrap();
     assert_eq!(copied[0].keys, rows[0].keys);
     // UIDs not asked for, or not there, are left out.
-    assert!(store.sort_rows(inbox.id, &[uid + 1]).await.unwrap().is_empty());
+    assert!(
+        store
+            .sort_rows(inbox.id, &[uid + 1])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.sort_rows(inbox.id, &[]).await.unwrap().is_empty());
 }
 
@@ -2046,6 +2052,9 @@ async fn append_all_stores_every_message_or_none(store: Store) {
     assert_eq!(used.used_bytes, 600);
     assert!(store.usage_drift().await.unwrap().is_empty());
     // The UIDs the refused ones would have taken are not skipped.
-    let one = store.append_all(vec![message(50, &[inbox.id])]).await.unwrap();
+    let one = store
+        .append_all(vec![message(50, &[inbox.id])])
+        .await
+        .unwrap();
     assert_eq!(one.unwrap()[0].appended[0].uid, 4);
 }

@@ -8,8 +8,8 @@
 //! (RFC 6855: UTF-8 in quoted strings, accepted whether or not the client
 //! enabled it), STARTTLS; and, always on in imap-codec, IDLE, ENABLE,
 //! UIDPLUS, MOVE, UNSELECT, QUOTA, BINARY, LITERAL+ and SASL-IR. The options
-//! of ESEARCH, LIST-EXTENDED / LIST-STATUS and CREATE-SPECIAL-USE are read
-//! by `extended` into [`Options`]. Bare LF line endings are accepted like
+//! of ESEARCH, LIST-EXTENDED / LIST-STATUS and CREATE-SPECIAL-USE, and SORT,
+//! THREAD and MULTIAPPEND, are read by `extended` into [`Options`]. Bare LF line endings are accepted like
 //! CRLF, as Dovecot does.
 
 use imap_codec::decode::{AuthenticateDataDecodeError, Decoder};
@@ -142,10 +142,12 @@ const COMMANDS: &[&str] = &[
     "SEARCH",
     "SELECT",
     "SETQUOTA",
+    "SORT",
     "STARTTLS",
     "STATUS",
     "STORE",
     "SUBSCRIBE",
+    "THREAD",
     "UNSELECT",
     "UNSUBSCRIBE",
 ];
@@ -157,7 +159,9 @@ const UID_COMMANDS: &[&str] = &[
     "UID FETCH",
     "UID MOVE",
     "UID SEARCH",
+    "UID SORT",
     "UID STORE",
+    "UID THREAD",
 ];
 
 /// The known command name after the tag, for a precise error message.

@@ -18,7 +18,7 @@ use super::mailbox_name;
 use super::render::{write_body_structure, write_envelope, write_string};
 use super::response::{
     Capabilities, Code, Data, Esearch, FetchItem, List, MessageFlags, Resource, Response, Status,
-    StatusItem, StatusKind,
+    StatusItem, StatusKind, Thread,
 };
 
 /// Appends `response` to `out`, CRLF included.
@@ -62,8 +62,9 @@ fn write_status(out: &mut Vec<u8>, status: &Status<'_>) {
 
 fn write_code(out: &mut Vec<u8>, code: &Code<'_>) {
     let name: &str = match code {
-        Code::AppendUid { uid_validity, uid } => {
-            let _ = write!(out, "APPENDUID {uid_validity} {uid}");
+        Code::AppendUid { uid_validity, uids } => {
+            let _ = write!(out, "APPENDUID {uid_validity} ");
+            write_set(out, uids);
             return;
         }
         Code::BadCharset(charsets) => {
@@ -154,7 +155,8 @@ fn write_capabilities(out: &mut Vec<u8>, capabilities: &Capabilities) {
     out.extend_from_slice(
         b" LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN \
           SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH \
-          SEARCHRES QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC UTF8=ACCEPT BINARY",
+          SEARCHRES QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC UTF8=ACCEPT BINARY SORT \
+          SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES MULTIAPPEND",
     );
     let _ = write!(out, " APPENDLIMIT={}", capabilities.append_limit);
 }
@@ -229,8 +231,11 @@ fn write_data(out: &mut Vec<u8>, data: &Data<'_>, utf8: bool) {
             write_status_items(out, items);
             out.push(b')');
         }
-        Data::Search { numbers, modseq } => {
-            out.extend_from_slice(b"SEARCH");
+        Data::Search { numbers, modseq } | Data::Sort { numbers, modseq } => {
+            out.extend_from_slice(match data {
+                Data::Sort { .. } => b"SORT",
+                _ => b"SEARCH",
+            });
             for number in *numbers {
                 let _ = write!(out, " {number}");
             }
@@ -239,6 +244,15 @@ fn write_data(out: &mut Vec<u8>, data: &Data<'_>, utf8: bool) {
             }
         }
         Data::Esearch(esearch) => write_esearch(out, esearch),
+        Data::Thread(threads) => {
+            out.extend_from_slice(b"THREAD");
+            if !threads.is_empty() {
+                out.push(b' ');
+            }
+            for thread in *threads {
+                write_thread(out, thread);
+            }
+        }
         Data::QuotaRoot { mailbox, roots } => {
             out.extend_from_slice(b"QUOTAROOT ");
             write_mailbox(out, mailbox, utf8);
@@ -344,6 +358,36 @@ fn write_status_items(out: &mut Vec<u8>, items: &[StatusItem]) {
             StatusItem::Deleted(n) => write!(out, "DELETED {n}"),
             StatusItem::DeletedStorage(n) => write!(out, "DELETED-STORAGE {n}"),
         };
+    }
+}
+
+/// A thread in parentheses (RFC 5256 §4): a message followed by its only
+/// reply's chain, or by each of its replies in parentheses; a dummy is
+/// only its children, each in parentheses.
+fn write_thread(out: &mut Vec<u8>, thread: &Thread) {
+    out.push(b'(');
+    write_thread_members(out, thread);
+    out.push(b')');
+}
+
+fn write_thread_members(out: &mut Vec<u8>, thread: &Thread) {
+    if let Some(number) = thread.number {
+        let _ = write!(out, "{number}");
+    }
+    match (thread.number, thread.children.as_slice()) {
+        (_, []) => {}
+        (Some(_), [only]) => {
+            out.push(b' ');
+            write_thread_members(out, only);
+        }
+        (number, children) => {
+            if number.is_some() {
+                out.push(b' ');
+            }
+            for child in children {
+                write_thread(out, child);
+            }
+        }
     }
 }
 
@@ -660,9 +704,17 @@ mod tests {
         assert_eq!(
             with(Code::AppendUid {
                 uid_validity: 38505,
-                uid: 3955
+                uids: Cow::Borrowed(&[3955])
             }),
             "* OK [APPENDUID 38505 3955] t\r\n"
+        );
+        // MULTIAPPEND (RFC 3502 §6.3.11 with RFC 4315 §3).
+        assert_eq!(
+            with(Code::AppendUid {
+                uid_validity: 38505,
+                uids: Cow::Borrowed(&[3955, 3956, 3957])
+            }),
+            "* OK [APPENDUID 38505 3955:3957] t\r\n"
         );
         assert_eq!(
             with(Code::CopyUid {
@@ -740,7 +792,7 @@ mod tests {
             ),
             "{greeting}"
         );
-        assert!(greeting.ends_with(" BINARY APPENDLIMIT=1024] Postino ready\r\n"));
+        assert!(greeting.ends_with(" MULTIAPPEND APPENDLIMIT=1024] Postino ready\r\n"));
         let tls = Capabilities {
             login: Some(LoginCapabilities {
                 starttls: false,
@@ -761,7 +813,8 @@ mod tests {
             "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT \
              UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
              STATUS=SIZE ESEARCH SEARCHRES QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC \
-             UTF8=ACCEPT BINARY APPENDLIMIT=1024\r\n"
+             UTF8=ACCEPT BINARY SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT \
+             THREAD=REFERENCES MULTIAPPEND APPENDLIMIT=1024\r\n"
         );
     }
 

@@ -7,7 +7,15 @@
 //!   SPECIAL-USE) ...` and return options `... RETURN (SUBSCRIBED CHILDREN
 //!   SPECIAL-USE STATUS (...))`: LIST-EXTENDED (RFC 5258 §3), LIST-STATUS
 //!   (RFC 5819 §2), SPECIAL-USE (RFC 6154 §5.1);
-//! - `CREATE name (USE (\Sent ...))`: CREATE-SPECIAL-USE (RFC 6154 §3).
+//! - `CREATE name (USE (\Sent ...))`: CREATE-SPECIAL-USE (RFC 6154 §3);
+//! - `[UID] SORT [RETURN (...)] (criteria) charset search`: SORT and
+//!   SORT=DISPLAY (RFC 5256 §3, RFC 5957), ESORT (RFC 5267 §3.2);
+//!   `[UID] THREAD algorithm charset search` (RFC 5256 §3). Both become
+//!   `[UID] SEARCH CHARSET charset search` for imap-codec, which reads the
+//!   search keys as it does for SEARCH;
+//! - `APPEND mailbox [flags] [date] message [flags] [date] message ...`:
+//!   MULTIAPPEND (RFC 3502 §6.3.11); the first message stays in the
+//!   command, the others go into the options.
 //!
 //! - LIST with several patterns `("a" "b")` (RFC 5258 §3): the first
 //!   pattern is left for imap-codec, all of them go into the options.
@@ -19,11 +27,15 @@
 //! RETURN, CREATE USE); cutting them there leaves every literal and its
 //! announcement whole.
 
+use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::datetime::DateTime;
+use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
+use imap_codec::imap_types::flag::Flag;
 use imap_codec::imap_types::status::StatusDataItemName;
 
 use super::decode::decode_command_only;
-use super::framing::last_text_start;
+use super::framing::{last_text_start, literal_ends};
 
 /// What a command asked beyond what imap-types' `Command` holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +50,52 @@ pub enum Options {
     /// CREATE with the special-use attributes to give the new mailbox, as
     /// sent (`\Sent`), in the order sent.
     CreateUse(Vec<String>),
+    /// The command is SORT: its criteria, and the ESORT return options
+    /// when it had `RETURN (...)` (an empty list meaning `ALL`).
+    Sort {
+        criteria: Vec<SortCriterion>,
+        returns: Option<Vec<SearchReturn>>,
+    },
+    /// The command is THREAD, with this algorithm.
+    Thread(ThreadAlgorithm),
+    /// MULTIAPPEND: the messages after the first, in order.
+    MoreMessages(Vec<AppendMessage>),
+}
+
+/// What SORT compares (RFC 5256 §3, RFC 5957 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Arrival,
+    Cc,
+    Date,
+    From,
+    Size,
+    Subject,
+    To,
+    DisplayFrom,
+    DisplayTo,
+}
+
+/// A sort key, and whether `REVERSE` came before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortCriterion {
+    pub key: SortKey,
+    pub reverse: bool,
+}
+
+/// A THREAD algorithm (RFC 5256 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadAlgorithm {
+    OrderedSubject,
+    References,
+}
+
+/// One message of a MULTIAPPEND after the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<Flag<'static>>,
+    pub date: Option<DateTime>,
+    pub message: Vec<u8>,
 }
 
 /// A SEARCH return option (RFC 4731 §3.1, RFC 5182 §2 for SAVE).
@@ -92,21 +150,30 @@ pub(super) fn split(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malfor
         return Ok(None);
     };
     let (name, mut name_end) = word(command, tag_end + 1);
+    let mut name_start = tag_end + 1;
     let name = if name.eq_ignore_ascii_case(b"UID") {
-        let (sub, end) = word(command, name_end + 1);
+        name_start = name_end + 1;
+        let (sub, end) = word(command, name_start);
         name_end = end;
         sub
     } else {
         name
     };
-    if name.eq_ignore_ascii_case(b"SEARCH") {
+    if name.eq_ignore_ascii_case(b"SORT") {
+        sort(command, name_start, name_end)
+    } else if name.eq_ignore_ascii_case(b"THREAD") {
+        thread(command, name_start, name_end)
+    } else if name.eq_ignore_ascii_case(b"SEARCH") {
         search(command, name_end)
     } else if name.eq_ignore_ascii_case(b"LIST") {
         list(command, name_end)
     } else if name.eq_ignore_ascii_case(b"CREATE") {
         create(command)
     } else if name.eq_ignore_ascii_case(b"APPEND") {
-        Ok(append_utf8(command).map(|rewritten| (rewritten, Options::None)))
+        if let Some(rewritten) = append_utf8(command) {
+            return Ok(Some((rewritten, Options::None)));
+        }
+        multiappend(command)
     } else {
         Ok(None)
     }
@@ -131,6 +198,156 @@ fn append_utf8(command: &[u8]) -> Option<Vec<u8>> {
     Some(rewritten)
 }
 
+/// `[UID] SORT [RETURN (...)] (criteria) charset search`, rewritten as
+/// `[UID] SEARCH CHARSET charset search`.
+fn sort(
+    command: &[u8],
+    name_start: usize,
+    name_end: usize,
+) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let mut at = name_end;
+    let mut returns = None;
+    const RETURN: &[u8] = b" RETURN (";
+    if command
+        .get(at..at + RETURN.len())
+        .is_some_and(|r| r.eq_ignore_ascii_case(RETURN))
+    {
+        let open = at + RETURN.len() - 1;
+        let close = closing(command, open).ok_or(Malformed)?;
+        returns = Some(search_returns(&command[open + 1..close])?);
+        at = close + 1;
+    }
+    if command.get(at..at + 2) != Some(b" (") {
+        return Err(Malformed);
+    }
+    let close = closing(command, at + 1).ok_or(Malformed)?;
+    let mut criteria = Vec::new();
+    let mut reverse = false;
+    for atom in atoms(&command[at + 2..close])? {
+        let key = match atom.to_ascii_uppercase().as_slice() {
+            b"REVERSE" if !reverse => {
+                reverse = true;
+                continue;
+            }
+            b"ARRIVAL" => SortKey::Arrival,
+            b"CC" => SortKey::Cc,
+            b"DATE" => SortKey::Date,
+            b"FROM" => SortKey::From,
+            b"SIZE" => SortKey::Size,
+            b"SUBJECT" => SortKey::Subject,
+            b"TO" => SortKey::To,
+            b"DISPLAYFROM" => SortKey::DisplayFrom,
+            b"DISPLAYTO" => SortKey::DisplayTo,
+            _ => return Err(Malformed),
+        };
+        criteria.push(SortCriterion { key, reverse });
+        reverse = false;
+    }
+    // At least one key, and REVERSE only before one (RFC 5256 §5).
+    if criteria.is_empty() || reverse {
+        return Err(Malformed);
+    }
+    let rewritten = as_search(command, name_start, close + 1);
+    Ok(Some((rewritten, Options::Sort { criteria, returns })))
+}
+
+/// `[UID] THREAD algorithm charset search`, rewritten as
+/// `[UID] SEARCH CHARSET charset search`.
+fn thread(
+    command: &[u8],
+    name_start: usize,
+    name_end: usize,
+) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let (name, end) = word(command, name_end + 1);
+    let algorithm = match name.to_ascii_uppercase().as_slice() {
+        b"ORDEREDSUBJECT" => ThreadAlgorithm::OrderedSubject,
+        b"REFERENCES" => ThreadAlgorithm::References,
+        _ => return Err(Malformed),
+    };
+    let rewritten = as_search(command, name_start, end);
+    Ok(Some((rewritten, Options::Thread(algorithm))))
+}
+
+/// The command with the text from `name_start` to `rest` replaced by
+/// `SEARCH CHARSET`: the charset and search keys follow.
+fn as_search(command: &[u8], name_start: usize, rest: usize) -> Vec<u8> {
+    let mut rewritten = command[..name_start].to_vec();
+    rewritten.extend_from_slice(b"SEARCH CHARSET");
+    rewritten.extend_from_slice(&command[rest..]);
+    rewritten
+}
+
+/// MULTIAPPEND: the command cut after its first message, and the other
+/// messages; `None` for an APPEND of one message. Each message ends at the
+/// end of a literal; its flags, date and literal are read by imap-codec as
+/// those of an APPEND of its own.
+fn multiappend(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
+    let ends = literal_ends(command);
+    if ends.len() < 2 {
+        return Ok(None);
+    }
+    let with_end = |prefix: &[u8], part: &[u8]| [prefix, part, b"\r\n"].concat();
+    let Some(first) = ends
+        .iter()
+        .position(|&end| append_message(&with_end(&command[..end], b"")).is_some())
+    else {
+        return Ok(None);
+    };
+    let mut more = Vec::new();
+    let mut at = ends[first];
+    for &end in &ends[first + 1..] {
+        if let Some(message) = append_message(&with_end(b"a APPEND INBOX", &command[at..end])) {
+            more.push(message);
+            at = end;
+        }
+    }
+    if more.is_empty() {
+        return Ok(None);
+    }
+    if !matches!(&command[at..], b"\r\n" | b"\n") {
+        return Err(Malformed);
+    }
+    let first_command = with_end(&command[..ends[first]], b"");
+    Ok(Some((first_command, Options::MoreMessages(more))))
+}
+
+/// The message of an APPEND command of one message.
+fn append_message(command: &[u8]) -> Option<AppendMessage> {
+    let Some(CommandBody::Append {
+        flags,
+        date,
+        message,
+        ..
+    }) = decode_command_only(command).map(|c| c.body)
+    else {
+        return None;
+    };
+    let message = match message {
+        LiteralOrLiteral8::Literal(literal) => literal.data().to_vec(),
+        LiteralOrLiteral8::Literal8(literal) => literal.data.to_vec(),
+    };
+    Some(AppendMessage {
+        flags: flags.into_iter().map(IntoStatic::into_static).collect(),
+        date,
+        message,
+    })
+}
+
+/// The options of `RETURN (...)` of SEARCH and SORT.
+fn search_returns(inside: &[u8]) -> Result<Vec<SearchReturn>, Malformed> {
+    atoms(inside)?
+        .into_iter()
+        .map(|atom| match atom.to_ascii_uppercase().as_slice() {
+            b"MIN" => Ok(SearchReturn::Min),
+            b"MAX" => Ok(SearchReturn::Max),
+            b"ALL" => Ok(SearchReturn::All),
+            b"COUNT" => Ok(SearchReturn::Count),
+            b"SAVE" => Ok(SearchReturn::Save),
+            _ => Err(Malformed),
+        })
+        .collect()
+}
+
 /// `[UID] SEARCH RETURN (...) criteria`.
 fn search(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>, Malformed> {
     let rest = &command[name_end..];
@@ -143,17 +360,7 @@ fn search(command: &[u8], name_end: usize) -> Result<Option<(Vec<u8>, Options)>,
     }
     let open = name_end + RETURN.len() - 1;
     let close = closing(command, open).ok_or(Malformed)?;
-    let options = atoms(&command[open + 1..close])?
-        .into_iter()
-        .map(|atom| match atom.to_ascii_uppercase().as_slice() {
-            b"MIN" => Ok(SearchReturn::Min),
-            b"MAX" => Ok(SearchReturn::Max),
-            b"ALL" => Ok(SearchReturn::All),
-            b"COUNT" => Ok(SearchReturn::Count),
-            b"SAVE" => Ok(SearchReturn::Save),
-            _ => Err(Malformed),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let options = search_returns(&command[open + 1..close])?;
     let mut rewritten = command[..name_end].to_vec();
     rewritten.extend_from_slice(&command[close + 1..]);
     Ok(Some((rewritten, Options::SearchReturn(options))))
@@ -441,7 +648,6 @@ fn atoms_and_groups(inside: &[u8]) -> Result<Vec<&[u8]>, Malformed> {
 
 #[cfg(test)]
 mod tests {
-    use imap_codec::imap_types::command::CommandBody;
     use imap_codec::imap_types::mailbox::Mailbox;
     use imap_codec::imap_types::search::SearchKey;
 
@@ -641,6 +847,93 @@ mod tests {
         assert_eq!(decode(b"t3 CREATE Sent\r\n").options, Options::None);
         assert!(decode_command(b"t4 CREATE Sent (USE (Sent))\r\n").is_err());
         assert!(decode_command(b"t5 CREATE Sent (USE (\\Sent) X)\r\n").is_err());
+    }
+
+    #[test]
+    fn sort_and_thread() {
+        // RFC 5256 §4, RFC 5267 §4.
+        let decoded = decode(b"A282 SORT (SUBJECT REVERSE DATE) UTF-8 SINCE 1-Feb-1994\r\n");
+        let reversed = |key, reverse| SortCriterion { key, reverse };
+        assert_eq!(
+            decoded.options,
+            Options::Sort {
+                criteria: vec![
+                    reversed(SortKey::Subject, false),
+                    reversed(SortKey::Date, true)
+                ],
+                returns: None,
+            }
+        );
+        let CommandBody::Search {
+            charset: Some(charset),
+            criteria,
+            uid: false,
+        } = &decoded.command.body
+        else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(charset.as_ref(), "UTF-8");
+        assert!(matches!(criteria.as_ref(), [SearchKey::Since(_)]));
+        let decoded = decode(b"A1 UID sort return (min count) (displayfrom) US-ASCII ALL\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::Sort {
+                criteria: vec![reversed(SortKey::DisplayFrom, false)],
+                returns: Some(vec![SearchReturn::Min, SearchReturn::Count]),
+            }
+        );
+        assert!(matches!(
+            decoded.command.body,
+            CommandBody::Search { uid: true, .. }
+        ));
+        let decoded = decode(b"A2 UID THREAD REFERENCES UTF-8 SUBJECT {3}\r\nabc\r\n");
+        assert_eq!(
+            decoded.options,
+            Options::Thread(ThreadAlgorithm::References)
+        );
+        for bad in [
+            &b"A3 SORT (FROB) UTF-8 ALL\r\n"[..],
+            b"A4 SORT () UTF-8 ALL\r\n",
+            b"A5 SORT (REVERSE) UTF-8 ALL\r\n",
+            b"A6 SORT (DATE) ALL\r\n",
+            b"A7 SORT DATE UTF-8 ALL\r\n",
+            b"A8 THREAD FROB UTF-8 ALL\r\n",
+            b"A9 SORT RETURN (FROB) (DATE) UTF-8 ALL\r\n",
+        ] {
+            let error = refused(bad);
+            assert!(error.tag.is_some(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            refused(b"A3 UID SORT (FROB) UTF-8 ALL\r\n").command,
+            Some("UID SORT")
+        );
+    }
+
+    #[test]
+    fn multiappend() {
+        // RFC 3502 §6.3.11.
+        let decoded =
+            decode(b"A003 APPEND saved {5}\r\nfirst (\\Seen) \"07-Feb-1994 21:52:25 -0800\" {6+}\r\nsecond ~{5}\r\nthird\r\n");
+        let CommandBody::Append { message, .. } = &decoded.command.body else {
+            panic!("{decoded:?}");
+        };
+        let LiteralOrLiteral8::Literal(first) = message else {
+            panic!("{message:?}");
+        };
+        assert_eq!(first.data(), b"first");
+        let Options::MoreMessages(more) = &decoded.options else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(more.len(), 2);
+        assert_eq!(more[0].message, b"second");
+        assert_eq!(more[0].flags.len(), 1);
+        assert!(more[0].date.is_some());
+        assert_eq!(more[1].message, b"third");
+        // A mailbox name in a literal is not a message.
+        let decoded = decode(b"A4 APPEND {5}\r\nINBOX {2}\r\nhi\r\n");
+        assert_eq!(decoded.options, Options::None);
+        assert!(decode_command(b"A5 APPEND INBOX {2}\r\nhi junk\r\n").is_err());
+        assert!(decode_command(b"A6 APPEND INBOX {2}\r\nhi {1}\r\nx junk\r\n").is_err());
     }
 
     #[test]

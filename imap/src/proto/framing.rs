@@ -366,7 +366,12 @@ pub fn recover_tag(command: &[u8]) -> Option<Tag<'static>> {
 /// rest of the line that announced it, so the only place past the first
 /// line where options can be cut without touching a literal.
 pub(super) fn last_text_start(command: &[u8]) -> usize {
-    let mut start = 0;
+    literal_ends(command).last().copied().unwrap_or(0)
+}
+
+/// Where each literal of a whole command ends, in order.
+pub(super) fn literal_ends(command: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
     let mut line = 0;
     while let Some(lf) = command[line..].iter().position(|&b| b == b'\n') {
         let end = line + lf;
@@ -380,13 +385,13 @@ pub(super) fn last_text_start(command: &[u8]) -> usize {
                     .and_then(|length| (end + 1).checked_add(length))
                     .filter(|&after| after <= command.len());
                 let Some(after) = after else { break };
-                start = after;
+                ends.push(after);
                 line = after;
             }
             None => break,
         }
     }
-    start
+    ends
 }
 
 /// Where the end of the line read so far stands in a literal announcement

@@ -28,7 +28,10 @@ pub use decode::{
     decode_idle_done,
 };
 pub use encode::encode;
-pub use extended::{ListOptions, ListReturn, ListSelect, Options, SearchReturn};
+pub use extended::{
+    AppendMessage, ListOptions, ListReturn, ListSelect, Options, SearchReturn, SortCriterion,
+    SortKey, ThreadAlgorithm,
+};
 pub use framing::{
     Assembler, DEFAULT_MAX_LINE, DEFAULT_MAX_LITERAL, Event, LITERAL_MINUS_MAX, Limits, Reason,
     Refusal, recover_tag,
@@ -37,7 +40,7 @@ pub use imap_codec::imap_types;
 pub use render::{write_body_structure, write_envelope};
 pub use response::{
     Attribute, Capabilities, Code, Data, Esearch, Extension, FetchItem, List, LoginCapabilities,
-    MessageFlags, Resource, Response, Status, StatusItem, StatusKind,
+    MessageFlags, Resource, Response, Status, StatusItem, StatusKind, Thread,
 };
 pub use searchres::substitute_saved;
 

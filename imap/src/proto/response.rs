@@ -86,10 +86,11 @@ impl<'a> Status<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code<'a> {
     AlreadyExists,
-    /// UIDPLUS (RFC 4315 §3).
+    /// UIDPLUS (RFC 4315 §3): the new UIDs, several after a MULTIAPPEND
+    /// (RFC 3502 §6.3.11), ascending.
     AppendUid {
         uid_validity: u32,
-        uid: u32,
+        uids: Cow<'a, [u32]>,
     },
     AuthenticationFailed,
     /// The charsets SEARCH takes.
@@ -218,6 +219,13 @@ pub enum Data<'a> {
         modseq: Option<u64>,
     },
     Esearch(Esearch<'a>),
+    /// SORT's answer (RFC 5256 §4): the matches in sort order.
+    Sort {
+        numbers: &'a [u32],
+        modseq: Option<u64>,
+    },
+    /// THREAD's answer (RFC 5256 §4).
+    Thread(&'a [Thread]),
     QuotaRoot {
         mailbox: &'a str,
         roots: &'a [&'a str],
@@ -334,6 +342,14 @@ pub struct Esearch<'a> {
     pub count: Option<u32>,
     /// The highest mod-sequence of the matches (CONDSTORE, RFC 7162 §3.1.5).
     pub modseq: Option<u64>,
+}
+
+/// A node of a THREAD answer: a message and the replies to it, or a dummy
+/// (`number` `None`) grouping top-level siblings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    pub number: Option<u32>,
+    pub children: Vec<Thread>,
 }
 
 /// A quota resource's usage and limit (RFC 9208 §5).

@@ -1,7 +1,10 @@
-//! APPEND (RFC 9051 §6.3.12) with APPENDUID (UIDPLUS, RFC 4315) and
-//! literal8 messages (BINARY, RFC 3516 §4.4). The message is stored, and
-//! parsed once for FETCH, before the OK.
+//! APPEND (RFC 9051 §6.3.12) with APPENDUID (UIDPLUS, RFC 4315),
+//! literal8 messages (BINARY, RFC 3516 §4.4) and several messages in one
+//! command (MULTIAPPEND, RFC 3502 §6.3.11): all are stored in one commit or
+//! none is, and the OK names every new UID. Messages are stored, and
+//! parsed once for FETCH, SORT and THREAD, before the OK.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use imap_codec::imap_types::datetime::DateTime;
@@ -14,7 +17,38 @@ use super::flags::split_flags;
 use super::names::from_client;
 use super::view::View;
 use super::{Client, Outcome};
-use crate::proto::{Code, Status};
+use crate::proto::{AppendMessage, Code, Status};
+
+/// One message of an APPEND, as sent.
+pub(super) struct ToAppend<'a> {
+    pub flags: &'a [Flag<'a>],
+    pub date: Option<&'a DateTime>,
+    pub raw: &'a [u8],
+}
+
+impl<'a> ToAppend<'a> {
+    /// The message of the command itself.
+    pub fn first(
+        flags: &'a [Flag<'a>],
+        date: Option<&'a DateTime>,
+        message: &'a LiteralOrLiteral8<'a>,
+    ) -> ToAppend<'a> {
+        let raw: &[u8] = match message {
+            LiteralOrLiteral8::Literal(literal) => literal.as_ref(),
+            LiteralOrLiteral8::Literal8(literal) => &literal.data,
+        };
+        ToAppend { flags, date, raw }
+    }
+
+    /// A MULTIAPPEND message after the first.
+    pub fn more(message: &'a AppendMessage) -> ToAppend<'a> {
+        ToAppend {
+            flags: &message.flags,
+            date: message.date.as_ref(),
+            raw: &message.message,
+        }
+    }
+}
 
 impl Client<'_> {
     pub(super) async fn append(
@@ -22,50 +56,63 @@ impl Client<'_> {
         account_id: i64,
         selected: Option<&View>,
         mailbox: &Mailbox<'_>,
-        flags: &[Flag<'_>],
-        date: Option<&DateTime>,
-        message: &LiteralOrLiteral8<'_>,
+        messages: &[ToAppend<'_>],
     ) -> Outcome {
         let name = from_client(mailbox, self.enabled)?;
-        let raw: &[u8] = match message {
-            LiteralOrLiteral8::Literal(literal) => literal.as_ref(),
-            LiteralOrLiteral8::Literal8(literal) => &literal.data,
-        };
-        if raw.is_empty() {
+        if messages.iter().any(|m| m.raw.is_empty()) {
             return Ok(Status::no("Empty message").code(Code::Cannot));
         }
-        let Some((flags, keywords)) = split_flags(flags) else {
-            return Ok(Status::bad("That flag cannot be stored"));
-        };
         let store = &self.ctx.store;
         let Some(folder) = store.folder(account_id, &name).await? else {
             return Ok(Status::no("No such mailbox").code(Code::TryCreate));
         };
-        let target = AppendTarget {
-            folder_id: folder.id,
-            flags,
-            keywords,
-            internal_date: date.map_or_else(now, |d| d.as_ref().timestamp()),
-            origin: None,
+        let mut new = Vec::with_capacity(messages.len());
+        for message in messages {
+            let Some((flags, keywords)) = split_flags(message.flags) else {
+                return Ok(Status::bad("That flag cannot be stored"));
+            };
+            let target = AppendTarget {
+                folder_id: folder.id,
+                flags,
+                keywords,
+                internal_date: message.date.map_or_else(now, |d| d.as_ref().timestamp()),
+                origin: None,
+            };
+            new.push(NewMessage::to_folders(Arc::from(message.raw), vec![target]));
+        }
+        // One message shares a group commit with other sessions' appends;
+        // several go in a commit of their own, which refuses them together.
+        let stored = if new.len() == 1 {
+            store
+                .append(new.remove(0))
+                .await?
+                .map(|stored| vec![stored])
+        } else {
+            store.append_all(new).await?
         };
-        let message = NewMessage::to_folders(Arc::from(raw), vec![target]);
-        let stored = match store.append(message).await? {
+        let stored = match stored {
             Ok(stored) => stored,
             Err(Refusal::NoSuchFolder(_)) => {
                 return Ok(Status::no("No such mailbox").code(Code::TryCreate));
             }
             Err(_) => return Ok(Status::no("Over quota").code(Code::OverQuota)),
         };
-        let Some(appended) = stored.appended.first() else {
+        let uids: Vec<u32> = stored
+            .iter()
+            .filter_map(|s| s.appended.first())
+            .map(|appended| appended.uid as u32)
+            .collect();
+        if uids.len() != messages.len() {
             return Ok(Status::no("Message not stored").code(Code::ServerBug));
-        };
-        tracing::info!(folder = %folder.name, uid = appended.uid, size = raw.len(), "appended");
+        }
+        let size: usize = messages.iter().map(|m| m.raw.len()).sum();
+        tracing::info!(folder = %folder.name, uids = ?uids, size, "appended");
         if selected.is_some_and(|v| v.folder_id == folder.id) {
             self.forced_sync = true;
         }
         let code = Code::AppendUid {
             uid_validity: folder.uidvalidity as u32,
-            uid: appended.uid as u32,
+            uids: Cow::Owned(uids),
         };
         Ok(Status::ok("APPEND completed").code(code))
     }

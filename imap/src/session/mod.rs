@@ -24,6 +24,7 @@ mod names;
 mod quota;
 mod search;
 mod select;
+mod sort;
 mod status;
 mod view;
 
@@ -437,16 +438,12 @@ impl<'a> Session<'a> {
                 date,
                 message,
             } => {
-                let date = date.as_ref();
+                let mut messages = vec![append::ToAppend::first(&flags, date.as_ref(), &message)];
+                if let Options::MoreMessages(more) = &options {
+                    messages.extend(more.iter().map(append::ToAppend::more));
+                }
                 client
-                    .append(
-                        account_id,
-                        view.as_deref(),
-                        &mailbox,
-                        &flags,
-                        date,
-                        &message,
-                    )
+                    .append(account_id, view.as_deref(), &mailbox, &messages)
                     .await
             }
             CommandBody::GetQuota { root } => client.get_quota(account_id, root.as_ref()).await,
@@ -513,9 +510,24 @@ impl Client<'_> {
                 criteria,
                 uid,
             } => {
-                let criteria = criteria.as_ref();
-                self.search(tag, view, charset.as_ref(), criteria, uid, &options)
-                    .await
+                let (charset, criteria) = (charset.as_ref(), criteria.as_ref());
+                match &options {
+                    Options::Sort {
+                        criteria: order,
+                        returns,
+                    } => {
+                        let returns = returns.as_deref();
+                        self.sort(tag, view, charset, criteria, uid, order, returns)
+                            .await
+                    }
+                    Options::Thread(algorithm) => {
+                        self.thread(view, charset, criteria, uid, *algorithm).await
+                    }
+                    _ => {
+                        self.search(tag, view, charset, criteria, uid, &options)
+                            .await
+                    }
+                }
             }
             CommandBody::Fetch {
                 sequence_set,

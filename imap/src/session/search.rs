@@ -19,7 +19,7 @@ const BODY_BATCH: usize = 64;
 
 /// True when some key is MODSEQ, which adds the highest MODSEQ of the
 /// matches to the answer (RFC 7162 §3.1.5).
-fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
+pub(super) fn uses_modseq(keys: &[SearchKey<'_>]) -> bool {
     keys.iter().any(|key| match key {
         SearchKey::ModSequence { .. } => true,
         SearchKey::And(keys) => uses_modseq(keys.as_ref()),
@@ -53,10 +53,15 @@ fn candidate<'a>(
 }
 
 /// A match: its sequence number, UID and MODSEQ.
-struct Hit {
-    seq: u32,
-    uid: u32,
-    modseq: i64,
+pub(super) struct Hit {
+    pub seq: u32,
+    pub uid: u32,
+    pub modseq: i64,
+}
+
+/// The answer to a search charset that is not one of [`CHARSETS`].
+pub(super) fn bad_charset() -> Status<'static> {
+    Status::no("Unsupported charset").code(Code::BadCharset(CHARSETS))
 }
 
 impl Client<'_> {
@@ -72,7 +77,7 @@ impl Client<'_> {
         if let Some(charset) = charset
             && !charset_supported(charset.as_ref())
         {
-            return Ok(Status::no("Unsupported charset").code(Code::BadCharset(CHARSETS)));
+            return Ok(bad_charset());
         }
         let hits = find(&self.ctx.store, view, keys).await?;
         let modseq = uses_modseq(keys)
@@ -131,7 +136,11 @@ impl Client<'_> {
 }
 
 /// The messages of the selected folder matching `keys`, ascending.
-async fn find(store: &Store, view: &View, keys: &[SearchKey<'_>]) -> Result<Vec<Hit>, StoreError> {
+pub(super) async fn find(
+    store: &Store,
+    view: &View,
+    keys: &[SearchKey<'_>],
+) -> Result<Vec<Hit>, StoreError> {
     let query = Query::new(keys);
     let context = Context {
         max_seq: view.exists(),
