@@ -60,6 +60,7 @@ pub enum Service {
     Smtp,
     Admin,
     ManageSieve,
+    Pop3,
 }
 
 impl Service {
@@ -69,6 +70,7 @@ impl Service {
             Service::Smtp => "smtp",
             Service::Admin => "admin",
             Service::ManageSieve => "managesieve",
+            Service::Pop3 => "pop3",
         }
     }
 }

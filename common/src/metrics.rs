@@ -32,7 +32,7 @@ pub const LATENCY_BUCKETS: [f64; 13] = [
 ];
 
 /// The `service` labels of [`LOGIN_FAILURES`].
-const SERVICES: [&str; 4] = ["imap", "smtp", "admin", "managesieve"];
+const SERVICES: [&str; 5] = ["imap", "smtp", "admin", "managesieve", "pop3"];
 /// The `reason` labels of [`LOGIN_FAILURES`].
 const REASONS: [&str; 4] = ["bad_password", "unknown_user", "disabled", "throttled"];
 
@@ -42,7 +42,7 @@ const REASONS: [&str; 4] = ["bad_password", "unknown_user", "disabled", "throttl
 pub fn describe() {
     describe_counter!(
         LOGIN_FAILURES,
-        "Failed logins, by service (imap, smtp, admin, managesieve) and reason \
+        "Failed logins, by service (imap, smtp, admin, managesieve, pop3) and reason \
          (bad_password, unknown_user, disabled, throttled)"
     );
     describe_histogram!(
