@@ -173,6 +173,34 @@ pub fn imap_max_errors() -> u32 {
     50
 }
 
+/// POP3 with STLS on every IPv4 address, port 110.
+pub fn pop3_listen() -> Vec<SocketAddr> {
+    vec![any(110)]
+}
+
+/// POP3 with implicit TLS on every IPv4 address, port 995.
+pub fn pop3_listen_tls() -> Vec<SocketAddr> {
+    vec![any(995)]
+}
+
+/// 1000 simultaneous POP3 connections: clients connect to download and
+/// leave.
+pub fn pop3_max_connections() -> u32 {
+    1000
+}
+
+/// 50 simultaneous POP3 connections from one IP address, as for IMAP: a
+/// comune's office often reaches the server through one address.
+pub fn pop3_max_connections_per_ip() -> u32 {
+    50
+}
+
+/// A POP3 client silent for 10 minutes is disconnected, the shortest
+/// autologout timer RFC 1939 section 3 allows.
+pub fn pop3_idle_timeout() -> HumanDuration {
+    HumanDuration::from_secs(10 * 60)
+}
+
 /// The admin API and console on loopback, port 8080.
 pub fn admin_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))]

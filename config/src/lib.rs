@@ -19,6 +19,7 @@ mod error;
 mod locate;
 mod log;
 mod password;
+mod pop3;
 mod schema;
 mod sieve;
 mod size;
@@ -34,6 +35,7 @@ pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
 pub use crate::log::{LogConfig, LogFormat};
 pub use crate::password::Password;
+pub use crate::pop3::Pop3Config;
 pub use crate::schema::{
     AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,
     TlsConfig,

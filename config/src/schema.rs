@@ -18,6 +18,7 @@ use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
 use crate::log::LogConfig;
+use crate::pop3::Pop3Config;
 use crate::sieve::SieveConfig;
 use crate::size::ByteSize;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// `[imap]`: IMAP listeners.
     pub imap: ImapConfig,
+    /// `[pop3]`: POP3 listeners.
+    pub pop3: Pop3Config,
     /// `[admin]`: HTTP API and web console.
     pub admin: AdminConfig,
     /// `[tls]`: the certificate every TLS listener presents.
@@ -260,7 +263,8 @@ impl Config {
     /// The configuration `postino serve` uses without a file, for someone
     /// trying Postino as an ordinary user: data in `./postino-data`, hostname
     /// `localhost`, SQLite, every listener on loopback on an unprivileged port
-    /// (SMTP 2525, 2587, 2465; IMAP 2143, 2993; ManageSieve 4190; admin
+    /// (SMTP 2525, 2587, 2465; IMAP 2143, 2993; POP3 2110, 2995;
+    /// ManageSieve 4190; admin
     /// 8080); everything else as the file defaults.
     pub fn embedded() -> Config {
         let loopback = |port| vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
@@ -279,6 +283,11 @@ impl Config {
                 listen: loopback(2143),
                 listen_tls: loopback(2993),
                 ..ImapConfig::default()
+            },
+            pop3: Pop3Config {
+                listen: loopback(2110),
+                listen_tls: loopback(2995),
+                ..Pop3Config::default()
             },
             admin: AdminConfig::default(),
             tls: TlsConfig::default(),
@@ -310,6 +319,7 @@ impl Default for Config {
             blobs: BlobsConfig::default(),
             smtp: SmtpConfig::default(),
             imap: ImapConfig::default(),
+            pop3: Pop3Config::default(),
             admin: AdminConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),

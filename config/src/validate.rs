@@ -173,6 +173,11 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("imap.max_connections", config.imap.max_connections),
         ("imap.max_errors", config.imap.max_errors),
         ("sieve.max_connections", config.sieve.max_connections),
+        ("pop3.max_connections", config.pop3.max_connections),
+        (
+            "pop3.max_connections_per_ip",
+            config.pop3.max_connections_per_ip,
+        ),
         (
             "sieve.max_connections_per_ip",
             config.sieve.max_connections_per_ip,
@@ -203,6 +208,7 @@ fn check_limits(config: &Config, problems: &mut Problems<'_, '_>) {
         ("smtp.session_timeout", config.smtp.session_timeout),
         ("imap.idle_timeout", config.imap.idle_timeout),
         ("sieve.idle_timeout", config.sieve.idle_timeout),
+        ("pop3.idle_timeout", config.pop3.idle_timeout),
         ("auth.failure_window", config.auth.failure_window),
         ("auth.lockout", config.auth.lockout),
         ("dns.timeout", config.dns.timeout),
@@ -424,6 +430,8 @@ fn check_listeners(config: &Config, problems: &mut Problems<'_, '_>) {
         listeners.push(("imap.listen", &config.imap.listen));
         listeners.push(("imap.listen_tls", &config.imap.listen_tls));
     }
+    listeners.push(("pop3.listen", &config.pop3.listen));
+    listeners.push(("pop3.listen_tls", &config.pop3.listen_tls));
     listeners.push(("sieve.listen", &config.sieve.listen));
     if config.admin.enabled {
         listeners.push(("admin.listen", &config.admin.listen));
