@@ -122,6 +122,8 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
     .await?;
     let imap_plain = bind_all(origin, "imap.listen", &imap.listen, imap.enabled).await?;
     let imap_tls = bind_all(origin, "imap.listen_tls", &imap.listen_tls, imap.enabled).await?;
+    let pop3_plain = bind_all(origin, "pop3.listen", &config.pop3.listen, true).await?;
+    let pop3_tls = bind_all(origin, "pop3.listen_tls", &config.pop3.listen_tls, true).await?;
     let sieve = bind_all(origin, "sieve.listen", &config.sieve.listen, true).await?;
     let http = bind_all(origin, "admin.listen", &admin.listen, admin.enabled).await?;
     let all = [
@@ -130,6 +132,8 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
         ("smtp.listen_submissions", &submissions),
         ("imap.listen", &imap_plain),
         ("imap.listen_tls", &imap_tls),
+        ("pop3.listen", &pop3_plain),
+        ("pop3.listen_tls", &pop3_tls),
         ("sieve.listen", &sieve),
         ("admin.listen", &http),
     ];
@@ -247,6 +251,8 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    let listeners = (pop3_plain, pop3_tls);
+    pop3(&config, listeners, &store, &auth, &tls, &shutdown, &tracker);
     managesieve(&config, sieve, &store, &auth, &tls, &shutdown, &tracker);
     if let Some(settings) = learning_settings(&config) {
         postino_smtp::scan::learn::spawn(settings, store.clone(), shutdown.clone(), &tracker);
@@ -301,6 +307,35 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts POP3 on its listeners (STLS, implicit TLS), with IMAP's rules
+/// for plaintext logins and bad commands.
+fn pop3(
+    config: &Config,
+    (plain, implicit_tls): (Vec<TcpListener>, Vec<TcpListener>),
+    store: &Store,
+    auth: &Authenticator,
+    tls: &Arc<tokio_rustls::rustls::ServerConfig>,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let pop3 = &config.pop3;
+    let context = Arc::new(postino_pop3::Context {
+        settings: postino_pop3::Settings {
+            limits: ConnectionLimits {
+                total: pop3.max_connections as usize,
+                per_ip: pop3.max_connections_per_ip as usize,
+            },
+            idle_timeout: pop3.idle_timeout.0,
+            max_errors: config.imap.max_errors,
+            allow_plaintext_auth: config.imap.allow_plaintext_auth,
+        },
+        store: store.clone(),
+        auth: auth.clone(),
+        tls: TlsAcceptor::from(tls.clone()),
+    });
+    postino_pop3::spawn(plain, implicit_tls, context, shutdown.clone(), tracker);
+}
+
 /// Starts ManageSieve on its listeners, with IMAP's rules for plaintext
 /// logins and bad commands.
 fn managesieve(
@@ -343,6 +378,7 @@ fn install_metrics_recorder() -> anyhow::Result<PrometheusHandle> {
     postino_common::metrics::describe();
     postino_smtp::metrics::describe();
     postino_imap::metrics::describe();
+    postino_pop3::metrics::describe();
     postino_managesieve::SESSIONS.describe();
     Ok(recorder)
 }

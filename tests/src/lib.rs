@@ -336,7 +336,7 @@ pub fn bind_unused_port() -> StdTcpListener {
     panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
 }
 
-/// The seven listeners of a configuration.
+/// The nine listeners of a configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Listeners {
     pub smtp_mx: SocketAddr,
@@ -344,15 +344,17 @@ pub struct Listeners {
     pub smtp_submissions: SocketAddr,
     pub imap: SocketAddr,
     pub imap_tls: SocketAddr,
+    pub pop3: SocketAddr,
+    pub pop3_tls: SocketAddr,
     pub sieve: SocketAddr,
     pub admin: SocketAddr,
 }
 
 impl Listeners {
     /// How many listeners a configuration has.
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 9;
 
-    /// Seven distinct loopback ports that were free a moment ago: bound
+    /// Nine distinct loopback ports that were free a moment ago: bound
     /// together, then released for the server to take.
     pub fn free() -> Listeners {
         let sockets: Vec<StdTcpListener> = (0..Self::COUNT).map(|_| bind_unused_port()).collect();
@@ -363,8 +365,10 @@ impl Listeners {
             smtp_submissions: addr(2),
             imap: addr(3),
             imap_tls: addr(4),
-            sieve: addr(5),
-            admin: addr(6),
+            pop3: addr(5),
+            pop3_tls: addr(6),
+            sieve: addr(7),
+            admin: addr(8),
         }
     }
 
@@ -376,6 +380,8 @@ impl Listeners {
             ("smtp.listen_submissions", self.smtp_submissions),
             ("imap.listen", self.imap),
             ("imap.listen_tls", self.imap_tls),
+            ("pop3.listen", self.pop3),
+            ("pop3.listen_tls", self.pop3_tls),
             ("sieve.listen", self.sieve),
             ("admin.listen", self.admin),
         ]

@@ -203,6 +203,8 @@ async fn run_as_the_unit_does(dir: &Path) {
         ("listen_submissions = [\"0.0.0.0:465\"]", ports.submissions),
         ("listen = [\"0.0.0.0:143\"]", ports.imap),
         ("listen_tls = [\"0.0.0.0:993\"]", ports.imap_tls),
+        ("listen = [\"0.0.0.0:110\"]", ports.pop3),
+        ("listen_tls = [\"0.0.0.0:995\"]", ports.pop3_tls),
         ("listen = [\"0.0.0.0:4190\"]", ports.sieve),
         ("listen = [\"127.0.0.1:8080\"]", ports.admin),
     ] {
@@ -351,6 +353,8 @@ struct Ports {
     submissions: u16,
     imap: u16,
     imap_tls: u16,
+    pop3: u16,
+    pop3_tls: u16,
     sieve: u16,
     admin: u16,
 }
@@ -370,6 +374,8 @@ impl Ports {
             submissions: free(465),
             imap: free(143),
             imap_tls: free(993),
+            pop3: free(110),
+            pop3_tls: free(995),
             sieve: free(4190),
             admin: free(8080),
         };
@@ -387,6 +393,8 @@ impl Ports {
             self.submissions,
             self.imap,
             self.imap_tls,
+            self.pop3,
+            self.pop3_tls,
             self.sieve,
             self.admin,
         ]

@@ -11,8 +11,8 @@ use postino_tests::{LineClient, Server, TEST_LIMIT, within};
 use tempfile::TempDir;
 
 /// The embedded listeners: SMTP MX, submission, submissions; IMAP, IMAPS;
-/// ManageSieve; admin HTTP.
-const EMBEDDED_PORTS: [u16; 7] = [2525, 2587, 2465, 2143, 2993, 4190, 8080];
+/// POP3, POP3S; ManageSieve; admin HTTP.
+const EMBEDDED_PORTS: [u16; 9] = [2525, 2587, 2465, 2143, 2993, 2110, 2995, 4190, 8080];
 const SMTP: u16 = 2525;
 const IMAP: u16 = 2143;
 

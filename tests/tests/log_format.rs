@@ -129,6 +129,13 @@ async fn under_systemd_events_go_to_the_journal_with_their_fields() {
         assert_eq!(listening["PRIORITY"], "5", "{listening:?}");
         assert_eq!(listening["SYSLOG_IDENTIFIER"], "postino", "{listening:?}");
         assert_eq!(listening["ADDRESS"], config.listeners.smtp_mx.to_string());
+        // The start-up lines are read to the last: a journal socket's queue
+        // holds few datagrams, and a server whose log waits for room
+        // serves nobody.
+        until_entry(&socket, |e| {
+            e.get("MESSAGE").map(String::as_str) == Some("postino is running")
+        })
+        .await;
         deliver(&config, ANNA, &message(ANNA, "Registro", "Nel giornale.")).await;
         // A delivery's line carries its queue id, and its session's fields.
         let accepted = until_entry(&socket, |e| {

@@ -12,7 +12,9 @@ use postino_tests::imap::ImapClient;
 use postino_tests::scrape::scrape_until;
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{ANNA, BRUNO, DOMAIN, PASSWORD, data, envelope, greeted, plain, site};
-use postino_tests::{Backend, Server, TEST_LIMIT, TestConfig, on_both_backends, within};
+use postino_tests::{
+    Backend, LineClient, Server, TEST_LIMIT, TestConfig, on_both_backends, within,
+};
 
 on_both_backends!(counters_follow_what_clients_do);
 
@@ -66,6 +68,8 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
             && s.get("postino_imap_sessions_open", &[]) == 0.0
             && s.get("postino_managesieve_sessions_total", &[]) >= 1.0
             && s.get("postino_managesieve_sessions_open", &[]) == 0.0
+            && s.get("postino_pop3_sessions_total", &[]) >= 2.0
+            && s.get("postino_pop3_sessions_open", &[]) == 0.0
     })
     .await;
     assert_eq!(before.get("postino_queue_messages", &[]), 0.0);
@@ -106,6 +110,20 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         .expect(250, "2.0.0");
     submission.command("QUIT").await;
 
+    // POP3, before IMAP locks the address out: Anna logs in and leaves.
+    let mut pop3 = LineClient::connect(listeners.pop3).await;
+    pop3.read_line().await;
+    for command in [
+        format!("USER {ANNA}"),
+        format!("PASS {PASSWORD}"),
+        "STAT".into(),
+    ] {
+        pop3.send(&command).await;
+        assert!(pop3.read_line().await.starts_with("+OK"), "{command}");
+    }
+    pop3.send("QUIT").await;
+    pop3.closed_within(WAIT).await;
+
     // IMAP: a name that does not exist and two wrong passwords for Bruno
     // lock the address out (max_failures_per_ip = 3), so the right one is
     // then throttled.
@@ -139,6 +157,7 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
                     &[("outcome", "deferred")],
                 ) >= 1.0
                 && s.get("postino_imap_sessions_open", &[]) == 0.0
+                && s.get("postino_pop3_sessions_open", &[]) == 0.0
                 && ["mx", "submission"]
                     .into_iter()
                     .all(|l| s.get("postino_smtp_sessions_open", &listener(l)) == 0.0)
@@ -153,6 +172,9 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         "postino_smtp_rejections_total",
         "postino_imap_sessions_total",
         "postino_imap_sessions_open",
+        "postino_pop3_sessions_total",
+        "postino_pop3_sessions_open",
+        "postino_pop3_commands_total",
         "postino_login_failures_total",
         "postino_queue_messages",
         "postino_queue_oldest_age_seconds",
@@ -185,6 +207,15 @@ async fn counters_follow_what_clients_do(config: &TestConfig) {
         );
     }
     assert_eq!(moved("postino_imap_sessions_total", &[]), 1.0);
+    assert_eq!(moved("postino_pop3_sessions_total", &[]), 1.0);
+    for command in ["USER", "PASS", "STAT", "QUIT"] {
+        let labels = [("command", command)];
+        assert_eq!(
+            moved("postino_pop3_commands_total", &labels),
+            1.0,
+            "{command}"
+        );
+    }
     for (name, accepted) in [("mx", 1.0), ("submission", 1.0), ("submissions", 0.0)] {
         assert_eq!(
             moved("postino_smtp_messages_accepted_total", &listener(name)),

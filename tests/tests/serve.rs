@@ -33,7 +33,11 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     let greeting = imap.read_line().await;
     assert!(greeting.starts_with("* OK"), "IMAP greeting: {greeting}");
     // The implicit-TLS listeners want a handshake; accepting TCP is their part here.
-    for addr in [listeners.smtp_submissions, listeners.imap_tls] {
+    for addr in [
+        listeners.smtp_submissions,
+        listeners.imap_tls,
+        listeners.pop3_tls,
+    ] {
         TcpStream::connect(addr)
             .await
             .expect("TLS listener accepts TCP");
@@ -46,6 +50,8 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     assert!(smtp.read_line().await.starts_with("220 "));
     let mut imap = LineClient::connect(listeners.imap).await;
     assert!(imap.read_line().await.starts_with("* OK"));
+    let mut pop3 = LineClient::connect(listeners.pop3).await;
+    assert_eq!(pop3.read_line().await, "+OK Postino ready.");
     let mut sieve = LineClient::connect(listeners.sieve).await;
     let greeting = managesieve_greeting(&mut sieve).await;
     assert_eq!(
@@ -59,6 +65,11 @@ async fn serves_every_listener_and_stops_on_sigterm(config: &TestConfig) {
     assert!(last.starts_with("421 "), "SMTP at shutdown: {last}");
     let last = imap.read_line().await;
     assert!(last.starts_with("* BYE"), "IMAP at shutdown: {last}");
+    let last = pop3.read_line().await;
+    assert_eq!(
+        last, "-ERR [SYS/TEMP] Server shutting down.",
+        "POP3 at shutdown"
+    );
     let last = sieve.read_line().await;
     assert!(
         last.starts_with("BYE (TRYLATER)"),
