@@ -66,6 +66,8 @@ async fn answers_with_the_configured_listeners_on_sqlite() {
                 [
                     format!("imap {} SSL", port(listeners.imap_tls)),
                     format!("imap {} STARTTLS", port(listeners.imap)),
+                    format!("pop3 {} SSL", port(listeners.pop3_tls)),
+                    format!("pop3 {} STARTTLS", port(listeners.pop3)),
                     format!("smtp {} SSL", port(listeners.smtp_submissions)),
                     format!("smtp {} STARTTLS", port(listeners.smtp_submission)),
                 ]
@@ -101,6 +103,8 @@ async fn answers_with_the_configured_listeners_on_sqlite() {
                 [
                     format!("IMAP {} on SSL", port(listeners.imap_tls)),
                     format!("IMAP {} off TLS", port(listeners.imap)),
+                    format!("POP3 {} on SSL", port(listeners.pop3_tls)),
+                    format!("POP3 {} off TLS", port(listeners.pop3)),
                     format!("SMTP {} on SSL", port(listeners.smtp_submissions)),
                     format!("SMTP {} off TLS", port(listeners.smtp_submission)),
                 ]

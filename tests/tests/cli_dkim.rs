@@ -306,17 +306,20 @@ async fn keys_are_generated_listed_and_published(config: &TestConfig) {
         let cname = zone.one(&format!("{prefix}.{COMUNE}"), "CNAME");
         assert_eq!(cname.data, format!("{HOSTNAME}."));
     }
-    for (service, port) in [
-        ("_imaps._tcp", 993),
-        ("_submissions._tcp", 465),
-        ("_submission._tcp", 587),
-        ("_sieve._tcp", 4190),
+    // POP3 after IMAP: a larger priority number (RFC 6186 §3.4).
+    for (service, priority, port) in [
+        ("_imaps._tcp", 0, 993),
+        ("_pop3s._tcp", 10, 995),
+        ("_pop3._tcp", 10, 110),
+        ("_submissions._tcp", 0, 465),
+        ("_submission._tcp", 0, 587),
+        ("_sieve._tcp", 0, 4190),
     ] {
         let srv = zone.one(&format!("{service}.{COMUNE}"), "SRV");
-        assert_eq!(srv.data, format!("0 1 {port} {HOSTNAME}."));
+        assert_eq!(srv.data, format!("{priority} 1 {port} {HOSTNAME}."));
     }
     assert_publishes(&zone, COMUNE, &keys.iter().collect::<Vec<_>>());
-    assert_eq!(zone.0.len(), 2 + 2 + 1 + 2 + 4, "{zone:#?}");
+    assert_eq!(zone.0.len(), 2 + 2 + 1 + 2 + 6, "{zone:#?}");
     // Another domain's key is not in this zone, and the other way round.
     assert!(zone.dkim(ALTRO).is_empty());
     let altro = op.zone(ALTRO).await;

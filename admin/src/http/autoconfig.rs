@@ -17,6 +17,7 @@
 //! nothing to say about domains it does not host, and an Autodiscover client
 //! then moves on to its next candidate URL. A malformed request gets `400`.
 //!
+//! IMAP comes before POP3, so that IMAP stays the clients' first choice.
 //! Each service lists its implicit-TLS port first, then its STARTTLS port,
 //! each the first address of its configured list; a disabled service, an
 //! empty list or port 0 (a port only the running server knows) is left out.
@@ -63,6 +64,9 @@ pub struct Endpoint {
 pub struct ClientSettings {
     pub hostname: String,
     pub imap: Vec<Endpoint>,
+    /// After IMAP's, so that clients that take the first server they are
+    /// offered keep IMAP.
+    pub pop3: Vec<Endpoint>,
     pub smtp: Vec<Endpoint>,
 }
 
@@ -78,7 +82,7 @@ impl ClientSettings {
                 })
                 .collect()
         };
-        let (imap, smtp) = (&config.imap, &config.smtp);
+        let (imap, pop3, smtp) = (&config.imap, &config.pop3, &config.smtp);
         ClientSettings {
             hostname: config.hostname.clone(),
             imap: endpoints(
@@ -86,6 +90,13 @@ impl ClientSettings {
                 [
                     (&imap.listen_tls, Security::Tls),
                     (&imap.listen, Security::StartTls),
+                ],
+            ),
+            pop3: endpoints(
+                true,
+                [
+                    (&pop3.listen_tls, Security::Tls),
+                    (&pop3.listen, Security::StartTls),
                 ],
             ),
             smtp: endpoints(
@@ -211,6 +222,7 @@ fn thunderbird_xml(clients: &ClientSettings, domain: &DomainName) -> String {
     let _ = writeln!(xml, "    <displayShortName>{domain}</displayShortName>");
     let servers = [
         ("incomingServer", "imap", &clients.imap),
+        ("incomingServer", "pop3", &clients.pop3),
         ("outgoingServer", "smtp", &clients.smtp),
     ];
     for (element, kind, endpoints) in servers {
@@ -246,7 +258,11 @@ fn autodiscover_xml(clients: &ClientSettings, address: &Address) -> String {
     xml.push_str("    <Account>\n");
     xml.push_str("      <AccountType>email</AccountType>\n");
     xml.push_str("      <Action>settings</Action>\n");
-    let protocols = [("IMAP", &clients.imap), ("SMTP", &clients.smtp)];
+    let protocols = [
+        ("IMAP", &clients.imap),
+        ("POP3", &clients.pop3),
+        ("SMTP", &clients.smtp),
+    ];
     for (kind, endpoints) in protocols {
         for endpoint in endpoints {
             // Encryption overrides SSL for clients that know it; SSL alone
@@ -322,6 +338,7 @@ mod tests {
             .listen_tls
             .push("127.0.0.1:3993".parse().unwrap());
         config.smtp.listen_submissions.clear();
+        config.pop3.listen.clear();
         let settings = ClientSettings::from_config(&config);
         let tls = |port| Endpoint {
             port,
@@ -333,12 +350,15 @@ mod tests {
         };
         assert_eq!(settings.hostname, "localhost");
         assert_eq!(settings.imap, [tls(2993), starttls(2143)]);
+        assert_eq!(settings.pop3, [tls(2995)]);
         assert_eq!(settings.smtp, [starttls(2587)]);
 
         config.imap.enabled = false;
+        config.pop3.listen_tls.clear();
         config.smtp.listen_submission = vec!["127.0.0.1:0".parse().unwrap()];
         let settings = ClientSettings::from_config(&config);
         assert!(settings.imap.is_empty());
+        assert!(settings.pop3.is_empty());
         assert!(settings.smtp.is_empty());
     }
 
@@ -355,8 +375,19 @@ mod tests {
         let pair = |port: &str, socket: &str| (port.to_owned(), socket.to_owned());
         assert_eq!(
             servers(&doc, "incomingServer", "socketType"),
-            [pair("2993", "SSL"), pair("2143", "STARTTLS")]
+            [
+                pair("2993", "SSL"),
+                pair("2143", "STARTTLS"),
+                pair("2995", "SSL"),
+                pair("2110", "STARTTLS")
+            ]
         );
+        let kinds: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("incomingServer"))
+            .filter_map(|n| n.attribute("type"))
+            .collect();
+        assert_eq!(kinds, ["imap", "imap", "pop3", "pop3"]);
         assert_eq!(
             servers(&doc, "outgoingServer", "socketType"),
             [pair("2465", "SSL"), pair("2587", "STARTTLS")]
@@ -408,6 +439,8 @@ mod tests {
             [
                 "IMAP 2993 on SSL",
                 "IMAP 2143 off TLS",
+                "POP3 2995 on SSL",
+                "POP3 2110 off TLS",
                 "SMTP 2465 on SSL",
                 "SMTP 2587 off TLS",
             ]

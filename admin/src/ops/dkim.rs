@@ -26,14 +26,19 @@ use super::{Ops, OpsError, Result};
 pub const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// SRV records of RFC 6186 (and RFC 8314 §5.1 for implicit TLS), with the
-/// standard ports: IMAP over TLS, and submission with implicit TLS and with
-/// STARTTLS; and ManageSieve's of RFC 5804 §1.8, which `sieve-connect`
-/// looks up (no autoconfiguration file has a place for ManageSieve).
-const SRV_SERVICES: [(&str, u16, &str); 4] = [
-    ("_imaps._tcp", 993, "RFC 6186"),
-    ("_submissions._tcp", 465, "RFC 6186"),
-    ("_submission._tcp", 587, "RFC 6186"),
-    ("_sieve._tcp", 4190, "RFC 5804"),
+/// standard ports and their priority: IMAP over TLS, POP3 over TLS and
+/// with STLS, and submission with implicit TLS and with STARTTLS; and
+/// ManageSieve's of RFC 5804 §1.8, which `sieve-connect` looks up (no
+/// autoconfiguration file has a place for ManageSieve). POP3's priority
+/// is lower than IMAP's (a larger number): RFC 6186 §3.4 has clients that
+/// could use either take the service whose records come first.
+const SRV_SERVICES: [(&str, u16, u16, &str); 6] = [
+    ("_imaps._tcp", 0, 993, "RFC 6186"),
+    ("_pop3s._tcp", 10, 995, "RFC 6186"),
+    ("_pop3._tcp", 10, 110, "RFC 6186"),
+    ("_submissions._tcp", 0, 465, "RFC 6186"),
+    ("_submission._tcp", 0, 587, "RFC 6186"),
+    ("_sieve._tcp", 0, 4190, "RFC 5804"),
 ];
 
 /// A record to publish in a domain's zone.
@@ -373,11 +378,11 @@ impl Ops {
                 "mail client autoconfiguration".to_string(),
             ));
         }
-        for (service, port, rfc) in SRV_SERVICES {
+        for (service, priority, port, rfc) in SRV_SERVICES {
             records.push(record(
                 format!("{service}.{domain}"),
                 "SRV",
-                format!("0 1 {port} {host}"),
+                format!("{priority} 1 {port} {host}"),
                 format!("mail client autoconfiguration ({rfc})"),
             ));
         }

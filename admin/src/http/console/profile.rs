@@ -179,6 +179,7 @@ mod tests {
         ClientSettings {
             hostname: "mx.postino.test".to_string(),
             imap,
+            pop3: Vec::new(),
             smtp,
         }
     }
