@@ -7,6 +7,7 @@ mod admin;
 mod imap;
 mod imap_encode;
 mod mime;
+mod pop3;
 mod sieve;
 mod smtp;
 
@@ -86,6 +87,8 @@ pub const TARGETS: &[Target] = &[
     admin::JSON,
     sieve::SCRIPT,
     sieve::COMMAND,
+    pop3::COMMAND,
+    pop3::MESSAGE,
 ];
 
 /// The target called `name`.
