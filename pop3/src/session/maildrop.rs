@@ -4,7 +4,7 @@
 //! DELE, RSET and NOOP need nothing more than this snapshot.
 //!
 //! UIDL gives Dovecot's default `%08Xu%08Xv`: the UID and the folder's
-//! UIDVALIDITY in hex. Both are stored with the message and the folder and
+//! UIDVALIDITY in hex, in lower case as Dovecot 2.3 writes them. Both are stored with the message and the folder and
 //! come back from a backup, so a client that keeps mail on the server sees
 //! the same UIDLs after a restart or a restore, and downloads nothing
 //! twice.
@@ -185,9 +185,11 @@ impl Message {
     }
 }
 
-/// Dovecot's default UIDL, `%08Xu%08Xv`.
+/// Dovecot's default UIDL, `%08Xu%08Xv`, whose hex Dovecot writes in
+/// lower case: a client moved from Dovecot with its UIDs and UIDVALIDITY
+/// sees the same UIDLs.
 fn uidl(message: &Message, uidvalidity: i64) -> String {
-    format!("{:08X}{:08X}", message.uid, uidvalidity)
+    format!("{:08x}{:08x}", message.uid, uidvalidity)
 }
 
 #[cfg(test)]
@@ -224,11 +226,11 @@ mod tests {
         let mut drop = maildrop(&[100, 200]);
         assert_eq!(
             text(&drop.command(Command::Uidl(None))),
-            "+OK\r\n1 000000016553F100\r\n2 000000026553F100\r\n.\r\n"
+            "+OK\r\n1 000000016553f100\r\n2 000000026553f100\r\n.\r\n"
         );
         assert_eq!(
             text(&drop.command(Command::Uidl(Some(2)))),
-            "+OK 2 000000026553F100\r\n"
+            "+OK 2 000000026553f100\r\n"
         );
     }
 

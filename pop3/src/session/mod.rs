@@ -227,7 +227,8 @@ impl Client<'_> {
         self.conn.is_tls() || self.ctx.settings.allow_plaintext_auth
     }
 
-    /// CAPA (RFC 2449 section 5): what logging in takes only before it.
+    /// CAPA (RFC 2449 section 5), as Dovecot lists it: what logging in
+    /// takes only before it.
     fn capabilities(&mut self, in_transaction: bool) -> Reply {
         let mut lines = Vec::new();
         for capability in ["TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"] {
@@ -242,7 +243,6 @@ impl Client<'_> {
                 write_line(&mut lines, "SASL PLAIN");
             }
         }
-        write_line(&mut lines, "IMPLEMENTATION Postino");
         write_end(&mut lines);
         Reply::ok("Capability list follows").lines(lines)
     }
