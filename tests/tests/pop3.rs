@@ -3,7 +3,8 @@
 //! and then deleting mail, over STLS and implicit TLS with the test's own
 //! certificate verified; Python's `poplib` through every command, the
 //! plaintext refusal before TLS (IMAP's rule), bad commands and
-//! too-long lines, and wrong passwords throttled as IMAP's. Beside an
+//! too-long lines, and wrong passwords throttled as IMAP's; idle clients
+//! and connections over the limit closed. Beside an
 //! IMAP session on the same INBOX: an IMAP client in IDLE sees what QUIT
 //! expunges, and a message IMAP expunged under a POP3 session answers
 //! `-ERR` while the rest of the session goes on. UIDLs are the same after
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     python_client_sends_every_command,
     bad_commands_and_long_lines_get_err,
+    idle_clients_and_connections_over_the_limit_are_refused,
     wrong_passwords_are_throttled_as_for_imap,
     fetchmail_keeps_then_deletes_mail,
     imap_and_pop3_sessions_share_inbox,
@@ -368,6 +370,39 @@ async fn bad_commands_and_long_lines_get_err(config: &TestConfig) {
         Some("+OK Logging out."),
         "{rest:?}"
     );
+}
+
+/// A client past the greeting, once the one connection a client may have
+/// is free: a session ends a moment after its socket closed.
+async fn greeted_once_free(addr: std::net::SocketAddr) -> LineClient {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut client = LineClient::connect(addr).await;
+        let greeting = client.read_line().await;
+        if greeting == "+OK Postino ready." {
+            return client;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{greeting}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn idle_clients_and_connections_over_the_limit_are_refused(config: &TestConfig) {
+    config.set("pop3", "idle_timeout = \"1s\"");
+    config.set("pop3", "max_connections_per_ip = 1");
+    let _dns = site(config, &[], &[ANNA]).await;
+    let _server = Server::start(config).await;
+    let mut first = greeted_once_free(config.listeners.pop3).await;
+    let mut second = LineClient::connect(config.listeners.pop3).await;
+    assert_eq!(
+        second.closed_within(Duration::from_secs(5)).await,
+        ["-ERR [SYS/TEMP] Too many connections, try again later."]
+    );
+    assert_eq!(
+        first.closed_within(Duration::from_secs(5)).await,
+        ["-ERR Disconnected for inactivity."]
+    );
+    greeted_once_free(config.listeners.pop3).await;
 }
 
 async fn wrong_passwords_are_throttled_as_for_imap(config: &TestConfig) {

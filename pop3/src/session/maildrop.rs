@@ -18,7 +18,7 @@ use crate::proto::{Command, Reply};
 /// The folder POP3 sees.
 const INBOX: &str = "INBOX";
 
-pub(crate) struct Maildrop {
+pub(super) struct Maildrop {
     pub(super) folder_id: i64,
     uidvalidity: i64,
     messages: Vec<Message>,

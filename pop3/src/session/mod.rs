@@ -29,7 +29,7 @@ use crate::proto::response::{write_end, write_line};
 use crate::proto::{Code, Command, Reply};
 use crate::{Context, metrics};
 
-pub(crate) use maildrop::Maildrop;
+use maildrop::Maildrop;
 
 /// The longest line a client may send, line end included. RFC 2449
 /// section 4 limits commands to 255 octets; an AUTH PLAIN response with a
