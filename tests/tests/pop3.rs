@@ -4,11 +4,11 @@
 //! certificate verified; Python's `poplib` through every command, the
 //! plaintext refusal before TLS (IMAP's rule), bad commands and
 //! too-long lines, and wrong passwords throttled as IMAP's; idle clients
-//! and connections over the limit closed. Beside an
-//! IMAP session on the same INBOX: an IMAP client in IDLE sees what QUIT
-//! expunges, and a message IMAP expunged under a POP3 session answers
-//! `-ERR` while the rest of the session goes on. UIDLs are the same after
-//! a restart and after `postino backup` and `restore`.
+//! and connections over the limit closed. Beside an IMAP session on the
+//! same INBOX: an IMAP client in IDLE sees what QUIT expunges, and a
+//! message IMAP expunged under a POP3 session answers `-ERR` while the
+//! rest of the session goes on. UIDLs are the same after a restart and
+//! after `postino backup` and `restore`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

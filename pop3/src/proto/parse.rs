@@ -95,7 +95,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command, String> {
                 lines: Some(lines),
             }
         }
-        _ => return Err(format!("Unknown command {keyword}")),
+        _ => return Err(format!("Unknown command {}", shown(keyword.as_bytes()))),
     };
     // Arguments after those a command takes are ignored, as Dovecot does
     // for STAT, NOOP, RSET and QUIT; a message number is taken whole.
@@ -124,13 +124,25 @@ fn required(word: Option<&[u8]>) -> Result<&[u8], String> {
 fn number(word: &[u8]) -> Result<u32, String> {
     digits(word)
         .and_then(|d| d.parse().ok())
-        .ok_or_else(|| format!("Invalid message number: {}", String::from_utf8_lossy(word)))
+        .ok_or_else(|| format!("Invalid message number: {}", shown(word)))
 }
 
 fn count(word: &[u8]) -> Result<u64, String> {
     digits(word)
         .and_then(|d| d.parse().ok())
-        .ok_or_else(|| format!("Invalid line count: {}", String::from_utf8_lossy(word)))
+        .ok_or_else(|| format!("Invalid line count: {}", shown(word)))
+}
+
+/// What a client sent, as an error names it: short enough that the reply
+/// stays within RFC 2449's 512 octets whatever the line held.
+fn shown(word: &[u8]) -> String {
+    const LONGEST: usize = 40;
+    let text = String::from_utf8_lossy(&word[..word.len().min(LONGEST)]).into_owned();
+    if word.len() > LONGEST {
+        format!("{text}...")
+    } else {
+        text
+    }
 }
 
 fn digits(word: &[u8]) -> Option<&str> {
@@ -244,6 +256,11 @@ mod tests {
             assert_eq!(parse(line), Err(expected.to_string()), "{line:?}");
         }
         assert!(parse_command(b"PASS \xff").is_err());
+        let long = format!("RETR {}", "9x".repeat(2000));
+        let refused = parse(&long).expect_err("refused");
+        assert!(refused.len() < 100 && refused.ends_with("..."), "{refused}");
+        let long = "X".repeat(3000);
+        assert!(parse(&long).expect_err("refused").len() < 100);
         assert!(parse_command(b"\xffSTAT").is_err());
     }
 
