@@ -440,10 +440,10 @@ async fn wrong_passwords_are_throttled_as_for_imap(config: &TestConfig) {
 }
 
 /// Runs `fetchmail` once as Anna with `options` on the poll line, over
-/// TLS with the server's certificate checked, every message going to the
-/// file `delivered` through an MDA. Returns its output; its exit status is
-/// 0 when mail came, 1 when there was none.
-async fn fetchmail(config: &TestConfig, port: u16, options: &str) -> Output {
+/// TLS with the server's certificate checked against `trusted`, every
+/// message going to the file `delivered` through an MDA. Returns its
+/// output; its exit status is 0 when mail came, 1 when there was none.
+async fn fetchmail(config: &TestConfig, port: u16, trusted: &Path, options: &str) -> Output {
     let dir = config.dir();
     let rc = dir.join("fetchmailrc");
     let delivered = dir.join("delivered");
@@ -453,7 +453,7 @@ async fn fetchmail(config: &TestConfig, port: u16, options: &str) -> Output {
          \tuser \"{ANNA}\" there with password \"{PASSWORD}\" is \"root\" here\n\
          \tsslcertck sslcertfile \"{cert}\" {options}\n\
          \tmda \"/bin/sh -c 'cat >> {delivered}; echo ==== >> {delivered}'\"\n",
-        cert = certificate(config).display(),
+        cert = trusted.display(),
         delivered = delivered.display(),
     );
     std::fs::write(&rc, text).expect("write the fetchmailrc");
@@ -504,9 +504,22 @@ async fn fetchmail_keeps_then_deletes_mail(config: &TestConfig) {
     deliver_dotted(config).await;
     let starttls = config.listeners.pop3.port();
     let implicit = config.listeners.pop3_tls.port();
+    let ours = certificate(config);
+
+    // A certificate other than the server's: fetchmail will not talk.
+    let dir = config.dir();
+    let other = dir.join("other.pem");
+    self_signed("127.0.0.1", &other, &dir.join("other-key.pem")).await;
+    let out = fetchmail(config, implicit, &other, "ssl keep").await;
+    let said = format!("{}{}", out.stdout, out.stderr).to_lowercase();
+    assert!(
+        !out.status.success() && said.contains("certificate"),
+        "{out:#?}"
+    );
+    assert!(delivered_subjects(config).is_empty());
 
     // Keep mode over STLS (sslproto: TLS is required, not opportunistic).
-    let out = fetchmail(config, starttls, "sslproto \"tls1.2+\" keep").await;
+    let out = fetchmail(config, starttls, &ours, "sslproto \"tls1.2+\" keep").await;
     assert!(out.status.success(), "{out:#?}");
     assert_eq!(
         delivered_subjects(config),
@@ -516,13 +529,13 @@ async fn fetchmail_keeps_then_deletes_mail(config: &TestConfig) {
     assert!(delivered.contains("\n.\n..due\n.nascosta\n"), "{delivered}");
     assert_eq!(inbox_flags(config).await.len(), 3);
     // Nothing new: the UIDLs it kept say so.
-    let out = fetchmail(config, starttls, "sslproto \"tls1.2+\" keep").await;
+    let out = fetchmail(config, starttls, &ours, "sslproto \"tls1.2+\" keep").await;
     assert_eq!(out.status.code(), Some(1), "{out:#?}");
     assert_eq!(delivered_subjects(config).len(), 3);
 
     // A new message only is fetched, over implicit TLS.
     deliver(config, ANNA, &message(ANNA, "Pratica 3", "Testo.")).await;
-    let out = fetchmail(config, implicit, "ssl keep").await;
+    let out = fetchmail(config, implicit, &ours, "ssl keep").await;
     assert!(out.status.success(), "{out:#?}");
     assert_eq!(
         delivered_subjects(config).last().map(String::as_str),
@@ -531,7 +544,7 @@ async fn fetchmail_keeps_then_deletes_mail(config: &TestConfig) {
     assert_eq!(delivered_subjects(config).len(), 4);
 
     // Delete mode: everything fetched again and deleted from the server.
-    let out = fetchmail(config, implicit, "ssl fetchall no keep").await;
+    let out = fetchmail(config, implicit, &ours, "ssl fetchall no keep").await;
     assert!(out.status.success(), "{out:#?}");
     assert_eq!(delivered_subjects(config).len(), 8);
     assert!(inbox_flags(config).await.is_empty());
