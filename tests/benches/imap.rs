@@ -21,9 +21,11 @@
 //!
 //! 1. Large folder: one connection logs in to the mailbox holding
 //!    `IMAP_BENCH_MESSAGES` messages and runs `SELECT INBOX`,
-//!    `UID FETCH 1:* (UID FLAGS)`, `SEARCH SUBJECT <word>` and
-//!    `UID SEARCH UNSEEN`, `IMAP_BENCH_REPEAT` times, checking every
-//!    answer's count; the first round runs on a freshly started server.
+//!    `UID FETCH 1:* (UID FLAGS)`, `SEARCH SUBJECT <word>`,
+//!    `UID SEARCH UNSEEN`, `SORT (REVERSE DATE)`, `SORT (SUBJECT)` and
+//!    `THREAD REFERENCES` (each over ALL), `IMAP_BENCH_REPEAT` times,
+//!    checking every answer's count; the first round runs on a freshly
+//!    started server.
 //! 2. Login to logout: `IMAP_BENCH_CLIENTS` clients, each with a mailbox
 //!    of [`LOAD_FOLDER_SIZE`] messages, loop for `IMAP_BENCH_SECONDS`
 //!    (after one warm-up session each) over: connect, `LOGIN`,
@@ -604,6 +606,9 @@ async fn large_folder(addr: SocketAddr, settings: &Settings) -> LargeFolder {
             ("UID FETCH 1:* (UID FLAGS)", total),
             (search.as_str(), total.div_ceil(SEARCH_EVERY)),
             ("UID SEARCH UNSEEN", total.div_ceil(UNSEEN_EVERY)),
+            ("SORT (REVERSE DATE) UTF-8 ALL", total),
+            ("SORT (SUBJECT) UTF-8 ALL", total),
+            ("THREAD REFERENCES UTF-8 ALL", total),
         ]
         .into_iter()
         .map(|(name, expected)| Timed {
@@ -660,7 +665,7 @@ fn print_large_folder(settings: &Settings, reports: &[Report]) {
         settings.messages, settings.repeat
     );
     println!(
-        "{:<9} {:<28} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "{:<9} {:<30} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
         "backend",
         "command",
         "first ms",
@@ -686,7 +691,7 @@ fn print_large_folder(settings: &Settings, reports: &[Report]) {
                 format!("{}!", command.answers)
             };
             println!(
-                "{:<9} {:<28} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+                "{:<9} {:<30} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
                 report.backend.name(),
                 command.name,
                 first,
@@ -1140,12 +1145,15 @@ fn is_fetch(response: &[u8]) -> bool {
     digits > 0 && rest[digits..].starts_with(b" FETCH ")
 }
 
-/// `* SEARCH n n n`: how many numbers.
+/// How many messages `* SEARCH n n n`, `* SORT n n n` or
+/// `* THREAD (n n)(n (n)(n))` names.
 fn search_count(response: &[u8]) -> Option<usize> {
-    let numbers = response.strip_prefix(b"* SEARCH")?;
+    let numbers = [b"* SEARCH".as_slice(), b"* SORT", b"* THREAD"]
+        .into_iter()
+        .find_map(|name| response.strip_prefix(name))?;
     Some(
         numbers
-            .split(|&b| b == b' ')
+            .split(|b| !b.is_ascii_digit())
             .filter(|word| !word.is_empty())
             .count(),
     )
