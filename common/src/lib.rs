@@ -2,6 +2,7 @@
 //! address types, TLS set-up, and the check users' Sieve scripts pass
 //! before they are stored.
 
+pub mod acl;
 pub mod address;
 pub mod auth;
 pub mod blobs;

@@ -415,6 +415,7 @@ fn values_of(
     BTreeMap::from([
         ("domain", domain.to_string()),
         ("address", mario(domain)),
+        ("user", format!("info@{domain}")),
         ("source", format!("info@{domain}")),
         ("target", mario(domain)),
         ("name", relay.to_string()),
@@ -450,6 +451,10 @@ fn bodies_for(domain: &str) -> BTreeMap<&'static str, Vec<Value>> {
         (
             "PUT /mailboxes/{address}/password",
             vec![json!({ "password": INTRUDER_PASSWORD })],
+        ),
+        (
+            "PUT /mailboxes/{address}/shares/{user}",
+            vec![json!({ "rights": "lrswipkxtea", "send_as": true })],
         ),
         (
             "POST /aliases",
@@ -1105,6 +1110,30 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
         )
         .await;
 
+    let shared = json!({ "rights": "lrs", "send_as": true });
+    changes
+        .make(
+            "PUT /mailboxes/{address}/shares/{user}",
+            anna.with(
+                Request::put(&api(&format!("/mailboxes/{lucia}/shares/{}", mario(A))))
+                    .json(&shared),
+            ),
+            200,
+            &[entry("mailbox.share", "anna", Some(A), false, true)],
+        )
+        .await;
+    changes
+        .make(
+            "DELETE /mailboxes/{address}/shares/{user}",
+            anna.with(Request::delete(&api(&format!(
+                "/mailboxes/{lucia}/shares/{}",
+                mario(A)
+            )))),
+            204,
+            &[entry("mailbox.unshare", "anna", Some(A), true, false)],
+        )
+        .await;
+
     let alias = json!({ "source": ufficio, "targets": [lucia, mario(A)] });
     let added = changes
         .make(
@@ -1379,7 +1408,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
             "{}",
             csv.body
         );
-        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 21, "{}", csv.body);
+        assert_eq!(csv.body.matches(",127.0.0.1,").count(), 23, "{}", csv.body);
         assert_eq!(csv.body.lines().count(), entries + 1, "{}", csv.body);
     }
     let json_again = site
@@ -1395,7 +1424,7 @@ async fn every_change_is_audited_without_secrets(config: &TestConfig) {
     // comune admin sees its own domains' entries only.
     let by_anna = site.get(&site.provincia, "/audit?actor=anna").await;
     let by_anna = by_anna.as_array().expect("an array");
-    assert_eq!(by_anna.len(), 13, "{by_anna:#?}");
+    assert_eq!(by_anna.len(), 15, "{by_anna:#?}");
     assert!(by_anna.iter().all(|e| e["actor"] == "anna"));
     let now = by_anna[0]["at"].as_i64().expect("a time");
     for (query, count) in [

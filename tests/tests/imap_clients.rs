@@ -212,7 +212,10 @@ async fn imaplib_implicit_tls_and_bad_password(config: &TestConfig) {
         );
     }
     ok(&r[3]);
-    assert_eq!(strings(ok(&r[4])), [r#"(("" "/")) NIL NIL"#]);
+    assert_eq!(
+        strings(ok(&r[4])),
+        [r#"(("" "/")) (("Condivise/" "/")) NIL"#]
+    );
     assert_eq!(strings(ok(&r[5])), ["1"]);
     let body = fetched_body(&r[6]);
     assert!(body.ends_with(&sent), "{body}");

@@ -410,7 +410,7 @@ async fn id_and_namespace() {
             .command("NAMESPACE")
             .await
             .ok()
-            .assert_has("* NAMESPACE ((\"\" \"/\")) NIL NIL");
+            .assert_has("* NAMESPACE ((\"\" \"/\")) ((\"Condivise/\" \"/\")) NIL");
         client.logout().await;
     })
     .await;

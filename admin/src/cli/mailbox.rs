@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Subcommand};
-use postino_common::store::Account;
+use postino_common::store::{Account, Share};
 use postino_config::ByteSize;
 
 use super::migrate::print_mailbox;
@@ -76,6 +76,30 @@ pub enum MailboxCommand {
     },
     /// Remove a mailbox with all its mail.
     Remove { address: String },
+    /// Share a mailbox, such as an office's role mailbox, with a mailbox of
+    /// its domain, which then sees its folders over IMAP under
+    /// Condivise/ADDRESS/; sharing again changes the rights.
+    Share {
+        address: String,
+        user: String,
+        /// IMAP rights (RFC 4314): l see, r read, s keep \Seen, w other
+        /// flags, i add messages, p post, k make folders, x delete folders,
+        /// t mark deleted, e expunge, a change rights.
+        #[arg(long, default_value = "lrswipkxte")]
+        rights: String,
+        /// Also let USER send as ADDRESS (MAIL FROM and From:).
+        #[arg(long)]
+        send_as: bool,
+    },
+    /// Take from a mailbox every right in another's.
+    Unshare { address: String, user: String },
+    /// List the shares of a mailbox, or of every mailbox of a domain or all.
+    Shares {
+        /// A mailbox address, or a domain.
+        of: Option<String>,
+        #[command(flatten)]
+        format: ListFormat,
+    },
     /// Import an mbox file (mboxrd or mboxo) into a folder of a mailbox,
     /// with the flags of its Status, X-Status and X-Keywords fields.
     Import {
@@ -206,6 +230,34 @@ pub async fn run(ops: &Ops, command: MailboxCommand) -> anyhow::Result<()> {
                 );
             })?;
         }
+        MailboxCommand::Share {
+            address,
+            user,
+            rights,
+            send_as,
+        } => {
+            let share = ops.share_mailbox(&address, &user, &rights, send_as).await?;
+            let sending = if share.send_as {
+                ", may send as it"
+            } else {
+                ""
+            };
+            println!(
+                "{} is shared with {}: rights {}{sending}",
+                share.owner, share.grantee, share.rights
+            );
+        }
+        MailboxCommand::Unshare { address, user } => {
+            ops.unshare_mailbox(&address, &user).await?;
+            println!("{user} has no right in {address} any more");
+        }
+        MailboxCommand::Shares { of, format } => {
+            let shares = match of.as_deref() {
+                Some(of) if of.contains('@') => ops.mailbox_shares(Some(of), None).await?,
+                domain => ops.mailbox_shares(None, domain).await?,
+            };
+            print_list(&format, &shares, share_table)?;
+        }
         MailboxCommand::Remove { address } => {
             let account = ops.remove_mailbox(&address).await?;
             println!(
@@ -247,6 +299,20 @@ pub fn account_table(accounts: &[Account]) {
             size_text(a.used_bytes),
             quota_text(a.quota_bytes),
             a.display_name
+        );
+    }
+}
+
+fn share_table(shares: &[Share]) {
+    println!(
+        "{:<40} {:<40} {:<12} SEND-AS",
+        "MAILBOX", "SHARED WITH", "RIGHTS"
+    );
+    for share in shares {
+        let send_as = if share.send_as { "yes" } else { "no" };
+        println!(
+            "{:<40} {:<40} {:<12} {send_as}",
+            share.owner, share.grantee, share.rights
         );
     }
 }

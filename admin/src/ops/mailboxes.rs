@@ -95,7 +95,7 @@ fn mailbox_not_found(address: &Address) -> OpsError {
 
 impl Ops {
     /// Parses an address and checks that its domain is in the actor's scope.
-    fn mailbox_address(&self, address: &str) -> Result<Address> {
+    pub(super) fn mailbox_address(&self, address: &str) -> Result<Address> {
         let address = parse_address("address", address)?;
         self.check_scope(address.domain().as_str())?;
         Ok(address)

@@ -22,6 +22,7 @@ mod mailboxes;
 mod queue;
 mod relay;
 mod sending;
+mod shares;
 pub mod sieve;
 mod time;
 mod tokens;

@@ -210,6 +210,11 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// The account whose changes wake this watch.
+    pub fn account_id(&self) -> i64 {
+        self.account_id
+    }
+
     /// Waits for the next change and returns the latest one. Once the
     /// store is closed no change can come, and this never returns.
     pub async fn changed(&mut self) -> Option<Change> {

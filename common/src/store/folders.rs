@@ -76,14 +76,21 @@ pub struct Folder {
     pub first_recent: i64,
 }
 
+/// The columns of a [`Folder`], of the table named `f`.
+macro_rules! folder_columns {
+    () => {
+        concat!(
+            "f.id, f.account_id, f.name, f.special_use, f.uidvalidity, f.uidnext, ",
+            "f.highestmodseq, f.messages, f.unseen, f.bytes, f.deleted, f.deleted_bytes, ",
+            "f.keywords, f.first_recent"
+        )
+    };
+}
+pub(super) use folder_columns;
+
 macro_rules! select_folder {
     ($tail:literal) => {
-        concat!(
-            "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, ",
-            "messages, unseen, bytes, deleted, deleted_bytes, keywords, first_recent ",
-            "FROM folders ",
-            $tail
-        )
+        concat!("SELECT ", folder_columns!(), " FROM folders f ", $tail)
     };
 }
 

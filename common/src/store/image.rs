@@ -32,6 +32,8 @@ pub const IMAGE_TABLES: &[&str] = &[
     "admin_domains",
     "folders",
     "subscriptions",
+    "mailbox_shares",
+    "folder_rights",
     "blobs",
     "messages",
     "expunged",

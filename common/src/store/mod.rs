@@ -42,6 +42,7 @@ mod queue;
 mod recent;
 mod relay;
 mod sending;
+mod shares;
 mod sieve_scripts;
 mod sort_keys;
 mod srs_secrets;
@@ -96,6 +97,7 @@ pub use queue::{
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
 pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
+pub use shares::{Share, SharedFolder};
 pub use sieve_scripts::{DeliveryPoint, ScriptSource, SieveScript, check_script_name};
 pub use sort_keys::SortRow;
 pub use throttle::FailureCounts;

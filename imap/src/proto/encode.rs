@@ -98,12 +98,17 @@ fn write_code(out: &mut Vec<u8>, code: &Code<'_>) {
             write_set(out, set);
             return;
         }
-        Code::PermanentFlags(keywords) => {
-            out.extend_from_slice(b"PERMANENTFLAGS ");
-            match keywords {
-                Some(keywords) => write_mailbox_flags(out, keywords, true),
-                None => out.extend_from_slice(b"()"),
-            }
+        Code::PermanentFlags { flags, keywords } => {
+            let keywords = *keywords;
+            out.extend_from_slice(b"PERMANENTFLAGS (");
+            write_joined(
+                out,
+                flags
+                    .names()
+                    .chain(keywords.into_iter().flatten())
+                    .chain(keywords.map(|_| "\\*")),
+            );
+            out.push(b')');
             return;
         }
         Code::UidNext(uid) => {
@@ -156,7 +161,8 @@ fn write_capabilities(out: &mut Vec<u8>, capabilities: &Capabilities) {
         b" LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN \
           SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH \
           SEARCHRES QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC UTF8=ACCEPT BINARY SORT \
-          SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES MULTIAPPEND",
+          SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES MULTIAPPEND ACL \
+          RIGHTS=texk",
     );
     let _ = write!(out, " APPENDLIMIT={}", capabilities.append_limit);
 }
@@ -191,7 +197,11 @@ fn write_data(out: &mut Vec<u8>, data: &Data<'_>, utf8: bool) {
             }
             out.push(b')');
         }
-        Data::Namespace => out.extend_from_slice(b"NAMESPACE ((\"\" \"/\")) NIL NIL"),
+        Data::Namespace { other_users } => {
+            out.extend_from_slice(b"NAMESPACE ((\"\" \"/\")) ((");
+            write_string(out, format!("{other_users}/").as_bytes(), utf8);
+            out.extend_from_slice(b" \"/\")) NIL");
+        }
         Data::Flags(keywords) => {
             out.extend_from_slice(b"FLAGS ");
             write_mailbox_flags(out, keywords, false);
@@ -260,6 +270,39 @@ fn write_data(out: &mut Vec<u8>, data: &Data<'_>, utf8: bool) {
                 out.push(b' ');
                 write_string(out, root.as_bytes(), false);
             }
+        }
+        Data::Acl { mailbox, entries } => {
+            out.extend_from_slice(b"ACL ");
+            write_mailbox(out, mailbox, utf8);
+            for (identifier, rights) in *entries {
+                out.push(b' ');
+                write_astring(out, identifier, utf8);
+                out.push(b' ');
+                write_astring(out, rights, utf8);
+            }
+        }
+        Data::ListRights {
+            mailbox,
+            identifier,
+            required,
+            optional,
+        } => {
+            out.extend_from_slice(b"LISTRIGHTS ");
+            write_mailbox(out, mailbox, utf8);
+            out.push(b' ');
+            write_astring(out, identifier, utf8);
+            out.push(b' ');
+            write_astring(out, required, utf8);
+            for rights in *optional {
+                out.push(b' ');
+                write_astring(out, rights, utf8);
+            }
+        }
+        Data::MyRights { mailbox, rights } => {
+            out.extend_from_slice(b"MYRIGHTS ");
+            write_mailbox(out, mailbox, utf8);
+            out.push(b' ');
+            write_astring(out, rights, utf8);
         }
         Data::Quota { root, resources } => {
             out.extend_from_slice(b"QUOTA ");
@@ -443,10 +486,15 @@ fn write_mailbox(out: &mut Vec<u8>, name: &str, utf8: bool) {
         true => Cow::Borrowed(name),
         false => Cow::Owned(mailbox_name::encode(name)),
     };
-    if is_astring_atom(&name) {
-        out.extend_from_slice(name.as_bytes());
+    write_astring(out, &name, utf8);
+}
+
+/// Text where an astring goes: bare when it can be, else a string.
+fn write_astring(out: &mut Vec<u8>, text: &str, utf8: bool) {
+    if is_astring_atom(text) {
+        out.extend_from_slice(text.as_bytes());
     } else {
-        write_string(out, name.as_bytes(), utf8);
+        write_string(out, text.as_bytes(), utf8);
     }
 }
 
@@ -734,13 +782,27 @@ mod tests {
         );
         let forwarded_work = keywords("$Forwarded Work");
         assert_eq!(
-            with(Code::PermanentFlags(Some(&forwarded_work))),
+            with(Code::PermanentFlags {
+                flags: Flags::ALL,
+                keywords: Some(&forwarded_work)
+            }),
             "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \
              $Forwarded Work \\*)] t\r\n"
         );
         assert_eq!(
-            with(Code::PermanentFlags(None)),
+            with(Code::PermanentFlags {
+                flags: Flags::default(),
+                keywords: None
+            }),
             "* OK [PERMANENTFLAGS ()] t\r\n"
+        );
+        // Rights to `\Seen` and `\Deleted` only (RFC 4314 §4).
+        assert_eq!(
+            with(Code::PermanentFlags {
+                flags: Flags::SEEN | Flags::DELETED,
+                keywords: None
+            }),
+            "* OK [PERMANENTFLAGS (\\Deleted \\Seen)] t\r\n"
         );
         assert_eq!(
             with(Code::HighestModSeq(90060115205545359)),
@@ -792,7 +854,7 @@ mod tests {
             ),
             "{greeting}"
         );
-        assert!(greeting.ends_with(" MULTIAPPEND APPENDLIMIT=1024] Postino ready\r\n"));
+        assert!(greeting.ends_with(" ACL RIGHTS=texk APPENDLIMIT=1024] Postino ready\r\n"));
         let tls = Capabilities {
             login: Some(LoginCapabilities {
                 starttls: false,
@@ -814,7 +876,7 @@ mod tests {
              UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
              STATUS=SIZE ESEARCH SEARCHRES QUOTA QUOTA=RES-STORAGE CONDSTORE QRESYNC \
              UTF8=ACCEPT BINARY SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT \
-             THREAD=REFERENCES MULTIAPPEND APPENDLIMIT=1024\r\n"
+             THREAD=REFERENCES MULTIAPPEND ACL RIGHTS=texk APPENDLIMIT=1024\r\n"
         );
     }
 
@@ -831,8 +893,43 @@ mod tests {
         );
         assert_eq!(data(Data::Id(&[])), "* ID NIL\r\n");
         assert_eq!(
-            data(Data::Namespace),
-            "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"
+            data(Data::Namespace {
+                other_users: "Condivise"
+            }),
+            "* NAMESPACE ((\"\" \"/\")) ((\"Condivise/\" \"/\")) NIL\r\n"
+        );
+    }
+
+    #[test]
+    fn acl_data() {
+        // RFC 4314 §3.6-3.8.
+        let entries = [
+            ("protocollo@c.it".to_string(), "lrswipkxtea".to_string()),
+            ("anna rossi".to_string(), "lrs".to_string()),
+        ];
+        assert_eq!(
+            data(Data::Acl {
+                mailbox: "Condivise/protocollo@c.it/INBOX",
+                entries: &entries
+            }),
+            "* ACL Condivise/protocollo@c.it/INBOX protocollo@c.it lrswipkxtea \"anna rossi\" lrs\r\n"
+        );
+        let optional = ["l".to_string(), "r".to_string()];
+        assert_eq!(
+            data(Data::ListRights {
+                mailbox: "INBOX",
+                identifier: "anna@c.it",
+                required: "",
+                optional: &optional
+            }),
+            "* LISTRIGHTS INBOX anna@c.it \"\" l r\r\n"
+        );
+        assert_eq!(
+            data(Data::MyRights {
+                mailbox: "Lavoro/Città",
+                rights: "lr"
+            }),
+            "* MYRIGHTS Lavoro/Citt&AOA- lr\r\n"
         );
     }
 

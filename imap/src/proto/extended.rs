@@ -17,6 +17,8 @@
 //!   MULTIAPPEND (RFC 3502 §6.3.11); the first message stays in the
 //!   command, the others go into the options.
 //!
+//! - the ACL commands (RFC 4314 §3), read by `acl`.
+//!
 //! - LIST with several patterns `("a" "b")` (RFC 5258 §3): the first
 //!   pattern is left for imap-codec, all of them go into the options.
 //!
@@ -34,6 +36,7 @@ use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
 use imap_codec::imap_types::flag::Flag;
 use imap_codec::imap_types::status::StatusDataItemName;
 
+use super::acl::{AclCommand, acl};
 use super::decode::decode_command_only;
 use super::framing::{last_text_start, literal_ends};
 
@@ -60,6 +63,8 @@ pub enum Options {
     Thread(ThreadAlgorithm),
     /// MULTIAPPEND: the messages after the first, in order.
     MoreMessages(Vec<AppendMessage>),
+    /// An ACL command (RFC 4314), which imap-codec reads as a NOOP.
+    Acl(AclCommand),
 }
 
 /// What SORT compares (RFC 5256 §3, RFC 5957 §3).
@@ -151,6 +156,11 @@ pub(super) fn split(command: &[u8]) -> Result<Option<(Vec<u8>, Options)>, Malfor
     };
     let (name, mut name_end) = word(command, tag_end + 1);
     let mut name_start = tag_end + 1;
+    if let Some(acl) = acl(command, name, name_end) {
+        let mut noop = command[..name_start].to_vec();
+        noop.extend_from_slice(b"NOOP\r\n");
+        return Ok(Some((noop, Options::Acl(acl?))));
+    }
     let name = if name.eq_ignore_ascii_case(b"UID") {
         name_start = name_end + 1;
         let (sub, end) = word(command, name_start);

@@ -12,6 +12,7 @@
 //! imap-types is re-exported as [`imap_types`] for the values on both
 //! sides.
 
+mod acl;
 mod decode;
 mod encode;
 mod extended;
@@ -23,6 +24,7 @@ mod searchres;
 /// Kept in `common`: the migration's IMAP client reads names in it too.
 pub use postino_common::mailbox_name;
 
+pub use acl::AclCommand;
 pub use decode::{
     BadAuthenticateData, DecodeError, Decoded, NotDone, decode_authenticate_data, decode_command,
     decode_idle_done,

@@ -113,9 +113,14 @@ pub enum Code<'a> {
     NonExistent,
     NoPerm,
     OverQuota,
-    /// The flags a client may store: the system flags, the mailbox's
-    /// keywords and new ones (`\*`); `None` for none (a read-only mailbox).
-    PermanentFlags(Option<&'a Keywords>),
+    /// The flags a client may store: these system flags, and with
+    /// `keywords` the mailbox's keywords and new ones (`\*`). None at all
+    /// in a read-only mailbox; fewer where the user's rights allow fewer
+    /// (RFC 4314 §4).
+    PermanentFlags {
+        flags: Flags,
+        keywords: Option<&'a Keywords>,
+    },
     PrivacyRequired,
     ReadOnly,
     ReadWrite,
@@ -187,9 +192,11 @@ pub enum Data<'a> {
     Enabled(&'a [Extension]),
     /// Field and value pairs (RFC 2971).
     Id(&'a [(&'a str, &'a str)]),
-    /// The one personal namespace: no prefix, `/` between levels; no
-    /// other users' or shared ones.
-    Namespace,
+    /// The personal namespace, with no prefix, and the other users' one
+    /// under this prefix (RFC 2342 §5); `/` between levels in both.
+    Namespace {
+        other_users: &'a str,
+    },
     /// The mailbox's flags: the system flags and these keywords.
     Flags(&'a Keywords),
     Exists(u32),
@@ -233,6 +240,25 @@ pub enum Data<'a> {
     Quota {
         root: &'a str,
         resources: &'a [Resource],
+    },
+    /// A mailbox's access control list (RFC 4314 §3.6): identifiers and
+    /// their rights.
+    Acl {
+        mailbox: &'a str,
+        entries: &'a [(String, String)],
+    },
+    /// The rights an identifier may be given (RFC 4314 §3.7): those it
+    /// always has, then each group of the others.
+    ListRights {
+        mailbox: &'a str,
+        identifier: &'a str,
+        required: &'a str,
+        optional: &'a [String],
+    },
+    /// The user's rights in a mailbox (RFC 4314 §3.8).
+    MyRights {
+        mailbox: &'a str,
+        rights: &'a str,
     },
 }
 

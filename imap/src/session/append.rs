@@ -11,11 +11,12 @@ use imap_codec::imap_types::datetime::DateTime;
 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
 use imap_codec::imap_types::flag::Flag;
 use imap_codec::imap_types::mailbox::Mailbox;
-use postino_common::store::{AppendTarget, NewMessage, Refusal, now};
+use postino_common::acl::Rights;
+use postino_common::store::{AppendTarget, Flags, Keywords, NewMessage, Refusal, now};
 
 use super::flags::split_flags;
 use super::names::from_client;
-use super::view::View;
+use super::view::{View, storable};
 use super::{Client, Outcome};
 use crate::proto::{AppendMessage, Code, Status};
 
@@ -63,14 +64,21 @@ impl Client<'_> {
             return Ok(Status::no("Empty message").code(Code::Cannot));
         }
         let store = &self.ctx.store;
-        let Some(folder) = store.folder(account_id, &name).await? else {
-            return Ok(Status::no("No such mailbox").code(Code::TryCreate));
+        let (folder, rights) = match self.reach(account_id, &name, Rights::INSERT).await? {
+            Ok(reached) => (reached.folder, reached.rights),
+            Err(refused) => return Ok(refused.status(Code::TryCreate)),
         };
+        // Flags the user may not set are left out (RFC 4314 §4).
+        let (allowed, keywords_allowed) = storable(rights);
         let mut new = Vec::with_capacity(messages.len());
         for message in messages {
-            let Some((flags, keywords)) = split_flags(message.flags) else {
+            let Some((flags, mut keywords)) = split_flags(message.flags) else {
                 return Ok(Status::bad("That flag cannot be stored"));
             };
+            let flags = flags - (Flags::ALL - allowed);
+            if !keywords_allowed {
+                keywords = Keywords::default();
+            }
             let target = AppendTarget {
                 folder_id: folder.id,
                 flags,

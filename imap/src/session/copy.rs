@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::acl::Rights;
 
 use super::names::from_client;
 use super::view::View;
@@ -26,13 +27,22 @@ impl Client<'_> {
         if moving && view.read_only {
             return Ok(Status::no("Mailbox is read-only").code(Code::ReadOnly));
         }
+        // Moving out deletes and expunges (RFC 4314 §4, RFC 6851 §3.3).
+        if moving
+            && !view
+                .rights
+                .contains(Rights::DELETE_MESSAGES.with(Rights::EXPUNGE))
+        {
+            return Ok(Status::no("Permission denied").code(Code::NoPerm));
+        }
         if !by_uid && view.out_of_range(set) {
             return Ok(Status::bad("No such message"));
         }
         let name = from_client(mailbox, self.enabled)?;
         let store = &self.ctx.store;
-        let Some(target) = store.folder(account_id, &name).await? else {
-            return Ok(Status::no("No such mailbox").code(Code::TryCreate));
+        let target = match self.reach(account_id, &name, Rights::INSERT).await? {
+            Ok(reached) => reached.folder,
+            Err(refused) => return Ok(refused.status(Code::TryCreate)),
         };
         let source = view.folder_id;
         let uids: Vec<i64> = view
@@ -41,11 +51,14 @@ impl Client<'_> {
             .map(|(_, uid)| i64::from(uid))
             .collect();
         let target_id = target.id;
+        // A move to another account's folder is a copy there, charged to
+        // it, and an expunge here, given back to this one.
+        let across = target.account_id != view.account_id;
         let named = uids.len();
         let learning = self.ctx.settings.spam_learning;
         let copied = store
             .write(move |mut tx| async move {
-                let map = if moving {
+                let map = if moving && !across {
                     tx.move_messages(source, &uids, target_id).await?
                 } else {
                     match tx.copy_messages(source, &uids, target_id).await? {
@@ -53,6 +66,10 @@ impl Client<'_> {
                         Err(_) => return Ok(None),
                     }
                 };
+                if moving && across && map.len() == uids.len() {
+                    let moved: Vec<i64> = map.iter().map(|&(from, _)| from).collect();
+                    tx.expunge(source, &moved).await?;
+                }
                 // As Dovecot does, a message of the view that another
                 // session expunged makes the whole command fail: the
                 // transaction is dropped, so nothing is copied or moved.

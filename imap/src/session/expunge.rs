@@ -1,6 +1,7 @@
 //! EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, §6.4.9).
 
 use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::acl::Rights;
 
 use super::view::View;
 use super::{Client, Outcome};
@@ -10,6 +11,9 @@ impl Client<'_> {
     pub(super) async fn expunge(&mut self, view: &mut View, only: Option<&SequenceSet>) -> Outcome {
         if view.read_only {
             return Ok(Status::no("Mailbox is read-only").code(Code::ReadOnly));
+        }
+        if !view.rights.contains(Rights::EXPUNGE) {
+            return Ok(Status::no("Permission denied").code(Code::NoPerm));
         }
         let among: Option<Vec<i64>> = only.map(|set| {
             view.resolve(set, true)

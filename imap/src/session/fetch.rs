@@ -15,6 +15,7 @@ use imap_codec::imap_types::fetch::{
     Macro, MacroOrMessageDataItemNames, MessageDataItemName, Part as PartSpec, Section,
 };
 use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::acl::Rights;
 use postino_common::mime::{self, Envelope, Part, SectionText};
 use postino_common::store::{
     Columns, FlagChange, FlagOp, Flags, Keywords, MessageDetails, Store, StoreError,
@@ -164,7 +165,8 @@ impl Client<'_> {
         }
         // Mark as seen first, so that the answer shows the new flags.
         let mut seen_now = Vec::new();
-        if needs.sets_seen && !view.read_only && !messages.is_empty() {
+        let may_see = view.writable().contains(Rights::SEEN);
+        if needs.sets_seen && may_see && !messages.is_empty() {
             let uids: Vec<i64> = messages.iter().map(|&(_, uid)| i64::from(uid)).collect();
             match mark_seen(store, view, &uids).await {
                 Ok(uids) => seen_now = uids,

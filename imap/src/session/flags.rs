@@ -8,7 +8,7 @@ use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;
 use postino_common::store::{FlagChange, FlagOp, Flags, Keywords};
 
-use super::view::View;
+use super::view::{View, storable};
 use super::{Client, Outcome};
 use crate::proto::{Code, Data, FetchItem, Status};
 
@@ -33,6 +33,33 @@ pub(super) fn split_flags(flags: &[Flag<'_>]) -> Option<(Flags, Keywords)> {
     Some((system, keywords))
 }
 
+/// What a STORE may change with the user's rights (RFC 4314 §4): the
+/// flags it has no right to are left out, as long as one is left; a
+/// replacement must be allowed every flag, since it clears those not named.
+fn permitted(
+    view: &View,
+    kind: StoreType,
+    system: Flags,
+    keywords: Keywords,
+) -> Option<(Flags, Keywords)> {
+    let (allowed, keywords_allowed) = storable(view.rights);
+    if allowed == Flags::ALL && keywords_allowed {
+        return Some((system, keywords));
+    }
+    let asked = system != Flags::default() || !keywords.is_empty();
+    let kept = system - (Flags::ALL - allowed);
+    let keywords = if keywords_allowed {
+        keywords
+    } else {
+        Keywords::default()
+    };
+    let nothing_left = kept == Flags::default() && keywords.is_empty();
+    match kind == StoreType::Replace || (asked && nothing_left) {
+        true => None,
+        false => Some((kept, keywords)),
+    }
+}
+
 impl Client<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn store(
@@ -53,6 +80,9 @@ impl Client<'_> {
         }
         let Some((system, keywords)) = split_flags(flags) else {
             return Ok(Status::bad("That flag cannot be stored"));
+        };
+        let Some((system, keywords)) = permitted(view, kind, system, keywords) else {
+            return Ok(Status::no("Permission denied").code(Code::NoPerm));
         };
         let unchanged_since = modifiers
             .iter()

@@ -7,10 +7,12 @@
 //! nothing, as in Dovecot.
 
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
+use postino_common::acl::Rights;
 use postino_common::store::{SpecialUse, StoreError};
 
 use super::listing::{Selection, entries};
 use super::names::{from_client, list_mailbox_bytes, pattern_from_client, to_create};
+use super::shared::{Place, place, shared_name};
 use super::view::View;
 use super::{Client, Outcome, State};
 use crate::proto::{
@@ -41,6 +43,10 @@ impl Client<'_> {
             },
             _ => None,
         };
+        let (account_id, name) = match self.new_place(account_id, &name).await? {
+            Ok(place) => place,
+            Err(refusal) => return Ok(refusal),
+        };
         let mut tx = self.ctx.store.begin().await?;
         tx.create_parents(account_id, &name).await?;
         tx.create_folder(account_id, &name, special_use).await?;
@@ -55,11 +61,15 @@ impl Client<'_> {
         mailbox: &Mailbox<'_>,
     ) -> Outcome {
         let name = from_client(mailbox, self.enabled)?;
-        if name == "INBOX" {
+        let (owner_id, local) = match self.old_place(account_id, &name).await? {
+            Ok(place) => place,
+            Err(refusal) => return Ok(refusal),
+        };
+        if local == "INBOX" {
             return Ok(Status::no("INBOX cannot be deleted").code(Code::Cannot));
         }
         let mut tx = self.ctx.store.begin().await?;
-        tx.delete_folder(account_id, &name).await?;
+        tx.delete_folder(owner_id, &local).await?;
         tx.commit().await?;
         if state.view().is_some_and(|v| v.name == name) {
             state.unselect();
@@ -76,24 +86,36 @@ impl Client<'_> {
     ) -> Outcome {
         let from = from_client(from, self.enabled)?;
         let to = from_client(to, self.enabled)?;
-        if to == "INBOX" || to.starts_with(&format!("{from}/")) {
+        let (owner_id, old) = match self.old_place(account_id, &from).await? {
+            Ok(place) => place,
+            Err(refusal) => return Ok(refusal),
+        };
+        let (to_owner, new) = match self.new_place(account_id, &to).await? {
+            Ok(place) => place,
+            Err(refusal) => return Ok(refusal),
+        };
+        if to_owner != owner_id {
+            let refusal = Status::no("Mailboxes move only within their account");
+            return Ok(refusal.code(Code::Cannot));
+        }
+        if new == "INBOX" || new.starts_with(&format!("{old}/")) {
             return Ok(Status::no("Cannot rename to that name").code(Code::Cannot));
         }
         let mut tx = self.ctx.store.begin().await?;
-        if tx.folders(account_id).await?.iter().any(|f| f.name == to) {
+        if tx.folders(owner_id).await?.iter().any(|f| f.name == new) {
             return Err(StoreError::AlreadyExists {
                 what: "folder",
                 name: to,
             }
             .into());
         }
-        tx.create_parents(account_id, &to).await?;
-        tx.rename_folder(account_id, &from, &to).await?;
+        tx.create_parents(owner_id, &new).await?;
+        tx.rename_folder(owner_id, &old, &new).await?;
         tx.commit().await?;
         if let Some(view) = selected
             && let Some(rest) = view.name.strip_prefix(&from)
             && (rest.is_empty() || rest.starts_with('/'))
-            && from != "INBOX"
+            && old != "INBOX"
         {
             view.name = format!("{to}{rest}");
         }
@@ -111,8 +133,8 @@ impl Client<'_> {
         let store = &self.ctx.store;
         // A name is subscribed only while it is a mailbox, as Dovecot checks
         // (RFC 9051 §6.3.7 allows it); it may outlive the mailbox.
-        if subscribed && store.folder(account_id, &name).await?.is_none() {
-            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
+        if subscribed && let Err(refused) = self.reach(account_id, &name, Rights::LOOKUP).await? {
+            return Ok(refused.status(Code::NonExistent));
         }
         let mut tx = store.begin().await?;
         tx.set_subscribed(account_id, &name, subscribed).await?;
@@ -178,8 +200,25 @@ impl Client<'_> {
             .map(|pattern| format!("{reference}{pattern}"))
             .collect();
         let store = &self.ctx.store;
-        let (folders, subscriptions) =
-            tokio::try_join!(store.folders(account_id), store.subscriptions(account_id))?;
+        let (mut folders, subscriptions, shared) = tokio::try_join!(
+            store.folders(account_id),
+            store.subscriptions(account_id),
+            store.shared_folders(account_id)
+        )?;
+        // Other accounts' folders the user may see, under its names for
+        // them; STATUS only for those it may read.
+        let mut unreadable = Vec::new();
+        for shared in shared {
+            if !shared.rights.contains(Rights::LOOKUP) {
+                continue;
+            }
+            let mut folder = shared.folder;
+            if !shared.rights.contains(Rights::READ) {
+                unreadable.push(folder.id);
+            }
+            folder.name = shared_name(&shared.owner, &folder.name);
+            folders.push(folder);
+        }
         let status_items = options.returns.iter().find_map(|r| match r {
             ListReturn::Status(items) => Some(items.clone()),
             _ => None,
@@ -199,10 +238,56 @@ impl Client<'_> {
                 mailbox: &entry.name,
                 subscribed_child: entry.subscribed_child,
             }));
-            if let (Some(items), Some(folder)) = (&status_items, entry.folder) {
+            if let (Some(items), Some(folder)) = (&status_items, entry.folder)
+                && !unreadable.contains(&folder.id)
+            {
                 self.send_status(folder, items, selected).await?;
             }
         }
         Ok(done)
+    }
+
+    /// The account and the name there of an existing folder that DELETE
+    /// or RENAME takes away, if the user may: every one of its own, one of
+    /// another account with `x`.
+    async fn old_place(
+        &self,
+        account_id: i64,
+        name: &str,
+    ) -> Result<Result<(i64, String), Status<'static>>, StoreError> {
+        Ok(match place(name) {
+            Place::Own(name) => Ok((account_id, name.to_string())),
+            Place::Level => Err(Status::no("No such mailbox").code(Code::NonExistent)),
+            Place::Shared { .. } => self
+                .reach(account_id, name, Rights::DELETE_FOLDER)
+                .await?
+                .map(|reached| (reached.folder.account_id, reached.local))
+                .map_err(|refused| refused.status(Code::NonExistent)),
+        })
+    }
+
+    /// The account and the name there of a folder CREATE or RENAME is to
+    /// make, if the user may: anywhere among its own, in another account's
+    /// with `k` in the folder above (the INBOX for one at the top).
+    async fn new_place(
+        &self,
+        account_id: i64,
+        name: &str,
+    ) -> Result<Result<(i64, String), Status<'static>>, StoreError> {
+        Ok(match place(name) {
+            Place::Own(name) => Ok((account_id, name.to_string())),
+            Place::Level => {
+                let refusal = Status::no("Shared mailboxes are named by their owners");
+                Err(refusal.code(Code::Cannot))
+            }
+            Place::Shared { owner, name } => {
+                let above = name.rsplit_once('/').map_or("INBOX", |(above, _)| above);
+                let parent = shared_name(owner, above);
+                self.reach(account_id, &parent, Rights::CREATE)
+                    .await?
+                    .map(|reached| (reached.folder.account_id, name))
+                    .map_err(|refused| refused.status(Code::NonExistent))
+            }
+        })
     }
 }

@@ -11,6 +11,7 @@
 //! and deliveries changed (EXISTS, EXPUNGE or VANISHED, flag FETCHes), at
 //! the points RFC 9051 §7.5.1 allows.
 
+mod acl;
 mod append;
 mod auth;
 mod copy;
@@ -24,6 +25,7 @@ mod names;
 mod quota;
 mod search;
 mod select;
+mod shared;
 mod sort;
 mod status;
 mod view;
@@ -34,7 +36,7 @@ use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::{Tag, Vec1};
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
 use postino_common::auth::User;
-use postino_common::store::Watch;
+use postino_common::store::{Store, Watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::Context;
@@ -82,8 +84,18 @@ pub(crate) struct Enabled {
 /// A logged-in user.
 pub(crate) struct LoggedIn {
     user: User,
-    /// Wakes on changes to the user's mail, from any session or node.
+    /// Wakes on changes to the mail of the account whose folder is
+    /// selected (the user's own when none is), from any session or node.
     watch: Watch,
+}
+
+impl LoggedIn {
+    /// Watches the account `account_id` from now on.
+    fn follow(&mut self, store: &Store, account_id: i64) {
+        if self.watch.account_id() != account_id {
+            self.watch = store.watch(account_id);
+        }
+    }
 }
 
 /// Where the conversation is (RFC 9051 §3), with what is valid there.
@@ -247,7 +259,11 @@ impl<'a> Session<'a> {
         };
         let Decoded { command, options } = decoded;
         let Command { tag, body } = command;
-        tracing::debug!(tag = tag.inner(), command = body.name(), "command");
+        let name = match &options {
+            Options::Acl(acl) => acl.name(),
+            _ => body.name(),
+        };
+        tracing::debug!(tag = tag.inner(), command = name, "command");
         match body {
             CommandBody::StartTLS => return self.start_tls(&tag),
             CommandBody::Logout => {
@@ -324,6 +340,15 @@ impl<'a> Session<'a> {
         options: Options,
     ) -> Result<Outcome, End> {
         let client = &mut self.client;
+        // ACL commands come as a NOOP, with the command in the options.
+        if let Options::Acl(command) = options {
+            return Ok(match &self.state {
+                State::NotAuthenticated => Ok(Status::bad("Log in first")),
+                State::Authenticated(login) | State::Selected(login, _) => {
+                    client.acl_command(login, command).await
+                }
+            });
+        }
         // Commands valid in every state.
         match body {
             CommandBody::Capability => {
@@ -373,7 +398,9 @@ impl<'a> Session<'a> {
             }
             CommandBody::Enable { capabilities } => Ok(client.enable(&capabilities)),
             CommandBody::Namespace => {
-                client.send(Data::Namespace);
+                client.send(Data::Namespace {
+                    other_users: shared::SHARED_ROOT,
+                });
                 Ok(Status::ok("NAMESPACE completed"))
             }
             CommandBody::Select {

@@ -27,11 +27,19 @@ pub(crate) fn to_create(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<Strin
     normalize(name.strip_suffix('/').unwrap_or(&name))
 }
 
+/// As [`from_client`], for a name read as bytes outside imap-codec.
+pub(crate) fn from_client_bytes(bytes: &[u8], enabled: Enabled) -> Result<String, BadName> {
+    normalize(&decoded_bytes(bytes, enabled)?)
+}
+
 fn decoded(mailbox: &Mailbox<'_>, enabled: Enabled) -> Result<String, BadName> {
-    let bytes = match mailbox {
-        Mailbox::Inbox => return Ok("INBOX".into()),
-        Mailbox::Other(other) => other.as_ref(),
-    };
+    match mailbox {
+        Mailbox::Inbox => Ok("INBOX".into()),
+        Mailbox::Other(other) => decoded_bytes(other.as_ref(), enabled),
+    }
+}
+
+fn decoded_bytes(bytes: &[u8], enabled: Enabled) -> Result<String, BadName> {
     let text = std::str::from_utf8(bytes).map_err(|_| BadName)?;
     if enabled.utf8 {
         Ok(text.to_string())

@@ -1,8 +1,11 @@
 //! QUOTA (RFC 9208): the account's own quota is the root `""`, its
 //! domain's quota the root named after the domain; both count STORAGE in
-//! KiB. Roots without a limit are not listed. SETQUOTA is for administrators, through `postino`.
+//! KiB. A folder another account shares counts against that account's
+//! quota, the root named by its address. Roots without a limit are not
+//! listed. SETQUOTA is for administrators, through `postino`.
 
 use imap_codec::imap_types::mailbox::Mailbox;
+use postino_common::acl::Rights;
 use postino_common::store::Usage;
 
 use super::names::from_client;
@@ -13,15 +16,16 @@ fn kib(bytes: i64) -> u64 {
     ((bytes + 1023) / 1024) as u64
 }
 
-/// The quota roots that have a limit, with their resources.
-fn roots(usage: &Usage) -> Vec<(&str, Resource)> {
+/// The quota roots that have a limit, with their resources; `account` is
+/// the name of the account's own root.
+fn roots<'a>(usage: &'a Usage, account: &'a str) -> Vec<(&'a str, Resource)> {
     let mut roots = Vec::new();
     if usage.quota_bytes > 0 {
         let storage = Resource::Storage {
             used: kib(usage.used_bytes),
             limit: kib(usage.quota_bytes),
         };
-        roots.push(("", storage));
+        roots.push((account, storage));
     }
     if usage.domain_quota_bytes > 0 {
         let storage = Resource::Storage {
@@ -40,14 +44,16 @@ impl Client<'_> {
         mailbox: &Mailbox<'_>,
     ) -> Outcome {
         let name = from_client(mailbox, self.enabled)?;
-        let store = &self.ctx.store;
-        if store.folder(account_id, &name).await?.is_none() {
-            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
-        }
-        let Some(usage) = store.usage(account_id).await? else {
+        // Another account's folder counts against its owner's quota, whose
+        // root is named by its address.
+        let reached = match self.reach(account_id, &name, Rights::LOOKUP).await? {
+            Ok(reached) => reached,
+            Err(refused) => return Ok(refused.status(Code::NonExistent)),
+        };
+        let Some(usage) = self.ctx.store.usage(reached.folder.account_id).await? else {
             return Ok(Status::no("No such account"));
         };
-        let roots = roots(&usage);
+        let roots = roots(&usage, reached.owner.as_deref().unwrap_or(""));
         let names: Vec<&str> = roots.iter().map(|&(root, _)| root).collect();
         self.send(Data::QuotaRoot {
             mailbox: &name,
@@ -66,7 +72,7 @@ impl Client<'_> {
         let Some(usage) = self.ctx.store.usage(account_id).await? else {
             return Ok(Status::no("No such account"));
         };
-        let roots = roots(&usage);
+        let roots = roots(&usage, "");
         let Some((name, resource)) = roots.iter().find(|(name, _)| name.as_bytes() == root) else {
             return Ok(Status::no("No such quota root").code(Code::NonExistent));
         };

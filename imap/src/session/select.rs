@@ -4,6 +4,7 @@
 use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::acl::Rights;
 use postino_common::store::StoreError;
 
 use super::names::from_client;
@@ -54,12 +55,29 @@ impl Client<'_> {
         let store = &ctx.store;
         // The folder before its UIDs: a message added in between is then
         // both listed and reported again, never missed.
-        let Some(folder) = store.folder(account_id, &name).await? else {
-            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
+        let reached = match self.reach(account_id, &name, Rights::READ).await? {
+            Ok(reached) => reached,
+            Err(refused) => return Ok(refused.status(Code::NonExistent)),
         };
+        let (folder, rights) = (reached.folder, reached.rights);
+        // Without a right to change anything the mailbox is read-only, as
+        // in Dovecot.
+        let changes = Rights::SEEN
+            .with(Rights::WRITE)
+            .with(Rights::DELETE_MESSAGES)
+            .with(Rights::EXPUNGE);
+        let read_only = read_only || !rights.intersects(changes);
+        if let State::Authenticated(login) = state
+            && login.watch.account_id() != folder.account_id
+        {
+            // Another account's changes from now on; what came before this
+            // is read once at the end of the command.
+            login.follow(store, folder.account_id);
+            self.forced_sync = true;
+        }
         let uids = store.message_uids(folder.id).await?;
         let uids = uids.into_iter().map(|uid| uid as u32).collect();
-        let mut view = View::new(&folder, uids, read_only);
+        let mut view = View::new(&folder, uids, read_only, rights);
         let enabled = self.enabled;
         view.take_recent(store, &folder, enabled).await;
         // IMAP4rev2 dropped the UNSEEN response code.
@@ -70,7 +88,7 @@ impl Client<'_> {
                 .await?
                 .and_then(|uid| view.seq_of(uid as u32)),
         };
-        self.send_mailbox_flags(&folder.keywords, read_only);
+        self.send_mailbox_flags(&folder.keywords, view.writable());
         self.send(Data::Exists(view.exists()));
         if !enabled.rev2 {
             self.send(Data::Recent(view.recent_count() as u32));
@@ -155,7 +173,7 @@ impl Client<'_> {
         let Some(view) = state.unselect() else {
             return Ok(Status::bad("Select a mailbox first"));
         };
-        if expunge && !view.read_only {
+        if expunge && !view.read_only && view.rights.contains(Rights::EXPUNGE) {
             let mut tx = self.ctx.store.begin().await?;
             tx.expunge_deleted(view.folder_id, None).await?;
             tx.commit().await?;

@@ -3,6 +3,7 @@
 
 use imap_codec::imap_types::mailbox::Mailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
+use postino_common::acl::Rights;
 use postino_common::store::{Folder, StoreError};
 
 use super::names::from_client;
@@ -23,8 +24,9 @@ impl Client<'_> {
             return Ok(Status::bad("STATUS needs at least one item"));
         }
         let name = from_client(mailbox, self.enabled)?;
-        let Some(folder) = self.ctx.store.folder(account_id, &name).await? else {
-            return Ok(Status::no("No such mailbox").code(Code::NonExistent));
+        let folder = match self.reach(account_id, &name, Rights::READ).await? {
+            Ok(reached) => reached.folder,
+            Err(refused) => return Ok(refused.status(Code::NonExistent)),
         };
         let selected = selected.filter(|view| view.folder_id == folder.id);
         self.send_status(&folder, items, selected).await?;

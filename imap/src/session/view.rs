@@ -8,6 +8,7 @@
 //! expunges as EXPUNGE or, under QRESYNC, VANISHED.
 
 use imap_codec::imap_types::sequence::SequenceSet;
+use postino_common::acl::Rights;
 use postino_common::store::{Flags, Folder, Keywords, Store, StoreError};
 
 use super::{Client, Enabled, LoggedIn};
@@ -17,8 +18,12 @@ use crate::search::in_sequence_set;
 
 pub(crate) struct View {
     pub folder_id: i64,
+    /// The account that owns the folder.
+    pub account_id: i64,
     pub name: String,
     pub read_only: bool,
+    /// The user's rights in the folder: all of them in its own.
+    pub rights: Rights,
     /// UIDs of the messages the client knows, ascending: sequence number
     /// `n` is `uids[n - 1]`.
     pub uids: Vec<u32>,
@@ -39,11 +44,13 @@ pub(crate) struct View {
 }
 
 impl View {
-    pub(crate) fn new(folder: &Folder, uids: Vec<u32>, read_only: bool) -> View {
+    pub(crate) fn new(folder: &Folder, uids: Vec<u32>, read_only: bool, rights: Rights) -> View {
         View {
             folder_id: folder.id,
+            account_id: folder.account_id,
             name: folder.name.clone(),
             read_only,
+            rights,
             uids,
             modseq: folder.highestmodseq,
             pending_expunge: Vec::new(),
@@ -51,6 +58,15 @@ impl View {
             saved: Vec::new(),
             keywords: folder.keywords.clone(),
             recent: Vec::new(),
+        }
+    }
+
+    /// The rights to change messages this session may use: none in a
+    /// read-only mailbox.
+    pub(crate) fn writable(&self) -> Rights {
+        match self.read_only {
+            true => Rights::NONE,
+            false => self.rights,
         }
     }
 
@@ -170,14 +186,20 @@ impl View {
 impl Client<'_> {
     /// Sends the flags a mailbox has (system flags and its keywords) and
     /// those a client may set, as SELECT does.
-    pub(crate) fn send_mailbox_flags(&mut self, keywords: &Keywords, read_only: bool) {
+    /// FLAGS, and PERMANENTFLAGS with what `writable` lets the session
+    /// store.
+    pub(crate) fn send_mailbox_flags(&mut self, keywords: &Keywords, writable: Rights) {
         self.send(Data::Flags(keywords));
-        let permanent = if read_only {
-            Status::ok("Read-only mailbox").code(Code::PermanentFlags(None))
-        } else {
-            Status::ok("Flags permitted").code(Code::PermanentFlags(Some(keywords)))
+        let (flags, with_keywords) = storable(writable);
+        let code = Code::PermanentFlags {
+            flags,
+            keywords: with_keywords.then_some(keywords),
         };
-        self.send(Response::Untagged(permanent));
+        let text = match writable.is_empty() {
+            true => "Read-only mailbox",
+            false => "Flags permitted",
+        };
+        self.send(Response::Untagged(Status::ok(text).code(code)));
     }
 
     /// Announces the folder's keywords with FLAGS and PERMANENTFLAGS
@@ -185,7 +207,7 @@ impl Client<'_> {
     pub(crate) fn announce_keywords(&mut self, view: &mut View, keywords: &Keywords) {
         if view.keywords != *keywords {
             view.keywords.clone_from(keywords);
-            self.send_mailbox_flags(keywords, view.read_only);
+            self.send_mailbox_flags(keywords, view.writable());
         }
     }
 
@@ -326,4 +348,22 @@ impl Client<'_> {
         }
         Ok(())
     }
+}
+
+/// The system flags `rights` let a session store, and whether keywords too
+/// (RFC 4314 §4): `\Seen` with `s`, `\Deleted` with `t`, the others and
+/// keywords with `w`.
+pub(crate) fn storable(rights: Rights) -> (Flags, bool) {
+    let mut flags = Flags::default();
+    if rights.contains(Rights::SEEN) {
+        flags |= Flags::SEEN;
+    }
+    if rights.contains(Rights::DELETE_MESSAGES) {
+        flags |= Flags::DELETED;
+    }
+    let write = rights.contains(Rights::WRITE);
+    if write {
+        flags |= Flags::ALL - Flags::SEEN - Flags::DELETED;
+    }
+    (flags, write)
 }

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mail_parser::DateTime;
-use postino_common::store::{NewMessage, Outbound, Refusal, SpecialUse};
+use postino_common::address::Address;
+use postino_common::store::{AppendTarget, Flags, NewMessage, Outbound, Refusal, SpecialUse};
 
 use super::autoreply::Answers;
 use super::filter::filter_refusal;
@@ -140,9 +141,16 @@ impl Session {
                 }
             }
         }
-        let filtered = self
+        let mut filtered = self
             .filter(&local, &folders, &mail.path, &raw, &queue_id)
             .await?;
+        if let Some(sent) = self.sent_copy(&mail.path).await?
+            && !filtered.targets.iter().any(|t| t.folder_id == sent)
+        {
+            let mut copy = AppendTarget::new(sent);
+            copy.flags = Flags::SEEN;
+            filtered.targets.push(copy);
+        }
         if filtered.targets.is_empty()
             && remote.is_empty()
             && forwarded.is_empty()
@@ -230,6 +238,29 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// Where a copy goes, seen, of what a user sends as a mailbox shared
+    /// with it: that mailbox's Sent folder, so that the office sees what
+    /// was sent in its name. Stored in the same commit as the message.
+    async fn sent_copy(&self, sender: &str) -> Result<Option<i64>, Error> {
+        let Identity::User(user) = &self.identity else {
+            return Ok(None);
+        };
+        let Ok(sender) = sender.parse::<Address>() else {
+            return Ok(None);
+        };
+        if sender.as_str() == user.address {
+            return Ok(None);
+        }
+        let shared = self
+            .context
+            .store
+            .send_as(&user.address, sender.as_str())
+            .await;
+        Ok(shared
+            .map_err(Error::store("look up the mailboxes shared with the sender"))?
+            .flatten())
     }
 
     /// Whether the client sends its own mail: a logged-in mailbox or a

@@ -82,27 +82,33 @@ impl Session {
         self.check_relay_sender(&mail.path).await
     }
 
-    /// On submission, a user may send only as itself or as one of its
-    /// aliases; `None` when the sender is allowed.
+    /// On submission, a user may send only as itself, as one of its
+    /// aliases, or as a mailbox shared with it for sending; `None` when the
+    /// sender is allowed.
     async fn check_sender(&self, path: &str) -> Result<Option<Reply>, Error> {
         let Identity::User(user) = &self.identity else {
             return Ok(None);
         };
-        let allowed = match path.parse::<Address>() {
-            Ok(sender) => {
-                let sender = sender.to_string();
-                sender == user.address
-                    || self
-                        .context
-                        .store
-                        .aliases_to(&user.address)
-                        .await
-                        .map_err(Error::store("look up the sender's aliases"))?
-                        .contains(&sender)
-            }
-            Err(_) => false,
+        let Ok(sender) = path.parse::<Address>() else {
+            return Ok(Some(sender_refused(path)));
         };
-        Ok((!allowed).then(|| sender_refused(path)))
+        let sender = sender.to_string();
+        if sender == user.address {
+            return Ok(None);
+        }
+        let store = &self.context.store;
+        let aliases = store
+            .aliases_to(&user.address)
+            .await
+            .map_err(Error::store("look up the sender's aliases"))?;
+        if aliases.contains(&sender) {
+            return Ok(None);
+        }
+        let shared = store
+            .send_as(&user.address, &sender)
+            .await
+            .map_err(Error::store("look up the mailboxes shared with the sender"))?;
+        Ok(shared.is_none().then(|| sender_refused(path)))
     }
 }
 

@@ -15,6 +15,7 @@ mod me;
 mod query;
 mod relay;
 mod session;
+mod shares;
 mod tokens;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -84,6 +85,7 @@ pub fn router() -> (Router<AppState>, OpenApi) {
         .merge(me::routes())
         .merge(domains::routes())
         .merge(mailboxes::routes())
+        .merge(shares::routes())
         .merge(generated_sieve::routes())
         .merge(aliases::routes())
         .merge(dkim::routes())
