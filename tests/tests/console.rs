@@ -28,6 +28,7 @@ on_both_backends!(
     a_mailbox_user_sets_its_out_of_office_and_forwarding,
     a_hand_written_script_is_replaced_only_when_confirmed,
     a_comune_admin_switches_on_an_absent_colleagues_reply,
+    a_role_mailbox_is_shared_from_the_console,
 );
 
 const DOMAIN: &str = "comune.esempio.it";
@@ -2105,4 +2106,83 @@ async fn a_comune_admin_switches_on_an_absent_colleagues_reply(config: &TestConf
         !log.to_string().contains("assente"),
         "the reply's text audited: {log:#}"
     );
+}
+
+/// "Casella condivisa" on a mailbox's page: a comune admin shares its
+/// office mailbox with an employee, is refused a mailbox of another comune
+/// with the reason by the field, and takes the share back; the CLI sees
+/// each change.
+async fn a_role_mailbox_is_shared_from_the_console(config: &TestConfig) {
+    prepare(config).await;
+    config.cli(&["domain", "add", ALTRO], None).await.ok();
+    let office = format!("protocollo@{DOMAIN}");
+    for address in [
+        office.clone(),
+        format!("anna@{DOMAIN}"),
+        format!("ugo@{ALTRO}"),
+    ] {
+        config.cli(&["mailbox", "add", &address], None).await.ok();
+    }
+    add_admin(config, "comune", &["--domain", DOMAIN]).await;
+    let _server = Server::start(config).await;
+    let mut visitor = Visitor::new(config);
+    expect_redirect(&visitor.log_in("comune", PASSWORD).await, 303, "/console/");
+    let page_path = format!("/console/domains/{DOMAIN}/mailboxes/protocollo");
+    let page = visitor.page(&page_path).await;
+    for needed in [
+        "Questa casella non è condivisa.",
+        "<label for=\"new-share-user\">",
+        "<label for=\"new-share-rights\">",
+        "id=\"new-share-send-as\"",
+    ] {
+        assert!(page.contains(needed), "{needed} not in: {page}");
+    }
+    let action = format!("{page_path}/shares");
+    let outsider = format!("ugo@{ALTRO}");
+    let refused = visitor
+        .submit(
+            &page_path,
+            &action,
+            &[("user", &outsider), ("rights", "lr")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{refused:#?}");
+    assert!(
+        refused
+            .body
+            .contains("id=\"new-share-user-error\" role=\"alert\">"),
+        "{}",
+        refused.body
+    );
+    let anna = format!("anna@{DOMAIN}");
+    let shared = visitor
+        .submit(
+            &page_path,
+            &action,
+            &[("user", &anna), ("rights", "lrs"), ("send_as", "1")],
+        )
+        .await;
+    expect_redirect(&shared, 303, &format!("{page_path}?ok=mailbox-shared"));
+    let listed = config
+        .cli(&["mailbox", "shares", &office, "--json"], None)
+        .await
+        .json();
+    assert_eq!(listed[0]["grantee"], anna.as_str(), "{listed}");
+    assert_eq!(listed[0]["rights"], "lrs", "{listed}");
+    assert_eq!(listed[0]["send_as"], true, "{listed}");
+    let page = visitor.page(&page_path).await;
+    assert!(
+        page.contains(&format!("<th scope=\"row\">{anna}</th>")),
+        "{page}"
+    );
+
+    let removed = visitor
+        .submit(&page_path, &format!("{action}/remove"), &[("user", &anna)])
+        .await;
+    expect_redirect(&removed, 303, &format!("{page_path}?ok=mailbox-unshared"));
+    let listed = config
+        .cli(&["mailbox", "shares", &office, "--json"], None)
+        .await
+        .json();
+    assert_eq!(listed, serde_json::json!([]));
 }

@@ -105,6 +105,8 @@ fn invalid(field: &str) -> T {
         "subject" => T::ErrVacationSubject,
         "message" => T::ErrVacationMessage,
         "forward_to" => T::ErrForwardTo,
+        "user" => T::ErrShareUser,
+        "rights" => T::ErrShareRights,
         _ => T::ErrInvalid,
     }
 }

@@ -399,6 +399,31 @@ texts! {
     RepeatPassword => "Ripeti la nuova password", "Repeat the new password";
     PasswordHint => "Almeno 8 caratteri.", "At least 8 characters.";
     SetPassword => "Imposta la password", "Set the password";
+    SharesTitle => "Casella condivisa", "Shared mailbox";
+    SharesIntro => "Le caselle del comune che leggono anche questa, ciascuna con i suoi diritti: la vedono nei loro programmi di posta sotto Condivise/. Una casella d'ufficio come protocollo@ di solito non ha password propria ed è condivisa con chi ci lavora.",
+        "The comune's mailboxes that read this one too, each with its rights: they see it in their mail programs under Condivise/. An office mailbox such as protocollo@ usually has no password of its own and is shared with those who work on it.";
+    SharesEmpty => "Questa casella non è condivisa.", "This mailbox is not shared.";
+    ColSharedWith => "Condivisa con", "Shared with";
+    ColRights => "Diritti", "Rights";
+    ColSendAs => "Può inviare come questa casella", "May send as this mailbox";
+    NewShareTitle => "Condividi la casella", "Share the mailbox";
+    ShareUser => "Casella con cui condividere", "Mailbox to share with";
+    ShareUserHint => "L'indirizzo di una casella dello stesso comune. Condividere di nuovo con la stessa casella ne cambia i diritti.",
+        "The address of a mailbox of the same comune. Sharing again with the same mailbox changes its rights.";
+    ShareRights => "Diritti", "Rights";
+    ShareRightsHint => "Lettere IMAP (RFC 4314): l vede, r legge, s segna letto, w altri contrassegni, i aggiunge messaggi, k crea cartelle, x elimina cartelle, t segna da eliminare, e cancella, a gestisce i diritti.",
+        "IMAP letters (RFC 4314): l sees, r reads, s marks read, w other flags, i adds messages, k creates folders, x deletes folders, t marks deleted, e expunges, a manages rights.";
+    ShareSendAs => "Può inviare posta come questa casella (una copia resta nella sua posta inviata)",
+        "May send mail as this mailbox (a copy stays in its Sent folder)";
+    AddShare => "Condividi", "Share";
+    Yes => "Sì", "Yes";
+    No => "No", "No";
+    ErrShareUser => "Scrivi l'indirizzo di un'altra casella dello stesso comune.",
+        "Write the address of another mailbox of the same comune.";
+    ErrShareRights => "Usa una o più lettere tra l r s w i p k x t e a.",
+        "Use one or more of the letters l r s w i p k x t e a.";
+    FlashMailboxShared => "Casella condivisa.", "Mailbox shared.";
+    FlashMailboxUnshared => "Condivisione rimossa.", "Share removed.";
     DeleteMailboxTitle => "Elimina la casella", "Delete the mailbox";
     DeleteMailboxIntro => "Elimina la casella con tutta la sua posta. Prima di farlo viene chiesta una conferma.",
         "Deletes the mailbox with all its mail. You will be asked to confirm first.";

@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use super::domains::{domain_page, refused};
 use super::form::{self, Field, FormView, Rejected};
-use super::generated_sieve;
 use super::i18n::T;
 use super::layout::{self, View};
 use super::{Ctx, Flash, NoFields, Page, Submit, domain_path, done, encode};
+use super::{generated_sieve, shares};
 use crate::http::AppState;
 use crate::http::error::HttpError;
 use crate::ops::MailboxChange;
@@ -184,7 +184,7 @@ pub async fn show(
     page.respond(mailbox_page(&page, &state, &domain, &local, None).await)
 }
 
-async fn mailbox_page(
+pub(super) async fn mailbox_page(
     page: &Page,
     state: &AppState,
     domain: &str,
@@ -197,6 +197,7 @@ async fn mailbox_page(
     let generated = ops
         .generated_sieve(Whose::Mailbox(&account.address))
         .await?;
+    let shared = ops.mailbox_shares(Some(&account.address), None).await?;
     let ctx = &page.ctx;
     let (local, domain) = account.address.rsplit_once('@').unwrap_or((local, domain));
     let path = mailbox_path(domain, local);
@@ -243,6 +244,8 @@ async fn mailbox_page(
         }
 
         (generated_sieve::summary(ctx, &generated, &path))
+
+        (shares::section(ctx, &path, &shared, rejected.as_ref()))
 
         h2 #set-password-title { (ctx.t(T::SetPasswordTitle)) }
         form.panel method="post" action=(format!("{path}/password")) aria-labelledby="set-password-title" {

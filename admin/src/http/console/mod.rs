@@ -27,6 +27,7 @@ mod login;
 mod mailboxes;
 mod profile;
 mod relay;
+mod shares;
 
 use std::net::IpAddr;
 
@@ -84,6 +85,8 @@ pub fn router() -> Router<AppState> {
             &format!("{mailbox}/forwarding"),
             get(generated_sieve::mailbox_forwarding).post(generated_sieve::save_mailbox_forwarding),
         )
+        .route(&format!("{mailbox}/shares"), post(shares::add))
+        .route(&format!("{mailbox}/shares/remove"), post(shares::remove))
         .route(
             &format!("{mailbox}/delete"),
             get(mailboxes::confirm_delete).post(mailboxes::delete),
@@ -340,10 +343,12 @@ pub enum Flash {
     PasswordChanged,
     VacationSaved,
     ForwardingSaved,
+    MailboxShared,
+    MailboxUnshared,
 }
 
 impl Flash {
-    const ALL: [Flash; 17] = [
+    const ALL: [Flash; 19] = [
         Flash::LoggedOut,
         Flash::DomainAdded,
         Flash::MailboxAdded,
@@ -361,6 +366,8 @@ impl Flash {
         Flash::PasswordChanged,
         Flash::VacationSaved,
         Flash::ForwardingSaved,
+        Flash::MailboxShared,
+        Flash::MailboxUnshared,
     ];
 
     pub fn key(self) -> &'static str {
@@ -382,6 +389,8 @@ impl Flash {
             Flash::PasswordChanged => "password-changed",
             Flash::VacationSaved => "vacation-saved",
             Flash::ForwardingSaved => "forwarding-saved",
+            Flash::MailboxShared => "mailbox-shared",
+            Flash::MailboxUnshared => "mailbox-unshared",
         }
     }
 
@@ -404,6 +413,8 @@ impl Flash {
             Flash::PasswordChanged => T::FlashPasswordChanged,
             Flash::VacationSaved => T::FlashVacationSaved,
             Flash::ForwardingSaved => T::FlashForwardingSaved,
+            Flash::MailboxShared => T::FlashMailboxShared,
+            Flash::MailboxUnshared => T::FlashMailboxUnshared,
         }
     }
 
