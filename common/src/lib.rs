@@ -6,6 +6,7 @@ pub mod acl;
 pub mod address;
 pub mod auth;
 pub mod blobs;
+pub mod buffered;
 pub mod chain;
 pub mod dkim;
 pub mod listener;

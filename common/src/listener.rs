@@ -1,5 +1,6 @@
 //! Accepting connections: limits, session ids and graceful shutdown, shared
-//! by the SMTP and IMAP servers.
+//! by every server; [`spawn_service`] is the whole accept side of a service
+//! with cleartext and implicit-TLS listeners (IMAP, POP3, ManageSieve).
 //!
 //! A listener admits a connection only while both the total and the
 //! per-address counts are under their limits; a connection over a limit is
@@ -12,10 +13,16 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::metrics::SessionCounters;
+use crate::stream::Stream;
 
 /// A short id naming one connection in every log line of its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +161,107 @@ pub async fn serve<F, Fut>(
             }
         }
     }
+}
+
+/// How a service accepts its connections, for [`spawn_service`].
+pub struct Service {
+    pub limits: ConnectionLimits,
+    /// The TLS of the implicit-TLS listeners.
+    pub tls: TlsAcceptor,
+    /// How long an implicit-TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// The service's counts of sessions.
+    pub sessions: &'static SessionCounters,
+    /// The span a connection's log lines are in, named for the protocol.
+    pub span: fn(&Incoming) -> tracing::Span,
+}
+
+/// A connection as a session starts with it: on an implicit-TLS listener,
+/// after the handshake.
+pub struct Accepted {
+    pub stream: Stream,
+    pub peer: IpAddr,
+    /// False when the connection is over a limit: the session says so in
+    /// its protocol and closes.
+    pub admitted: bool,
+}
+
+/// Accepts on a service's listeners until `shutdown`, under one set of
+/// limits, and runs `session` for each connection: `plain` listeners speak
+/// cleartext first (STARTTLS), `implicit_tls` ones start with a TLS
+/// handshake.
+pub fn spawn_service<F, Fut>(
+    service: Service,
+    plain: Vec<TcpListener>,
+    implicit_tls: Vec<TcpListener>,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+    session: F,
+) where
+    F: Fn(Accepted) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let service = Arc::new(service);
+    let limiter = Limiter::new(service.limits);
+    let listeners = plain
+        .into_iter()
+        .map(|s| (s, false))
+        .chain(implicit_tls.into_iter().map(|s| (s, true)));
+    for (socket, implicit_tls) in listeners {
+        let (service, session) = (service.clone(), session.clone());
+        let accept = move |incoming: Incoming| {
+            let span = (service.span)(&incoming);
+            let (service, session) = (service.clone(), session.clone());
+            async move {
+                tracing::debug!("connected");
+                if let Err(err) = start(incoming, implicit_tls, &service, session).await {
+                    tracing::debug!(error = %err, "connection ended");
+                }
+            }
+            .instrument(span)
+        };
+        tracker.spawn(serve(
+            socket,
+            limiter.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+            accept,
+        ));
+    }
+}
+
+/// Counts the session, runs the implicit-TLS handshake and hands the
+/// connection to `session`, keeping its slot until the session ends.
+async fn start<F, Fut>(
+    incoming: Incoming,
+    implicit_tls: bool,
+    service: &Service,
+    session: F,
+) -> std::io::Result<()>
+where
+    F: Fn(Accepted) -> Fut,
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    let _open = service.sessions.opened();
+    let Incoming {
+        stream, peer, slot, ..
+    } = incoming;
+    let mut stream = Stream::plain(stream);
+    if implicit_tls {
+        let handshake = stream.into_tls(&service.tls);
+        stream = tokio::time::timeout(service.handshake_timeout, handshake)
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    }
+    if slot.is_none() {
+        tracing::info!("refused: too many connections");
+    }
+    let accepted = Accepted {
+        stream,
+        peer: peer.ip(),
+        admitted: slot.is_some(),
+    };
+    session(accepted).await
 }
 
 /// What [`read_line`] read.

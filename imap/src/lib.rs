@@ -21,14 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postino_common::auth::Authenticator;
-use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::listener::{self, Accepted, ConnectionLimits, Service};
 use postino_common::store::Store;
 use postino_common::stream::Stream;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use connection::Connection;
 use proto::Limits;
@@ -59,8 +58,8 @@ pub struct Context {
     pub tls: TlsAcceptor,
 }
 
-/// Starts serving until `shutdown`: `plain` listeners speak cleartext first,
-/// `implicit_tls` ones start with a TLS handshake.
+/// Starts serving on `plain` (STARTTLS) and `implicit_tls` listeners until
+/// `shutdown`.
 pub fn spawn(
     plain: Vec<TcpListener>,
     implicit_tls: Vec<TcpListener>,
@@ -68,60 +67,39 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) {
-    let limiter = Limiter::new(context.settings.limits);
-    let sockets = plain
-        .into_iter()
-        .map(|s| (s, false))
-        .chain(implicit_tls.into_iter().map(|s| (s, true)));
-    for (socket, implicit) in sockets {
-        let context = context.clone();
-        let stop = shutdown.clone();
-        let accept = move |incoming: Incoming| {
-            let span = tracing::info_span!("imap", session = %incoming.id, peer = %incoming.peer);
+    let service = Service {
+        limits: context.settings.limits,
+        tls: context.tls.clone(),
+        handshake_timeout: context.settings.idle_timeout,
+        sessions: &metrics::SESSIONS,
+        span: |incoming| tracing::info_span!("imap", session = %incoming.id, peer = %incoming.peer),
+    };
+    let stop = shutdown.clone();
+    listener::spawn_service(
+        service,
+        plain,
+        implicit_tls,
+        &shutdown,
+        tracker,
+        move |accepted| {
             let (context, stop) = (context.clone(), stop.clone());
-            async move {
-                tracing::debug!("connected");
-                if let Err(err) = serve(incoming, implicit, &context, &stop).await {
-                    tracing::debug!(error = %err, "connection ended");
-                }
-            }
-            .instrument(span)
-        };
-        tracker.spawn(listener::serve(
-            socket,
-            limiter.clone(),
-            shutdown.clone(),
-            tracker.clone(),
-            accept,
-        ));
-    }
+            async move { serve(accepted, &context, &stop).await }
+        },
+    );
 }
 
 async fn serve(
-    incoming: Incoming,
-    implicit_tls: bool,
+    accepted: Accepted,
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
-    let _open = metrics::SESSIONS.opened();
-    let Incoming {
-        stream, peer, slot, ..
-    } = incoming;
-    let mut stream = Stream::plain(stream);
-    if implicit_tls {
-        let handshake = stream.into_tls(&context.tls);
-        stream = tokio::time::timeout(context.settings.idle_timeout, handshake)
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    }
-    if slot.is_none() {
-        tracing::info!("refused: too many connections");
-        let mut conn = Connection::new(stream, limits(context));
+    if !accepted.admitted {
+        let mut conn = Connection::new(accepted.stream, limits(context));
         let bye = proto::Status::bye("Too many connections, try again later");
         conn.send(&proto::Response::Untagged(bye), false);
         return conn.flush().await;
     }
-    converse(stream, peer.ip(), context, shutdown).await
+    converse(accepted.stream, accepted.peer, context, shutdown).await
 }
 
 /// Runs one client's session over `stream`, from the greeting to the end:

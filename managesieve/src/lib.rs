@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postino_common::auth::Authenticator;
-use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::listener::{self, Accepted, ConnectionLimits, Service};
 use postino_common::metrics::SessionCounters;
 use postino_common::store::Store;
 use postino_common::stream::Stream;
@@ -30,7 +30,6 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use connection::Connection;
 use proto::{Code, Response};
@@ -75,50 +74,39 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) {
-    let limiter = Limiter::new(context.settings.limits);
-    for socket in listeners {
-        let context = context.clone();
-        let stop = shutdown.clone();
-        let accept = move |incoming: Incoming| {
-            let span =
-                tracing::info_span!("managesieve", session = %incoming.id, peer = %incoming.peer);
+    let service = Service {
+        limits: context.settings.limits,
+        tls: context.tls.clone(),
+        handshake_timeout: context.settings.idle_timeout,
+        sessions: &SESSIONS,
+        span: |incoming| tracing::info_span!("managesieve", session = %incoming.id, peer = %incoming.peer),
+    };
+    let stop = shutdown.clone();
+    listener::spawn_service(
+        service,
+        listeners,
+        Vec::new(),
+        &shutdown,
+        tracker,
+        move |accepted| {
             let (context, stop) = (context.clone(), stop.clone());
-            async move {
-                tracing::debug!("connected");
-                if let Err(err) = serve(incoming, &context, &stop).await {
-                    tracing::debug!(error = %err, "connection ended");
-                }
-            }
-            .instrument(span)
-        };
-        tracker.spawn(listener::serve(
-            socket,
-            limiter.clone(),
-            shutdown.clone(),
-            tracker.clone(),
-            accept,
-        ));
-    }
+            async move { serve(accepted, &context, &stop).await }
+        },
+    );
 }
 
 async fn serve(
-    incoming: Incoming,
+    accepted: Accepted,
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
-    let _open = SESSIONS.opened();
-    let Incoming {
-        stream, peer, slot, ..
-    } = incoming;
-    let stream = Stream::plain(stream);
-    if slot.is_none() {
-        tracing::info!("refused: too many connections");
-        let mut conn = Connection::new(stream, session::limits(&context.settings));
+    if !accepted.admitted {
+        let mut conn = Connection::new(accepted.stream, session::limits(&context.settings));
         let bye = Response::bye("Too many connections, try again later").code(Code::TryLater);
         conn.send(&bye);
         return conn.flush().await;
     }
-    converse(stream, peer.ip(), context, shutdown).await
+    converse(accepted.stream, accepted.peer, context, shutdown).await
 }
 
 /// Runs one client's session over `stream`, from the greeting to the end:

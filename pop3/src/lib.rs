@@ -24,14 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postino_common::auth::Authenticator;
-use postino_common::listener::{self, ConnectionLimits, Incoming, Limiter};
+use postino_common::listener::{self, Accepted, ConnectionLimits, Service};
 use postino_common::store::Store;
-use postino_common::stream::Stream;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use connection::Connection;
 use proto::{Code, Reply};
@@ -57,8 +55,8 @@ pub struct Context {
     pub tls: TlsAcceptor,
 }
 
-/// Starts serving until `shutdown`: `plain` listeners speak cleartext first
-/// (STLS), `implicit_tls` ones start with a TLS handshake.
+/// Starts serving on `plain` (STLS) and `implicit_tls` listeners until
+/// `shutdown`.
 pub fn spawn(
     plain: Vec<TcpListener>,
     implicit_tls: Vec<TcpListener>,
@@ -66,58 +64,39 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) {
-    let limiter = Limiter::new(context.settings.limits);
-    let sockets = plain
-        .into_iter()
-        .map(|s| (s, false))
-        .chain(implicit_tls.into_iter().map(|s| (s, true)));
-    for (socket, implicit) in sockets {
-        let context = context.clone();
-        let stop = shutdown.clone();
-        let accept = move |incoming: Incoming| {
-            let span = tracing::info_span!("pop3", session = %incoming.id, peer = %incoming.peer);
+    let service = Service {
+        limits: context.settings.limits,
+        tls: context.tls.clone(),
+        handshake_timeout: context.settings.idle_timeout,
+        sessions: &metrics::SESSIONS,
+        span: |incoming| tracing::info_span!("pop3", session = %incoming.id, peer = %incoming.peer),
+    };
+    let stop = shutdown.clone();
+    listener::spawn_service(
+        service,
+        plain,
+        implicit_tls,
+        &shutdown,
+        tracker,
+        move |accepted| {
             let (context, stop) = (context.clone(), stop.clone());
-            async move {
-                tracing::debug!("connected");
-                if let Err(err) = serve(incoming, implicit, &context, &stop).await {
-                    tracing::debug!(error = %err, "connection ended");
-                }
-            }
-            .instrument(span)
-        };
-        tracker.spawn(listener::serve(
-            socket,
-            limiter.clone(),
-            shutdown.clone(),
-            tracker.clone(),
-            accept,
-        ));
-    }
+            async move { serve(accepted, &context, &stop).await }
+        },
+    );
 }
 
 async fn serve(
-    incoming: Incoming,
-    implicit_tls: bool,
+    accepted: Accepted,
     context: &Context,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
-    let _open = metrics::SESSIONS.opened();
-    let Incoming {
-        stream, peer, slot, ..
-    } = incoming;
-    let mut stream = Stream::plain(stream);
-    if implicit_tls {
-        let handshake = stream.into_tls(&context.tls);
-        stream = tokio::time::timeout(context.settings.idle_timeout, handshake)
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    }
-    let mut conn = Connection::new(stream, MAX_LINE);
-    if slot.is_none() {
-        tracing::info!("refused: too many connections");
+    let mut conn = Connection::new(accepted.stream, MAX_LINE);
+    if !accepted.admitted {
         let refused = Reply::err("Too many connections, try again later.").code(Code::SysTemp);
         conn.send(&refused);
         return conn.flush().await;
     }
-    Session::new(context, conn, peer.ip(), shutdown).run().await
+    Session::new(context, conn, accepted.peer, shutdown)
+        .run()
+        .await
 }
