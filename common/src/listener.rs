@@ -187,34 +187,37 @@ pub struct Accepted {
 }
 
 /// Accepts on a service's listeners until `shutdown`, under one set of
-/// limits, and runs `session` for each connection: `plain` listeners speak
-/// cleartext first (STARTTLS), `implicit_tls` ones start with a TLS
-/// handshake.
-pub fn spawn_service<F, Fut>(
+/// limits, and runs `session` for each connection with the service's
+/// `context`: `plain` listeners speak cleartext first (STARTTLS),
+/// `implicit_tls` ones start with a TLS handshake.
+pub fn spawn_service<C, F, Fut>(
     service: Service,
     plain: Vec<TcpListener>,
     implicit_tls: Vec<TcpListener>,
+    context: Arc<C>,
     shutdown: &CancellationToken,
     tracker: &TaskTracker,
     session: F,
 ) where
-    F: Fn(Accepted) -> Fut + Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
+    F: Fn(Accepted, Arc<C>, CancellationToken) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let service = Arc::new(service);
     let limiter = Limiter::new(service.limits);
-    let listeners = plain
+    let sockets = plain
         .into_iter()
         .map(|s| (s, false))
         .chain(implicit_tls.into_iter().map(|s| (s, true)));
-    for (socket, implicit_tls) in listeners {
-        let (service, session) = (service.clone(), session.clone());
+    for (socket, implicit_tls) in sockets {
+        let (service, context, stop) = (service.clone(), context.clone(), shutdown.clone());
         let accept = move |incoming: Incoming| {
             let span = (service.span)(&incoming);
-            let (service, session) = (service.clone(), session.clone());
+            let (service, context, stop) = (service.clone(), context.clone(), stop.clone());
             async move {
                 tracing::debug!("connected");
-                if let Err(err) = start(incoming, implicit_tls, &service, session).await {
+                let started = start(incoming, implicit_tls, &service, context, stop, session);
+                if let Err(err) = started.await {
                     tracing::debug!(error = %err, "connection ended");
                 }
             }
@@ -232,14 +235,16 @@ pub fn spawn_service<F, Fut>(
 
 /// Counts the session, runs the implicit-TLS handshake and hands the
 /// connection to `session`, keeping its slot until the session ends.
-async fn start<F, Fut>(
+async fn start<C, F, Fut>(
     incoming: Incoming,
     implicit_tls: bool,
     service: &Service,
+    context: Arc<C>,
+    shutdown: CancellationToken,
     session: F,
 ) -> std::io::Result<()>
 where
-    F: Fn(Accepted) -> Fut,
+    F: Fn(Accepted, Arc<C>, CancellationToken) -> Fut,
     Fut: Future<Output = std::io::Result<()>>,
 {
     let _open = service.sessions.opened();
@@ -261,7 +266,7 @@ where
         peer: peer.ip(),
         admitted: slot.is_some(),
     };
-    session(accepted).await
+    session(accepted, context, shutdown).await
 }
 
 /// What [`read_line`] read.

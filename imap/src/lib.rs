@@ -74,32 +74,29 @@ pub fn spawn(
         sessions: &metrics::SESSIONS,
         span: |incoming| tracing::info_span!("imap", session = %incoming.id, peer = %incoming.peer),
     };
-    let stop = shutdown.clone();
     listener::spawn_service(
         service,
         plain,
         implicit_tls,
+        context,
         &shutdown,
         tracker,
-        move |accepted| {
-            let (context, stop) = (context.clone(), stop.clone());
-            async move { serve(accepted, &context, &stop).await }
-        },
+        serve,
     );
 }
 
 async fn serve(
     accepted: Accepted,
-    context: &Context,
-    shutdown: &CancellationToken,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     if !accepted.admitted {
-        let mut conn = Connection::new(accepted.stream, limits(context));
+        let mut conn = Connection::new(accepted.stream, limits(&context));
         let bye = proto::Status::bye("Too many connections, try again later");
         conn.send(&proto::Response::Untagged(bye), false);
         return conn.flush().await;
     }
-    converse(accepted.stream, accepted.peer, context, shutdown).await
+    converse(accepted.stream, accepted.peer, &context, &shutdown).await
 }
 
 /// Runs one client's session over `stream`, from the greeting to the end:

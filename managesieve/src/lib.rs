@@ -81,24 +81,21 @@ pub fn spawn(
         sessions: &SESSIONS,
         span: |incoming| tracing::info_span!("managesieve", session = %incoming.id, peer = %incoming.peer),
     };
-    let stop = shutdown.clone();
     listener::spawn_service(
         service,
         listeners,
         Vec::new(),
+        context,
         &shutdown,
         tracker,
-        move |accepted| {
-            let (context, stop) = (context.clone(), stop.clone());
-            async move { serve(accepted, &context, &stop).await }
-        },
+        serve,
     );
 }
 
 async fn serve(
     accepted: Accepted,
-    context: &Context,
-    shutdown: &CancellationToken,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     if !accepted.admitted {
         let mut conn = Connection::new(accepted.stream, session::limits(&context.settings));
@@ -106,7 +103,7 @@ async fn serve(
         conn.send(&bye);
         return conn.flush().await;
     }
-    converse(accepted.stream, accepted.peer, context, shutdown).await
+    converse(accepted.stream, accepted.peer, &context, &shutdown).await
 }
 
 /// Runs one client's session over `stream`, from the greeting to the end:

@@ -71,24 +71,21 @@ pub fn spawn(
         sessions: &metrics::SESSIONS,
         span: |incoming| tracing::info_span!("pop3", session = %incoming.id, peer = %incoming.peer),
     };
-    let stop = shutdown.clone();
     listener::spawn_service(
         service,
         plain,
         implicit_tls,
+        context,
         &shutdown,
         tracker,
-        move |accepted| {
-            let (context, stop) = (context.clone(), stop.clone());
-            async move { serve(accepted, &context, &stop).await }
-        },
+        serve,
     );
 }
 
 async fn serve(
     accepted: Accepted,
-    context: &Context,
-    shutdown: &CancellationToken,
+    context: Arc<Context>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut conn = Connection::new(accepted.stream, MAX_LINE);
     if !accepted.admitted {
@@ -96,7 +93,7 @@ async fn serve(
         conn.send(&refused);
         return conn.flush().await;
     }
-    Session::new(context, conn, accepted.peer, shutdown)
+    Session::new(&context, conn, accepted.peer, &shutdown)
         .run()
         .await
 }
