@@ -113,6 +113,13 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element(String);
 
+impl Element {
+    /// The reference as JSON, to pass the element to a script.
+    pub fn to_json(&self) -> Value {
+        json!({ ELEMENT_KEY: self.0 })
+    }
+}
+
 /// Which of Chromium and ChromeDriver are not installed.
 pub fn missing() -> Vec<&'static str> {
     [CHROMIUM, CHROMEDRIVER]
@@ -172,7 +179,8 @@ impl Browser {
                     "timeouts": {
                         "implicit": 0,
                         "pageLoad": PAGE_LOAD_LIMIT.as_millis() as u64,
-                        "script": 5000,
+                        // axe-core takes a few seconds over a large page on a busy machine.
+                        "script": 30_000,
                     },
                     "goog:chromeOptions": {
                         "binary": CHROMIUM,
@@ -317,6 +325,47 @@ impl Browser {
     /// The current page's markup as the browser holds it now (Get Page Source).
     pub async fn page_source(&self) -> Result<String, Error> {
         self.command("GET", "/source", None).await.map(string)
+    }
+
+    /// Runs `script` as the body of a function in the page, with `args` as
+    /// its `arguments`, and returns what it returns (Execute Script).
+    pub async fn execute(&self, script: &str, args: &[Value]) -> Result<Value, Error> {
+        let body = json!({ "script": script, "args": args });
+        self.command("POST", "/execute/sync", Some(&body)).await
+    }
+
+    /// Runs `script` as [`Browser::execute`] does, and waits until it calls
+    /// its last argument, a callback, with the result (Execute Async
+    /// Script), for at most the session's script timeout.
+    pub async fn execute_async(&self, script: &str, args: &[Value]) -> Result<Value, Error> {
+        let body = json!({ "script": script, "args": args });
+        self.command("POST", "/execute/async", Some(&body)).await
+    }
+
+    /// Resizes the window so that its outer size is `width` by `height`
+    /// CSS pixels (Set Window Rect).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), Error> {
+        let rect = json!({ "width": width, "height": height });
+        self.command("POST", "/window/rect", Some(&rect))
+            .await
+            .map(drop)
+    }
+
+    /// Presses and releases one key on whatever has the focus, as a
+    /// keyboard would (Perform Actions); `key` is a character or one of
+    /// the spec's codes for other keys, such as `"\u{E004}"` for Tab.
+    pub async fn press_key(&self, key: &str) -> Result<(), Error> {
+        let actions = json!({ "actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [
+                { "type": "keyDown", "value": key },
+                { "type": "keyUp", "value": key },
+            ],
+        }]});
+        self.command("POST", "/actions", Some(&actions))
+            .await
+            .map(drop)
     }
 
     /// Deletes the session, which ends Chromium (Delete Session), and stops

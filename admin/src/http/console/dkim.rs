@@ -68,7 +68,10 @@ async fn dkim_page(
         }
         h2 #dns-title { (ctx.t(T::DnsTitle)) }
         p.intro #dns-intro { (ctx.t(T::DnsIntro)) }
-        pre #dns-records aria-labelledby="dns-title" aria-describedby="dns-intro" {
+        // A region the keyboard can scroll: zone lines are too long for
+        // narrow screens and must not be broken.
+        pre #dns-records role="region" tabindex="0" aria-labelledby="dns-title"
+            aria-describedby="dns-intro" {
             code { (zone(ctx.lang, &name, &keys, &records)) }
         }
     };

@@ -272,7 +272,7 @@ th, td { text-align: left; vertical-align: top; padding: .5rem .75rem .5rem 0; b
   overflow-wrap: anywhere; }
 thead th { border-bottom: 2px solid #1b1b1b; }
 td form { display: inline; margin: 0; }
-.usage { display: inline-flex; align-items: center; gap: .5rem; white-space: nowrap; }
+.usage { display: inline-flex; flex-wrap: wrap; align-items: center; gap: .25rem .5rem; }
 meter { width: 8rem; height: 1rem; }
 .state.on { color: #1e6b34; font-weight: 600; }
 .state.off { color: #a4161a; font-weight: 600; }
@@ -309,5 +309,7 @@ details pre { white-space: pre-wrap; overflow-wrap: anywhere; }
   header.top { padding: .75rem; }
   .session { margin-left: 0; }
   main { padding: 1rem; }
+  dl.summary { grid-template-columns: 1fr; }
+  dl.summary dd { margin-bottom: .5rem; }
 }
 "#;
