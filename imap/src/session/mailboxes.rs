@@ -43,7 +43,7 @@ impl Client<'_> {
             },
             _ => None,
         };
-        let (account_id, name) = match self.new_place(account_id, &name).await? {
+        let (account_id, name) = match self.owned_place(account_id, &name, true).await? {
             Ok(place) => place,
             Err(refusal) => return Ok(refusal),
         };
@@ -61,7 +61,7 @@ impl Client<'_> {
         mailbox: &Mailbox<'_>,
     ) -> Outcome {
         let name = from_client(mailbox, self.enabled)?;
-        let (owner_id, local) = match self.old_place(account_id, &name).await? {
+        let (owner_id, local) = match self.owned_place(account_id, &name, false).await? {
             Ok(place) => place,
             Err(refusal) => return Ok(refusal),
         };
@@ -86,11 +86,11 @@ impl Client<'_> {
     ) -> Outcome {
         let from = from_client(from, self.enabled)?;
         let to = from_client(to, self.enabled)?;
-        let (owner_id, old) = match self.old_place(account_id, &from).await? {
+        let (owner_id, old) = match self.owned_place(account_id, &from, false).await? {
             Ok(place) => place,
             Err(refusal) => return Ok(refusal),
         };
-        let (to_owner, new) = match self.new_place(account_id, &to).await? {
+        let (to_owner, new) = match self.owned_place(account_id, &to, true).await? {
             Ok(place) => place,
             Err(refusal) => return Ok(refusal),
         };
@@ -247,47 +247,37 @@ impl Client<'_> {
         Ok(done)
     }
 
-    /// The account and the name there of an existing folder that DELETE
-    /// or RENAME takes away, if the user may: every one of its own, one of
-    /// another account with `x`.
-    async fn old_place(
+    /// The account and the name there of the folder `name` that DELETE or
+    /// RENAME takes away, or that CREATE or RENAME is to make (`making`),
+    /// if the user may: any of its own; one of another account with `x` on
+    /// it, or to make one, with `k` in the folder above (the INBOX for one
+    /// at the top).
+    async fn owned_place(
         &self,
         account_id: i64,
         name: &str,
+        making: bool,
     ) -> Result<Result<(i64, String), Status<'static>>, StoreError> {
-        Ok(match place(name) {
-            Place::Own(name) => Ok((account_id, name.to_string())),
-            Place::Level => Err(Status::no("No such mailbox").code(Code::NonExistent)),
-            Place::Shared { .. } => self
-                .reach(account_id, name, Rights::DELETE_FOLDER)
-                .await?
-                .map(|reached| (reached.folder.account_id, reached.local))
-                .map_err(|refused| refused.status(Code::NonExistent)),
-        })
-    }
-
-    /// The account and the name there of a folder CREATE or RENAME is to
-    /// make, if the user may: anywhere among its own, in another account's
-    /// with `k` in the folder above (the INBOX for one at the top).
-    async fn new_place(
-        &self,
-        account_id: i64,
-        name: &str,
-    ) -> Result<Result<(i64, String), Status<'static>>, StoreError> {
-        Ok(match place(name) {
-            Place::Own(name) => Ok((account_id, name.to_string())),
-            Place::Level => {
+        let (owner, local) = match place(name) {
+            Place::Own(name) => return Ok(Ok((account_id, name.to_string()))),
+            Place::Level if making => {
                 let refusal = Status::no("Shared mailboxes are named by their owners");
-                Err(refusal.code(Code::Cannot))
+                return Ok(Err(refusal.code(Code::Cannot)));
             }
-            Place::Shared { owner, name } => {
-                let above = name.rsplit_once('/').map_or("INBOX", |(above, _)| above);
-                let parent = shared_name(owner, above);
-                self.reach(account_id, &parent, Rights::CREATE)
-                    .await?
-                    .map(|reached| (reached.folder.account_id, name))
-                    .map_err(|refused| refused.status(Code::NonExistent))
+            Place::Level => return Ok(Err(Status::no("No such mailbox").code(Code::NonExistent))),
+            Place::Shared { owner, name } => (owner, name),
+        };
+        let (checked, needed) = match making {
+            true => {
+                let above = local.rsplit_once('/').map_or("INBOX", |(above, _)| above);
+                (shared_name(owner, above), Rights::CREATE)
             }
-        })
+            false => (name.to_string(), Rights::DELETE_FOLDER),
+        };
+        Ok(self
+            .reach(account_id, &checked, needed)
+            .await?
+            .map(|reached| (reached.folder.account_id, local))
+            .map_err(|refused| refused.status(Code::NonExistent)))
     }
 }

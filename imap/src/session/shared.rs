@@ -60,8 +60,6 @@ pub(crate) fn shared_name(owner: &str, name: &str) -> String {
 pub(crate) struct Reached {
     /// The folder, under the client's name for it.
     pub folder: Folder,
-    /// The owner's name for it.
-    pub local: String,
     /// The owner's address, for a folder of another account.
     pub owner: Option<String>,
     pub rights: Rights,
@@ -99,7 +97,6 @@ impl Client<'_> {
         let store = &self.ctx.store;
         let reached = match place(name) {
             Place::Own(name) => store.folder(account_id, name).await?.map(|folder| Reached {
-                local: folder.name.clone(),
                 folder,
                 owner: None,
                 rights: Rights::ALL,
@@ -109,10 +106,9 @@ impl Client<'_> {
                 .await?
                 .map(|shared| {
                     let mut folder = shared.folder;
-                    let local = std::mem::replace(&mut folder.name, shared_name(owner, &name));
+                    folder.name = shared_name(owner, &name);
                     Reached {
                         folder,
-                        local,
                         owner: Some(shared.owner),
                         rights: shared.rights,
                     }
