@@ -512,7 +512,7 @@ fn learning_settings(config: &Config) -> Option<postino_smtp::scan::learn::Setti
 
 /// The settings of outbound delivery, from `[delivery]` and `[dns]`.
 fn delivery_settings(config: &Config) -> postino_smtp::outbound::Settings {
-    use postino_smtp::outbound::{Credentials, Hop, Schedule, Settings};
+    use postino_smtp::outbound::{Credentials, Hop, MtaStsSettings, Schedule, Settings};
     let delivery = &config.delivery;
     let hop = |d: &postino_config::HostPort| Hop {
         host: d.host.clone(),
@@ -545,6 +545,10 @@ fn delivery_settings(config: &Config) -> postino_smtp::outbound::Settings {
             .collect(),
         nameservers: config.dns.nameservers.clone(),
         dns_timeout: config.dns.timeout.0,
+        mta_sts: delivery.mta_sts.then(|| MtaStsSettings {
+            port: delivery.mta_sts_port,
+            ca_file: delivery.ca_file.clone(),
+        }),
     }
 }
 

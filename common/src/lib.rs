@@ -13,6 +13,7 @@ pub mod listener;
 pub mod mailbox_name;
 pub mod metrics;
 pub mod mime;
+pub mod mta_sts;
 pub mod sieve;
 pub mod store;
 pub mod stream;

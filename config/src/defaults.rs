@@ -255,6 +255,20 @@ pub fn delivery_port() -> u16 {
     25
 }
 
+/// MTA-STS policies are served over HTTPS (RFC 8461 §3.3).
+pub fn delivery_mta_sts_port() -> u16 {
+    443
+}
+
+/// The longest `max_age` an MTA-STS policy may have (RFC 8461 §3.2).
+pub const MTA_STS_MAX_MAX_AGE: u64 = 31_557_600;
+
+/// A published MTA-STS policy may be cached for a week, the RFC's example
+/// (RFC 8461 §3.2): long enough to protect, short enough to change.
+pub fn mta_sts_max_age() -> HumanDuration {
+    HumanDuration::from_secs(7 * 86_400)
+}
+
 /// A message is retried for 5 days, the usual maximum (RFC 5321 4.5.4.1
 /// asks for at least 4-5 days).
 pub fn delivery_lifetime() -> HumanDuration {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -47,6 +48,18 @@ pub struct DeliveryConfig {
     /// Fixed routes: recipient domain = `"host:port"`, tried before the
     /// smarthost and MX records. Default: none.
     pub routes: BTreeMap<String, HostPort>,
+    /// Whether the MTA-STS policies of recipient domains (RFC 8461) are
+    /// fetched and honoured: under `enforce`, mail goes only to the MX
+    /// hosts a policy names, over TLS with a valid certificate. Routes and
+    /// the smarthost are not subject to it. Default `true`.
+    pub mta_sts: bool,
+    /// The TCP port of the `mta-sts.` hosts serving policies over HTTPS,
+    /// 1-65535. Default 443; tests point it at servers on other ports.
+    pub mta_sts_port: u16,
+    /// A PEM file of CA certificates trusted, besides the system's
+    /// (`/etc/ssl/certs`), for MTA-STS: the policy hosts' and the MX hosts'
+    /// certificates. Default: none.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A host name or IP address with a port: `mail.example.org:25`,
@@ -127,6 +140,9 @@ impl Default for DeliveryConfig {
             smarthost_user: None,
             smarthost_password: None,
             routes: BTreeMap::new(),
+            mta_sts: true,
+            mta_sts_port: crate::defaults::delivery_mta_sts_port(),
+            ca_file: None,
         }
     }
 }
@@ -151,6 +167,9 @@ impl fmt::Debug for DeliveryConfig {
                 &self.smarthost_password.as_ref().map(|_| "<redacted>"),
             )
             .field("routes", &self.routes)
+            .field("mta_sts", &self.mta_sts)
+            .field("mta_sts_port", &self.mta_sts_port)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

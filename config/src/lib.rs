@@ -18,6 +18,7 @@ mod duration;
 mod error;
 mod locate;
 mod log;
+mod mta_sts;
 mod password;
 mod pop3;
 mod schema;
@@ -34,6 +35,7 @@ pub use crate::dns::{MAX_DNS_NAME, is_dns_label};
 pub use crate::duration::{DurationError, HumanDuration};
 pub use crate::error::ConfigError;
 pub use crate::log::{LogConfig, LogFormat};
+pub use crate::mta_sts::MtaStsConfig;
 pub use crate::password::Password;
 pub use crate::pop3::Pop3Config;
 pub use crate::schema::{
@@ -97,6 +99,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
     resolve(&mut config.tls.cert);
     resolve(&mut config.tls.key);
     resolve(&mut config.blobs.dir);
+    resolve(&mut config.delivery.ca_file);
     Ok(config)
 }
 

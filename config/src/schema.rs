@@ -18,6 +18,7 @@ use crate::defaults;
 use crate::delivery::DeliveryConfig;
 use crate::duration::HumanDuration;
 use crate::log::LogConfig;
+use crate::mta_sts::MtaStsConfig;
 use crate::pop3::Pop3Config;
 use crate::sieve::SieveConfig;
 use crate::size::ByteSize;
@@ -53,6 +54,9 @@ pub struct Config {
     pub dns: DnsConfig,
     /// `[delivery]`: how queued mail reaches other servers.
     pub delivery: DeliveryConfig,
+    /// `[mta_sts]`: the MTA-STS policy and TLS reporting published for
+    /// hosted domains.
+    pub mta_sts: MtaStsConfig,
     /// `[antispam]`: content scanning on the MX.
     pub antispam: AntispamConfig,
     /// `[sieve]`: users' mail filters and out-of-office replies.
@@ -294,6 +298,7 @@ impl Config {
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
+            mta_sts: MtaStsConfig::default(),
             antispam: AntispamConfig::default(),
             sieve: SieveConfig {
                 listen: loopback(defaults::SIEVE_PORT),
@@ -325,6 +330,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             dns: DnsConfig::default(),
             delivery: DeliveryConfig::default(),
+            mta_sts: MtaStsConfig::default(),
             antispam: AntispamConfig::default(),
             sieve: SieveConfig::default(),
             log: LogConfig::default(),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::blobs::BlobBackend;
+use crate::defaults;
 use crate::dns::{MAX_DNS_NAME, is_dns_label};
 use crate::duration::HumanDuration;
 use crate::error::ConfigError;
@@ -63,7 +64,8 @@ pub(crate) fn check(
     check_limits(config, &mut problems);
     check_tls(config, base, &mut problems);
     check_listeners(config, &mut problems);
-    check_delivery(config, &mut problems);
+    check_delivery(config, base, &mut problems);
+    check_mta_sts(config, &mut problems);
     check_antispam(config, &mut problems);
     check_blobs(config, &mut problems);
     check_sieve(config, &mut problems);
@@ -346,10 +348,18 @@ fn check_waits(key: &str, waits: &[HumanDuration], problems: &mut Problems<'_, '
     }
 }
 
-fn check_delivery(config: &Config, problems: &mut Problems<'_, '_>) {
+fn check_delivery(config: &Config, base: &Path, problems: &mut Problems<'_, '_>) {
     let delivery = &config.delivery;
-    if delivery.port == 0 {
-        problems.at("delivery.port", "must be between 1 and 65535");
+    for (key, port) in [
+        ("delivery.port", delivery.port),
+        ("delivery.mta_sts_port", delivery.mta_sts_port),
+    ] {
+        if port == 0 {
+            problems.at(key, "must be between 1 and 65535");
+        }
+    }
+    if let Some(path) = &delivery.ca_file {
+        check_file("delivery.ca_file", &base.join(path), problems);
     }
     if delivery.lifetime.0.is_zero() {
         problems.at("delivery.lifetime", "must be at least 1s");
@@ -404,18 +414,46 @@ fn check_tls(config: &Config, base: &Path, problems: &mut Problems<'_, '_>) {
         }
         (Some(cert), Some(key)) => {
             for (name, path) in [("tls.cert", cert), ("tls.key", key)] {
-                let full = base.join(path);
-                let readable = std::fs::File::open(&full).and_then(|file| file.metadata());
-                match readable {
-                    Ok(meta) if meta.is_file() => {}
-                    Ok(_) => problems.at(name, format!("`{}` is not a file", full.display())),
-                    Err(err) => {
-                        problems.at(name, format!("cannot read `{}`: {err}", full.display()));
-                    }
-                }
+                check_file(name, &base.join(path), problems);
             }
         }
         (None, None) => {}
+    }
+}
+
+/// Reports `key` unless `path` is a readable file.
+fn check_file(key: &str, path: &Path, problems: &mut Problems<'_, '_>) {
+    match std::fs::File::open(path).and_then(|file| file.metadata()) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => problems.at(key, format!("`{}` is not a file", path.display())),
+        Err(err) => problems.at(key, format!("cannot read `{}`: {err}", path.display())),
+    }
+}
+
+fn check_mta_sts(config: &Config, problems: &mut Problems<'_, '_>) {
+    let mta_sts = &config.mta_sts;
+    for mx in &mta_sts.mx {
+        if !is_dns_name(mx.strip_prefix("*.").unwrap_or(mx)) {
+            problems.at(
+                "mta_sts.mx",
+                format!("`{mx}` is not a host name or `*.` and one"),
+            );
+        }
+    }
+    let max_age = mta_sts.max_age.0.as_secs();
+    if max_age == 0 || max_age > defaults::MTA_STS_MAX_MAX_AGE {
+        problems.at(
+            "mta_sts.max_age",
+            "must be between 1s and 365.25 days (31557600s)",
+        );
+    }
+    if let Some(address) = &mta_sts.tls_rpt
+        && !is_address(address)
+    {
+        problems.at(
+            "mta_sts.tls_rpt",
+            format!("`{address}` is not an e-mail address"),
+        );
     }
 }
 

@@ -17,6 +17,7 @@ mod error;
 pub mod filter;
 mod header;
 pub mod metrics;
+mod mta_sts;
 pub mod outbound;
 mod poll;
 pub mod proto;

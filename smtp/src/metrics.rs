@@ -9,6 +9,7 @@ use ::metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 use postino_common::metrics::InUse;
+use postino_common::mta_sts::Mode;
 use postino_common::store::{Lesson, RecipientOutcome};
 
 use crate::ListenerKind;
@@ -24,6 +25,10 @@ pub const MESSAGES_ACCEPTED: &str = "postino_smtp_messages_accepted_total";
 pub const REJECTIONS: &str = "postino_smtp_rejections_total";
 /// Outbound delivery attempts, one per recipient, by `outcome`.
 pub const DELIVERY_ATTEMPTS: &str = "postino_delivery_attempts_total";
+/// Deliveries that failed a recipient domain's MTA-STS policy (RFC 8461),
+/// by `mode` (enforce: deferred; testing: delivered all the same) and
+/// `failure` (one of [`MTA_STS_FAILURES`]).
+pub const MTA_STS_FAILED: &str = "postino_mta_sts_failures_total";
 /// Messages scanned on the MX, by `action`: rspamd's, or `blocked` (an
 /// attachment of a refused type), `infected` (clamd found a signature),
 /// `clean` (no rspamd, nothing found), `unscanned`.
@@ -42,6 +47,10 @@ pub const SENDING_LIMIT_HITS: &str = "postino_smtp_sending_limit_hits_total";
 
 /// The `limit` labels of [`SENDING_LIMIT_HITS`].
 const SENDING_LIMITS: [&str; 2] = ["messages_per_hour", "recipients_per_day"];
+
+/// The `failure` labels of [`MTA_STS_FAILED`]: an MX host the policy does
+/// not name, no STARTTLS, a certificate not valid for the MX host.
+pub const MTA_STS_FAILURES: [&str; 3] = ["mx", "starttls", "certificate"];
 
 /// The `action` labels of [`SCAN_VERDICTS`].
 const SCAN_ACTIONS: [&str; 10] = [
@@ -184,6 +193,16 @@ pub fn describe() {
         "Outbound delivery attempts, one per recipient, by outcome (delivered, deferred, failed)"
     );
     describe_counter!(
+        MTA_STS_FAILED,
+        "Deliveries that failed a recipient domain's MTA-STS policy, by mode (enforce: \
+         deferred; testing: delivered all the same) and failure (mx, starttls, certificate)"
+    );
+    for mode in [Mode::Enforce, Mode::Testing] {
+        for failure in MTA_STS_FAILURES {
+            counter!(MTA_STS_FAILED, "mode" => mode.as_str(), "failure" => failure).increment(0);
+        }
+    }
+    describe_counter!(
         SCAN_VERDICTS,
         "Messages scanned on the MX, by action: rspamd's (no action, greylist, add header, \
          rewrite subject, soft reject, reject), blocked (an attachment of a refused type), \
@@ -255,6 +274,12 @@ pub(crate) fn rejected(reason: Rejection, reply: Reply) -> Reply {
 
 pub(crate) fn delivery_attempted(outcome: RecipientOutcome) {
     counter!(DELIVERY_ATTEMPTS, "outcome" => outcome_label(outcome)).increment(1);
+}
+
+/// Counts a delivery that failed an MTA-STS policy in `mode`, for
+/// `failure`, one of [`MTA_STS_FAILURES`].
+pub(crate) fn mta_sts_failed(mode: Mode, failure: &'static str) {
+    counter!(MTA_STS_FAILED, "mode" => mode.as_str(), "failure" => failure).increment(1);
 }
 
 /// Counts a scanned message by rspamd's `action`, one of [`SCAN_ACTIONS`].

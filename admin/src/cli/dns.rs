@@ -2,15 +2,15 @@
 //! lines.
 
 use super::print::{ListFormat, print_list};
-use crate::ops::{DnsRecord, Ops};
+use crate::ops::{DnsRecord, Ops, Publishing};
 
 pub async fn run(
     ops: &Ops,
     domain: &str,
-    hostname: &str,
+    publishing: &Publishing,
     format: &ListFormat,
 ) -> anyhow::Result<()> {
-    let records = ops.dns_records(domain, hostname).await?;
+    let records = ops.dns_records(domain, publishing).await?;
     print_list(format, &records, zone_lines)
 }
 

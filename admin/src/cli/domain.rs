@@ -2,6 +2,7 @@
 //! state.
 
 use clap::{ArgGroup, Subcommand};
+use postino_common::mta_sts::Mode;
 use postino_common::store::Domain;
 use postino_config::ByteSize;
 
@@ -32,8 +33,8 @@ pub enum DomainCommand {
         #[command(flatten)]
         format: ListFormat,
     },
-    /// Change a domain's quota, mailbox limit, state, spam settings or
-    /// sending limits.
+    /// Change a domain's quota, mailbox limit, state, spam settings,
+    /// sending limits or MTA-STS mode.
     #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         name: String,
@@ -64,6 +65,9 @@ pub enum DomainCommand {
         /// default: the configured retention).
         #[arg(long, value_name = "DAYS|default", group = "change", value_parser = limit_arg)]
         junk_retention_days: Option<LimitArg>,
+        /// The mode of the MTA-STS policy published for the domain.
+        #[arg(long, value_name = "enforce|testing|none", group = "change", value_parser = str::parse::<Mode>)]
+        mta_sts: Option<Mode>,
     },
     /// Remove a domain.
     Remove {
@@ -104,6 +108,7 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             spam_profile,
             sending,
             junk_retention_days,
+            mta_sts,
         } => {
             let [max_messages_per_hour, max_recipients_per_day] = sending.change();
             let change = DomainChange {
@@ -115,6 +120,7 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
                 max_messages_per_hour,
                 max_recipients_per_day,
                 junk_retention_days: junk_retention_days.map(LimitArg::value),
+                mta_sts,
             };
             let d = ops.update_domain(&name, &change).await?;
             let max = if d.max_mailboxes == 0 {
@@ -124,12 +130,13 @@ pub async fn run(ops: &Ops, command: DomainCommand) -> anyhow::Result<()> {
             };
             let state = if d.active { "active" } else { "disabled" };
             println!(
-                "domain {}: quota {}, {max}, {state}, {}, {}, {}",
+                "domain {}: quota {}, {max}, {state}, {}, {}, {}, MTA-STS {}",
                 d.name,
                 quota_text(d.quota_bytes),
                 spam_text(&d),
                 domain_sending_text(&d),
-                retention_text(&d)
+                retention_text(&d),
+                d.mta_sts_mode
             );
         }
         DomainCommand::Remove { name, force } => {
@@ -192,6 +199,7 @@ fn domain_details(details: &DomainDetails) {
     println!("{}", spam_text(&details.domain));
     println!("{}", domain_sending_text(&details.domain));
     println!("{}", retention_text(&details.domain));
+    println!("MTA-STS {}", details.domain.mta_sts_mode);
     println!();
     account_table(&details.accounts);
     println!();

@@ -190,7 +190,10 @@ async fn manage(ops: &Ops, config: &Config, command: Command) -> anyhow::Result<
         Command::Dkim(command) => dkim::run(ops, command).await,
         Command::Relay(command) => relay::run(ops, command).await,
         Command::Queue(command) => queue::run(ops, command).await,
-        Command::Dns { domain, format } => dns::run(ops, &domain, &config.hostname, &format).await,
+        Command::Dns { domain, format } => {
+            let publishing = crate::ops::Publishing::from_config(config);
+            dns::run(ops, &domain, &publishing, &format).await
+        }
         Command::Sieve(command) => sieve::run(ops, &config.sieve, command).await,
         Command::Usage { domain, format } => usage::run(ops, domain.as_deref(), &format).await,
         Command::Audit(args) => audit::run(ops, args).await,

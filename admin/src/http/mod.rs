@@ -1,6 +1,6 @@
 //! The admin HTTP service, on `[admin] listen` (HTTPS when `[tls]` names
-//! certificates): the JSON API (`api`), `/healthz`, `/metrics` and client
-//! autoconfiguration (`autoconfig`). Who is calling is worked out once, in
+//! certificates): the JSON API (`api`), `/healthz`, `/metrics`, client
+//! autoconfiguration (`autoconfig`) and hosted domains' MTA-STS policies. Who is calling is worked out once, in
 //! `principal`; what they may do is the ops layer's business.
 
 mod api;
@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use postino_common::auth::Authenticator;
@@ -31,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::autoconfig::ClientSettings;
+use self::error::HttpError;
+use crate::ops::{Publishing, served_policy};
 
 pub(crate) use self::api::REQUEST_BODIES;
 pub(crate) use self::autoconfig::autodiscover_request;
@@ -44,8 +47,8 @@ pub(crate) struct AppState {
     metrics: Arc<metrics::Exporter>,
     /// Whether the service runs on TLS, so cookies get `Secure`.
     secure_cookies: bool,
-    /// The configured `hostname`: the mail server the DNS records name.
-    hostname: Arc<str>,
+    /// The mail server the DNS records and MTA-STS policies name.
+    publishing: Arc<Publishing>,
     /// `[sieve]`: the bounds of the script the out-of-office and
     /// forwarding settings generate.
     sieve: Arc<SieveConfig>,
@@ -86,6 +89,7 @@ fn router(state: AppState) -> Router {
             get(autoconfig::thunderbird),
         )
         .route("/mail/config-v1.1.xml", get(autoconfig::thunderbird))
+        .route("/.well-known/mta-sts.txt", get(mta_sts_policy))
         .route("/autodiscover/autodiscover.xml", autodiscover.clone())
         .route("/Autodiscover/Autodiscover.xml", autodiscover)
         .merge(api)
@@ -105,7 +109,7 @@ pub fn spawn(
         clients: Arc::new(ClientSettings::from_config(setup.config)),
         metrics: Arc::new(metrics::Exporter::new(setup.recorder, setup.config)),
         secure_cookies: setup.tls.is_some(),
-        hostname: Arc::from(setup.config.hostname.as_str()),
+        publishing: Arc::new(Publishing::from_config(setup.config)),
         sieve: Arc::new(setup.config.sieve.clone()),
     };
     let app = router(state);
@@ -117,6 +121,22 @@ pub fn spawn(
             shutdown.clone(),
             tracker.clone(),
         ));
+    }
+}
+
+/// The MTA-STS policy of the hosted domain whose `mta-sts.` name is the
+/// request's host (RFC 8461 §3.3); 404 for any other host.
+async fn mta_sts_policy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    match served_policy(&state.store, &state.publishing, host).await? {
+        Some(policy) => Ok(([(header::CONTENT_TYPE, "text/plain")], policy).into_response()),
+        None => Err(HttpError::not_found("not found")),
     }
 }
 

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use postino_common::address::DomainName;
 use postino_common::dkim::{self, Algorithm, GeneratedKey};
+use postino_common::mta_sts::Mode;
 use postino_common::store::{
     AdminScope, DkimKey, DkimKeyState, DkimRotation, NewDkimKey, WriteTx, now,
 };
 use serde::Serialize;
 
 use super::domains::parse_domain;
+use super::mta_sts::Publishing;
 use super::time::utc;
 use super::{Ops, OpsError, Result};
 
@@ -318,13 +320,23 @@ impl Ops {
         Ok(rotation)
     }
 
-    /// The records to publish for a domain whose mail server is `hostname`:
-    /// MX, SPF, every DKIM key that signs or may still be verified, DMARC,
-    /// and what mail clients use to configure themselves.
-    pub async fn dns_records(&self, domain: &str, hostname: &str) -> Result<Vec<DnsRecord>> {
+    /// The records to publish for a domain, as `publishing` describes the
+    /// mail server: MX, SPF, every DKIM key that signs or may still be
+    /// verified, DMARC, MTA-STS and TLS reporting, and what mail clients
+    /// use to configure themselves.
+    pub async fn dns_records(
+        &self,
+        domain: &str,
+        publishing: &Publishing,
+    ) -> Result<Vec<DnsRecord>> {
         let domain = self.dkim_domain(domain).await?;
+        let mode = self
+            .store
+            .domain(domain.as_str())
+            .await?
+            .map_or(Mode::Testing, |d| d.mta_sts_mode);
         let domain = domain.as_str();
-        let host = format!("{}.", hostname.trim_end_matches('.').to_ascii_lowercase());
+        let host = format!("{}.", publishing.hostname);
         let record = |name: String, kind, data: String, comment: String| DnsRecord {
             name,
             kind,
@@ -369,6 +381,24 @@ impl Ops {
                 "v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}"
             )),
             format!("DMARC: reports go to postmaster@{domain}, which should be a mailbox or alias"),
+        ));
+        records.push(record(
+            format!("_mta-sts.{domain}"),
+            "TXT",
+            quoted(&publishing.mta_sts_record(mode)),
+            format!("MTA-STS: the policy ({mode}) served at https://mta-sts.{domain}/.well-known/mta-sts.txt"),
+        ));
+        records.push(record(
+            format!("mta-sts.{domain}"),
+            "CNAME",
+            host.clone(),
+            "MTA-STS: the policy's host, this server (its certificate must name it)".to_string(),
+        ));
+        records.push(record(
+            format!("_smtp._tls.{domain}"),
+            "TXT",
+            quoted(&publishing.tls_rpt_record(domain)),
+            "TLS-RPT: where other servers report TLS failures".to_string(),
         ));
         for prefix in ["autoconfig", "autodiscover"] {
             records.push(record(

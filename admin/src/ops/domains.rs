@@ -1,6 +1,7 @@
 //! Domains: add, list, show, update, remove.
 
 use postino_common::address::DomainName;
+use postino_common::mta_sts::Mode;
 use postino_common::store::{Account, Alias, Domain, LimitsOf, NewDomain};
 use postino_config::ByteSize;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,10 @@ pub struct DomainChange {
     #[serde(default, deserialize_with = "sending::present")]
     #[schema(value_type = Option<u64>)]
     pub junk_retention_days: Option<Option<u64>>,
+    /// The mode of the MTA-STS policy published for the domain: enforce,
+    /// testing or none.
+    #[schema(value_type = Option<String>)]
+    pub mta_sts: Option<Mode>,
 }
 
 impl DomainChange {
@@ -159,8 +164,8 @@ impl Ops {
 
     /// Changes a domain's quota, mailbox limit, sending limits or state,
     /// provincial admins only, so that a comune cannot raise its own
-    /// limits; and its spam settings and Junk retention, which its comune
-    /// admins may change too. The quota cannot
+    /// limits; and its spam settings, Junk retention and MTA-STS mode,
+    /// which its comune admins may change too. The quota cannot
     /// go below a quota promised to one of its mailboxes; it may go below
     /// what is used, and then the domain takes no more mail until it is
     /// under it again. A change that changes nothing is not audited.
@@ -209,6 +214,9 @@ impl Ops {
             self.set_sending(&mut tx, LimitsOf::Domain(after.id), now, change.sending())
                 .await?;
             after = tx.domain_for_update(name.as_str()).await?;
+        }
+        if let Some(mode) = change.mta_sts {
+            after = tx.set_domain_mta_sts(name.as_str(), mode).await?;
         }
         if let Some(days) = change.junk_retention_days {
             let days = days.map(|d| i64::try_from(d).unwrap_or(i64::MAX));

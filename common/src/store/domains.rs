@@ -5,6 +5,7 @@ use sqlx::{Any, Executor, FromRow};
 
 use super::{IntFlag, Result, Store, StoreError, WriteTx, inserted, now};
 use crate::address::DomainName;
+use crate::mta_sts::Mode;
 
 /// A hosted domain. Quotas and limits of 0 mean "none".
 #[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
@@ -31,6 +32,9 @@ pub struct Domain {
     /// Days its Junk and Trash keep messages; `None`: the configured
     /// retention; 0: forever.
     pub junk_retention_days: Option<i64>,
+    /// The mode of the MTA-STS policy published for it.
+    #[sqlx(try_from = "String")]
+    pub mta_sts_mode: Mode,
 }
 
 /// What delivery needs to know of a domain, read from its row alone:
@@ -63,7 +67,8 @@ macro_rules! select_domain {
             "AS used_bytes, ",
             "(SELECT COUNT(*) FROM accounts a WHERE a.domain_id = d.id) AS mailboxes, ",
             "d.active, d.created_at, d.spam_filter, d.spam_profile, ",
-            "d.max_messages_per_hour, d.max_recipients_per_day, d.junk_retention_days FROM domains d ",
+            "d.max_messages_per_hour, d.max_recipients_per_day, d.junk_retention_days, ",
+            "d.mta_sts_mode FROM domains d ",
             $tail
         )
     };
@@ -170,6 +175,16 @@ impl WriteTx {
         sqlx::query("UPDATE domains SET spam_filter = $1, spam_profile = $2 WHERE name = $3")
             .bind(i64::from(filter))
             .bind(profile)
+            .bind(name)
+            .execute(self.conn())
+            .await?;
+        self.existing_domain(name).await
+    }
+
+    /// Sets the mode of the MTA-STS policy published for the domain.
+    pub async fn set_domain_mta_sts(&mut self, name: &str, mode: Mode) -> Result<Domain> {
+        sqlx::query("UPDATE domains SET mta_sts_mode = $1 WHERE name = $2")
+            .bind(mode.as_str())
             .bind(name)
             .execute(self.conn())
             .await?;

@@ -57,8 +57,15 @@ pub const IMAGE_TABLES: &[&str] = &[
 
 /// Tables an image leaves out: the state of the nodes that run on the
 /// store, not of the mail. Failed-login counters, console sessions, leases
-/// on periodic work, and body places the source's collector is to delete.
-pub const NOT_IMAGED: &[&str] = &["auth_failures", "web_sessions", "task_leases", "blob_trash"];
+/// on periodic work, body places the source's collector is to delete, and
+/// other domains' MTA-STS policies, which are fetched again when needed.
+pub const NOT_IMAGED: &[&str] = &[
+    "auth_failures",
+    "web_sessions",
+    "task_leases",
+    "blob_trash",
+    "mta_sts_policies",
+];
 
 /// The `blobs` columns an image holds; `data` and `location` say where
 /// one store keeps a body, and are made anew on load.

@@ -38,6 +38,7 @@ mod keywords;
 mod learning;
 mod lease;
 mod messages;
+mod mta_sts;
 mod queue;
 mod recent;
 mod relay;
@@ -91,6 +92,7 @@ pub use keywords::Keywords;
 pub use learning::{LearningJob, Lesson, UnknownLesson};
 pub use lease::holder_name;
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
+pub use mta_sts::CachedPolicy;
 pub use queue::{
     LeasedMessage, QueueEntry, QueueStats, QueuedRecipient, RecipientOutcome, RecipientResult,
     RecipientState,

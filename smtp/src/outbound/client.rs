@@ -5,7 +5,10 @@
 //! certificate is not checked: MX records are not authenticated either, so
 //! checking would only make delivery fail where plain text would have gone
 //! through (RFC 7435, opportunistic security); TLS still hides the mail
-//! from passive listeners. PIPELINING (RFC 2920) batches MAIL, RCPT and
+//! from passive listeners. A recipient domain with an MTA-STS policy
+//! (`crate::mta_sts`) is the exception: then STARTTLS must be offered and
+//! the certificate valid for the MX host, checked after the handshake and
+//! before anything of the message is sent. PIPELINING (RFC 2920) batches MAIL, RCPT and
 //! DATA when offered; SIZE (RFC 1870) announces the size and refuses early
 //! what the server would refuse after sending. AUTH PLAIN is used only
 //! towards a smarthost, and only over TLS or to a loopback address.
@@ -32,6 +35,7 @@ use tokio_rustls::rustls::{
     ClientConfig, DigitallySignedStruct, Error as TlsError, SignatureScheme,
 };
 
+use crate::mta_sts::Check;
 use crate::proto::client::{
     Extensions, MAX_REPLY_LINE, MAX_REPLY_LINES, ServerReply, dot_stuff, parse_reply_line,
 };
@@ -97,12 +101,14 @@ pub enum Attempt {
     Done(Vec<ServerReply>),
 }
 
-/// Delivers `transaction` to `addr`, the server called `host`.
+/// Delivers `transaction` to `addr`, the server called `host`, as the
+/// recipient domain's MTA-STS policy, if any, asks.
 pub async fn deliver(
     client: &Client,
     addr: SocketAddr,
     host: &str,
     transaction: &Transaction<'_>,
+    sts: Option<&Check>,
 ) -> Attempt {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => stream,
@@ -120,7 +126,7 @@ pub async fn deliver(
         tls: false,
     };
     match connection
-        .transaction(client, addr, host, transaction)
+        .transaction(client, addr, host, transaction, sts)
         .await
     {
         Ok(attempt) => {
@@ -153,6 +159,7 @@ impl Connection {
         addr: SocketAddr,
         host: &str,
         transaction: &Transaction<'_>,
+        sts: Option<&Check>,
     ) -> io::Result<Attempt> {
         let greeting = self.read_reply(COMMAND_TIMEOUT).await?;
         if greeting.code != 220 {
@@ -167,11 +174,16 @@ impl Connection {
             if reply.code != 220 {
                 return Ok(Attempt::NoTransaction(reply));
             }
-            self.start_tls(client, addr, host).await?;
+            let chain = self.start_tls(client, addr, host).await?;
+            if let Some(Err(refusal)) = sts.map(|check| check.certificate(host, &chain)) {
+                return Ok(Attempt::NoTransaction(refusal));
+            }
             extensions = match self.ehlo(client).await? {
                 Ok(extensions) => extensions,
                 Err(refused) => return Ok(Attempt::NoTransaction(refused)),
             };
+        } else if let Some(Err(refusal)) = sts.map(|check| check.no_starttls(host)) {
+            return Ok(Attempt::NoTransaction(refusal));
         }
         if let Some(credentials) = transaction.credentials {
             if !(self.tls || addr.ip().is_loopback()) {
@@ -312,7 +324,13 @@ impl Connection {
         })
     }
 
-    async fn start_tls(&mut self, client: &Client, addr: SocketAddr, host: &str) -> io::Result<()> {
+    /// Upgrades the connection; the certificate chain the server presented.
+    async fn start_tls(
+        &mut self,
+        client: &Client,
+        addr: SocketAddr,
+        host: &str,
+    ) -> io::Result<Vec<CertificateDer<'static>>> {
         if !self.reader.buffer().is_empty() {
             // Bytes sent before the handshake could be injected (RFC 3207 §6).
             return Err(io::Error::other("data after the STARTTLS reply"));
@@ -327,9 +345,15 @@ impl Connection {
         let tls = tokio::time::timeout(COMMAND_TIMEOUT, client.tls.connect(name, plain))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+        let chain = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .map(|chain| chain.iter().map(|c| c.clone().into_owned()).collect())
+            .unwrap_or_default();
         self.reader = BufReader::new(Box::new(tls));
         self.tls = true;
-        Ok(())
+        Ok(chain)
     }
 
     async fn command(&mut self, line: &str) -> io::Result<ServerReply> {

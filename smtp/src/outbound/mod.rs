@@ -33,6 +33,7 @@ pub(crate) mod vacation;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -52,10 +53,12 @@ pub use route::Hop;
 use crate::authres::{self, VerifierError};
 use crate::error::Chain;
 use crate::metrics;
+use crate::mta_sts::MtaSts;
 use crate::poll::{ERROR_POLL, until_next_due};
 use crate::proto::client::ServerReply;
 use client::{Attempt, Client, Transaction};
-use route::{RouteError, Router};
+use route::RouteError;
+pub(crate) use route::Router;
 
 /// How long a lease lasts: longer than an attempt may take.
 const LEASE: Duration = Duration::from_secs(15 * 60);
@@ -81,6 +84,17 @@ pub struct Settings {
     pub routes: HashMap<String, Hop>,
     pub nameservers: Vec<SocketAddr>,
     pub dns_timeout: Duration,
+    /// MTA-STS, unless `[delivery] mta_sts` is off.
+    pub mta_sts: Option<MtaStsSettings>,
+}
+
+/// How recipient domains' MTA-STS policies are fetched and checked.
+#[derive(Debug, Clone)]
+pub struct MtaStsSettings {
+    /// The port of the policy hosts.
+    pub port: u16,
+    /// CA certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Why delivery could not start.
@@ -90,6 +104,8 @@ pub enum StartError {
     Resolver(#[from] VerifierError),
     #[error("cannot set up TLS for outbound connections")]
     Tls(#[source] tokio_rustls::rustls::Error),
+    #[error("cannot set up MTA-STS")]
+    MtaSts(#[from] crate::mta_sts::SetupError),
 }
 
 /// What the delivery tasks of one node share.
@@ -97,6 +113,8 @@ struct Delivery {
     settings: Settings,
     store: Store,
     router: Router,
+    /// Absent when `[delivery] mta_sts` is off.
+    mta_sts: Option<MtaSts>,
     client: Client,
     signing: dkim::Signing,
     /// Who holds our leases: unique per process.
@@ -117,17 +135,27 @@ pub fn spawn(
 ) -> Result<(), StartError> {
     let resolver = authres::resolver(&settings.nameservers, settings.dns_timeout)?;
     let router = Router::new(
-        resolver,
+        resolver.clone(),
         settings.port,
         settings.smarthost.clone(),
         settings.routes.clone(),
     );
+    let mta_sts = match &settings.mta_sts {
+        Some(sts) => Some(MtaSts::new(
+            store.clone(),
+            resolver,
+            sts.ca_file.as_deref(),
+            sts.port,
+        )?),
+        None => None,
+    };
     let client = Client::new(settings.hostname.clone()).map_err(StartError::Tls)?;
     let worker = holder_name(&settings.hostname);
     let delivery = Arc::new(Delivery {
         settings,
         store,
         router,
+        mta_sts,
         client,
         signing: dkim::Signing::default(),
         worker,
@@ -524,8 +552,16 @@ async fn deliver_domain(
             .then_some(delivery.settings.smarthost_credentials.as_ref())
             .flatten(),
     };
+    let sts = match &delivery.mta_sts {
+        Some(mta_sts) if route.from_dns => mta_sts.check(domain, &delivery.router).await,
+        _ => None,
+    };
     let mut last = ServerReply::local(451, format!("4.4.1 no mail host of {domain} answered"));
     for hop in &route.hops {
+        if let Some(Err(refusal)) = sts.as_ref().map(|check| check.mx(&hop.host)) {
+            last = refusal;
+            continue;
+        }
         let addresses = match delivery.router.addresses(hop).await {
             Ok(addresses) if addresses.is_empty() => {
                 last = ServerReply::local(451, format!("4.4.3 {} has no address", hop.host));
@@ -538,7 +574,14 @@ async fn deliver_domain(
             }
         };
         for addr in addresses {
-            match client::deliver(&delivery.client, addr, &hop.host, &transaction).await {
+            let attempt = client::deliver(
+                &delivery.client,
+                addr,
+                &hop.host,
+                &transaction,
+                sts.as_ref(),
+            );
+            match attempt.await {
                 Attempt::Done(replies) => return (replies, Some(hop.host.clone())),
                 Attempt::NoTransaction(reply) => {
                     tracing::info!(host = %hop.host, %addr, %reply, "no transaction; trying the next host");

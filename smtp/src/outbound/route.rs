@@ -34,6 +34,10 @@ pub struct Hop {
 pub struct Route {
     pub hops: Vec<Hop>,
     pub via_smarthost: bool,
+    /// Whether the hops are the domain's MX hosts (or the domain itself,
+    /// the implicit MX), which its MTA-STS policy governs, rather than a
+    /// configured route, the smarthost or an address literal.
+    pub from_dns: bool,
 }
 
 /// Why a domain cannot be routed now.
@@ -78,12 +82,14 @@ impl Router {
             return Ok(Route {
                 hops: vec![hop.clone()],
                 via_smarthost: false,
+                from_dns: false,
             });
         }
         if let Some(hop) = &self.smarthost {
             return Ok(Route {
                 hops: vec![hop.clone()],
                 via_smarthost: true,
+                from_dns: false,
             });
         }
         if let Some(literal) = address_literal(&domain) {
@@ -93,6 +99,7 @@ impl Router {
                     port: self.port,
                 }],
                 via_smarthost: false,
+                from_dns: false,
             });
         }
         let records = match self
@@ -115,6 +122,7 @@ impl Router {
                         port: self.port,
                     }],
                     via_smarthost: false,
+                    from_dns: true,
                 });
             }
             Err(err) => {
@@ -134,6 +142,7 @@ impl Router {
                     port: self.port,
                 }],
                 via_smarthost: false,
+                from_dns: true,
             });
         }
         if exchanges.iter().all(|e| e.is_empty()) {
@@ -152,24 +161,31 @@ impl Router {
                 })
                 .collect(),
             via_smarthost: false,
+            from_dns: true,
         })
     }
 
     /// The addresses of a hop, IPv4 then IPv6; empty if it has none.
     pub async fn addresses(&self, hop: &Hop) -> Result<Vec<SocketAddr>, String> {
-        if let Ok(ip) = hop.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, hop.port)]);
+        self.addresses_of(&hop.host, hop.port).await
+    }
+
+    /// The addresses of `host` (a name or an IP address) with `port`,
+    /// IPv4 then IPv6; empty if it has none.
+    pub async fn addresses_of(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let none4 = None::<&NoCache<_, _>>;
         let none6 = None::<&NoCache<_, _>>;
         let mut found = Vec::new();
         let mut failure = None;
-        match self.resolver.ipv4_lookup(hop.host.as_str(), none4).await {
+        match self.resolver.ipv4_lookup(host, none4).await {
             Ok(set) => found.extend(set.rrset.iter().map(|ip| IpAddr::V4(*ip))),
             Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {}
             Err(err) => failure = Some(err.to_string()),
         }
-        match self.resolver.ipv6_lookup(hop.host.as_str(), none6).await {
+        match self.resolver.ipv6_lookup(host, none6).await {
             Ok(set) => found.extend(set.rrset.iter().map(|ip| IpAddr::V6(*ip))),
             Err(AuthError::Dns(DnsError::RecordNotFound(_))) => {}
             Err(err) => failure = Some(err.to_string()),
@@ -177,15 +193,12 @@ impl Router {
         if found.is_empty()
             && let Some(failure) = failure
         {
-            return Err(format!(
-                "address look-up for {} failed: {failure}",
-                hop.host
-            ));
+            return Err(format!("address look-up for {host} failed: {failure}"));
         }
         found.truncate(MAX_ADDRESSES);
         Ok(found
             .into_iter()
-            .map(|ip| SocketAddr::new(ip, hop.port))
+            .map(|ip| SocketAddr::new(ip, port))
             .collect())
     }
 }

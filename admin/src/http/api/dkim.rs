@@ -255,7 +255,7 @@ async fn dns(
     Ok(Json(
         caller
             .ops(&state)
-            .dns_records(&domain, &state.hostname)
+            .dns_records(&domain, &state.publishing)
             .await?,
     ))
 }

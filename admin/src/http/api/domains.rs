@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use postino_common::mta_sts::Mode;
 use postino_common::store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +49,10 @@ pub struct Domain {
     /// Days its Junk and Trash keep a message; 0: forever; null: the
     /// configured retention.
     junk_retention_days: Option<i64>,
+    /// The mode of the MTA-STS policy published for the domain: enforce,
+    /// testing or none.
+    #[schema(value_type = String)]
+    mta_sts_mode: Mode,
 }
 
 impl From<store::Domain> for Domain {
@@ -66,6 +71,7 @@ impl From<store::Domain> for Domain {
             max_messages_per_hour: domain.max_messages_per_hour,
             max_recipients_per_day: domain.max_recipients_per_day,
             junk_retention_days: domain.junk_retention_days,
+            mta_sts_mode: domain.mta_sts_mode,
         }
     }
 }

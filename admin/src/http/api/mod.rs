@@ -227,6 +227,7 @@ mod tests {
             max_messages_per_hour: Some(50),
             max_recipients_per_day: None,
             junk_retention_days: Some(14),
+            mta_sts_mode: postino_common::mta_sts::Mode::Enforce,
         }
     }
 

@@ -49,7 +49,7 @@ async fn dkim_page(
     page.require_admin()?;
     let ops = page.ops(state);
     let keys = ops.dkim_keys(Some(domain)).await?;
-    let records = ops.dns_records(domain, &state.clients.hostname).await?;
+    let records = ops.dns_records(domain, &state.publishing).await?;
     // Both calls above found it valid and in reach.
     let name = domain
         .parse::<DomainName>()
@@ -139,7 +139,7 @@ fn zone(lang: Lang, domain: &str, keys: &[DkimKey], records: &[DnsRecord]) -> St
 fn comment(lang: Lang, domain: &str, keys: &[DkimKey], record: &DnsRecord) -> Option<String> {
     let text = match record.kind {
         "MX" => T::DnsMx.get(lang).to_string(),
-        "CNAME" => T::DnsAutoconfig.get(lang).to_string(),
+        "CNAME" if !record.name.starts_with("mta-sts.") => T::DnsAutoconfig.get(lang).to_string(),
         "SRV" => T::DnsSrv.get(lang).to_string(),
         "TXT" if record.data.starts_with("\"v=spf1") => T::DnsSpf.get(lang).to_string(),
         "TXT" if record.name.starts_with("_dmarc.") => {
