@@ -848,13 +848,21 @@ impl SmtpReply {
 /// `key`. It is no CA's, so that clients on rustls, which take no CA
 /// certificate as a server's, may have it as their one root.
 pub async fn self_signed(host: &str, cert: &Path, key: &Path) {
+    self_signed_for(&[host], cert, key).await;
+}
+
+/// [`self_signed`] for several names, the first one its subject's.
+pub async fn self_signed_for(hosts: &[&str], cert: &Path, key: &Path) {
     let path = |p: &Path| p.to_str().expect("a UTF-8 temporary path").to_string();
-    let subject = format!("/CN={host}");
-    let kind = match host.parse::<std::net::IpAddr>() {
-        Ok(_) => "IP",
-        Err(_) => "DNS",
-    };
-    let names = format!("subjectAltName={kind}:{host}");
+    let subject = format!("/CN={}", hosts.first().expect("a name"));
+    let names: Vec<String> = hosts
+        .iter()
+        .map(|host| match host.parse::<std::net::IpAddr>() {
+            Ok(_) => format!("IP:{host}"),
+            Err(_) => format!("DNS:{host}"),
+        })
+        .collect();
+    let names = format!("subjectAltName={}", names.join(","));
     let (key, cert) = (path(key), path(cert));
     let args = [
         "req",

@@ -318,8 +318,23 @@ async fn keys_are_generated_listed_and_published(config: &TestConfig) {
         let srv = zone.one(&format!("{service}.{COMUNE}"), "SRV");
         assert_eq!(srv.data, format!("{priority} 1 {port} {HOSTNAME}."));
     }
+    // MTA-STS: a record whose id changes with the policy, the policy's
+    // host, and where TLS reports go.
+    let mta_sts = zone.one(&format!("_mta-sts.{COMUNE}"), "TXT").txt();
+    assert!(mta_sts.starts_with("v=STSv1; id="), "{mta_sts}");
+    let cname = zone.one(&format!("mta-sts.{COMUNE}"), "CNAME");
+    assert_eq!(cname.data, format!("{HOSTNAME}."));
+    assert_eq!(
+        zone.one(&format!("_smtp._tls.{COMUNE}"), "TXT").txt(),
+        format!("v=TLSRPTv1; rua=mailto:postmaster@{COMUNE}")
+    );
+    op.run(&format!("domain update {COMUNE} --mta-sts enforce"))
+        .await;
+    let enforced = op.zone(COMUNE).await;
+    let enforced = enforced.one(&format!("_mta-sts.{COMUNE}"), "TXT").txt();
+    assert_ne!(enforced, mta_sts, "a new policy, a new id");
     assert_publishes(&zone, COMUNE, &keys.iter().collect::<Vec<_>>());
-    assert_eq!(zone.0.len(), 2 + 2 + 1 + 2 + 6, "{zone:#?}");
+    assert_eq!(zone.0.len(), 2 + 2 + 1 + 3 + 2 + 6, "{zone:#?}");
     // Another domain's key is not in this zone, and the other way round.
     assert!(zone.dkim(ALTRO).is_empty());
     let altro = op.zone(ALTRO).await;

@@ -127,11 +127,16 @@ const DKIM_VERIFY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/dkim_veri
 
 /// Waits until the server's log has `text`.
 async fn logged(server: &Server, text: &str) {
+    logged_times(server, text, 1).await;
+}
+
+/// Waits until the server's log has `text` at least `times` times.
+async fn logged_times(server: &Server, text: &str, times: usize) {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !server.log().contains(text) {
+    while server.log().matches(text).count() < times {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "`{text}` not logged within {WAIT:?}"
+            "`{text}` not logged {times} times within {WAIT:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -573,6 +578,130 @@ async fn queue_retry_wakes_a_worker_of_another_process_on_postgres() {
         );
         let store = stopped(server, &config).await;
         assert!(queued_addresses(&store).await.is_empty());
+    })
+    .await;
+}
+
+/// MTA-STS end to end: a receiving Postino serves its domains' policies
+/// over HTTPS on its admin listener and takes mail with STARTTLS, both
+/// with a certificate of the test's own, which the sender trusts through
+/// `[delivery] ca_file`; the DNS stub publishes the `_mta-sts` records
+/// `postino dns` prints, and MX hosts the policies name or not.
+#[tokio::test]
+async fn mta_sts_policies_are_fetched_enforced_tested_and_kept() {
+    within(LIMIT, async {
+        const MX: &str = "mx.altro.example";
+        // Named by the policies, but not by the receiver's certificate.
+        const MX2: &str = "mx2.altro.example";
+        // Named by no policy.
+        const WRONG: &str = "wrong.altro.example";
+        // domain, its MX host, its mode; cinque's policy host is down.
+        let domains = [
+            ("uno.example", MX, "enforce"),
+            ("due.example", WRONG, "enforce"),
+            ("tre.example", MX2, "enforce"),
+            ("quattro.example", WRONG, "testing"),
+            ("cinque.example", WRONG, "enforce"),
+        ];
+        let sender = TestConfig::new(Backend::Sqlite).await;
+        let dns = site(&sender, &["allow_plaintext_auth = true"], &[ANNA]).await;
+        let receiver = TestConfig::new(Backend::Sqlite).await;
+        receiver.replace("hostname = \"mx.postino.test\"", &format!("hostname = \"{MX}\""));
+        receiver.set("dns", &format!("nameservers = [\"{}\"]", dns.addr()));
+        receiver.set("dns", "timeout = \"2s\"");
+        receiver.set("mta_sts", &format!("mx = [\"{MX}\", \"{MX2}\"]"));
+        let (cert, key) = (receiver.dir().join("cert.pem"), receiver.dir().join("key.pem"));
+        let mut names = vec![MX.to_string()];
+        names.extend(domains[..4].iter().map(|(d, _, _)| format!("mta-sts.{d}")));
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        postino_tests::self_signed_for(&names, &cert, &key).await;
+        receiver.set("tls", "cert = \"cert.pem\"\nkey = \"key.pem\"");
+        for (domain, mx, mode) in domains {
+            receiver.cli(&["domain", "add", domain], None).await.ok();
+            receiver
+                .cli(&["domain", "update", domain, "--mta-sts", mode], None)
+                .await
+                .ok();
+            add_mailbox(&receiver, &format!("ufficio@{domain}"), &[]).await;
+            let records = receiver.cli(&["dns", domain, "--json"], None).await.json();
+            let record = |name: &str| {
+                let found = records.as_array().expect("records").iter().find(|r| r["name"] == name);
+                let data = found.and_then(|r| r["data"].as_str()).expect(name);
+                data.trim_matches('"').to_string()
+            };
+            dns.add_txt(&format!("_mta-sts.{domain}"), &record(&format!("_mta-sts.{domain}")));
+            assert_eq!(
+                record(&format!("_smtp._tls.{domain}")),
+                format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}")
+            );
+            dns.add_mx(domain, 10, mx);
+            dns.add_a(&format!("mta-sts.{domain}"), std::net::Ipv4Addr::LOCALHOST);
+        }
+        for host in [MX, MX2, WRONG] {
+            dns.add_a(host, std::net::Ipv4Addr::LOCALHOST);
+        }
+        // cinque's policy, enforced, was cached before its host went down
+        // and its record changed (the id is not the cached one's): it stays
+        // in force.
+        dns.fail("mta-sts.cinque.example");
+        {
+            let store = sender.open_store().await;
+            let now = postino_common::store::now();
+            let cached = postino_common::store::CachedPolicy {
+                domain: "cinque.example".into(),
+                policy_id: "vecchio".into(),
+                policy: format!("version: STSv1\nmode: enforce\nmx: {MX}\nmax_age: 86400\n"),
+                fetched_at: now,
+                expires_at: now + 86_400,
+            };
+            store.save_mta_sts_policy(&cached).await.expect("cache a policy");
+        }
+        sender.set("delivery", &format!("port = {}", receiver.listeners.smtp_mx.port()));
+        sender.set("delivery", &format!("mta_sts_port = {}", receiver.listeners.admin.port()));
+        sender.set("delivery", &format!("ca_file = {:?}", cert.to_str().expect("UTF-8")));
+        sender.set("delivery", "retry = [\"1s\"]");
+        let receiving = Server::start(&receiver).await;
+        let sending = Server::start(&sender).await;
+        for (domain, _, _) in domains {
+            submit(&sender, &format!("ufficio@{domain}"), domain.split('.').next().unwrap_or("x")).await;
+        }
+        logged(&sending, "MTA-STS: wrong.altro.example is not an MX host the MTA-STS policy of due.example names").await;
+        logged(&sending, "the certificate is not valid for mx2.altro.example").await;
+        logged(&sending, "MTA-STS: wrong.altro.example is not an MX host the MTA-STS policy of cinque.example names").await;
+        logged(&sending, "cannot fetch the MTA-STS policy; the cached one stays in force").await;
+        logged(&sending, "policy in testing mode").await;
+        logged_times(&receiving, "message accepted", 2).await;
+        for domain in ["uno", "quattro"] {
+            let fetched = format!("MTA-STS policy fetched domain=\"{domain}.example\"");
+            logged(&sending, &fetched).await;
+        }
+        let metrics = postino_tests::scrape::scrape(sender.listeners.admin).await;
+        let testing = |failure| {
+            metrics.get(
+                "postino_mta_sts_failures_total",
+                &[("mode", "testing"), ("failure", failure)],
+            )
+        };
+        assert!(testing("mx") >= 1.0 && testing("certificate") >= 1.0, "testing mode is counted");
+        let cached = stopped(sending, &sender).await.mta_sts_policy("uno.example").await;
+        let cached = cached.expect("read the cache").expect("uno's policy is cached");
+        assert!(cached.policy.contains("mode: enforce"), "{cached:?}");
+
+        let store = stopped(receiving, &receiver).await;
+        for (domain, delivered) in [
+            ("uno.example", true),
+            ("due.example", false),
+            ("tre.example", false),
+            ("quattro.example", true),
+            ("cinque.example", false),
+        ] {
+            let inbox = inbox(&store, &format!("ufficio@{domain}")).await;
+            assert_eq!(inbox.len(), usize::from(delivered), "{domain}");
+            if let Some(message) = inbox.first() {
+                let text = String::from_utf8_lossy(message);
+                assert!(text.contains("with ESMTPS"), "{domain} over TLS: {text}");
+            }
+        }
     })
     .await;
 }

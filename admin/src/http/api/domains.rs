@@ -171,7 +171,8 @@ async fn show(
 }
 
 /// Changes a domain's quota, mailbox limit, sending limits or active flag
-/// (provincial admins only), or its spam settings (its comune admins too).
+/// (provincial admins only), or its spam settings, Junk retention and
+/// MTA-STS mode (its comune admins too).
 #[utoipa::path(patch, path = "/domains/{domain}", operation_id = "update_domain", tag = "domains",
     params(("domain" = String, Path)), request_body = DomainChange,
     responses(
