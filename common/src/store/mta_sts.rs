@@ -58,7 +58,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::mta_sts::Mode;
-    use crate::store::NewDomain;
+    use crate::store::testing::add_domain;
     use crate::store_tests;
 
     store_tests!(
@@ -100,16 +100,9 @@ mod tests {
     }
 
     async fn hosted_domains_publish_testing_until_changed(store: Store) {
-        let mut tx = store.begin().await.unwrap();
-        let domain = tx
-            .create_domain(&NewDomain {
-                name: "comune.example.it".parse().unwrap(),
-                quota_bytes: 0,
-                max_mailboxes: 0,
-            })
-            .await
-            .unwrap();
+        let domain = add_domain(&store, "comune.example.it").await;
         assert_eq!(domain.mta_sts_mode, Mode::Testing);
+        let mut tx = store.begin().await.unwrap();
         let changed = tx
             .set_domain_mta_sts("comune.example.it", Mode::Enforce)
             .await

@@ -53,7 +53,7 @@ pub use route::Hop;
 use crate::authres::{self, VerifierError};
 use crate::error::Chain;
 use crate::metrics;
-use crate::mta_sts::MtaSts;
+use crate::mta_sts::{MtaSts, RootsError, SetupError};
 use crate::poll::{ERROR_POLL, until_next_due};
 use crate::proto::client::ServerReply;
 use client::{Attempt, Client, Transaction};
@@ -141,12 +141,20 @@ pub fn spawn(
         settings.routes.clone(),
     );
     let mta_sts = match &settings.mta_sts {
-        Some(sts) => Some(MtaSts::new(
-            store.clone(),
-            resolver,
-            sts.ca_file.as_deref(),
-            sts.port,
-        )?),
+        Some(sts) => {
+            let ca_file = sts.ca_file.as_deref();
+            match MtaSts::new(store.clone(), resolver, ca_file, sts.port) {
+                Ok(mta_sts) => Some(mta_sts),
+                // A machine without trusted roots (no ca-certificates)
+                // could check no certificate: it delivers as it did before
+                // MTA-STS, and says so, rather than not at all.
+                Err(SetupError::Roots(err @ RootsError::Empty(_))) => {
+                    tracing::error!(error = %Chain(&err), "MTA-STS is off");
+                    None
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
         None => None,
     };
     let client = Client::new(settings.hostname.clone()).map_err(StartError::Tls)?;
