@@ -7,6 +7,7 @@ mod admin;
 mod imap;
 mod imap_encode;
 mod mime;
+mod mta_sts;
 mod pop3;
 mod sieve;
 mod smtp;
@@ -89,6 +90,7 @@ pub const TARGETS: &[Target] = &[
     sieve::COMMAND,
     pop3::COMMAND,
     pop3::MESSAGE,
+    mta_sts::POLICY,
 ];
 
 /// The target called `name`.
