@@ -6,7 +6,9 @@
 //! a message until it is given back or runs out), and delivers each one in
 //! a task of its own: recipients grouped by domain, each domain routed
 //! ([`route`]), the message signed once ([`dkim`]) and sent ([`client`]),
-//! every recipient's outcome recorded. A `2xx` delivers, a `5xx` fails and
+//! every recipient's outcome recorded. A domain reached through its MX
+//! records is held to its MTA-STS policy (`crate::mta_sts`): under
+//! `enforce`, only the hosts it names, over TLS with a valid certificate. A `2xx` delivers, a `5xx` fails and
 //! bounces ([`dsn`]), anything else defers until the next attempt of the
 //! [`retry`] schedule, and past the message's lifetime it fails too. A
 //! recipient domain that does not exist (NXDOMAIN) fails at once. When a
