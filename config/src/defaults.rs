@@ -355,6 +355,17 @@ pub fn antispam_junk_retention() -> HumanDuration {
     HumanDuration::from_secs(30 * 86_400)
 }
 
+/// Employee mail metadata: 21 days, the Garante's limit without a union
+/// agreement.
+pub fn retention_metadata() -> HumanDuration {
+    HumanDuration::from_secs(21 * 86_400)
+}
+
+/// The administrators' logs: six months, the Garante's minimum.
+pub fn retention_admin_log() -> HumanDuration {
+    HumanDuration::from_secs(180 * 86_400)
+}
+
 /// A day: long enough to back up the database and then the bodies.
 pub fn blobs_gc_grace() -> HumanDuration {
     HumanDuration::from_secs(86_400)

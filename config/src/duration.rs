@@ -12,7 +12,8 @@ use serde::de::{self, Deserializer, Visitor};
 
 /// A duration in whole seconds.
 ///
-/// Parses from a whole number with an optional unit (`s`, `m`, `h`, `d`;
+/// Parses from a whole number with an optional unit (`s`, `m`, `h`, `d`,
+/// `mo` for 30 days;
 /// case-insensitive; an optional space between number and unit; no unit means
 /// seconds), or from a TOML integer of seconds. Displays in the largest unit
 /// that represents the value exactly (`5m`, `90s`), which parses back to the
@@ -33,6 +34,10 @@ pub enum DurationError {
 
 /// Units with their length in seconds, largest first for display.
 const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)];
+
+/// A month of 30 days, for retention periods (`6mo`); read, never shown,
+/// so that displays stay in days.
+const MONTH: (&str, u64) = ("mo", 30 * 86_400);
 
 impl HumanDuration {
     /// A duration of `secs` seconds.
@@ -66,6 +71,7 @@ impl FromStr for HumanDuration {
         } else {
             UNITS
                 .iter()
+                .chain([&MONTH])
                 .find(|(name, _)| name.eq_ignore_ascii_case(unit))
                 .map(|&(_, secs)| secs)
                 .ok_or_else(invalid)?
@@ -138,6 +144,7 @@ mod tests {
             ("5m", 300),
             ("2h", 7200),
             ("1d", 86_400),
+            ("6mo", 180 * 86_400),
             ("90", 90),
             ("0", 0),
             ("15 m", 900),

@@ -21,6 +21,7 @@ mod log;
 mod mta_sts;
 mod password;
 mod pop3;
+mod retention;
 mod schema;
 mod sieve;
 mod size;
@@ -38,6 +39,7 @@ pub use crate::log::{LogConfig, LogFormat};
 pub use crate::mta_sts::MtaStsConfig;
 pub use crate::password::Password;
 pub use crate::pop3::Pop3Config;
+pub use crate::retention::RetentionConfig;
 pub use crate::schema::{
     AdminConfig, AuthConfig, Backend, Config, DnsConfig, ImapConfig, SmtpConfig, StoreConfig,
     TlsConfig,

@@ -20,6 +20,7 @@ use crate::duration::HumanDuration;
 use crate::log::LogConfig;
 use crate::mta_sts::MtaStsConfig;
 use crate::pop3::Pop3Config;
+use crate::retention::RetentionConfig;
 use crate::sieve::SieveConfig;
 use crate::size::ByteSize;
 
@@ -63,6 +64,8 @@ pub struct Config {
     pub sieve: SieveConfig,
     /// `[log]`: the shape of the log lines.
     pub log: LogConfig,
+    /// `[retention]`: how long metadata and the admin logs are kept.
+    pub retention: RetentionConfig,
 }
 
 /// Which database holds the store.
@@ -305,6 +308,7 @@ impl Config {
                 ..SieveConfig::default()
             },
             log: LogConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -334,6 +338,7 @@ impl Default for Config {
             antispam: AntispamConfig::default(),
             sieve: SieveConfig::default(),
             log: LogConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

@@ -69,6 +69,7 @@ pub(crate) fn check(
     check_antispam(config, &mut problems);
     check_blobs(config, &mut problems);
     check_sieve(config, &mut problems);
+    check_retention(config, &mut problems);
     match problems
         .found
         .into_iter()
@@ -301,6 +302,27 @@ fn check_sieve(config: &Config, problems: &mut Problems<'_, '_>) {
             format!(
                 "must be at least sieve.max_script_size ({})",
                 sieve.max_script_size
+            ),
+        );
+    }
+}
+
+fn check_retention(config: &Config, problems: &mut Problems<'_, '_>) {
+    let retention = &config.retention;
+    if retention.metadata.0.as_secs() < 86_400 {
+        problems.at(
+            "retention.metadata",
+            format!("must be at least 1d, not {}", retention.metadata),
+        );
+    }
+    let least = crate::defaults::retention_admin_log();
+    if retention.admin_log < least {
+        problems.at(
+            "retention.admin_log",
+            format!(
+                "must be at least 6mo ({} days), not {}",
+                least.0.as_secs() / 86_400,
+                retention.admin_log
             ),
         );
     }
