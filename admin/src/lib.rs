@@ -11,9 +11,11 @@ mod expiry;
 pub mod fuzzing;
 mod http;
 mod leased;
+mod login_history;
 mod migrate;
 mod ops;
 mod reload;
+mod retention;
 mod serve;
 
 pub use cli::{Args, run};

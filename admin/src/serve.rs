@@ -25,7 +25,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{blob_collector, expiry, http, ops, reload};
+use crate::{blob_collector, expiry, http, login_history, ops, reload, retention};
 
 /// How long sessions get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -267,6 +267,14 @@ pub async fn run(config: Config, origin: Option<&Path>) -> anyhow::Result<()> {
             recorder,
             tls: config.tls.cert.is_some().then(|| TlsAcceptor::from(tls)),
         },
+        shutdown.clone(),
+        &tracker,
+    );
+    login_history::spawn(auth.clone(), store.clone(), shutdown.clone(), &tracker);
+    retention::spawn(
+        store.clone(),
+        &config.hostname,
+        &config.retention,
         shutdown.clone(),
         &tracker,
     );

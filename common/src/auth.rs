@@ -32,6 +32,9 @@ use crate::metrics;
 use crate::store::{Admin, RelayClient, Store, StoreError, now};
 
 pub mod bearer;
+mod login_log;
+
+pub use login_log::LoginLog;
 
 /// A password or other credential; never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,6 +67,15 @@ pub enum Service {
 }
 
 impl Service {
+    /// The protocol a user's login history names: the console and the
+    /// API are `web`.
+    fn protocol(self) -> &'static str {
+        match self {
+            Service::Admin => "web",
+            other => other.name(),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Service::Imap => "imap",
@@ -225,6 +237,7 @@ pub struct Authenticator {
     dummy_hash: Arc<OnceCell<String>>,
     verified: Arc<Verified>,
     scratch: Arc<Scratch>,
+    logins: Arc<LoginLog>,
 }
 
 /// argon2's working memory (19 MiB with the default parameters), kept and
@@ -345,7 +358,13 @@ impl Authenticator {
             dummy_hash: Arc::new(OnceCell::new()),
             verified: Arc::new(Verified::new()),
             scratch: Arc::default(),
+            logins: Arc::default(),
         }
+    }
+
+    /// The users' logins not yet written to the store.
+    pub fn login_log(&self) -> &LoginLog {
+        &self.logins
     }
 
     /// An argon2id PHC string for `password`, with a fresh salt.
@@ -387,6 +406,7 @@ impl Authenticator {
         match user {
             Some(user) if matched => {
                 self.succeed(&key, ip, standing).await?;
+                self.logins.note(user.account_id, ip, service.protocol());
                 Ok(user)
             }
             _ => {

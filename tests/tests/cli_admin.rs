@@ -1,6 +1,7 @@
 //! `postino admin list|token|passwd|remove`, `domain update`, `mailbox update`, `usage`
-//! and `audit` as an operator runs them, on both store backends. A refusal
-//! exits non-zero with one `postino:` line.
+//! and `audit` (with `audit verify` and `audit export`) as an operator runs
+//! them, on both store backends. A refusal exits non-zero with one
+//! `postino:` line.
 
 use postino_common::auth::bearer;
 use postino_tests::http::{Request, Response};
@@ -14,7 +15,8 @@ on_both_backends!(
     domains_and_mailboxes_are_updated,
     usage_counts_delivered_mail_and_disabled_mailboxes_still_receive,
     the_audit_log_is_filtered_and_exported,
-    admins_get_new_passwords_and_are_removed
+    admins_get_new_passwords_and_are_removed,
+    tampering_with_the_admin_logs_is_found_and_named
 );
 
 const ALTRO: &str = "altro.esempio.it";
@@ -106,14 +108,14 @@ async fn api_tokens_are_created_listed_and_revoked(config: &TestConfig) {
 
     let store = config.open_store().await;
     let admin = store
-        .admin_by_token(&bearer::digest(&token))
+        .admin_by_token(&bearer::digest(&token), "192.0.2.1")
         .await
         .expect("look the token up")
         .expect("the token acts as its admin");
     assert_eq!(admin.username, "anna");
     assert_eq!(
         store
-            .admin_by_token(&bearer::digest("pst_unknown"))
+            .admin_by_token(&bearer::digest("pst_unknown"), "192.0.2.1")
             .await
             .ok(),
         Some(None)
@@ -149,7 +151,10 @@ async fn api_tokens_are_created_listed_and_revoked(config: &TestConfig) {
     let out = config.cli(&["admin", "token", "revoke", &id], None).await;
     assert!(out.ok().contains("revoked API token"), "{out:#?}");
     assert_eq!(
-        store.admin_by_token(&bearer::digest(&token)).await.ok(),
+        store
+            .admin_by_token(&bearer::digest(&token), "192.0.2.1")
+            .await
+            .ok(),
         Some(None),
         "a revoked token still works"
     );
@@ -605,4 +610,117 @@ async fn admins_get_new_passwords_and_are_removed(config: &TestConfig) {
             "`{secret}` in the audit log: {text}"
         );
     }
+}
+
+/// Runs one statement straight on the store, as someone with the
+/// database password could.
+async fn tamper(config: &TestConfig, sql: &'static str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&config.database_url())
+        .await
+        .expect("connect to the store");
+    sqlx::query(sql).execute(&pool).await.expect(sql);
+    pool.close().await;
+}
+
+/// `audit verify` must fail, naming `broken`.
+async fn tampered(config: &TestConfig, broken: &str) {
+    let out = config.cli(&["audit", "verify"], None).await;
+    let error = out.refused();
+    assert!(error.contains(broken), "expected `{broken}` in: {error}");
+}
+
+async fn tampering_with_the_admin_logs_is_found_and_named(config: &TestConfig) {
+    for domain in [DOMAIN, ALTRO, "terzo.esempio.it", "quarto.esempio.it"] {
+        config.cli(&["domain", "add", domain], None).await.ok();
+    }
+    let out = config.cli(&["audit", "verify"], None).await;
+    let verified = out.ok();
+    assert!(
+        verified.contains("audit: ok (4 entries checked)"),
+        "{verified}"
+    );
+    // Each command so far, and this one, is in the access log.
+    assert!(
+        verified.contains("access: ok (5 entries checked)"),
+        "{verified}"
+    );
+
+    // The export carries the entries with their hashes, and the chains.
+    let export = json(config, &["audit", "export", "--since", "2000-01-01"]).await;
+    let audit = export["audit"].as_array().expect("the audit entries");
+    assert_eq!(audit.len(), 4);
+    assert_eq!(audit[1]["prev_hash"], audit[0]["hash"]);
+    assert_eq!(audit[0]["prev_hash"], "");
+    let access = export["access"].as_array().expect("the logins");
+    assert_eq!(access[0]["method"], "cli");
+    assert_eq!(access[0]["detail"], "domain add");
+    assert_eq!(access.last().expect("a login")["detail"], "audit export");
+    assert_eq!(export["chains"][0]["broken"], Value::Null);
+    let out = config
+        .cli(&["audit", "export", "--format", "csv"], None)
+        .await;
+    let csv = out.ok();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "log,id,at,actor,origin,action,domain,target,before,after,prev_hash,hash"
+    );
+    assert!(lines[1].starts_with("audit,1,"), "{csv}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",cli,login.cli,,domain add,,,")),
+        "{csv}"
+    );
+
+    // An entry altered is named.
+    tamper(
+        config,
+        "UPDATE audit_log SET target = 'x.esempio.it' WHERE id = 2",
+    )
+    .await;
+    tampered(
+        config,
+        "the audit log has been tampered with: entry 2 was altered",
+    )
+    .await;
+    tamper(
+        config,
+        "UPDATE audit_log SET target = 'altro.esempio.it' WHERE id = 2",
+    )
+    .await;
+    config.cli(&["audit", "verify"], None).await.ok();
+    // Two entries swapped, and put back.
+    let swap = [
+        "UPDATE admin_access SET id = -2 WHERE id = 2",
+        "UPDATE admin_access SET id = 2 WHERE id = 3",
+        "UPDATE admin_access SET id = 3 WHERE id = -2",
+    ];
+    for sql in swap {
+        tamper(config, sql).await;
+    }
+    tampered(
+        config,
+        "the access log has been tampered with: entry 2 does not follow the entry before it",
+    )
+    .await;
+    for sql in swap {
+        tamper(config, sql).await;
+    }
+    config.cli(&["audit", "verify"], None).await.ok();
+    // An entry removed: the next one names the gap.
+    tamper(config, "DELETE FROM admin_access WHERE id = 2").await;
+    tampered(
+        config,
+        "the access log has been tampered with: entry 3 does not follow the entry before it",
+    )
+    .await;
+    // The newest entries removed.
+    tamper(config, "DELETE FROM audit_log WHERE id > 1").await;
+    tampered(
+        config,
+        "the audit log has been tampered with: the entries after entry 1 were removed",
+    )
+    .await;
 }

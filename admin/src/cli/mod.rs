@@ -25,8 +25,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use postino_common::auth::Secret;
+use postino_common::store::{AccessMethod, AdminAccess};
 use postino_config::Config;
 
 use self::print::ListFormat;
@@ -161,14 +162,50 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         return serve::run(config, file.as_deref()).await;
     }
     let store = ops::open_store(&config).await?;
-    let ops = Ops::new(
-        store.clone(),
-        ops::authenticator(&store, &config),
-        Actor::cli(),
-    );
-    let result = manage(&ops, &config, args.command).await;
+    let actor = Actor::cli();
+    let access = AdminAccess {
+        who: actor.name.clone(),
+        origin: actor.origin.clone(),
+        method: AccessMethod::Cli,
+        succeeded: true,
+        detail: command_words(),
+    };
+    // A restore needs an empty store: its action is logged once it is done.
+    let restoring = matches!(args.command, Command::Restore { .. });
+    let ops = Ops::new(store.clone(), ops::authenticator(&store, &config), actor);
+    let log_access = || async {
+        store
+            .record_admin_access(&access)
+            .await
+            .context("cannot write the access log")
+    };
+    let result = async {
+        if !restoring {
+            log_access().await?;
+        }
+        manage(&ops, &config, args.command).await?;
+        if restoring {
+            log_access().await?;
+        }
+        Ok(())
+    }
+    .await;
     store.close().await;
     result
+}
+
+/// The subcommand words of this run, such as `domain add`: what the
+/// access log says a CLI action was, without the values it was given.
+fn command_words() -> String {
+    let mut words = Vec::new();
+    if let Ok(matches) = Args::command().try_get_matches_from(std::env::args_os()) {
+        let mut current = &matches;
+        while let Some((name, next)) = current.subcommand() {
+            words.push(name.to_string());
+            current = next;
+        }
+    }
+    words.join(" ")
 }
 
 /// The file named by `--config` (or `POSTINO_CONFIG`), else

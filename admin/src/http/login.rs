@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue};
 use postino_common::auth::{AuthError, Secret, Service, bearer};
-use postino_common::store::SessionOwner;
+use postino_common::store::{AccessMethod, AdminAccess, SessionOwner, StoreError};
 
 use super::AppState;
 use super::cookie::{self, Jar};
@@ -32,8 +32,9 @@ pub async fn log_in(
     ip: IpAddr,
 ) -> Result<Opened, AuthError> {
     let (owner, kind) = if state.store.admin(username).await?.is_some() {
-        let admin = state.auth.login_admin(username, password, ip).await?;
-        (SessionOwner::Admin(admin.id), Kind::Admin)
+        let login = state.auth.login_admin(username, password, ip).await;
+        record_admin_login(state, username, ip, &login).await?;
+        (SessionOwner::Admin(login?.id), Kind::Admin)
     } else {
         let user = state
             .auth
@@ -52,6 +53,33 @@ pub async fn log_in(
         csrf: csrf.expose().to_string(),
         kind,
     })
+}
+
+/// Writes an admin's password login, or its refusal, to the access log.
+/// Only names of admins are logged: a wrong name is nobody's login.
+async fn record_admin_login<T>(
+    state: &AppState,
+    username: &str,
+    ip: IpAddr,
+    login: &Result<T, AuthError>,
+) -> Result<(), StoreError> {
+    let refused = match login {
+        Ok(_) => None,
+        Err(AuthError::Invalid) => Some("wrong password"),
+        Err(AuthError::Throttled { .. }) => Some("too many failed logins"),
+        // Nothing was decided: the store or the hashing failed.
+        Err(AuthError::Store(_) | AuthError::Hashing) => return Ok(()),
+    };
+    state
+        .store
+        .record_admin_access(&AdminAccess {
+            who: username.to_string(),
+            origin: ip.to_string(),
+            method: AccessMethod::Password,
+            succeeded: refused.is_none(),
+            detail: refused.unwrap_or_default().to_string(),
+        })
+        .await
 }
 
 /// Ends the session the request's cookie names, if it names one.

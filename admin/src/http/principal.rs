@@ -65,7 +65,10 @@ pub async fn authenticate(
 ) -> Result<Option<Principal>, StoreError> {
     let origin = client_ip(parts).to_string();
     if let Some(token) = bearer_token(&parts.headers) {
-        let admin = state.store.admin_by_token(&bearer::digest(token)).await?;
+        let admin = state
+            .store
+            .admin_by_token(&bearer::digest(token), &origin)
+            .await?;
         return Ok(admin.map(|admin| Principal {
             actor: Actor::admin(&admin, origin),
             kind: Kind::Admin,

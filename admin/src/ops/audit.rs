@@ -86,15 +86,10 @@ impl Ops {
 /// Entries as CSV: a header row, then one row per entry, lines ending in
 /// CRLF (RFC 4180), `at` in RFC 3339 UTC.
 pub fn audit_csv(records: &[AuditRecord]) -> String {
-    let mut csv = String::from("id,at,actor,origin,action,domain,target,before,after\r\n");
-    for r in records {
-        let at = DateTime::from_timestamp(r.at, 0).map_or_else(
-            || r.at.to_string(),
-            |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        );
-        let fields = [
+    let rows = records.iter().map(|r| {
+        vec![
             r.id.to_string(),
-            at,
+            rfc3339(r.at),
             r.actor.clone(),
             r.origin.clone(),
             r.action.clone(),
@@ -102,8 +97,30 @@ pub fn audit_csv(records: &[AuditRecord]) -> String {
             r.target.clone(),
             r.before.clone().unwrap_or_default(),
             r.after.clone().unwrap_or_default(),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        ]
+    });
+    csv_table(
+        &[
+            "id", "at", "actor", "origin", "action", "domain", "target", "before", "after",
+        ],
+        rows,
+    )
+}
+
+/// A time in RFC 3339 UTC, or its seconds if out of range.
+pub(super) fn rfc3339(at: i64) -> String {
+    DateTime::from_timestamp(at, 0).map_or_else(
+        || at.to_string(),
+        |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
+    )
+}
+
+/// A CSV table: the header, then the rows, each line ending in CRLF.
+pub(super) fn csv_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut csv = header.join(",");
+    csv.push_str("\r\n");
+    for row in rows {
+        let row: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&row.join(","));
         csv.push_str("\r\n");
     }
@@ -278,6 +295,8 @@ mod tests {
             target: target.to_string(),
             before: None,
             after: after.map(str::to_string),
+            prev_hash: None,
+            hash: None,
         }
     }
 

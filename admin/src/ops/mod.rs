@@ -18,6 +18,7 @@ mod error;
 mod export;
 pub mod generated_sieve;
 mod import;
+mod log_export;
 mod mailboxes;
 mod mta_sts;
 mod queue;

@@ -130,7 +130,11 @@ mod tests {
         assert_eq!(token.name, "protocollo");
         assert_eq!(token.revoked_at, None);
         let digest = bearer::digest(secret.expose());
-        let admin = store.admin_by_token(&digest).await.unwrap().unwrap();
+        let admin = store
+            .admin_by_token(&digest, "192.0.2.1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((admin.username.as_str(), &admin.scope), ("anna", &scope));
 
         let audit = store.audit_log(None, 10).await.unwrap();
@@ -192,7 +196,10 @@ mod tests {
 
         let revoked = provincia.revoke_api_token(token.id).await.unwrap();
         assert!(revoked.revoked_at.is_some());
-        assert_eq!(store.admin_by_token(&digest).await.unwrap(), None);
+        assert_eq!(
+            store.admin_by_token(&digest, "192.0.2.1").await.unwrap(),
+            None
+        );
         let again = provincia.revoke_api_token(token.id).await.unwrap();
         assert_eq!(again, revoked);
         let audit = store.audit_log(None, 10).await.unwrap();

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::{Admin, Result, Store, StoreError, WriteTx, now};
+use super::{AccessMethod, Admin, AdminAccess, Result, Store, StoreError, WriteTx, now};
 
 /// How often a token's `last_used_at` is written at most: a busy script
 /// should not turn every read into a write.
@@ -43,28 +43,54 @@ impl Store {
         Ok(query.fetch_all(self.pool()).await?)
     }
 
-    /// The admin a live token with this digest acts as, noting its use.
-    pub async fn admin_by_token(&self, digest: &str) -> Result<Option<Admin>> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT id, admin_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    /// The admin a live token with this digest acts as, noting its use;
+    /// its first use in each hour (of the clock) goes to the access log,
+    /// as a login from `origin`, so that a busy script does not write an
+    /// entry per request.
+    pub async fn admin_by_token(&self, digest: &str, origin: &str) -> Result<Option<Admin>> {
+        let row: Option<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, admin_id, name, last_used_at FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(digest)
         .fetch_optional(self.pool())
         .await?;
-        let Some((token_id, admin_id)) = row else {
+        let Some((token_id, admin_id, name, last_used)) = row else {
             return Ok(None);
         };
         let now = now();
-        sqlx::query(
+        let hour = now - now.rem_euclid(3600);
+        let new_hour = last_used.is_none_or(|at| at < hour);
+        // Of two requests at once, the one whose update lands logs the use.
+        let noted = sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 \
              WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(now)
         .bind(token_id)
-        .bind(now - LAST_USED_RESOLUTION)
+        .bind(if new_hour {
+            hour
+        } else {
+            now - LAST_USED_RESOLUTION
+        })
         .execute(self.pool())
-        .await?;
-        self.admin_by_id(admin_id).await
+        .await?
+        .rows_affected();
+        let admin = self.admin_by_id(admin_id).await?;
+        if let Some(admin) = &admin
+            && new_hour
+            && noted == 1
+        {
+            self.record_admin_access(&AdminAccess {
+                who: admin.username.clone(),
+                origin: origin.to_string(),
+                method: AccessMethod::Token,
+                succeeded: true,
+                detail: name,
+            })
+            .await?;
+        }
+        Ok(admin)
     }
 }
 

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::log_chain::{Field, LogChain};
 use super::{Result, Store, WriteTx, now};
 
 /// A change to record, written in the same transaction as the change.
@@ -35,6 +36,11 @@ pub struct AuditRecord {
     pub target: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The hash of the entry before this one in the chain, and this
+    /// entry's own (see `postino audit verify`); none for entries older
+    /// than the chain.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// Which entries to list: every condition given must hold.
@@ -64,6 +70,19 @@ impl Store {
             ..AuditQuery::default()
         })
         .await
+    }
+
+    /// Every entry from `since` (inclusive) to `until` (exclusive), seconds
+    /// since the epoch, oldest first: for an export.
+    pub async fn audit_between(&self, since: i64, until: i64) -> Result<Vec<AuditRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, actor, origin, action, domain, target, before, after, prev_hash, hash \
+             FROM audit_log WHERE at >= $1 AND at < $2 ORDER BY id",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// The entries a query selects, newest first.
@@ -122,7 +141,8 @@ impl Store {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT id, at, actor, origin, action, domain, target, before, after FROM audit_log \
+            "SELECT id, at, actor, origin, action, domain, target, before, after, prev_hash, hash \
+             FROM audit_log \
              {filter} ORDER BY id DESC LIMIT ${}",
             values.len() + 1
         );
@@ -140,20 +160,20 @@ impl Store {
 
 impl WriteTx {
     pub async fn audit(&mut self, entry: &AuditEntry) -> Result<()> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO audit_log (at, actor, origin, action, domain, target, before, after) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(now())
-        .bind(&entry.actor)
-        .bind(&entry.origin)
-        .bind(&entry.action)
-        .bind(entry.domains.first())
-        .bind(&entry.target)
-        .bind(entry.before.as_ref().map(|v| v.to_string()))
-        .bind(entry.after.as_ref().map(|v| v.to_string()))
-        .fetch_one(self.conn())
-        .await?;
+        let text = |value: &str| Field::Text(Some(value.to_string()));
+        let json =
+            |value: &Option<serde_json::Value>| Field::Text(value.as_ref().map(|v| v.to_string()));
+        let fields = [
+            Field::Int(now()),
+            text(&entry.actor),
+            text(&entry.origin),
+            text(&entry.action),
+            Field::Text(entry.domains.first().cloned()),
+            text(&entry.target),
+            json(&entry.before),
+            json(&entry.after),
+        ];
+        let id = self.chain_append(LogChain::Audit, &fields).await?;
         for domain in &entry.domains {
             sqlx::query(
                 "INSERT INTO audit_domains (audit_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING",

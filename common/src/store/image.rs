@@ -49,6 +49,8 @@ pub const IMAGE_TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
     "audit_domains",
+    "admin_access",
+    "log_chains",
     "auth_known_clients",
     "sent_messages",
     "sent_recipients",
@@ -58,13 +60,15 @@ pub const IMAGE_TABLES: &[&str] = &[
 /// Tables an image leaves out: the state of the nodes that run on the
 /// store, not of the mail. Failed-login counters, console sessions, leases
 /// on periodic work, body places the source's collector is to delete, and
-/// other domains' MTA-STS policies, which are fetched again when needed.
+/// other domains' MTA-STS policies, which are fetched again when needed,
+/// and users' recent logins (metadata kept days, for the users' own eyes).
 pub const NOT_IMAGED: &[&str] = &[
     "auth_failures",
     "web_sessions",
     "task_leases",
     "blob_trash",
     "mta_sts_policies",
+    "user_logins",
 ];
 
 /// The `blobs` columns an image holds; `data` and `location` say where

@@ -16,6 +16,7 @@
 //! commit.
 
 mod accounts;
+mod admin_access;
 mod admins;
 mod aliases;
 mod api_tokens;
@@ -37,11 +38,13 @@ mod in_list;
 mod keywords;
 mod learning;
 mod lease;
+mod log_chain;
 mod messages;
 mod mta_sts;
 mod queue;
 mod recent;
 mod relay;
+mod retention;
 mod sending;
 mod shares;
 mod sieve_scripts;
@@ -49,6 +52,7 @@ mod sort_keys;
 mod srs_secrets;
 mod subscriptions;
 mod throttle;
+mod user_logins;
 mod vanished;
 mod wal_sync;
 mod web_sessions;
@@ -71,6 +75,7 @@ use crate::blobs::{BlobError, BlobStore};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accounts::{Account, Credentials, NewAccount};
+pub use admin_access::{AccessMethod, AccessRecord, AdminAccess};
 pub use admins::{Admin, AdminScope};
 pub use aliases::{Alias, Recipient};
 pub use api_tokens::ApiToken;
@@ -91,6 +96,7 @@ pub use image::{BLOB_COLUMNS, BlobEntry, IMAGE_TABLES, Load, NOT_IMAGED, Snapsho
 pub use keywords::Keywords;
 pub use learning::{LearningJob, Lesson, UnknownLesson};
 pub use lease::holder_name;
+pub use log_chain::{ChainBreak, ChainReport, LogChain};
 pub use messages::{Columns, Flags, MessageDetails, MessageSummary, UsageDrift};
 pub use mta_sts::CachedPolicy;
 pub use queue::{
@@ -98,11 +104,13 @@ pub use queue::{
     RecipientState,
 };
 pub use relay::{NetworkError, NewRelayClient, RelayClient, RelayClientUpdate, parse_network};
+pub use retention::METADATA_TABLES;
 pub use sending::{LimitHit, LimitsOf, MESSAGE_WINDOW, RECIPIENT_WINDOW, Sending, SentBy};
 pub use shares::{Share, SharedFolder};
 pub use sieve_scripts::{DeliveryPoint, ScriptSource, SieveScript, check_script_name};
 pub use sort_keys::SortRow;
 pub use throttle::FailureCounts;
+pub use user_logins::UserLogin;
 pub use vanished::KEPT_FOR as EXPUNGED_KEPT_FOR;
 pub use web_sessions::{SessionOwner, WebSession};
 

@@ -1509,13 +1509,23 @@ async fn api_tokens_find_their_admin_until_revoked(store: Store) {
     );
     assert_eq!(token.last_used_at, None);
 
-    let admin = store.admin_by_token("digest-1").await.unwrap().unwrap();
+    let admin = store
+        .admin_by_token("digest-1", "192.0.2.1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(admin.username, "comune-a");
     assert_eq!(
         admin.scope,
         AdminScope::Domains(vec!["a.example.it".into()])
     );
-    assert!(store.admin_by_token("digest-9").await.unwrap().is_none());
+    assert!(
+        store
+            .admin_by_token("digest-9", "192.0.2.1")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let listed = store.api_tokens(Some("comune-a")).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some(), "a use is noted");
@@ -1524,7 +1534,13 @@ async fn api_tokens_find_their_admin_until_revoked(store: Store) {
     let revoked = tx.revoke_api_token(token.id).await.unwrap();
     tx.commit().await.unwrap();
     assert!(revoked.revoked_at.is_some());
-    assert!(store.admin_by_token("digest-1").await.unwrap().is_none());
+    assert!(
+        store
+            .admin_by_token("digest-1", "192.0.2.1")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn web_sessions_last_until_they_expire(store: Store) {

@@ -36,6 +36,10 @@ pub struct AuditRecord {
     target: String,
     before: Option<String>,
     after: Option<String>,
+    /// The hash of the entry before this one in the tamper-evident chain,
+    /// and this entry's own; none for entries older than the chain.
+    prev_hash: Option<String>,
+    hash: Option<String>,
 }
 
 impl From<store::AuditRecord> for AuditRecord {
@@ -50,6 +54,8 @@ impl From<store::AuditRecord> for AuditRecord {
             target: record.target,
             before: record.before,
             after: record.after,
+            prev_hash: record.prev_hash,
+            hash: record.hash,
         }
     }
 }

@@ -291,6 +291,8 @@ mod tests {
             target: "comune.esempio.it".to_string(),
             before: None,
             after: Some("{}".to_string()),
+            prev_hash: Some(String::new()),
+            hash: Some("ab".repeat(32)),
         });
         same_json::<tokens::ApiToken, _>(&store::ApiToken {
             id: 6,
