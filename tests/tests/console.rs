@@ -5,6 +5,7 @@
 //! CLI, what the store holds afterwards.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use postino_tests::http::{Request, Response};
 use postino_tests::{Server, TestConfig, on_both_backends, run_program};
@@ -863,6 +864,19 @@ async fn a_mailbox_user_has_its_own_page_and_profile(config: &TestConfig) {
         assert!(page.contains(&needed), "{needed} not in: {page}");
     }
     assert!(!page.contains("/console/audit"), "{page}");
+    // The console login shows among the recent ones once written (the
+    // history is written every second).
+    let shown = postino_tests::within(Duration::from_secs(10), async {
+        loop {
+            let page = anna.page("/console/account").await;
+            if page.contains("<td>127.0.0.1</td><td>web</td>") {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(shown.contains("id=\"recent-logins\""), "{shown}");
     expect_redirect(&anna.get("/console/").await, 303, "/console/account");
     for admin_page in [
         "/console/audit".to_string(),
@@ -1590,6 +1604,27 @@ async fn console_changes_are_audited_from_the_loopback_without_passwords(config:
             assert!(!body.contains(secret), "`{secret}` in the {name}: {body}");
         }
     }
+
+    // The export for an inspection has the admin's console login, with
+    // the chain's hashes, and the page links to it.
+    assert!(
+        html.contains("href=\"/console/audit/export.csv?actor=provincia\""),
+        "{html}"
+    );
+    let export = visitor
+        .get("/console/audit/export.json?from=2000-01-01")
+        .await;
+    assert_eq!(export.status, 200, "{export:#?}");
+    let export: Value = serde_json::from_str(&export.body).expect("JSON");
+    let login = export["access"]
+        .as_array()
+        .and_then(|logins| logins.iter().find(|l| l["method"] == "password"))
+        .expect("the console login");
+    assert_eq!(login["who"], ADMIN, "{login}");
+    assert_eq!(login["origin"], "127.0.0.1", "{login}");
+    assert_eq!(login["succeeded"], true, "{login}");
+    assert_eq!(login["hash"].as_str().map(str::len), Some(64), "{login}");
+    assert_eq!(export["chains"][0]["broken"], Value::Null, "{export}");
 }
 
 async fn a_comune_admin_tunes_its_spam_filter(config: &TestConfig) {

@@ -6,9 +6,12 @@
 use std::net::IpAddr;
 
 use postino_common::auth::{AuthError, Secret, Service};
-use postino_common::store::Account;
+use postino_common::store::{Account, UserLogin};
 
 use super::{Ops, OpsError, Result};
+
+/// Logins a user's page lists.
+const RECENT_LOGINS: i64 = 20;
 
 impl Ops {
     /// The mailbox the actor is logged in as; admins have none.
@@ -28,6 +31,13 @@ impl Ops {
                 what: "mailbox",
                 name: address.to_string(),
             })
+    }
+
+    /// The actor's own mailbox's latest logins, newest first, so that its
+    /// user can spot one they did not make.
+    pub async fn own_logins(&self) -> Result<Vec<UserLogin>> {
+        let account = self.own_account().await?;
+        Ok(self.store.user_logins(account.id, RECENT_LOGINS).await?)
     }
 
     /// Changes the actor's own password, given the current one. Checking it

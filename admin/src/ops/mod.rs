@@ -44,6 +44,7 @@ pub use domains::{DomainChange, DomainDetails};
 pub use error::OpsError;
 pub use export::{BODIES_AT_ONCE, Exported};
 pub use import::{Imported, Importer, Incoming, NotImported};
+pub use log_export::LogExport;
 pub use mailboxes::{MailboxChange, MailboxDetails};
 pub use mta_sts::{Publishing, served_policy};
 pub use relay::RelayChange;

@@ -1,7 +1,8 @@
 //! `/console/account`: a mailbox user's own page — its usage, the form
 //! that changes its password (knowing the current one), the settings for
 //! mail clients, and an Apple configuration profile with them
-//! (`profile`). Admins have no mailbox, and the ops layer tells them so.
+//! (`profile`), and its latest logins. Admins have no mailbox, and the
+//! ops layer tells them so.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -18,6 +19,7 @@ use super::{Ctx, Flash, Page, Submit, done, profile};
 use crate::http::autoconfig::{ClientSettings, Endpoint, Security};
 use crate::http::error::HttpError;
 use crate::http::{AppState, login};
+use crate::ops::utc;
 
 const CHANGE_PASSWORD: &str = "change-password";
 const PATH: &str = "/console/account";
@@ -33,7 +35,9 @@ async fn account_page(
     state: &AppState,
     rejected: Option<Rejected>,
 ) -> Result<Response, HttpError> {
-    let account = page.ops(state).own_account().await?;
+    let ops = page.ops(state);
+    let account = ops.own_account().await?;
+    let logins = ops.own_logins().await?;
     let ctx = &page.ctx;
     let view = FormView::new(CHANGE_PASSWORD, rejected.as_ref());
     let clients = &state.clients;
@@ -59,6 +63,25 @@ async fn account_page(
             (Field::new("new-password-repeat", "repeat", ctx.t(T::RepeatPassword))
                 .password("new-password").required().from(&view).render())
             button #change-password-submit type="submit" { (ctx.t(T::ChangePasswordSubmit)) }
+        }
+
+        h2 #recent-logins-title { (ctx.t(T::RecentLoginsTitle)) }
+        p { (ctx.t(T::RecentLoginsIntro)) }
+        @if logins.is_empty() {
+            p #recent-logins-none { (ctx.t(T::NoLogins)) }
+        } @else {
+            table #recent-logins aria-labelledby="recent-logins-title" {
+                thead { tr {
+                    th scope="col" { (ctx.t(T::ColWhen)) }
+                    th scope="col" { (ctx.t(T::ColIp)) }
+                    th scope="col" { (ctx.t(T::ColProtocol)) }
+                } }
+                tbody {
+                    @for login in &logins {
+                        tr { td { (utc(login.at)) } td { (login.ip) } td { (login.protocol) } }
+                    }
+                }
+            }
         }
 
         h2 #devices-title { (ctx.t(T::DevicesTitle)) }

@@ -1,6 +1,8 @@
 //! `/console/audit`: the audit log an admin may see, filtered by a GET form
 //! (domain, actor, days in UTC), a page at a time, and the same selection
-//! as CSV (`ops::audit_csv`) or JSON to download.
+//! as CSV (`ops::audit_csv`) or JSON to download; and for provincial
+//! admins, the export for an inspection (`ops::LogExport`): both admin
+//! logs within the filter's days, with the hashes that verify them.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -16,7 +18,7 @@ use super::layout::{self, View};
 use super::{Ctx, Page, encode};
 use crate::http::AppState;
 use crate::http::error::{Code, HttpError};
-use crate::ops::{AuditFilter, Time, audit_csv, utc};
+use crate::ops::{AuditFilter, LogExport, Time, audit_csv, utc};
 
 const FILTER: &str = "audit-filter";
 /// Entries on a page.
@@ -146,6 +148,15 @@ async fn audit_page(
                 " "
                 span.hint { (T::DownloadHint.fill(lang, &[&DOWNLOAD_SIZE])) }
             }
+            @if ctx.user.as_ref().is_some_and(|user| user.provincial) {
+                p {
+                    a #audit-export-csv href=(format!("/console/audit/export.csv?{query}")) download { (ctx.t(T::ExportCsv)) }
+                    " · "
+                    a #audit-export-json href=(format!("/console/audit/export.json?{query}")) download { (ctx.t(T::ExportJson)) }
+                    " "
+                    span.hint { (ctx.t(T::ExportHint)) }
+                }
+            }
             p.hint { (T::AuditShown.fill(lang, &[&PAGE_SIZE])) }
             (entries(ctx, &records))
             @if let Some(older) = older {
@@ -266,6 +277,55 @@ pub async fn json(
         Ok(attachment("application/json", "postino-audit.json", body))
     });
     page.respond(result)
+}
+
+/// `GET /console/audit/export.csv`: both logs within the filter's days.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    page: Page,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let result = export(&page, &state, params).await.map(|export| {
+        attachment(
+            "text/csv; charset=utf-8",
+            "postino-admin-logs.csv",
+            export.csv().into_bytes(),
+        )
+    });
+    page.respond(result)
+}
+
+/// `GET /console/audit/export.json`: the same, with the chains' state.
+pub async fn export_json(
+    State(state): State<AppState>,
+    page: Page,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let result = export(&page, &state, params).await.and_then(|export| {
+        let body = serde_json::to_vec_pretty(&export).map_err(HttpError::internal)?;
+        Ok(attachment(
+            "application/json",
+            "postino-admin-logs.json",
+            body,
+        ))
+    });
+    page.respond(result)
+}
+
+async fn export(
+    page: &Page,
+    state: &AppState,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Result<LogExport, HttpError> {
+    page.require_admin()?;
+    let Query(params) = params.map_err(|_| HttpError::bad_request("malformed query"))?;
+    let filter = params
+        .filter(DOWNLOAD_SIZE)
+        .map_err(|(field, _)| HttpError::invalid(field, "not a valid filter"))?;
+    Ok(page
+        .ops(state)
+        .export_logs(filter.since, filter.until)
+        .await?)
 }
 
 async fn download(

@@ -539,6 +539,10 @@ texts! {
     DownloadJson => "Scarica in JSON", "Download as JSON";
     DownloadHint => "Con lo stesso filtro, fino a {} voci.", "With the same filter, up to {} entries.";
     OlderEntries => "Voci precedenti", "Older entries";
+    ExportCsv => "Esporta per un'ispezione (CSV)", "Export for an inspection (CSV)";
+    ExportJson => "Esporta per un'ispezione (JSON, con la verifica)", "Export for an inspection (JSON, with the verification)";
+    ExportHint => "Le modifiche e gli accessi degli amministratori nei giorni del filtro, con le impronte della catena che li rende verificabili.",
+        "The administrators' changes and logins within the filter's days, with the chain's hashes that make them verifiable.";
 
     // A mailbox user's own account.
     AccountTitle => "Il mio account", "My account";
@@ -553,6 +557,12 @@ texts! {
     ColPort => "Porta", "Port";
     ColUsername => "Nome utente", "User name";
     ColSecurity => "Sicurezza", "Security";
+    RecentLoginsTitle => "Accessi recenti", "Recent logins";
+    RecentLoginsIntro => "Gli ultimi accessi alla casella, dai programmi di posta e dalla console. Se ne vedi uno che non hai fatto tu, cambia subito la password.",
+        "The latest logins to the mailbox, from mail programs and from the console. If you see one you did not make, change your password at once.";
+    NoLogins => "Nessun accesso registrato di recente.", "No logins recorded lately.";
+    ColIp => "Indirizzo IP", "IP address";
+    ColProtocol => "Protocollo", "Protocol";
     Incoming => "Posta in arrivo (IMAP)", "Incoming mail (IMAP)";
     Outgoing => "Posta in uscita (SMTP)", "Outgoing mail (SMTP)";
     AppleProfile => "Scarica il profilo per iPhone, iPad e Mac", "Download the profile for iPhone, iPad and Mac";

@@ -106,6 +106,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit", get(audit::show))
         .route("/console/audit.csv", get(audit::csv))
         .route("/console/audit.json", get(audit::json))
+        .route("/console/audit/export.csv", get(audit::export_csv))
+        .route("/console/audit/export.json", get(audit::export_json))
         .route("/console/account", get(account::show))
         .route("/console/account/password", post(account::change_password))
         .route(
