@@ -369,6 +369,36 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AccessMethod, AdminAccess};
+
+    crate::store_tests!(appends_at_once_make_one_chain);
+
+    /// Without the lock on the chain's row, appends that read the same
+    /// newest hash would fork the chain, and verify would find it.
+    async fn appends_at_once_make_one_chain(store: Store) {
+        let appends: Vec<_> = (0..16)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .record_admin_access(&AdminAccess {
+                            who: format!("admin{i}"),
+                            origin: "192.0.2.1".to_string(),
+                            method: AccessMethod::Token,
+                            succeeded: true,
+                            detail: "script".to_string(),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for append in appends {
+            append.await.expect("the task ends").expect("the append");
+        }
+        let report = store.verify_chain(LogChain::Access).await.unwrap();
+        assert_eq!((report.entries, &report.broken), (16, &None), "{report:?}");
+        assert_eq!(report.anchor, "");
+    }
 
     #[test]
     fn the_encoding_keeps_fields_apart() {
