@@ -92,11 +92,11 @@ async fn purge(store: &Store, retention: &RetentionConfig, now: i64) {
 mod tests {
     use postino_common::store::testing::pool;
     use postino_common::store::{
-        AccessMethod, AdminAccess, AdminScope, AppendTarget, METADATA_TABLES, NewMessage, UserLogin,
+        AccessMethod, AdminAccess, AdminScope, METADATA_TABLES, UserLogin,
     };
 
     use super::*;
-    use crate::ops::testing::ops;
+    use crate::ops::testing::{deliver, ops};
 
     postino_common::store_tests!(the_clock_moved_forward_purges_metadata_then_admin_logs);
 
@@ -120,16 +120,8 @@ mod tests {
             .add_mailbox("anna@comune.esempio.it", None, 0, "")
             .await
             .unwrap();
+        deliver(&store, "anna@comune.esempio.it", 100).await;
         let inbox = store.folder(anna.id, "INBOX").await.unwrap().unwrap();
-        let raw: &[u8] = b"Subject: kept\r\n\r\nThe mail is the user's.\r\n";
-        store
-            .append(NewMessage::to_folders(
-                raw.into(),
-                vec![AppendTarget::new(inbox.id)],
-            ))
-            .await
-            .unwrap()
-            .expect("the message is stored");
         store
             .record_admin_access(&AdminAccess {
                 who: "provincia".to_string(),

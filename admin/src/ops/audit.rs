@@ -86,25 +86,27 @@ impl Ops {
 /// Entries as CSV: a header row, then one row per entry, lines ending in
 /// CRLF (RFC 4180), `at` in RFC 3339 UTC.
 pub fn audit_csv(records: &[AuditRecord]) -> String {
-    let rows = records.iter().map(|r| {
-        vec![
-            r.id.to_string(),
-            rfc3339(r.at),
-            r.actor.clone(),
-            r.origin.clone(),
-            r.action.clone(),
-            r.domain.clone().unwrap_or_default(),
-            r.target.clone(),
-            r.before.clone().unwrap_or_default(),
-            r.after.clone().unwrap_or_default(),
-        ]
-    });
-    csv_table(
-        &[
-            "id", "at", "actor", "origin", "action", "domain", "target", "before", "after",
-        ],
-        rows,
-    )
+    csv_table(&AUDIT_COLUMNS, records.iter().map(audit_fields))
+}
+
+/// The columns of an entry in CSV.
+pub(super) const AUDIT_COLUMNS: [&str; 9] = [
+    "id", "at", "actor", "origin", "action", "domain", "target", "before", "after",
+];
+
+/// An entry's [`AUDIT_COLUMNS`].
+pub(super) fn audit_fields(r: &AuditRecord) -> Vec<String> {
+    vec![
+        r.id.to_string(),
+        rfc3339(r.at),
+        r.actor.clone(),
+        r.origin.clone(),
+        r.action.clone(),
+        r.domain.clone().unwrap_or_default(),
+        r.target.clone(),
+        r.before.clone().unwrap_or_default(),
+        r.after.clone().unwrap_or_default(),
+    ]
 }
 
 /// A time in RFC 3339 UTC, or its seconds if out of range.

@@ -7,7 +7,7 @@
 use postino_common::store::{AccessRecord, AuditRecord, ChainReport, LogChain, now};
 use serde::Serialize;
 
-use super::audit::{csv_table, rfc3339};
+use super::audit::{AUDIT_COLUMNS, audit_fields, csv_table, rfc3339};
 use super::{Ops, OpsError, Result};
 
 /// Both logs between two times, with what verifies them.
@@ -64,20 +64,11 @@ impl LogExport {
     /// `.refused` when refused) and its target the detail.
     pub fn csv(&self) -> String {
         let changes = self.audit.iter().map(|r| {
-            vec![
-                "audit".to_string(),
-                r.id.to_string(),
-                rfc3339(r.at),
-                r.actor.clone(),
-                r.origin.clone(),
-                r.action.clone(),
-                r.domain.clone().unwrap_or_default(),
-                r.target.clone(),
-                r.before.clone().unwrap_or_default(),
-                r.after.clone().unwrap_or_default(),
-                r.prev_hash.clone().unwrap_or_default(),
-                r.hash.clone().unwrap_or_default(),
-            ]
+            let mut fields = vec!["audit".to_string()];
+            fields.extend(audit_fields(r));
+            fields.push(r.prev_hash.clone().unwrap_or_default());
+            fields.push(r.hash.clone().unwrap_or_default());
+            fields
         });
         let logins = self.access.iter().map(|r| {
             let refused = if r.succeeded { "" } else { ".refused" };
@@ -96,22 +87,9 @@ impl LogExport {
                 r.hash.clone(),
             ]
         });
-        csv_table(
-            &[
-                "log",
-                "id",
-                "at",
-                "actor",
-                "origin",
-                "action",
-                "domain",
-                "target",
-                "before",
-                "after",
-                "prev_hash",
-                "hash",
-            ],
-            changes.chain(logins),
-        )
+        let mut columns = vec!["log"];
+        columns.extend(AUDIT_COLUMNS);
+        columns.extend(["prev_hash", "hash"]);
+        csv_table(&columns, changes.chain(logins))
     }
 }

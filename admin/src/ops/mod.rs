@@ -255,7 +255,7 @@ impl Ops {
 #[cfg(test)]
 pub(crate) mod testing {
     use postino_common::auth::{Authenticator, ThrottlePolicy};
-    use postino_common::store::{AdminScope, Store};
+    use postino_common::store::{AdminScope, AppendTarget, NewMessage, Store};
 
     use super::{Actor, Ops};
 
@@ -268,6 +268,22 @@ pub(crate) mod testing {
             own_address: None,
         };
         acting(store, actor)
+    }
+
+    /// Delivers a message of `size` bytes to the INBOX of `address`.
+    pub(crate) async fn deliver(store: &Store, address: &str, size: usize) {
+        let account = store.account(address).await.unwrap().unwrap();
+        let inbox = store.folder(account.id, "INBOX").await.unwrap().unwrap();
+        let mut raw = b"Subject: test\r\n\r\n".to_vec();
+        raw.resize(size, b'x');
+        store
+            .append(NewMessage::to_folders(
+                raw.into(),
+                vec![AppendTarget::new(inbox.id)],
+            ))
+            .await
+            .unwrap()
+            .expect("the message is stored");
     }
 
     /// Ops acting as `actor`, with the same throttling as [`ops`].

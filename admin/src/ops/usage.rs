@@ -79,30 +79,15 @@ impl Ops {
 
 #[cfg(test)]
 mod tests {
-    use postino_common::store::{AdminScope, AppendTarget, NewMessage, Store};
+    use postino_common::store::{AdminScope, Store};
 
     use super::*;
-    use crate::ops::testing::ops;
+    use crate::ops::testing::{deliver, ops};
 
     postino_common::store_tests!(usage_counts_what_each_mailbox_holds);
 
     const COMUNE: &str = "comune.esempio.pu.it";
     const ALTRO: &str = "altro.esempio.it";
-
-    async fn deliver(store: &Store, address: &str, size: usize) {
-        let account = store.account(address).await.unwrap().unwrap();
-        let inbox = store.folder(account.id, "INBOX").await.unwrap().unwrap();
-        let mut raw = b"Subject: usage\r\n\r\n".to_vec();
-        raw.resize(size, b'x');
-        store
-            .append(NewMessage::to_folders(
-                raw.into(),
-                vec![AppendTarget::new(inbox.id)],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-    }
 
     async fn usage_counts_what_each_mailbox_holds(store: Store) {
         let provincia = ops(&store, AdminScope::AllDomains);
