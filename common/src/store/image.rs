@@ -58,10 +58,10 @@ pub const IMAGE_TABLES: &[&str] = &[
 ];
 
 /// Tables an image leaves out: the state of the nodes that run on the
-/// store, not of the mail. Failed-login counters, console sessions, leases
-/// on periodic work, body places the source's collector is to delete, and
-/// other domains' MTA-STS policies, which are fetched again when needed,
-/// and users' recent logins (metadata kept days, for the users' own eyes).
+/// store, not of the mail: failed-login counters, console sessions, leases
+/// on periodic work, body places the source's collector is to delete,
+/// other domains' MTA-STS policies (fetched again when needed) and users'
+/// recent logins (metadata kept days, for the users' own eyes).
 pub const NOT_IMAGED: &[&str] = &[
     "auth_failures",
     "web_sessions",
