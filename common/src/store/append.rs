@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::mime;
 
 use super::counters::Tally;
+use super::direct::Sql;
 use super::sending::SentBy;
 use super::writer_thread::WriterThread;
 use super::{
@@ -699,14 +700,12 @@ impl WriteTx {
     /// Adds `delta` bytes to an account's usage; a positive delta only if it
     /// stays within the quota. Returns whether it did.
     pub(super) async fn charge_account(&mut self, account_id: i64, delta: i64) -> Result<bool> {
-        let updated = sqlx::query(
+        let charge = Sql::new(
             "UPDATE accounts SET used_bytes = used_bytes + $1 \
              WHERE id = $2 AND ($1 <= 0 OR quota_bytes = 0 OR used_bytes + $1 <= quota_bytes)",
         )
         .bind(delta)
-        .bind(account_id)
-        .execute(self.conn())
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        .bind(account_id);
+        Ok(self.run(charge).await? == 1)
     }
 }

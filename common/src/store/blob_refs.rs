@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use sqlx::AssertSqlSafe;
 
+use super::direct::Sql;
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::{Backend, Result, Store, WriteTx};
 
@@ -58,8 +59,8 @@ impl WriteTx {
                 "DELETE FROM blobs WHERE refcount <= 0 AND hash IN ({}) RETURNING location",
                 placeholders(1, chunk.len())
             );
-            let query = sqlx::query_as(AssertSqlSafe(sql)).bind_each(chunk.iter().copied());
-            let locations: Vec<(Option<String>,)> = query.fetch_all(self.conn()).await?;
+            let query = Sql::new(sql).bind_each(chunk.iter().copied());
+            let locations: Vec<(Option<String>,)> = self.fetch(query).await?;
             freed.extend(locations.into_iter().filter_map(|(location,)| location));
         }
         self.trash_blobs(&freed).await
@@ -77,11 +78,11 @@ impl WriteTx {
                 "INSERT INTO blob_trash (location, freed_at) VALUES {} ON CONFLICT (location) DO NOTHING",
                 values.join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = Sql::new(sql);
             for location in chunk {
                 query = query.bind(location.as_str()).bind(now);
             }
-            query.execute(self.conn()).await?;
+            self.run(query).await?;
         }
         Ok(())
     }
@@ -123,10 +124,10 @@ impl WriteTx {
                     "UPDATE blobs SET refcount = refcount + $1 WHERE hash IN ({})",
                     placeholders(2, chunk.len())
                 );
-                let query = sqlx::query(AssertSqlSafe(sql))
+                let query = Sql::new(sql)
                     .bind(sign * count)
                     .bind_each(chunk.iter().copied());
-                query.execute(self.conn()).await?;
+                self.run(query).await?;
             }
         }
         Ok(())

@@ -10,6 +10,7 @@
 
 use std::ops::{AddAssign, Neg};
 
+use super::direct::Sql;
 use super::keywords::Keywords;
 use super::{Flags, Result, StoreError, WriteTx};
 
@@ -91,7 +92,7 @@ impl WriteTx {
         delta: Tally,
         brings: &Keywords,
     ) -> Result<Touched> {
-        let row: Option<(i64, i64, i64, Keywords)> = sqlx::query_as(
+        let touch = Sql::new(
             "UPDATE folders SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, \
              messages = messages + $3, unseen = unseen + $4, bytes = bytes + $5, \
              deleted = deleted + $6, deleted_bytes = deleted_bytes + $7 \
@@ -103,20 +104,18 @@ impl WriteTx {
         .bind(delta.unseen)
         .bind(delta.bytes)
         .bind(delta.deleted)
-        .bind(delta.deleted_bytes)
-        .fetch_optional(self.conn())
-        .await?;
+        .bind(delta.deleted_bytes);
+        let row: Option<(i64, i64, i64, Keywords)> = self.fetch_one(touch).await?;
         let (account_id, first_uid, modseq, mut keywords) =
             row.ok_or_else(|| StoreError::NotFound {
                 what: "folder",
                 name: folder_id.to_string(),
             })?;
         if keywords.insert_all(brings) {
-            sqlx::query("UPDATE folders SET keywords = $2 WHERE id = $1")
+            let learn = Sql::new("UPDATE folders SET keywords = $2 WHERE id = $1")
                 .bind(folder_id)
-                .bind(&keywords)
-                .execute(self.conn())
-                .await?;
+                .bind(&keywords);
+            self.run(learn).await?;
         }
         Ok(Touched {
             account_id,

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::AssertSqlSafe;
-
 use super::counters::Tally;
-use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
+use super::direct::Sql;
+use super::in_list::{MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;
 use super::{Change, ChangeKind, Flags, MessageSummary, Result, Store, WriteTx};
 
@@ -73,7 +72,7 @@ impl Store {
     ) -> Result<FlagsStored> {
         let uids = uids.to_vec();
         let change = change.clone();
-        self.write(move |mut tx| async move {
+        self.write_direct(move |mut tx| async move {
             let stored = tx
                 .store_flags(folder_id, &uids, &change, unchanged_since)
                 .await?;
@@ -106,10 +105,10 @@ impl WriteTx {
                  WHERE folder_id = $1 AND uid IN ({}) ORDER BY uid",
                 placeholders(2, chunk.len())
             );
-            let query = sqlx::query_as::<_, MessageSummary>(AssertSqlSafe(sql))
+            let query = Sql::new(sql)
                 .bind(folder_id)
-                .bind_each(chunk);
-            current.extend(query.fetch_all(self.conn()).await?);
+                .bind_each(chunk.iter().copied());
+            current.extend(self.fetch::<MessageSummary>(query).await?);
         }
         current.sort_by_key(|m| m.uid);
         let mut stored = FlagsStored::default();
@@ -142,13 +141,13 @@ impl WriteTx {
                          WHERE folder_id = $4 AND uid IN ({})",
                         placeholders(5, chunk.len())
                     );
-                    let query = sqlx::query(AssertSqlSafe(sql))
+                    let query = Sql::new(sql)
                         .bind(flags)
                         .bind(&keywords)
                         .bind(touched.modseq)
                         .bind(folder_id)
                         .bind_each(chunk.iter().map(|&index| current[index].uid));
-                    query.execute(self.conn()).await?;
+                    self.run(query).await?;
                     for &index in chunk {
                         let message = &mut current[index];
                         message.flags = flags;

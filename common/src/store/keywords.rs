@@ -8,6 +8,8 @@
 
 use serde::Serialize;
 
+use super::direct::Arg;
+
 /// A set of keywords, in the order they were added.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type)]
 #[sqlx(transparent)]
@@ -67,6 +69,18 @@ impl Keywords {
             .collect();
         self.0 = kept.join(" ");
         true
+    }
+}
+
+impl<'a> From<&'a Keywords> for Arg<'a> {
+    fn from(keywords: &'a Keywords) -> Self {
+        Arg::Text(&keywords.0)
+    }
+}
+
+impl rusqlite::types::FromSql for Keywords {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        <String as rusqlite::types::FromSql>::column_result(value).map(Keywords)
     }
 }
 

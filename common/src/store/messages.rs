@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::blob_refs::BlobRefs;
 use super::counters::Tally;
+use super::direct::{Arg, DirectRow, Sql};
 use super::in_list::{BindEach, MAX_IN_LIST, placeholders};
 use super::keywords::Keywords;
 use super::{Change, ChangeKind, Result, Store, StoreError, WriteTx};
@@ -85,6 +86,18 @@ impl std::ops::Sub for Flags {
     }
 }
 
+impl From<Flags> for Arg<'_> {
+    fn from(flags: Flags) -> Self {
+        Arg::Int(flags.0)
+    }
+}
+
+impl rusqlite::types::FromSql for Flags {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        <i64 as rusqlite::types::FromSql>::column_result(value).map(Flags)
+    }
+}
+
 /// The SQL test of `\Deleted`, written as the partial index
 /// `messages_deleted` has it (migration 0015), so that the index serves the
 /// queries that use it.
@@ -99,6 +112,19 @@ pub struct MessageSummary {
     pub flags: Flags,
     pub keywords: Keywords,
     pub modseq: i64,
+}
+
+impl DirectRow for MessageSummary {
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(MessageSummary {
+            uid: row.get(0)?,
+            size: row.get(1)?,
+            internal_date: row.get(2)?,
+            flags: row.get(3)?,
+            keywords: row.get(4)?,
+            modseq: row.get(5)?,
+        })
+    }
 }
 
 /// An account or domain whose usage counter disagrees with its messages.
@@ -362,6 +388,21 @@ struct FolderTally {
     counted_deleted_bytes: i64,
 }
 
+impl Store {
+    /// Removes a folder's messages marked `\Deleted`, as
+    /// [`WriteTx::expunge_deleted`] does, in a transaction of its own
+    /// committed to disk before it returns.
+    pub async fn expunge_deleted(&self, folder_id: i64, among: Option<&[i64]>) -> Result<Vec<i64>> {
+        let among = among.map(<[i64]>::to_vec);
+        self.write_direct(move |mut tx| async move {
+            let removed = tx.expunge_deleted(folder_id, among.as_deref()).await?;
+            tx.commit().await?;
+            Ok(removed)
+        })
+        .await
+    }
+}
+
 impl WriteTx {
     /// Removes the messages `uids` of a folder, whatever their flags.
     /// Returns the UIDs that were there, ascending.
@@ -403,10 +444,7 @@ impl WriteTx {
                     "DELETE FROM messages WHERE folder_id = $1{deleted} \
                      RETURNING uid, size, flags, blob_hash"
                 );
-                rows = sqlx::query_as(AssertSqlSafe(sql))
-                    .bind(folder_id)
-                    .fetch_all(self.conn())
-                    .await?;
+                rows = self.fetch(Sql::new(sql).bind(folder_id)).await?;
             }
             Some(uids) => {
                 for chunk in uids.chunks(MAX_IN_LIST) {
@@ -415,10 +453,10 @@ impl WriteTx {
                          RETURNING uid, size, flags, blob_hash",
                         placeholders(2, chunk.len())
                     );
-                    let query = sqlx::query_as(AssertSqlSafe(sql))
+                    let query = Sql::new(sql)
                         .bind(folder_id)
-                        .bind_each(chunk);
-                    rows.extend(query.fetch_all(self.conn()).await?);
+                        .bind_each(chunk.iter().copied());
+                    rows.extend(self.fetch::<(i64, i64, Flags, String)>(query).await?);
                 }
             }
         }

@@ -9,7 +9,8 @@
 //! take in turns (SQLite has one writer at a time, and waiting on a lock is
 //! cheaper than its busy loop); the turn is held until the commit but not
 //! while the commit is flushed to disk, which [`wal_sync`] does for many
-//! commits at once.
+//! commits at once. The hottest of them (STORE, EXPUNGE) run on a second
+//! writer connection on which SQLite is called directly ([`direct`]).
 //! On PostgreSQL transactions come from the pool, and row locks of accounts
 //! and folders order concurrent writers.
 //! Message appends are batched by [`append`] so that many of them share one
@@ -27,6 +28,7 @@ mod blob_upkeep;
 mod changes;
 mod copy;
 mod counters;
+mod direct;
 mod dkim;
 mod domains;
 mod expiry;
@@ -162,6 +164,8 @@ impl Backend {
 pub enum StoreError {
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    #[error("database error")]
+    Direct(#[from] rusqlite::Error),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{what} `{name}` already exists")]
@@ -278,11 +282,15 @@ impl Store {
             Backend::Postgres => changes::Hub::postgres(&url).await?,
         };
         let wal_sync = database
+            .clone()
             .map(wal_sync::WalSync::start)
             .transpose()
             .map_err(sqlx::Error::Io)?;
         let writer = match backend {
-            Backend::Sqlite => Some(Arc::new(Mutex::new(Writer::open(&options).await?))),
+            Backend::Sqlite => {
+                let path = database.as_deref().ok_or(StoreError::WriterGone)?;
+                Some(Arc::new(Mutex::new(Writer::open(&options, path).await?)))
+            }
             Backend::Postgres => None,
         };
         let writer_thread = match backend {
@@ -358,12 +366,7 @@ impl Store {
             return Ok(query.fetch_optional(self.pool()).await?);
         };
         self.on_writer_thread(async move {
-            let started = Instant::now();
-            let mut turn = writer.lock().await;
-            crate::metrics::lock_waited(started.elapsed());
-            if turn.open {
-                turn.rollback().await?;
-            }
+            let mut turn = writer_turn(writer).await?;
             Ok(query.fetch_optional(turn.conn()?).await?)
         })
         .await
@@ -380,6 +383,41 @@ impl Store {
         let store = self.clone();
         self.on_writer_thread(async move { work(store.begin().await?).await })
             .await
+    }
+
+    /// Runs `work` with a new write transaction as [`Store::write`] does,
+    /// on SQLite on the direct writer connection (see [`direct`]): every
+    /// statement of `work` must go through [`WriteTx::fetch`] or
+    /// [`WriteTx::run`].
+    async fn write_direct<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(WriteTx) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(writer) = self.inner.writer.clone() else {
+            return self.write(work).await;
+        };
+        let store = self.clone();
+        self.on_writer_thread(async move {
+            let started = Instant::now();
+            let mut turn = writer_turn(writer).await?;
+            let direct = turn.direct()?;
+            // A rollback that failed when a transaction was dropped.
+            if !direct.is_autocommit() {
+                direct.execute_batch("ROLLBACK")?;
+            }
+            direct.execute_batch(Backend::Sqlite.begin_write())?;
+            work(WriteTx {
+                tx: Open::Direct(Some(turn)),
+                started,
+                store,
+                pending: Vec::new(),
+                queue_due: false,
+            })
+            .await
+        })
+        .await
     }
 
     /// Runs a write transaction on SQLite's writer thread, or where it is
@@ -403,6 +441,18 @@ impl Store {
         }
         self.inner.pool.close().await;
     }
+}
+
+/// Waits for SQLite's writer's turn, and rolls back what a writer dropped
+/// without committing left open on its sqlx connection.
+async fn writer_turn(writer: Arc<Mutex<Writer>>) -> Result<OwnedMutexGuard<Writer>> {
+    let started = Instant::now();
+    let mut turn = writer.lock_owned().await;
+    crate::metrics::lock_waited(started.elapsed());
+    if turn.open {
+        turn.rollback().await?;
+    }
+    Ok(turn)
 }
 
 /// Waits for this process's turn to migrate the SQLite database at
@@ -431,30 +481,42 @@ async fn migration_turn(path: &Path) -> Result<std::fs::File> {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
-/// SQLite's writer connection. Its page cache stays valid from one
-/// transaction to the next, since no other connection writes, so it is
-/// given a larger one than the readers'. It also checkpoints the log, as
+/// What SQLite's writer connections have besides: a larger page cache,
+/// since theirs is valid from one transaction to the next.
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -16384;";
+
+/// SQLite's writer connections, through sqlx and direct (see [`direct`]),
+/// taken in turns together. A connection's page cache stays valid from
+/// one transaction to the next unless the other wrote in between, so they
+/// are given a larger one than the readers'. Each checkpoints the log, as
 /// SQLite does by default, in the commit that fills it.
 struct Writer {
     conn: Option<AnyConnection>,
+    /// The connection of the transactions SQLite is called on directly.
+    direct: Option<rusqlite::Connection>,
     /// A transaction was left open by a writer dropped without committing;
     /// the next one rolls it back first.
     open: bool,
 }
 
 impl Writer {
-    async fn open(options: &AnyConnectOptions) -> Result<Writer> {
+    async fn open(options: &AnyConnectOptions, path: &Path) -> Result<Writer> {
         let mut conn = AnyConnection::connect_with(options).await?;
         conn.execute(SQLITE_PRAGMAS).await?;
-        conn.execute("PRAGMA cache_size = -16384;").await?;
+        conn.execute(WRITER_PRAGMAS).await?;
         Ok(Writer {
             conn: Some(conn),
+            direct: Some(direct::open(path)?),
             open: false,
         })
     }
 
     fn conn(&mut self) -> Result<&mut AnyConnection> {
         self.conn.as_mut().ok_or(StoreError::WriterGone)
+    }
+
+    fn direct(&mut self) -> Result<&mut rusqlite::Connection> {
+        self.direct.as_mut().ok_or(StoreError::WriterGone)
     }
 
     async fn begin(&mut self) -> Result<()> {
@@ -479,6 +541,7 @@ impl Writer {
     }
 
     async fn close(&mut self) {
+        self.direct = None;
         if let Some(conn) = self.conn.take() {
             let _ = conn.close().await;
         }
@@ -492,6 +555,9 @@ enum Open {
     /// SQLite: the writer's turn, held until the commit; `None` once
     /// committed.
     Writer(Option<OwnedMutexGuard<Writer>>),
+    /// SQLite: the writer's turn, the transaction on its direct
+    /// connection; `None` once committed.
+    Direct(Option<OwnedMutexGuard<Writer>>),
 }
 
 /// When a commit returns.
@@ -530,6 +596,9 @@ impl WriteTx {
                 .as_mut()
                 .and_then(|writer| writer.conn.as_mut())
                 .expect("a write transaction is used before its commit, while the store is open"),
+            Open::Direct(_) => {
+                unreachable!("a direct write transaction runs every statement through direct")
+            }
         }
     }
 
@@ -553,24 +622,31 @@ impl WriteTx {
         let pending = std::mem::take(&mut self.pending);
         match std::mem::replace(&mut self.tx, Open::Writer(None)) {
             Open::Pooled(mut tx) => {
+                // What the commit needs set first, in one round trip.
+                let mut calls = Vec::new();
+                let mut values = Vec::new();
                 if durability == Durability::FlushedLater {
                     // PostgreSQL's WAL writer flushes it within a few
                     // hundred milliseconds; the commit is atomic either way.
-                    sqlx::query("SET LOCAL synchronous_commit = off")
-                        .execute(&mut *tx)
-                        .await?;
+                    calls.push("set_config('synchronous_commit', 'off', true)".to_string());
                 }
                 // NOTIFY is delivered at commit, to this node's listener too.
                 for change in &pending {
-                    sqlx::query("SELECT pg_notify($1, $2)")
-                        .bind(changes::CHANNEL)
-                        .bind(change.encode())
-                        .execute(&mut *tx)
-                        .await?;
+                    values.extend([changes::CHANNEL.to_string(), change.encode()]);
+                    calls.push(format!(
+                        "pg_notify(${}, ${})",
+                        values.len() - 1,
+                        values.len()
+                    ));
                 }
                 if self.queue_due {
-                    sqlx::query("SELECT pg_notify($1, '')")
-                        .bind(changes::QUEUE_CHANNEL)
+                    values.push(changes::QUEUE_CHANNEL.to_string());
+                    calls.push(format!("pg_notify(${}, '')", values.len()));
+                }
+                if !calls.is_empty() {
+                    let sql = format!("SELECT {}", calls.join(", "));
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind_each(values.iter().map(String::as_str))
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -579,14 +655,12 @@ impl WriteTx {
             Open::Writer(turn) => {
                 let mut turn = turn.ok_or(StoreError::WriterGone)?;
                 turn.commit().await?;
-                // The next writer may go while this commit is being flushed.
-                drop(turn);
-                if let Some(wal_sync) = &self.store.inner.wal_sync {
-                    match durability {
-                        Durability::Flushed => wal_sync.durable().await?,
-                        Durability::FlushedLater => wal_sync.flush_soon(),
-                    }
-                }
+                self.store.flush(turn, durability).await?;
+            }
+            Open::Direct(turn) => {
+                let mut turn = turn.ok_or(StoreError::WriterGone)?;
+                turn.direct()?.execute_batch("COMMIT")?;
+                self.store.flush(turn, durability).await?;
             }
         }
         crate::metrics::commit_took(started.elapsed());
@@ -597,6 +671,22 @@ impl WriteTx {
             }
             if self.queue_due {
                 self.store.inner.changes.wake_queue();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Gives up SQLite's writer's turn after a commit, and makes the commit
+    /// durable as `durability` asks.
+    async fn flush(&self, turn: OwnedMutexGuard<Writer>, durability: Durability) -> Result<()> {
+        // The next writer may go while this commit is being flushed.
+        drop(turn);
+        if let Some(wal_sync) = &self.inner.wal_sync {
+            match durability {
+                Durability::Flushed => wal_sync.durable().await?,
+                Durability::FlushedLater => wal_sync.flush_soon(),
             }
         }
         Ok(())
@@ -654,14 +744,26 @@ impl Drop for WriteTx {
     /// Rolls back a transaction not committed. A pooled one does so itself;
     /// the SQLite writer keeps its turn until the rollback is done.
     fn drop(&mut self) {
-        if let Open::Writer(Some(mut turn)) = std::mem::replace(&mut self.tx, Open::Writer(None))
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                if let Err(err) = turn.rollback().await {
+        match std::mem::replace(&mut self.tx, Open::Writer(None)) {
+            Open::Writer(Some(mut turn)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        if let Err(err) = turn.rollback().await {
+                            tracing::warn!(error = %err, "rolling back a write transaction failed");
+                        }
+                    });
+                }
+            }
+            // SQLite called directly answers at once: no need to wait.
+            Open::Direct(Some(mut turn)) => {
+                if let Err(err) = turn
+                    .direct()
+                    .and_then(|conn| Ok(conn.execute_batch("ROLLBACK")?))
+                {
                     tracing::warn!(error = %err, "rolling back a write transaction failed");
                 }
-            });
+            }
+            _ => {}
         }
     }
 }

@@ -10,9 +10,8 @@
 //! rather than every one ever made. Dovecot keeps its equivalent, the
 //! previous transaction log, for two days.
 
-use sqlx::AssertSqlSafe;
-
-use super::in_list::{BindEach, MAX_IN_LIST};
+use super::direct::Sql;
+use super::in_list::MAX_IN_LIST;
 use super::{Result, Store, WriteTx, now};
 
 /// How long expunge records are kept, in seconds.
@@ -36,11 +35,12 @@ impl WriteTx {
                 "INSERT INTO expunged (folder_id, modseq, at, uid) VALUES {}",
                 rows.join(", ")
             );
-            let query = sqlx::query(AssertSqlSafe(sql))
+            let query = Sql::new(sql)
                 .bind(folder_id)
                 .bind(modseq)
-                .bind(at);
-            query.bind_each(chunk).execute(self.conn()).await?;
+                .bind(at)
+                .bind_each(chunk.iter().copied());
+            self.run(query).await?;
         }
         Ok(())
     }

@@ -25,11 +25,7 @@ impl Client<'_> {
         let removed = self
             .ctx
             .store
-            .write(move |mut tx| async move {
-                let removed = tx.expunge_deleted(folder_id, among.as_deref()).await?;
-                tx.commit().await?;
-                Ok(removed)
-            })
+            .expunge_deleted(folder_id, among.as_deref())
             .await?;
         let removed: Vec<u32> = removed.into_iter().map(|uid| uid as u32).collect();
         // Report what other sessions expunged too before the tagged OK, as
