@@ -130,10 +130,28 @@ async fn a_role_mailbox_is_shared(config: &TestConfig) {
         before.0 + note.len() as i64
     );
     assert_eq!(used_bytes(config, ANNA).await, before.1);
-    let root = anna
-        .command(&format!("GETQUOTAROOT {}", shared("INBOX")))
-        .await;
-    root.ok();
+    // The owner's root, named by its address, holds what she filed.
+    config
+        .cli(&["mailbox", "quota", PROTOCOLLO, "1GB"], None)
+        .await
+        .ok();
+    anna.command(&format!("GETQUOTAROOT {}", shared("INBOX")))
+        .await
+        .assert_has(&format!(
+            "* QUOTAROOT Condivise/{PROTOCOLLO}/INBOX \"{PROTOCOLLO}\""
+        ));
+    let quota = anna.command(&format!("GETQUOTA \"{PROTOCOLLO}\"")).await;
+    assert!(
+        quota
+            .line("* QUOTA")
+            .starts_with(&format!("* QUOTA \"{PROTOCOLLO}\" (STORAGE 1 ")),
+        "{quota:#?}"
+    );
+    let mut carla = login(addr, CARLA).await;
+    carla
+        .command(&format!("GETQUOTA \"{PROTOCOLLO}\""))
+        .await
+        .no("NONEXISTENT");
 
     // Bruno reads only: the mailbox is read-only for him and reading
     // marks nothing seen.
@@ -192,7 +210,6 @@ async fn a_role_mailbox_is_shared(config: &TestConfig) {
     bruno.read_response(&tag, Vec::new()).await.ok();
 
     // Carla was given nothing: the mailbox does not exist for her.
-    let mut carla = login(addr, CARLA).await;
     carla
         .command("LIST \"\" \"*\"")
         .await

@@ -69,10 +69,27 @@ impl Client<'_> {
     }
 
     pub(super) async fn get_quota(&mut self, account_id: i64, root: &[u8]) -> Outcome {
-        let Some(usage) = self.ctx.store.usage(account_id).await? else {
+        let store = &self.ctx.store;
+        // A root named by an address is that of an account sharing a
+        // folder the user sees.
+        let owner = std::str::from_utf8(root).ok().filter(|r| r.contains('@'));
+        let (of, account_root) = match owner {
+            Some(owner) => {
+                let shared = store.shared_folders(account_id).await?;
+                let seen = shared
+                    .iter()
+                    .find(|s| s.owner == owner && s.rights.contains(Rights::LOOKUP));
+                match seen {
+                    Some(shared) => (shared.folder.account_id, owner),
+                    None => return Ok(Status::no("No such quota root").code(Code::NonExistent)),
+                }
+            }
+            None => (account_id, ""),
+        };
+        let Some(usage) = store.usage(of).await? else {
             return Ok(Status::no("No such account"));
         };
-        let roots = roots(&usage, "");
+        let roots = roots(&usage, account_root);
         let Some((name, resource)) = roots.iter().find(|(name, _)| name.as_bytes() == root) else {
             return Ok(Status::no("No such quota root").code(Code::NonExistent));
         };
