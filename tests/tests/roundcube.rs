@@ -9,7 +9,9 @@
 //! out-of-office reply. Then `postino sieve` shows the set stored and
 //! active, a message with that subject is filed by it at delivery, and
 //! senders outside get the reply; Roundcube's error log stays empty of
-//! errors.
+//! errors. With its acl plugin the user shares the new folder with a
+//! colleague, who then sees it in `Condivise/`, and takes the share back
+//! (IMAP ACL, RFC 4314).
 //!
 //! It runs on SQLite only: what Roundcube sees goes through the protocols,
 //! whatever the store. Roundcube keeps its own database (SQLite), session
@@ -28,9 +30,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use postino_tests::imap::login;
 use postino_tests::sink::Sink;
 use postino_tests::smtp::{
-    ANNA, PASSWORD, folder_messages, inbox, message, send, site, stopped, subjects,
+    ANNA, BRUNO, PASSWORD, folder_messages, inbox, message, send, site, stopped, subjects,
 };
 use postino_tests::{
     Backend, Server, TEST_LIMIT, TestConfig, bind_unused_port, run_program, within,
@@ -61,7 +64,8 @@ async fn filters_and_vacation_set_in_roundcube_run_at_delivery() {
     within(TEST_LIMIT, async {
         let config = TestConfig::new(Backend::Sqlite).await;
         let sink = Sink::start(&["250 2.0.0 ok"]).await.expect("start a sink");
-        let _dns = site(&config, &[], &[ANNA]).await;
+        let _dns = site(&config, &[], &[ANNA, BRUNO]).await;
+        config.set("imap", "allow_plaintext_auth = true");
         config.set("delivery", "retry = [\"1s\"]");
         config.set(
             "delivery.routes",
@@ -71,6 +75,30 @@ async fn filters_and_vacation_set_in_roundcube_run_at_delivery() {
         let roundcube = Roundcube::start(&config).await;
 
         roundcube.run(&steps()).await;
+
+        // The acl plugin's share, as the colleague and the owner see it.
+        let shared = format!("Condivise/{ANNA}/Delibere");
+        let mut bruno = login(config.listeners.imap, BRUNO).await;
+        bruno
+            .command(&format!("MYRIGHTS \"{shared}\""))
+            .await
+            .assert_has(&format!("* MYRIGHTS {shared} lrs"));
+        let mut anna = login(config.listeners.imap, ANNA).await;
+        anna.command("GETACL Delibere")
+            .await
+            .assert_has(&format!("* ACL Delibere {ANNA} lrswipkxtea {BRUNO} lrs"));
+        let unshare = json!({"op": "ajax", "task": "settings", "action": "plugin.acl",
+            "fields": {"_act": "delete", "_mbox": "Delibere", "_user": BRUNO}});
+        roundcube
+            .run(&[
+                login_step(),
+                (unshare, "Successfully deleted access rights"),
+            ])
+            .await;
+        bruno
+            .command(&format!("MYRIGHTS \"{shared}\""))
+            .await
+            .no("NONEXISTENT");
 
         let delibera = message(OUTSIDE, ANNA, "delibera 7", "");
         send(&config, OUTSIDE, &[ANNA], &delibera, 250).await;
@@ -136,15 +164,17 @@ async fn filters_and_vacation_set_in_roundcube_run_at_delivery() {
 fn steps() -> Vec<(Value, &'static str)> {
     let filters = "?_task=settings&_action=plugin.managesieve-action&_framed=1&_nav=hide";
     vec![
-        (
-            json!({"op": "submit", "page": "?_task=login", "form": "login-form",
-                   "fields": {"_user": ANNA, "_pass": PASSWORD, "_timezone": "Europe/Rome"}}),
-            "",
-        ),
+        login_step(),
         (
             json!({"op": "submit", "page": "?_task=settings&_action=edit-folder&_mbox=&_framed=1",
                    "form": "form", "fields": {"_name": "Delibere"}}),
             "Folder created successfully.",
+        ),
+        // The acl plugin's "Sharing" dialog, saving a colleague's rights.
+        (
+            json!({"op": "ajax", "task": "settings", "action": "plugin.acl",
+                   "fields": {"_act": "save", "_mbox": "Delibere", "_user": BRUNO, "_acl": "lrs"}}),
+            "Successfully added access rights",
         ),
         (
             json!({"op": "submit", "page": format!("{filters}&_newset=1"),
@@ -182,6 +212,15 @@ fn steps() -> Vec<(Value, &'static str)> {
             "Out-of-office data saved successfully.",
         ),
     ]
+}
+
+/// Logging in as Anna, which leads to the mail view.
+fn login_step() -> (Value, &'static str) {
+    (
+        json!({"op": "submit", "page": "?_task=login", "form": "login-form",
+               "fields": {"_user": ANNA, "_pass": PASSWORD, "_timezone": "Europe/Rome"}}),
+        "",
+    )
 }
 
 /// The body of a reply, which Postino sends in base64 (it may hold any
@@ -344,7 +383,7 @@ fn write_configuration(config: &TestConfig, dir: &Path) {
          $config['imap_conn_options'] = $tls;\n\
          $config['smtp_host'] = 'tls://{submission}';\n\
          $config['smtp_conn_options'] = $tls;\n\
-         $config['plugins'] = ['managesieve'];\n\
+         $config['plugins'] = ['managesieve', 'acl'];\n\
          $config['managesieve_host'] = 'tls://{sieve}';\n\
          $config['managesieve_conn_options'] = $tls;\n\
          $config['managesieve_vacation'] = 1;\n\
