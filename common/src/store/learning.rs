@@ -304,8 +304,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::add_domain;
-    use crate::store::{AppendTarget, Folder, NewAccount, NewMessage};
+    use crate::store::testing::{add_domain, add_mailbox};
+    use crate::store::{AppendTarget, Folder, NewMessage};
     use crate::store_tests;
 
     store_tests!(
@@ -345,17 +345,7 @@ mod tests {
     impl Mailbox {
         async fn new(store: &Store) -> Mailbox {
             add_domain(store, "comune.example.it").await;
-            let mut tx = store.begin().await.unwrap();
-            let account = tx
-                .create_account(&NewAccount {
-                    address: "anna@comune.example.it".parse().unwrap(),
-                    display_name: String::new(),
-                    password_hash: None,
-                    quota_bytes: 0,
-                })
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
+            let account = add_mailbox(store, "anna@comune.example.it").await;
             Mailbox {
                 store: store.clone(),
                 account_id: account.id,

@@ -285,8 +285,7 @@ impl WriteTx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewAccount;
-    use crate::store::testing::add_domain;
+    use crate::store::testing::{add_domain, add_mailbox};
     use crate::store_tests;
 
     store_tests!(
@@ -298,18 +297,7 @@ mod tests {
     const ALTRO: &str = "altro.esempio.it";
 
     async fn add_account(store: &Store, address: &str) -> i64 {
-        let mut tx = store.begin().await.unwrap();
-        let account = tx
-            .create_account(&NewAccount {
-                address: address.parse().unwrap(),
-                display_name: String::new(),
-                password_hash: None,
-                quota_bytes: 0,
-            })
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        account.id
+        add_mailbox(store, address).await.id
     }
 
     fn rights(text: &str) -> Rights {

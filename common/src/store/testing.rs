@@ -13,7 +13,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use tempfile::TempDir;
 
-use super::{Backend, Domain, Location, NewDomain, Store};
+use super::{Account, Backend, Domain, Location, NewAccount, NewDomain, Store};
 use crate::blobs::BlobStore;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -145,6 +145,23 @@ pub async fn add_domain(store: &Store, name: &str) -> Domain {
         .expect("add the domain");
     tx.commit().await.expect("commit the domain");
     domain
+}
+
+/// Adds the mailbox `address`, with no password nor quota of its own, in
+/// a transaction of its own.
+pub async fn add_mailbox(store: &Store, address: &str) -> Account {
+    let mut tx = store.begin().await.expect("begin a transaction");
+    let account = tx
+        .create_account(&NewAccount {
+            address: address.parse().expect("an address"),
+            display_name: String::new(),
+            password_hash: None,
+            quota_bytes: 0,
+        })
+        .await
+        .expect("add the mailbox");
+    tx.commit().await.expect("commit the mailbox");
+    account
 }
 
 /// Runs each named `async fn(Store)` as two tests, `NAME::sqlite` and
